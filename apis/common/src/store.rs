@@ -1,0 +1,159 @@
+//! Store contracts used by the registry, routers and providers: a key-value store and a small
+//! SQL table store. `crates/storage` implements them over SQLite and PostgreSQL.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::Result;
+
+/// run.yaml's `{backend, namespace}`: a kv store inside a named `kv_*` backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KvStoreRef {
+    pub backend: String,
+    pub namespace: String,
+}
+
+/// run.yaml's `{backend, table_name}`: a table inside a named `sql_*` backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlStoreRef {
+    pub backend: String,
+    pub table_name: String,
+}
+
+/// A SQL store reference whose writes go through a background queue (inference and responses stores).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueuedSqlStoreRef {
+    pub backend: String,
+    pub table_name: String,
+    #[serde(default = "default_queue_size")]
+    pub max_write_queue_size: usize,
+    #[serde(default = "default_writers")]
+    pub num_writers: usize,
+}
+
+fn default_queue_size() -> usize {
+    10_000
+}
+
+fn default_writers() -> usize {
+    4
+}
+
+/// A namespaced key-value store. Keys sort lexicographically.
+#[async_trait]
+pub trait KvStore: Send + Sync {
+    async fn get(&self, key: &str) -> Result<Option<String>>;
+    /// Stores `value`; `expires_at` (unix seconds) makes it vanish after that time.
+    async fn set(&self, key: &str, value: &str, expires_at: Option<i64>) -> Result<()>;
+    async fn delete(&self, key: &str) -> Result<()>;
+    /// Values whose keys lie in `[start, end]`, in key order.
+    async fn values_in_range(&self, start: &str, end: &str) -> Result<Vec<String>>;
+    /// Keys in `[start, end]`, in order.
+    async fn keys_in_range(&self, start: &str, end: &str) -> Result<Vec<String>>;
+}
+
+/// Column types a [`SqlStore`] table may have; JSON is stored as text and returned parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    Integer,
+    Float,
+    Text,
+    Boolean,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    pub name: &'static str,
+    pub ty: ColumnType,
+    pub primary_key: bool,
+    pub nullable: bool,
+}
+
+impl Column {
+    pub const fn new(name: &'static str, ty: ColumnType) -> Self {
+        Column { name, ty, primary_key: false, nullable: true }
+    }
+
+    pub const fn primary_key(name: &'static str, ty: ColumnType) -> Self {
+        Column { name, ty, primary_key: true, nullable: false }
+    }
+}
+
+/// One row: column name to value (JSON columns hold any JSON value).
+pub type Row = Map<String, Value>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    Asc,
+    #[default]
+    Desc,
+}
+
+/// Equality conditions, all of which must hold.
+#[derive(Debug, Clone, Default)]
+pub struct Filter(pub Vec<(String, Value)>);
+
+impl Filter {
+    pub fn all() -> Self {
+        Filter(Vec::new())
+    }
+
+    pub fn eq(column: impl Into<String>, value: impl Into<Value>) -> Self {
+        Filter(vec![(column.into(), value.into())])
+    }
+
+    pub fn and(mut self, column: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.0.push((column.into(), value.into()));
+        self
+    }
+}
+
+/// A page of rows: filtered, ordered by one column (ties broken by `id_column`),
+/// starting after the row whose `id_column` equals `after`.
+#[derive(Debug, Clone)]
+pub struct PageQuery {
+    pub filter: Filter,
+    pub order_by: String,
+    pub order: Order,
+    pub id_column: String,
+    pub after: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Page {
+    pub rows: Vec<Row>,
+    pub has_more: bool,
+}
+
+/// A small table store: enough for the inference, files, responses and conversations stores.
+#[async_trait]
+pub trait SqlStore: Send + Sync {
+    /// Creates the table if missing, and adds columns an older version of it lacks.
+    async fn create_table(&self, table: &str, columns: &[Column]) -> Result<()>;
+    /// Inserts rows in one transaction; a duplicate primary key is a `Conflict` error.
+    async fn insert(&self, table: &str, rows: &[Row]) -> Result<()>;
+    /// Inserts or, on a primary key clash, replaces the given columns.
+    async fn upsert(&self, table: &str, row: &Row, key_columns: &[&str]) -> Result<()>;
+    async fn fetch_one(&self, table: &str, filter: &Filter) -> Result<Option<Row>>;
+    async fn fetch_page(&self, table: &str, query: &PageQuery) -> Result<Page>;
+    /// Sets the given columns on every matching row; returns how many matched.
+    async fn update(&self, table: &str, set: &Row, filter: &Filter) -> Result<u64>;
+    async fn delete(&self, table: &str, filter: &Filter) -> Result<u64>;
+}
+
+/// Turns run.yaml references into live stores; the storage crate implements it.
+#[async_trait]
+pub trait StoreResolver: Send + Sync {
+    async fn kv(&self, reference: &KvStoreRef) -> Result<Arc<dyn KvStore>>;
+    /// The SQL store behind a named `sql_*` backend.
+    async fn sql(&self, backend: &str) -> Result<Arc<dyn SqlStore>>;
+}

@@ -1,0 +1,1 @@
+//! run.yaml: env expansion, typed parsing with error paths, validation without I/O.

@@ -1,0 +1,1 @@
+//! KV and SQL stores over SQLite and PostgreSQL.
