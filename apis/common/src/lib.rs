@@ -13,7 +13,7 @@ pub mod store;
 pub use api::Api;
 pub use context::RequestContext;
 pub use error::{Error, ErrorKind, Result};
-pub use provider::{BuildContext, Deps, ProviderDescriptor, ProviderInstance};
+pub use provider::{BuildContext, Deps, HealthState, HealthStatus, ProviderConfig, ProviderDescriptor, ProviderInstance};
 pub use secret::Secret;
 
 /// Re-exported so provider crates can register themselves without naming `inventory`.

@@ -170,3 +170,38 @@ macro_rules! register_provider {
         }
     };
 }
+
+/// A provider's answer to a health check, as `/v1/providers` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct HealthStatus {
+    pub status: HealthState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum HealthState {
+    #[serde(rename = "OK")]
+    Ok,
+    #[serde(rename = "Error")]
+    Error,
+    #[serde(rename = "Not Implemented")]
+    NotImplemented,
+}
+
+impl HealthStatus {
+    pub fn ok() -> Self {
+        HealthStatus { status: HealthState::Ok, message: None }
+    }
+
+    pub fn error(message: impl Into<String>) -> Self {
+        HealthStatus { status: HealthState::Error, message: Some(message.into()) }
+    }
+
+    pub fn not_implemented() -> Self {
+        HealthStatus {
+            status: HealthState::NotImplemented,
+            message: Some("Provider does not implement health check".into()),
+        }
+    }
+}

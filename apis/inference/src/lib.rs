@@ -1,0 +1,15 @@
+//! The inference API: OpenAI-compatible request and response types for chat completions,
+//! completions and embeddings, and the traits that providers and the router implement.
+//!
+//! Types parse what routing and validation need and carry every other field through
+//! untouched in an `extra` map, so new OpenAI fields reach the backend without a release.
+
+pub mod chat;
+pub mod completion;
+pub mod embeddings;
+mod provider;
+
+pub use chat::*;
+pub use completion::*;
+pub use embeddings::*;
+pub use provider::{ChunkStream, Inference, InferenceProvider, Output};

@@ -1,0 +1,63 @@
+//! The traits: [`Inference`] is what clients call (the router implements it, and vector stores
+//! or agents depend on it); [`InferenceProvider`] adds what the model registry needs.
+
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use lls_api_common::{HealthStatus, RequestContext, Result};
+use lls_api_models::ProviderModel;
+
+use crate::{ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest};
+use crate::{EmbeddingsRequest, EmbeddingsResponse};
+
+/// A stream of chunks; an `Err` item ends it.
+pub type ChunkStream<T> = BoxStream<'static, Result<T>>;
+
+/// A whole answer, or a stream of chunks when the request asked for `stream: true`.
+pub enum Output<T, C> {
+    Complete(T),
+    Stream(ChunkStream<C>),
+}
+
+impl<T: std::fmt::Debug, C> std::fmt::Debug for Output<T, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Output::Complete(t) => f.debug_tuple("Complete").field(t).finish(),
+            Output::Stream(_) => f.write_str("Stream(..)"),
+        }
+    }
+}
+
+/// OpenAI-compatible inference. `model` in each request is the provider's own model id
+/// when a provider is called, and the client's model id when the router is called.
+#[async_trait]
+pub trait Inference: Send + Sync {
+    async fn chat_completion(
+        &self,
+        ctx: &RequestContext,
+        request: ChatCompletionRequest,
+    ) -> Result<Output<ChatCompletion, ChatCompletionChunk>>;
+
+    async fn completion(
+        &self,
+        ctx: &RequestContext,
+        request: CompletionRequest,
+    ) -> Result<Output<Completion, Completion>>;
+
+    async fn embeddings(&self, ctx: &RequestContext, request: EmbeddingsRequest) -> Result<EmbeddingsResponse>;
+}
+
+/// An inference provider: [`Inference`] plus model discovery and health.
+#[async_trait]
+pub trait InferenceProvider: Inference {
+    /// The models the backend serves; an empty list when it cannot tell (e.g. no API key).
+    async fn list_models(&self) -> Result<Vec<ProviderModel>>;
+
+    /// Whether the model list should be refreshed periodically (`refresh_models` in config).
+    fn refresh_models(&self) -> bool {
+        false
+    }
+
+    async fn health(&self) -> HealthStatus {
+        HealthStatus::not_implemented()
+    }
+}

@@ -1,0 +1,114 @@
+//! The `models` resource: the native `Model` object that `GET /v1/models` returns in 0.3.5,
+//! the registration request, and what an inference provider reports when it lists its models.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// What a model is for; routing checks it (chat needs `llm`, embeddings need `embedding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelType {
+    #[default]
+    Llm,
+    Embedding,
+    Rerank,
+}
+
+impl ModelType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelType::Llm => "llm",
+            ModelType::Embedding => "embedding",
+            ModelType::Rerank => "rerank",
+        }
+    }
+}
+
+/// How a model came to be registered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ModelSource {
+    #[default]
+    ViaRegisterApi,
+    ListedFromProvider,
+}
+
+/// A registered model, in the 0.3.5 wire shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    /// Always `provider_id/provider_resource_id`.
+    pub identifier: String,
+    pub provider_resource_id: String,
+    pub provider_id: String,
+    #[serde(rename = "type", default = "model_kind")]
+    pub kind: String,
+    #[serde(default)]
+    pub metadata: Map<String, Value>,
+    #[serde(default)]
+    pub model_type: ModelType,
+}
+
+fn model_kind() -> String {
+    "model".into()
+}
+
+impl Model {
+    pub fn new(provider_id: &str, provider_resource_id: &str, model_type: ModelType, metadata: Map<String, Value>) -> Self {
+        Model {
+            identifier: format!("{provider_id}/{provider_resource_id}"),
+            provider_resource_id: provider_resource_id.to_owned(),
+            provider_id: provider_id.to_owned(),
+            kind: model_kind(),
+            metadata,
+            model_type,
+        }
+    }
+
+    /// `metadata.embedding_dimension`, when it is an integer.
+    pub fn embedding_dimension(&self) -> Option<u64> {
+        self.metadata.get("embedding_dimension").and_then(Value::as_u64)
+    }
+}
+
+/// A model as an inference provider lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderModel {
+    pub provider_resource_id: String,
+    pub model_type: ModelType,
+    pub metadata: Map<String, Value>,
+}
+
+impl ProviderModel {
+    pub fn llm(id: impl Into<String>) -> Self {
+        ProviderModel { provider_resource_id: id.into(), model_type: ModelType::Llm, metadata: Map::new() }
+    }
+
+    pub fn embedding(id: impl Into<String>, dimension: u64) -> Self {
+        let mut metadata = Map::new();
+        metadata.insert("embedding_dimension".into(), dimension.into());
+        ProviderModel { provider_resource_id: id.into(), model_type: ModelType::Embedding, metadata }
+    }
+}
+
+/// `POST /v1/models`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct RegisterModelRequest {
+    pub model_id: String,
+    #[serde(default)]
+    pub provider_model_id: Option<String>,
+    #[serde(default)]
+    pub provider_id: Option<String>,
+    #[serde(default)]
+    pub metadata: Option<Map<String, Value>>,
+    #[serde(default)]
+    pub model_type: Option<ModelType>,
+}
+
+/// The deprecated `/v1/openai/v1/models` item.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OpenAiModel {
+    pub id: String,
+    pub object: String,
+    pub created: i64,
+    pub owned_by: String,
+}
