@@ -1,0 +1,153 @@
+//! What an [`crate::OpenAiCompatClient`] is built from: where the backend lives, how to
+//! authenticate, TLS and timeouts. Providers translate their run.yaml config into this.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lls_api_common::{Error, Result, Secret};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Settings of one client; [`ClientConfig::new`] fills the defaults.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The run.yaml provider id, named in every error this client returns.
+    pub provider_id: String,
+    /// The OpenAI-compatible base, e.g. `https://api.openai.com/v1`; paths are appended to it.
+    pub base_url: String,
+    /// Sent as `Authorization: Bearer ...` unless the request's provider data carries a key.
+    pub api_key: Option<Secret>,
+    /// The provider-data field (e.g. `openai_api_key`) whose non-empty value overrides `api_key`.
+    pub provider_data_key: Option<&'static str>,
+    /// Headers sent with every request.
+    pub default_headers: BTreeMap<String, String>,
+    pub tls_verify: TlsVerify,
+    /// The longest the backend may stay silent (before the response head, or between body
+    /// chunks) before the call fails with a timeout. Like the OpenAI SDK's read timeout, it does
+    /// not bound a long stream that keeps producing.
+    pub timeout: Duration,
+    /// The longest a TCP/TLS connect may take.
+    pub connect_timeout: Duration,
+}
+
+impl ClientConfig {
+    /// The OpenAI SDK's defaults: 600 s read timeout, 5 s connect timeout, TLS verified.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+    pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+    pub fn new(provider_id: impl Into<String>, base_url: impl Into<String>) -> Self {
+        ClientConfig {
+            provider_id: provider_id.into(),
+            base_url: base_url.into(),
+            api_key: None,
+            provider_data_key: None,
+            default_headers: BTreeMap::new(),
+            tls_verify: TlsVerify::default(),
+            timeout: Self::DEFAULT_TIMEOUT,
+            connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
+}
+
+/// run.yaml's `tls_verify`: `true`/`false`, or the path of a PEM CA bundle to trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TlsVerify {
+    Enabled(bool),
+    CaBundle(PathBuf),
+}
+
+impl Default for TlsVerify {
+    fn default() -> Self {
+        TlsVerify::Enabled(true)
+    }
+}
+
+impl TlsVerify {
+    /// Checks what needs no I/O: a CA bundle path must not be empty.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            TlsVerify::CaBundle(p) if p.as_os_str().is_empty() => {
+                Err(Error::invalid("tls_verify: a CA bundle path must not be empty"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Serialize for TlsVerify {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            TlsVerify::Enabled(b) => s.serialize_bool(*b),
+            TlsVerify::CaBundle(p) => s.serialize_str(&p.to_string_lossy()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TlsVerify {
+    /// Accepts a bool, or a string: `"true"`/`"false"` (env expansion may leave them as text)
+    /// or a path.
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Text(String),
+        }
+        Ok(match Raw::deserialize(d)? {
+            Raw::Bool(b) => TlsVerify::Enabled(b),
+            Raw::Text(t) if t.eq_ignore_ascii_case("true") => TlsVerify::Enabled(true),
+            Raw::Text(t) if t.eq_ignore_ascii_case("false") => TlsVerify::Enabled(false),
+            Raw::Text(t) => TlsVerify::CaBundle(PathBuf::from(t)),
+        })
+    }
+}
+
+/// `deserialize_with` for an optional key in a provider config: env coercion turns
+/// `VLLM_API_TOKEN=1234` into an integer and `true` into a boolean; both are read back as text.
+pub fn optional_secret<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Secret>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(serde_json::Number),
+        Bool(bool),
+    }
+    Ok(Option::<Raw>::deserialize(d)?.map(|raw| match raw {
+        Raw::Text(t) => Secret::new(t),
+        Raw::Number(n) => Secret::new(n.to_string()),
+        Raw::Bool(b) => Secret::new(b.to_string()),
+    }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tls_verify_forms() {
+        let parse = |v| serde_json::from_value::<TlsVerify>(v).unwrap();
+        assert_eq!(parse(json!(true)), TlsVerify::Enabled(true));
+        assert_eq!(parse(json!("False")), TlsVerify::Enabled(false));
+        assert_eq!(parse(json!("/etc/ca.pem")), TlsVerify::CaBundle("/etc/ca.pem".into()));
+        assert!(parse(json!("")).validate().is_err());
+        assert_eq!(serde_json::to_value(TlsVerify::CaBundle("/x".into())).unwrap(), json!("/x"));
+        assert!(serde_json::from_value::<TlsVerify>(json!(3)).is_err());
+    }
+
+    #[test]
+    fn secrets_coerced_by_env_expansion_read_back_as_text() {
+        #[derive(Deserialize)]
+        struct C {
+            #[serde(default, deserialize_with = "optional_secret")]
+            key: Option<Secret>,
+        }
+        let read = |v| serde_json::from_value::<C>(v).unwrap().key.map(|s| s.expose().to_owned());
+        assert_eq!(read(json!({"key": 1234})), Some("1234".into()));
+        assert_eq!(read(json!({"key": "sk"})), Some("sk".into()));
+        assert_eq!(read(json!({"key": null})), None);
+        assert_eq!(read(json!({})), None);
+        assert!(serde_json::from_value::<C>(json!({"key": [1]})).is_err());
+    }
+}

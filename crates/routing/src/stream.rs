@@ -1,0 +1,62 @@
+//! A stream adapter that rewrites each chunk as it passes and hands the reassembled completion
+//! to a callback when the stream ends (for the inference store).
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use futures::Stream;
+use lls_api_common::Result;
+use lls_api_inference::{ChatCompletion, ChatCompletionChunk, ChunkAccumulator, ChunkStream};
+
+pub(crate) type OnEnd = Box<dyn FnOnce(ChatCompletion) + Send>;
+
+pub(crate) struct RecordingStream {
+    inner: ChunkStream<ChatCompletionChunk>,
+    model: String,
+    acc: Option<ChunkAccumulator>,
+    on_end: Option<OnEnd>,
+}
+
+impl RecordingStream {
+    /// `model` replaces every chunk's model; `on_end` (if any) gets the whole completion.
+    pub(crate) fn new(inner: ChunkStream<ChatCompletionChunk>, model: String, on_end: Option<OnEnd>) -> Self {
+        let acc = on_end.as_ref().map(|_| ChunkAccumulator::default());
+        RecordingStream { inner, model, acc, on_end }
+    }
+}
+
+impl Stream for RecordingStream {
+    type Item = Result<ChatCompletionChunk>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = self.get_mut();
+        match this.inner.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(mut chunk))) => {
+                chunk.model.clone_from(&this.model);
+                for c in &mut chunk.choices {
+                    if c.delta.tool_calls.as_ref().is_some_and(Vec::is_empty) {
+                        c.delta.tool_calls = None;
+                    }
+                }
+                if let Some(acc) = &mut this.acc {
+                    acc.push(&chunk);
+                }
+                Poll::Ready(Some(Ok(chunk)))
+            }
+            Poll::Ready(Some(Err(e))) => {
+                // A failed stream is not stored: drop the callback.
+                this.on_end = None;
+                Poll::Ready(Some(Err(e)))
+            }
+            Poll::Ready(None) => {
+                if let (Some(acc), Some(on_end)) = (this.acc.take(), this.on_end.take()) {
+                    if let Some(done) = acc.finish() {
+                        on_end(done);
+                    }
+                }
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}

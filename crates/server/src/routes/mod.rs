@@ -1,0 +1,169 @@
+//! The application router: every served route, the shared state, and the edge layers
+//! (not-found and method-not-allowed answers, client version check, body limit, tracing).
+
+mod inference;
+mod inspect;
+mod models;
+mod providers;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use lls_api_common::{Api, Error, ErrorKind};
+use lls_routing::Stack;
+
+use crate::error::{ApiError, LoggedError};
+use crate::route_book::{Op, RouteBook, RouteInfo};
+
+/// What handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub stack: Arc<Stack>,
+    pub routes: Arc<Vec<RouteInfo>>,
+}
+
+/// Largest request body accepted (files have their own limit).
+const BODY_LIMIT: usize = 64 * 1024 * 1024;
+
+fn op(method: &'static str, path: &'static str, api: Api, operation_id: &'static str, summary: &'static str) -> Op {
+    Op { method, path, api, operation_id, summary }
+}
+
+/// Which optional route groups a stack serves.
+#[derive(Debug, Clone, Copy)]
+pub struct Served {
+    pub inference: bool,
+}
+
+impl Served {
+    pub fn of(stack: &Stack) -> Self {
+        Served { inference: stack.inference.is_some() }
+    }
+
+    /// Everything this build can serve (for the OpenAPI document).
+    pub fn all() -> Self {
+        Served { inference: true }
+    }
+}
+
+/// Every route served, with its handler.
+fn book(served: Served) -> RouteBook<AppState> {
+    let mut b = RouteBook::new()
+        .add(op("GET", "/v1/health", Api::Inspect, "health", "Health of the server."), get(inspect::health))
+        .add(op("GET", "/v1/version", Api::Inspect, "version", "Version of the API."), get(inspect::version))
+        .add(op("GET", "/v1/inspect/routes", Api::Inspect, "list_routes", "Every route served."), get(inspect::routes))
+        .add(op("GET", "/v1/providers", Api::Providers, "list_providers", "Configured providers."), get(providers::list))
+        .add(
+            op("GET", "/v1/providers/{provider_id}", Api::Providers, "inspect_provider", "One provider."),
+            get(providers::get),
+        );
+    if served.inference {
+        b = b
+            .add(op("GET", "/v1/models", Api::Models, "list_models", "Registered models."), get(models::list))
+            .add(op("POST", "/v1/models", Api::Models, "register_model", "Register a model."), post(models::register))
+            .add(
+                op("GET", "/v1/models/{*model_id}", Api::Models, "get_model", "One model."),
+                get(models::get),
+            )
+            .add(op("DELETE", "/v1/models/{*model_id}", Api::Models, "unregister_model", "Unregister a model."), delete(models::unregister))
+            .add(op("GET", "/v1/openai/v1/models", Api::Models, "openai_list_models", "Models in OpenAI's list shape (deprecated)."), get(models::openai_list))
+            .add_with_alias(
+                op("POST", "/v1/chat/completions", Api::Inference, "openai_chat_completion", "Create a chat completion."),
+                post(inference::chat),
+            )
+            .add_with_alias(
+                op("GET", "/v1/chat/completions", Api::Inference, "list_chat_completions", "Stored chat completions."),
+                get(inference::list_chats),
+            )
+            .add_with_alias(
+                op("GET", "/v1/chat/completions/{completion_id}", Api::Inference, "get_chat_completion", "One stored chat completion."),
+                get(inference::get_chat),
+            )
+            .add_with_alias(
+                op("POST", "/v1/completions", Api::Inference, "openai_completion", "Create a text completion."),
+                post(inference::completion),
+            )
+            .add_with_alias(
+                op("POST", "/v1/embeddings", Api::Inference, "openai_embeddings", "Create embeddings."),
+                post(inference::embeddings),
+            );
+    }
+    b
+}
+
+/// The whole application for a built stack.
+pub fn app(stack: Arc<Stack>) -> Router {
+    let (router, routes) = book(Served::of(&stack)).finish();
+    let routes = dedup(routes);
+    let state = AppState { stack, routes: Arc::new(routes) };
+    router
+        .route("/openapi.json", get(inspect::openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(middleware::from_fn(client_version_check))
+        .layer(middleware::from_fn(log_server_errors))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+}
+
+/// The routes served for `served`, as recorded while building the router.
+pub fn route_table(served: Served) -> Vec<RouteInfo> {
+    dedup(book(served).finish().1)
+}
+
+/// Routes that share a path are registered together; keep one entry per (method, path).
+fn dedup(mut routes: Vec<RouteInfo>) -> Vec<RouteInfo> {
+    let mut seen = std::collections::BTreeSet::new();
+    routes.retain(|r| seen.insert((r.method, r.path.clone())));
+    routes
+}
+
+async fn not_found() -> ApiError {
+    ApiError(Error::not_found("Not Found"))
+}
+
+async fn method_not_allowed() -> Response {
+    let e = Error::invalid("Method Not Allowed");
+    let mut r = ApiError(e).into_response();
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    r
+}
+
+/// 0.3.5's `ClientVersionMiddleware`: a client of another major.minor gets 426.
+async fn client_version_check(req: Request, next: Next) -> Response {
+    if let Some(v) = req.headers().get("x-llamastack-client-version").and_then(|v| v.to_str().ok()) {
+        let ours: Vec<&str> = crate::API_VERSION.split('.').take(2).collect();
+        let theirs: Vec<&str> = v.split('.').take(2).collect();
+        let disabled = std::env::var_os("LLAMA_STACK_DISABLE_VERSION_CHECK").is_some();
+        if !disabled && theirs.len() == 2 && theirs != ours {
+            let e = Error::invalid(format!(
+                "Client version {v} is not compatible with server version {}. Please update your client.",
+                crate::API_VERSION
+            ));
+            let mut r = ApiError(e).into_response();
+            *r.status_mut() = StatusCode::UPGRADE_REQUIRED;
+            return r;
+        }
+    }
+    next.run(req).await
+}
+
+/// Logs server-side failures once, here, rather than where errors are rendered.
+async fn log_server_errors(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_owned();
+    let response = next.run(req).await;
+    if response.status().is_server_error() {
+        if let Some(LoggedError(e)) = response.extensions().get::<LoggedError>() {
+            match e.kind() {
+                ErrorKind::Internal => tracing::error!(%path, status = %response.status(), "{e}"),
+                _ => tracing::warn!(%path, status = %response.status(), "{e}"),
+            }
+        }
+    }
+    response
+}

@@ -1,0 +1,55 @@
+//! Server-sent events exactly as 0.3.5 sends them: `data: <json>\n\n` per chunk, no `event:`
+//! lines and no `[DONE]`; a failure midway becomes one last `data: {"error": ...}` event.
+//! The first chunk is awaited before answering, so early failures are real HTTP errors.
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures::{StreamExt, stream};
+use lls_api_common::Result;
+use lls_api_inference::ChunkStream;
+use serde::Serialize;
+
+use crate::error::{ApiError, error_body};
+
+fn event<T: Serialize>(item: &T) -> Bytes {
+    let mut buf = Vec::with_capacity(256);
+    buf.extend_from_slice(b"data: ");
+    // Serializing our own types cannot fail; an empty object keeps the framing if it ever did.
+    if serde_json::to_writer(&mut buf, item).is_err() {
+        buf.extend_from_slice(b"{}");
+    }
+    buf.extend_from_slice(b"\n\n");
+    Bytes::from(buf)
+}
+
+/// Streams `chunks` as SSE once the first one has arrived.
+pub async fn sse_response<T: Serialize + Send + 'static>(mut chunks: ChunkStream<T>) -> Response {
+    let first = match chunks.next().await {
+        Some(Err(e)) => return ApiError(e).into_response(),
+        first => first,
+    };
+    let head = stream::iter(first);
+    let body = head.chain(chunks).scan(false, |failed, item: Result<T>| {
+        if *failed {
+            return futures::future::ready(None);
+        }
+        let bytes = match item {
+            Ok(chunk) => event(&chunk),
+            Err(e) => {
+                tracing::warn!("stream failed midway: {e}");
+                *failed = true;
+                event(&error_body(&e))
+            }
+        };
+        futures::future::ready(Some(Ok::<_, std::convert::Infallible>(bytes)))
+    });
+    let mut response = Response::new(Body::from_stream(body));
+    *response.status_mut() = StatusCode::OK;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}

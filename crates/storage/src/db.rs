@@ -1,0 +1,105 @@
+//! A connected storage backend: one connection pool, its dialect and its name, which every
+//! error carries. Stores above this are written once for both databases.
+
+use std::path::Path;
+
+use lls_api_common::Result;
+use lls_api_common::store::ColumnType;
+use serde_json::Value;
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::SqlitePool;
+use tokio::sync::Mutex;
+
+use crate::dialect::{Dialect, Statement};
+use crate::error::from_sqlx;
+use crate::{postgres, sqlite};
+
+enum Pool {
+    /// SQLite allows one writer at a time; writes from this process queue on the mutex
+    /// instead of polling SQLite's lock (busy timeout), whatever the number of writer tasks.
+    Sqlite(SqlitePool, Mutex<()>),
+    Postgres(PgPool),
+}
+
+pub(crate) struct Db {
+    name: String,
+    pool: Pool,
+}
+
+impl Db {
+    pub(crate) async fn sqlite(name: &str, path: &Path) -> Result<Self> {
+        let pool = sqlite::connect(path)
+            .await
+            .map_err(|e| from_sqlx(name, e))?;
+        Ok(Db {
+            name: name.to_owned(),
+            pool: Pool::Sqlite(pool, Mutex::new(())),
+        })
+    }
+
+    pub(crate) async fn postgres(name: &str, url: &str) -> Result<Self> {
+        let pool = postgres::connect(url)
+            .await
+            .map_err(|e| from_sqlx(name, e))?;
+        Ok(Db {
+            name: name.to_owned(),
+            pool: Pool::Postgres(pool),
+        })
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self.pool {
+            Pool::Sqlite(..) => Dialect::Sqlite,
+            Pool::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs one statement that writes (or changes the schema); returns the rows it affected.
+    pub(crate) async fn execute(&self, stmt: Statement) -> Result<u64> {
+        let result = match &self.pool {
+            Pool::Sqlite(pool, writes) => {
+                let _one_writer = writes.lock().await;
+                sqlite::execute(pool, stmt).await
+            }
+            Pool::Postgres(pool) => postgres::execute(pool, stmt).await,
+        };
+        result.map_err(|e| from_sqlx(&self.name, e))
+    }
+
+    /// Runs all statements in one transaction: all of them take effect or none does.
+    pub(crate) async fn execute_in_transaction(&self, stmts: Vec<Statement>) -> Result<u64> {
+        let result = match &self.pool {
+            Pool::Sqlite(pool, writes) => {
+                let _one_writer = writes.lock().await;
+                sqlite::execute_in_transaction(pool, stmts).await
+            }
+            Pool::Postgres(pool) => postgres::execute_in_transaction(pool, stmts).await,
+        };
+        result.map_err(|e| from_sqlx(&self.name, e))
+    }
+
+    /// Runs a query whose selected columns have the given types, in order.
+    pub(crate) async fn fetch(
+        &self,
+        stmt: Statement,
+        types: &[ColumnType],
+    ) -> Result<Vec<Vec<Value>>> {
+        let result = match &self.pool {
+            Pool::Sqlite(pool, _) => sqlite::fetch(pool, stmt, types).await,
+            Pool::Postgres(pool) => postgres::fetch(pool, stmt, types).await,
+        };
+        result.map_err(|e| from_sqlx(&self.name, e))
+    }
+
+    /// Closes every connection (SQLite checkpoints its WAL on the last close).
+    pub(crate) async fn close(&self) {
+        match &self.pool {
+            Pool::Sqlite(pool, _) => pool.close().await,
+            Pool::Postgres(pool) => pool.close().await,
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! [`QueuedWriter`]: writes rows off the request path. `submit` never waits: rows go into a
+//! bounded queue, and when it is full they are dropped and counted. Writer tasks insert batches.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use lls_api_common::ErrorKind;
+use lls_api_common::store::{Row, SqlStore};
+use tokio::sync::{Mutex, RwLock, mpsc, oneshot};
+
+/// The most rows one writer inserts in one transaction.
+pub const MAX_BATCH: usize = 256;
+/// Drop warnings are logged at most this often.
+const WARN_INTERVAL_MS: u64 = 1_000;
+const NEVER: u64 = u64::MAX;
+
+enum Item {
+    Row(Row),
+    /// Answered once every row queued before it has been written (or has failed).
+    Flush(oneshot::Sender<()>),
+}
+
+/// A handle to a table's background writers; cloning it shares the same queue. The writers
+/// finish the queue and stop once every handle is dropped.
+#[derive(Clone)]
+pub struct QueuedWriter {
+    tx: mpsc::Sender<Item>,
+    stats: Arc<Stats>,
+}
+
+struct Stats {
+    table: String,
+    dropped: AtomicU64,
+    failed: AtomicU64,
+    started: Instant,
+    last_warning_ms: AtomicU64,
+}
+
+impl std::fmt::Debug for QueuedWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueuedWriter")
+            .field("table", &self.stats.table)
+            .field("dropped", &self.dropped())
+            .field("failed", &self.failed())
+            .finish()
+    }
+}
+
+impl QueuedWriter {
+    /// Starts `writers` tasks (at least one) inserting into `table` of `store`, behind a queue of
+    /// `max_queue` rows (at least one). Call it inside a tokio runtime; without one, nothing is
+    /// written and every row counts as dropped.
+    pub fn spawn(
+        store: Arc<dyn SqlStore>,
+        table: impl Into<String>,
+        max_queue: usize,
+        writers: usize,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(max_queue.max(1));
+        let stats = Arc::new(Stats {
+            table: table.into(),
+            dropped: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            started: Instant::now(),
+            last_warning_ms: AtomicU64::new(NEVER),
+        });
+        let writer = Writer {
+            store,
+            rx: Arc::new(Mutex::new(rx)),
+            gate: Arc::new(RwLock::new(())),
+            stats: stats.clone(),
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                for _ in 0..writers.max(1) {
+                    runtime.spawn(writer.clone().run());
+                }
+            }
+            Err(_) => {
+                tracing::error!(table = %stats.table, "queued writer created outside a tokio runtime; rows will be dropped")
+            }
+        }
+        QueuedWriter { tx, stats }
+    }
+
+    /// Queues `row` for writing. Never blocks: when the queue is full the row is dropped and counted.
+    pub fn submit(&self, row: Row) {
+        if self.tx.try_send(Item::Row(row)).is_err() {
+            let dropped = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            if self.stats.may_warn() {
+                tracing::warn!(table = %self.stats.table, dropped, "write queue full; dropping rows");
+            }
+        }
+    }
+
+    /// Rows dropped because the queue was full (or the writers were gone).
+    pub fn dropped(&self) -> u64 {
+        self.stats.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Rows the database refused (logged); each counts once.
+    pub fn failed(&self) -> u64 {
+        self.stats.failed.load(Ordering::Relaxed)
+    }
+
+    /// Waits until every row submitted before this call has been written or has failed.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Item::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+impl Stats {
+    /// True at most once per [`WARN_INTERVAL_MS`].
+    fn may_warn(&self) -> bool {
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(NEVER - 1);
+        let last = self.last_warning_ms.load(Ordering::Relaxed);
+        let due = last == NEVER || now.saturating_sub(last) >= WARN_INTERVAL_MS;
+        due && self
+            .last_warning_ms
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    }
+}
+
+/// One writer task's view. Writers take batches in queue order under `rx`; each holds a read
+/// guard on `gate` until its batch is written, so a flush that takes the write guard knows
+/// every earlier batch is done.
+#[derive(Clone)]
+struct Writer {
+    store: Arc<dyn SqlStore>,
+    rx: Arc<Mutex<mpsc::Receiver<Item>>>,
+    gate: Arc<RwLock<()>>,
+    stats: Arc<Stats>,
+}
+
+impl Writer {
+    async fn run(self) {
+        let mut items = Vec::with_capacity(MAX_BATCH);
+        loop {
+            let in_flight = {
+                let mut rx = self.rx.lock().await;
+                if rx.recv_many(&mut items, MAX_BATCH).await == 0 {
+                    return; // every handle is gone and the queue is empty
+                }
+                self.gate.clone().read_owned().await
+            };
+            let mut rows = Vec::with_capacity(items.len());
+            let mut flushes = Vec::new();
+            for item in items.drain(..) {
+                match item {
+                    Item::Row(row) => rows.push(row),
+                    Item::Flush(done) => flushes.push(done),
+                }
+            }
+            self.write(rows).await;
+            drop(in_flight);
+            if !flushes.is_empty() {
+                let _earlier_batches_done = self.gate.write().await;
+                for done in flushes {
+                    let _ = done.send(());
+                }
+            }
+        }
+    }
+
+    async fn write(&self, rows: Vec<Row>) {
+        let table = &self.stats.table;
+        let err = match self.store.insert(table, &rows).await {
+            Ok(()) => return,
+            Err(err) => err,
+        };
+        // A row-specific refusal (duplicate id, bad value) must not sink the rest of the batch;
+        // anything else (database down) would fail row by row too.
+        let row_specific = matches!(err.kind(), ErrorKind::Conflict | ErrorKind::InvalidRequest);
+        if rows.len() == 1 || !row_specific {
+            self.stats
+                .failed
+                .fetch_add(rows.len() as u64, Ordering::Relaxed);
+            tracing::error!(table = %table, rows = rows.len(), error = %err, "queued write failed");
+            return;
+        }
+        for row in rows {
+            if let Err(err) = self.store.insert(table, std::slice::from_ref(&row)).await {
+                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(table = %table, error = %err, "queued write of one row failed");
+            }
+        }
+    }
+}

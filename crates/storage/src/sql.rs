@@ -1,0 +1,400 @@
+//! The SQL table store: tables declared with [`Column`]s, rows as JSON maps, keyset pagination.
+//! Every identifier is validated and quoted; every value is a bound parameter.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use async_trait::async_trait;
+use lls_api_common::store::{Column, ColumnType, Filter, Order, Page, PageQuery, Row, SqlStore};
+use lls_api_common::{Error, Result};
+use serde_json::Value;
+
+use crate::db::Db;
+use crate::dialect::{Dialect, Param, Statement, StatementBuilder, quote_ident};
+use crate::value::{cursor_param, to_param};
+
+/// A [`SqlStore`] over one backend. It remembers the columns each table was declared with
+/// (by [`SqlStore::create_table`]) to type parameters and decode rows.
+pub(crate) struct SqlTableStore {
+    db: Arc<Db>,
+    tables: RwLock<HashMap<String, Schema>>,
+}
+
+/// A table's declared columns, in declaration order.
+#[derive(Clone)]
+struct Schema(Arc<[Column]>);
+
+impl Schema {
+    fn column(&self, table: &str, name: &str) -> Result<&Column> {
+        self.0
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| Error::invalid(format!("table '{table}' has no column '{name}'")))
+    }
+
+    fn types(&self) -> Vec<ColumnType> {
+        self.0.iter().map(|c| c.ty).collect()
+    }
+
+    fn select_list(&self) -> Result<String> {
+        let names: Result<Vec<String>> = self.0.iter().map(|c| quote_ident(c.name)).collect();
+        Ok(names?.join(", "))
+    }
+
+    fn to_row(&self, values: Vec<Value>) -> Row {
+        self.0
+            .iter()
+            .map(|c| c.name.to_owned())
+            .zip(values)
+            .collect()
+    }
+}
+
+impl SqlTableStore {
+    pub(crate) fn new(db: Arc<Db>) -> Self {
+        SqlTableStore {
+            db,
+            tables: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn schema(&self, table: &str) -> Result<Schema> {
+        quote_ident(table)?;
+        let tables = self.tables.read().unwrap_or_else(PoisonError::into_inner);
+        tables.get(table).cloned().ok_or_else(|| {
+            Error::internal(format!(
+                "table '{table}' is unknown to storage backend '{}': call create_table first",
+                self.db.name()
+            ))
+        })
+    }
+
+    fn builder(&self) -> StatementBuilder {
+        StatementBuilder::new(self.db.dialect())
+    }
+
+    async fn existing_columns(&self, table: &str) -> Result<HashSet<String>> {
+        let stmt = Statement {
+            sql: self.db.dialect().existing_columns_sql().to_owned(),
+            params: vec![Param::Text(table.to_owned())],
+        };
+        let rows = self.db.fetch(stmt, &[ColumnType::Text]).await?;
+        Ok(rows
+            .into_iter()
+            .flatten()
+            .filter_map(|v| match v {
+                Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn insert_statement(
+        &self,
+        table: &str,
+        schema: &Schema,
+        row: &Row,
+    ) -> Result<StatementBuilder> {
+        if row.is_empty() {
+            return Err(Error::invalid(format!(
+                "cannot insert an empty row into '{table}'"
+            )));
+        }
+        let mut b = self.builder();
+        b.sql("INSERT INTO ").ident(table)?.sql(" (");
+        for (i, name) in row.keys().enumerate() {
+            if i > 0 {
+                b.sql(", ");
+            }
+            b.ident(name)?;
+        }
+        b.sql(") VALUES (");
+        for (i, (name, value)) in row.iter().enumerate() {
+            if i > 0 {
+                b.sql(", ");
+            }
+            b.param(to_param(schema.column(table, name)?, value)?);
+        }
+        b.sql(")");
+        Ok(b)
+    }
+
+    /// The order-by value of the cursor row; a missing cursor is the client's mistake.
+    async fn cursor_value(
+        &self,
+        table: &str,
+        order_by: &Column,
+        id: &Column,
+        after: &str,
+    ) -> Result<Value> {
+        let mut b = self.builder();
+        b.sql("SELECT ")
+            .ident(order_by.name)?
+            .sql(" FROM ")
+            .ident(table)?;
+        b.and_where()
+            .ident(id.name)?
+            .sql(" = ")
+            .param(cursor_param(id, after)?);
+        b.sql(" LIMIT 1");
+        let rows = self.db.fetch(b.build(), &[order_by.ty]).await?;
+        rows.into_iter()
+            .next()
+            .and_then(|row| row.into_iter().next())
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "Record with {}='{after}' not found in table '{table}'",
+                    id.name
+                ))
+            })
+    }
+}
+
+/// Appends `WHERE`/`AND` conditions for every equality in `filter` (`IS NULL` for null).
+fn push_filter(
+    b: &mut StatementBuilder,
+    table: &str,
+    schema: &Schema,
+    filter: &Filter,
+) -> Result<()> {
+    for (name, value) in &filter.0 {
+        let column = schema.column(table, name)?;
+        b.and_where().ident(name)?;
+        match to_param(column, value)? {
+            Param::Null(_) => b.sql(" IS NULL"),
+            param => b.sql(" = ").param(param),
+        };
+    }
+    Ok(())
+}
+
+fn create_table_sql(dialect: Dialect, table: &str, columns: &[Column]) -> Result<String> {
+    let mut parts = Vec::with_capacity(columns.len() + 1);
+    for c in columns {
+        let not_null = if c.nullable && !c.primary_key {
+            ""
+        } else {
+            " NOT NULL"
+        };
+        parts.push(format!(
+            "{} {}{not_null}",
+            quote_ident(c.name)?,
+            dialect.type_name(c.ty)
+        ));
+    }
+    let keys: Result<Vec<String>> = columns
+        .iter()
+        .filter(|c| c.primary_key)
+        .map(|c| quote_ident(c.name))
+        .collect();
+    let keys = keys?;
+    if !keys.is_empty() {
+        parts.push(format!("PRIMARY KEY ({})", keys.join(", ")));
+    }
+    Ok(format!(
+        "CREATE TABLE IF NOT EXISTS {} ({})",
+        quote_ident(table)?,
+        parts.join(", ")
+    ))
+}
+
+#[async_trait]
+impl SqlStore for SqlTableStore {
+    async fn create_table(&self, table: &str, columns: &[Column]) -> Result<()> {
+        if columns.is_empty() {
+            return Err(Error::invalid(format!(
+                "table '{table}' needs at least one column"
+            )));
+        }
+        let dialect = self.db.dialect();
+        let create = create_table_sql(dialect, table, columns)?;
+        self.db
+            .execute(Statement {
+                sql: create,
+                params: Vec::new(),
+            })
+            .await?;
+        let existing = self.existing_columns(table).await?;
+        for column in columns.iter().filter(|c| !existing.contains(c.name)) {
+            // Added columns are nullable: rows written before them have no value.
+            let sql = format!(
+                "ALTER TABLE {} ADD COLUMN {} {}",
+                quote_ident(table)?,
+                quote_ident(column.name)?,
+                dialect.type_name(column.ty)
+            );
+            self.db
+                .execute(Statement {
+                    sql,
+                    params: Vec::new(),
+                })
+                .await?;
+        }
+        let mut tables = self.tables.write().unwrap_or_else(PoisonError::into_inner);
+        tables.insert(table.to_owned(), Schema(columns.into()));
+        Ok(())
+    }
+
+    async fn insert(&self, table: &str, rows: &[Row]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let schema = self.schema(table)?;
+        let stmts: Result<Vec<Statement>> = rows
+            .iter()
+            .map(|row| Ok(self.insert_statement(table, &schema, row)?.build()))
+            .collect();
+        self.db.execute_in_transaction(stmts?).await.map(|_| ())
+    }
+
+    async fn upsert(&self, table: &str, row: &Row, key_columns: &[&str]) -> Result<()> {
+        let schema = self.schema(table)?;
+        if key_columns.is_empty() || key_columns.iter().any(|k| !row.contains_key(*k)) {
+            return Err(Error::invalid(format!(
+                "upsert into '{table}' needs values for all of {key_columns:?}"
+            )));
+        }
+        let mut b = self.insert_statement(table, &schema, row)?;
+        b.sql(" ON CONFLICT (");
+        for (i, key) in key_columns.iter().enumerate() {
+            if i > 0 {
+                b.sql(", ");
+            }
+            b.ident(key)?;
+        }
+        b.sql(")");
+        let updates: Vec<&String> = row
+            .keys()
+            .filter(|name| !key_columns.contains(&name.as_str()))
+            .collect();
+        if updates.is_empty() {
+            b.sql(" DO NOTHING");
+        } else {
+            b.sql(" DO UPDATE SET ");
+            for (i, name) in updates.into_iter().enumerate() {
+                if i > 0 {
+                    b.sql(", ");
+                }
+                b.ident(name)?.sql(" = excluded.").ident(name)?;
+            }
+        }
+        self.db.execute(b.build()).await.map(|_| ())
+    }
+
+    async fn fetch_one(&self, table: &str, filter: &Filter) -> Result<Option<Row>> {
+        let schema = self.schema(table)?;
+        let mut b = self.builder();
+        b.sql(&format!("SELECT {} FROM ", schema.select_list()?))
+            .ident(table)?;
+        push_filter(&mut b, table, &schema, filter)?;
+        b.sql(" LIMIT 1");
+        let rows = self.db.fetch(b.build(), &schema.types()).await?;
+        Ok(rows.into_iter().next().map(|values| schema.to_row(values)))
+    }
+
+    async fn fetch_page(&self, table: &str, query: &PageQuery) -> Result<Page> {
+        let schema = self.schema(table)?;
+        let order_by = schema.column(table, &query.order_by)?;
+        let id = schema.column(table, &query.id_column)?;
+        let (cmp, dir) = match query.order {
+            Order::Asc => (">", "ASC"),
+            Order::Desc => ("<", "DESC"),
+        };
+        let mut b = self.builder();
+        b.sql(&format!("SELECT {} FROM ", schema.select_list()?))
+            .ident(table)?;
+        push_filter(&mut b, table, &schema, &query.filter)?;
+        if let Some(after) = &query.after {
+            let value = self.cursor_value(table, order_by, id, after).await?;
+            let (value, cursor) = (to_param(order_by, &value)?, cursor_param(id, after)?);
+            // Rows strictly after the cursor in (order_by, id) order.
+            b.and_where()
+                .sql("(")
+                .ident(order_by.name)?
+                .sql(&format!(" {cmp} "))
+                .param(value.clone());
+            b.sql(" OR (").ident(order_by.name)?.sql(" = ").param(value);
+            b.sql(" AND ")
+                .ident(id.name)?
+                .sql(&format!(" {cmp} "))
+                .param(cursor)
+                .sql("))");
+        }
+        b.sql(" ORDER BY ")
+            .ident(order_by.name)?
+            .sql(&format!(" {dir}, "))
+            .ident(id.name)?
+            .sql(&format!(" {dir}"));
+        if let Some(limit) = query.limit {
+            // One extra row tells whether there is another page.
+            let fetch = i64::try_from(limit)
+                .unwrap_or(i64::MAX - 1)
+                .saturating_add(1);
+            b.sql(" LIMIT ").param(Param::Int(fetch));
+        }
+        let mut rows: Vec<Row> = self
+            .db
+            .fetch(b.build(), &schema.types())
+            .await?
+            .into_iter()
+            .map(|v| schema.to_row(v))
+            .collect();
+        let has_more = query.limit.is_some_and(|limit| rows.len() > limit);
+        if let Some(limit) = query.limit {
+            rows.truncate(limit);
+        }
+        Ok(Page { rows, has_more })
+    }
+
+    async fn update(&self, table: &str, set: &Row, filter: &Filter) -> Result<u64> {
+        let schema = self.schema(table)?;
+        if set.is_empty() {
+            return Err(Error::invalid(format!(
+                "update of '{table}' sets no columns"
+            )));
+        }
+        let mut b = self.builder();
+        b.sql("UPDATE ").ident(table)?.sql(" SET ");
+        for (i, (name, value)) in set.iter().enumerate() {
+            if i > 0 {
+                b.sql(", ");
+            }
+            b.ident(name)?
+                .sql(" = ")
+                .param(to_param(schema.column(table, name)?, value)?);
+        }
+        push_filter(&mut b, table, &schema, filter)?;
+        self.db.execute(b.build()).await
+    }
+
+    async fn delete(&self, table: &str, filter: &Filter) -> Result<u64> {
+        let schema = self.schema(table)?;
+        let mut b = self.builder();
+        b.sql("DELETE FROM ").ident(table)?;
+        push_filter(&mut b, table, &schema, filter)?;
+        self.db.execute(b.build()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_table_statement() -> Result<()> {
+        let columns = [
+            Column::primary_key("id", ColumnType::Text),
+            Column::new("created", ColumnType::Integer),
+            Column {
+                nullable: false,
+                ..Column::new("body", ColumnType::Json)
+            },
+        ];
+        assert_eq!(
+            create_table_sql(Dialect::Postgres, "t", &columns)?,
+            "CREATE TABLE IF NOT EXISTS \"t\" (\"id\" TEXT NOT NULL, \"created\" BIGINT, \"body\" TEXT NOT NULL, PRIMARY KEY (\"id\"))"
+        );
+        assert!(create_table_sql(Dialect::Sqlite, "t; drop", &columns).is_err());
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+//! One behavior suite for every storage backend (OpenDAL style): the scenario functions in
+//! `suite/` take `&dyn KvStore` / `&dyn SqlStore`, and `behavior_tests!` runs each of them
+//! against SQLite (always) and PostgreSQL (when `LLS_TEST_POSTGRES_URL` is set).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+mod resolver;
+mod suite;
+
+macro_rules! kv_tests {
+    ($backend:ident: $($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let Some(h) = Harness::$backend().await else { return };
+            kv::$name(&*h.kv("ns").await).await;
+        }
+    )*};
+}
+
+macro_rules! sql_tests {
+    ($backend:ident: $($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let Some(h) = Harness::$backend().await else { return };
+            sql::$name(&*h.sql().await, &h.table(stringify!($name))).await;
+        }
+    )*};
+}
+
+macro_rules! queue_tests {
+    ($backend:ident: $($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            let Some(h) = Harness::$backend().await else { return };
+            queue::$name(h.sql().await, &h.table(stringify!($name)), h.writers()).await;
+        }
+    )*};
+}
+
+/// Expands to one `#[tokio::test]` per scenario, inside a module named after the backend
+/// (`Harness::<backend>()` builds its stores).
+macro_rules! behavior_tests {
+    ($backend:ident) => {
+        mod $backend {
+            use crate::harness::Harness;
+            use crate::suite::{kv, queue, sql};
+
+            kv_tests!($backend: kv_set_get_delete, kv_ranges_in_key_order, kv_expired_rows_are_invisible);
+            sql_tests!($backend:
+                sql_types_round_trip,
+                sql_duplicate_key_is_conflict,
+                sql_upsert_replaces,
+                sql_pages_descending_with_cursor,
+                sql_pages_ascending_with_cursor,
+                sql_pages_with_filter,
+                sql_unknown_cursor_is_invalid,
+                sql_update_and_delete,
+                sql_create_table_adds_missing_columns,
+                sql_bad_identifiers_are_rejected,
+                sql_bad_values_are_rejected,
+            );
+            queue_tests!($backend:
+                queue_flush_writes_everything,
+                queue_drops_when_full_without_blocking,
+                queue_bad_row_does_not_sink_batch,
+            );
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn kv_namespaces_are_isolated() {
+                let Some(h) = Harness::$backend().await else { return };
+                kv::kv_namespaces_are_isolated(&*h.kv("one").await, &*h.kv("two").await).await;
+            }
+        }
+    };
+}
+
+behavior_tests!(sqlite);
+behavior_tests!(postgres);

@@ -1,0 +1,276 @@
+//! The one conformance suite of the inference API: scenario functions taking
+//! `&dyn InferenceProvider`, and [`inference_conformance!`](crate::inference_conformance) to turn
+//! them into one test each inside a provider crate, gated by the provider's [`Capabilities`].
+//!
+//! ```ignore
+//! // providers/inference/remote-foo/tests/conformance.rs
+//! lls_test_support::inference_conformance!(async {
+//!     let mock = MockOpenAi::builder().models(["mock-llm", "mock-embed"]).start().await.unwrap();
+//!     let provider = FooProvider::new(&mock.base_url());
+//!     Harness { provider: Arc::new(provider), llm: "mock-llm".into(), embedding: "mock-embed".into(),
+//!               caps: Capabilities::all(), _guard: Box::new(mock) }
+//! });
+//! ```
+
+mod calls;
+mod chat;
+mod completion;
+mod embeddings;
+mod models;
+
+pub use chat::{
+    chat_json_schema, chat_logprobs, chat_max_tokens, chat_n2, chat_non_stream, chat_stream, chat_tools,
+    chat_tools_stream,
+};
+pub use completion::{completion_logprobs, completion_non_stream, completion_stream};
+pub use embeddings::{embeddings_base64, embeddings_multiple, embeddings_single};
+pub use models::{error_propagation, list_models, unknown_model};
+
+use std::any::Any;
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, ensure};
+use lls_api_inference::InferenceProvider;
+
+/// What a provider under test can do; scenarios needing more are skipped, not failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    /// Tool calls, with a named `tool_choice`.
+    pub tools: bool,
+    /// `logprobs`/`top_logprobs` on chat (and integer `logprobs` on completions).
+    pub logprobs: bool,
+    /// The legacy `/v1/completions`.
+    pub completions: bool,
+    /// `/v1/embeddings` with the harness's embedding model.
+    pub embeddings: bool,
+    /// `encoding_format: "base64"`.
+    pub embeddings_base64: bool,
+    /// `response_format` of type `json_schema`.
+    pub structured_output: bool,
+    /// The backend fails on the model names of [`crate::failure`] (`error-429`, `midstream-error`):
+    /// true for the fake and for providers pointed at the mock server.
+    pub failure_injection: bool,
+}
+
+impl Capabilities {
+    /// Everything; the fake and providers tested against the mock server have it all.
+    pub fn all() -> Self {
+        Capabilities {
+            tools: true,
+            logprobs: true,
+            completions: true,
+            embeddings: true,
+            embeddings_base64: true,
+            structured_output: true,
+            failure_injection: true,
+        }
+    }
+
+    /// Chat only, for providers that do nothing else.
+    pub fn chat_only() -> Self {
+        Capabilities {
+            tools: false,
+            logprobs: false,
+            completions: false,
+            embeddings: false,
+            embeddings_base64: false,
+            structured_output: false,
+            failure_injection: false,
+        }
+    }
+}
+
+/// What a provider crate's setup gives the suite. `_guard` keeps whatever the provider needs
+/// alive for the test (a [`crate::MockOpenAi`], a temp dir); `()` when nothing.
+pub struct Harness {
+    pub provider: Arc<dyn InferenceProvider>,
+    /// A chat model id as the provider knows it.
+    pub llm: String,
+    /// An embedding model id (unused without `caps.embeddings`).
+    pub embedding: String,
+    pub caps: Capabilities,
+    pub _guard: Box<dyn Any + Send>,
+}
+
+impl std::fmt::Debug for Harness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Harness").field("llm", &self.llm).field("embedding", &self.embedding).field("caps", &self.caps).finish()
+    }
+}
+
+/// How a scenario ended when it did not fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Passed,
+    /// The provider lacks the named capability.
+    Skipped(&'static str),
+}
+
+/// What every scenario returns; an `Err` says what was wrong.
+pub type ScenarioResult = anyhow::Result<Outcome>;
+
+/// What the generated tests return.
+pub type TestResult = anyhow::Result<()>;
+
+/// A scenario of the suite and the capabilities it needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Scenario {
+    pub name: &'static str,
+    pub runs_with: fn(&Capabilities) -> bool,
+}
+
+fn always(_: &Capabilities) -> bool {
+    true
+}
+fn tools(c: &Capabilities) -> bool {
+    c.tools
+}
+fn logprobs(c: &Capabilities) -> bool {
+    c.logprobs
+}
+fn structured(c: &Capabilities) -> bool {
+    c.structured_output
+}
+fn completions(c: &Capabilities) -> bool {
+    c.completions
+}
+fn completion_logprobs_cap(c: &Capabilities) -> bool {
+    c.completions && c.logprobs
+}
+fn embeddings_cap(c: &Capabilities) -> bool {
+    c.embeddings
+}
+fn base64(c: &Capabilities) -> bool {
+    c.embeddings && c.embeddings_base64
+}
+fn failures(c: &Capabilities) -> bool {
+    c.failure_injection
+}
+
+/// Every scenario; [`inference_conformance!`](crate::inference_conformance) must generate
+/// exactly these, which its `scenario_count` test checks.
+pub const SCENARIOS: &[Scenario] = &[
+    Scenario { name: "chat_non_stream", runs_with: always },
+    Scenario { name: "chat_stream", runs_with: always },
+    Scenario { name: "chat_tools", runs_with: tools },
+    Scenario { name: "chat_tools_stream", runs_with: tools },
+    Scenario { name: "chat_json_schema", runs_with: structured },
+    Scenario { name: "chat_n2", runs_with: always },
+    Scenario { name: "chat_logprobs", runs_with: logprobs },
+    Scenario { name: "chat_max_tokens", runs_with: always },
+    Scenario { name: "completion_non_stream", runs_with: completions },
+    Scenario { name: "completion_stream", runs_with: completions },
+    Scenario { name: "completion_logprobs", runs_with: completion_logprobs_cap },
+    Scenario { name: "embeddings_single", runs_with: embeddings_cap },
+    Scenario { name: "embeddings_multiple", runs_with: embeddings_cap },
+    Scenario { name: "embeddings_base64", runs_with: base64 },
+    Scenario { name: "list_models", runs_with: always },
+    Scenario { name: "unknown_model", runs_with: always },
+    Scenario { name: "error_propagation", runs_with: failures },
+];
+
+/// Longest a scenario may take, setup included; real backends answer well within it.
+pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Runs one scenario on a fresh single-threaded runtime (what `#[tokio::test]` gives), with
+/// [`SCENARIO_TIMEOUT`]; a skip is reported on stderr and passes.
+pub fn run(name: &str, scenario: impl Future<Output = ScenarioResult>) -> TestResult {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("building a tokio runtime")?;
+    let outcome = runtime
+        .block_on(async { tokio::time::timeout(SCENARIO_TIMEOUT, scenario).await })
+        .map_err(|_| anyhow!("scenario {name} timed out after {SCENARIO_TIMEOUT:?}"))?
+        .with_context(|| format!("scenario {name} failed"))?;
+    if let Outcome::Skipped(capability) = outcome {
+        eprintln!("scenario {name} skipped: the provider lacks {capability}");
+    }
+    Ok(())
+}
+
+/// The `scenario_count` test: the macro generated every scenario of [`SCENARIOS`] and no other,
+/// there is at least one, and the harness's capabilities leave at least one enabled.
+pub fn check_scenario_count(generated: &[&str], caps: impl Future<Output = Capabilities>) -> TestResult {
+    ensure!(!generated.is_empty(), "the conformance suite generated no scenarios");
+    let generated: BTreeSet<&str> = generated.iter().copied().collect();
+    let known: BTreeSet<&str> = SCENARIOS.iter().map(|s| s.name).collect();
+    ensure!(generated == known, "generated scenarios {generated:?} differ from the suite's {known:?}");
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("building a tokio runtime")?;
+    let caps = runtime.block_on(caps);
+    let enabled = SCENARIOS.iter().filter(|s| (s.runs_with)(&caps)).count();
+    ensure!(enabled > 0, "no scenario runs with capabilities {caps:?}");
+    eprintln!("inference conformance: {enabled} of {} scenarios run with {caps:?}", SCENARIOS.len());
+    Ok(())
+}
+
+/// Expands into one `#[test]` per scenario of the inference suite (each on its own tokio
+/// runtime, as `#[tokio::test]` would; the calling crate needs no tokio dependency), inside a
+/// module `inference_conformance`, plus a `scenario_count` test. `$setup` is an async block
+/// evaluating to a [`Harness`]; it runs anew for every test.
+#[macro_export]
+macro_rules! inference_conformance {
+    ($setup:expr $(,)?) => {
+        $crate::__inference_conformance_tests!(
+            $setup;
+            chat_non_stream,
+            chat_stream,
+            chat_tools,
+            chat_tools_stream,
+            chat_json_schema,
+            chat_n2,
+            chat_logprobs,
+            chat_max_tokens,
+            completion_non_stream,
+            completion_stream,
+            completion_logprobs,
+            embeddings_single,
+            embeddings_multiple,
+            embeddings_base64,
+            list_models,
+            unknown_model,
+            error_propagation,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __inference_conformance_tests {
+    ($setup:expr; $($name:ident),+ $(,)?) => {
+        #[cfg(test)]
+        mod inference_conformance {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(
+                #[test]
+                fn $name() -> $crate::inference_suite::TestResult {
+                    $crate::inference_suite::run(::std::stringify!($name), async {
+                        let harness: $crate::inference_suite::Harness = ($setup).await;
+                        $crate::inference_suite::$name(&*harness.provider, &harness.llm, &harness.embedding, &harness.caps)
+                            .await
+                    })
+                }
+            )+
+
+            #[test]
+            fn scenario_count() -> $crate::inference_suite::TestResult {
+                $crate::inference_suite::check_scenario_count(&[$(::std::stringify!($name)),+], async {
+                    let harness: $crate::inference_suite::Harness = ($setup).await;
+                    harness.caps
+                })
+            }
+        }
+    };
+}
+
+/// Skips the calling scenario unless the capability is there.
+macro_rules! require {
+    ($cond:expr, $what:literal) => {
+        if !$cond {
+            return Ok($crate::inference_suite::Outcome::Skipped($what));
+        }
+    };
+}
+pub(crate) use require;

@@ -1,0 +1,25 @@
+//! Deterministic test doubles for every layer of llama-stack-rs, and the shared conformance suite.
+//!
+//! - [`mock_openai`]: an in-process OpenAI-compatible HTTP server (axum) for testing the
+//!   OpenAI-like providers against real HTTP, SSE framing and injected failures; also a
+//!   standalone binary (`lls-mock-openai`) for benchmarks.
+//! - [`fake_inference`]: an [`lls_api_inference::InferenceProvider`] without network whose
+//!   behaviour follows the model id, for routers, the server and the agents.
+//! - [`inference_suite`]: the one conformance suite of the inference API, turned into tests
+//!   inside each provider crate by [`inference_conformance!`].
+//!
+//! The mock and the fake answer alike because both call [`responder`] (what "the model" says),
+//! [`embedding`] (hashed bag-of-words vectors) and [`schema_fill`] (documents for JSON Schemas);
+//! the model names that inject failures are parsed once, in [`failure`].
+
+pub mod embedding;
+pub mod failure;
+pub mod fake_inference;
+pub mod inference_suite;
+pub mod mock_openai;
+pub mod responder;
+pub mod schema_fill;
+
+pub use fake_inference::{FakeConfig, FakeInference};
+pub use inference_suite::{Capabilities, Harness};
+pub use mock_openai::{MockConfig, MockOpenAi, RecordedRequest};

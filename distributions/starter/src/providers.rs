@@ -1,0 +1,12 @@
+//! One line per provider feature. rustc drops crates nothing refers to, and their `inventory`
+//! registrations with them; naming each crate here keeps them in the binary.
+
+#[cfg(feature = "inference-inline-fake")]
+extern crate lls_inference_inline_fake as _;
+#[cfg(feature = "inference-remote-openai")]
+extern crate lls_inference_remote_openai as _;
+#[cfg(feature = "inference-remote-vllm")]
+extern crate lls_inference_remote_vllm as _;
+
+/// Called by the binary so this module, and the crates it names, are linked.
+pub(crate) fn link() {}

@@ -1,0 +1,18 @@
+//! Snapshot of the providers the starter links by default: a feature that stops linking its
+//! crate (and so silently loses its `inventory` entry) fails here.
+#![allow(clippy::unwrap_used)]
+
+#[test]
+fn default_features_register_these_providers() {
+    lls_distribution_starter::link();
+    let registered: Vec<String> = lls_api_common::provider::descriptors()
+        .iter()
+        .map(|d| format!("{} {}", d.api, d.provider_type))
+        .collect();
+    // inline::fake is a dev-dependency of the test build only.
+    let expected = ["inference remote::openai", "inference remote::vllm"];
+    for e in expected {
+        assert!(registered.iter().any(|r| r == e), "{e} missing from {registered:?}");
+    }
+    assert!(registered.iter().all(|r| expected.contains(&r.as_str()) || r == "inference inline::fake"), "{registered:?}");
+}

@@ -1,0 +1,350 @@
+"""Fixtures of the e2e suite: boot the real `llama-stack` binary against the deterministic mock
+backend (`lls-mock-openai`) and talk to it over HTTP with the real `openai` and
+`llama_stack_client` SDKs.
+
+Session fixtures start one mock and, per storage flavour, one server with fresh state:
+`sqlite` always, `postgres` when LLS_TEST_POSTGRES_URL is set (skipped otherwise).
+Binaries come from $LLS_BIN_DIR (default: $CARGO_TARGET_DIR/debug, with CARGO_TARGET_DIR
+defaulting to ~/.cache/llama-stack-rs/target).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Callable, TypeVar
+from urllib.parse import unquote, urlparse
+
+import httpx
+import pytest
+
+E2E_DIR = Path(__file__).resolve().parent
+STARTUP_TIMEOUT_S = float(os.environ.get("LLS_E2E_STARTUP_TIMEOUT", "90"))
+CLIENT_TIMEOUT_S = 30.0
+
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------- binaries, ports
+
+
+def bin_dir() -> Path:
+    if os.environ.get("LLS_BIN_DIR"):
+        return Path(os.environ["LLS_BIN_DIR"])
+    target = os.environ.get("CARGO_TARGET_DIR") or str(Path.home() / ".cache/llama-stack-rs/target")
+    return Path(target) / "debug"
+
+
+def binary(name: str) -> Path:
+    path = bin_dir() / name
+    if not os.access(path, os.X_OK):
+        pytest.fail(
+            f"{path} not found: build it with "
+            "`cargo build -p lls-distribution-starter -p lls-test-support --bins` "
+            "or point LLS_BIN_DIR at the folder holding it",
+            pytrace=False,
+        )
+    return path
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def eventually(fn: Callable[[], T], timeout: float = 10.0, interval: float = 0.1) -> T:
+    """Calls fn until it returns without raising (stores are written in the background)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return fn()
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(interval)
+
+
+# --------------------------------------------------------------------------- processes
+
+
+class Process:
+    """A child process whose output goes to a log file; stopped by its own pid only."""
+
+    def __init__(self, name: str, argv: list[str], env: dict[str, str], log_path: Path):
+        self.name = name
+        self.argv = argv
+        self.env = env
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, ready_url: str) -> None:
+        with open(self.log_path, "ab") as log:
+            log.write(f"\n===== {time.strftime('%H:%M:%S')} {' '.join(self.argv)}\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                self.argv,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            rc = self.proc.poll()
+            if rc is not None:
+                raise RuntimeError(f"{self.name} exited with status {rc} while starting; log {self.log_path}:\n{self.tail()}")
+            try:
+                if httpx.get(ready_url, timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.name} not ready at {ready_url} after {STARTUP_TIMEOUT_S}s; log:\n{self.tail()}")
+            time.sleep(0.1)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM (graceful shutdown), then SIGKILL after `timeout`. Returns the exit status."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+    def tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return "(no log)"
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def start_with_retry(make: Callable[[int], Process], ready_path: str, attempts: int = 3) -> tuple[Process, int]:
+    """Starts a process on a free port; retries on another port if it dies (port taken meanwhile)."""
+    last: Exception | None = None
+    for _ in range(attempts):
+        port = free_port()
+        p = make(port)
+        try:
+            p.start(f"http://127.0.0.1:{port}{ready_path}")
+            return p, port
+        except RuntimeError as e:
+            last = e
+            p.stop()
+    raise RuntimeError(str(last))
+
+
+class MockBackend:
+    def __init__(self, workdir: Path):
+        exe = str(binary("lls-mock-openai"))
+        self.process, self.port = start_with_retry(
+            lambda port: Process("lls-mock-openai", [exe, "--port", str(port)], dict(os.environ), workdir / "mock.log"),
+            "/v1/models",
+        )
+        self.url = f"http://127.0.0.1:{self.port}/v1"
+
+
+# --------------------------------------------------------------------------- storage flavours
+
+
+class SqliteStorage:
+    """Server state in SQLite files under a fresh temp dir (SQLITE_STORE_DIR) per state."""
+
+    name = "sqlite"
+    run_yaml = E2E_DIR / "run.yaml"
+
+    def __init__(self, workdir: Path):
+        self.workdir = workdir
+
+    def new_state(self) -> dict[str, str]:
+        return {"SQLITE_STORE_DIR": tempfile.mkdtemp(prefix="state-", dir=self.workdir)}
+
+    def close(self) -> None:
+        pass
+
+
+class PostgresStorage:
+    """Server state in a fresh PostgreSQL database per state, created from LLS_TEST_POSTGRES_URL."""
+
+    name = "postgres"
+    run_yaml = E2E_DIR / "run-postgres.yaml"
+
+    def __init__(self, url: str):
+        self.url = url
+        u = urlparse(url)
+        self.host = u.hostname or "127.0.0.1"
+        self.port = str(u.port or 5432)
+        self.user = unquote(u.username or "postgres")
+        self.password = unquote(u.password or "")
+        self.databases: list[str] = []
+
+    def _admin(self):
+        import psycopg2
+
+        conn = psycopg2.connect(self.url)
+        conn.autocommit = True
+        return conn
+
+    def new_state(self) -> dict[str, str]:
+        db = f"lls_e2e_{uuid.uuid4().hex[:12]}"
+        with self._admin() as conn, conn.cursor() as cur:
+            cur.execute(f'CREATE DATABASE "{db}"')
+        self.databases.append(db)
+        env = {"POSTGRES_HOST": self.host, "POSTGRES_PORT": self.port, "POSTGRES_DB": db, "POSTGRES_USER": self.user}
+        env["POSTGRES_PASSWORD"] = self.password
+        return env
+
+    def close(self) -> None:
+        if not self.databases:
+            return
+        conn = self._admin()
+        try:
+            with conn.cursor() as cur:
+                for db in self.databases:
+                    cur.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        finally:
+            conn.close()
+
+
+# --------------------------------------------------------------------------- the server
+
+
+class StackServer:
+    """One `llama-stack run` process over a given storage state."""
+
+    def __init__(self, storage, state: dict[str, str], mock_url: str, log_path: Path):
+        self.storage = storage
+        self.state = state
+        self.mock_url = mock_url
+        self.log_path = log_path
+        self.process: Process | None = None
+        self.port = 0
+
+    def start(self) -> "StackServer":
+        exe = str(binary("llama-stack"))
+        env = dict(os.environ)
+        env.setdefault("RUST_LOG", "info")
+        env.update(self.state)
+
+        def make(port: int) -> Process:
+            argv = [exe, "run", str(self.storage.run_yaml), "--port", str(port), "--host", "127.0.0.1"]
+            argv += ["--env", f"MOCK_OPENAI_URL={self.mock_url}"]
+            return Process("llama-stack", argv, env, self.log_path)
+
+        self.process, self.port = start_with_retry(make, "/v1/health")
+        return self
+
+    def stop(self) -> int | None:
+        return self.process.stop() if self.process else None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def tail(self, lines: int = 40) -> str:
+        return self.process.tail(lines) if self.process else "(not started)"
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def workdir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("e2e")
+
+
+@pytest.fixture(scope="session")
+def mock_backend(workdir):
+    mock = MockBackend(workdir)
+    yield mock
+    mock.process.stop()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgres"])
+def storage(request, workdir):
+    if request.param == "postgres":
+        url = os.environ.get("LLS_TEST_POSTGRES_URL")
+        if not url:
+            pytest.skip("LLS_TEST_POSTGRES_URL is not set (`scripts/postgres.sh start` prints one)")
+        s = PostgresStorage(url)
+    else:
+        s = SqliteStorage(workdir)
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="session")
+def stack(storage, mock_backend, workdir):
+    """The shared server of one storage flavour, with fresh state."""
+    server = StackServer(storage, storage.new_state(), mock_backend.url, workdir / f"server-{storage.name}.log")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def start_stack(storage, mock_backend, workdir):
+    """Starts extra servers (e.g. to restart over the same state); all stopped after the test."""
+    started: list[StackServer] = []
+
+    def start(state: dict[str, str] | None = None) -> StackServer:
+        n = len(started)
+        log = workdir / f"server-{storage.name}-{uuid.uuid4().hex[:6]}-{n}.log"
+        server = StackServer(storage, state if state is not None else storage.new_state(), mock_backend.url, log)
+        started.append(server)
+        return server.start()
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def openai_client(stack):
+    import openai
+
+    return openai.OpenAI(base_url=f"{stack.url}/v1", api_key="e2e-unused", max_retries=0, timeout=CLIENT_TIMEOUT_S)
+
+
+@pytest.fixture
+def ls_client(stack):
+    from llama_stack_client import LlamaStackClient
+
+    return LlamaStackClient(base_url=stack.url, max_retries=0, timeout=CLIENT_TIMEOUT_S)
+
+
+@pytest.fixture
+def http(stack):
+    with httpx.Client(base_url=stack.url, timeout=CLIENT_TIMEOUT_S) as client:
+        yield client
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On failure, attach the last lines of the server's and the mock's logs to the report."""
+    report = yield
+    if report.failed and report.when in ("setup", "call"):
+        server = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
+        if isinstance(server, StackServer):
+            report.sections.append((f"llama-stack log ({server.log_path})", server.tail()))
+        mock = item.funcargs.get("mock_backend") if hasattr(item, "funcargs") else None
+        if isinstance(mock, MockBackend):
+            report.sections.append((f"mock log ({mock.process.log_path})", mock.process.tail(15)))
+    return report

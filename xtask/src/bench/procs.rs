@@ -1,0 +1,200 @@
+//! The processes under test: building the release binaries, the run.yaml, spawning on free
+//! loopback ports, waiting for health, reading RSS, and killing them on every exit path.
+
+use std::fs::File;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+use super::load::HttpClient;
+
+/// How long a process may take to answer its readiness probe before the bench gives up.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often readiness is probed (the startup figure is only as fine as this).
+const POLL_EVERY: Duration = Duration::from_millis(2);
+
+/// The release binaries the bench drives.
+pub struct Binaries {
+    pub server: PathBuf,
+    pub mock: PathBuf,
+}
+
+/// `cargo build --release` of the server and the mock (unless `build` is false), then their paths.
+pub fn binaries(build: bool) -> anyhow::Result<Binaries> {
+    if build {
+        eprintln!("building release binaries (cargo build --release -p lls-distribution-starter -p lls-test-support --bins)");
+        let status = crate::cargo_command()
+            .args(["build", "--release", "-p", "lls-distribution-starter", "-p", "lls-test-support", "--bins"])
+            .status()
+            .context("running cargo build")?;
+        if !status.success() {
+            bail!("cargo build --release failed ({status})");
+        }
+    }
+    let release = target_directory()?.join("release");
+    let binaries = Binaries { server: release.join("llama-stack"), mock: release.join("lls-mock-openai") };
+    for path in [&binaries.server, &binaries.mock] {
+        if !path.is_file() {
+            bail!("{} does not exist (run without --no-build)", path.display());
+        }
+    }
+    Ok(binaries)
+}
+
+/// Cargo's target directory (honours `CARGO_TARGET_DIR` and `.cargo/config.toml`).
+fn target_directory() -> anyhow::Result<PathBuf> {
+    let output = crate::cargo_command()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .stderr(Stdio::inherit())
+        .output()
+        .context("running cargo metadata")?;
+    if !output.status.success() {
+        bail!("cargo metadata failed ({})", output.status);
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).context("parsing cargo metadata")?;
+    metadata["target_directory"].as_str().map(PathBuf::from).context("cargo metadata has no target_directory")
+}
+
+/// A free port on 127.0.0.1 (bound then released; the spawned process binds it right after).
+pub fn free_port() -> anyhow::Result<u16> {
+    let listener = TcpListener::bind(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))).context("binding a loopback port")?;
+    Ok(listener.local_addr().context("reading the bound port")?.port())
+}
+
+/// The server's run config: the mock as `remote::openai` provider `mock`, all state under `state`.
+pub fn run_yaml(mock_port: u16, state: &Path) -> String {
+    let state = state.display();
+    format!(
+        r#"# Written by `cargo xtask bench gateway`.
+version: 2
+image_name: xtask-bench
+apis:
+- inference
+providers:
+  inference:
+  - provider_id: mock
+    provider_type: remote::openai
+    config:
+      base_url: http://127.0.0.1:{mock_port}/v1
+      api_key: mock-key
+storage:
+  backends:
+    kv_default:
+      type: kv_sqlite
+      db_path: {state}/kvstore.db
+    sql_default:
+      type: sql_sqlite
+      db_path: {state}/sql_store.db
+  stores:
+    metadata:
+      namespace: registry
+      backend: kv_default
+    inference:
+      table_name: inference_store
+      backend: sql_default
+registered_resources:
+  models:
+  - model_id: mock-embed
+    provider_id: mock
+    provider_model_id: mock-embed
+    model_type: embedding
+    metadata:
+      embedding_dimension: 384
+server:
+  host: 127.0.0.1
+  port: 8321
+"#
+    )
+}
+
+/// A spawned process that is killed (and reaped) when dropped, on success, error or Ctrl-C.
+pub struct Guard {
+    name: &'static str,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Guard {
+    /// Spawns `program args` with stdout and stderr going to `log`.
+    pub fn spawn(name: &'static str, program: &Path, args: &[String], log: PathBuf) -> anyhow::Result<Guard> {
+        let out = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        let err = out.try_clone().context("duplicating the log handle")?;
+        let child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .with_context(|| format!("spawning {}", program.display()))?;
+        Ok(Guard { name, child, log })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Fails with the log's tail if the process has exited.
+    pub fn ensure_running(&mut self) -> anyhow::Result<()> {
+        if let Some(status) = self.child.try_wait().context("polling the child")? {
+            bail!("{} exited early ({status}); last log lines:\n{}", self.name, self.log_tail(30));
+        }
+        Ok(())
+    }
+
+    /// The last `lines` lines of the process's output.
+    pub fn log_tail(&self, lines: usize) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let all: Vec<&str> = text.lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Polls `url` every 2 ms until it answers 200 with a body containing `expect`; returns the
+    /// time since `since`.
+    pub async fn wait_ready(&mut self, client: &HttpClient, url: &str, expect: &str, since: Instant) -> anyhow::Result<Duration> {
+        let deadline = since + READY_TIMEOUT;
+        loop {
+            if let Ok((200, body)) = client.get(url).await
+                && String::from_utf8_lossy(&body).contains(expect)
+            {
+                return Ok(since.elapsed());
+            }
+            self.ensure_running()?;
+            if Instant::now() > deadline {
+                bail!("{} did not answer {url} within {READY_TIMEOUT:?}; last log lines:\n{}", self.name, self.log_tail(30));
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Err(e) = self.child.kill() {
+            eprintln!("could not kill {} (pid {}): {e}", self.name, self.child.id());
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Memory figures of a running process, in MiB, from `/proc/PID/status`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Memory {
+    /// Resident set size now (`VmRSS`).
+    pub rss_mib: f64,
+    /// Peak resident set size so far (`VmHWM`).
+    pub peak_mib: f64,
+}
+
+pub fn memory(pid: u32) -> anyhow::Result<Memory> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    let field = |name: &str| -> anyhow::Result<f64> {
+        let line = status.lines().find(|l| l.starts_with(name)).with_context(|| format!("{path} has no {name}"))?;
+        let kib: f64 = line.split_whitespace().nth(1).and_then(|v| v.parse().ok()).with_context(|| format!("cannot parse {line:?}"))?;
+        Ok(kib / 1024.0)
+    };
+    Ok(Memory { rss_mib: field("VmRSS:")?, peak_mib: field("VmHWM:")? })
+}

@@ -1,0 +1,122 @@
+//! `cargo xtask`: the command line over the `xtask` library (bench, codegen, tidy).
+//!
+//! Printing reports to stdout is this binary's job, so `print_stdout` (denied workspace-wide)
+//! is allowed here and only here.
+#![allow(clippy::print_stdout)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use xtask::bench::{self, GatewayOptions};
+use xtask::codegen::{self, Outcome};
+
+#[derive(Parser, Debug)]
+#[command(name = "cargo xtask", about = "Repository automation for llama-stack-rs")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        which: BenchCommand,
+    },
+    /// Regenerate docs/openapi.json from the server's route table.
+    Codegen {
+        /// Do not write; exit non-zero if docs/openapi.json is stale.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Run the architecture checks (the same ones `cargo test -p xtask` runs).
+    Tidy,
+}
+
+#[derive(Subcommand, Debug)]
+enum BenchCommand {
+    /// Gateway overhead: the server in front of the mock backend vs the mock directly.
+    Gateway {
+        /// Measured requests per run (each workload x concurrency x target is one run).
+        #[arg(long)]
+        requests: Option<usize>,
+        /// Time cap per run, in seconds.
+        #[arg(long)]
+        duration_secs: Option<u64>,
+        /// Small runs (a smoke test of the whole bench in well under a minute of load).
+        #[arg(long)]
+        quick: bool,
+        /// Also write the Markdown report to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Use the release binaries already built instead of running `cargo build --release`.
+        #[arg(long)]
+        no_build: bool,
+        /// Exit non-zero when a figure misses its target.
+        #[arg(long)]
+        check_targets: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Bench { which: BenchCommand::Gateway { requests, duration_secs, quick, out, no_build, check_targets } } => {
+            let options = GatewayOptions::new(quick, requests, duration_secs, !no_build);
+            let report = bench::gateway(&options)?;
+            let markdown = report.markdown();
+            println!("{markdown}");
+            if let Some(path) = out {
+                std::fs::write(&path, &markdown).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            let missed = report.missed_targets();
+            if check_targets && !missed.is_empty() {
+                eprintln!("missed targets: {}", missed.join("; "));
+                return Ok(ExitCode::FAILURE);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Codegen { check } => {
+            let path = codegen::openapi_path();
+            match codegen::openapi(check)? {
+                Outcome::Unchanged => println!("{} is up to date", path.display()),
+                Outcome::Written => println!("wrote {}", path.display()),
+                Outcome::Stale => {
+                    println!("{} is stale: run `cargo xtask codegen`", path.display());
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Tidy => {
+            let workspace = xtask::tidy::Workspace::load()?;
+            let mut failed = 0;
+            for rule in xtask::tidy::RULES {
+                match (rule.check)(&workspace) {
+                    Ok(violations) if violations.is_empty() => println!("ok    {}", rule.name),
+                    Ok(violations) => {
+                        failed += 1;
+                        println!("FAIL  {}", rule.name);
+                        for v in violations {
+                            println!("      {v}");
+                        }
+                    }
+                    Err(skip) => println!("skip  {}: {skip}", rule.name),
+                }
+            }
+            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+    }
+}
