@@ -11,6 +11,7 @@ defaulting to ~/.cache/llama-stack-rs/target).
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -83,9 +84,13 @@ class Process:
         self.env = env
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
+        self.log_offset = 0
 
-    def start(self, ready_url: str) -> None:
+    def start(self, ready_url: str | Callable[[], str | None]) -> None:
+        """Starts the process and waits until `ready_url` (or the URL the callable finds, once it
+        finds one) answers 200."""
         with open(self.log_path, "ab") as log:
+            self.log_offset = log.tell()
             log.write(f"\n===== {time.strftime('%H:%M:%S')} {' '.join(self.argv)}\n".encode())
             log.flush()
             self.proc = subprocess.Popen(
@@ -101,15 +106,22 @@ class Process:
             rc = self.proc.poll()
             if rc is not None:
                 raise RuntimeError(f"{self.name} exited with status {rc} while starting; log {self.log_path}:\n{self.tail()}")
+            url = ready_url() if callable(ready_url) else ready_url
             try:
-                if httpx.get(ready_url, timeout=2).status_code == 200:
+                if url and httpx.get(url, timeout=2).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError(f"{self.name} not ready at {ready_url} after {STARTUP_TIMEOUT_S}s; log:\n{self.tail()}")
+                raise RuntimeError(f"{self.name} not ready at {url} after {STARTUP_TIMEOUT_S}s; log:\n{self.tail()}")
             time.sleep(0.1)
+
+    def output(self) -> str:
+        """What this run of the process has logged so far."""
+        with open(self.log_path, "rb") as f:
+            f.seek(self.log_offset)
+            return f.read().decode(errors="replace")
 
     @property
     def running(self) -> bool:
@@ -152,13 +164,21 @@ def start_with_retry(make: Callable[[int], Process], ready_path: str, attempts: 
 
 
 class MockBackend:
+    """`lls-mock-openai` on a port of its own choosing (`--port 0`; it prints the address)."""
+
     def __init__(self, workdir: Path):
         exe = str(binary("lls-mock-openai"))
-        self.process, self.port = start_with_retry(
-            lambda port: Process("lls-mock-openai", [exe, "--port", str(port)], dict(os.environ), workdir / "mock.log"),
-            "/v1/models",
-        )
-        self.url = f"http://127.0.0.1:{self.port}/v1"
+        self.process = Process("lls-mock-openai", [exe, "--host", "127.0.0.1", "--port", "0"], dict(os.environ), workdir / "mock.log")
+        self.url = ""
+
+        def announced() -> str | None:
+            m = re.search(r"listening on (http://\S+/v1)", self.process.output())
+            if m:
+                self.url = m.group(1)
+                return f"{self.url}/models"
+            return None
+
+        self.process.start(announced)
 
 
 # --------------------------------------------------------------------------- storage flavours
@@ -204,8 +224,12 @@ class PostgresStorage:
 
     def new_state(self) -> dict[str, str]:
         db = f"lls_e2e_{uuid.uuid4().hex[:12]}"
-        with self._admin() as conn, conn.cursor() as cur:
-            cur.execute(f'CREATE DATABASE "{db}"')
+        conn = self._admin()  # not `with conn`: psycopg2 would open a transaction, CREATE DATABASE refuses that
+        try:
+            with conn.cursor() as cur:
+                cur.execute(f'CREATE DATABASE "{db}"')
+        finally:
+            conn.close()
         self.databases.append(db)
         env = {"POSTGRES_HOST": self.host, "POSTGRES_PORT": self.port, "POSTGRES_DB": db, "POSTGRES_USER": self.user}
         env["POSTGRES_PASSWORD"] = self.password

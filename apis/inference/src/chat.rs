@@ -72,13 +72,13 @@ impl ChatCompletionRequest {
         if self.tool_choice.is_some() && self.tools.as_ref().is_none_or(Vec::is_empty) {
             return Err(Error::invalid("'tool_choice' is only allowed when 'tools' are specified").with_param("tool_choice"));
         }
-        if let Some(ToolChoice::Mode(mode)) = &self.tool_choice {
-            if !matches!(mode.as_str(), "none" | "auto" | "required") {
-                return Err(Error::invalid(format!(
-                    "'tool_choice' must be 'none', 'auto', 'required' or a named function, not '{mode}'"
-                ))
-                .with_param("tool_choice"));
-            }
+        if let Some(ToolChoice::Mode(mode)) = &self.tool_choice
+            && !matches!(mode.as_str(), "none" | "auto" | "required")
+        {
+            return Err(Error::invalid(format!(
+                "'tool_choice' must be 'none', 'auto', 'required' or a named function, not '{mode}'"
+            ))
+            .with_param("tool_choice"));
         }
         if let Some(tools) = &self.tools {
             for (i, t) in tools.iter().enumerate() {

@@ -57,10 +57,10 @@ impl CompletionRequest {
         if self.prompt.is_empty() {
             return Err(Error::invalid("'prompt' must not be empty").with_param("prompt"));
         }
-        if let Some(Logprobs::Count(n)) = self.logprobs {
-            if n > 20 {
-                return Err(Error::invalid("'logprobs' must be between 0 and 20").with_param("logprobs"));
-            }
+        if let Some(Logprobs::Count(n)) = self.logprobs
+            && n > 20
+        {
+            return Err(Error::invalid("'logprobs' must be between 0 and 20").with_param("logprobs"));
         }
         if self.n == Some(0) {
             return Err(Error::invalid("'n' must be at least 1").with_param("n"));

@@ -21,7 +21,7 @@ pub struct EmbeddingsRequest {
 
 impl EmbeddingsRequest {
     pub fn validate(&self) -> Result<()> {
-        if self.input.len() == 0 {
+        if self.input.is_empty() {
             return Err(Error::invalid("'input' must be a non-empty string or list").with_param("input"));
         }
         if self.dimensions == Some(0) {

@@ -13,7 +13,7 @@ use lls_api_models::RegisterModelRequest;
 use lls_config::RunConfig;
 use lls_registry::{BuiltProvider, ProviderSet, ResourceRegistry, RouterFactory, build_providers};
 use lls_config::BackendConfig;
-use lls_storage::{BackendSpec, Stores};
+use lls_storage::{BackendSpec, PostgresAddress, Stores};
 use parking_lot::Mutex;
 
 use crate::{InferenceRouter, InferenceStore, ModelsTable};
@@ -27,7 +27,7 @@ pub struct Stack {
     pub providers: ProviderSet,
     pub registry: Arc<ResourceRegistry>,
     pub models: Arc<ModelsTable>,
-    pub inference: Option<Arc<InferenceRouter>>,
+    pub inference: Arc<InferenceRouter>,
 }
 
 impl Stack {
@@ -53,7 +53,12 @@ impl Stack {
         let resolver: Arc<dyn StoreResolver> = stores;
         let providers = build_providers(&config, resolver, &factory).await?;
         let built = std::mem::take(&mut *factory.built.lock());
+        // With no inference provider the inference routes still answer (an empty model list,
+        // "model not found"), as upstream does for a served API.
         let models = built.models.unwrap_or_else(|| Arc::new(ModelsTable::new(registry.clone(), BTreeMap::new())));
+        let inference = built
+            .inference
+            .unwrap_or_else(|| Arc::new(InferenceRouter::new(models.clone(), factory.inference_store.clone())));
         for m in &config.registered_resources.models {
             models
                 .register(RegisterModelRequest {
@@ -67,7 +72,7 @@ impl Stack {
                 .map_err(|e| Error::invalid(format!("registered_resources.models '{}': {}", m.model_id, e.message())))?;
         }
         models.refresh_all(MODEL_LISTING_WAIT).await;
-        Ok(Stack { config, providers, registry, models, inference: built.inference })
+        Ok(Stack { config, providers, registry, models, inference })
     }
 }
 
@@ -113,11 +118,29 @@ fn backend_spec(name: &str, backend: &BackendConfig) -> Result<BackendSpec> {
         BackendConfig::KvSqlite(c) => BackendSpec::SqliteKv { path: c.db_path.clone().into() },
         BackendConfig::SqlSqlite(c) => BackendSpec::SqliteSql { path: c.db_path.clone().into() },
         BackendConfig::KvPostgres(c) => BackendSpec::PostgresKv {
-            url: postgres_url(&c.host, c.port, &c.db, &c.user, c.password.as_ref(), c.ssl_mode.as_deref(), c.ca_cert_path.as_deref()),
+            url: PostgresAddress {
+                host: &c.host,
+                port: c.port,
+                db: &c.db,
+                user: &c.user,
+                password: c.password.as_ref().map(|p| p.expose()),
+                ssl_mode: c.ssl_mode.as_deref(),
+                ca_cert_path: c.ca_cert_path.as_deref(),
+            }
+            .url(),
             table: Some(c.table_name.clone()),
         },
         BackendConfig::SqlPostgres(c) => BackendSpec::PostgresSql {
-            url: postgres_url(&c.host, c.port, &c.db, &c.user, c.password.as_ref(), None, None),
+            url: PostgresAddress {
+                host: &c.host,
+                port: c.port,
+                db: &c.db,
+                user: &c.user,
+                password: c.password.as_ref().map(|p| p.expose()),
+                ssl_mode: None,
+                ca_cert_path: None,
+            }
+            .url(),
         },
         other => {
             return Err(Error::unsupported(format!(
@@ -126,39 +149,4 @@ fn backend_spec(name: &str, backend: &BackendConfig) -> Result<BackendSpec> {
             )));
         }
     })
-}
-
-fn postgres_url(
-    host: &str,
-    port: u16,
-    db: &str,
-    user: &str,
-    password: Option<&lls_api_common::Secret>,
-    ssl_mode: Option<&str>,
-    ca_cert: Option<&str>,
-) -> String {
-    let auth = match password {
-        Some(p) => format!("{}:{}", encode(user), encode(p.expose())),
-        None => encode(user),
-    };
-    let mut url = format!("postgres://{auth}@{host}:{port}/{}", encode(db));
-    let params: Vec<String> = [("sslmode", ssl_mode), ("sslrootcert", ca_cert)]
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| format!("{k}={}", encode(v))))
-        .collect();
-    if !params.is_empty() {
-        url.push('?');
-        url.push_str(&params.join("&"));
-    }
-    url
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

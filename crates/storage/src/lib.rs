@@ -1,9 +1,6 @@
-//! KV and SQL stores over SQLite and PostgreSQL (sqlx), implementing the contracts in
-//! `lls_api_common::store`, plus [`QueuedWriter`], a batching background writer.
-//!
-//! Start from [`Stores`]: a map of named [`BackendSpec`]s that connects each backend on first
-//! use and implements [`StoreResolver`](lls_api_common::store::StoreResolver).
+#![doc = include_str!("../README.md")]
 
+mod address;
 mod db;
 mod dialect;
 mod error;
@@ -15,6 +12,7 @@ mod sql;
 mod sqlite;
 mod value;
 
+pub use address::PostgresAddress;
 pub use kv::{POSTGRES_KV_TABLE, SQLITE_KV_TABLE};
 pub use queue::{MAX_BATCH, QueuedWriter};
 pub use resolver::{BackendSpec, Stores};

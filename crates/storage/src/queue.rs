@@ -168,6 +168,9 @@ impl Writer {
     }
 
     async fn write(&self, rows: Vec<Row>) {
+        if rows.is_empty() {
+            return; // a batch of flush markers only
+        }
         let table = &self.stats.table;
         let err = match self.store.insert(table, &rows).await {
             Ok(()) => return,

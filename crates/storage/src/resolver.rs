@@ -10,6 +10,7 @@ use lls_api_common::store::{KvStore, KvStoreRef, QueuedSqlStoreRef, SqlStore, St
 use lls_api_common::{Error, Result};
 use tokio::sync::{Mutex, OnceCell};
 
+use crate::address::redact_url;
 use crate::db::Db;
 use crate::dialect::quote_ident;
 use crate::kv::{KvTable, POSTGRES_KV_TABLE, SQLITE_KV_TABLE, SqlKvStore};
@@ -17,8 +18,9 @@ use crate::queue::QueuedWriter;
 use crate::sql::SqlTableStore;
 use crate::{postgres, sqlite};
 
-/// Where one named backend lives. The config crate maps run.yaml's `kv_*`/`sql_*` backends here.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where one named backend lives. The config crate maps run.yaml's `kv_*`/`sql_*` backends here
+/// ([`PostgresAddress`](crate::PostgresAddress) builds the URL). Debug output hides passwords.
+#[derive(Clone, PartialEq, Eq)]
 pub enum BackendSpec {
     /// A kv backend in a SQLite file (`~` expanded, parent directories created; `:memory:` works).
     SqliteKv { path: PathBuf },
@@ -28,6 +30,28 @@ pub enum BackendSpec {
     SqliteSql { path: PathBuf },
     /// A SQL backend in a PostgreSQL database.
     PostgresSql { url: String },
+}
+
+impl std::fmt::Debug for BackendSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BackendSpec::SqliteKv { path } => {
+                f.debug_struct("SqliteKv").field("path", path).finish()
+            }
+            BackendSpec::SqliteSql { path } => {
+                f.debug_struct("SqliteSql").field("path", path).finish()
+            }
+            BackendSpec::PostgresKv { url, table } => f
+                .debug_struct("PostgresKv")
+                .field("url", &redact_url(url))
+                .field("table", table)
+                .finish(),
+            BackendSpec::PostgresSql { url } => f
+                .debug_struct("PostgresSql")
+                .field("url", &redact_url(url))
+                .finish(),
+        }
+    }
 }
 
 impl BackendSpec {
@@ -250,6 +274,11 @@ mod tests {
             Some(ErrorKind::InvalidRequest)
         );
         assert!(err.is_some_and(|e| e.message().contains("kv_pg")));
+        let spec = BackendSpec::PostgresKv {
+            url: "postgres://u:hunter2@h/db".into(),
+            table: None,
+        };
+        assert!(!format!("{spec:?}").contains("hunter2"));
         let bad_url = BackendSpec::PostgresSql {
             url: "mysql://nope".into(),
         };

@@ -25,6 +25,7 @@ providers:
     provider_type: inline::fake
     config:
       embedding_dimension: 8
+      models: [my-embed]
 storage:
   backends:
     kv_default: {{type: kv_sqlite, db_path: {dir}/kv.db}}
@@ -36,7 +37,6 @@ registered_resources:
   models:
   - model_id: my-embed
     provider_id: fake
-    provider_model_id: fake-embed
     model_type: embedding
     metadata: {{embedding_dimension: 8}}
 server:
@@ -251,9 +251,13 @@ async fn completions_and_embeddings() {
 #[tokio::test]
 async fn unregistered_provider_prefixed_ids_fall_back_to_that_provider() {
     let app = app().await;
-    let (s, v) = json_call(&app, Method::POST, "/v1/chat/completions", Some(chat("fake/some-unlisted-model", false))).await;
+    let (s, _) = call(&app, Method::DELETE, "/v1/models/fake/fake-llm", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, v) = json_call(&app, Method::POST, "/v1/chat/completions", Some(chat("fake/fake-llm", false))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["model"], "fake/some-unlisted-model");
+    assert_eq!(v["model"], "fake/fake-llm");
+    let (s, _) = json_call(&app, Method::POST, "/v1/chat/completions", Some(chat("nobody/fake-llm", false))).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "no provider 'nobody'");
 }
 
 #[tokio::test]

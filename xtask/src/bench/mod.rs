@@ -62,9 +62,30 @@ struct Workload {
 }
 
 const WORKLOADS: [Workload; 3] = [
-    Workload { name: "chat", path: "/v1/chat/completions", direct_model: "mock-llm", server_model: "mock/mock-llm", stream: false, expect: b"\"choices\"" },
-    Workload { name: "chat stream (to last byte)", path: "/v1/chat/completions", direct_model: "mock-llm", server_model: "mock/mock-llm", stream: true, expect: b"[DONE]" },
-    Workload { name: "embeddings", path: "/v1/embeddings", direct_model: "mock-embed", server_model: "mock/mock-embed", stream: false, expect: b"\"embedding\"" },
+    Workload {
+        name: "chat",
+        path: "/v1/chat/completions",
+        direct_model: "mock-llm",
+        server_model: "mock/mock-llm",
+        stream: false,
+        expect: b"\"choices\"",
+    },
+    Workload {
+        name: "chat stream (to last byte)",
+        path: "/v1/chat/completions",
+        direct_model: "mock-llm",
+        server_model: "mock/mock-llm",
+        stream: true,
+        expect: b"[DONE]",
+    },
+    Workload {
+        name: "embeddings",
+        path: "/v1/embeddings",
+        direct_model: "mock-embed",
+        server_model: "mock/mock-embed",
+        stream: false,
+        expect: b"\"embedding\"",
+    },
 ];
 
 impl Workload {
@@ -102,14 +123,26 @@ async fn measure(binaries: &procs::Binaries, state: &Path, options: &GatewayOpti
 
     let mock_port = procs::free_port()?;
     let mock_base = format!("http://127.0.0.1:{mock_port}");
-    let mut mock = procs::Guard::spawn("mock backend", &binaries.mock, &["--port".to_owned(), mock_port.to_string()], state.join("mock.log"))?;
+    let mut mock = procs::Guard::spawn(
+        "mock backend",
+        &binaries.mock,
+        &["--host".to_owned(), "127.0.0.1".to_owned(), "--port".to_owned(), mock_port.to_string()],
+        state.join("mock.log"),
+    )?;
     mock.wait_ready(&client, &format!("{mock_base}/v1/models"), "mock-llm", Instant::now()).await?;
 
     let config = state.join("run.yaml");
     std::fs::write(&config, procs::run_yaml(mock_port, state)).context("writing run.yaml")?;
     let port = procs::free_port()?;
     let server_base = format!("http://127.0.0.1:{port}");
-    let args = ["run".to_owned(), config.display().to_string(), "--port".to_owned(), port.to_string(), "--host".to_owned(), "127.0.0.1".to_owned()];
+    let args = [
+        "run".to_owned(),
+        config.display().to_string(),
+        "--port".to_owned(),
+        port.to_string(),
+        "--host".to_owned(),
+        "127.0.0.1".to_owned(),
+    ];
     let spawned = Instant::now();
     let mut server = procs::Guard::spawn("llama-stack server", &binaries.server, &args, state.join("server.log"))?;
     let startup = server.wait_ready(&client, &format!("{server_base}/v1/health"), "OK", spawned).await?;

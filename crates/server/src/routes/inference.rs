@@ -17,12 +17,12 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, Ctx};
 use crate::sse::sse_response;
 
-fn router(state: &AppState) -> ApiResult<&Arc<InferenceRouter>> {
-    state.stack.inference.as_ref().ok_or_else(|| ApiError(Error::unsupported("no inference provider is configured")))
+fn router(state: &AppState) -> &Arc<InferenceRouter> {
+    &state.stack.inference
 }
 
 fn store(state: &AppState) -> ApiResult<&Arc<InferenceStore>> {
-    router(state)?.store().ok_or_else(|| {
+    router(state).store().ok_or_else(|| {
         ApiError(Error::new(
             ErrorKind::Unsupported,
             "chat completions are not stored: run.yaml has no storage.stores.inference",
@@ -31,14 +31,14 @@ fn store(state: &AppState) -> ApiResult<&Arc<InferenceStore>> {
 }
 
 pub async fn chat(State(state): State<AppState>, Ctx(ctx): Ctx, ApiJson(request): ApiJson<ChatCompletionRequest>) -> ApiResult<Response> {
-    Ok(match router(&state)?.chat_completion(&ctx, request).await? {
+    Ok(match router(&state).chat_completion(&ctx, request).await? {
         Output::Complete(c) => Json(c).into_response(),
         Output::Stream(s) => sse_response(s).await,
     })
 }
 
 pub async fn completion(State(state): State<AppState>, Ctx(ctx): Ctx, ApiJson(request): ApiJson<CompletionRequest>) -> ApiResult<Response> {
-    Ok(match router(&state)?.completion(&ctx, request).await? {
+    Ok(match router(&state).completion(&ctx, request).await? {
         Output::Complete(c) => Json(c).into_response(),
         Output::Stream(s) => sse_response(s).await,
     })
@@ -49,7 +49,7 @@ pub async fn embeddings(
     Ctx(ctx): Ctx,
     ApiJson(request): ApiJson<EmbeddingsRequest>,
 ) -> ApiResult<Json<EmbeddingsResponse>> {
-    Ok(Json(router(&state)?.embeddings(&ctx, request).await?))
+    Ok(Json(router(&state).embeddings(&ctx, request).await?))
 }
 
 #[derive(Debug, Deserialize)]

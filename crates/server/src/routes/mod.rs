@@ -41,8 +41,11 @@ pub struct Served {
 }
 
 impl Served {
+    /// Inference (and models) are served when run.yaml's `apis` names inference, or lists no
+    /// APIs at all (upstream then serves every API with providers).
     pub fn of(stack: &Stack) -> Self {
-        Served { inference: stack.inference.is_some() }
+        let apis = &stack.config.apis;
+        Served { inference: apis.is_empty() || apis.iter().any(|a| a == "inference") }
     }
 
     /// Everything this build can serve (for the OpenAPI document).

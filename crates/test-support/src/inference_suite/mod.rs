@@ -274,3 +274,26 @@ macro_rules! require {
     };
 }
 pub(crate) use require;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn all_names() -> Vec<&'static str> {
+        SCENARIOS.iter().map(|s| s.name).collect()
+    }
+
+    #[test]
+    fn zero_or_drifted_scenario_lists_fail() {
+        assert!(check_scenario_count(&[], async { Capabilities::all() }).is_err());
+        assert!(check_scenario_count(&all_names()[1..], async { Capabilities::all() }).is_err());
+        assert!(check_scenario_count(&all_names(), async { Capabilities::chat_only() }).is_ok());
+    }
+
+    #[test]
+    fn skips_and_failures_are_reported() {
+        assert!(run("s", async { Ok(Outcome::Skipped("tools")) }).is_ok());
+        let err = run("s", async { Err(anyhow!("boom")) }).err().map(|e| format!("{e:#}"));
+        assert_eq!(err.as_deref(), Some("scenario s failed: boom"));
+    }
+}

@@ -6,14 +6,15 @@ use std::sync::atomic::Ordering;
 
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use lls_api_common::unix_now;
 use lls_api_inference::{ChatCompletionRequest, CompletionRequest, EmbeddingsRequest};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{MockState, RecordedRequest, wire};
+use super::wire::{self, ApiError};
+use super::{MockState, RecordedRequest};
 use crate::failure::Failure;
 use crate::responder;
 
@@ -34,48 +35,46 @@ impl MockState {
         }
     }
 
-    fn authorize(&self, headers: &HeaderMap) -> Result<(), Response> {
+    fn authorize(&self, headers: &HeaderMap) -> Result<(), ApiError> {
         let Some(key) = &self.config.api_key else {
             return Ok(());
         };
         let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         match given.and_then(|v| v.strip_prefix("Bearer ")) {
             Some(k) if k == key => Ok(()),
-            _ => Err(wire::unauthorized()),
+            _ => Err(ApiError::unauthorized()),
         }
     }
 
     /// Records the request, checks the key, then parses the body and its required fields.
-    fn admit(&self, uri: &Uri, headers: &HeaderMap, body: &[u8], required: &[&str]) -> Result<Value, Response> {
+    fn admit(&self, uri: &Uri, headers: &HeaderMap, body: &[u8], required: &[&str]) -> Result<Value, ApiError> {
         let parsed: Result<Value, _> = serde_json::from_slice(body);
         self.record(&Method::POST, uri, headers, parsed.as_ref().ok());
         self.authorize(headers)?;
-        let value = parsed.map_err(|e| {
-            let message = format!("We could not parse the JSON body of your request. ({e})");
-            wire::error(StatusCode::BAD_REQUEST, &message, "invalid_request_error", None, None)
-        })?;
+        let value = parsed
+            .map_err(|e| ApiError::invalid(format!("We could not parse the JSON body of your request. ({e})")))?;
         if !value.is_object() {
-            return Err(wire::error(StatusCode::BAD_REQUEST, "The request body must be a JSON object", "invalid_request_error", None, None));
+            return Err(ApiError::invalid("The request body must be a JSON object"));
         }
         if value.get("model").and_then(Value::as_str).is_none_or(str::is_empty) {
-            return Err(wire::missing("model"));
+            return Err(ApiError::missing("model"));
         }
         if let Some(missing) = required.iter().find(|f| value.get(**f).is_none_or(Value::is_null)) {
-            return Err(wire::missing(missing));
+            return Err(ApiError::missing(missing));
         }
         Ok(value)
     }
 
     /// Applies the model's injected failure (sleeping for `slow-<ms>`) and the model checks;
     /// returns the failure the answer itself must show (garbage, broken streams).
-    async fn gate(&self, model: &str, endpoint: Endpoint) -> Result<Option<Failure>, Response> {
+    async fn gate(&self, model: &str, endpoint: Endpoint) -> Result<Option<Failure>, ApiError> {
         let failure = Failure::from_model(model);
         match failure {
-            Some(Failure::Status(status)) => return Err(wire::injected_status(status)),
+            Some(Failure::Status(status)) => return Err(ApiError::injected(status)),
             Some(Failure::Slow(delay)) => tokio::time::sleep(delay).await,
             Some(_) => {}
             None if self.config.strict_models && !self.config.models.iter().any(|m| m == model) => {
-                return Err(wire::model_not_found(model));
+                return Err(ApiError::model_not_found(model));
             }
             None => {}
         }
@@ -88,8 +87,7 @@ impl MockState {
                 Endpoint::Text => "an embedding model; it does not support text generation",
                 Endpoint::Embeddings => "not an embedding model; it does not support embeddings",
             };
-            let message = format!("The model `{model}` is {what}.");
-            return Err(wire::error(StatusCode::BAD_REQUEST, &message, "invalid_request_error", Some("model"), None));
+            return Err(ApiError::invalid(format!("The model `{model}` is {what}.")).param("model"));
         }
         Ok(failure)
     }
@@ -100,19 +98,18 @@ impl MockState {
 }
 
 /// Parses the typed request from the admitted JSON; serde's message becomes the 400's.
-fn typed<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T, Response> {
-    T::deserialize(value)
-        .map_err(|e| wire::error(StatusCode::BAD_REQUEST, &e.to_string(), "invalid_request_error", None, None))
+fn typed<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T, ApiError> {
+    T::deserialize(value).map_err(|e| ApiError::invalid(e.to_string()))
 }
 
-fn either(result: Result<Response, Response>) -> Response {
-    result.unwrap_or_else(|r| r)
+fn either(result: Result<Response, ApiError>) -> Response {
+    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 pub(super) async fn list_models(State(state): Shared, uri: Uri, headers: HeaderMap) -> Response {
     state.record(&Method::GET, &uri, &headers, None);
-    if let Err(r) = state.authorize(&headers) {
-        return r;
+    if let Err(e) = state.authorize(&headers) {
+        return e.into_response();
     }
     wire::json(StatusCode::OK, &wire::model_list(&state.config.models))
 }
@@ -121,15 +118,15 @@ pub(super) async fn chat_completions(State(state): Shared, uri: Uri, headers: He
     either(chat(&state, &uri, &headers, &body).await)
 }
 
-async fn chat(state: &MockState, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, Response> {
+async fn chat(state: &MockState, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
     let value = state.admit(uri, headers, body, &["messages"])?;
     let req: ChatCompletionRequest = typed(&value)?;
-    req.validate().map_err(|e| wire::invalid(&e))?;
+    req.validate().map_err(|e| ApiError::from_error(&e))?;
     let failure = state.gate(&req.model, Endpoint::Text).await?;
     if failure == Some(Failure::Garbage) {
         return Ok(wire::garbage(req.is_stream()));
     }
-    let answer = responder::chat(&req, &state.next_id("chatcmpl"), unix_now()).map_err(|e| wire::invalid(&e))?;
+    let answer = responder::chat(&req, &state.next_id("chatcmpl"), unix_now()).map_err(|e| ApiError::from_error(&e))?;
     if req.is_stream() {
         return Ok(wire::sse(&responder::chat_chunks(&answer, req.include_usage()), failure));
     }
@@ -140,16 +137,16 @@ pub(super) async fn completions(State(state): Shared, uri: Uri, headers: HeaderM
     either(completion(&state, &uri, &headers, &body).await)
 }
 
-async fn completion(state: &MockState, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, Response> {
+async fn completion(state: &MockState, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
     let value = state.admit(uri, headers, body, &["prompt"])?;
     check_legacy_logprobs(value.get("logprobs"))?;
     let req: CompletionRequest = typed(&value)?;
-    req.validate().map_err(|e| wire::invalid(&e))?;
+    req.validate().map_err(|e| ApiError::from_error(&e))?;
     let failure = state.gate(&req.model, Endpoint::Text).await?;
     if failure == Some(Failure::Garbage) {
         return Ok(wire::garbage(req.is_stream()));
     }
-    let answer = responder::completion(&req, &state.next_id("cmpl"), unix_now()).map_err(|e| wire::invalid(&e))?;
+    let answer = responder::completion(&req, &state.next_id("cmpl"), unix_now()).map_err(|e| ApiError::from_error(&e))?;
     if req.is_stream() {
         let include_usage = req.stream_options.as_ref().and_then(|o| o.include_usage).unwrap_or(false);
         return Ok(wire::sse(&responder::completion_chunks(&answer, include_usage), failure));
@@ -158,10 +155,8 @@ async fn completion(state: &MockState, uri: &Uri, headers: &HeaderMap, body: &[u
 }
 
 /// OpenAI's legacy `logprobs` is an integer from 0 to 5; a boolean (0.3.5's mistake) is a 400.
-fn check_legacy_logprobs(logprobs: Option<&Value>) -> Result<(), Response> {
-    let bad = |message: &str, code: &str| {
-        wire::error(StatusCode::BAD_REQUEST, message, "invalid_request_error", Some("logprobs"), Some(code))
-    };
+fn check_legacy_logprobs(logprobs: Option<&Value>) -> Result<(), ApiError> {
+    let bad = |message: &str, code: &'static str| ApiError::invalid(message).param("logprobs").code(code);
     match logprobs {
         None | Some(Value::Null) => Ok(()),
         Some(v) if v.as_u64().is_some_and(|n| n <= 5) => Ok(()),
@@ -179,19 +174,19 @@ pub(super) async fn embeddings(State(state): Shared, uri: Uri, headers: HeaderMa
     either(embed(&state, &uri, &headers, &body).await)
 }
 
-async fn embed(state: &MockState, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, Response> {
+async fn embed(state: &MockState, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
     let value = state.admit(uri, headers, body, &["input"])?;
     let req: EmbeddingsRequest = typed(&value)?;
     let failure = state.gate(&req.model, Endpoint::Embeddings).await?;
     if failure == Some(Failure::Garbage) {
         return Ok(wire::garbage(false));
     }
-    let answer = responder::embeddings(&req, state.config.embedding_dimension).map_err(|e| wire::invalid(&e))?;
+    let answer = responder::embeddings(&req, state.config.embedding_dimension).map_err(|e| ApiError::from_error(&e))?;
     Ok(wire::json(StatusCode::OK, &answer))
 }
 
 pub(super) async fn not_found(State(state): Shared, method: Method, uri: Uri, headers: HeaderMap) -> Response {
     state.record(&method, &uri, &headers, None);
     let message = format!("Invalid URL ({method} {})", uri.path());
-    wire::error(StatusCode::NOT_FOUND, &message, "invalid_request_error", None, None)
+    ApiError::new(StatusCode::NOT_FOUND, message, "invalid_request_error").into_response()
 }

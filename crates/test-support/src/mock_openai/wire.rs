@@ -20,50 +20,82 @@ use crate::failure::Failure;
 pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
         Ok(bytes) => (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response(),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string(), "server_error", None, None),
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), "server_error").into_response(),
     }
 }
 
-/// OpenAI's error body: `{"error": {"message", "type", "param", "code"}}`.
-pub(crate) fn error(status: StatusCode, message: &str, kind: &str, param: Option<&str>, code: Option<&str>) -> Response {
-    let body = json!({"error": {"message": message, "type": kind, "param": param, "code": code}});
-    json(status, &body)
+/// An error answer, rendered as OpenAI's `{"error": {"message", "type", "param", "code"}}`.
+#[derive(Debug)]
+pub(crate) struct ApiError {
+    status: StatusCode,
+    message: String,
+    kind: &'static str,
+    param: Option<String>,
+    code: Option<&'static str>,
 }
 
-/// 400 `invalid_request_error` for a request the contracts reject.
-pub(crate) fn invalid(e: &Error) -> Response {
-    error(StatusCode::BAD_REQUEST, e.message(), "invalid_request_error", e.param(), None)
+impl ApiError {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>, kind: &'static str) -> Self {
+        ApiError { status, message: message.into(), kind, param: None, code: None }
+    }
+
+    /// 400 `invalid_request_error`.
+    pub(crate) fn invalid(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message, "invalid_request_error")
+    }
+
+    /// 400 for a request the contracts reject, naming their `param`.
+    pub(crate) fn from_error(e: &Error) -> Self {
+        ApiError { param: e.param().map(str::to_owned), ..Self::invalid(e.message()) }
+    }
+
+    pub(crate) fn param(mut self, param: &str) -> Self {
+        self.param = Some(param.to_owned());
+        self
+    }
+
+    pub(crate) fn code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
+    }
+
+    /// 400 for a missing required field, as OpenAI words it.
+    pub(crate) fn missing(param: &str) -> Self {
+        let message = if param == "model" {
+            "you must provide a model parameter".to_owned()
+        } else {
+            format!("Missing required parameter: '{param}'.")
+        };
+        Self::invalid(message).param(param).code("missing_required_parameter")
+    }
+
+    pub(crate) fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "Incorrect API key provided", "invalid_request_error").code("invalid_api_key")
+    }
+
+    pub(crate) fn model_not_found(model: &str) -> Self {
+        let message = format!("The model `{model}` does not exist or you do not have access to it.");
+        Self::new(StatusCode::NOT_FOUND, message, "invalid_request_error").param("model").code("model_not_found")
+    }
+
+    /// The answer to `error-<status>`, with the body OpenAI sends for that status.
+    pub(crate) fn injected(status: u16) -> Self {
+        let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        match status {
+            401 => Self::unauthorized(),
+            404 => Self::model_not_found(&format!("error-{status}")),
+            429 => Self::new(code, "Rate limit reached for requests (injected by the mock)", "requests").code("rate_limit_exceeded"),
+            503 => Self::new(code, "The engine is currently overloaded, please try again later", "server_error"),
+            400..=499 => Self::new(code, format!("Injected HTTP {status}"), "invalid_request_error"),
+            _ => Self::new(code, "The server had an error while processing your request. Sorry about that!", "server_error"),
+        }
+    }
 }
 
-/// 400 for a missing required field, as OpenAI words it.
-pub(crate) fn missing(param: &str) -> Response {
-    let message = if param == "model" {
-        "you must provide a model parameter".to_owned()
-    } else {
-        format!("Missing required parameter: '{param}'.")
-    };
-    error(StatusCode::BAD_REQUEST, &message, "invalid_request_error", Some(param), Some("missing_required_parameter"))
-}
-
-pub(crate) fn unauthorized() -> Response {
-    error(StatusCode::UNAUTHORIZED, "Incorrect API key provided", "invalid_request_error", None, Some("invalid_api_key"))
-}
-
-pub(crate) fn model_not_found(model: &str) -> Response {
-    let message = format!("The model `{model}` does not exist or you do not have access to it.");
-    error(StatusCode::NOT_FOUND, &message, "invalid_request_error", Some("model"), Some("model_not_found"))
-}
-
-/// The answer to `error-<status>`, with the body OpenAI sends for that status.
-pub(crate) fn injected_status(status: u16) -> Response {
-    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    match status {
-        401 => unauthorized(),
-        404 => model_not_found(&format!("error-{status}")),
-        429 => error(code, "Rate limit reached for requests (injected by the mock)", "requests", None, Some("rate_limit_exceeded")),
-        503 => error(code, "The engine is currently overloaded, please try again later", "server_error", None, None),
-        400..=499 => error(code, &format!("Injected HTTP {status}"), "invalid_request_error", None, None),
-        _ => error(code, "The server had an error while processing your request. Sorry about that!", "server_error", None, None),
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error": {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}});
+        json(self.status, &body)
     }
 }
 

@@ -25,3 +25,29 @@ lls_api_common::register_provider! {
     config: OpenAiConfig,
     build: OpenAiProvider::build,
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use lls_api_common::provider::{check_config, descriptors};
+
+    #[test]
+    fn registered_once_for_inference() {
+        let mine: Vec<_> = descriptors().into_iter().filter(|d| d.provider_type == PROVIDER_TYPE).collect();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].api, Api::Inference);
+    }
+
+    #[test]
+    fn sample_config_expands_to_a_valid_config() {
+        let raw = lls_config::parse_yaml(SAMPLE_CONFIG).unwrap();
+        let defaults = lls_config::expand(&raw, &|_| None).unwrap();
+        let shown = check_config::<OpenAiConfig>(&defaults).unwrap();
+        assert_eq!(shown["base_url"], DEFAULT_BASE_URL);
+        assert!(shown["api_key"].is_null());
+        let env = |name: &str| (name == "OPENAI_API_KEY").then(|| "sk-1".to_owned());
+        let shown = check_config::<OpenAiConfig>(&lls_config::expand(&raw, &env).unwrap()).unwrap();
+        assert_eq!(shown["api_key"], "********");
+    }
+}

@@ -27,3 +27,35 @@ lls_api_common::register_provider! {
     config: VllmConfig,
     build: VllmProvider::build,
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use lls_api_common::provider::{descriptors, parse_config};
+
+    #[test]
+    fn registered_once_for_inference() {
+        let mine: Vec<_> = descriptors().into_iter().filter(|d| d.provider_type == PROVIDER_TYPE).collect();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].api, Api::Inference);
+    }
+
+    #[test]
+    fn sample_config_expands_to_a_valid_config() {
+        let raw = lls_config::parse_yaml(SAMPLE_CONFIG).unwrap();
+        let c: VllmConfig = parse_config(&lls_config::expand(&raw, &|_| None).unwrap()).unwrap();
+        assert_eq!(c.url.as_deref(), Some("http://localhost:8000/v1"));
+        assert_eq!((c.max_tokens, c.api_token.unwrap().expose()), (4096, "fake"));
+        assert_eq!(c.tls_verify, lls_openai_compat::TlsVerify::Enabled(true));
+        // Env coercion turns a numeric token into an integer and "false" into a boolean.
+        let env = |name: &str| match name {
+            "VLLM_API_TOKEN" => Some("1234".to_owned()),
+            "VLLM_TLS_VERIFY" => Some("false".to_owned()),
+            _ => None,
+        };
+        let c: VllmConfig = parse_config(&lls_config::expand(&raw, &env).unwrap()).unwrap();
+        assert_eq!(c.api_token.unwrap().expose(), "1234");
+        assert_eq!(c.tls_verify, lls_openai_compat::TlsVerify::Enabled(false));
+    }
+}

@@ -1,0 +1,25 @@
+#![doc = include_str!("../README.md")]
+
+use std::sync::Arc;
+
+use lls_api_common::{Api, BuildContext, Result};
+use lls_api_inference::InferenceProvider;
+
+pub use lls_test_support::fake_inference::{FAKE_EMBEDDING, FAKE_LLM, FakeConfig, FakeInference};
+
+/// How run.yaml names this provider.
+pub const PROVIDER_TYPE: &str = "inline::fake";
+
+/// Builds the fake; it needs nothing but its config, and names itself by its `provider_id`.
+pub async fn build(ctx: BuildContext, config: FakeConfig) -> Result<Arc<dyn InferenceProvider>> {
+    Ok(Arc::new(FakeInference::new(config).with_provider_id(ctx.provider_id)))
+}
+
+lls_api_common::register_provider! {
+    api: Api::Inference,
+    provider_type: PROVIDER_TYPE,
+    description: "Deterministic fake inference whose behaviour follows the model id (tests, demos)",
+    sample_config: "embedding_dimension: 384\nmodels: []\n",
+    config: FakeConfig,
+    build: build,
+}

@@ -1,0 +1,95 @@
+//! The Architecture Invariants of `ARCHITECTURE.md`, checked on every `cargo test`: one test per
+//! rule, each failure naming the rule and the crate or file that breaks it.
+#![allow(clippy::panic)] // a test reports its failure by panicking, with the message
+
+use std::sync::OnceLock;
+
+use xtask::tidy::{Checked, Workspace, deps, layout, source};
+
+fn workspace() -> Result<&'static Workspace, String> {
+    static WORKSPACE: OnceLock<Result<Workspace, String>> = OnceLock::new();
+    WORKSPACE.get_or_init(|| Workspace::load().map_err(|e| format!("{e:#}"))).as_ref().map_err(Clone::clone)
+}
+
+fn assert_rule(rule: &str, check: fn(&Workspace) -> Checked) {
+    let ws = match workspace() {
+        Ok(ws) => ws,
+        Err(e) => panic!("{rule}: cannot read the workspace: {e}"),
+    };
+    match check(ws) {
+        Ok(violations) => assert!(
+            violations.is_empty(),
+            "{rule}: {} violation(s):\n{}",
+            violations.len(),
+            violations.iter().map(|v| format!("  - {}: {}", v.subject, v.message)).collect::<Vec<_>>().join("\n")
+        ),
+        // Rules whose input does not exist yet say so instead of failing.
+        Err(skip) => eprintln!("{rule}: {skip}"),
+    }
+}
+
+#[test]
+fn a_apis_depend_only_on_apis() {
+    assert_rule(deps::APIS, deps::apis_depend_only_on_apis);
+}
+
+#[test]
+fn b_providers_depend_on_contracts_only() {
+    assert_rule(deps::PROVIDERS, deps::providers_depend_on_contracts_only);
+}
+
+#[test]
+fn c_only_distributions_depend_on_providers() {
+    assert_rule(deps::ONLY_DISTRIBUTIONS, deps::only_distributions_depend_on_providers);
+}
+
+#[test]
+fn d_platform_never_depends_on_providers() {
+    assert_rule(deps::PLATFORM, deps::platform_never_depends_on_providers);
+}
+
+#[test]
+fn e_provider_file_set() {
+    assert_rule(layout::FILE_SET, layout::provider_file_set);
+}
+
+#[test]
+fn f_provider_naming() {
+    assert_rule(layout::NAMING, layout::provider_naming);
+}
+
+#[test]
+fn g_cfg_feature_only_in_distributions() {
+    assert_rule(source::CFG_FEATURE, source::cfg_feature_only_in_distributions);
+}
+
+#[test]
+fn h_module_docs() {
+    assert_rule(source::MODULE_DOCS, source::module_docs);
+}
+
+#[test]
+fn i_no_todo_in_shipped_code() {
+    assert_rule(source::NO_TODO, source::no_todo);
+}
+
+#[test]
+fn k_every_crate_is_a_member() {
+    assert_rule(layout::MEMBERS, layout::every_crate_is_a_member);
+}
+
+#[test]
+fn j_code_map_names_every_member() {
+    assert_rule(layout::CODE_MAP, layout::code_map_names_every_member);
+}
+
+#[test]
+fn j_code_map_paths_exist() {
+    assert_rule(layout::CODE_MAP_TRUE, layout::code_map_paths_exist);
+}
+
+#[test]
+fn every_rule_has_a_test() {
+    // Keeps `cargo xtask tidy` and this file in step.
+    assert_eq!(xtask::tidy::RULES.len(), 12, "a rule was added to RULES: add its #[test] here");
+}
