@@ -39,15 +39,17 @@ pytest_last=""
 
 banner() { printf '\n==> %s  (t+%ss)\n' "$*" "$((SECONDS - START))"; }
 
-step() {  # step NAME CMD...: runs CMD, records ok/FAIL and its duration
-    local name="$1" t0=$SECONDS rc=0
-    shift
+step() {  # step NAME LIMIT CMD...: runs CMD (killed after LIMIT, e.g. 30m; - for none), records ok/FAIL and its duration
+    local name="$1" limit="$2" t0=$SECONDS rc=0 why
+    shift 2
     banner "$name: $*"
-    "$@" || rc=$?
+    if [ "$limit" = - ]; then "$@" || rc=$?; else timeout -k 30 "$limit" "$@" || rc=$?; fi
     if [ "$rc" = 0 ]; then
         summary+=("$(printf '  %-16s ok    %5ss' "$name" "$((SECONDS - t0))")")
     else
-        summary+=("$(printf '  %-16s FAIL  %5ss  (exit %s)' "$name" "$((SECONDS - t0))" "$rc")")
+        why="exit $rc"
+        [ "$rc" != 124 ] || why="exit 124: timed out"
+        summary+=("$(printf '  %-16s FAIL  %5ss  (%s)' "$name" "$((SECONDS - t0))" "$why")")
         failed=1
     fi
     return 0
@@ -70,8 +72,9 @@ if [ "${LLS_TEST_NO_POSTGRES:-}" = 1 ]; then
     unset LLS_TEST_POSTGRES_URL
 elif [ -z "${LLS_TEST_POSTGRES_URL:-}" ]; then
     banner "postgres"
+    # Stop it at the end only if this script started it (a developer's running cluster stays up).
+    bash scripts/postgres.sh status >/dev/null 2>&1 || PG_STARTED=1
     LLS_TEST_POSTGRES_URL="$(bash scripts/postgres.sh start)"
-    PG_STARTED=1
 fi
 if [ -n "${LLS_TEST_POSTGRES_URL:-}" ]; then
     export LLS_TEST_POSTGRES_URL
@@ -88,19 +91,19 @@ EOF
     echo "postgres: $POSTGRES_USER@$POSTGRES_HOST:$POSTGRES_PORT/$POSTGRES_DB"
 fi
 
-step "cargo test" cargo test --workspace --locked --features "$FEATURES"
-step "cargo clippy" cargo clippy --workspace --all-targets --locked --features "$FEATURES" -- -D warnings
+step "cargo test" 45m cargo test --workspace --locked --no-fail-fast --features "$FEATURES"
+step "cargo clippy" 30m cargo clippy --workspace --all-targets --locked --keep-going --features "$FEATURES" -- -D warnings
 run_pytest() {
     # shellcheck disable=SC2086
-    "$LLS_E2E_VENV/bin/python" -m pytest tests/e2e -q ${PYTEST_ARGS:-} 2>&1 | tee "$LOGS/pytest.log"
+    timeout -k 30 15m "$LLS_E2E_VENV/bin/python" -m pytest tests/e2e -q ${PYTEST_ARGS:-} 2>&1 | tee "$LOGS/pytest.log"
     return "${PIPESTATUS[0]}"
 }
 rm -f "$LOGS/pytest.log"
 before=$failed
 failed=0
-step "build binaries" cargo build --locked -p lls-distribution-starter -p lls-test-support --bins --features "$FEATURES"
+step "build binaries" 20m cargo build --locked -p lls-distribution-starter -p lls-test-support --bins --features "$FEATURES"
 if [ "$failed" = 0 ]; then
-    step "pytest e2e" run_pytest
+    step "pytest e2e" - run_pytest
     pytest_last="$(grep -v '^[[:space:]]*$' "$LOGS/pytest.log" 2>/dev/null | tail -n 1 || true)"
 else
     summary+=("$(printf '  %-16s SKIP         (the binaries did not build)' "pytest e2e")")

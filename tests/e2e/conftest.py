@@ -323,21 +323,32 @@ def stack(storage, mock_backend, workdir):
     server.stop()
 
 
-@pytest.fixture
-def start_stack(storage, mock_backend, workdir):
-    """Starts extra servers (e.g. to restart over the same state); all stopped after the test."""
-    started: list[StackServer] = []
+class StackStarter:
+    """Starts extra servers of one storage flavour (e.g. to restart over the same state)."""
 
-    def start(state: dict[str, str] | None = None) -> StackServer:
-        n = len(started)
-        log = workdir / f"server-{storage.name}-{uuid.uuid4().hex[:6]}-{n}.log"
-        server = StackServer(storage, state if state is not None else storage.new_state(), mock_backend.url, log)
-        started.append(server)
+    def __init__(self, storage, mock_url: str, workdir: Path):
+        self.storage = storage
+        self.mock_url = mock_url
+        self.workdir = workdir
+        self.servers: list[StackServer] = []
+
+    def __call__(self, state: dict[str, str] | None = None) -> StackServer:
+        log = self.workdir / f"server-{self.storage.name}-{uuid.uuid4().hex[:6]}.log"
+        server = StackServer(self.storage, state if state is not None else self.storage.new_state(), self.mock_url, log)
+        self.servers.append(server)
         return server.start()
 
-    yield start
-    for server in started:
-        server.stop()
+    def stop_all(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+@pytest.fixture
+def start_stack(storage, mock_backend, workdir):
+    """`start_stack(state=None) -> StackServer`; every server started is stopped after the test."""
+    starter = StackStarter(storage, mock_backend.url, workdir)
+    yield starter
+    starter.stop_all()
 
 
 @pytest.fixture
@@ -362,13 +373,18 @@ def http(stack):
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    """On failure, attach the last lines of the server's and the mock's logs to the report."""
+    """On failure, attach the last lines of the servers' and the mock's logs to the report."""
     report = yield
     if report.failed and report.when in ("setup", "call"):
-        server = item.funcargs.get("stack") if hasattr(item, "funcargs") else None
-        if isinstance(server, StackServer):
+        funcargs = getattr(item, "funcargs", {})
+        servers = []
+        if isinstance(funcargs.get("stack"), StackServer):
+            servers.append(funcargs["stack"])
+        if isinstance(funcargs.get("start_stack"), StackStarter):
+            servers += funcargs["start_stack"].servers
+        for server in servers:
             report.sections.append((f"llama-stack log ({server.log_path})", server.tail()))
-        mock = item.funcargs.get("mock_backend") if hasattr(item, "funcargs") else None
+        mock = funcargs.get("mock_backend")
         if isinstance(mock, MockBackend):
             report.sections.append((f"mock log ({mock.process.log_path})", mock.process.tail(15)))
     return report

@@ -178,6 +178,16 @@ def test_chat_provider_data_header(openai_client):
     assert r.choices[0].message.content
 
 
+def test_chat_malformed_provider_data_header_is_not_a_server_error(http):
+    # 0.3.5 logs a provider-data header that is not JSON and carries on without it.
+    r = http.post(
+        "/v1/chat/completions",
+        json={"model": LLM, "messages": user("bad header")},
+        headers={"X-LlamaStack-Provider-Data": "{not json"},
+    )
+    assert r.status_code in (200, 400), r.text
+
+
 def test_chat_unregistered_model_falls_back_to_provider(openai_client):
     """`mock/<anything>` is not registered; 0.3.5 routes it to provider `mock` anyway. Whatever the
     backend makes of it must come back as an answer or a clean HTTP error, never a hang."""
@@ -276,3 +286,19 @@ def test_embeddings_are_deterministic(openai_client):
     a = openai_client.embeddings.create(model=EMBED, input="stable", encoding_format="float").data[0].embedding
     b = openai_client.embeddings.create(model=EMBED, input="stable", encoding_format="float").data[0].embedding
     assert a == b
+
+
+def test_embeddings_dimensions_pass_through(openai_client):
+    r = openai_client.embeddings.create(model=EMBED, input="shorter", encoding_format="float", dimensions=64)
+    assert len(r.data[0].embedding) == 64
+
+
+def test_embeddings_empty_input_is_400(openai_client):
+    with pytest.raises(openai.BadRequestError):
+        openai_client.embeddings.create(model=EMBED, input=[], encoding_format="float")
+
+
+def test_completion_prompt_list(openai_client):
+    r = openai_client.completions.create(model=LLM, prompt=["first prompt", "second prompt"], max_tokens=20)
+    assert [c.index for c in r.choices] == [0, 1]
+    assert "first prompt" in r.choices[0].text and "second prompt" in r.choices[1].text

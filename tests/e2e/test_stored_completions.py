@@ -3,6 +3,7 @@ in the background and served back by `GET /v1/chat/completions[/{id}]` with its 
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import openai
@@ -105,3 +106,36 @@ def test_stored_chat_via_alias(stack, openai_client):
     got = eventually(lambda: alias.chat.completions.retrieve(r.id))
     assert got.id == r.id
     assert r.id in [c.id for c in alias.chat.completions.list(limit=100).data]
+
+
+def test_streamed_tool_call_is_stored_reassembled(openai_client):
+    tool = {
+        "type": "function",
+        "function": {
+            "name": "lookup",
+            "parameters": {"type": "object", "properties": {"term": {"type": "string"}}, "required": ["term"]},
+        },
+    }
+    chunks = list(
+        openai_client.chat.completions.create(
+            model=LLM, messages=[{"role": "user", "content": "look up otters"}], tools=[tool], stream=True
+        )
+    )
+    arguments = "".join(
+        tc.function.arguments or ""
+        for ch in chunks
+        for c in ch.choices
+        for tc in c.delta.tool_calls or []
+        if tc.function
+    )
+    got = eventually(lambda: openai_client.chat.completions.retrieve(chunks[0].id))
+    calls = got.choices[0].message.tool_calls
+    assert calls and calls[0].function.name == "lookup"
+    assert json.loads(calls[0].function.arguments) == json.loads(arguments)
+    assert got.choices[0].finish_reason == "tool_calls"
+
+
+def test_stored_n_2_keeps_both_choices(openai_client):
+    r = openai_client.chat.completions.create(model=LLM, messages=[{"role": "user", "content": "two answers"}], n=2)
+    got = eventually(lambda: openai_client.chat.completions.retrieve(r.id))
+    assert [c.index for c in got.choices] == [0, 1]

@@ -38,7 +38,7 @@ pub fn check_provider_configs(config: &RunConfig) -> std::result::Result<(), Vec
                         problems.push(format!("{path}.{}", e.message()));
                     }
                     for dep in d.api_dependencies {
-                        if !config.providers.get(dep.as_str()).is_some_and(|v| !v.is_empty()) {
+                        if config.providers.get(dep.as_str()).is_none_or(|v| v.is_empty()) {
                             problems.push(format!(
                                 "{path}: provider '{}' needs the {dep} API, which has no provider",
                                 entry.provider_type

@@ -127,8 +127,9 @@ impl ModelsTable {
     /// in the background), and keeps re-listing those configured with `refresh_models`.
     pub async fn refresh_all(self: &Arc<Self>, wait: Duration) {
         let mut handles = Vec::new();
-        for id in self.providers.keys().cloned() {
+        for id in self.providers.keys() {
             let table = self.clone();
+            let id = id.clone();
             handles.push(tokio::spawn(async move {
                 match table.refresh(&id).await {
                     Ok(n) => tracing::info!(provider_id = %id, models = n, "listed models"),
@@ -173,10 +174,10 @@ impl ModelsTable {
                 .ok_or_else(|| Error::internal(format!("provider '{}' of model '{model_id}' is not running", model.provider_id)))?;
             return Ok((provider.clone(), model.provider_resource_id));
         }
-        if let Some((provider_id, rest)) = model_id.split_once('/') {
-            if let Some(provider) = self.providers.get(provider_id).filter(|_| !rest.is_empty()) {
-                return Ok((provider.clone(), rest.to_owned()));
-            }
+        if let Some((provider_id, rest)) = model_id.split_once('/')
+            && let Some(provider) = self.providers.get(provider_id).filter(|_| !rest.is_empty())
+        {
+            return Ok((provider.clone(), rest.to_owned()));
         }
         Err(Error::resource_not_found("Model", model_id, "client.models.list()").with_param("model"))
     }

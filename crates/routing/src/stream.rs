@@ -49,10 +49,10 @@ impl Stream for RecordingStream {
                 Poll::Ready(Some(Err(e)))
             }
             Poll::Ready(None) => {
-                if let (Some(acc), Some(on_end)) = (this.acc.take(), this.on_end.take()) {
-                    if let Some(done) = acc.finish() {
-                        on_end(done);
-                    }
+                if let (Some(acc), Some(on_end)) = (this.acc.take(), this.on_end.take())
+                    && let Some(done) = acc.finish()
+                {
+                    on_end(done);
                 }
                 Poll::Ready(None)
             }

@@ -112,7 +112,8 @@ pub async fn run(client: &HttpClient, run: &Run) -> anyhow::Result<Stats> {
     // column of errors.
     let (status, body) = client.post_json(&run.url, run.body.clone()).await.with_context(|| format!("POST {}", run.url))?;
     if status != 200 || !contains(&body, run.expect) {
-        bail!("POST {} answered {status}: {}", run.url, String::from_utf8_lossy(&body[..body.len().min(600)]));
+        let expected = String::from_utf8_lossy(run.expect);
+        bail!("POST {} answered {status} without {expected}: {}", run.url, String::from_utf8_lossy(&body[..body.len().min(2000)]));
     }
     if run.warmup > 0 {
         phase(client, run, run.warmup, run.time_cap).await;

@@ -76,7 +76,7 @@ const WORKLOADS: [Workload; 3] = [
         direct_model: "mock-llm",
         server_model: "mock/mock-llm",
         stream: true,
-        expect: b"[DONE]",
+        expect: b"\"finish_reason\":\"stop\"",
     },
     Workload {
         name: "embeddings",

@@ -160,12 +160,12 @@ async fn client_version_check(req: Request, next: Next) -> Response {
 async fn log_server_errors(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let response = next.run(req).await;
-    if response.status().is_server_error() {
-        if let Some(LoggedError(e)) = response.extensions().get::<LoggedError>() {
-            match e.kind() {
-                ErrorKind::Internal => tracing::error!(%path, status = %response.status(), "{e}"),
-                _ => tracing::warn!(%path, status = %response.status(), "{e}"),
-            }
+    if response.status().is_server_error()
+        && let Some(LoggedError(e)) = response.extensions().get::<LoggedError>()
+    {
+        match e.kind() {
+            ErrorKind::Internal => tracing::error!(%path, status = %response.status(), "{e}"),
+            _ => tracing::warn!(%path, status = %response.status(), "{e}"),
         }
     }
     response
