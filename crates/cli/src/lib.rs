@@ -144,7 +144,10 @@ async fn serve(config: RunConfig, port: Option<u16>, host: Option<IpAddr>) -> Re
     let stack = lls_routing::Stack::build(config).await.map_err(|e| e.to_string())?;
     tracing::info!("stack ready in {:?}", started.elapsed());
     let options = lls_server::ServeOptions { addr: SocketAddr::new(host, port), tls };
-    lls_server::serve(Arc::new(stack), options).await.map_err(|e| e.to_string())
+    let stack = Arc::new(stack);
+    let served = lls_server::serve(stack.clone(), options).await.map_err(|e| e.to_string());
+    stack.shutdown().await;
+    served
 }
 
 fn init_tracing() {

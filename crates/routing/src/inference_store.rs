@@ -64,6 +64,11 @@ impl InferenceStore {
         self.writer.submit(row);
     }
 
+    /// Waits until every queued completion is written (reads and shutdown call it).
+    pub async fn flush(&self) {
+        self.writer.flush().await;
+    }
+
     pub async fn get(&self, id: &str) -> Result<StoredChatCompletion> {
         self.writer.flush().await;
         let row = self

@@ -76,6 +76,15 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// Finishes background work before the process exits: queued store writes are flushed.
+    pub async fn shutdown(&self) {
+        if let Some(store) = self.inference.store() {
+            store.flush().await;
+        }
+    }
+}
+
 #[derive(Default)]
 struct BuiltRouters {
     models: Option<Arc<ModelsTable>>,

@@ -15,13 +15,15 @@ pub(crate) struct RecordingStream {
     model: String,
     acc: Option<ChunkAccumulator>,
     on_end: Option<OnEnd>,
+    /// Set once the inner stream ended or failed: it is never polled again.
+    finished: bool,
 }
 
 impl RecordingStream {
     /// `model` replaces every chunk's model; `on_end` (if any) gets the whole completion.
     pub(crate) fn new(inner: ChunkStream<ChatCompletionChunk>, model: String, on_end: Option<OnEnd>) -> Self {
         let acc = on_end.as_ref().map(|_| ChunkAccumulator::default());
-        RecordingStream { inner, model, acc, on_end }
+        RecordingStream { inner, model, acc, on_end, finished: false }
     }
 }
 
@@ -30,6 +32,9 @@ impl Stream for RecordingStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
+        if this.finished {
+            return Poll::Ready(None);
+        }
         match this.inner.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(mut chunk))) => {
                 chunk.model.clone_from(&this.model);
@@ -46,9 +51,11 @@ impl Stream for RecordingStream {
             Poll::Ready(Some(Err(e))) => {
                 // A failed stream is not stored: drop the callback.
                 this.on_end = None;
+                this.finished = true;
                 Poll::Ready(Some(Err(e)))
             }
             Poll::Ready(None) => {
+                this.finished = true;
                 if let (Some(acc), Some(on_end)) = (this.acc.take(), this.on_end.take())
                     && let Some(done) = acc.finish()
                 {

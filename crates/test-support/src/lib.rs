@@ -18,8 +18,10 @@ pub mod fake_inference;
 pub mod inference_suite;
 pub mod mock_openai;
 pub mod responder;
+pub mod sample_config;
 pub mod schema_fill;
 
 pub use fake_inference::{FakeConfig, FakeInference};
 pub use inference_suite::{Capabilities, Harness};
 pub use mock_openai::{MockConfig, MockOpenAi, RecordedRequest};
+pub use sample_config::expand_sample_config;

@@ -41,13 +41,12 @@ mod tests {
 
     #[test]
     fn sample_config_expands_to_a_valid_config() {
-        let raw = lls_config::parse_yaml(SAMPLE_CONFIG).unwrap();
-        let defaults = lls_config::expand(&raw, &|_| None).unwrap();
+                let defaults = lls_test_support::expand_sample_config(SAMPLE_CONFIG, &|_| None);
         let shown = check_config::<OpenAiConfig>(&defaults).unwrap();
         assert_eq!(shown["base_url"], DEFAULT_BASE_URL);
         assert!(shown["api_key"].is_null());
         let env = |name: &str| (name == "OPENAI_API_KEY").then(|| "sk-1".to_owned());
-        let shown = check_config::<OpenAiConfig>(&lls_config::expand(&raw, &env).unwrap()).unwrap();
+        let shown = check_config::<OpenAiConfig>(&lls_test_support::expand_sample_config(SAMPLE_CONFIG, &env)).unwrap();
         assert_eq!(shown["api_key"], "********");
     }
 }
