@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum_server::accept::NoDelayAcceptor;
 use lls_api_common::{Error, Result};
 use lls_routing::Stack;
 
@@ -30,14 +31,21 @@ pub async fn serve(stack: Arc<Stack>, options: ServeOptions) -> Result<()> {
                 .await
                 .map_err(|e| Error::invalid(format!("server.tls_certfile/tls_keyfile: cannot load {cert} / {key}: {e}")))?;
             tracing::info!("listening on https://{}", options.addr);
-            axum_server::bind_rustls(options.addr, tls)
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(NoDelayAcceptor::new());
+            axum_server::bind(options.addr)
+                .acceptor(acceptor)
                 .handle(handle)
                 .serve(app.into_make_service())
                 .await
         }
         None => {
             tracing::info!("listening on http://{}", options.addr);
-            axum_server::bind(options.addr).handle(handle).serve(app.into_make_service()).await
+            // TCP_NODELAY: SSE chunks are small writes; Nagle plus delayed ACKs would hold each ~40 ms.
+            axum_server::bind(options.addr)
+                .acceptor(NoDelayAcceptor::new())
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await
         }
     }
     .map_err(|e| Error::internal(format!("cannot serve on {}: {e}", options.addr)))

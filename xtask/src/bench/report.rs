@@ -197,7 +197,9 @@ impl GatewayReport {
         format!(
             "`cargo xtask bench gateway{}`: {cores} cores ({cpu}); release builds; loopback; {} measured requests per run \
              (warm-up not counted), at most {} s per run; client: one-thread tokio + pooled keep-alive hyper HTTP/1.1, \
-             pre-serialised bodies; latency is to the last byte (streams included). Added = server minus direct.",
+             pre-serialised bodies; latency is to the last byte (streams included). Added = server minus direct. \
+             The client, the server and the mock share these cores: when they saturate them (c=64), the ratio \
+             compares CPU per request (server + mock vs mock alone) as much as latency.",
             if self.quick { " --quick" } else { "" },
             self.requests,
             self.time_cap.as_secs(),
