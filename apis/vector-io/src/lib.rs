@@ -1,0 +1,117 @@
+//! The vector_io API: [`Chunk`]s as 0.3.5 shapes them, and the [`VectorIo`] trait that a vector
+//! database provider (`inline::faiss`, `inline::sqlite-vec`, pgvector, Milvus, …) implements.
+//!
+//! Providers are index-level: they keep chunks with their embeddings per vector store and answer
+//! vector and keyword queries. Everything OpenAI-shaped (vector store objects, file attachment,
+//! chunking, embedding, filters, hybrid ranking) is done once, above them, by the vector stores
+//! service, so every provider behaves the same.
+
+pub mod chunk;
+pub mod ranking;
+
+pub use chunk::{Chunk, ChunkMetadata, QueryChunksResponse};
+pub use ranking::{Ranker, combine_hybrid};
+
+use async_trait::async_trait;
+use lls_api_common::{Error, HealthStatus, Result};
+use serde::{Deserialize, Serialize};
+
+/// What a provider is told when a vector store is created on it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexSpec {
+    pub vector_store_id: String,
+    pub embedding_model: String,
+    pub embedding_dimension: usize,
+}
+
+/// A chunk ready to store: its id is set and its embedding has the index's dimension.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EmbeddedChunk {
+    pub chunk_id: String,
+    pub chunk: Chunk,
+    pub embedding: Vec<f32>,
+}
+
+/// A query result: the chunk (with `chunk_id` set) and its provider-specific score, higher is better.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScoredChunk {
+    pub chunk: Chunk,
+    pub score: f32,
+}
+
+impl ScoredChunk {
+    /// The stored id (providers always return chunks with one).
+    pub fn id(&self) -> &str {
+        self.chunk.chunk_id.as_deref().unwrap_or_default()
+    }
+}
+
+/// Which search modes a provider answers itself. Hybrid is derived from vector + keyword by
+/// [`combine_hybrid`] unless the provider overrides [`VectorIo::query_hybrid`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SearchModes {
+    pub vector: bool,
+    pub keyword: bool,
+}
+
+/// A vector database holding one index per vector store.
+///
+/// Calls for a store that was never created (or was deleted) fail with a not-found error.
+/// Implementations must be safe to call concurrently and must not block the async runtime
+/// (run CPU-heavy or blocking work on `spawn_blocking`).
+#[async_trait]
+pub trait VectorIo: Send + Sync {
+    fn search_modes(&self) -> SearchModes;
+
+    /// Creates the index (idempotent: creating an existing one with the same spec is a no-op).
+    async fn create_index(&self, spec: &IndexSpec) -> Result<()>;
+
+    /// Drops the index and every chunk in it. Unknown ids are not an error.
+    async fn delete_index(&self, vector_store_id: &str) -> Result<()>;
+
+    /// Inserts chunks; a chunk whose id already exists is replaced.
+    async fn insert(&self, vector_store_id: &str, chunks: Vec<EmbeddedChunk>) -> Result<()>;
+
+    /// Removes chunks by id; unknown ids are ignored.
+    async fn delete_chunks(&self, vector_store_id: &str, chunk_ids: &[String]) -> Result<()>;
+
+    /// The `k` nearest chunks to `embedding` whose score is at least `score_threshold`, best first.
+    async fn query_vector(
+        &self,
+        vector_store_id: &str,
+        embedding: &[f32],
+        k: usize,
+        score_threshold: f32,
+    ) -> Result<Vec<ScoredChunk>>;
+
+    /// The `k` best keyword matches for `query`, best first (higher score is better).
+    async fn query_keyword(
+        &self,
+        vector_store_id: &str,
+        query: &str,
+        k: usize,
+        score_threshold: f32,
+    ) -> Result<Vec<ScoredChunk>> {
+        let _ = (vector_store_id, query, k, score_threshold);
+        Err(Error::unsupported("Keyword search is not supported by this vector_io provider"))
+    }
+
+    /// Vector and keyword results fused by `ranker`. The default runs both queries and combines them.
+    async fn query_hybrid(
+        &self,
+        vector_store_id: &str,
+        embedding: &[f32],
+        query: &str,
+        k: usize,
+        score_threshold: f32,
+        ranker: Ranker,
+    ) -> Result<Vec<ScoredChunk>> {
+        let vector = self.query_vector(vector_store_id, embedding, k, f32::NEG_INFINITY).await?;
+        let keyword = self.query_keyword(vector_store_id, query, k, f32::NEG_INFINITY).await?;
+        Ok(combine_hybrid(vector, keyword, ranker, k, score_threshold))
+    }
+
+    async fn health(&self) -> HealthStatus {
+        HealthStatus::ok()
+    }
+}
