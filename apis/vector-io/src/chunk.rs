@@ -53,13 +53,13 @@ impl Chunk {
 
     /// Moves a `chunk_id` given inside `metadata` to the top-level field, as 0.3.5 does on parse.
     pub fn normalized(mut self) -> Self {
-        if let Some(id) = self.metadata.remove("chunk_id") {
-            if self.chunk_id.is_none() {
-                self.chunk_id = Some(match id {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                });
-            }
+        if let Some(id) = self.metadata.remove("chunk_id")
+            && self.chunk_id.is_none()
+        {
+            self.chunk_id = Some(match id {
+                Value::String(s) => s,
+                other => other.to_string(),
+            });
         }
         self
     }

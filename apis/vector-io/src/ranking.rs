@@ -53,9 +53,9 @@ pub fn combine_hybrid(
     let mut order: Vec<String> = Vec::new();
     for c in vector.into_iter().chain(keyword) {
         let id = c.id().to_owned();
-        if !chunks.contains_key(&id) {
-            order.push(id.clone());
-            chunks.insert(id, c);
+        if let std::collections::hash_map::Entry::Vacant(slot) = chunks.entry(id.clone()) {
+            order.push(id);
+            slot.insert(c);
         }
     }
     let mut fused: Vec<(f64, usize, String)> = order
