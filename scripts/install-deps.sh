@@ -4,7 +4,8 @@
 #
 #   scripts/install-deps.sh
 #
-# - apt: postgresql-15 when /usr/lib/postgresql/15/bin/postgres is missing (scripts/postgres.sh runs it).
+# - apt: postgresql-15 when /usr/lib/postgresql/15/bin/postgres is missing (scripts/postgres.sh runs it);
+#   cmake and libopenblas-dev when missing (inline::faiss builds the vendored faiss library).
 # - The e2e venv at ${LLS_E2E_VENV:-$HOME/.cache/llama-stack-rs/e2e-venv} with tests/e2e/requirements.txt.
 #   llama-stack-client 0.3.5 needs CPython >= 3.12 (bookworm ships 3.11). The interpreter is, in order:
 #   $PYTHON312; python3.12 or python3.13 on PATH; the newest $(pyenv root)/versions/3.1[23]*/bin/python;
@@ -39,6 +40,9 @@ apt_install() {  # apt_install PKG... (only the missing ones are passed in)
 # ---------------------------------------------------------------- system packages
 pkgs=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] || pkgs+=(postgresql-15)
+# inline::faiss builds the vendored faiss with cmake (>= 3.24) and links BLAS/LAPACK from OpenBLAS.
+command -v cmake >/dev/null 2>&1 || pkgs+=(cmake)
+dpkg -s libopenblas-dev >/dev/null 2>&1 || pkgs+=(libopenblas-dev)
 apt_install "${pkgs[@]+"${pkgs[@]}"}"
 
 # ---------------------------------------------------------------- Python >= 3.12
