@@ -3,9 +3,11 @@
 //! batches) read uploaded files through the same trait.
 
 use async_trait::async_trait;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use futures::stream::BoxStream;
 use lls_api_common::store::Order;
-use lls_api_common::{Error, RequestContext, Result};
+use lls_api_common::{Error, ErrorKind, RequestContext, Result};
 use serde::{Deserialize, Serialize};
 
 /// What a file is for. 0.3.5 accepts only these two on upload.
@@ -93,6 +95,61 @@ pub struct UploadFile {
     pub expires_after: Option<ExpiresAfter>,
 }
 
+/// An upload whose bytes arrive as a stream: the HTTP layer hands the multipart part over as it
+/// is read, so a provider can write it out without holding the whole file in memory.
+pub struct UploadStream<'a> {
+    pub filename: String,
+    /// The part's declared content type, if any.
+    pub content_type: Option<String>,
+    pub purpose: FilePurpose,
+    pub expires_after: Option<ExpiresAfter>,
+    /// The bytes; an `Err` item aborts the upload with that error.
+    pub content: BoxStream<'a, Result<Bytes>>,
+}
+
+impl std::fmt::Debug for UploadStream<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadStream")
+            .field("filename", &self.filename)
+            .field("purpose", &self.purpose)
+            .field("expires_after", &self.expires_after)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UploadFile {
+    /// The same upload as a one-chunk stream.
+    pub fn into_stream(self) -> UploadStream<'static> {
+        UploadStream {
+            filename: self.filename,
+            content_type: self.content_type,
+            purpose: self.purpose,
+            expires_after: self.expires_after,
+            content: futures::stream::once(async move { Ok(self.content) }).boxed(),
+        }
+    }
+}
+
+/// The 413 answer to an upload larger than `max_bytes`.
+pub fn file_too_large(max_bytes: u64) -> Error {
+    Error::new(
+        ErrorKind::PayloadTooLarge,
+        format!("File is too large: the maximum upload size is {max_bytes} bytes ({})", human_size(max_bytes)),
+    )
+    .with_param("file")
+}
+
+fn human_size(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
 /// `GET /v1/files` parameters.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ListFilesQuery {
@@ -141,10 +198,107 @@ pub struct FileContent {
 #[async_trait]
 pub trait Files: Send + Sync {
     async fn upload(&self, ctx: &RequestContext, file: UploadFile) -> Result<FileObject>;
+    /// Uploads bytes as they arrive. Providers that can write incrementally override this; the
+    /// default collects the stream (refusing more than [`Files::max_upload_bytes`] with 413) and
+    /// calls [`Files::upload`].
+    async fn upload_stream(&self, ctx: &RequestContext, file: UploadStream<'_>) -> Result<FileObject> {
+        let max = self.max_upload_bytes();
+        let UploadStream { filename, content_type, purpose, expires_after, mut content } = file;
+        let mut collected = BytesMut::new();
+        while let Some(chunk) = content.next().await {
+            let chunk = chunk?;
+            if (collected.len() + chunk.len()) as u64 > max {
+                return Err(file_too_large(max));
+            }
+            collected.extend_from_slice(&chunk);
+        }
+        let file = UploadFile { filename, content_type, content: collected.freeze(), purpose, expires_after };
+        self.upload(ctx, file).await
+    }
     async fn list(&self, ctx: &RequestContext, query: ListFilesQuery) -> Result<FileList>;
     async fn retrieve(&self, ctx: &RequestContext, file_id: &str) -> Result<FileObject>;
     async fn delete(&self, ctx: &RequestContext, file_id: &str) -> Result<FileDeleted>;
     async fn content(&self, ctx: &RequestContext, file_id: &str) -> Result<FileContent>;
     /// The largest upload accepted, so the HTTP layer can refuse bigger bodies early (413).
     fn max_upload_bytes(&self) -> u64;
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use futures::executor::block_on;
+
+    /// Accepts uploads of up to 8 bytes and echoes what it got.
+    struct Echo;
+
+    #[async_trait]
+    impl Files for Echo {
+        async fn upload(&self, _: &RequestContext, file: UploadFile) -> Result<FileObject> {
+            Ok(FileObject {
+                id: "file-0".into(),
+                object: "file".into(),
+                bytes: file.content.len() as u64,
+                created_at: 0,
+                expires_at: None,
+                filename: String::from_utf8(file.content.to_vec()).unwrap(),
+                purpose: file.purpose,
+            })
+        }
+        async fn list(&self, _: &RequestContext, _: ListFilesQuery) -> Result<FileList> {
+            Ok(FileList::new(Vec::new(), false))
+        }
+        async fn retrieve(&self, _: &RequestContext, id: &str) -> Result<FileObject> {
+            Err(Error::resource_not_found("File", id, "client.files.list()"))
+        }
+        async fn delete(&self, _: &RequestContext, id: &str) -> Result<FileDeleted> {
+            Err(Error::resource_not_found("File", id, "client.files.list()"))
+        }
+        async fn content(&self, _: &RequestContext, id: &str) -> Result<FileContent> {
+            Err(Error::resource_not_found("File", id, "client.files.list()"))
+        }
+        fn max_upload_bytes(&self) -> u64 {
+            8
+        }
+    }
+
+    fn stream(chunks: Vec<Result<&'static str>>) -> UploadStream<'static> {
+        UploadStream {
+            filename: "f.txt".into(),
+            content_type: None,
+            purpose: FilePurpose::Batch,
+            expires_after: None,
+            content: futures::stream::iter(chunks.into_iter().map(|c| c.map(|s| Bytes::from_static(s.as_bytes())))).boxed(),
+        }
+    }
+
+    #[test]
+    fn default_upload_stream_collects_within_the_limit() {
+        let ctx = RequestContext::default();
+        let f = block_on(Echo.upload_stream(&ctx, stream(vec![Ok("abc"), Ok("defgh")]))).unwrap();
+        assert_eq!((f.bytes, f.filename.as_str(), f.purpose), (8, "abcdefgh", FilePurpose::Batch));
+        let err = block_on(Echo.upload_stream(&ctx, stream(vec![Ok("abcde"), Ok("fghi")]))).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::PayloadTooLarge);
+        assert_eq!(err.message(), "File is too large: the maximum upload size is 8 bytes (8 B)");
+        let err = block_on(Echo.upload_stream(&ctx, stream(vec![Ok("a"), Err(Error::invalid("cut")), Ok("b")]))).unwrap_err();
+        assert_eq!(err.message(), "cut");
+    }
+
+    #[test]
+    fn purposes_and_expiry_bounds() {
+        assert_eq!(FilePurpose::parse("batch").unwrap(), FilePurpose::Batch);
+        assert!(FilePurpose::parse("fine-tune").unwrap_err().message().contains("'assistants', 'batch'"));
+        let ok = ExpiresAfter { anchor: ExpiresAnchor::CreatedAt, seconds: 3600 };
+        assert!(ok.validate().is_ok());
+        assert!(ExpiresAfter { seconds: 3599, ..ok }.validate().is_err());
+        assert!(ExpiresAfter { seconds: 2_592_001, ..ok }.validate().is_err());
+        assert_eq!(human_size(512 * 1024 * 1024), "512 MiB");
+        assert_eq!(human_size(3 * 1024), "3 KiB");
+    }
+
+    #[test]
+    fn empty_list_has_empty_ids() {
+        let l = FileList::new(Vec::new(), false);
+        assert_eq!((l.first_id.as_str(), l.last_id.as_str(), l.object.as_str()), ("", "", "list"));
+    }
 }
