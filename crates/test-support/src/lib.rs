@@ -7,6 +7,10 @@
 //!   behaviour follows the model id, for routers, the server and the agents.
 //! - [`inference_suite`]: the one conformance suite of the inference API, turned into tests
 //!   inside each provider crate by [`inference_conformance!`].
+//! - [`fake_vector_io`]: an in-memory brute-force [`lls_api_vector_io::VectorIo`] with vector and
+//!   keyword search, for the vector stores service's tests.
+//! - [`vector_io_suite`]: the conformance suite of the vector_io API, turned into tests inside
+//!   each vector database provider crate by [`vector_io_conformance!`].
 //!
 //! The mock and the fake answer alike because both call [`responder`] (what "the model" says),
 //! [`embedding`] (hashed bag-of-words vectors) and [`schema_fill`] (documents for JSON Schemas);
@@ -15,13 +19,17 @@
 pub mod embedding;
 pub mod failure;
 pub mod fake_inference;
+pub mod fake_vector_io;
 pub mod inference_suite;
 pub mod mock_openai;
 pub mod responder;
 pub mod sample_config;
 pub mod schema_fill;
+pub mod vector_io_suite;
 
 pub use fake_inference::{FakeConfig, FakeInference};
+pub use fake_vector_io::FakeVectorIo;
 pub use inference_suite::{Capabilities, Harness};
 pub use mock_openai::{MockConfig, MockOpenAi, RecordedRequest};
 pub use sample_config::expand_sample_config;
+pub use vector_io_suite::VectorIoHarness;
