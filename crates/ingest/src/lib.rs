@@ -20,10 +20,11 @@
 
 mod chunk;
 mod detect;
+mod html;
 mod parse;
 mod pdf;
 mod tokenizer;
 
 pub use chunk::{ChunkingParams, TextChunk, chunk_id, chunk_text};
 pub use parse::{ParsedDocument, parse};
-pub use tokenizer::count_tokens;
+pub use tokenizer::{count_tokens, warm_up};

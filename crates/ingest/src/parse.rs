@@ -5,7 +5,7 @@ use encoding_rs::Encoding;
 use lls_api_common::Error;
 
 use crate::detect::{Format, detect};
-use crate::pdf;
+use crate::{html, pdf};
 
 /// A file's extracted text and the MIME type it was read as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,7 +37,7 @@ pub fn parse(bytes: &[u8], filename: &str, content_type: Option<&str>) -> Result
     let charset = detected.charset.as_deref();
     let text = match detected.format {
         Some(Format::Text) => decode_text(bytes, charset),
-        Some(Format::Html) => html_to_text(&decode_text(bytes, charset), filename)?,
+        Some(Format::Html) => html::to_text(&decode_text(bytes, charset), filename)?,
         Some(Format::Json) => pretty_json(&decode_text(bytes, charset), filename)?,
         Some(Format::Pdf) => pdf::extract_text(bytes, filename)?,
         None => {
@@ -73,18 +73,6 @@ fn decode_text(bytes: &[u8], charset: Option<&str>) -> String {
     detector.feed(sample, sample.len() == bytes.len());
     let encoding = detector.guess(None, chardetng::Utf8Detection::Allow);
     encoding.decode_without_bom_handling(bytes).0.into_owned()
-}
-
-/// Line width for HTML rendering: wide enough that paragraphs are not re-wrapped.
-const HTML_WIDTH: usize = 10_000;
-
-fn html_to_text(html: &str, filename: &str) -> Result<String, Error> {
-    let text = html2text::config::with_decorator(html2text::render::TrivialDecorator::new())
-        .no_table_borders()
-        .link_footnotes(false)
-        .string_from_read(html.as_bytes(), HTML_WIDTH)
-        .map_err(|e| Error::invalid(format!("could not read HTML file '{filename}': {e}")))?;
-    Ok(text.lines().map(str::trim_end).collect::<Vec<_>>().join("\n").trim().to_owned())
 }
 
 fn pretty_json(json: &str, filename: &str) -> Result<String, Error> {

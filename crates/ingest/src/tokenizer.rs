@@ -32,6 +32,12 @@ fn byte_len(bpe: &CoreBPE, rank: u32) -> u32 {
         .map_or(0, |bytes| u32::try_from(bytes.len()).unwrap_or(u32::MAX))
 }
 
+/// Loads the tokenizer now (about 0.2 s of CPU, once per process) so that the first file
+/// ingested does not pay for it. Optional: every other function loads it on first use.
+pub fn warm_up() {
+    tokenizer();
+}
+
 /// Number of tokens in `text` (special-token text such as `<|endoftext|>` counts as ordinary
 /// text, as upstream encodes it).
 pub fn count_tokens(text: &str) -> usize {
