@@ -4,13 +4,34 @@
 //! Providers are index-level: they keep chunks with their embeddings per vector store and answer
 //! vector and keyword queries. Everything OpenAI-shaped (vector store objects, file attachment,
 //! chunking, embedding, filters, hybrid ranking) is done once, above them, by the vector stores
-//! service, so every provider behaves the same.
+//! service, so every provider behaves the same. That service's contract is [`VectorStores`],
+//! with OpenAI's vector store shapes in [`store`], [`file`], [`search`] and [`filter`], and the
+//! native insert/query shapes in [`native`].
 
 pub mod chunk;
+pub mod file;
+pub mod filter;
+pub mod native;
 pub mod ranking;
+pub mod search;
+pub mod store;
+pub mod vector_stores;
 
 pub use chunk::{Chunk, ChunkMetadata, QueryChunksResponse};
+pub use file::{
+    AttachFileRequest, ChunkingStrategy, CreateFileBatchRequest, FileLastError, FileStatus, LastErrorCode,
+    ListFilesQuery, StaticChunking, UpdateFileRequest, VectorStoreFileBatchObject, VectorStoreFileContents,
+    VectorStoreFileDeleted, VectorStoreFileObject,
+};
+pub use filter::Filter;
+pub use native::{InsertChunksRequest, QueryChunksRequest, QueryParams, QueryPlan};
 pub use ranking::{Ranker, combine_hybrid};
+pub use search::{SearchMode, SearchPlan, SearchRequest, SearchResult, SearchResultsPage, VectorStoreContent};
+pub use store::{
+    CreateVectorStoreRequest, FileCounts, ListPage, ListQuery, StoreExpiresAfter, StoreStatus, UpdateVectorStoreRequest,
+    VectorStoreDeleted, VectorStoreObject,
+};
+pub use vector_stores::VectorStores;
 
 use async_trait::async_trait;
 use lls_api_common::{Error, HealthStatus, Result};

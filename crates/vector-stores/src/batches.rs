@@ -1,0 +1,281 @@
+//! File batches: created `in_progress` with a record per file, processed in the background a
+//! few files at a time, cancellable, and resumed after a restart. A batch's counts and status
+//! are read from its files' records, so they can never drift from them.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use lls_api_common::{Error, RequestContext, Result, unix_now};
+use lls_api_vector_io::{
+    CreateFileBatchRequest, FileCounts, FileStatus, ListFilesQuery, ListPage, VectorStoreFileBatchObject,
+    VectorStoreFileObject,
+};
+
+use crate::files::sorted;
+use crate::ingestion::chunking_params;
+use crate::pagination::{Bounds, paginate};
+use crate::records::{BatchRow, FileRow, keys};
+use crate::service::{Inner, StoreHandle, StoreState};
+
+/// Files of one batch ingested at once (0.3.5's limit).
+const FILES_AT_ONCE: usize = 3;
+/// Files re-ingested at once after a restart, outside batches.
+const RESUME_AT_ONCE: usize = 3;
+/// Batches are forgotten a week after creation, as in 0.3.5.
+const BATCH_LIFETIME_SECONDS: i64 = 7 * 24 * 60 * 60;
+
+impl Inner {
+    pub async fn create_batch(
+        self: &Arc<Self>,
+        ctx: &RequestContext,
+        store_id: &str,
+        request: CreateFileBatchRequest,
+    ) -> Result<VectorStoreFileBatchObject> {
+        let strategy = request.chunking_strategy.unwrap_or_default();
+        chunking_params(strategy)?;
+        let handle = self.store(store_id)?;
+        if request.file_ids.is_empty() {
+            return Err(Error::invalid("file_ids must list at least one file").with_param("file_ids"));
+        }
+        if let Some(i) = request.file_ids.iter().position(String::is_empty) {
+            return Err(Error::invalid(format!("file_ids[{i}] must not be empty")).with_param("file_ids"));
+        }
+        let mut seen = HashSet::new();
+        let file_ids: Vec<String> = request.file_ids.into_iter().filter(|f| seen.insert(f.clone())).collect();
+        let now = unix_now();
+        let batch = BatchRow {
+            id: format!("batch_{}", uuid::Uuid::new_v4()),
+            created_at: now,
+            vector_store_id: store_id.to_owned(),
+            file_ids: file_ids.clone(),
+            attributes: request.attributes.unwrap_or_default(),
+            chunking_strategy: strategy,
+            expires_at: now + BATCH_LIFETIME_SECONDS,
+            cancelled: false,
+        };
+        {
+            let mut state = handle.lock().await;
+            if state.deleted {
+                return Err(self.not_served(store_id));
+            }
+            for file_id in &file_ids {
+                if state.files.get(file_id).is_some_and(|f| matches!(f.object.status, FileStatus::Completed | FileStatus::InProgress)) {
+                    continue;
+                }
+                let row = FileRow {
+                    object: VectorStoreFileObject {
+                        id: file_id.clone(),
+                        object: "vector_store.file".into(),
+                        attributes: batch.attributes.clone(),
+                        chunking_strategy: strategy,
+                        created_at: now,
+                        last_error: None,
+                        status: FileStatus::InProgress,
+                        usage_bytes: 0,
+                        vector_store_id: store_id.to_owned(),
+                    },
+                    filename: String::new(),
+                    attached_ns: self.now_ns(),
+                    batch_id: Some(batch.id.clone()),
+                };
+                self.records.put(&keys::file(store_id, file_id), &row).await?;
+                state.files.insert(file_id.clone(), row);
+            }
+            self.records.put(&keys::batch(&batch.id), &batch).await?;
+            self.batches.lock().insert(batch.id.clone(), batch.clone());
+        }
+        let object = self.retrieve_batch(store_id, &batch.id).await?;
+        tokio::spawn(process_batch(self.clone(), ctx.clone(), batch.id));
+        Ok(object)
+    }
+
+    /// The batch, checked to exist, be current, and belong to the store (0.3.5's 400s).
+    fn batch(&self, store_id: &str, batch_id: &str) -> Result<BatchRow> {
+        self.store(store_id)?;
+        let batch = self
+            .batches
+            .lock()
+            .get(batch_id)
+            .cloned()
+            .ok_or_else(|| Error::invalid(format!("File batch {batch_id} not found")).with_param("batch_id"))?;
+        if unix_now() > batch.expires_at {
+            return Err(Error::invalid(format!("File batch {batch_id} has expired after 7 days from creation")));
+        }
+        if batch.vector_store_id != store_id {
+            return Err(Error::invalid(format!("File batch {batch_id} does not belong to vector store {store_id}")));
+        }
+        Ok(batch)
+    }
+
+    pub async fn retrieve_batch(&self, store_id: &str, batch_id: &str) -> Result<VectorStoreFileBatchObject> {
+        let batch = self.batch(store_id, batch_id)?;
+        let handle = self.store(store_id)?;
+        let state = handle.lock().await;
+        Ok(batch_object(&batch, &state))
+    }
+
+    pub async fn list_batch_files(
+        &self,
+        store_id: &str,
+        batch_id: &str,
+        query: ListFilesQuery,
+    ) -> Result<ListPage<VectorStoreFileObject>> {
+        let page = query.page();
+        page.limit()?;
+        let batch = self.batch(store_id, batch_id)?;
+        let handle = self.store(store_id)?;
+        let state = handle.lock().await;
+        let rows = batch
+            .file_ids
+            .iter()
+            .filter_map(|id| state.files.get(id))
+            .filter(|f| query.filter.is_none_or(|s| f.object.status == s));
+        paginate(sorted(rows, page.order()), |o: &VectorStoreFileObject| &o.id, &page, Bounds::Page)
+    }
+
+    /// Files not started yet become `cancelled`; those being ingested finish.
+    pub async fn cancel_batch(&self, store_id: &str, batch_id: &str) -> Result<VectorStoreFileBatchObject> {
+        let mut batch = self.batch(store_id, batch_id)?;
+        let handle = self.store(store_id)?;
+        let mut state = handle.lock().await;
+        let current = batch_object(&batch, &state);
+        if current.status != FileStatus::InProgress {
+            let status = serde_json::to_value(current.status)?;
+            return Err(Error::invalid(format!(
+                "Cannot cancel batch {batch_id} with status {}",
+                status.as_str().unwrap_or_default()
+            )));
+        }
+        batch.cancelled = true;
+        self.records.put(&keys::batch(batch_id), &batch).await?;
+        self.batches.lock().insert(batch_id.to_owned(), batch.clone());
+        for file_id in &batch.file_ids {
+            let pending = state.files.get(file_id).filter(|f| {
+                f.object.status == FileStatus::InProgress
+                    && f.batch_id.as_deref() == Some(batch_id)
+                    && !state.ingesting.contains(file_id)
+            });
+            if let Some(row) = pending.cloned() {
+                let mut row = row;
+                row.object.status = FileStatus::Cancelled;
+                self.records.put(&keys::file(store_id, file_id), &row).await?;
+                state.files.insert(file_id.clone(), row);
+            }
+        }
+        Ok(batch_object(&batch, &state))
+    }
+
+    /// After a restart: batches continue with their unfinished files; other files that were
+    /// being ingested start over.
+    pub async fn resume(self: &Arc<Self>) -> Result<()> {
+        let batches: BTreeMap<String, BatchRow> = self.batches.lock().clone();
+        let handles: Vec<StoreHandle> = self.stores.read().values().cloned().collect();
+        let mut to_batches = HashSet::new();
+        let mut singles: Vec<(StoreHandle, String)> = Vec::new();
+        for handle in handles {
+            let mut state = handle.lock().await;
+            let store_id = state.row.id.clone();
+            let pending: Vec<FileRow> =
+                state.files.values().filter(|f| f.object.status == FileStatus::InProgress).cloned().collect();
+            for mut row in pending {
+                match row.batch_id.as_ref().and_then(|b| batches.get(b)) {
+                    Some(b) if b.cancelled => {
+                        row.object.status = FileStatus::Cancelled;
+                        self.records.put(&keys::file(&store_id, &row.object.id), &row).await?;
+                        state.files.insert(row.object.id.clone(), row);
+                    }
+                    Some(b) => {
+                        to_batches.insert(b.id.clone());
+                    }
+                    None => {
+                        state.ingesting.insert(row.object.id.clone());
+                        singles.push((handle.clone(), row.object.id.clone()));
+                    }
+                }
+            }
+        }
+        for batch_id in to_batches {
+            tracing::info!(batch = %batch_id, "resuming an interrupted vector store file batch");
+            tokio::spawn(process_batch(self.clone(), RequestContext::default(), batch_id));
+        }
+        if !singles.is_empty() {
+            tracing::info!("re-ingesting {} vector store files interrupted by a restart", singles.len());
+            let inner = self.clone();
+            tokio::spawn(async move {
+                let ctx = RequestContext::default();
+                futures::stream::iter(singles)
+                    .for_each_concurrent(RESUME_AT_ONCE, |(handle, file_id)| {
+                        let (inner, ctx) = (&inner, &ctx);
+                        async move {
+                            if let Err(e) = inner.ingest_claimed(ctx, &handle, &file_id).await {
+                                tracing::warn!(file = %file_id, "resumed ingestion failed: {e}");
+                            }
+                        }
+                    })
+                    .await;
+            });
+        }
+        Ok(())
+    }
+
+    /// Claims and ingests one file of a batch, unless the batch was cancelled or the file is
+    /// no longer this batch's to ingest.
+    async fn process_batch_file(&self, ctx: &RequestContext, batch_id: &str, store_id: &str, file_id: &str) {
+        if self.batches.lock().get(batch_id).is_none_or(|b| b.cancelled) {
+            return;
+        }
+        let Ok(handle) = self.store(store_id) else { return };
+        {
+            let mut state = handle.lock().await;
+            let ours = !state.deleted
+                && !state.ingesting.contains(file_id)
+                && state.files.get(file_id).is_some_and(|f| {
+                    f.object.status == FileStatus::InProgress && f.batch_id.as_deref() == Some(batch_id)
+                });
+            if !ours {
+                return;
+            }
+            state.ingesting.insert(file_id.to_owned());
+        }
+        if let Err(e) = self.ingest_claimed(ctx, &handle, file_id).await {
+            tracing::warn!(batch = %batch_id, file = %file_id, "file batch ingestion failed: {e}");
+        }
+    }
+}
+
+/// Processes a batch's files, a few at a time.
+async fn process_batch(inner: Arc<Inner>, ctx: RequestContext, batch_id: String) {
+    let Some(batch) = inner.batches.lock().get(&batch_id).cloned() else { return };
+    futures::stream::iter(batch.file_ids.iter())
+        .for_each_concurrent(FILES_AT_ONCE, |file_id| {
+            inner.process_batch_file(&ctx, &batch.id, &batch.vector_store_id, file_id)
+        })
+        .await;
+    tracing::debug!(batch = %batch_id, "vector store file batch processed");
+}
+
+/// The batch object, with counts from its files' records.
+fn batch_object(batch: &BatchRow, state: &StoreState) -> VectorStoreFileBatchObject {
+    let mut counts = FileCounts::default();
+    for f in batch.file_ids.iter().filter_map(|id| state.files.get(id)) {
+        counts.add(f.object.status);
+    }
+    let status = if batch.cancelled {
+        FileStatus::Cancelled
+    } else if counts.in_progress > 0 {
+        FileStatus::InProgress
+    } else if counts.failed > 0 && counts.completed == 0 {
+        FileStatus::Failed
+    } else {
+        FileStatus::Completed
+    };
+    VectorStoreFileBatchObject {
+        id: batch.id.clone(),
+        object: "vector_store.file_batch".into(),
+        created_at: batch.created_at,
+        vector_store_id: batch.vector_store_id.clone(),
+        status,
+        file_counts: counts,
+    }
+}

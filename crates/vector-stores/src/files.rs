@@ -1,0 +1,209 @@
+//! Files in a store: attach (and the ingestion bookkeeping shared with batches and startup
+//! resume), list, retrieve, update attributes, delete, and contents.
+
+use std::cmp::Reverse;
+use std::sync::Arc;
+
+use lls_api_common::store::Order;
+use lls_api_common::{Error, RequestContext, Result, unix_now};
+use lls_api_vector_io::{
+    AttachFileRequest, FileLastError, FileStatus, LastErrorCode, ListFilesQuery, ListPage, UpdateFileRequest,
+    VectorStoreContent, VectorStoreFileContents, VectorStoreFileDeleted, VectorStoreFileObject,
+};
+use crate::ingestion::{chunking_params, ingest_file, remove_chunks};
+use crate::pagination::{Bounds, paginate};
+use crate::records::{FileRow, keys};
+use crate::service::{Inner, StoreHandle, StoreState, file_not_in_store};
+
+impl Inner {
+    /// Attaches and ingests a file, answering with its final status. Attaching a file that is
+    /// completed or being ingested answers its record; a failed or cancelled one is retried.
+    pub async fn attach_file(
+        self: &Arc<Self>,
+        ctx: &RequestContext,
+        store_id: &str,
+        request: AttachFileRequest,
+    ) -> Result<VectorStoreFileObject> {
+        let strategy = request.chunking_strategy.unwrap_or_default();
+        chunking_params(strategy)?;
+        if request.file_id.is_empty() {
+            return Err(Error::invalid("file_id must not be empty").with_param("file_id"));
+        }
+        let handle = self.store(store_id)?;
+        {
+            let mut state = handle.lock().await;
+            if state.deleted {
+                return Err(self.not_served(store_id));
+            }
+            if let Some(existing) = state.files.get(&request.file_id)
+                && matches!(existing.object.status, FileStatus::Completed | FileStatus::InProgress)
+            {
+                return Ok(existing.object.clone());
+            }
+            let row = FileRow {
+                object: VectorStoreFileObject {
+                    id: request.file_id.clone(),
+                    object: "vector_store.file".into(),
+                    attributes: request.attributes.unwrap_or_default(),
+                    chunking_strategy: strategy,
+                    created_at: unix_now(),
+                    last_error: None,
+                    status: FileStatus::InProgress,
+                    usage_bytes: 0,
+                    vector_store_id: store_id.to_owned(),
+                },
+                filename: String::new(),
+                attached_ns: self.now_ns(),
+                batch_id: None,
+            };
+            self.records.put(&keys::file(store_id, &request.file_id), &row).await?;
+            state.files.insert(request.file_id.clone(), row);
+            state.ingesting.insert(request.file_id.clone());
+        }
+        self.ingest_claimed(ctx, &handle, &request.file_id).await
+    }
+
+    /// Ingests a file whose in-progress record this caller has claimed (in `ingesting`), then
+    /// records the outcome. Chunks of a file deleted meanwhile are removed again.
+    pub async fn ingest_claimed(&self, ctx: &RequestContext, handle: &StoreHandle, file_id: &str) -> Result<VectorStoreFileObject> {
+        let prepared = {
+            let state = handle.lock().await;
+            let row = state.files.get(file_id).cloned();
+            row.map(|r| (self.target(&state.row), r))
+        };
+        let Some((target, row)) = prepared else {
+            handle.lock().await.ingesting.remove(file_id);
+            return Err(file_not_in_store(file_id, &handle.lock().await.row.id));
+        };
+        let outcome = match &target {
+            Ok(target) => match chunking_params(row.object.chunking_strategy) {
+                Ok(params) => {
+                    let ingested = ingest_file(self, ctx, target, file_id, &row.object.attributes, params).await;
+                    (ingested.filename, ingested.outcome)
+                }
+                Err(e) => (String::new(), Err(FileLastError { code: LastErrorCode::ServerError, message: e.to_string() })),
+            },
+            Err(e) => (String::new(), Err(FileLastError { code: LastErrorCode::ServerError, message: e.to_string() })),
+        };
+        let (filename, outcome) = outcome;
+        let mut state = handle.lock().await;
+        state.ingesting.remove(file_id);
+        let store_id = state.row.id.clone();
+        let gone = state.deleted || !state.files.contains_key(file_id);
+        if gone {
+            drop(state);
+            if let (Ok(target), Ok(_)) = (&target, &outcome) {
+                let chunks = self.records.contents(&store_id, file_id).await.unwrap_or_default();
+                let ids: Vec<String> = chunks.iter().filter_map(|c| c.chunk_id.clone()).collect();
+                remove_chunks(target, &ids).await;
+                self.records.delete(&keys::contents(&store_id, file_id)).await?;
+            }
+            let mut object = row.object;
+            apply(&mut object, &outcome);
+            return Ok(object);
+        }
+        let mut updated = state.files.get(file_id).cloned().unwrap_or(row);
+        apply(&mut updated.object, &outcome);
+        if !filename.is_empty() {
+            updated.filename = filename;
+        }
+        self.records.put(&keys::file(&store_id, file_id), &updated).await?;
+        let object = updated.object.clone();
+        state.files.insert(file_id.to_owned(), updated);
+        Ok(object)
+    }
+
+    pub async fn list_files(&self, store_id: &str, query: ListFilesQuery) -> Result<ListPage<VectorStoreFileObject>> {
+        let page = query.page();
+        page.limit()?;
+        let handle = self.store(store_id)?;
+        let state = handle.lock().await;
+        let rows = sorted(state.files.values().filter(|f| query.filter.is_none_or(|s| f.object.status == s)), page.order());
+        paginate(rows, |o: &VectorStoreFileObject| &o.id, &page, Bounds::Window)
+    }
+
+    pub async fn retrieve_file(&self, store_id: &str, file_id: &str) -> Result<VectorStoreFileObject> {
+        let handle = self.store(store_id)?;
+        let state = handle.lock().await;
+        file_of(&state, file_id).map(|f| f.object.clone())
+    }
+
+    /// Replaces the attributes on the record (chunks already indexed keep the ones they had).
+    pub async fn update_file(&self, store_id: &str, file_id: &str, request: UpdateFileRequest) -> Result<VectorStoreFileObject> {
+        let handle = self.store(store_id)?;
+        let mut state = handle.lock().await;
+        let mut row = file_of(&state, file_id)?.clone();
+        row.object.attributes = request.attributes;
+        self.records.put(&keys::file(store_id, file_id), &row).await?;
+        let object = row.object.clone();
+        state.files.insert(file_id.to_owned(), row);
+        Ok(object)
+    }
+
+    /// Removes the file's chunks from the index, then its records. If the provider fails, the
+    /// file stays attached.
+    pub async fn delete_file(&self, store_id: &str, file_id: &str) -> Result<VectorStoreFileDeleted> {
+        let handle = self.store(store_id)?;
+        let mut state = handle.lock().await;
+        file_of(&state, file_id)?;
+        if !state.ingesting.contains(file_id) {
+            let chunks = self.records.contents(store_id, file_id).await?;
+            let ids: Vec<String> = chunks.iter().filter_map(|c| c.chunk_id.clone()).collect();
+            if !ids.is_empty() {
+                let provider = self.provider(&state.row)?;
+                provider
+                    .provider
+                    .delete_chunks(store_id, &ids)
+                    .await
+                    .map_err(|e| e.with_provider(state.row.provider_id.clone()))?;
+            }
+            self.records.delete(&keys::contents(store_id, file_id)).await?;
+        }
+        self.records.delete(&keys::file(store_id, file_id)).await?;
+        state.files.remove(file_id);
+        Ok(VectorStoreFileDeleted { id: file_id.to_owned(), object: "vector_store.file.deleted".into(), deleted: true })
+    }
+
+    pub async fn file_contents(&self, store_id: &str, file_id: &str) -> Result<VectorStoreFileContents> {
+        let handle = self.store(store_id)?;
+        let (filename, attributes) = {
+            let state = handle.lock().await;
+            let row = file_of(&state, file_id)?;
+            (row.filename.clone(), row.object.attributes.clone())
+        };
+        let chunks = self.records.contents(store_id, file_id).await?;
+        let content = chunks.iter().flat_map(|c| VectorStoreContent::from_content(&c.content)).collect();
+        Ok(VectorStoreFileContents { file_id: file_id.to_owned(), filename, attributes, content })
+    }
+}
+
+/// Records the outcome of an ingestion on the file object.
+fn apply(object: &mut VectorStoreFileObject, outcome: &std::result::Result<u64, FileLastError>) {
+    match outcome {
+        Ok(usage) => {
+            object.status = FileStatus::Completed;
+            object.usage_bytes = *usage;
+            object.last_error = None;
+        }
+        Err(e) => {
+            object.status = FileStatus::Failed;
+            object.usage_bytes = 0;
+            object.last_error = Some(e.clone());
+        }
+    }
+}
+
+pub(crate) fn file_of<'a>(state: &'a StoreState, file_id: &str) -> Result<&'a FileRow> {
+    state.files.get(file_id).ok_or_else(|| file_not_in_store(file_id, &state.row.id))
+}
+
+/// Files by `created_at` in `order`; files attached in the same second keep attach order (as
+/// 0.3.5's stable sort does for both orders).
+pub(crate) fn sorted<'a>(rows: impl Iterator<Item = &'a FileRow>, order: Order) -> Vec<VectorStoreFileObject> {
+    let mut rows: Vec<&FileRow> = rows.collect();
+    match order {
+        Order::Desc => rows.sort_by_key(|f| (Reverse(f.object.created_at), f.attached_ns)),
+        Order::Asc => rows.sort_by_key(|f| (f.object.created_at, f.attached_ns)),
+    }
+    rows.into_iter().map(|f| f.object.clone()).collect()
+}

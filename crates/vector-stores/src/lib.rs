@@ -1,0 +1,30 @@
+//! The vector stores service: OpenAI's vector stores API and the native vector_io insert/query,
+//! implemented once above the index-level [`lls_api_vector_io::VectorIo`] providers.
+//!
+//! [`VectorStoresService`] implements [`lls_api_vector_io::VectorStores`]. It chooses a provider
+//! and an embedding model for each store, ingests files (files API → `lls-ingest` parse and
+//! chunk on the blocking pool → embeddings through the inference router, in bounded concurrent
+//! batches → the provider), searches with attribute filters and hybrid ranking, runs file
+//! batches in the background, and persists everything (stores, file records, chunk copies,
+//! batches, chunk expiries) in one kv namespace, so a restart resumes where it stopped.
+//!
+//! Lifecycle: [`VectorStoresService::open`] (loads state) → [`VectorStoresService::connect`]
+//! (inference, files and models, once the stack is built) → [`VectorStoresService::start`]
+//! (resumes interrupted ingestion, starts the expiry sweeper).
+
+mod batches;
+mod embedding;
+mod files;
+mod ingestion;
+mod keyword;
+mod native;
+mod pagination;
+mod records;
+mod search;
+mod service;
+mod stores;
+
+pub use service::{Defaults, Dependencies, EmbeddingModels, VectorIoProvider, VectorStoresService};
+
+/// The kv namespace the service keeps its records in (inside the metadata backend).
+pub const KV_NAMESPACE: &str = "vector_stores";

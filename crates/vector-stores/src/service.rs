@@ -1,0 +1,365 @@
+//! [`VectorStoresService`]: the state shared by every operation (providers, dependencies, the
+//! in-memory view of the kv records), its startup, and the [`VectorStores`] implementation,
+//! which delegates to the per-topic modules.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use async_trait::async_trait;
+use lls_api_common::store::KvStore;
+use lls_api_common::{Error, ErrorKind, RequestContext, Result};
+use lls_api_files::Files;
+use lls_api_inference::Inference;
+use lls_api_models::Model;
+use lls_api_vector_io::{
+    AttachFileRequest, Chunk, CreateFileBatchRequest, CreateVectorStoreRequest, ListFilesQuery, ListPage, ListQuery,
+    QueryChunksResponse, QueryParams, SearchRequest, SearchResultsPage, UpdateFileRequest, UpdateVectorStoreRequest,
+    VectorIo, VectorStoreDeleted, VectorStoreFileBatchObject, VectorStoreFileContents, VectorStoreFileDeleted,
+    VectorStoreFileObject, VectorStoreObject, VectorStores,
+};
+use parking_lot::{Mutex, RwLock};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+use crate::records::{BatchRow, FileRow, Records, StoreRow, keys};
+
+/// One vector_io provider as the service knows it.
+#[derive(Clone)]
+pub struct VectorIoProvider {
+    pub provider: Arc<dyn VectorIo>,
+    /// `inline::faiss`, …, for messages.
+    pub provider_type: String,
+}
+
+/// run.yaml's `vector_stores:` defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Defaults {
+    pub provider_id: Option<String>,
+    /// A model identifier (`provider_id/model_id`).
+    pub embedding_model: Option<String>,
+}
+
+/// Registered models, to check a store's embedding model and read its dimension.
+pub trait EmbeddingModels: Send + Sync {
+    /// The model registered under `identifier`; a not-found error otherwise.
+    fn get(&self, identifier: &str) -> Result<Model>;
+}
+
+/// What the service calls, known only once the whole stack is built (the files API is built
+/// after vector_io when no vector_io provider depends on it).
+#[derive(Clone)]
+pub struct Dependencies {
+    pub inference: Arc<dyn Inference>,
+    pub files: Option<Arc<dyn Files>>,
+    pub models: Arc<dyn EmbeddingModels>,
+}
+
+/// The vector stores service; cheap to clone.
+#[derive(Clone)]
+pub struct VectorStoresService {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct StoreState {
+    pub row: StoreRow,
+    pub files: BTreeMap<String, FileRow>,
+    /// Files whose ingestion is running now (claimed under this lock).
+    pub ingesting: HashSet<String>,
+    /// Set when the store is deleted, for operations that got its handle before.
+    pub deleted: bool,
+}
+
+pub(crate) type StoreHandle = Arc<tokio::sync::Mutex<StoreState>>;
+
+pub(crate) struct Inner {
+    pub providers: BTreeMap<String, VectorIoProvider>,
+    pub defaults: Defaults,
+    pub records: Records,
+    deps: OnceLock<Dependencies>,
+    pub stores: RwLock<BTreeMap<String, StoreHandle>>,
+    pub batches: Mutex<BTreeMap<String, BatchRow>>,
+    /// Bounds CPU-heavy parsing and chunking running at once on the blocking pool.
+    pub parse_slots: Semaphore,
+    clock: AtomicI64,
+}
+
+impl VectorStoresService {
+    /// Loads the stores, files and batches kept in `kv`. Call [`Self::connect`] and then
+    /// [`Self::start`] once the rest of the stack is built.
+    pub async fn open(
+        providers: BTreeMap<String, VectorIoProvider>,
+        kv: Arc<dyn KvStore>,
+        defaults: Defaults,
+    ) -> Result<Self> {
+        if providers.is_empty() {
+            return Err(Error::invalid("the vector stores service needs at least one vector_io provider"));
+        }
+        if let Some(p) = &defaults.provider_id
+            && !providers.contains_key(p)
+        {
+            return Err(Error::invalid(format!(
+                "vector_stores.default_provider_id: '{p}' is not a vector_io provider of this stack (available: {})",
+                providers.keys().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        let records = Records::new(kv);
+        let mut stores = BTreeMap::new();
+        for row in records.all::<StoreRow>(keys::STORES).await? {
+            let files = records
+                .all::<FileRow>(&keys::files_of(&row.id))
+                .await?
+                .into_iter()
+                .map(|f| (f.object.id.clone(), f))
+                .collect();
+            let id = row.id.clone();
+            let state = StoreState { row, files, ingesting: HashSet::new(), deleted: false };
+            stores.insert(id, Arc::new(tokio::sync::Mutex::new(state)));
+        }
+        let now = lls_api_common::unix_now();
+        let mut batches = BTreeMap::new();
+        for batch in records.all::<BatchRow>(keys::BATCHES).await? {
+            if batch.expires_at < now || !stores.contains_key(&batch.vector_store_id) {
+                records.delete(&keys::batch(&batch.id)).await?;
+            } else {
+                batches.insert(batch.id.clone(), batch);
+            }
+        }
+        let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let inner = Inner {
+            providers,
+            defaults,
+            records,
+            deps: OnceLock::new(),
+            stores: RwLock::new(stores),
+            batches: Mutex::new(batches),
+            parse_slots: Semaphore::new(cpus),
+            clock: AtomicI64::new(0),
+        };
+        Ok(VectorStoresService { inner: Arc::new(inner) })
+    }
+
+    /// Hands the service what it calls; the first call wins.
+    pub fn connect(&self, deps: Dependencies) {
+        if self.inner.deps.set(deps).is_err() {
+            tracing::warn!("vector stores: dependencies were already connected");
+        }
+    }
+
+    /// Resumes ingestion interrupted by a restart and starts the expiry sweeper.
+    pub async fn start(&self) -> Result<()> {
+        self.inner.resume().await?;
+        crate::native::spawn_expiry_sweeper(Arc::downgrade(&self.inner));
+        Ok(())
+    }
+
+    /// Removes natively inserted chunks whose `ttl_seconds` ran out by `now` (the sweeper calls
+    /// this periodically).
+    pub async fn sweep_expired(&self, now: i64) -> Result<usize> {
+        self.inner.sweep_expired(now).await
+    }
+
+    /// Waits until no file of any store is being ingested or waiting for it (for tests and
+    /// orderly shutdown).
+    pub async fn idle(&self) {
+        loop {
+            let handles: Vec<StoreHandle> = self.inner.stores.read().values().cloned().collect();
+            let mut busy = false;
+            for h in handles {
+                let state = h.lock().await;
+                busy |= state.files.values().any(|f| f.object.status == lls_api_vector_io::FileStatus::InProgress);
+            }
+            if !busy {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
+}
+
+impl Inner {
+    pub fn deps(&self) -> Result<&Dependencies> {
+        self.deps
+            .get()
+            .ok_or_else(|| Error::new(ErrorKind::UpstreamUnavailable, "vector stores are not ready yet: the stack is starting"))
+    }
+
+    /// A strictly increasing nanosecond clock, for stable ordering.
+    pub fn now_ns(&self) -> i64 {
+        let wall = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as i64)
+            .unwrap_or_default();
+        let prev = self.clock.fetch_max(wall, Ordering::SeqCst);
+        if prev >= wall { self.clock.fetch_add(1, Ordering::SeqCst) + 1 } else { wall }
+    }
+
+    /// The store, or 0.3.5's error for an id no provider serves (a 400, as its clients expect).
+    pub fn store(&self, id: &str) -> Result<StoreHandle> {
+        self.stores.read().get(id).cloned().ok_or_else(|| self.not_served(id))
+    }
+
+    pub fn not_served(&self, id: &str) -> Error {
+        let ids: Vec<&str> = self.providers.keys().map(String::as_str).collect();
+        let served_by = match ids.as_slice() {
+            [only] => format!("provider: `{only}`"),
+            many => format!("any of the providers: {}", many.join(", ")),
+        };
+        Error::invalid(format!(
+            "Vector_store `{id}` not served by {served_by}. Make sure there is an VectorIO provider serving this vector_store."
+        ))
+        .with_param("vector_store_id")
+    }
+
+    /// The provider keeping a store's index.
+    pub fn provider(&self, row: &StoreRow) -> Result<&VectorIoProvider> {
+        self.providers.get(&row.provider_id).ok_or_else(|| {
+            Error::new(
+                ErrorKind::UpstreamUnavailable,
+                format!(
+                    "vector store '{}' is kept by vector_io provider '{}', which this stack no longer configures",
+                    row.id, row.provider_id
+                ),
+            )
+        })
+    }
+}
+
+/// "File x not found in vector store y", as 0.3.5 words it (a 400).
+pub(crate) fn file_not_in_store(file_id: &str, store_id: &str) -> Error {
+    Error::invalid(format!("File {file_id} not found in vector store {store_id}")).with_param("file_id")
+}
+
+#[async_trait]
+impl VectorStores for VectorStoresService {
+    async fn create_vector_store(&self, ctx: &RequestContext, request: CreateVectorStoreRequest) -> Result<VectorStoreObject> {
+        self.inner.create_store(ctx, request).await
+    }
+
+    async fn list_vector_stores(&self, _ctx: &RequestContext, query: ListQuery) -> Result<ListPage<VectorStoreObject>> {
+        self.inner.list_stores(query).await
+    }
+
+    async fn retrieve_vector_store(&self, _ctx: &RequestContext, vector_store_id: &str) -> Result<VectorStoreObject> {
+        self.inner.retrieve_store(vector_store_id).await
+    }
+
+    async fn update_vector_store(
+        &self,
+        _ctx: &RequestContext,
+        vector_store_id: &str,
+        request: UpdateVectorStoreRequest,
+    ) -> Result<VectorStoreObject> {
+        self.inner.update_store(vector_store_id, request).await
+    }
+
+    async fn delete_vector_store(&self, _ctx: &RequestContext, vector_store_id: &str) -> Result<VectorStoreDeleted> {
+        self.inner.delete_store(vector_store_id).await
+    }
+
+    async fn search_vector_store(
+        &self,
+        ctx: &RequestContext,
+        vector_store_id: &str,
+        request: SearchRequest,
+    ) -> Result<SearchResultsPage> {
+        self.inner.search(ctx, vector_store_id, request).await
+    }
+
+    async fn attach_file(
+        &self,
+        ctx: &RequestContext,
+        vector_store_id: &str,
+        request: AttachFileRequest,
+    ) -> Result<VectorStoreFileObject> {
+        self.inner.attach_file(ctx, vector_store_id, request).await
+    }
+
+    async fn list_files(
+        &self,
+        _ctx: &RequestContext,
+        vector_store_id: &str,
+        query: ListFilesQuery,
+    ) -> Result<ListPage<VectorStoreFileObject>> {
+        self.inner.list_files(vector_store_id, query).await
+    }
+
+    async fn retrieve_file(&self, _ctx: &RequestContext, vector_store_id: &str, file_id: &str) -> Result<VectorStoreFileObject> {
+        self.inner.retrieve_file(vector_store_id, file_id).await
+    }
+
+    async fn file_contents(&self, _ctx: &RequestContext, vector_store_id: &str, file_id: &str) -> Result<VectorStoreFileContents> {
+        self.inner.file_contents(vector_store_id, file_id).await
+    }
+
+    async fn update_file(
+        &self,
+        _ctx: &RequestContext,
+        vector_store_id: &str,
+        file_id: &str,
+        request: UpdateFileRequest,
+    ) -> Result<VectorStoreFileObject> {
+        self.inner.update_file(vector_store_id, file_id, request).await
+    }
+
+    async fn delete_file(&self, _ctx: &RequestContext, vector_store_id: &str, file_id: &str) -> Result<VectorStoreFileDeleted> {
+        self.inner.delete_file(vector_store_id, file_id).await
+    }
+
+    async fn create_file_batch(
+        &self,
+        ctx: &RequestContext,
+        vector_store_id: &str,
+        request: CreateFileBatchRequest,
+    ) -> Result<VectorStoreFileBatchObject> {
+        self.inner.create_batch(ctx, vector_store_id, request).await
+    }
+
+    async fn retrieve_file_batch(
+        &self,
+        _ctx: &RequestContext,
+        vector_store_id: &str,
+        batch_id: &str,
+    ) -> Result<VectorStoreFileBatchObject> {
+        self.inner.retrieve_batch(vector_store_id, batch_id).await
+    }
+
+    async fn list_files_in_batch(
+        &self,
+        _ctx: &RequestContext,
+        vector_store_id: &str,
+        batch_id: &str,
+        query: ListFilesQuery,
+    ) -> Result<ListPage<VectorStoreFileObject>> {
+        self.inner.list_batch_files(vector_store_id, batch_id, query).await
+    }
+
+    async fn cancel_file_batch(
+        &self,
+        _ctx: &RequestContext,
+        vector_store_id: &str,
+        batch_id: &str,
+    ) -> Result<VectorStoreFileBatchObject> {
+        self.inner.cancel_batch(vector_store_id, batch_id).await
+    }
+
+    async fn insert_chunks(
+        &self,
+        ctx: &RequestContext,
+        vector_db_id: &str,
+        chunks: Vec<Chunk>,
+        ttl_seconds: Option<i64>,
+    ) -> Result<()> {
+        self.inner.insert_chunks(ctx, vector_db_id, chunks, ttl_seconds).await
+    }
+
+    async fn query_chunks(
+        &self,
+        ctx: &RequestContext,
+        vector_db_id: &str,
+        query: &Value,
+        params: QueryParams,
+    ) -> Result<QueryChunksResponse> {
+        self.inner.query_chunks(ctx, vector_db_id, query, params).await
+    }
+}

@@ -1,0 +1,260 @@
+//! Vector store lifecycle: create (choosing the provider and the embedding model as 0.3.5
+//! does), list, retrieve, update and delete.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use futures::StreamExt;
+use lls_api_common::store::Order;
+use lls_api_common::{Error, RequestContext, Result, unix_now};
+use lls_api_models::ModelType;
+use lls_api_vector_io::store::parse_dimension;
+use lls_api_vector_io::{
+    AttachFileRequest, CreateVectorStoreRequest, IndexSpec, ListPage, ListQuery, UpdateVectorStoreRequest,
+    VectorStoreDeleted, VectorStoreObject,
+};
+use serde_json::{Map, Value};
+
+use crate::ingestion::chunking_params;
+use crate::pagination::{Bounds, paginate};
+use crate::records::{StoreRow, keys};
+use crate::service::{Inner, StoreState};
+
+/// Files attached at once while a store is created with `file_ids`.
+const CREATE_ATTACH_CONCURRENCY: usize = 4;
+
+/// The embedding settings a new store gets.
+struct EmbeddingChoice {
+    model: String,
+    dimension: usize,
+    request_dimensions: Option<u32>,
+}
+
+impl Inner {
+    pub async fn create_store(self: &Arc<Self>, ctx: &RequestContext, request: CreateVectorStoreRequest) -> Result<VectorStoreObject> {
+        if let Some(e) = &request.expires_after {
+            e.validate()?;
+        }
+        let strategy = request.chunking_strategy.unwrap_or_default();
+        chunking_params(strategy)?;
+        let mut metadata = request.metadata.clone().unwrap_or_default();
+        let provider_id = self.choose_provider(request.provider_id.as_deref())?;
+        let embedding = self.choose_embedding(&request, &metadata)?;
+        let id = format!("vs_{}", uuid::Uuid::new_v4());
+        let provider = self.providers.get(&provider_id).ok_or_else(|| Error::internal("chosen provider vanished"))?;
+        provider
+            .provider
+            .create_index(&IndexSpec {
+                vector_store_id: id.clone(),
+                embedding_model: embedding.model.clone(),
+                embedding_dimension: embedding.dimension,
+            })
+            .await
+            .map_err(|e| e.with_provider(provider_id.clone()))?;
+        metadata.insert("provider_id".into(), Value::String(provider_id.clone()));
+        metadata.insert("provider_vector_store_id".into(), Value::String(id.clone()));
+        let now = unix_now();
+        let row = StoreRow {
+            id: id.clone(),
+            created_at: now,
+            created_ns: self.now_ns(),
+            name: request.name.clone(),
+            expires_after: request.expires_after,
+            last_active_at: now,
+            metadata,
+            provider_id,
+            embedding_model: embedding.model,
+            embedding_dimension: embedding.dimension,
+            request_dimensions: embedding.request_dimensions,
+        };
+        self.records.put(&keys::store(&id), &row).await?;
+        let state = StoreState { row, files: BTreeMap::new(), ingesting: HashSet::new(), deleted: false };
+        self.stores.write().insert(id.clone(), Arc::new(tokio::sync::Mutex::new(state)));
+
+        let mut seen = HashSet::new();
+        let file_ids: Vec<String> =
+            request.file_ids.unwrap_or_default().into_iter().filter(|f| seen.insert(f.clone())).collect();
+        let attaches = futures::stream::iter(file_ids)
+            .map(|file_id| {
+                let request = AttachFileRequest {
+                    file_id,
+                    attributes: None,
+                    chunking_strategy: Some(strategy),
+                    extra: Map::new(),
+                };
+                self.attach_file(ctx, &id, request)
+            })
+            .buffer_unordered(CREATE_ATTACH_CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        for result in attaches {
+            result?;
+        }
+        self.retrieve_store(&id).await
+    }
+
+    /// The provider a new store goes to: the one named, else the only one, else the default.
+    fn choose_provider(&self, requested: Option<&str>) -> Result<String> {
+        let available = || self.providers.keys().cloned().collect::<Vec<_>>().join(", ");
+        if let Some(p) = requested.filter(|p| !p.is_empty()) {
+            if self.providers.contains_key(p) {
+                return Ok(p.to_owned());
+            }
+            return Err(Error::invalid(format!(
+                "provider_id '{p}' is not a vector_io provider of this stack. Available providers: {}",
+                available()
+            ))
+            .with_param("provider_id"));
+        }
+        if self.providers.len() == 1
+            && let Some(only) = self.providers.keys().next()
+        {
+            return Ok(only.clone());
+        }
+        match &self.defaults.provider_id {
+            Some(p) => Ok(p.clone()),
+            None => Err(Error::invalid(format!(
+                "Multiple vector_io providers available. Please specify provider_id in extra_body. Available providers: {}",
+                available()
+            ))
+            .with_param("provider_id")),
+        }
+    }
+
+    /// The embedding model and dimension: `metadata.embedding_model` (with its dimension) wins,
+    /// then the `embedding_model` extension, then run.yaml's default; the dimension defaults to
+    /// the model's registered `embedding_dimension`.
+    fn choose_embedding(&self, request: &CreateVectorStoreRequest, metadata: &Map<String, Value>) -> Result<EmbeddingChoice> {
+        let from_metadata = metadata.get("embedding_model").and_then(Value::as_str).filter(|m| !m.is_empty());
+        let (model_id, dimension) = match from_metadata {
+            Some(m) => {
+                let dimension = match metadata.get("embedding_dimension") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(parse_dimension(v).ok_or_else(|| {
+                        Error::invalid(format!("metadata.embedding_dimension must be a positive integer, got {v}"))
+                            .with_param("metadata.embedding_dimension")
+                    })?),
+                };
+                (m.to_owned(), dimension)
+            }
+            None => {
+                let model = request
+                    .embedding_model
+                    .clone()
+                    .filter(|m| !m.is_empty())
+                    .or_else(|| self.defaults.embedding_model.clone())
+                    .ok_or_else(|| {
+                        Error::invalid(
+                            "embedding_model is required: pass it in the request (extra_body) or set \
+                             vector_stores.default_embedding_model in run.yaml",
+                        )
+                        .with_param("embedding_model")
+                    })?;
+                (model, request.embedding_dimension)
+            }
+        };
+        let model = self.deps()?.models.get(&model_id)?;
+        if model.model_type != ModelType::Embedding {
+            return Err(Error::invalid(format!(
+                "Model '{model_id}' is of type '{}' rather than the expected type 'embedding'",
+                model.model_type.as_str()
+            ))
+            .with_param("embedding_model"));
+        }
+        let native = model.embedding_dimension().and_then(|d| usize::try_from(d).ok());
+        let dimension = dimension.or(native).ok_or_else(|| {
+            Error::invalid(format!(
+                "Embedding model '{model_id}' has no embedding_dimension in metadata; pass embedding_dimension"
+            ))
+            .with_param("embedding_dimension")
+        })?;
+        let request_dimensions = match native {
+            Some(n) if n != dimension => Some(u32::try_from(dimension).map_err(|_| {
+                Error::invalid(format!("embedding_dimension {dimension} is too large")).with_param("embedding_dimension")
+            })?),
+            _ => None,
+        };
+        Ok(EmbeddingChoice { model: model_id, dimension, request_dimensions })
+    }
+
+    pub async fn retrieve_store(&self, id: &str) -> Result<VectorStoreObject> {
+        let handle = self.store(id)?;
+        let state = handle.lock().await;
+        Ok(state.object())
+    }
+
+    pub async fn list_stores(&self, query: ListQuery) -> Result<ListPage<VectorStoreObject>> {
+        query.limit()?;
+        let handles: Vec<_> = self.stores.read().values().cloned().collect();
+        let mut all = Vec::with_capacity(handles.len());
+        for h in handles {
+            let state = h.lock().await;
+            if !state.deleted {
+                all.push((state.row.created_ns, state.object()));
+            }
+        }
+        match query.order() {
+            Order::Desc => all.sort_by_key(|a| std::cmp::Reverse(a.0)),
+            Order::Asc => all.sort_by_key(|a| a.0),
+        }
+        let objects = all.into_iter().map(|(_, o)| o).collect();
+        paginate(objects, |o: &VectorStoreObject| &o.id, &query, Bounds::Page)
+    }
+
+    pub async fn update_store(&self, id: &str, request: UpdateVectorStoreRequest) -> Result<VectorStoreObject> {
+        if let Some(e) = &request.expires_after {
+            e.validate()?;
+        }
+        let handle = self.store(id)?;
+        let mut state = handle.lock().await;
+        let mut row = state.row.clone();
+        if let Some(name) = request.name {
+            row.name = Some(name);
+        }
+        if let Some(e) = request.expires_after {
+            row.expires_after = Some(e);
+        }
+        if let Some(m) = request.metadata {
+            row.metadata = m;
+        }
+        row.last_active_at = unix_now();
+        self.records.put(&keys::store(id), &row).await?;
+        state.row = row;
+        Ok(state.object())
+    }
+
+    /// Drops the provider's index first: if that fails, nothing is forgotten.
+    pub async fn delete_store(&self, id: &str) -> Result<VectorStoreDeleted> {
+        let handle = self.store(id)?;
+        let mut state = handle.lock().await;
+        if state.deleted {
+            return Err(self.not_served(id));
+        }
+        let provider = self.provider(&state.row)?;
+        provider.provider.delete_index(id).await.map_err(|e| e.with_provider(state.row.provider_id.clone()))?;
+        state.deleted = true;
+        self.stores.write().remove(id);
+        let batch_ids: Vec<String> = {
+            let mut batches = self.batches.lock();
+            let ids: Vec<String> = batches.values().filter(|b| b.vector_store_id == id).map(|b| b.id.clone()).collect();
+            for b in &ids {
+                batches.remove(b);
+            }
+            ids
+        };
+        for b in batch_ids {
+            self.records.delete(&keys::batch(&b)).await?;
+        }
+        self.records.delete_prefix(&keys::files_of(id)).await?;
+        self.records.delete_prefix(&keys::contents_of(id)).await?;
+        self.records.delete_prefix(&keys::natives_of(id)).await?;
+        self.records.delete(&keys::store(id)).await?;
+        Ok(VectorStoreDeleted { id: id.to_owned(), object: "vector_store.deleted".into(), deleted: true })
+    }
+}
+
+impl StoreState {
+    pub fn object(&self) -> VectorStoreObject {
+        self.row.object(self.files.values(), unix_now())
+    }
+}
