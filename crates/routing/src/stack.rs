@@ -17,6 +17,9 @@ use lls_storage::{BackendSpec, PostgresAddress, Stores};
 use parking_lot::Mutex;
 
 use crate::{InferenceRouter, InferenceStore, ModelsTable};
+use lls_api_common::store::KvStoreRef;
+use lls_api_vector_io::{VectorIo, VectorStores};
+use lls_vector_stores::{Defaults, Dependencies, EmbeddingModels, VectorIoProvider, VectorStoresService};
 
 /// How long startup waits for providers to list their models before serving anyway.
 const MODEL_LISTING_WAIT: Duration = Duration::from_secs(3);
@@ -28,6 +31,8 @@ pub struct Stack {
     pub registry: Arc<ResourceRegistry>,
     pub models: Arc<ModelsTable>,
     pub inference: Arc<InferenceRouter>,
+    /// The vector stores service, when run.yaml configures vector_io providers.
+    pub vector_stores: Option<Arc<dyn VectorStores>>,
 }
 
 impl Stack {
@@ -49,7 +54,12 @@ impl Stack {
             }
             None => None,
         };
-        let factory = Routers { registry: registry.clone(), inference_store, built: Mutex::default() };
+        let vector_stores = VectorStoresSetup {
+            stores: stores.clone(),
+            kv: KvStoreRef { backend: metadata.backend.clone(), namespace: lls_vector_stores::KV_NAMESPACE.into() },
+            defaults: vector_store_defaults(&config),
+        };
+        let factory = Routers { registry: registry.clone(), inference_store, built: Mutex::default(), vector_stores };
         let resolver: Arc<dyn StoreResolver> = stores;
         let providers = build_providers(&config, resolver, &factory).await?;
         let built = std::mem::take(&mut *factory.built.lock());
@@ -72,7 +82,11 @@ impl Stack {
                 .map_err(|e| Error::invalid(format!("registered_resources.models '{}': {}", m.model_id, e.message())))?;
         }
         models.refresh_all(MODEL_LISTING_WAIT).await;
-        Ok(Stack { config, providers, registry, models, inference })
+        let vector_stores = match built.vector_stores {
+            Some(service) => Some(start_vector_stores(service, &config, &inference, &models, &providers).await?),
+            None => None,
+        };
+        Ok(Stack { config, providers, registry, models, inference, vector_stores })
     }
 }
 
@@ -89,12 +103,14 @@ impl Stack {
 struct BuiltRouters {
     models: Option<Arc<ModelsTable>>,
     inference: Option<Arc<InferenceRouter>>,
+    vector_stores: Option<VectorStoresService>,
 }
 
 struct Routers {
     registry: Arc<ResourceRegistry>,
     inference_store: Option<Arc<InferenceStore>>,
     built: Mutex<BuiltRouters>,
+    vector_stores: VectorStoresSetup,
 }
 
 #[async_trait]
@@ -116,8 +132,80 @@ impl RouterFactory for Routers {
                 built.inference = Some(router.clone());
                 Ok(Some(ProviderInstance::new::<dyn Inference>(router)))
             }
+            Api::VectorIo => self.vector_io_router(providers).await,
             _ => Ok(None),
         }
+    }
+}
+
+/// What the vector stores service is opened with.
+struct VectorStoresSetup {
+    stores: Arc<Stores>,
+    /// The `vector_stores` namespace of the metadata backend.
+    kv: KvStoreRef,
+    defaults: Defaults,
+}
+
+impl Routers {
+    /// The vector_io "router" is the vector stores service over every vector_io provider.
+    async fn vector_io_router(&self, providers: &[BuiltProvider]) -> Result<Option<ProviderInstance>> {
+        let mut by_id = BTreeMap::new();
+        for p in providers {
+            let provider = p.instance.get::<dyn VectorIo>().ok_or_else(|| {
+                Error::internal(format!("provider '{}' does not implement vector_io", p.provider_id))
+            })?;
+            by_id.insert(p.provider_id.clone(), VectorIoProvider { provider, provider_type: p.provider_type.clone() });
+        }
+        if by_id.is_empty() {
+            return Ok(None);
+        }
+        let kv = self.vector_stores.stores.kv(&self.vector_stores.kv).await?;
+        let service = VectorStoresService::open(by_id, kv, self.vector_stores.defaults.clone()).await?;
+        self.built.lock().vector_stores = Some(service.clone());
+        Ok(Some(ProviderInstance::new::<dyn VectorStores>(Arc::new(service))))
+    }
+}
+
+/// run.yaml's `vector_stores:` defaults; the default model as `provider_id/model_id`.
+fn vector_store_defaults(config: &RunConfig) -> Defaults {
+    let section = config.vector_stores.clone().unwrap_or_default();
+    Defaults {
+        provider_id: section.default_provider_id,
+        embedding_model: section.default_embedding_model.map(|m| format!("{}/{}", m.provider_id, m.model_id)),
+    }
+}
+
+/// Connects the vector stores service to the rest of the (now built) stack and starts it.
+async fn start_vector_stores(
+    service: VectorStoresService,
+    config: &RunConfig,
+    inference: &Arc<InferenceRouter>,
+    models: &Arc<ModelsTable>,
+    providers: &ProviderSet,
+) -> Result<Arc<dyn VectorStores>> {
+    let inference: Arc<dyn Inference> = inference.clone();
+    // The files API may be built after vector_io (when no vector_io provider depends on it).
+    let files = providers
+        .routers
+        .get(&Api::Files)
+        .and_then(ProviderInstance::get::<dyn lls_api_files::Files>)
+        .or_else(|| providers.of_api(Api::Files).find_map(|p| p.instance.get::<dyn lls_api_files::Files>()));
+    service.connect(Dependencies { inference, files, models: Arc::new(RegisteredModels(models.clone())) });
+    service.start().await?;
+    if let Some(model) = vector_store_defaults(config).embedding_model
+        && let Err(e) = models.get(&model)
+    {
+        tracing::warn!("vector_stores.default_embedding_model: {}", e.message());
+    }
+    Ok(Arc::new(service))
+}
+
+/// The models table as the vector stores service reads it.
+struct RegisteredModels(Arc<ModelsTable>);
+
+impl EmbeddingModels for RegisteredModels {
+    fn get(&self, identifier: &str) -> Result<lls_api_models::Model> {
+        self.0.get(identifier)
     }
 }
 
