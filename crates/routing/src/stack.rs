@@ -17,6 +17,8 @@ use lls_storage::{BackendSpec, PostgresAddress, Stores};
 use parking_lot::Mutex;
 
 use crate::{InferenceRouter, InferenceStore, ModelsTable};
+use crate::{ToolGroupsTable, ToolRuntimeRouter};
+use lls_api_tool_runtime::{RegisterToolGroupRequest, ToolRuntime, ToolRuntimeProvider};
 use lls_api_common::store::KvStoreRef;
 use lls_api_vector_io::{VectorIo, VectorStores};
 use lls_vector_stores::{Defaults, Dependencies, EmbeddingModels, VectorIoProvider, VectorStoresService};
@@ -31,6 +33,9 @@ pub struct Stack {
     pub registry: Arc<ResourceRegistry>,
     pub models: Arc<ModelsTable>,
     pub inference: Arc<InferenceRouter>,
+    /// Tool groups and their tools (empty without tool_runtime providers).
+    pub tool_groups: Arc<ToolGroupsTable>,
+    pub tool_runtime: Arc<ToolRuntimeRouter>,
     /// The vector stores service, when run.yaml configures vector_io providers.
     pub vector_stores: Option<Arc<dyn VectorStores>>,
 }
@@ -82,11 +87,15 @@ impl Stack {
                 .map_err(|e| Error::invalid(format!("registered_resources.models '{}': {}", m.model_id, e.message())))?;
         }
         models.refresh_all(MODEL_LISTING_WAIT).await;
+        let tool_groups =
+            built.tool_groups.unwrap_or_else(|| Arc::new(ToolGroupsTable::new(registry.clone(), BTreeMap::new())));
+        let tool_runtime = Arc::new(ToolRuntimeRouter::new(tool_groups.clone()));
+        register_tool_groups(&config, &tool_groups).await?;
         let vector_stores = match built.vector_stores {
             Some(service) => Some(start_vector_stores(service, &config, &inference, &models, &providers).await?),
             None => None,
         };
-        Ok(Stack { config, providers, registry, models, inference, vector_stores })
+        Ok(Stack { config, providers, registry, models, inference, vector_stores, tool_groups, tool_runtime })
     }
 }
 
@@ -103,6 +112,7 @@ impl Stack {
 struct BuiltRouters {
     models: Option<Arc<ModelsTable>>,
     inference: Option<Arc<InferenceRouter>>,
+    tool_groups: Option<Arc<ToolGroupsTable>>,
     vector_stores: Option<VectorStoresService>,
 }
 
@@ -133,9 +143,42 @@ impl RouterFactory for Routers {
                 Ok(Some(ProviderInstance::new::<dyn Inference>(router)))
             }
             Api::VectorIo => self.vector_io_router(providers).await,
+            Api::ToolRuntime => {
+                let mut by_id = BTreeMap::new();
+                for p in providers {
+                    let provider = p.instance.get::<dyn ToolRuntimeProvider>().ok_or_else(|| {
+                        Error::internal(format!("provider '{}' does not implement tool_runtime", p.provider_id))
+                    })?;
+                    by_id.insert(p.provider_id.clone(), provider);
+                }
+                let table = Arc::new(ToolGroupsTable::new(self.registry.clone(), by_id));
+                self.built.lock().tool_groups = Some(table.clone());
+                Ok(Some(ProviderInstance::new::<dyn ToolRuntime>(Arc::new(ToolRuntimeRouter::new(table)))))
+            }
             _ => Ok(None),
         }
     }
+}
+
+/// Registers run.yaml's tool groups (entries on disabled providers were dropped when parsing).
+async fn register_tool_groups(config: &RunConfig, table: &ToolGroupsTable) -> Result<()> {
+    let ctx = lls_api_common::RequestContext::default();
+    for g in &config.registered_resources.tool_groups {
+        let fail = |message: &str| Error::invalid(format!("registered_resources.tool_groups '{}': {message}", g.toolgroup_id));
+        let args = match &g.args {
+            None | Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::Object(map)) => Some(map.clone()),
+            Some(_) => return Err(fail("'args' must be a mapping")),
+        };
+        let request = RegisterToolGroupRequest {
+            toolgroup_id: g.toolgroup_id.clone(),
+            provider_id: g.provider_id.clone(),
+            mcp_endpoint: g.mcp_endpoint.as_ref().map(|e| lls_api_tool_runtime::McpEndpoint { uri: e.uri.clone() }),
+            args,
+        };
+        table.register_from_config(&ctx, request).await.map_err(|e| fail(e.message()))?;
+    }
+    Ok(())
 }
 
 /// What the vector stores service is opened with.

@@ -12,6 +12,11 @@
 //! - [`vector_io_suite`]: the conformance suite of the vector_io API, turned into tests inside
 //!   each vector database provider crate by [`vector_io_conformance!`].
 //!
+//! - [`fake_tool_runtime`]: a [`lls_api_tool_runtime::ToolRuntimeProvider`] without network, and
+//!   [`mcp_server`]: a real MCP server (rmcp; SSE and streamable HTTP) for MCP clients.
+//! - [`tool_runtime_suite`]: the conformance suite of the tool runtime API, turned into tests
+//!   inside each tool runtime provider crate by [`tool_runtime_conformance!`].
+//!
 //! The mock and the fake answer alike because both call [`responder`] (what "the model" says),
 //! [`embedding`] (hashed bag-of-words vectors) and [`schema_fill`] (documents for JSON Schemas);
 //! the model names that inject failures are parsed once, in [`failure`].
@@ -19,17 +24,23 @@
 pub mod embedding;
 pub mod failure;
 pub mod fake_inference;
+pub mod fake_tool_runtime;
 pub mod fake_vector_io;
 pub mod inference_suite;
+pub mod mcp_server;
 pub mod mock_openai;
 pub mod responder;
 pub mod sample_config;
 pub mod schema_fill;
+pub mod tool_runtime_suite;
 pub mod vector_io_suite;
 
 pub use fake_inference::{FakeConfig, FakeInference};
+pub use fake_tool_runtime::FakeToolRuntime;
 pub use fake_vector_io::FakeVectorIo;
 pub use inference_suite::{Capabilities, Harness};
+pub use mcp_server::TestMcpServer;
 pub use mock_openai::{MockConfig, MockOpenAi, RecordedRequest};
 pub use sample_config::expand_sample_config;
+pub use tool_runtime_suite::ToolHarness;
 pub use vector_io_suite::VectorIoHarness;

@@ -10,7 +10,12 @@ fn default_features_register_these_providers() {
         .map(|d| format!("{} {}", d.api, d.provider_type))
         .collect();
     // inline::fake is a dev-dependency of the test build only.
-    let expected = ["inference remote::openai", "inference remote::vllm", "vector_io inline::sqlite-vec"];
+    let expected = [
+        "inference remote::openai",
+        "inference remote::vllm",
+        "tool_runtime remote::model-context-protocol",
+        "vector_io inline::sqlite-vec",
+    ];
     for e in expected {
         assert!(registered.iter().any(|r| r == e), "{e} missing from {registered:?}");
     }

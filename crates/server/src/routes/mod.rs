@@ -5,6 +5,7 @@ mod inference;
 mod inspect;
 mod models;
 mod providers;
+mod tools;
 mod vector_io;
 mod vector_stores;
 
@@ -43,6 +44,9 @@ pub struct Served {
     /// `/v1/vector_stores` and `/v1/vector-io`, when vector_io providers are configured (and
     /// run.yaml's `apis` names vector_io, or lists no APIs).
     pub vector_io: bool,
+    /// Tool groups, tools and the tool runtime, when run.yaml's `apis` names tool_runtime (or
+    /// lists no APIs).
+    pub tool_runtime: bool,
 }
 
 impl Served {
@@ -53,12 +57,13 @@ impl Served {
         Served {
             inference: apis.is_empty() || apis.iter().any(|a| a == "inference"),
             vector_io: stack.vector_stores.is_some() && (apis.is_empty() || apis.iter().any(|a| a == "vector_io")),
+            tool_runtime: apis.is_empty() || apis.iter().any(|a| a == "tool_runtime"),
         }
     }
 
     /// Everything this build can serve (for the OpenAPI document).
     pub fn all() -> Self {
-        Served { inference: true, vector_io: true }
+        Served { inference: true, vector_io: true, tool_runtime: true }
     }
 }
 
@@ -106,6 +111,26 @@ fn book(served: Served) -> RouteBook<AppState> {
     }
     if served.vector_io {
         b = vector_io_routes(b);
+    }
+    if served.tool_runtime {
+        b = b
+            .add(op("POST", "/v1/toolgroups", Api::ToolGroups, "register_tool_group", "Register a tool group."), post(tools::register))
+            .add(op("GET", "/v1/toolgroups", Api::ToolGroups, "list_tool_groups", "Registered tool groups."), get(tools::list_groups))
+            .add(
+                op("GET", "/v1/toolgroups/{*toolgroup_id}", Api::ToolGroups, "get_tool_group", "One tool group."),
+                get(tools::get_group),
+            )
+            .add(
+                op("DELETE", "/v1/toolgroups/{*toolgroup_id}", Api::ToolGroups, "unregister_toolgroup", "Unregister a tool group."),
+                delete(tools::unregister),
+            )
+            .add(op("GET", "/v1/tools", Api::ToolGroups, "list_tools", "Tools of one or every tool group."), get(tools::list_tools))
+            .add(op("GET", "/v1/tools/{*tool_name}", Api::ToolGroups, "get_tool", "One tool, as last listed."), get(tools::get_tool))
+            .add(
+                op("GET", "/v1/tool-runtime/list-tools", Api::ToolRuntime, "list_runtime_tools", "Tools of one or every tool group."),
+                get(tools::list_runtime_tools),
+            )
+            .add(op("POST", "/v1/tool-runtime/invoke", Api::ToolRuntime, "invoke_tool", "Run a tool by name."), post(tools::invoke));
     }
     b
 }

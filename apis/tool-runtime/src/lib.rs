@@ -1,0 +1,16 @@
+//! The tool runtime API of Llama Stack 0.3.5: tool groups (a routable resource), the tools a
+//! group offers (`ToolDef`), invocation results, and the traits the router and providers implement.
+//!
+//! Wire shapes follow 0.3.5 exactly: every optional field is present (as `null`) when unset,
+//! as pydantic writes it.
+
+mod content;
+mod provider;
+mod types;
+
+pub use content::{ContentItem, ImageSource, InterleavedContent};
+pub use provider::{ToolRuntime, ToolRuntimeProvider};
+pub use types::{
+    InvokeToolRequest, McpEndpoint, RegisterToolGroupRequest, TOOL_GROUP_RESOURCE, ToolDef, ToolGroup,
+    ToolInvocationResult,
+};

@@ -1,0 +1,436 @@
+//! The tool groups routing table: groups registered by run.yaml or `POST /v1/toolgroups`,
+//! persisted in the resource registry (type `tool_group`), the tool runtime providers that
+//! serve them, and an index from tool name to group filled by listing.
+//!
+//! Groups without an MCP endpoint are listed once (at registration) and cached, as upstream
+//! does. MCP groups are listed afresh every time, with the caller's credentials, so a listing
+//! never returns tools the caller could not list themselves; the index keeps the last listing
+//! so a tool can be invoked by name.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use lls_api_common::{Error, ErrorKind, RequestContext, Result};
+use lls_api_tool_runtime::{RegisterToolGroupRequest, TOOL_GROUP_RESOURCE, ToolDef, ToolGroup, ToolRuntimeProvider};
+use lls_registry::{ResourceRegistry, StoredResource};
+use parking_lot::RwLock;
+
+/// Tools by group, and the group of each tool name (the last group listing it wins).
+#[derive(Default)]
+struct ToolIndex {
+    by_group: HashMap<String, Vec<ToolDef>>,
+    group_of: HashMap<String, String>,
+}
+
+impl ToolIndex {
+    fn replace(&mut self, group: &str, tools: Vec<ToolDef>) {
+        self.remove(group);
+        for t in &tools {
+            self.group_of.insert(t.name.clone(), group.to_owned());
+        }
+        self.by_group.insert(group.to_owned(), tools);
+    }
+
+    fn remove(&mut self, group: &str) {
+        self.by_group.remove(group);
+        self.group_of.retain(|_, g| g != group);
+    }
+
+    fn tool(&self, name: &str) -> Option<ToolDef> {
+        let group = self.group_of.get(name)?;
+        self.by_group.get(group)?.iter().find(|t| t.name == name).cloned()
+    }
+}
+
+/// Tool groups by identifier, and the tool runtime providers that serve them.
+pub struct ToolGroupsTable {
+    registry: Arc<ResourceRegistry>,
+    providers: BTreeMap<String, Arc<dyn ToolRuntimeProvider>>,
+    index: RwLock<ToolIndex>,
+}
+
+fn group_not_found(id: &str) -> Error {
+    Error::not_found(format!("Tool Group '{id}' not found. Use 'client.toolgroups.list()' to list available Tool Groups."))
+}
+
+fn tool_not_found(name: &str) -> Error {
+    Error::not_found(format!(
+        "Tool '{name}' not found. Use 'client.tools.list()' to list the tools of the registered tool groups."
+    ))
+}
+
+impl ToolGroupsTable {
+    pub fn new(registry: Arc<ResourceRegistry>, providers: BTreeMap<String, Arc<dyn ToolRuntimeProvider>>) -> Self {
+        ToolGroupsTable { registry, providers, index: RwLock::new(ToolIndex::default()) }
+    }
+
+    pub fn provider_ids(&self) -> impl Iterator<Item = &String> {
+        self.providers.keys()
+    }
+
+    pub fn list(&self) -> Vec<ToolGroup> {
+        self.registry.list(TOOL_GROUP_RESOURCE).into_iter().filter_map(|r| serde_json::from_value(r.body).ok()).collect()
+    }
+
+    /// A registered group; 404 in upstream's words when there is none.
+    pub fn get(&self, toolgroup_id: &str) -> Result<ToolGroup> {
+        self.registry
+            .get(TOOL_GROUP_RESOURCE, toolgroup_id)
+            .and_then(|r| serde_json::from_value(r.body).ok())
+            .ok_or_else(|| group_not_found(toolgroup_id))
+    }
+
+    fn provider(&self, provider_id: &str) -> Result<&Arc<dyn ToolRuntimeProvider>> {
+        self.providers.get(provider_id).ok_or_else(|| {
+            let have: Vec<&str> = self.providers.keys().map(String::as_str).collect();
+            Error::invalid(format!(
+                "Provider `{provider_id}` not found: the tool_runtime providers of this stack are [{}]",
+                have.join(", ")
+            ))
+            .with_param("provider_id")
+        })
+    }
+
+    /// The group a request describes, checked: a known provider (the first one when the id is
+    /// empty, as upstream picks) and an http(s) MCP endpoint when there is one.
+    fn group_of(&self, request: RegisterToolGroupRequest) -> Result<ToolGroup> {
+        if request.toolgroup_id.trim().is_empty() {
+            return Err(Error::invalid("'toolgroup_id' must not be empty").with_param("toolgroup_id"));
+        }
+        let provider_id = match request.provider_id.as_str() {
+            "" => self.providers.keys().next().cloned().ok_or_else(|| Error::invalid("no tool_runtime provider is configured"))?,
+            id => {
+                self.provider(id)?;
+                id.to_owned()
+            }
+        };
+        if let Some(endpoint) = &request.mcp_endpoint
+            && !(endpoint.uri.starts_with("http://") || endpoint.uri.starts_with("https://"))
+        {
+            return Err(Error::invalid(format!("mcp_endpoint.uri '{}' must be an http:// or https:// URL", endpoint.uri))
+                .with_param("mcp_endpoint"));
+        }
+        Ok(ToolGroup::new(request.toolgroup_id, provider_id, request.mcp_endpoint, request.args))
+    }
+
+    async fn store(&self, group: &ToolGroup) -> Result<()> {
+        self.registry
+            .put(StoredResource {
+                resource_type: TOOL_GROUP_RESOURCE.into(),
+                identifier: group.identifier.clone(),
+                provider_id: group.provider_id.clone(),
+                source: "via_register_api".into(),
+                body: serde_json::to_value(group)?,
+            })
+            .await
+    }
+
+    /// `POST /v1/toolgroups`. Registering the same group again is a no-op; a different group
+    /// under a taken id is refused, as upstream's registry refuses it. A group without an MCP
+    /// endpoint has its tools listed now; if that fails the group is not kept.
+    pub async fn register(&self, ctx: &RequestContext, request: RegisterToolGroupRequest) -> Result<ToolGroup> {
+        let group = self.group_of(request)?;
+        if let Ok(existing) = self.get(&group.identifier) {
+            if existing == group {
+                return Ok(existing);
+            }
+            return Err(Error::invalid(format!(
+                "Object of type 'tool_group' and identifier '{}' already exists. Unregister it first if you want to replace it.",
+                group.identifier
+            ))
+            .with_param("toolgroup_id"));
+        }
+        self.store(&group).await?;
+        if group.mcp_endpoint.is_none()
+            && let Err(e) = self.index(ctx, &group).await
+        {
+            self.registry.remove(TOOL_GROUP_RESOURCE, &group.identifier).await?;
+            return Err(e);
+        }
+        Ok(group)
+    }
+
+    /// A group of run.yaml's `registered_resources`: run.yaml is the source of truth, so it
+    /// replaces what an earlier run stored under the same id.
+    pub async fn register_from_config(&self, ctx: &RequestContext, request: RegisterToolGroupRequest) -> Result<ToolGroup> {
+        let group = self.group_of(request)?;
+        self.store(&group).await?;
+        self.index.write().remove(&group.identifier);
+        if group.mcp_endpoint.is_none() {
+            self.index(ctx, &group).await?;
+        }
+        Ok(group)
+    }
+
+    /// `DELETE /v1/toolgroups/{id}`: forgets the group and its tools.
+    pub async fn unregister(&self, toolgroup_id: &str) -> Result<()> {
+        self.get(toolgroup_id)?;
+        self.registry.remove(TOOL_GROUP_RESOURCE, toolgroup_id).await?;
+        self.index.write().remove(toolgroup_id);
+        Ok(())
+    }
+
+    /// Lists a group's tools from its provider and records them in the index.
+    async fn index(&self, ctx: &RequestContext, group: &ToolGroup) -> Result<Vec<ToolDef>> {
+        let provider = self.provider(&group.provider_id)?;
+        let mut tools = provider.list_runtime_tools(ctx, Some(&group.identifier), group.mcp_endpoint.as_ref()).await?;
+        for t in &mut tools {
+            t.toolgroup_id = Some(group.identifier.clone());
+        }
+        self.index.write().replace(&group.identifier, tools.clone());
+        Ok(tools)
+    }
+
+    /// A group's tools: cached for groups without an MCP endpoint, listed afresh otherwise.
+    async fn tools_of(&self, ctx: &RequestContext, group: &ToolGroup) -> Result<Vec<ToolDef>> {
+        if group.mcp_endpoint.is_none()
+            && let Some(tools) = self.index.read().by_group.get(&group.identifier)
+        {
+            return Ok(tools.clone());
+        }
+        self.index(ctx, group).await
+    }
+
+    /// A group id as clients pass it; `builtin::rag/knowledge_search` names group `builtin::rag`.
+    fn resolve_group(&self, toolgroup_id: &str) -> Result<ToolGroup> {
+        match self.get(toolgroup_id) {
+            Ok(g) => Ok(g),
+            Err(e) => match toolgroup_id.split_once('/') {
+                Some((group, tool)) if !tool.contains('/') => self.get(group).map_err(|_| e),
+                _ => Err(e),
+            },
+        }
+    }
+
+    /// `GET /v1/tools`: the tools of one group (its failures are the caller's answer), or of
+    /// every group (a group whose server cannot be reached is skipped with a warning; one that
+    /// wants credentials fails the listing, so the client learns it must send them).
+    pub async fn list_tools(&self, ctx: &RequestContext, toolgroup_id: Option<&str>) -> Result<Vec<ToolDef>> {
+        if let Some(id) = toolgroup_id {
+            let group = self.resolve_group(id)?;
+            return self.tools_of(ctx, &group).await;
+        }
+        let mut all = Vec::new();
+        for group in self.list() {
+            match self.tools_of(ctx, &group).await {
+                Ok(tools) => all.extend(tools),
+                Err(e) if matches!(e.kind(), ErrorKind::Unauthenticated) => return Err(e),
+                Err(e) => tracing::warn!(toolgroup_id = %group.identifier, "skipping the tools of a group: {e}"),
+            }
+        }
+        Ok(all)
+    }
+
+    /// `GET /v1/tools/{name}`: a tool from the last listing of its group.
+    pub fn get_tool(&self, tool_name: &str) -> Result<ToolDef> {
+        self.index.read().tool(tool_name).ok_or_else(|| tool_not_found(tool_name))
+    }
+
+    /// The provider and definition of a tool, for invoking it. A tool no listing has shown yet
+    /// is looked for by listing the groups not listed so far (so a client need not list first).
+    pub async fn resolve_tool(&self, ctx: &RequestContext, tool_name: &str) -> Result<(Arc<dyn ToolRuntimeProvider>, ToolDef)> {
+        let tool = match self.get_tool(tool_name) {
+            Ok(t) => t,
+            Err(not_found) => self.search(ctx, tool_name).await?.ok_or(not_found)?,
+        };
+        let group_id = tool.toolgroup_id.clone().unwrap_or_default();
+        let group = self.get(&group_id)?;
+        Ok((self.provider(&group.provider_id)?.clone(), tool))
+    }
+
+    /// Lists the groups the index has not seen until `tool_name` turns up. A group that wants
+    /// credentials is remembered: if the tool is not found, that is the answer.
+    async fn search(&self, ctx: &RequestContext, tool_name: &str) -> Result<Option<ToolDef>> {
+        let mut credentials_wanted = None;
+        for group in self.list() {
+            if self.index.read().by_group.contains_key(&group.identifier) {
+                continue;
+            }
+            match self.index(ctx, &group).await {
+                Ok(tools) => {
+                    if let Some(t) = tools.into_iter().find(|t| t.name == tool_name) {
+                        return Ok(Some(t));
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Unauthenticated => credentials_wanted = credentials_wanted.or(Some(e)),
+                Err(e) => tracing::warn!(toolgroup_id = %group.identifier, "could not list the tools of a group: {e}"),
+            }
+        }
+        match credentials_wanted {
+            Some(e) => Err(e),
+            None => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use lls_api_common::store::{KvStoreRef, StoreResolver};
+    use lls_api_tool_runtime::McpEndpoint;
+    use lls_storage::Stores;
+    use lls_test_support::FakeToolRuntime;
+    use lls_test_support::fake_tool_runtime::FAKE_TOOLS_TOKEN;
+    use serde_json::json;
+
+    use super::*;
+
+    struct Fixture {
+        stores: Stores,
+        fake: Arc<FakeToolRuntime>,
+    }
+
+    impl Fixture {
+        fn new() -> Self {
+            Fixture { stores: Stores::in_memory(), fake: Arc::new(FakeToolRuntime::new()) }
+        }
+
+        /// A table over the same store each time, as a restarted server would open it.
+        async fn table(&self) -> ToolGroupsTable {
+            let kv = self.stores.kv(&KvStoreRef { backend: "kv_default".into(), namespace: "registry".into() }).await.unwrap();
+            let registry = Arc::new(ResourceRegistry::open(kv).await.unwrap());
+            let provider: Arc<dyn ToolRuntimeProvider> = self.fake.clone();
+            ToolGroupsTable::new(registry, BTreeMap::from([("fake".to_owned(), provider)]))
+        }
+    }
+
+    fn request(id: &str, uri: Option<&str>) -> RegisterToolGroupRequest {
+        RegisterToolGroupRequest {
+            toolgroup_id: id.into(),
+            provider_id: "fake".into(),
+            mcp_endpoint: uri.map(|u| McpEndpoint { uri: u.into() }),
+            args: None,
+        }
+    }
+
+    fn secure_ctx() -> RequestContext {
+        RequestContext::new(json!({ FAKE_TOOLS_TOKEN.0: FAKE_TOOLS_TOKEN.1 }).as_object().cloned().unwrap())
+    }
+
+    #[tokio::test]
+    async fn register_list_get_unregister() {
+        let f = Fixture::new();
+        let t = f.table().await;
+        let ctx = RequestContext::default();
+        let g = t.register(&ctx, request("mcp::a", Some("http://a/sse"))).await.unwrap();
+        assert_eq!(serde_json::to_value(&g).unwrap()["provider_resource_id"], "mcp::a");
+        t.register(&ctx, request("builtin::b", None)).await.unwrap();
+        let mut ids: Vec<String> = t.list().into_iter().map(|g| g.identifier).collect();
+        ids.sort();
+        assert_eq!(ids, ["builtin::b", "mcp::a"]);
+        assert_eq!(t.get("mcp::a").unwrap(), g);
+        t.unregister("mcp::a").await.unwrap();
+        let e = t.get("mcp::a").unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        assert_eq!(e.message(), "Tool Group 'mcp::a' not found. Use 'client.toolgroups.list()' to list available Tool Groups.");
+        assert_eq!(t.unregister("mcp::a").await.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(t.list_tools(&ctx, Some("mcp::a")).await.unwrap_err().kind(), ErrorKind::NotFound);
+    }
+
+    #[tokio::test]
+    async fn groups_survive_a_restart() {
+        let f = Fixture::new();
+        let ctx = RequestContext::default();
+        f.table().await.register(&ctx, request("mcp::kept", Some("http://k/sse"))).await.unwrap();
+        let restarted = f.table().await;
+        assert_eq!(restarted.get("mcp::kept").unwrap().mcp_endpoint, Some(McpEndpoint { uri: "http://k/sse".into() }));
+        restarted.unregister("mcp::kept").await.unwrap();
+        assert!(f.table().await.list().is_empty());
+    }
+
+    #[tokio::test]
+    async fn registration_is_checked() {
+        let f = Fixture::new();
+        let t = f.table().await;
+        let ctx = RequestContext::default();
+        t.register(&ctx, request("g", Some("http://g/sse"))).await.unwrap();
+        // The same group again is fine; a different one under the same id is not.
+        t.register(&ctx, request("g", Some("http://g/sse"))).await.unwrap();
+        let e = t.register(&ctx, request("g", Some("http://other/sse"))).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+        assert!(e.message().contains("already exists"), "{e}");
+        let mut unknown = request("u", None);
+        unknown.provider_id = "nope".into();
+        let e = t.register(&ctx, unknown).await.unwrap_err();
+        assert!(e.message().contains("Provider `nope` not found"), "{e}");
+        assert_eq!(t.register(&ctx, request(" ", None)).await.unwrap_err().kind(), ErrorKind::InvalidRequest);
+        assert_eq!(t.register(&ctx, request("f", Some("file:///x"))).await.unwrap_err().kind(), ErrorKind::InvalidRequest);
+        // An empty provider id picks the first provider, as upstream does.
+        let mut first = request("first", None);
+        first.provider_id = String::new();
+        assert_eq!(t.register(&ctx, first).await.unwrap().provider_id, "fake");
+        // run.yaml's version replaces a stored one.
+        t.register_from_config(&ctx, request("g", Some("http://other/sse"))).await.unwrap();
+        assert_eq!(t.get("g").unwrap().mcp_endpoint.unwrap().uri, "http://other/sse");
+    }
+
+    #[tokio::test]
+    async fn a_group_whose_tools_cannot_be_listed_is_not_kept() {
+        let f = Fixture::new();
+        let t = f.table().await;
+        let ctx = RequestContext::default();
+        let e = t.register(&ctx, request("builtin::broken", None)).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable);
+        assert_eq!(t.get("builtin::broken").unwrap_err().kind(), ErrorKind::NotFound);
+        // MCP groups are listed lazily, as upstream does, so registering one never fails that way.
+        t.register(&ctx, request("mcp::down", Some("http://unreachable.invalid/sse"))).await.unwrap();
+        assert_eq!(f.fake.listings(), 1);
+    }
+
+    #[tokio::test]
+    async fn tools_are_listed_tagged_and_indexed() {
+        let f = Fixture::new();
+        let t = f.table().await;
+        let ctx = RequestContext::default();
+        t.register(&ctx, request("builtin::local", None)).await.unwrap();
+        assert_eq!(f.fake.listings(), 1, "groups without an endpoint are listed at registration");
+        let tools = t.list_tools(&ctx, Some("builtin::local")).await.unwrap();
+        assert_eq!(f.fake.listings(), 1, "and cached");
+        assert!(tools.iter().all(|t| t.toolgroup_id.as_deref() == Some("builtin::local")));
+        assert_eq!(t.get_tool("echo").unwrap().toolgroup_id.as_deref(), Some("builtin::local"));
+        // `group/tool` names the group.
+        assert_eq!(t.list_tools(&ctx, Some("builtin::local/echo")).await.unwrap().len(), tools.len());
+
+        t.register(&ctx, request("mcp::remote", Some("http://remote/sse"))).await.unwrap();
+        t.list_tools(&ctx, Some("mcp::remote")).await.unwrap();
+        t.list_tools(&ctx, Some("mcp::remote")).await.unwrap();
+        assert_eq!(f.fake.listings(), 3, "MCP groups are listed afresh each time");
+        // The last group listing a name owns it.
+        assert_eq!(t.get_tool("echo").unwrap().toolgroup_id.as_deref(), Some("mcp::remote"));
+        assert_eq!(t.get_tool("echo").unwrap().endpoint(), Some("http://remote/sse"));
+        // Unregistering forgets its tools.
+        t.unregister("mcp::remote").await.unwrap();
+        assert_eq!(t.get_tool("echo").unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(t.get_tool("nope").unwrap_err().message(), tool_not_found("nope").message());
+    }
+
+    #[tokio::test]
+    async fn listing_every_group_skips_unreachable_ones_but_not_missing_credentials() {
+        let f = Fixture::new();
+        let t = f.table().await;
+        let ctx = RequestContext::default();
+        t.register(&ctx, request("mcp::ok", Some("http://ok/sse"))).await.unwrap();
+        t.register(&ctx, request("mcp::down", Some("http://unreachable.invalid/sse"))).await.unwrap();
+        let tools = t.list_tools(&ctx, None).await.unwrap();
+        assert!(!tools.is_empty() && tools.iter().all(|t| t.toolgroup_id.as_deref() == Some("mcp::ok")));
+        // Asked for by name, the unreachable group's failure is the answer.
+        assert_eq!(t.list_tools(&ctx, Some("mcp::down")).await.unwrap_err().kind(), ErrorKind::UpstreamUnavailable);
+        t.register(&ctx, request("mcp::secure", Some("http://h/secure/sse"))).await.unwrap();
+        assert_eq!(t.list_tools(&ctx, None).await.unwrap_err().kind(), ErrorKind::Unauthenticated);
+        assert!(t.list_tools(&secure_ctx(), None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn tools_resolve_without_listing_first() {
+        let f = Fixture::new();
+        let t = f.table().await;
+        let ctx = RequestContext::default();
+        t.register(&ctx, request("mcp::secure", Some("http://h/secure/sse"))).await.unwrap();
+        // Without credentials the group cannot be listed: that is the answer, not "not found".
+        let e = t.resolve_tool(&ctx, "add").await.err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::Unauthenticated);
+        let (_, tool) = t.resolve_tool(&secure_ctx(), "add").await.unwrap();
+        assert_eq!(tool.toolgroup_id.as_deref(), Some("mcp::secure"));
+        assert_eq!(t.resolve_tool(&secure_ctx(), "nope").await.err().unwrap().kind(), ErrorKind::NotFound);
+    }
+}

@@ -1,0 +1,95 @@
+//! Tool groups, tools and the tool runtime (0.3.5, no `/v1/openai/v1` alias): registration and
+//! lookup of groups, their tools, and running a tool by name. Ids may contain `/`.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use lls_api_common::Error;
+use lls_api_tool_runtime::{InvokeToolRequest, McpEndpoint, RegisterToolGroupRequest, ToolDef, ToolGroup, ToolInvocationResult, ToolRuntime};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, Ctx};
+
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
+    q.map(|Query(t)| t).map_err(|e| ApiError(Error::invalid(format!("invalid query parameters: {}", e.body_text()))))
+}
+
+/// An empty id means "none", as upstream's `if toolgroup_id:` reads it.
+fn non_empty(s: Option<String>) -> Option<String> {
+    s.filter(|s| !s.is_empty())
+}
+
+/// `POST /v1/toolgroups`; answers `null`, as upstream's handler returns nothing.
+pub async fn register(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    ApiJson(request): ApiJson<RegisterToolGroupRequest>,
+) -> ApiResult<Json<Value>> {
+    state.stack.tool_groups.register(&ctx, request).await?;
+    Ok(Json(Value::Null))
+}
+
+pub async fn list_groups(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "data": state.stack.tool_groups.list() }))
+}
+
+pub async fn get_group(State(state): State<AppState>, Path(toolgroup_id): Path<String>) -> ApiResult<Json<ToolGroup>> {
+    Ok(Json(state.stack.tool_groups.get(&toolgroup_id)?))
+}
+
+pub async fn unregister(State(state): State<AppState>, Path(toolgroup_id): Path<String>) -> ApiResult<StatusCode> {
+    state.stack.tool_groups.unregister(&toolgroup_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListToolsParams {
+    toolgroup_id: Option<String>,
+}
+
+pub async fn list_tools(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    params: Result<Query<ListToolsParams>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let params = query(params)?;
+    let tools = state.stack.tool_groups.list_tools(&ctx, non_empty(params.toolgroup_id).as_deref()).await?;
+    Ok(Json(json!({ "data": tools })))
+}
+
+pub async fn get_tool(State(state): State<AppState>, Path(tool_name): Path<String>) -> ApiResult<Json<ToolDef>> {
+    Ok(Json(state.stack.tool_groups.get_tool(&tool_name)?))
+}
+
+/// `mcp_endpoint` arrives as `mcp_endpoint[uri]=...` from llama-stack-client, or as a plain URI.
+#[derive(Debug, Deserialize)]
+pub struct ListRuntimeToolsParams {
+    tool_group_id: Option<String>,
+    mcp_endpoint: Option<String>,
+    #[serde(rename = "mcp_endpoint[uri]")]
+    mcp_endpoint_uri: Option<String>,
+}
+
+pub async fn list_runtime_tools(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    params: Result<Query<ListRuntimeToolsParams>, QueryRejection>,
+) -> ApiResult<Json<Value>> {
+    let p = query(params)?;
+    let endpoint = non_empty(p.mcp_endpoint_uri.or(p.mcp_endpoint)).map(|uri| McpEndpoint { uri });
+    let group = non_empty(p.tool_group_id);
+    let tools = state.stack.tool_runtime.list_runtime_tools(&ctx, group.as_deref(), endpoint.as_ref()).await?;
+    Ok(Json(json!({ "data": tools })))
+}
+
+pub async fn invoke(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    ApiJson(request): ApiJson<InvokeToolRequest>,
+) -> ApiResult<Json<ToolInvocationResult>> {
+    Ok(Json(state.stack.tool_runtime.invoke_tool(&ctx, &request.tool_name, request.kwargs).await?))
+}
