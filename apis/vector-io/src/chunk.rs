@@ -39,7 +39,9 @@ pub struct Chunk {
     pub metadata: Map<String, Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub embedding: Option<Vec<f32>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `stored_chunk_id` is 0.3.5's field name, which Python clients send when they dump a
+    /// `Chunk` by name rather than by alias.
+    #[serde(default, alias = "stored_chunk_id", skip_serializing_if = "Option::is_none")]
     pub chunk_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk_metadata: Option<ChunkMetadata>,
@@ -112,6 +114,12 @@ mod tests {
         assert_eq!(c.chunk_id.as_deref(), Some("c1"));
         assert!(!c.metadata.contains_key("chunk_id"));
         assert_eq!(c.document_id(), Some("d"));
+    }
+
+    #[test]
+    fn stored_chunk_id_is_read_as_chunk_id() {
+        let c: Chunk = serde_json::from_value(json!({"content": "hi", "stored_chunk_id": "c9"})).unwrap();
+        assert_eq!(c.chunk_id.as_deref(), Some("c9"));
     }
 
     #[test]
