@@ -134,7 +134,11 @@ async fn run(
         remove_chunks(target, &ids).await;
         return Err(last_error(&e, LastErrorCode::ServerError));
     }
-    if let Err(e) = inner.records.put(&keys::contents(&target.embedding.store_id, file_id), &chunks).await {
+    let copy = tokio::task::spawn_blocking(move || serde_json::to_string(&chunks))
+        .await
+        .map_err(|e| server_error(&format!("saving the chunks failed: {e}")))?
+        .map_err(|e| server_error(&format!("saving the chunks failed: {e}")))?;
+    if let Err(e) = inner.records.put_raw(&keys::contents(&target.embedding.store_id, file_id), &copy).await {
         remove_chunks(target, &ids).await;
         return Err(last_error(&e, LastErrorCode::ServerError));
     }

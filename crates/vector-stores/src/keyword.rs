@@ -17,10 +17,14 @@ const B: f64 = 0.75;
 
 impl Inner {
     pub async fn keyword_fallback(&self, store_id: &str, query: &str, k: usize, score_threshold: f32) -> Result<Vec<ScoredChunk>> {
-        let mut chunks: Vec<Chunk> = self.records.all::<Vec<Chunk>>(&keys::contents_of(store_id)).await?.into_iter().flatten().collect();
-        chunks.extend(self.records.all::<Chunk>(&keys::natives_of(store_id)).await?);
+        let files = self.records.all_raw(&keys::contents_of(store_id)).await?;
+        let natives = self.records.all_raw(&keys::natives_of(store_id)).await?;
         let query = query.to_owned();
-        tokio::task::spawn_blocking(move || bm25(&query, chunks, k, score_threshold))
+        tokio::task::spawn_blocking(move || {
+            let mut chunks: Vec<Chunk> = files.iter().filter_map(|raw| serde_json::from_str::<Vec<Chunk>>(raw).ok()).flatten().collect();
+            chunks.extend(natives.iter().filter_map(|raw| serde_json::from_str::<Chunk>(raw).ok()));
+            bm25(&query, chunks, k, score_threshold)
+        })
             .await
             .map_err(|e| Error::internal(format!("keyword search failed: {e}")))
     }

@@ -166,6 +166,16 @@ impl Records {
         self.kv.set(key, &serde_json::to_string(value)?, None).await
     }
 
+    /// Stores an already serialised value (large ones are serialised off the async runtime).
+    pub async fn put_raw(&self, key: &str, value: &str) -> Result<()> {
+        self.kv.set(key, value, None).await
+    }
+
+    /// The raw values under `prefix`.
+    pub async fn all_raw(&self, prefix: &str) -> Result<Vec<String>> {
+        self.kv.values_in_range(prefix, &format!("{prefix}{RANGE_END}")).await
+    }
+
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
         match self.kv.get(key).await? {
             Some(raw) => Ok(Some(serde_json::from_str(&raw)?)),
