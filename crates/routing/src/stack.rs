@@ -8,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use lls_api_common::store::StoreResolver;
 use lls_api_common::{Api, Error, ProviderInstance, Result};
+use lls_api_files::Files;
 use lls_api_inference::{Inference, InferenceProvider};
 use lls_api_models::RegisterModelRequest;
 use lls_config::RunConfig;
@@ -36,6 +37,8 @@ pub struct Stack {
     /// Tool groups and their tools (empty without tool_runtime providers).
     pub tool_groups: Arc<ToolGroupsTable>,
     pub tool_runtime: Arc<ToolRuntimeRouter>,
+    /// The files provider, when run.yaml configures one (there is at most one).
+    pub files: Option<Arc<dyn Files>>,
     /// The vector stores service, when run.yaml configures vector_io providers.
     pub vector_stores: Option<Arc<dyn VectorStores>>,
 }
@@ -91,11 +94,12 @@ impl Stack {
             built.tool_groups.unwrap_or_else(|| Arc::new(ToolGroupsTable::new(registry.clone(), BTreeMap::new())));
         let tool_runtime = Arc::new(ToolRuntimeRouter::new(tool_groups.clone()));
         register_tool_groups(&config, &tool_groups).await?;
+        let files = built.files;
         let vector_stores = match built.vector_stores {
             Some(service) => Some(start_vector_stores(service, &config, &inference, &models, &providers).await?),
             None => None,
         };
-        Ok(Stack { config, providers, registry, models, inference, vector_stores, tool_groups, tool_runtime })
+        Ok(Stack { config, providers, registry, models, inference, files, tool_groups, tool_runtime, vector_stores })
     }
 }
 
@@ -113,6 +117,7 @@ struct BuiltRouters {
     models: Option<Arc<ModelsTable>>,
     inference: Option<Arc<InferenceRouter>>,
     tool_groups: Option<Arc<ToolGroupsTable>>,
+    files: Option<Arc<dyn Files>>,
     vector_stores: Option<VectorStoresService>,
 }
 
@@ -142,7 +147,11 @@ impl RouterFactory for Routers {
                 built.inference = Some(router.clone());
                 Ok(Some(ProviderInstance::new::<dyn Inference>(router)))
             }
-            Api::VectorIo => self.vector_io_router(providers).await,
+            Api::Files => {
+                let Some(files) = single_files_provider(providers)? else { return Ok(None) };
+                self.built.lock().files = Some(files.clone());
+                Ok(Some(ProviderInstance::new::<dyn Files>(files)))
+            }
             Api::ToolRuntime => {
                 let mut by_id = BTreeMap::new();
                 for p in providers {
@@ -155,6 +164,7 @@ impl RouterFactory for Routers {
                 self.built.lock().tool_groups = Some(table.clone());
                 Ok(Some(ProviderInstance::new::<dyn ToolRuntime>(Arc::new(ToolRuntimeRouter::new(table)))))
             }
+            Api::VectorIo => self.vector_io_router(providers).await,
             _ => Ok(None),
         }
     }
@@ -249,6 +259,26 @@ struct RegisteredModels(Arc<ModelsTable>);
 impl EmbeddingModels for RegisteredModels {
     fn get(&self, identifier: &str) -> Result<lls_api_models::Model> {
         self.0.get(identifier)
+    }
+}
+
+/// The files API has no router: its one provider serves every request (and dependents).
+fn single_files_provider(providers: &[BuiltProvider]) -> Result<Option<Arc<dyn Files>>> {
+    match providers {
+        [] => Ok(None),
+        [p] => p
+            .instance
+            .get::<dyn Files>()
+            .map(Some)
+            .ok_or_else(|| Error::internal(format!("provider '{}' does not implement files", p.provider_id))),
+        many => {
+            let ids: Vec<&str> = many.iter().map(|p| p.provider_id.as_str()).collect();
+            Err(Error::invalid(format!(
+                "providers.files: configure exactly one files provider (found {}: {})",
+                ids.len(),
+                ids.join(", ")
+            )))
+        }
     }
 }
 

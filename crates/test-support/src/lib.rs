@@ -17,6 +17,10 @@
 //! - [`tool_runtime_suite`]: the conformance suite of the tool runtime API, turned into tests
 //!   inside each tool runtime provider crate by [`tool_runtime_conformance!`].
 //!
+//! - [`files_suite`]: the conformance suite of the files API, turned into tests inside each
+//!   files provider crate by [`files_conformance!`].
+//! - [`stores`]: real (in-memory SQLite) kv and SQL stores for provider tests.
+//!
 //! The mock and the fake answer alike because both call [`responder`] (what "the model" says),
 //! [`embedding`] (hashed bag-of-words vectors) and [`schema_fill`] (documents for JSON Schemas);
 //! the model names that inject failures are parsed once, in [`failure`].
@@ -26,18 +30,21 @@ pub mod failure;
 pub mod fake_inference;
 pub mod fake_tool_runtime;
 pub mod fake_vector_io;
+pub mod files_suite;
 pub mod inference_suite;
 pub mod mcp_server;
 pub mod mock_openai;
 pub mod responder;
 pub mod sample_config;
 pub mod schema_fill;
+pub mod stores;
 pub mod tool_runtime_suite;
 pub mod vector_io_suite;
 
 pub use fake_inference::{FakeConfig, FakeInference};
 pub use fake_tool_runtime::FakeToolRuntime;
 pub use fake_vector_io::FakeVectorIo;
+pub use files_suite::FilesHarness;
 pub use inference_suite::{Capabilities, Harness};
 pub use mcp_server::TestMcpServer;
 pub use mock_openai::{MockConfig, MockOpenAi, RecordedRequest};

@@ -11,6 +11,7 @@ fn default_features_register_these_providers() {
         .collect();
     // inline::fake is a dev-dependency of the test build only.
     let expected = [
+        "files inline::localfs",
         "inference remote::openai",
         "inference remote::vllm",
         "tool_runtime remote::model-context-protocol",

@@ -1,6 +1,7 @@
 //! The application router: every served route, the shared state, and the edge layers
 //! (not-found and method-not-allowed answers, client version check, body limit, tracing).
 
+mod files;
 mod inference;
 mod inspect;
 mod models;
@@ -12,7 +13,7 @@ mod vector_stores;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -30,7 +31,8 @@ pub struct AppState {
     pub routes: Arc<Vec<RouteInfo>>,
 }
 
-/// Largest request body accepted (files have their own limit).
+/// Largest request body accepted, through axum's `DefaultBodyLimit` so a route can set its own
+/// (file uploads: the files provider's cap, enforced while the body streams in).
 const BODY_LIMIT: usize = 64 * 1024 * 1024;
 
 fn op(method: &'static str, path: &'static str, api: Api, operation_id: &'static str, summary: &'static str) -> Op {
@@ -41,12 +43,14 @@ fn op(method: &'static str, path: &'static str, api: Api, operation_id: &'static
 #[derive(Debug, Clone, Copy)]
 pub struct Served {
     pub inference: bool,
-    /// `/v1/vector_stores` and `/v1/vector-io`, when vector_io providers are configured (and
-    /// run.yaml's `apis` names vector_io, or lists no APIs).
-    pub vector_io: bool,
+    /// `/v1/files`, when a files provider is configured.
+    pub files: bool,
     /// Tool groups, tools and the tool runtime, when run.yaml's `apis` names tool_runtime (or
     /// lists no APIs).
     pub tool_runtime: bool,
+    /// `/v1/vector_stores` and `/v1/vector-io`, when vector_io providers are configured (and
+    /// run.yaml's `apis` names vector_io, or lists no APIs).
+    pub vector_io: bool,
 }
 
 impl Served {
@@ -56,14 +60,15 @@ impl Served {
         let apis = &stack.config.apis;
         Served {
             inference: apis.is_empty() || apis.iter().any(|a| a == "inference"),
-            vector_io: stack.vector_stores.is_some() && (apis.is_empty() || apis.iter().any(|a| a == "vector_io")),
+            files: stack.files.is_some(),
             tool_runtime: apis.is_empty() || apis.iter().any(|a| a == "tool_runtime"),
+            vector_io: stack.vector_stores.is_some() && (apis.is_empty() || apis.iter().any(|a| a == "vector_io")),
         }
     }
 
     /// Everything this build can serve (for the OpenAPI document).
     pub fn all() -> Self {
-        Served { inference: true, vector_io: true, tool_runtime: true }
+        Served { inference: true, files: true, tool_runtime: true, vector_io: true }
     }
 }
 
@@ -109,8 +114,26 @@ fn book(served: Served) -> RouteBook<AppState> {
                 post(inference::embeddings),
             );
     }
-    if served.vector_io {
-        b = vector_io_routes(b);
+    if served.files {
+        b = b
+            .add_with_alias(
+                op("POST", "/v1/files", Api::Files, "openai_upload_file", "Upload a file (multipart: file, purpose, expires_after)."),
+                // The upload streams through the provider, which enforces its own size cap.
+                post(files::upload).layer(DefaultBodyLimit::disable()),
+            )
+            .add_with_alias(op("GET", "/v1/files", Api::Files, "openai_list_files", "List files."), get(files::list))
+            .add_with_alias(
+                op("GET", "/v1/files/{file_id}", Api::Files, "openai_retrieve_file", "Retrieve a file's metadata."),
+                get(files::retrieve),
+            )
+            .add_with_alias(
+                op("DELETE", "/v1/files/{file_id}", Api::Files, "openai_delete_file", "Delete a file."),
+                delete(files::delete),
+            )
+            .add_with_alias(
+                op("GET", "/v1/files/{file_id}/content", Api::Files, "openai_retrieve_file_content", "Retrieve a file's content."),
+                get(files::content),
+            );
     }
     if served.tool_runtime {
         b = b
@@ -131,6 +154,9 @@ fn book(served: Served) -> RouteBook<AppState> {
                 get(tools::list_runtime_tools),
             )
             .add(op("POST", "/v1/tool-runtime/invoke", Api::ToolRuntime, "invoke_tool", "Run a tool by name."), post(tools::invoke));
+    }
+    if served.vector_io {
+        b = vector_io_routes(b);
     }
     b
 }
@@ -207,7 +233,7 @@ pub fn app(stack: Arc<Stack>) -> Router {
         .with_state(state)
         .layer(middleware::from_fn(client_version_check))
         .layer(middleware::from_fn(log_server_errors))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
 /// The routes served for `served`, as recorded while building the router.

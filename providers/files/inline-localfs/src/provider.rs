@@ -1,0 +1,336 @@
+//! The `Files` implementation: bytes on disk ([`crate::disk`]), one metadata row per file in a
+//! SQL table, expiry enforced on every read and swept in the background.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use lls_api_common::store::{Column, ColumnType, Filter, Order, PageQuery, Row, SqlStore};
+use lls_api_common::{BuildContext, Error, RequestContext, Result, unix_now};
+use lls_api_files::{
+    FileContent, FileDeleted, FileList, FileObject, FilePurpose, Files, ListFilesQuery, UploadFile, UploadStream,
+};
+use serde_json::Value;
+use tokio::task::JoinHandle;
+
+use crate::config::LocalFsConfig;
+use crate::disk::{Disk, is_file_id};
+
+/// The largest and default page of `GET /v1/files`, as upstream.
+pub const MAX_LIST_LIMIT: usize = 10_000;
+
+/// How often expired files are deleted in the background (reads never return them either way).
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// Rows examined per step of a sweep.
+const SWEEP_BATCH: usize = 500;
+
+/// Seconds since the epoch as the provider sees them; tests move it forward.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
+const COLUMNS: &[Column] = &[
+    Column::primary_key("id", ColumnType::Text),
+    Column::new("filename", ColumnType::Text),
+    Column::new("purpose", ColumnType::Text),
+    Column::new("bytes", ColumnType::Integer),
+    Column::new("created_at", ColumnType::Integer),
+    Column::new("expires_at", ColumnType::Integer),
+];
+
+/// What every upload is called when the client names no file.
+const DEFAULT_FILENAME: &str = "uploaded_file";
+
+/// `inline::localfs`: files on the local disk, metadata in a SQL store.
+pub struct LocalFsFiles {
+    inner: Arc<Inner>,
+    sweeper: JoinHandle<()>,
+}
+
+struct Inner {
+    disk: Disk,
+    store: Arc<dyn SqlStore>,
+    table: String,
+    ttl_secs: i64,
+    max_bytes: u64,
+    clock: Clock,
+}
+
+impl Drop for LocalFsFiles {
+    fn drop(&mut self) {
+        self.sweeper.abort();
+    }
+}
+
+fn not_found(id: &str) -> Error {
+    Error::resource_not_found("File", id, "client.files.list()")
+}
+
+/// `~/x` is `$HOME/x`, as upstream's sample configs assume.
+fn expand_home(dir: &str) -> PathBuf {
+    match (dir.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ if dir == "~" => std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(dir)),
+        _ => PathBuf::from(dir),
+    }
+}
+
+impl LocalFsFiles {
+    /// The descriptor's build function: opens the metadata store named by the config.
+    pub async fn build(ctx: BuildContext, config: LocalFsConfig) -> Result<Arc<dyn Files>> {
+        let store = ctx.stores.sql(&config.metadata_store.backend).await?;
+        Ok(Arc::new(Self::open(&config, store).await?))
+    }
+
+    /// Creates the directory and the table if needed, and starts the background sweep.
+    pub async fn open(config: &LocalFsConfig, store: Arc<dyn SqlStore>) -> Result<Self> {
+        Self::open_with_clock(config, store, Arc::new(unix_now)).await
+    }
+
+    /// [`LocalFsFiles::open`] with the provider's notion of now.
+    pub async fn open_with_clock(config: &LocalFsConfig, store: Arc<dyn SqlStore>, clock: Clock) -> Result<Self> {
+        let disk = Disk::open(expand_home(&config.storage_dir)).await?;
+        let table = config.metadata_store.table_name.clone();
+        store.create_table(&table, COLUMNS).await?;
+        let inner = Arc::new(Inner {
+            disk,
+            store,
+            table,
+            ttl_secs: config.ttl_secs,
+            max_bytes: config.max_file_size_bytes,
+            clock,
+        });
+        let sweeper = tokio::spawn(sweep_forever(Arc::downgrade(&inner)));
+        Ok(LocalFsFiles { inner, sweeper })
+    }
+
+    /// Deletes every expired file now; returns how many.
+    pub async fn sweep_expired(&self) -> Result<usize> {
+        self.inner.sweep_expired().await
+    }
+}
+
+async fn sweep_forever(inner: std::sync::Weak<Inner>) {
+    let mut tick = tokio::time::interval(SWEEP_INTERVAL);
+    loop {
+        tick.tick().await;
+        let Some(inner) = inner.upgrade() else { return };
+        match inner.sweep_expired().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(dir = %inner.disk.dir().display(), "deleted {n} expired files"),
+            Err(e) => tracing::warn!(dir = %inner.disk.dir().display(), "sweeping expired files failed: {e}"),
+        }
+    }
+}
+
+fn int(row: &Row, column: &str) -> Option<i64> {
+    row.get(column).and_then(Value::as_i64)
+}
+
+fn text<'a>(row: &'a Row, column: &str) -> Result<&'a str> {
+    row.get(column)
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::internal(format!("files metadata row lacks '{column}'")))
+}
+
+fn to_object(row: &Row) -> Result<FileObject> {
+    Ok(FileObject {
+        id: text(row, "id")?.to_owned(),
+        object: "file".into(),
+        bytes: int(row, "bytes").and_then(|b| u64::try_from(b).ok()).unwrap_or_default(),
+        created_at: int(row, "created_at").unwrap_or_default(),
+        expires_at: int(row, "expires_at"),
+        filename: text(row, "filename")?.to_owned(),
+        purpose: FilePurpose::parse(text(row, "purpose")?)?,
+    })
+}
+
+fn to_row(f: &FileObject) -> Row {
+    let mut row = Row::new();
+    row.insert("id".into(), f.id.clone().into());
+    row.insert("filename".into(), f.filename.clone().into());
+    row.insert("purpose".into(), f.purpose.as_str().into());
+    row.insert("bytes".into(), f.bytes.into());
+    row.insert("created_at".into(), f.created_at.into());
+    row.insert("expires_at".into(), f.expires_at.into());
+    row
+}
+
+impl Inner {
+    fn now(&self) -> i64 {
+        (self.clock)()
+    }
+
+    fn expired(&self, f: &FileObject, now: i64) -> bool {
+        f.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// The live file `id`; an expired one is deleted on the way and reported missing.
+    async fn lookup(&self, id: &str) -> Result<FileObject> {
+        if !is_file_id(id) {
+            return Err(not_found(id));
+        }
+        let row = self.store.fetch_one(&self.table, &Filter::eq("id", id)).await?.ok_or_else(|| not_found(id))?;
+        let file = to_object(&row)?;
+        if self.expired(&file, self.now()) {
+            self.remove(id).await?;
+            return Err(not_found(id));
+        }
+        Ok(file)
+    }
+
+    /// Deletes the row, then the bytes: once the row is gone no reader can find the file.
+    async fn remove(&self, id: &str) -> Result<()> {
+        self.store.delete(&self.table, &Filter::eq("id", id)).await?;
+        self.disk.remove(id).await
+    }
+
+    async fn upload(&self, file: UploadStream<'_>) -> Result<FileObject> {
+        if let Some(e) = &file.expires_after {
+            e.validate()?;
+        }
+        let id = format!("file-{}", uuid::Uuid::now_v7().simple());
+        let stored = self.disk.write(&id, file.content, self.max_bytes).await?;
+        let created_at = self.now();
+        let lifetime = file.expires_after.map_or(self.ttl_secs, |e| e.seconds);
+        let filename = if file.filename.is_empty() { DEFAULT_FILENAME.to_owned() } else { file.filename };
+        let object = FileObject {
+            id,
+            object: "file".into(),
+            bytes: stored.bytes,
+            created_at,
+            expires_at: Some(created_at.saturating_add(lifetime)),
+            filename,
+            purpose: file.purpose,
+        };
+        // If the insert fails (or this future is dropped), `stored` removes the bytes.
+        self.store.insert(&self.table, &[to_row(&object)]).await?;
+        stored.keep();
+        Ok(object)
+    }
+
+    async fn list(&self, query: ListFilesQuery) -> Result<FileList> {
+        let limit = query.limit.unwrap_or(MAX_LIST_LIMIT);
+        if !(1..=MAX_LIST_LIMIT).contains(&limit) {
+            return Err(Error::invalid(format!("limit must be between 1 and {MAX_LIST_LIMIT} (got {limit})")).with_param("limit"));
+        }
+        let filter = match query.purpose {
+            Some(p) => Filter::eq("purpose", p.as_str()),
+            None => Filter::all(),
+        };
+        let now = self.now();
+        let (mut live, mut expired) = (Vec::new(), Vec::new());
+        let mut after = query.after;
+        // Expired rows are skipped (and deleted after the walk, which pages past them by id).
+        let has_more = loop {
+            let page = self
+                .store
+                .fetch_page(
+                    &self.table,
+                    &PageQuery {
+                        filter: filter.clone(),
+                        order_by: "created_at".into(),
+                        order: query.order,
+                        id_column: "id".into(),
+                        after: after.clone(),
+                        limit: Some(limit - live.len()),
+                    },
+                )
+                .await?;
+            let fetched = page.rows.len();
+            for row in &page.rows {
+                let file = to_object(row)?;
+                after = Some(file.id.clone());
+                if self.expired(&file, now) {
+                    expired.push(file.id);
+                } else {
+                    live.push(file);
+                }
+            }
+            if !page.has_more || live.len() == limit || fetched == 0 {
+                break page.has_more;
+            }
+        };
+        for id in expired {
+            self.remove(&id).await?;
+        }
+        Ok(FileList::new(live, has_more))
+    }
+
+    async fn content(&self, id: &str) -> Result<FileContent> {
+        let file = self.lookup(id).await?;
+        match self.disk.read(id).await? {
+            Some(content) => Ok(FileContent { file, content }),
+            None => {
+                tracing::warn!(file_id = id, "the bytes of a file are missing; deleting its metadata");
+                self.remove(id).await?;
+                Err(not_found(id))
+            }
+        }
+    }
+
+    async fn sweep_expired(&self) -> Result<usize> {
+        let now = self.now();
+        let mut removed = 0;
+        loop {
+            let page = self
+                .store
+                .fetch_page(
+                    &self.table,
+                    &PageQuery {
+                        filter: Filter::all(),
+                        order_by: "expires_at".into(),
+                        order: Order::Asc,
+                        id_column: "id".into(),
+                        after: None,
+                        limit: Some(SWEEP_BATCH),
+                    },
+                )
+                .await?;
+            let mut step = 0;
+            for row in &page.rows {
+                if int(row, "expires_at").is_some_and(|at| at <= now) {
+                    self.remove(text(row, "id")?).await?;
+                    step += 1;
+                }
+            }
+            removed += step;
+            if step < SWEEP_BATCH {
+                return Ok(removed);
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Files for LocalFsFiles {
+    async fn upload(&self, _ctx: &RequestContext, file: UploadFile) -> Result<FileObject> {
+        self.inner.upload(file.into_stream()).await
+    }
+
+    async fn upload_stream(&self, _ctx: &RequestContext, file: UploadStream<'_>) -> Result<FileObject> {
+        self.inner.upload(file).await
+    }
+
+    async fn list(&self, _ctx: &RequestContext, query: ListFilesQuery) -> Result<FileList> {
+        self.inner.list(query).await
+    }
+
+    async fn retrieve(&self, _ctx: &RequestContext, file_id: &str) -> Result<FileObject> {
+        self.inner.lookup(file_id).await
+    }
+
+    async fn delete(&self, _ctx: &RequestContext, file_id: &str) -> Result<FileDeleted> {
+        self.inner.lookup(file_id).await?;
+        self.inner.remove(file_id).await?;
+        Ok(FileDeleted { id: file_id.to_owned(), object: "file".into(), deleted: true })
+    }
+
+    async fn content(&self, _ctx: &RequestContext, file_id: &str) -> Result<FileContent> {
+        self.inner.content(file_id).await
+    }
+
+    fn max_upload_bytes(&self) -> u64 {
+        self.inner.max_bytes
+    }
+}

@@ -1,0 +1,32 @@
+//! The shared files conformance suite against `inline::localfs` over in-memory SQLite, with a
+//! 1 MiB upload cap (so the size scenario runs) and a clock the suite can move (for expiry).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use lls_api_common::unix_now;
+use lls_files_inline_localfs::{LocalFsConfig, LocalFsFiles};
+use lls_test_support::FilesHarness;
+
+async fn harness() -> FilesHarness {
+    #[allow(clippy::expect_used)]
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = LocalFsConfig::new(dir.path().join("files").display().to_string(), "sql_default");
+    config.max_file_size_bytes = 1024 * 1024;
+    let offset = Arc::new(AtomicI64::new(0));
+    let seen = offset.clone();
+    let clock = Arc::new(move || unix_now() + seen.load(Ordering::SeqCst));
+    #[allow(clippy::expect_used)]
+    let store = lls_test_support::stores::memory_sql().await.expect("in-memory SQLite");
+    #[allow(clippy::expect_used)]
+    let files = LocalFsFiles::open_with_clock(&config, store, clock).await.expect("provider opens");
+    FilesHarness {
+        files: Arc::new(files),
+        advance_clock: Some(Box::new(move |secs| {
+            offset.fetch_add(secs, Ordering::SeqCst);
+        })),
+        _guard: Box::new(dir),
+    }
+}
+
+lls_test_support::files_conformance!(harness());
