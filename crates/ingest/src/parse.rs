@@ -27,7 +27,8 @@ pub struct ParsedDocument {
 ///   declared charset, else a BOM, else UTF-8, else the encoding `chardetng` detects.
 /// * HTML: the readable text, without tags, scripts or styles (upstream 0.3.5 indexes raw HTML).
 /// * JSON: the document pretty-printed (upstream 0.3.5 indexes nothing for JSON).
-/// * PDF: the text of each page, pages joined with `"\n"`.
+/// * PDF: the text of each page, pages joined with `"\n"`; a page the extractor cannot read
+///   is left out (an error only when no page can be read).
 ///
 /// NUL characters are dropped (no store can keep them in text). Unsupported types (images,
 /// archives, Office files) and files that do not parse as their type are `invalid` errors that

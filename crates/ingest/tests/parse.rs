@@ -8,6 +8,13 @@ use lopdf::{Document, Object, Stream, dictionary};
 
 /// A PDF with one page per string, each drawn in Helvetica, written by lopdf.
 fn pdf_with_pages(pages: &[&str]) -> Vec<u8> {
+    let pages: Vec<(&str, bool)> = pages.iter().map(|text| (*text, true)).collect();
+    build_pdf(&pages)
+}
+
+/// Pages of `(text, readable)`; an unreadable page lacks the MediaBox every page must have
+/// (pdf-extract panics on it).
+fn build_pdf(pages: &[(&str, bool)]) -> Vec<u8> {
     let mut doc = Document::with_version("1.5");
     let pages_id = doc.new_object_id();
     let font_id = doc.add_object(dictionary! {
@@ -16,21 +23,22 @@ fn pdf_with_pages(pages: &[&str]) -> Vec<u8> {
     let resources_id = doc.add_object(dictionary! { "Font" => dictionary! { "F1" => font_id } });
     let kids: Vec<Object> = pages
         .iter()
-        .map(|text| {
+        .map(|&(text, readable)| {
             let content = Content {
                 operations: vec![
                     Operation::new("BT", vec![]),
                     Operation::new("Tf", vec!["F1".into(), 12.into()]),
                     Operation::new("Td", vec![72.into(), 700.into()]),
-                    Operation::new("Tj", vec![Object::string_literal(*text)]),
+                    Operation::new("Tj", vec![Object::string_literal(text)]),
                     Operation::new("ET", vec![]),
                 ],
             };
             let content_id = doc.add_object(Stream::new(dictionary! {}, content.encode().unwrap()));
-            doc.add_object(dictionary! {
-                "Type" => "Page", "Parent" => pages_id, "Contents" => content_id,
-            })
-            .into()
+            let mut page = dictionary! { "Type" => "Page", "Parent" => pages_id, "Contents" => content_id };
+            if readable {
+                page.set("MediaBox", vec![0.into(), 0.into(), 612.into(), 792.into()]);
+            }
+            doc.add_object(page).into()
         })
         .collect();
     let count = i64::try_from(kids.len()).unwrap();
@@ -38,7 +46,7 @@ fn pdf_with_pages(pages: &[&str]) -> Vec<u8> {
         pages_id,
         Object::Dictionary(dictionary! {
             "Type" => "Pages", "Kids" => kids, "Count" => count,
-            "Resources" => resources_id, "MediaBox" => vec![0.into(), 0.into(), 612.into(), 792.into()],
+            "Resources" => resources_id,
         }),
     );
     let catalog_id = doc.add_object(dictionary! { "Type" => "Catalog", "Pages" => pages_id });
@@ -171,6 +179,24 @@ fn generated_pdf_yields_text_per_page() {
     // Sniffed without a name or type, and a declared type wins over a misleading name.
     assert_eq!(parse(&pdf, "upload", None).unwrap().mime_type, "application/pdf");
     assert_eq!(parse(&pdf, "x.txt", Some("application/pdf")).unwrap().text, doc.text);
+}
+
+#[test]
+fn a_pdf_page_that_breaks_the_extractor_is_left_out() {
+    let pdf = build_pdf(&[("Readable first page", true), ("Broken page", false), ("Readable last page", true)]);
+    let doc = parse(&pdf, "mixed.pdf", None).unwrap();
+    assert_eq!(words(&doc.text), ["Readable", "first", "page", "Readable", "last", "page"]);
+
+    let pdf = build_pdf(&[("Broken", false), ("Also broken", false)]);
+    let err = parse(&pdf, "broken.pdf", None).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+    assert!(err.message().contains("no page could be read") && err.message().contains("page 2"), "{}", err.message());
+}
+
+#[test]
+fn a_pdf_without_pages_has_no_text() {
+    let doc = parse(&build_pdf(&[]), "blank.pdf", None).unwrap();
+    assert_eq!(doc.text, "");
 }
 
 #[test]
