@@ -11,6 +11,8 @@ extern crate lls_inference_remote_openai as _;
 extern crate lls_inference_remote_vllm as _;
 #[cfg(feature = "tool-runtime-remote-model-context-protocol")]
 extern crate lls_tool_runtime_remote_model_context_protocol as _;
+#[cfg(feature = "vector-io-inline-faiss")]
+extern crate lls_vector_io_inline_faiss as _;
 #[cfg(feature = "vector-io-inline-sqlite-vec")]
 extern crate lls_vector_io_inline_sqlite_vec as _;
 
