@@ -298,6 +298,14 @@ async fn uploads_may_exceed_the_global_body_limit() {
     let id = v["id"].as_str().unwrap();
     let (_, _, body) = send(&app, Request::get(format!("/v1/files/{id}/content")).body(Body::empty()).unwrap()).await;
     assert!(body == content, "70 MiB came back different");
+    // Every other route keeps the 64 MiB limit (and is no longer held to axum's 2 MiB default).
+    for (size, expected) in [(3 * 1024 * 1024, StatusCode::OK), (65 * 1024 * 1024, StatusCode::PAYLOAD_TOO_LARGE)] {
+        let text = "a".repeat(size);
+        let body = json!({"model": "fake/fake-embed", "input": text}).to_string();
+        let req = Request::post("/v1/embeddings").header(header::CONTENT_TYPE, "application/json").body(Body::from(body)).unwrap();
+        let (s, _, b) = send(&app, req).await;
+        assert_eq!(s, expected, "{size} bytes of JSON: {}", String::from_utf8_lossy(&b[..b.len().min(300)]));
+    }
 }
 
 #[tokio::test]
