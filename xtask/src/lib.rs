@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod codegen;
+pub mod embeddings_bench;
 pub mod tidy;
 
 use std::path::{Path, PathBuf};

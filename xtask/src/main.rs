@@ -37,6 +37,27 @@ enum Command {
 
 #[derive(Subcommand, Debug)]
 enum BenchCommand {
+    /// inline::sentence-transformers vs PyTorch sentence-transformers: sentences/s on this machine.
+    Embeddings {
+        /// Sentences per round (default 1024; 256 with --quick).
+        #[arg(long)]
+        sentences: Option<usize>,
+        /// Sentences per forward pass, for both engines (default 32).
+        #[arg(long)]
+        batch_size: Option<usize>,
+        /// Threads for both engines (default: each engine's own, all cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// One short round.
+        #[arg(long)]
+        quick: bool,
+        /// Also write the Markdown report to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Use the release example already built instead of running `cargo build --release`.
+        #[arg(long)]
+        no_build: bool,
+    },
     /// Gateway overhead: the server in front of the mock backend vs the mock directly.
     Gateway {
         /// Measured requests per run (each workload x concurrency x target is one run).
@@ -85,6 +106,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             if check_targets && !missed.is_empty() {
                 eprintln!("missed targets: {}", missed.join("; "));
                 return Ok(ExitCode::FAILURE);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { which: BenchCommand::Embeddings { sentences, batch_size, threads, quick, out, no_build } } => {
+            let options = xtask::embeddings_bench::EmbeddingsOptions::new(quick, sentences, batch_size, threads, !no_build);
+            let markdown = xtask::embeddings_bench::embeddings(&options)?.markdown();
+            println!("{markdown}");
+            if let Some(path) = out {
+                std::fs::write(&path, &markdown).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                eprintln!("wrote {}", path.display());
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -5,6 +5,8 @@
 extern crate lls_files_inline_localfs as _;
 #[cfg(feature = "inference-inline-fake")]
 extern crate lls_inference_inline_fake as _;
+#[cfg(feature = "inference-inline-sentence-transformers")]
+extern crate lls_inference_inline_sentence_transformers as _;
 #[cfg(feature = "inference-remote-openai")]
 extern crate lls_inference_remote_openai as _;
 #[cfg(feature = "inference-remote-vllm")]

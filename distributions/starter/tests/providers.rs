@@ -12,6 +12,7 @@ fn default_features_register_these_providers() {
     // inline::fake is a dev-dependency of the test build only.
     let expected = [
         "files inline::localfs",
+        "inference inline::sentence-transformers",
         "inference remote::openai",
         "inference remote::vllm",
         "tool_runtime remote::model-context-protocol",

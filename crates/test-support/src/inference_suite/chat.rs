@@ -9,7 +9,8 @@ use super::calls::{chat, chat_stream as stream, user};
 use super::{Capabilities, Outcome, ScenarioResult, require};
 
 /// A plain question answered whole: one choice, assistant text, a finish reason.
-pub async fn chat_non_stream(p: &dyn InferenceProvider, llm: &str, _embedding: &str, _caps: &Capabilities) -> ScenarioResult {
+pub async fn chat_non_stream(p: &dyn InferenceProvider, llm: &str, _embedding: &str, caps: &Capabilities) -> ScenarioResult {
+    require!(caps.chat, "chat");
     let c = chat(p, json!({"model": llm, "messages": user("Say hello to the conformance suite."), "max_tokens": 64})).await?;
     ensure!(!c.id.is_empty(), "the completion has no id");
     ensure!(c.object == "chat.completion", "object is {:?}, not \"chat.completion\"", c.object);
@@ -27,7 +28,8 @@ pub async fn chat_non_stream(p: &dyn InferenceProvider, llm: &str, _embedding: &
 
 /// The same question streamed: one id, text deltas that add up, a finish reason on the last
 /// choice chunk, and the usage chunk that `include_usage` asks for.
-pub async fn chat_stream(p: &dyn InferenceProvider, llm: &str, _embedding: &str, _caps: &Capabilities) -> ScenarioResult {
+pub async fn chat_stream(p: &dyn InferenceProvider, llm: &str, _embedding: &str, caps: &Capabilities) -> ScenarioResult {
+    require!(caps.chat, "chat");
     let req = json!({"model": llm, "messages": user("Say hello to the conformance suite."), "max_tokens": 64,
         "stream": true, "stream_options": {"include_usage": true}});
     let chunks = stream(p, req).await?;
@@ -72,7 +74,7 @@ fn check_tool_calls(calls: Option<&Vec<ToolCall>>) -> anyhow::Result<()> {
 
 /// A named `tool_choice` yields a call to that tool whose arguments parse as a JSON object.
 pub async fn chat_tools(p: &dyn InferenceProvider, llm: &str, _embedding: &str, caps: &Capabilities) -> ScenarioResult {
-    require!(caps.tools, "tools");
+    require!(caps.chat && caps.tools, "tools");
     let c = chat(p, tool_request(llm, false)).await?;
     check_tool_calls(c.choices.first().and_then(|c| c.message.tool_calls.as_ref()))?;
     Ok(Outcome::Passed)
@@ -80,7 +82,7 @@ pub async fn chat_tools(p: &dyn InferenceProvider, llm: &str, _embedding: &str, 
 
 /// The same streamed: the fragments fold ([`ChunkAccumulator`]) into a call with JSON arguments.
 pub async fn chat_tools_stream(p: &dyn InferenceProvider, llm: &str, _embedding: &str, caps: &Capabilities) -> ScenarioResult {
-    require!(caps.tools, "tools");
+    require!(caps.chat && caps.tools, "tools");
     let folded = fold(&stream(p, tool_request(llm, true)).await?)?;
     check_tool_calls(folded.choices.first().and_then(|c| c.message.tool_calls.as_ref()))?;
     Ok(Outcome::Passed)
@@ -88,7 +90,7 @@ pub async fn chat_tools_stream(p: &dyn InferenceProvider, llm: &str, _embedding:
 
 /// `response_format: json_schema` yields content that parses as a JSON object.
 pub async fn chat_json_schema(p: &dyn InferenceProvider, llm: &str, _embedding: &str, caps: &Capabilities) -> ScenarioResult {
-    require!(caps.structured_output, "structured output");
+    require!(caps.chat && caps.structured_output, "structured output");
     let schema = json!({"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
         "required": ["name", "age"], "additionalProperties": false});
     let req = json!({"model": llm, "messages": user("Describe a person named Ada, aged 36, as JSON."), "max_tokens": 128,
@@ -101,7 +103,8 @@ pub async fn chat_json_schema(p: &dyn InferenceProvider, llm: &str, _embedding: 
 }
 
 /// `n: 2` yields two choices, indexed 0 and 1, each with an answer.
-pub async fn chat_n2(p: &dyn InferenceProvider, llm: &str, _embedding: &str, _caps: &Capabilities) -> ScenarioResult {
+pub async fn chat_n2(p: &dyn InferenceProvider, llm: &str, _embedding: &str, caps: &Capabilities) -> ScenarioResult {
+    require!(caps.chat, "chat");
     let c = chat(p, json!({"model": llm, "messages": user("Name a colour."), "n": 2, "max_tokens": 16})).await?;
     ensure!(c.choices.len() == 2, "n: 2 gave {} choices", c.choices.len());
     let mut indexes: Vec<u32> = c.choices.iter().map(|c| c.index).collect();
@@ -113,7 +116,7 @@ pub async fn chat_n2(p: &dyn InferenceProvider, llm: &str, _embedding: &str, _ca
 
 /// `logprobs` with `top_logprobs: 2` yields per-token entries with two alternatives each.
 pub async fn chat_logprobs(p: &dyn InferenceProvider, llm: &str, _embedding: &str, caps: &Capabilities) -> ScenarioResult {
-    require!(caps.logprobs, "logprobs");
+    require!(caps.chat && caps.logprobs, "logprobs");
     let req = json!({"model": llm, "messages": user("Say hi."), "logprobs": true, "top_logprobs": 2, "max_tokens": 16});
     let c = chat(p, req).await?;
     let entries = c
@@ -134,7 +137,8 @@ pub async fn chat_logprobs(p: &dyn InferenceProvider, llm: &str, _embedding: &st
 }
 
 /// A long answer cut by `max_tokens` ends with `finish_reason: "length"`.
-pub async fn chat_max_tokens(p: &dyn InferenceProvider, llm: &str, _embedding: &str, _caps: &Capabilities) -> ScenarioResult {
+pub async fn chat_max_tokens(p: &dyn InferenceProvider, llm: &str, _embedding: &str, caps: &Capabilities) -> ScenarioResult {
+    require!(caps.chat, "chat");
     let req = json!({"model": llm, "max_tokens": 4,
         "messages": user("Write a long story about a lighthouse keeper who befriends a whale, in at least ten paragraphs.")});
     let c = chat(p, req).await?;

@@ -38,6 +38,9 @@ use lls_api_inference::InferenceProvider;
 /// What a provider under test can do; scenarios needing more are skipped, not failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
+    /// Chat completions with the harness's LLM; false for embedding-only providers, whose
+    /// chat must then be refused with a 4xx error.
+    pub chat: bool,
     /// Tool calls, with a named `tool_choice`.
     pub tools: bool,
     /// `logprobs`/`top_logprobs` on chat (and integer `logprobs` on completions).
@@ -59,6 +62,7 @@ impl Capabilities {
     /// Everything; the fake and providers tested against the mock server have it all.
     pub fn all() -> Self {
         Capabilities {
+            chat: true,
             tools: true,
             logprobs: true,
             completions: true,
@@ -72,6 +76,7 @@ impl Capabilities {
     /// Chat only, for providers that do nothing else.
     pub fn chat_only() -> Self {
         Capabilities {
+            chat: true,
             tools: false,
             logprobs: false,
             completions: false,
@@ -80,6 +85,11 @@ impl Capabilities {
             structured_output: false,
             failure_injection: false,
         }
+    }
+
+    /// Embeddings (float and base64) only, for providers that serve no chat model.
+    pub fn embeddings_only() -> Self {
+        Capabilities { chat: false, embeddings: true, embeddings_base64: true, ..Capabilities::chat_only() }
     }
 }
 
@@ -125,14 +135,17 @@ pub struct Scenario {
 fn always(_: &Capabilities) -> bool {
     true
 }
+fn chat(c: &Capabilities) -> bool {
+    c.chat
+}
 fn tools(c: &Capabilities) -> bool {
-    c.tools
+    c.chat && c.tools
 }
 fn logprobs(c: &Capabilities) -> bool {
-    c.logprobs
+    c.chat && c.logprobs
 }
 fn structured(c: &Capabilities) -> bool {
-    c.structured_output
+    c.chat && c.structured_output
 }
 fn completions(c: &Capabilities) -> bool {
     c.completions
@@ -153,14 +166,14 @@ fn failures(c: &Capabilities) -> bool {
 /// Every scenario; [`inference_conformance!`](crate::inference_conformance) must generate
 /// exactly these, which its `scenario_count` test checks.
 pub const SCENARIOS: &[Scenario] = &[
-    Scenario { name: "chat_non_stream", runs_with: always },
-    Scenario { name: "chat_stream", runs_with: always },
+    Scenario { name: "chat_non_stream", runs_with: chat },
+    Scenario { name: "chat_stream", runs_with: chat },
     Scenario { name: "chat_tools", runs_with: tools },
     Scenario { name: "chat_tools_stream", runs_with: tools },
     Scenario { name: "chat_json_schema", runs_with: structured },
-    Scenario { name: "chat_n2", runs_with: always },
+    Scenario { name: "chat_n2", runs_with: chat },
     Scenario { name: "chat_logprobs", runs_with: logprobs },
-    Scenario { name: "chat_max_tokens", runs_with: always },
+    Scenario { name: "chat_max_tokens", runs_with: chat },
     Scenario { name: "completion_non_stream", runs_with: completions },
     Scenario { name: "completion_stream", runs_with: completions },
     Scenario { name: "completion_logprobs", runs_with: completion_logprobs_cap },
@@ -288,6 +301,7 @@ mod tests {
         assert!(check_scenario_count(&[], async { Capabilities::all() }).is_err());
         assert!(check_scenario_count(&all_names()[1..], async { Capabilities::all() }).is_err());
         assert!(check_scenario_count(&all_names(), async { Capabilities::chat_only() }).is_ok());
+        assert!(check_scenario_count(&all_names(), async { Capabilities::embeddings_only() }).is_ok());
     }
 
     #[test]

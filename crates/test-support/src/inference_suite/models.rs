@@ -17,8 +17,10 @@ pub async fn list_models(p: &dyn InferenceProvider, llm: &str, embedding: &str, 
     ensure!(!models.is_empty(), "list_models returned nothing");
     let find = |id: &str| models.iter().find(|m| m.provider_resource_id == id);
     let ids: Vec<&str> = models.iter().map(|m| m.provider_resource_id.as_str()).collect();
-    let m = find(llm).ok_or_else(|| anyhow!("list_models lacks {llm:?}: {ids:?}"))?;
-    ensure!(m.model_type == ModelType::Llm, "{llm:?} is listed as {:?}, not llm", m.model_type);
+    if caps.chat {
+        let m = find(llm).ok_or_else(|| anyhow!("list_models lacks {llm:?}: {ids:?}"))?;
+        ensure!(m.model_type == ModelType::Llm, "{llm:?} is listed as {:?}, not llm", m.model_type);
+    }
     if caps.embeddings {
         let m = find(embedding).ok_or_else(|| anyhow!("list_models lacks {embedding:?}: {ids:?}"))?;
         ensure!(m.model_type == ModelType::Embedding, "{embedding:?} is listed as {:?}, not embedding", m.model_type);
@@ -28,10 +30,19 @@ pub async fn list_models(p: &dyn InferenceProvider, llm: &str, embedding: &str, 
 
 const UNKNOWN: &str = "conformance-no-such-model";
 
-/// A model the backend does not serve is an error, for chat and embeddings alike.
-pub async fn unknown_model(p: &dyn InferenceProvider, _llm: &str, _embedding: &str, caps: &Capabilities) -> ScenarioResult {
+/// A model the backend does not serve is an error, for chat and embeddings alike; without
+/// chat, chat with the embedding model is refused as a client error.
+pub async fn unknown_model(p: &dyn InferenceProvider, _llm: &str, embedding: &str, caps: &Capabilities) -> ScenarioResult {
     let err = chat_error(p, UNKNOWN).await?;
     ensure!(!err.message().is_empty(), "the unknown-model error has no message");
+    if !caps.chat {
+        let err = chat_error(p, embedding).await?;
+        let kind = err.kind();
+        ensure!(
+            matches!(kind, ErrorKind::InvalidRequest | ErrorKind::Unsupported | ErrorKind::NotFound),
+            "chat on a provider without chat failed with {kind:?}, not a client error ({err})"
+        );
+    }
     if caps.embeddings {
         let req: EmbeddingsRequest = request(json!({"model": UNKNOWN, "input": "x"}))?;
         ensure!(p.embeddings(&RequestContext::default(), req).await.is_err(), "embeddings with an unknown model succeeded");

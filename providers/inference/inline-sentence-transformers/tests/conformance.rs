@@ -1,0 +1,29 @@
+//! The shared inference conformance suite against the real all-MiniLM-L6-v2: the embedding
+//! scenarios, model listing, and chat refused as a client error (this provider has no chat).
+//! Without the weights the embedding scenarios are skipped (see `common`; with
+//! `LLS_REQUIRE_MODELS=1` absence fails instead).
+
+mod common;
+
+use std::sync::Arc;
+
+use lls_inference_inline_sentence_transformers::{DEFAULT_MODEL, SentenceTransformersConfig, SentenceTransformersProvider};
+use lls_test_support::{Capabilities, Harness};
+
+async fn harness() -> Harness {
+    let dir = common::weights_dir("conformance");
+    let config = SentenceTransformersConfig {
+        model_dir: dir.as_ref().map(|d| d.display().to_string()),
+        ..SentenceTransformersConfig::default()
+    };
+    let caps = Capabilities { embeddings: dir.is_some(), embeddings_base64: dir.is_some(), ..Capabilities::embeddings_only() };
+    Harness {
+        provider: Arc::new(SentenceTransformersProvider::new("sentence-transformers", config)),
+        llm: DEFAULT_MODEL.into(),
+        embedding: DEFAULT_MODEL.into(),
+        caps,
+        _guard: Box::new(()),
+    }
+}
+
+lls_test_support::inference_conformance!(harness());
