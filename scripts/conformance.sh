@@ -12,7 +12,7 @@ HARNESS="${HARNESS:-$ROOT/../shared/conformance}"
 NAME="${1:-rust}"
 PORT="${PORT:-8399}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/llama-stack-rs/target}"
-export TESTS="${TESTS:-inspect providers inference/test_openai_completion.py inference/test_openai_embeddings.py inference/test_tools_with_schemas.py}"
+export TESTS="${TESTS:-inspect providers inference/test_openai_completion.py inference/test_openai_embeddings.py inference/test_tools_with_schemas.py files vector_io/test_openai_vector_stores.py vector_io/test_vector_io.py tool_runtime}"
 STATE="$(mktemp -d)"
 cargo build --release -q -p lls-distribution-starter --bin llama-stack
 "$HARNESS/run-against.sh" --mock-only
