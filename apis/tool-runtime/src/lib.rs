@@ -6,10 +6,15 @@
 
 mod content;
 mod provider;
+mod rag;
 mod types;
 
 pub use content::{ContentItem, ImageSource, InterleavedContent};
 pub use provider::{ToolRuntime, ToolRuntimeProvider};
+pub use rag::{
+    DEFAULT_CHUNK_TEMPLATE, INSERT_INTO_MEMORY, KNOWLEDGE_SEARCH, QueryGeneratorConfig, RagDocument, RagDocumentContent,
+    RagInsertRequest, RagQueryConfig, RagQueryRequest, RagQueryResult, RagRanker, RagSearchMode, RagTool,
+};
 pub use types::{
     InvokeToolRequest, McpEndpoint, RegisterToolGroupRequest, TOOL_GROUP_RESOURCE, ToolDef, ToolGroup,
     ToolInvocationResult,

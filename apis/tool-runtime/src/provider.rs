@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use lls_api_common::{RequestContext, Result};
 use serde_json::{Map, Value};
 
-use crate::{McpEndpoint, ToolDef, ToolInvocationResult};
+use crate::{McpEndpoint, RagTool, ToolDef, ToolInvocationResult};
 
 /// The tool runtime API: list tools and run one by name.
 #[async_trait]
@@ -45,4 +45,9 @@ pub trait ToolRuntimeProvider: Send + Sync {
         tool: &ToolDef,
         kwargs: Map<String, Value>,
     ) -> Result<ToolInvocationResult>;
+
+    /// The provider as the RAG tool (`rag-tool/insert` and `rag-tool/query`), if it is one.
+    fn rag_tool(&self) -> Option<&dyn RagTool> {
+        None
+    }
 }

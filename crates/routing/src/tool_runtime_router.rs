@@ -4,8 +4,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use lls_api_common::{RequestContext, Result};
-use lls_api_tool_runtime::{McpEndpoint, ToolDef, ToolInvocationResult, ToolRuntime};
+use lls_api_common::{Error, RequestContext, Result};
+use lls_api_tool_runtime::{
+    INSERT_INTO_MEMORY, KNOWLEDGE_SEARCH, McpEndpoint, RagInsertRequest, RagQueryRequest, RagQueryResult, RagTool,
+    ToolDef, ToolInvocationResult, ToolRuntime,
+};
 use serde_json::{Map, Value};
 
 use crate::ToolGroupsTable;
@@ -40,6 +43,27 @@ impl ToolRuntime for ToolRuntimeRouter {
     async fn invoke_tool(&self, ctx: &RequestContext, tool_name: &str, kwargs: Map<String, Value>) -> Result<ToolInvocationResult> {
         let (provider, tool) = self.table.resolve_tool(ctx, tool_name).await?;
         provider.invoke_tool(ctx, &tool, kwargs).await
+    }
+}
+
+/// The error when the provider serving a RAG tool name is not the RAG tool runtime.
+fn not_a_rag_tool(tool: &str) -> Error {
+    Error::invalid(format!("the provider serving '{tool}' is not a RAG tool runtime"))
+}
+
+/// `rag-tool/insert` and `rag-tool/query`: forwarded to the provider serving
+/// `insert_into_memory` and `knowledge_search` (as upstream finds it, by tool name), so the
+/// `builtin::rag` tool group must be registered.
+#[async_trait]
+impl RagTool for ToolRuntimeRouter {
+    async fn insert(&self, ctx: &RequestContext, request: RagInsertRequest) -> Result<()> {
+        let (provider, _) = self.table.resolve_tool(ctx, INSERT_INTO_MEMORY).await?;
+        provider.rag_tool().ok_or_else(|| not_a_rag_tool(INSERT_INTO_MEMORY))?.insert(ctx, request).await
+    }
+
+    async fn query(&self, ctx: &RequestContext, request: RagQueryRequest) -> Result<RagQueryResult> {
+        let (provider, _) = self.table.resolve_tool(ctx, KNOWLEDGE_SEARCH).await?;
+        provider.rag_tool().ok_or_else(|| not_a_rag_tool(KNOWLEDGE_SEARCH))?.query(ctx, request).await
     }
 }
 
@@ -84,5 +108,17 @@ mod tests {
         assert_eq!(r.invoke_tool(&ctx, "missing", Map::new()).await.unwrap_err().kind(), ErrorKind::NotFound);
         // A bad argument is the provider's 400, passed through.
         assert_eq!(r.invoke_tool(&ctx, "echo", Map::new()).await.unwrap_err().kind(), ErrorKind::InvalidRequest);
+    }
+
+    #[tokio::test]
+    async fn rag_routes_need_the_provider_of_knowledge_search() {
+        let r = router().await;
+        let ctx = RequestContext::default();
+        let register = RegisterToolGroupRequest { toolgroup_id: "builtin::b".into(), provider_id: "b".into(), mcp_endpoint: None, args: None };
+        r.table().register(&ctx, register).await.unwrap();
+        let query: RagQueryRequest = serde_json::from_value(json!({ "content": "q", "vector_db_ids": ["vs"] })).unwrap();
+        assert_eq!(RagTool::query(&r, &ctx, query).await.unwrap_err().kind(), ErrorKind::NotFound);
+        let insert: RagInsertRequest = serde_json::from_value(json!({ "documents": [], "vector_db_id": "vs" })).unwrap();
+        assert_eq!(RagTool::insert(&r, &ctx, insert).await.unwrap_err().kind(), ErrorKind::NotFound);
     }
 }

@@ -153,7 +153,15 @@ fn book(served: Served) -> RouteBook<AppState> {
                 op("GET", "/v1/tool-runtime/list-tools", Api::ToolRuntime, "list_runtime_tools", "Tools of one or every tool group."),
                 get(tools::list_runtime_tools),
             )
-            .add(op("POST", "/v1/tool-runtime/invoke", Api::ToolRuntime, "invoke_tool", "Run a tool by name."), post(tools::invoke));
+            .add(op("POST", "/v1/tool-runtime/invoke", Api::ToolRuntime, "invoke_tool", "Run a tool by name."), post(tools::invoke))
+            .add(
+                op("POST", "/v1/tool-runtime/rag-tool/insert", Api::ToolRuntime, "rag_tool_insert", "Index documents for the RAG tool."),
+                post(tools::rag_insert),
+            )
+            .add(
+                op("POST", "/v1/tool-runtime/rag-tool/query", Api::ToolRuntime, "rag_tool_query", "Query the RAG tool for context."),
+                post(tools::rag_query),
+            );
     }
     if served.vector_io {
         b = vector_io_routes(b);

@@ -1,12 +1,16 @@
 //! Tool groups, tools and the tool runtime (0.3.5, no `/v1/openai/v1` alias): registration and
-//! lookup of groups, their tools, and running a tool by name. Ids may contain `/`.
+//! lookup of groups, their tools, running a tool by name, and the legacy RAG tool's insert and
+//! query. Ids may contain `/`.
 
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use lls_api_common::Error;
-use lls_api_tool_runtime::{InvokeToolRequest, McpEndpoint, RegisterToolGroupRequest, ToolDef, ToolGroup, ToolInvocationResult, ToolRuntime};
+use lls_api_tool_runtime::{
+    InvokeToolRequest, McpEndpoint, RagInsertRequest, RagQueryRequest, RagQueryResult, RagTool, RegisterToolGroupRequest, ToolDef,
+    ToolGroup, ToolInvocationResult, ToolRuntime,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -92,4 +96,23 @@ pub async fn invoke(
     ApiJson(request): ApiJson<InvokeToolRequest>,
 ) -> ApiResult<Json<ToolInvocationResult>> {
     Ok(Json(state.stack.tool_runtime.invoke_tool(&ctx, &request.tool_name, request.kwargs).await?))
+}
+
+/// `POST /v1/tool-runtime/rag-tool/insert`; answers `null`, as upstream's handler returns nothing.
+pub async fn rag_insert(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    ApiJson(request): ApiJson<RagInsertRequest>,
+) -> ApiResult<Json<Value>> {
+    RagTool::insert(state.stack.tool_runtime.as_ref(), &ctx, request).await?;
+    Ok(Json(Value::Null))
+}
+
+/// `POST /v1/tool-runtime/rag-tool/query`.
+pub async fn rag_query(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    ApiJson(request): ApiJson<RagQueryRequest>,
+) -> ApiResult<Json<RagQueryResult>> {
+    Ok(Json(RagTool::query(state.stack.tool_runtime.as_ref(), &ctx, request).await?))
 }

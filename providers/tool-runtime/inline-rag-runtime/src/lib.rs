@@ -1,0 +1,51 @@
+//! `inline::rag-runtime`: the RAG tool runtime (`knowledge_search`, `insert_into_memory`, and
+//! the legacy `rag-tool/insert` and `rag-tool/query`) over the vector stores and files APIs.
+#![doc = include_str!("../README.md")]
+
+mod config;
+mod context;
+mod document;
+mod provider;
+
+pub use config::RagRuntimeConfig;
+pub use context::{ChunkTemplate, ScoredChunk, format_results};
+pub use document::{RawDocument, raw_document};
+pub use provider::RagRuntime;
+
+use lls_api_common::Api;
+
+pub const PROVIDER_TYPE: &str = "inline::rag-runtime";
+
+/// The run.yaml `config:` block `list-providers` and the docs show (upstream's is `{}`).
+pub const SAMPLE_CONFIG: &str = "{}\n";
+
+lls_api_common::register_provider! {
+    api: Api::ToolRuntime,
+    provider_type: PROVIDER_TYPE,
+    description: "RAG tool runtime: knowledge_search and insert_into_memory over the vector stores and files APIs (toolgroup builtin::rag).",
+    sample_config: SAMPLE_CONFIG,
+    config: RagRuntimeConfig,
+    deps: [Api::VectorIo, Api::Files],
+    build: RagRuntime::build,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use lls_api_common::provider::{descriptors, parse_config};
+
+    #[test]
+    fn registered_once_for_tool_runtime_with_its_dependencies() {
+        let mine: Vec<_> = descriptors().into_iter().filter(|d| d.provider_type == PROVIDER_TYPE).collect();
+        assert_eq!(mine.len(), 1);
+        assert_eq!(mine[0].api, Api::ToolRuntime);
+        assert_eq!(mine[0].api_dependencies, [Api::VectorIo, Api::Files]);
+    }
+
+    #[test]
+    fn sample_config_expands_to_a_valid_config() {
+        let c: RagRuntimeConfig = parse_config(&lls_test_support::expand_sample_config(SAMPLE_CONFIG, &|_| None)).unwrap();
+        assert_eq!(c, RagRuntimeConfig::default());
+    }
+}
