@@ -2,7 +2,9 @@
 # Installs what the test suite needs beyond a Rust toolchain, on a fresh Debian bookworm machine
 # (as root) or a developer machine. Idempotent and quiet: a second run does nothing.
 #
-#   scripts/install-deps.sh
+#   scripts/install-deps.sh            # everything the test suite needs
+#   scripts/install-deps.sh --runtime  # only what building and running the starter needs (no
+#                                      # PostgreSQL, no Python SDKs): cmake, OpenBLAS, unzip, weights
 #
 # - apt: postgresql-15 when /usr/lib/postgresql/15/bin/postgres is missing (scripts/postgres.sh runs it);
 #   cmake and libopenblas-dev when missing (inline::faiss builds the vendored faiss library).
@@ -15,6 +17,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUNTIME_ONLY=0
+[ "${1:-}" = "--runtime" ] && RUNTIME_ONLY=1
 VENV="${LLS_E2E_VENV:-$HOME/.cache/llama-stack-rs/e2e-venv}"
 REQS="$ROOT/tests/e2e/requirements.txt"
 TOOLS="$HOME/.cache/llama-stack-rs/tools"
@@ -41,7 +45,7 @@ apt_install() {  # apt_install PKG... (only the missing ones are passed in)
 
 # ---------------------------------------------------------------- system packages
 pkgs=()
-[ -x /usr/lib/postgresql/15/bin/postgres ] || pkgs+=(postgresql-15)
+[ "$RUNTIME_ONLY" = 1 ] || [ -x /usr/lib/postgresql/15/bin/postgres ] || pkgs+=(postgresql-15)
 # inline::faiss builds the vendored faiss with cmake (>= 3.24) and links BLAS/LAPACK from OpenBLAS.
 command -v cmake >/dev/null 2>&1 || pkgs+=(cmake)
 dpkg -s libopenblas-dev >/dev/null 2>&1 || pkgs+=(libopenblas-dev)
@@ -51,6 +55,7 @@ apt_install "${pkgs[@]+"${pkgs[@]}"}"
 
 # ---------------------------------------------------------------- model weights
 bash "$ROOT/scripts/models.sh" || die "scripts/models.sh failed"
+[ "$RUNTIME_ONLY" = 0 ] || exit 0
 
 # ---------------------------------------------------------------- Python >= 3.12
 py_ok() {  # py_ok CMD: CMD runs, is CPython >= 3.12 and can make venvs
