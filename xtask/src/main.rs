@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use xtask::bench::{self, GatewayOptions};
+use xtask::bench::{self, GatewayOptions, RagOptions};
 use xtask::codegen::{self, Outcome};
 
 #[derive(Parser, Debug)]
@@ -79,6 +79,27 @@ enum BenchCommand {
         #[arg(long)]
         check_targets: bool,
     },
+    /// Retrieval: file ingestion, then search latency, QPS and recall at scale (inline::faiss).
+    Rag {
+        /// Chunks in the large store (default 100000; 25000 with --quick).
+        #[arg(long)]
+        chunks: Option<usize>,
+        /// Smaller runs.
+        #[arg(long)]
+        quick: bool,
+        /// The faiss provider's `ivf_probe_fraction` (its default when absent).
+        #[arg(long)]
+        ivf_probe_fraction: Option<f64>,
+        /// Also write the Markdown report to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Use the release binaries already built instead of running `cargo build --release`.
+        #[arg(long)]
+        no_build: bool,
+        /// Exit non-zero when a figure misses its target.
+        #[arg(long)]
+        check_targets: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -96,6 +117,23 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench { which: BenchCommand::Gateway { requests, duration_secs, quick, out, no_build, check_targets } } => {
             let options = GatewayOptions::new(quick, requests, duration_secs, !no_build);
             let report = bench::gateway(&options)?;
+            let markdown = report.markdown();
+            println!("{markdown}");
+            if let Some(path) = out {
+                std::fs::write(&path, &markdown).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            let missed = report.missed_targets();
+            if check_targets && !missed.is_empty() {
+                eprintln!("missed targets: {}", missed.join("; "));
+                return Ok(ExitCode::FAILURE);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { which: BenchCommand::Rag { chunks, quick, ivf_probe_fraction, out, no_build, check_targets } } => {
+            let mut options = RagOptions::new(quick, chunks, !no_build);
+            options.probe_fraction = ivf_probe_fraction;
+            let report = bench::rag(&options)?;
             let markdown = report.markdown();
             println!("{markdown}");
             if let Some(path) = out {

@@ -5,6 +5,9 @@
 
 mod load;
 mod procs;
+mod rag;
+mod rag_corpus;
+mod rag_report;
 mod report;
 
 use std::path::Path;
@@ -16,6 +19,8 @@ use serde_json::json;
 
 pub use load::{HttpClient, Stats};
 pub use procs::Memory;
+pub use rag::{RagOptions, rag};
+pub use rag_report::RagReport;
 pub use report::{GatewayReport, Row};
 
 /// Concurrency levels every workload runs at.

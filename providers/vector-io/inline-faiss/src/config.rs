@@ -36,7 +36,7 @@ pub enum IndexKind {
 }
 
 pub const DEFAULT_IVF_MIN_CHUNKS: usize = 20_000;
-pub const DEFAULT_IVF_PROBE_FRACTION: f64 = 0.125;
+pub const DEFAULT_IVF_PROBE_FRACTION: f64 = 0.0625;
 /// Fewer chunks than this cannot train a useful IVF index.
 pub const MIN_IVF_MIN_CHUNKS: usize = 1_000;
 

@@ -7,13 +7,22 @@ use std::sync::Arc;
 use lls_api_common::Result;
 use lls_api_vector_io::{Chunk, ScoredChunk};
 
-use crate::index::VectorIndex;
+use crate::index::{Centroids, VectorIndex};
 
 /// A chunk ready for the index: its id, the chunk (with `chunk_id` set) and its vector.
 pub(crate) struct Row {
     pub id: String,
     pub chunk: Chunk,
     pub embedding: Vec<f32>,
+}
+
+/// Which index [`Contents::build`] makes.
+pub(crate) enum Plan {
+    Flat,
+    /// IVF over these centroids.
+    Ivf(Centroids),
+    /// IVF over centroids trained on the rows.
+    TrainIvf,
 }
 
 /// One store's chunks and index.
@@ -37,17 +46,19 @@ pub(crate) fn score(distance: f32) -> f32 {
 }
 
 impl Contents {
-    /// Contents holding `rows` (ids unique), in an exact index, or an IVF one when `ivf` says so.
-    pub(crate) fn build(dim: usize, rows: Vec<Row>, ivf: bool) -> Result<Self> {
+    /// Contents holding `rows` (ids unique) in the index `plan` names.
+    pub(crate) fn build(dim: usize, rows: Vec<Row>, plan: Plan) -> Result<Self> {
         let labels: Vec<u64> = (0..rows.len() as u64).collect();
         let mut vectors = Vec::with_capacity(rows.len() * dim);
         rows.iter().for_each(|r| vectors.extend_from_slice(&r.embedding));
-        let index = if ivf {
-            VectorIndex::ivf(dim, &vectors, &labels)?
-        } else {
-            let mut index = VectorIndex::flat(dim)?;
-            index.add(&vectors, &labels)?;
-            index
+        let index = match plan {
+            Plan::Flat => {
+                let mut index = VectorIndex::flat(dim)?;
+                index.add(&vectors, &labels)?;
+                index
+            }
+            Plan::Ivf(centroids) => VectorIndex::ivf(dim, &vectors, &labels, centroids)?,
+            Plan::TrainIvf => VectorIndex::ivf(dim, &vectors, &labels, Centroids::train(dim, &vectors)?)?,
         };
         let mut contents =
             Contents { index, chunks: HashMap::with_capacity(rows.len()), labels: HashMap::with_capacity(rows.len()), next_label: 0 };
@@ -65,6 +76,11 @@ impl Contents {
 
     pub(crate) fn contains(&self, id: &str) -> bool {
         self.labels.contains_key(id)
+    }
+
+    /// The label a chunk id is stored under.
+    pub(crate) fn label(&self, id: &str) -> Option<u64> {
+        self.labels.get(id).copied()
     }
 
     pub(crate) fn index(&self) -> &VectorIndex {
@@ -148,7 +164,7 @@ mod tests {
 
     #[test]
     fn upsert_replaces_and_remove_forgets() {
-        let mut c = Contents::build(2, vec![row("a", 0.0), row("b", 1.0), row("c", 2.0)], false).unwrap();
+        let mut c = Contents::build(2, vec![row("a", 0.0), row("b", 1.0), row("c", 2.0)], Plan::Flat).unwrap();
         c.upsert(vec![row("b", 10.0), row("d", 3.0)]).unwrap();
         assert_eq!(c.len(), 4);
         assert_eq!(c.index().len(), 4);

@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use faiss::cluster::{Clustering, ClusteringParameters};
 use faiss::index::SearchWithParams;
 use faiss::index::flat::FlatIndexImpl;
 use faiss::index::ivf_flat::IVFFlatIndexImpl;
@@ -20,6 +21,10 @@ const MIN_NLIST: usize = 64;
 const MAX_NLIST: usize = 1024;
 /// Training points per list: faiss wants at least 39; more only slows k-means down.
 const TRAIN_POINTS_PER_LIST: usize = 40;
+/// k-means iterations when training IVF lists.
+const KMEANS_ITERATIONS: u32 = 15;
+/// An IVF index is retrained once its store has grown this many times past its training size.
+const RETRAIN_GROWTH: usize = 4;
 /// A query scans enough lists to expect this many times `k` candidates.
 const CANDIDATES_PER_RESULT: usize = 4;
 
@@ -70,8 +75,8 @@ pub(crate) mod omp {
 enum Ann {
     /// Exact search; faiss numbers vectors by position, `labels[position]` is the label.
     Flat { index: FlatIndexImpl, labels: Vec<u64> },
-    /// Approximate search over `nlist` k-means cells; faiss stores the labels itself.
-    Ivf { index: IVFFlatIndexImpl, nlist: usize },
+    /// Approximate search over k-means cells; faiss stores the labels itself.
+    Ivf { index: IVFFlatIndexImpl, centroids: Centroids },
 }
 
 /// One store's vectors, searchable by L2 distance.
@@ -94,6 +99,44 @@ fn idx(labels: &[u64]) -> Vec<Idx> {
     labels.iter().copied().map(Idx::new).collect()
 }
 
+/// The k-means centroids of an IVF index: kept in the kv store, so a restart rebuilds the
+/// index without training it again.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Centroids {
+    pub nlist: usize,
+    /// How many vectors the store held when they were trained.
+    pub trained_on: usize,
+    pub dim: usize,
+    /// `nlist` rows of `dim`.
+    pub data: Vec<f32>,
+    /// k-means' last imbalance factor (1 when every list is the same size; not stored).
+    pub imbalance: f64,
+}
+
+impl Centroids {
+    /// k-means over (a sample of) `vectors`, about `2·√n` of them.
+    pub(crate) fn train(dim: usize, vectors: &[f32]) -> Result<Self> {
+        let n = vectors.len() / dim.max(1);
+        let nlist = nlist_for(n);
+        let mut params = ClusteringParameters::new();
+        params.set_niter(KMEANS_ITERATIONS);
+        params.set_max_points_per_centroid(TRAIN_POINTS_PER_LIST as u32);
+        let mut clustering = Clustering::new_with_params(faiss_dim(dim)?, u32::try_from(nlist).unwrap_or(u32::MAX), &params)
+            .map_err(|e| faiss_error("set up k-means", e))?;
+        let mut assign = FlatIndex::new_l2(faiss_dim(dim)?).map_err(|e| faiss_error("create a k-means index", e))?;
+        let sample = training_sample(vectors, dim, nlist * TRAIN_POINTS_PER_LIST);
+        clustering.train(&sample, &mut assign).map_err(|e| faiss_error("train IVF lists", e))?;
+        let data = clustering.centroids().map_err(|e| faiss_error("read IVF centroids", e))?.concat();
+        let imbalance = clustering.iteration_stats().last().map_or(0.0, |s| s.imbalance_factor());
+        Ok(Centroids { nlist, trained_on: n, dim, data, imbalance })
+    }
+
+    /// Whether these centroids still suit a store of `n` vectors of `dim`.
+    pub(crate) fn fit(&self, dim: usize, n: usize) -> bool {
+        self.dim == dim && self.data.len() == self.nlist * dim && self.nlist > 0 && n < RETRAIN_GROWTH * self.trained_on.max(1)
+    }
+}
+
 impl VectorIndex {
     /// An empty exact index.
     pub(crate) fn flat(dim: usize) -> Result<Self> {
@@ -101,17 +144,26 @@ impl VectorIndex {
         Ok(VectorIndex { dim, ann: Ann::Flat { index, labels: Vec::new() } })
     }
 
-    /// An IVF index trained on (a sample of) `vectors`, holding all of them under `labels`.
-    pub(crate) fn ivf(dim: usize, vectors: &[f32], labels: &[u64]) -> Result<Self> {
-        let n = labels.len();
-        let nlist = nlist_for(n);
+    /// An IVF index over `centroids`, holding `vectors` under `labels`.
+    pub(crate) fn ivf(dim: usize, vectors: &[f32], labels: &[u64], centroids: Centroids) -> Result<Self> {
         let d = faiss_dim(dim)?;
-        let quantizer = FlatIndex::new_l2(d).map_err(|e| faiss_error("create an IVF quantizer", e))?;
-        let nlist_u32 = u32::try_from(nlist).unwrap_or(u32::MAX);
-        let mut index = IVFFlatIndexImpl::new_l2(quantizer, d, nlist_u32).map_err(|e| faiss_error("create an IVF index", e))?;
-        index.train(&training_sample(vectors, dim, nlist * TRAIN_POINTS_PER_LIST)).map_err(|e| faiss_error("train an IVF index", e))?;
+        let mut quantizer = FlatIndex::new_l2(d).map_err(|e| faiss_error("create an IVF quantizer", e))?;
+        quantizer.add(&centroids.data).map_err(|e| faiss_error("fill an IVF quantizer", e))?;
+        let nlist = u32::try_from(centroids.nlist).unwrap_or(u32::MAX);
+        let mut index = IVFFlatIndexImpl::new_l2(quantizer, d, nlist).map_err(|e| faiss_error("create an IVF index", e))?;
+        if !index.is_trained() {
+            return Err(Error::internal("faiss did not take the IVF centroids as trained"));
+        }
         index.add_with_ids(vectors, &idx(labels)).map_err(|e| faiss_error("fill an IVF index", e))?;
-        Ok(VectorIndex { dim, ann: Ann::Ivf { index, nlist } })
+        Ok(VectorIndex { dim, ann: Ann::Ivf { index, centroids } })
+    }
+
+    /// The centroids of an IVF index.
+    pub(crate) fn centroids(&self) -> Option<&Centroids> {
+        match &self.ann {
+            Ann::Flat { .. } => None,
+            Ann::Ivf { centroids, .. } => Some(centroids),
+        }
     }
 
     pub(crate) fn kind(&self) -> &'static str {
@@ -183,9 +235,9 @@ impl VectorIndex {
         }
         let result = match &self.ann {
             Ann::Flat { index, .. } => ConcurrentIndex::search(index, query, k),
-            Ann::Ivf { index, nlist } => {
+            Ann::Ivf { index, centroids } => {
                 let mut params = SearchParametersIVF::new().map_err(|e| faiss_error("make search parameters", e))?;
-                params.set_nprobe(nprobe_for(*nlist, n, k, probe_fraction));
+                params.set_nprobe(nprobe_for(centroids.nlist, n, k, probe_fraction));
                 index.search_with_params(query, k, &params.upcast())
             }
         }
@@ -283,7 +335,10 @@ mod tests {
         let (dim, n) = (16, 4000);
         let vectors = points(n, dim, 7);
         let labels: Vec<u64> = (0..n as u64).map(|i| i + 1000).collect();
-        let mut index = VectorIndex::ivf(dim, &vectors, &labels).unwrap();
+        let centroids = Centroids::train(dim, &vectors).unwrap();
+        assert_eq!((centroids.nlist, centroids.trained_on, centroids.data.len()), (126, n, 126 * dim));
+        assert!(centroids.fit(dim, 4 * n - 1) && !centroids.fit(dim, 4 * n) && !centroids.fit(dim + 1, n));
+        let mut index = VectorIndex::ivf(dim, &vectors, &labels, centroids).unwrap();
         assert_eq!((index.kind(), index.len()), ("ivf", n));
         let queries = points(50, dim, 99);
         let mut hits = 0;

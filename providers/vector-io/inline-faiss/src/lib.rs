@@ -5,6 +5,7 @@ mod contents;
 mod index;
 pub mod provider;
 mod record;
+mod store;
 
 use lls_api_common::Api;
 

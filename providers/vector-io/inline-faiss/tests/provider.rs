@@ -1,7 +1,7 @@
-//! inline::faiss beyond the shared suite: the kv layout (one key per chunk), the move to an IVF
+//! inline::faiss beyond the shared suite: the kv log (one entry per write, compaction), the move to an IVF
 //! index and back from storage, damaged storage, and inputs faiss must never see.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 
@@ -42,21 +42,53 @@ fn ids(r: &[lls_api_vector_io::ScoredChunk]) -> Vec<&str> {
     r.iter().map(|c| c.id()).collect()
 }
 
+const ALL: (&str, &str) = ("faiss:v2:", "faiss:v2:\u{10FFFF}");
+
+async fn faiss_keys(kv: &Arc<dyn KvStore>) -> Vec<String> {
+    kv.keys_in_range(ALL.0, ALL.1).await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_chunk_is_one_kv_key_and_inserts_write_only_theirs() {
+async fn each_write_is_one_log_entry() {
     let kv = kv().await;
     let p = FaissVectorIo::open(kv.clone(), &FaissConfig::new("kv_default", "ns")).await.unwrap();
     p.create_index(&spec("vs_a:1", 3)).await.unwrap();
     p.insert("vs_a:1", vec![chunk("x", vec![1.0, 0.0, 0.0]), chunk("y", vec![0.0, 1.0, 0.0])]).await.unwrap();
-    let keys = kv.keys_in_range("faiss:v1:", "faiss:v1:\u{10FFFF}").await.unwrap();
-    assert_eq!(keys, ["faiss:v1:chunk:vs_a%3A1:x", "faiss:v1:chunk:vs_a%3A1:y", "faiss:v1:spec:vs_a%3A1"]);
-    let before = kv.get("faiss:v1:chunk:vs_a%3A1:x").await.unwrap();
+    let first = "faiss:v2:log:vs_a%3A1:00000000000000000000";
+    assert_eq!(faiss_keys(&kv).await, [first, "faiss:v2:spec:vs_a%3A1"]);
+    let before = kv.get(first).await.unwrap();
     p.insert("vs_a:1", vec![chunk("z", vec![0.0, 0.0, 1.0])]).await.unwrap();
-    assert_eq!(kv.get("faiss:v1:chunk:vs_a%3A1:x").await.unwrap(), before);
-    p.delete_chunks("vs_a:1", &["y".into()]).await.unwrap();
-    assert!(kv.get("faiss:v1:chunk:vs_a%3A1:y").await.unwrap().is_none());
+    p.delete_chunks("vs_a:1", &["y".into(), "unknown".into()]).await.unwrap();
+    p.delete_chunks("vs_a:1", &["unknown".into()]).await.unwrap();
+    assert_eq!(kv.get(first).await.unwrap(), before, "entries are never rewritten by later writes");
+    assert_eq!(faiss_keys(&kv).await.len(), 4, "{:?}", faiss_keys(&kv).await);
     p.delete_index("vs_a:1").await.unwrap();
-    assert!(kv.keys_in_range("faiss:v1:", "faiss:v1:\u{10FFFF}").await.unwrap().is_empty());
+    assert!(faiss_keys(&kv).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_of_mostly_dead_chunks_is_compacted_to_the_live_ones() {
+    let kv = kv().await;
+    let config = FaissConfig::new("kv_default", "ns");
+    let p = FaissVectorIo::open(kv.clone(), &config).await.unwrap();
+    p.create_index(&spec("s", 2)).await.unwrap();
+    let version = |v: f32| (0..1500).map(|i| chunk(&format!("c{i}"), vec![i as f32, v])).collect::<Vec<_>>();
+    p.insert("s", version(0.0)).await.unwrap();
+    p.insert("s", version(1.0)).await.unwrap();
+    assert_eq!(faiss_keys(&kv).await.len(), 5, "two inserts of 1500 are four entries, plus the spec");
+    p.insert("s", version(2.0)).await.unwrap();
+    let keys = faiss_keys(&kv).await;
+    assert_eq!(keys.len(), 3, "4500 records with 1500 live are compacted to two entries: {keys:?}");
+    assert!(keys[0].ends_with(":00000000000000000006"), "compacted entries follow the old ones: {keys:?}");
+    p.delete_chunks("s", &["c0".into()]).await.unwrap();
+    drop(p);
+    let p = FaissVectorIo::open(kv, &config).await.unwrap();
+    assert_eq!(p.index_info("s").await.unwrap(), ("flat", 1499));
+    let r = p.query_vector("s", &[7.0, 2.0], 1, 0.0).await.unwrap();
+    assert_eq!((r[0].id(), r[0].score), ("c7", f32::MAX));
+    assert!(p.query_vector("s", &[0.0, 2.0], 1, 0.0).await.unwrap()[0].id() != "c0");
+    p.insert("s", vec![chunk("new", vec![-5.0, 0.0])]).await.unwrap();
+    assert_eq!(p.index_info("s").await.unwrap(), ("flat", 1500));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,6 +106,8 @@ async fn a_large_store_moves_to_ivf_and_reloads_as_ivf() {
     let rest: Vec<EmbeddedChunk> = (900..n).map(|i| chunk(&format!("c{i}"), vectors[i].clone())).collect();
     p.insert("big", rest).await.unwrap();
     assert_eq!(p.index_info("big").await.unwrap(), ("ivf", n));
+    let centroids = kv.get("faiss:v2:centroids:big").await.unwrap().expect("trained centroids are kept");
+    assert!(centroids.contains("\"trained_on\":1500"), "{}", &centroids[..80]);
     for i in [0, 777, 1499] {
         let r = p.query_vector("big", &vectors[i], 5, 0.0).await.unwrap();
         assert_eq!(r[0].id(), format!("c{i}"));
@@ -92,32 +126,48 @@ async fn a_large_store_moves_to_ivf_and_reloads_as_ivf() {
     let reopened = FaissVectorIo::open(kv.clone(), &config).await.unwrap();
     assert_eq!(reopened.index_info("big").await.unwrap(), ("ivf", n - 1));
     assert_eq!(reopened.query_vector("big", &[100.0; 16], 1, 0.0).await.unwrap()[0].id(), "c5");
+    assert_eq!(kv.get("faiss:v2:centroids:big").await.unwrap().as_ref(), Some(&centroids), "a reload reuses the centroids");
+    // Growing to four times the training size retrains (from the log: IVF keeps no vectors).
+    let more = points(6001, dim);
+    let grow: Vec<EmbeddedChunk> = (n..6001).map(|i| chunk(&format!("c{i}"), more[i].clone())).collect();
+    reopened.insert("big", grow).await.unwrap();
+    let retrained = kv.get("faiss:v2:centroids:big").await.unwrap().unwrap();
+    assert!(retrained.contains("\"trained_on\":6000"), "{}", &retrained[..80]);
+    assert_eq!(reopened.query_vector("big", &more[5000], 1, 0.0).await.unwrap()[0].id(), "c5000");
+    assert_eq!(reopened.query_vector("big", &[100.0; 16], 1, 0.0).await.unwrap()[0].id(), "c5");
+    drop(reopened);
     let mut exact = config.clone();
     exact.index = IndexKind::Flat;
-    let flat = FaissVectorIo::open(kv, &exact).await.unwrap();
-    assert_eq!(flat.index_info("big").await.unwrap(), ("flat", n - 1));
+    let flat = FaissVectorIo::open(kv.clone(), &exact).await.unwrap();
+    assert_eq!(flat.index_info("big").await.unwrap(), ("flat", 6000));
+    flat.delete_index("big").await.unwrap();
+    assert!(faiss_keys(&kv).await.is_empty(), "{:?}", faiss_keys(&kv).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unreadable_records_are_skipped_and_leftovers_never_join_a_new_store() {
+async fn unreadable_entries_are_skipped_and_leftovers_never_join_a_new_store() {
     let kv = kv().await;
     let config = FaissConfig::new("kv_default", "ns");
     let p = FaissVectorIo::open(kv.clone(), &config).await.unwrap();
     p.create_index(&spec("s", 2)).await.unwrap();
     p.insert("s", vec![chunk("good", vec![1.0, 2.0])]).await.unwrap();
-    kv.set("faiss:v1:chunk:s:broken", "{not json", None).await.unwrap();
-    kv.set("faiss:v1:spec:junk", "[]", None).await.unwrap();
+    kv.set("faiss:v2:log:s:00000000000000000099", "{not json", None).await.unwrap();
+    kv.set("faiss:v2:spec:junk", "[]", None).await.unwrap();
     drop(p);
     let p = FaissVectorIo::open(kv.clone(), &config).await.unwrap();
-    let r = p.query_vector("s", &[1.0, 2.0], 10, 0.0).await.unwrap();
-    assert_eq!(ids(&r), ["good"]);
+    assert_eq!(ids(&p.query_vector("s", &[1.0, 2.0], 10, 0.0).await.unwrap()), ["good"]);
+    p.insert("s", vec![chunk("later", vec![5.0, 5.0])]).await.unwrap();
     assert_eq!(p.query_vector("junk", &[1.0, 2.0], 1, 0.0).await.unwrap_err().kind(), ErrorKind::NotFound);
+    drop(p);
+    let p = FaissVectorIo::open(kv.clone(), &config).await.unwrap();
+    assert_eq!(ids(&p.query_vector("s", &[1.0, 2.0], 10, 0.0).await.unwrap()), ["good", "later"]);
 
-    // A delete that died halfway left a chunk key: re-creating the store must not resurrect it.
-    kv.set("faiss:v1:chunk:t:ghost", &kv.get("faiss:v1:chunk:s:good").await.unwrap().unwrap(), None).await.unwrap();
+    // A delete that died halfway left a log entry: re-creating the store must not resurrect it.
+    let entry = kv.get("faiss:v2:log:s:00000000000000000000").await.unwrap().unwrap();
+    kv.set("faiss:v2:log:t:00000000000000000000", &entry, None).await.unwrap();
     p.create_index(&spec("t", 2)).await.unwrap();
     assert!(p.query_vector("t", &[1.0, 2.0], 10, 0.0).await.unwrap().is_empty());
-    assert!(kv.get("faiss:v1:chunk:t:ghost").await.unwrap().is_none());
+    assert!(kv.get("faiss:v2:log:t:00000000000000000000").await.unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
