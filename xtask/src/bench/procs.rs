@@ -64,23 +64,12 @@ pub fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr().context("reading the bound port")?.port())
 }
 
-/// The server's run config: the mock as `remote::openai` provider `mock`, all state under `state`.
-pub fn run_yaml(mock_port: u16, state: &Path) -> String {
+/// run.yaml's `storage:` block for the benchmarks: SQLite kv and sql backends under `state`,
+/// with the registry and the inference store in them.
+pub fn sqlite_storage_yaml(state: &Path) -> String {
     let state = state.display();
     format!(
-        r#"# Written by `cargo xtask bench gateway`.
-version: 2
-image_name: xtask-bench
-apis:
-- inference
-providers:
-  inference:
-  - provider_id: mock
-    provider_type: remote::openai
-    config:
-      base_url: http://127.0.0.1:{mock_port}/v1
-      api_key: mock-key
-storage:
+        r#"storage:
   backends:
     kv_default:
       type: kv_sqlite
@@ -95,7 +84,27 @@ storage:
     inference:
       table_name: inference_store
       backend: sql_default
-registered_resources:
+"#
+    )
+}
+
+/// The server's run config: the mock as `remote::openai` provider `mock`, all state under `state`.
+pub fn run_yaml(mock_port: u16, state: &Path) -> String {
+    let storage = sqlite_storage_yaml(state);
+    format!(
+        r#"# Written by `cargo xtask bench gateway`.
+version: 2
+image_name: xtask-bench
+apis:
+- inference
+providers:
+  inference:
+  - provider_id: mock
+    provider_type: remote::openai
+    config:
+      base_url: http://127.0.0.1:{mock_port}/v1
+      api_key: mock-key
+{storage}registered_resources:
   models:
   - model_id: mock-embed
     provider_id: mock

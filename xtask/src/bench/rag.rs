@@ -71,6 +71,7 @@ pub fn rag(options: &RagOptions) -> anyhow::Result<RagReport> {
 /// The server's run config: the mock's `mock-embed` as embedding model, `inline::faiss` and
 /// `inline::localfs`, all state under `state`.
 fn run_yaml(mock_port: u16, state: &Path, probe_fraction: Option<f64>) -> String {
+    let storage = procs::sqlite_storage_yaml(state);
     let state = state.display();
     let probe = probe_fraction.map(|f| format!("\n      ivf_probe_fraction: {f}")).unwrap_or_default();
     format!(
@@ -102,22 +103,7 @@ providers:
       metadata_store:
         table_name: files_metadata
         backend: sql_default
-storage:
-  backends:
-    kv_default:
-      type: kv_sqlite
-      db_path: {state}/kvstore.db
-    sql_default:
-      type: sql_sqlite
-      db_path: {state}/sql_store.db
-  stores:
-    metadata:
-      namespace: registry
-      backend: kv_default
-    inference:
-      table_name: inference_store
-      backend: sql_default
-vector_stores:
+{storage}vector_stores:
   default_provider_id: faiss
 registered_resources:
   models:
