@@ -103,7 +103,7 @@ run_pytest() {
 rm -f "$LOGS/pytest.log"
 before=$failed
 failed=0
-step "build binaries" 20m cargo build --locked -p lls-distribution-starter -p lls-test-support --bins --features "$FEATURES"
+step "build binaries" 20m cargo build --locked -p lls-distribution-starter -p lls-testkit --bins --features "$FEATURES"
 if [ "$failed" = 0 ]; then
     step "pytest e2e" - run_pytest
     pytest_last="$(grep -v '^[[:space:]]*$' "$LOGS/pytest.log" 2>/dev/null | tail -n 1 || true)"

@@ -47,7 +47,7 @@ def binary(name: str) -> Path:
     if not os.access(path, os.X_OK):
         pytest.fail(
             f"{path} not found: build it with "
-            "`cargo build -p lls-distribution-starter -p lls-test-support --bins` "
+            "`cargo build -p lls-distribution-starter -p lls-testkit --bins` "
             "or point LLS_BIN_DIR at the folder holding it",
             pytrace=False,
         )

@@ -1,6 +1,6 @@
 //! Tool groups, tools and the tool runtime over HTTP, tested in-process (`oneshot`) with the
 //! real `remote::model-context-protocol` provider against the in-process MCP server of
-//! `lls-test-support` (SSE with a bearer token, as upstream's conformance tests run theirs).
+//! `lls-testkit` (SSE with a bearer token, as upstream's conformance tests run theirs).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 extern crate lls_tool_runtime_remote_model_context_protocol as _;
@@ -11,8 +11,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use lls_test_support::TestMcpServer;
-use lls_test_support::mcp_server::tools::{GREETING, book_flight_schema};
+use lls_testkit::TestMcpServer;
+use lls_testkit::mcp_server::tools::{GREETING, book_flight_schema};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 

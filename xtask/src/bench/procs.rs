@@ -25,9 +25,9 @@ pub struct Binaries {
 /// `cargo build --release` of the server and the mock (unless `build` is false), then their paths.
 pub fn binaries(build: bool) -> anyhow::Result<Binaries> {
     if build {
-        eprintln!("building release binaries (cargo build --release -p lls-distribution-starter -p lls-test-support --bins)");
+        eprintln!("building release binaries (cargo build --release -p lls-distribution-starter -p lls-testkit --bins)");
         let status = crate::cargo_command()
-            .args(["build", "--release", "-p", "lls-distribution-starter", "-p", "lls-test-support", "--bins"])
+            .args(["build", "--release", "-p", "lls-distribution-starter", "-p", "lls-testkit", "--bins"])
             .status()
             .context("running cargo build")?;
         if !status.success() {

@@ -4,12 +4,12 @@
 use super::{Area, Checked, DepKind, Violation, Workspace};
 
 pub const APIS: &str = "(a) apis/ crates depend only on other apis/ crates";
-pub const PROVIDERS: &str = "(b) providers/ crates depend only on apis/, lls-openai-compat and lls-test-support";
+pub const PROVIDERS: &str = "(b) providers/ crates depend only on apis/, lls-openai-compat and lls-testkit";
 pub const ONLY_DISTRIBUTIONS: &str = "(c) only distributions/ (and xtask) depend on providers/ crates";
 pub const PLATFORM: &str = "(d) crates/ never depend on providers/ or distributions/";
 
 /// The test doubles may be a dev-dependency of anything.
-const TEST_SUPPORT: &str = "lls-test-support";
+const TEST_SUPPORT: &str = "lls-testkit";
 /// Platform crates a provider may use: the shared OpenAI client, and the test doubles.
 const PROVIDER_GLUE: [&str; 2] = ["lls-openai-compat", TEST_SUPPORT];
 
@@ -24,7 +24,7 @@ pub fn apis_depend_only_on_apis(ws: &Workspace) -> Checked {
                     rule: APIS,
                     subject: p.describe(),
                     message: format!(
-                        "depends on {}; an API crate may only use other apis/ crates (and lls-test-support for its tests)",
+                        "depends on {}; an API crate may only use other apis/ crates (and lls-testkit for its tests)",
                         dep.describe()
                     ),
                 });
@@ -44,7 +44,7 @@ pub fn providers_depend_on_contracts_only(ws: &Workspace) -> Checked {
             }
             let why = if area == Area::Providers { "another provider crate" } else { "platform code that providers must not know" };
             let fix = if dep.kind == DepKind::Dev {
-                "give lls-test-support a helper for what the tests need"
+                "give lls-testkit a helper for what the tests need"
             } else {
                 "move what it needs into apis/ or lls-openai-compat"
             };
@@ -85,7 +85,7 @@ pub fn platform_never_depends_on_providers(ws: &Workspace) -> Checked {
                     rule: PLATFORM,
                     subject: p.describe(),
                     message: format!(
-                        "depends on {}; platform crates must work with any provider set (use the fakes in lls-test-support for tests)",
+                        "depends on {}; platform crates must work with any provider set (use the fakes in lls-testkit for tests)",
                         dep.describe()
                     ),
                 });

@@ -35,8 +35,8 @@ pub fn provider_file_set(ws: &Workspace) -> Checked {
             }
         }
         // A provider may reuse a config type from the test doubles (the fake provider shares
-        // `FakeConfig` with lls-test-support); every other one owns its config.
-        let shares_config = lib.contains("lls_test_support::");
+        // `FakeConfig` with lls-testkit); every other one owns its config.
+        let shares_config = lib.contains("lls_testkit::");
         if !shares_config && !ws.root.join(&p.dir).join("src/config.rs").is_file() {
             missing("src/config.rs is missing (serde config with deny_unknown_fields, defaults and validate())".to_owned());
         }

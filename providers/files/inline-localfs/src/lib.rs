@@ -45,11 +45,11 @@ mod tests {
 
     #[test]
     fn sample_config_expands_to_a_valid_config() {
-        let c: LocalFsConfig = parse_config(&lls_test_support::expand_sample_config(SAMPLE_CONFIG, &|_| None)).unwrap();
+        let c: LocalFsConfig = parse_config(&lls_testkit::expand_sample_config(SAMPLE_CONFIG, &|_| None)).unwrap();
         assert_eq!(c.storage_dir, "~/.llama/distributions/starter/files");
         assert_eq!((c.metadata_store.table_name.as_str(), c.metadata_store.backend.as_str()), ("files_metadata", "sql_default"));
         let env = |name: &str| (name == "FILES_STORAGE_DIR").then(|| "/srv/files".to_owned());
-        let c: LocalFsConfig = parse_config(&lls_test_support::expand_sample_config(SAMPLE_CONFIG, &env)).unwrap();
+        let c: LocalFsConfig = parse_config(&lls_testkit::expand_sample_config(SAMPLE_CONFIG, &env)).unwrap();
         assert_eq!(c.storage_dir, "/srv/files");
     }
 }

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use lls_api_common::unix_now;
 use lls_files_inline_localfs::{LocalFsConfig, LocalFsFiles};
-use lls_test_support::FilesHarness;
+use lls_testkit::FilesHarness;
 
 async fn harness() -> FilesHarness {
     #[allow(clippy::expect_used)]
@@ -17,7 +17,7 @@ async fn harness() -> FilesHarness {
     let seen = offset.clone();
     let clock = Arc::new(move || unix_now() + seen.load(Ordering::SeqCst));
     #[allow(clippy::expect_used)]
-    let store = lls_test_support::stores::memory_sql().await.expect("in-memory SQLite");
+    let store = lls_testkit::stores::memory_sql().await.expect("in-memory SQLite");
     #[allow(clippy::expect_used)]
     let files = LocalFsFiles::open_with_clock(&config, store, clock).await.expect("provider opens");
     FilesHarness {
@@ -29,4 +29,4 @@ async fn harness() -> FilesHarness {
     }
 }
 
-lls_test_support::files_conformance!(harness());
+lls_testkit::files_conformance!(harness());

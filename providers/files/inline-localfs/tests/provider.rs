@@ -44,7 +44,7 @@ impl Setup {
     async fn new() -> Setup {
         let tmp = tempfile::tempdir().unwrap();
         let config = LocalFsConfig::new(tmp.path().join("files").display().to_string(), "sql_default");
-        Setup { tmp, config, store: lls_test_support::stores::memory_sql().await.unwrap() }
+        Setup { tmp, config, store: lls_testkit::stores::memory_sql().await.unwrap() }
     }
 
     fn files_dir(&self) -> std::path::PathBuf {
@@ -134,7 +134,7 @@ async fn builds_through_the_descriptor() {
         provider_id: "meta-reference-files".into(),
         config,
         deps: Deps::default(),
-        stores: lls_test_support::stores::memory_stores(),
+        stores: lls_testkit::stores::memory_stores(),
     };
     let instance = (found[0].build)(build(config.clone())).await.unwrap();
     let files = instance.get::<dyn Files>().expect("the instance is a Files provider");

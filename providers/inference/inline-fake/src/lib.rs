@@ -5,7 +5,7 @@ use std::sync::Arc;
 use lls_api_common::{Api, BuildContext, Result};
 use lls_api_inference::InferenceProvider;
 
-pub use lls_test_support::fake_inference::{FAKE_EMBEDDING, FAKE_LLM, FakeConfig, FakeInference};
+pub use lls_testkit::fake_inference::{FAKE_EMBEDDING, FAKE_LLM, FakeConfig, FakeInference};
 
 /// How run.yaml names this provider.
 pub const PROVIDER_TYPE: &str = "inline::fake";

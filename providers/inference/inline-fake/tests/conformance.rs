@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use lls_inference_inline_fake::{FAKE_EMBEDDING, FAKE_LLM, FakeConfig, FakeInference};
-use lls_test_support::{Capabilities, Harness};
+use lls_testkit::{Capabilities, Harness};
 
-lls_test_support::inference_conformance!(async {
+lls_testkit::inference_conformance!(async {
     Harness {
         provider: Arc::new(FakeInference::new(FakeConfig::default())),
         llm: FAKE_LLM.into(),

@@ -50,10 +50,10 @@ mod tests {
     #[test]
     fn sample_config_expands_to_a_valid_config() {
         let c: SentenceTransformersConfig =
-            parse_config(&lls_test_support::expand_sample_config(SAMPLE_CONFIG, &|_| None)).unwrap();
+            parse_config(&lls_testkit::expand_sample_config(SAMPLE_CONFIG, &|_| None)).unwrap();
         assert_eq!((c.model.as_str(), c.model_dir()), (DEFAULT_MODEL, None));
         let env = |name: &str| (name == "SENTENCE_TRANSFORMERS_MODEL_DIR").then(|| "/models/minilm".to_owned());
-        let c: SentenceTransformersConfig = parse_config(&lls_test_support::expand_sample_config(SAMPLE_CONFIG, &env)).unwrap();
+        let c: SentenceTransformersConfig = parse_config(&lls_testkit::expand_sample_config(SAMPLE_CONFIG, &env)).unwrap();
         assert_eq!(c.model_dir(), Some("/models/minilm"));
     }
 }

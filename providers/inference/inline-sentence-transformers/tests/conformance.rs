@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use lls_inference_inline_sentence_transformers::{DEFAULT_MODEL, SentenceTransformersConfig, SentenceTransformersProvider};
-use lls_test_support::{Capabilities, Harness};
+use lls_testkit::{Capabilities, Harness};
 
 async fn harness() -> Harness {
     let dir = common::weights_dir("conformance");
@@ -26,4 +26,4 @@ async fn harness() -> Harness {
     }
 }
 
-lls_test_support::inference_conformance!(harness());
+lls_testkit::inference_conformance!(harness());

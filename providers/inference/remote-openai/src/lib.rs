@@ -41,12 +41,12 @@ mod tests {
 
     #[test]
     fn sample_config_expands_to_a_valid_config() {
-                let defaults = lls_test_support::expand_sample_config(SAMPLE_CONFIG, &|_| None);
+                let defaults = lls_testkit::expand_sample_config(SAMPLE_CONFIG, &|_| None);
         let shown = check_config::<OpenAiConfig>(&defaults).unwrap();
         assert_eq!(shown["base_url"], DEFAULT_BASE_URL);
         assert!(shown["api_key"].is_null());
         let env = |name: &str| (name == "OPENAI_API_KEY").then(|| "sk-1".to_owned());
-        let shown = check_config::<OpenAiConfig>(&lls_test_support::expand_sample_config(SAMPLE_CONFIG, &env)).unwrap();
+        let shown = check_config::<OpenAiConfig>(&lls_testkit::expand_sample_config(SAMPLE_CONFIG, &env)).unwrap();
         assert_eq!(shown["api_key"], "********");
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use lls_api_common::Secret;
 use lls_inference_remote_openai::{OpenAiConfig, OpenAiProvider};
-use lls_test_support::{Capabilities, Harness, MockOpenAi};
+use lls_testkit::{Capabilities, Harness, MockOpenAi};
 
 /// The mock serves an OpenAI embedding model name (with its real dimension), so the provider
 /// lists it as `embedding` with metadata that matches the vectors.
@@ -25,4 +25,4 @@ async fn harness() -> Harness {
     }
 }
 
-lls_test_support::inference_conformance!(harness());
+lls_testkit::inference_conformance!(harness());

@@ -8,7 +8,7 @@ use lls_api_common::{ErrorKind, RequestContext, Secret};
 use lls_api_inference::{ChatCompletionRequest, EmbeddingsRequest, Inference, InferenceProvider, Output};
 use lls_api_models::ModelType;
 use lls_inference_remote_openai::{OpenAiConfig, OpenAiProvider};
-use lls_test_support::MockOpenAi;
+use lls_testkit::MockOpenAi;
 use serde_json::json;
 
 fn provider(base_url: String, key: Option<&str>, allowed: Option<&[&str]>) -> OpenAiProvider {

@@ -43,7 +43,7 @@ mod tests {
 
     #[test]
     fn sample_config_expands_to_a_valid_config() {
-                let c: VllmConfig = parse_config(&lls_test_support::expand_sample_config(SAMPLE_CONFIG, &|_| None)).unwrap();
+                let c: VllmConfig = parse_config(&lls_testkit::expand_sample_config(SAMPLE_CONFIG, &|_| None)).unwrap();
         assert_eq!(c.url.as_deref(), Some("http://localhost:8000/v1"));
         assert_eq!((c.max_tokens, c.api_token.unwrap().expose()), (4096, "fake"));
         assert_eq!(c.tls_verify, lls_openai_compat::TlsVerify::Enabled(true));
@@ -53,7 +53,7 @@ mod tests {
             "VLLM_TLS_VERIFY" => Some("false".to_owned()),
             _ => None,
         };
-        let c: VllmConfig = parse_config(&lls_test_support::expand_sample_config(SAMPLE_CONFIG, &env)).unwrap();
+        let c: VllmConfig = parse_config(&lls_testkit::expand_sample_config(SAMPLE_CONFIG, &env)).unwrap();
         assert_eq!(c.api_token.unwrap().expose(), "1234");
         assert_eq!(c.tls_verify, lls_openai_compat::TlsVerify::Enabled(false));
     }

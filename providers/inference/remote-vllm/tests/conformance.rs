@@ -7,8 +7,8 @@
 use std::sync::Arc;
 
 use lls_inference_remote_vllm::{VllmConfig, VllmProvider};
-use lls_test_support::inference_suite::{self, Outcome};
-use lls_test_support::{Capabilities, Harness, MockOpenAi};
+use lls_testkit::inference_suite::{self, Outcome};
+use lls_testkit::{Capabilities, Harness, MockOpenAi};
 
 async fn harness() -> Harness {
     #[allow(clippy::expect_used)]
@@ -24,7 +24,7 @@ async fn harness() -> Harness {
     }
 }
 
-lls_test_support::inference_conformance!(harness());
+lls_testkit::inference_conformance!(harness());
 
 macro_rules! embedding_scenarios {
     ($($name:ident),+ $(,)?) => {$(

@@ -9,7 +9,7 @@ use lls_api_inference::{ChatCompletionRequest, CompletionRequest, Inference, Inf
 use lls_api_models::ModelType;
 use lls_inference_remote_vllm::{VllmConfig, VllmProvider};
 use lls_openai_compat::TlsVerify;
-use lls_test_support::MockOpenAi;
+use lls_testkit::MockOpenAi;
 use serde_json::{Value, json};
 
 fn provider(url: String, token: Option<&str>) -> VllmProvider {

@@ -45,7 +45,7 @@ mod tests {
 
     #[test]
     fn sample_config_expands_to_a_valid_config() {
-        let c: RagRuntimeConfig = parse_config(&lls_test_support::expand_sample_config(SAMPLE_CONFIG, &|_| None)).unwrap();
+        let c: RagRuntimeConfig = parse_config(&lls_testkit::expand_sample_config(SAMPLE_CONFIG, &|_| None)).unwrap();
         assert_eq!(c, RagRuntimeConfig::default());
     }
 }

@@ -5,7 +5,7 @@ mod support;
 
 use lls_api_common::RequestContext;
 use lls_api_tool_runtime::{RagInsertRequest, RagTool, ToolGroup};
-use lls_test_support::tool_runtime_suite::{ToolCallCase, ToolHarness};
+use lls_testkit::tool_runtime_suite::{ToolCallCase, ToolHarness};
 use lls_tool_runtime_inline_rag_runtime::{PROVIDER_TYPE, RagRuntime};
 use serde_json::json;
 
@@ -36,4 +36,4 @@ async fn harness() -> ToolHarness {
     }
 }
 
-lls_test_support::tool_runtime_conformance!(harness());
+lls_testkit::tool_runtime_conformance!(harness());

@@ -1,13 +1,13 @@
 //! The shared tool runtime conformance suite, run against the in-process MCP server of
-//! `lls-test-support` over SSE with a bearer token, as upstream's tests register their servers.
+//! `lls-testkit` over SSE with a bearer token, as upstream's tests register their servers.
 
 use std::sync::Arc;
 
 use lls_api_common::RequestContext;
 use lls_api_tool_runtime::{McpEndpoint, ToolGroup};
-use lls_test_support::mcp_server::tools::{GREETING, book_flight_schema};
-use lls_test_support::tool_runtime_suite::{ToolCallCase, ToolHarness};
-use lls_test_support::TestMcpServer;
+use lls_testkit::mcp_server::tools::{GREETING, book_flight_schema};
+use lls_testkit::tool_runtime_suite::{ToolCallCase, ToolHarness};
+use lls_testkit::TestMcpServer;
 use lls_tool_runtime_remote_model_context_protocol::{McpConfig, McpProvider, PROVIDER_TYPE};
 use serde_json::json;
 
@@ -32,4 +32,4 @@ async fn harness() -> ToolHarness {
     }
 }
 
-lls_test_support::tool_runtime_conformance!(harness());
+lls_testkit::tool_runtime_conformance!(harness());

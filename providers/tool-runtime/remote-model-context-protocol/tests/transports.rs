@@ -4,8 +4,8 @@
 
 use lls_api_common::{ErrorKind, RequestContext};
 use lls_api_tool_runtime::{ContentItem, InterleavedContent, McpEndpoint, ToolDef, ToolRuntimeProvider};
-use lls_test_support::TestMcpServer;
-use lls_test_support::mcp_server::tools::{self, GREETING, PIXEL_PNG};
+use lls_testkit::TestMcpServer;
+use lls_testkit::mcp_server::tools::{self, GREETING, PIXEL_PNG};
 use lls_tool_runtime_remote_model_context_protocol::{McpConfig, McpProvider, McpTransport};
 use serde_json::{Map, Value, json};
 

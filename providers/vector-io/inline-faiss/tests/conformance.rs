@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lls_api_common::store::{KvStore, KvStoreRef};
 use lls_api_vector_io::VectorIo;
-use lls_test_support::VectorIoHarness;
+use lls_testkit::VectorIoHarness;
 use lls_vector_io_inline_faiss::{FaissConfig, FaissVectorIo};
 
 #[allow(clippy::expect_used)]
@@ -16,11 +16,11 @@ async fn open(kv: Arc<dyn KvStore>) -> Arc<dyn VectorIo> {
 
 #[allow(clippy::expect_used)]
 async fn harness() -> VectorIoHarness {
-    let stores = lls_test_support::stores::memory_stores();
+    let stores = lls_testkit::stores::memory_stores();
     let reference = KvStoreRef { backend: "kv_default".into(), namespace: "vector_io::faiss".into() };
     let kv = stores.kv(&reference).await.expect("the kv store opens");
     let provider = open(kv.clone()).await;
     VectorIoHarness { provider, reopen: Some(Box::new(move || Box::pin(open(kv.clone())))), _guard: Box::new(stores) }
 }
 
-lls_test_support::vector_io_conformance!(harness());
+lls_testkit::vector_io_conformance!(harness());

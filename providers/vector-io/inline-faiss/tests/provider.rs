@@ -12,7 +12,7 @@ use lls_vector_io_inline_faiss::{FaissConfig, FaissVectorIo, IndexKind};
 use serde_json::Map;
 
 async fn kv() -> Arc<dyn KvStore> {
-    let stores = lls_test_support::stores::memory_stores();
+    let stores = lls_testkit::stores::memory_stores();
     let reference = KvStoreRef { backend: "kv_default".into(), namespace: "vector_io::faiss".into() };
     stores.kv(&reference).await.unwrap()
 }

@@ -47,7 +47,7 @@ mod tests {
     #[test]
     fn sample_config_expands_to_a_valid_config() {
         let env = |name: &str| (name == "HOME").then(|| "/home/me".to_owned());
-        let c: SqliteVecConfig = parse_config(&lls_test_support::expand_sample_config(SAMPLE_CONFIG, &env)).unwrap();
+        let c: SqliteVecConfig = parse_config(&lls_testkit::expand_sample_config(SAMPLE_CONFIG, &env)).unwrap();
         assert_eq!(c.db_path, "/home/me/.llama/distributions/starter/sqlite_vec.db");
         assert_eq!(c.persistence.unwrap().backend, "kv_default");
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use lls_api_vector_io::VectorIo;
-use lls_test_support::VectorIoHarness;
+use lls_testkit::VectorIoHarness;
 use lls_vector_io_inline_sqlite_vec::SqliteVecProvider;
 
 #[allow(clippy::expect_used)]
@@ -21,4 +21,4 @@ async fn harness() -> VectorIoHarness {
     VectorIoHarness { provider, reopen: Some(Box::new(move || Box::pin(open(path.clone())))), _guard: Box::new(dir) }
 }
 
-lls_test_support::vector_io_conformance!(harness());
+lls_testkit::vector_io_conformance!(harness());

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use lls_api_common::ErrorKind;
 use lls_api_vector_io::{FileStatus, LastErrorCode, ListFilesQuery, ListQuery, QueryParams, VectorIo};
-use lls_vector_stores::Defaults;
+use lls_service_vector_io::Defaults;
 use serde_json::{Value, json};
 use support::{DIM, EMBED, Harness, Setup};
 

@@ -22,7 +22,7 @@ use crate::{ToolGroupsTable, ToolRuntimeRouter};
 use lls_api_tool_runtime::{RegisterToolGroupRequest, ToolRuntime, ToolRuntimeProvider};
 use lls_api_common::store::KvStoreRef;
 use lls_api_vector_io::{VectorIo, VectorStores};
-use lls_vector_stores::{Defaults, Dependencies, EmbeddingModels, VectorIoProvider, VectorStoresService};
+use lls_service_vector_io::{Defaults, Dependencies, EmbeddingModels, VectorIoProvider, VectorStoresService};
 
 /// How long startup waits for providers to list their models before serving anyway.
 const MODEL_LISTING_WAIT: Duration = Duration::from_secs(3);
@@ -64,7 +64,7 @@ impl Stack {
         };
         let vector_stores = VectorStoresSetup {
             stores: stores.clone(),
-            kv: KvStoreRef { backend: metadata.backend.clone(), namespace: lls_vector_stores::KV_NAMESPACE.into() },
+            kv: KvStoreRef { backend: metadata.backend.clone(), namespace: lls_service_vector_io::KV_NAMESPACE.into() },
             defaults: vector_store_defaults(&config),
         };
         let factory = Routers { registry: registry.clone(), inference_store, built: Mutex::default(), vector_stores };

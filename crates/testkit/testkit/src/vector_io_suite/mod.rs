@@ -4,7 +4,7 @@
 //!
 //! ```ignore
 //! // providers/vector-io/inline-foo/tests/conformance.rs
-//! lls_test_support::vector_io_conformance!(async {
+//! lls_testkit::vector_io_conformance!(async {
 //!     let dir = tempfile::tempdir().unwrap();
 //!     let path = dir.path().join("foo.db");
 //!     let provider = FooIndex::open(&path).await.unwrap();

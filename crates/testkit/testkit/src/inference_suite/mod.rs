@@ -4,7 +4,7 @@
 //!
 //! ```ignore
 //! // providers/inference/remote-foo/tests/conformance.rs
-//! lls_test_support::inference_conformance!(async {
+//! lls_testkit::inference_conformance!(async {
 //!     let mock = MockOpenAi::builder().models(["mock-llm", "mock-embed"]).start().await.unwrap();
 //!     let provider = FooProvider::new(&mock.base_url());
 //!     Harness { provider: Arc::new(provider), llm: "mock-llm".into(), embedding: "mock-embed".into(),

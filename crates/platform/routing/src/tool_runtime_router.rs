@@ -77,7 +77,7 @@ mod tests {
     use lls_api_tool_runtime::{RegisterToolGroupRequest, ToolRuntimeProvider};
     use lls_registry::ResourceRegistry;
     use lls_storage::Stores;
-    use lls_test_support::FakeToolRuntime;
+    use lls_testkit::FakeToolRuntime;
     use serde_json::json;
 
     use super::*;

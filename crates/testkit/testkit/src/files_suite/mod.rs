@@ -4,9 +4,9 @@
 //!
 //! ```ignore
 //! // providers/files/inline-foo/tests/conformance.rs
-//! lls_test_support::files_conformance!(async {
+//! lls_testkit::files_conformance!(async {
 //!     let dir = tempfile::tempdir().unwrap();
-//!     let files = FooFiles::open(dir.path(), lls_test_support::stores::memory_sql().await).await.unwrap();
+//!     let files = FooFiles::open(dir.path(), lls_testkit::stores::memory_sql().await).await.unwrap();
 //!     FilesHarness { files: Arc::new(files), advance_clock: None, _guard: Box::new(dir) }
 //! });
 //! ```

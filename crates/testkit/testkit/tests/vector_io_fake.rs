@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use lls_api_vector_io::VectorIo;
-use lls_test_support::{FakeVectorIo, VectorIoHarness};
+use lls_testkit::{FakeVectorIo, VectorIoHarness};
 
-lls_test_support::vector_io_conformance!(async {
+lls_testkit::vector_io_conformance!(async {
     let fake = FakeVectorIo::new();
     let shared = fake.clone();
     VectorIoHarness {
@@ -22,7 +22,7 @@ lls_test_support::vector_io_conformance!(async {
 mod vector_only {
     use super::*;
 
-    lls_test_support::vector_io_conformance!(async {
+    lls_testkit::vector_io_conformance!(async {
         VectorIoHarness { provider: Arc::new(FakeVectorIo::vector_only()), reopen: None, _guard: Box::new(()) }
     });
 }

@@ -2,7 +2,7 @@
 //! backend of benchmarks. It records and logs nothing, so it costs next to nothing per request.
 
 use clap::Parser;
-use lls_test_support::mock_openai::{MockConfig, serve};
+use lls_testkit::mock_openai::{MockConfig, serve};
 use tokio::net::TcpListener;
 
 /// Serve the deterministic OpenAI-compatible mock.
@@ -25,7 +25,7 @@ struct Args {
     #[arg(long)]
     strict_models: bool,
     /// Embedding length when a request names no `dimensions`.
-    #[arg(long, default_value_t = lls_test_support::embedding::DEFAULT_DIMENSION)]
+    #[arg(long, default_value_t = lls_testkit::embedding::DEFAULT_DIMENSION)]
     embedding_dimension: usize,
 }
 

@@ -17,7 +17,7 @@ use lls_api_common::{Api, BuildContext, ProviderConfig, Result};
 use lls_api_files::Files;
 use lls_api_inference::InferenceProvider;
 use lls_api_vector_io::VectorIo;
-use lls_test_support::{FakeConfig, FakeInference, FakeVectorIo};
+use lls_testkit::{FakeConfig, FakeInference, FakeVectorIo};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

@@ -14,8 +14,8 @@ use lls_api_common::{Error, RequestContext, Result, unix_now};
 use lls_api_files::{FileContent, FileDeleted, FileList, FileObject, FilePurpose, Files, ListFilesQuery, UploadFile};
 use lls_api_models::{Model, ModelType};
 use lls_api_vector_io::{VectorIo, VectorStores};
-use lls_test_support::{FakeConfig, FakeInference, FakeVectorIo};
-use lls_vector_stores::{Defaults, Dependencies, EmbeddingModels, VectorIoProvider, VectorStoresService};
+use lls_testkit::{FakeConfig, FakeInference, FakeVectorIo};
+use lls_service_vector_io::{Defaults, Dependencies, EmbeddingModels, VectorIoProvider, VectorStoresService};
 use parking_lot::Mutex;
 use serde_json::{Map, json};
 

@@ -4,7 +4,7 @@
 //!
 //! ```ignore
 //! // providers/tool-runtime/remote-foo/tests/conformance.rs
-//! lls_test_support::tool_runtime_conformance!(async {
+//! lls_testkit::tool_runtime_conformance!(async {
 //!     let server = TestMcpServer::start().await.unwrap();
 //!     ToolHarness {
 //!         provider: Arc::new(FooProvider::new()),

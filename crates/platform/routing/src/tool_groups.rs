@@ -269,8 +269,8 @@ mod tests {
     use lls_api_common::store::{KvStoreRef, StoreResolver};
     use lls_api_tool_runtime::McpEndpoint;
     use lls_storage::Stores;
-    use lls_test_support::FakeToolRuntime;
-    use lls_test_support::fake_tool_runtime::FAKE_TOOLS_TOKEN;
+    use lls_testkit::FakeToolRuntime;
+    use lls_testkit::fake_tool_runtime::FAKE_TOOLS_TOKEN;
     use serde_json::json;
 
     use super::*;
