@@ -23,7 +23,8 @@ pub fn openapi_path() -> PathBuf {
 
 /// The current document: pretty JSON with a trailing newline.
 pub fn render_openapi() -> anyhow::Result<String> {
-    let routes = lls_server::route_table(lls_server::Served::all());
+    lls_distribution_starter::link();
+    let routes = lls_server::route_table();
     let document = lls_server::openapi::document(&routes);
     let mut text = serde_json::to_string_pretty(&document).context("serialising the OpenAPI document")?;
     text.push('\n');

@@ -49,6 +49,26 @@ fn d_platform_never_depends_on_providers() {
 }
 
 #[test]
+fn l_glue_depends_on_apis_and_glue() {
+    assert_rule(deps::GLUE, deps::glue_depends_on_apis_and_glue);
+}
+
+#[test]
+fn m_services_stand_alone() {
+    assert_rule(deps::SERVICES, deps::services_stand_alone);
+}
+
+#[test]
+fn n_testkit_is_never_shipped() {
+    assert_rule(deps::TESTKIT, deps::testkit_is_never_shipped);
+}
+
+#[test]
+fn o_every_crate_has_a_role() {
+    assert_rule(deps::ROLES, deps::every_crate_has_a_role);
+}
+
+#[test]
 fn e_provider_file_set() {
     assert_rule(layout::FILE_SET, layout::provider_file_set);
 }
@@ -91,5 +111,5 @@ fn j_code_map_paths_exist() {
 #[test]
 fn every_rule_has_a_test() {
     // Keeps `cargo xtask tidy` and this file in step.
-    assert_eq!(xtask::tidy::RULES.len(), 12, "a rule was added to RULES: add its #[test] here");
+    assert_eq!(xtask::tidy::RULES.len(), 16, "a rule was added to RULES: add its #[test] here");
 }

@@ -31,8 +31,8 @@ fn write(root: &Path, rel: &str, text: &str) {
 fn broken_workspace(root: &Path) -> Workspace {
     let r = root;
     let packages = vec![
-        package(r, "lls-api-x", "apis/x", vec![dep(r, "lls-config", "crates/config", None, false)], json!({})),
-        package(r, "lls-config", "crates/config", vec![dep(r, "lls-x-remote-a", "providers/x/remote-a", None, false)], json!({})),
+        package(r, "lls-api-x", "apis/x", vec![dep(r, "lls-config", "crates/platform/config", None, false)], json!({})),
+        package(r, "lls-config", "crates/platform/config", vec![dep(r, "lls-x-remote-a", "providers/x/remote-a", None, false)], json!({})),
         package(
             r,
             "lls-x-remote-a",
@@ -41,6 +41,20 @@ fn broken_workspace(root: &Path) -> Workspace {
             json!({}),
         ),
         package(r, "lls-x-inline-b-wrong", "providers/x/inline-b", vec![], json!({})),
+        package(r, "lls-glue-g", "crates/glue/g", vec![dep(r, "lls-config", "crates/platform/config", None, false)], json!({})),
+        package(
+            r,
+            "lls-service-s",
+            "crates/services/s",
+            vec![
+                dep(r, "lls-server", "crates/platform/server", None, false),
+                dep(r, "lls-service-t", "crates/services/t", None, false),
+                dep(r, "lls-testkit", "crates/testkit/testkit", None, false),
+            ],
+            json!({}),
+        ),
+        package(r, "lls-server", "crates/platform/server", vec![dep(r, "lls-service-s", "crates/services/s", None, false)], json!({})),
+        package(r, "lls-misc", "crates/misc", vec![], json!({})),
         package(
             r,
             "lls-distribution-d",
@@ -49,14 +63,24 @@ fn broken_workspace(root: &Path) -> Workspace {
             json!({"default": []}),
         ),
     ];
-    let ids: Vec<&str> = vec!["lls-api-x", "lls-config", "lls-x-remote-a", "lls-x-inline-b-wrong", "lls-distribution-d"];
+    let ids: Vec<&str> = vec![
+        "lls-api-x",
+        "lls-config",
+        "lls-x-remote-a",
+        "lls-x-inline-b-wrong",
+        "lls-glue-g",
+        "lls-service-s",
+        "lls-server",
+        "lls-misc",
+        "lls-distribution-d",
+    ];
     for p in &packages {
         if let Some(manifest) = p["manifest_path"].as_str() {
             write(r, &manifest[r.display().to_string().len() + 1..], "[package]\n");
         }
     }
     write(r, "apis/x/src/lib.rs", &format!("//! Contracts.\n{CFG_FEATURE} = \"x\")]\nfn f() {{ todo!() }}\n"));
-    write(r, "crates/config/src/lib.rs", "fn undocumented() {}\n#[cfg(test)]\nmod tests { fn t() { todo!() } }\n");
+    write(r, "crates/platform/config/src/lib.rs", "fn undocumented() {}\n#[cfg(test)]\nmod tests { fn t() { todo!() } }\n");
     write(r, "providers/x/remote-a/src/lib.rs", "//! A.\npub const PROVIDER_TYPE: &str = \"remote::other\";\nregister_provider! {}\n");
     write(r, "providers/x/remote-a/README.md", "# a\n");
     write(r, "providers/x/remote-a/src/config.rs", "//! Config.\n");
@@ -94,8 +118,8 @@ fn every_rule_fires_on_a_broken_workspace() {
     let ws = broken_workspace(dir.path());
     assert_flags(deps::apis_depend_only_on_apis(&ws), &["lls-api-x (apis/x) | depends on lls-config"]);
     assert_flags(deps::providers_depend_on_contracts_only(&ws), &["lls-x-remote-a (providers/x/remote-a) | depends on lls-x-inline-b"]);
-    assert_flags(deps::only_distributions_depend_on_providers(&ws), &["lls-config (crates/config) | depends on the provider crate"]);
-    assert_flags(deps::platform_never_depends_on_providers(&ws), &["lls-config (crates/config) | depends on lls-x-remote-a"]);
+    assert_flags(deps::only_distributions_depend_on_providers(&ws), &["lls-config (crates/platform/config) | depends on the provider crate"]);
+    assert_flags(deps::platform_never_depends_on_providers(&ws), &["lls-config (crates/platform/config) | depends on lls-x-remote-a"]);
     assert_flags(
         layout::provider_file_set(&ws),
         &["providers/x/inline-b) | README.md", "inline-b) | src/lib.rs declares no", "inline-b) | tests/conformance.rs"],
@@ -111,14 +135,22 @@ fn every_rule_fires_on_a_broken_workspace() {
         ],
     );
     assert_flags(source::cfg_feature_only_in_distributions(&ws), &["apis/x/src/lib.rs:2"]);
-    assert_flags(source::module_docs(&ws), &["crates/config/src/lib.rs |"]);
+    assert_flags(source::module_docs(&ws), &["crates/platform/config/src/lib.rs |"]);
     let todo = subjects(source::no_todo(&ws));
     assert!(todo.iter().any(|t| t.starts_with("apis/x/src/lib.rs:3")), "{todo:?}");
-    assert!(!todo.iter().any(|t| t.starts_with("crates/config")), "code after #[cfg(test)] is test code: {todo:?}");
-    assert_flags(layout::code_map_names_every_member(&ws), &["crates/config) | ARCHITECTURE.md does not mention"]);
+    assert!(!todo.iter().any(|t| t.starts_with("crates/platform/config")), "code after #[cfg(test)] is test code: {todo:?}");
+    assert_flags(layout::code_map_names_every_member(&ws), &["crates/platform/config) | ARCHITECTURE.md does not mention"]);
     assert_flags(layout::code_map_paths_exist(&ws), &["ARCHITECTURE.md:2 | `crates/gone`"]);
     assert_flags(layout::every_crate_is_a_member(&ws), &["providers/x/remote-orphan | has a Cargo.toml"]);
-    assert_eq!(RULES.len(), 12);
+    assert_flags(deps::platform_never_depends_on_providers(&ws), &["lls-server (crates/platform/server) | depends on lls-service-s"]);
+    assert_flags(deps::glue_depends_on_apis_and_glue(&ws), &["lls-glue-g (crates/glue/g) | depends on lls-config"]);
+    assert_flags(
+        deps::services_stand_alone(&ws),
+        &["lls-service-s (crates/services/s) | depends on lls-server", "lls-service-s (crates/services/s) | depends on lls-service-t"],
+    );
+    assert_flags(deps::testkit_is_never_shipped(&ws), &["lls-service-s (crates/services/s) | depends on lls-testkit"]);
+    assert_flags(deps::every_crate_has_a_role(&ws), &["lls-misc (crates/misc) |"]);
+    assert_eq!(RULES.len(), 16);
 }
 
 #[test]

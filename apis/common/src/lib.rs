@@ -1,19 +1,26 @@
-//! Contracts shared by every API crate and provider: one error type, the list of APIs,
-//! provider descriptors collected with `inventory`, per-request context and the store traits.
+//! Contracts shared by every API crate and provider: one error type, the list of APIs, typed
+//! provider registration ([`ApiSpec`], descriptors collected with `inventory`), the call
+//! layers' contract, background-task supervision, per-request context and the store traits.
 //!
 //! Nothing here does I/O or knows HTTP; the server maps [`Error`] to HTTP in one place.
 
 pub mod api;
+pub mod call;
 pub mod context;
 pub mod error;
 pub mod provider;
 pub mod secret;
+pub mod spec;
 pub mod store;
+pub mod tasks;
 
 pub use api::Api;
 pub use context::RequestContext;
 pub use error::{Error, ErrorKind, Result};
-pub use provider::{BuildContext, Deps, HealthState, HealthStatus, ProviderConfig, ProviderDescriptor, ProviderInstance};
+pub use call::{CallPolicy, CallStack};
+pub use provider::{BuildContext, Deps, Export, HealthState, HealthStatus, ProviderConfig, ProviderDescriptor, ProviderInstance};
+pub use spec::ApiSpec;
+pub use tasks::Tasks;
 pub use secret::Secret;
 
 /// Re-exported so provider crates can register themselves without naming `inventory`.

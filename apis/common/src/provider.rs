@@ -1,4 +1,5 @@
-//! Provider descriptors: what a provider crate submits to `inventory`, and what the registry
+//! Provider descriptors: what a provider crate submits to `inventory` (through its API
+//! crate's `register_provider!`, which makes the registration typed), and what the registry
 //! needs to check its config (no I/O) and build it (I/O) with its resolved dependencies.
 
 use std::any::Any;
@@ -10,10 +11,14 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::call::{CallPolicy, CallStack};
+use crate::spec::ApiSpec;
 use crate::store::StoreResolver;
+use crate::tasks::Tasks;
 use crate::{Api, Error, Result};
 
-/// One provider implementation, declared once by its crate with [`crate::register_provider!`].
+/// One provider implementation, declared once by its crate with its API crate's
+/// `register_provider!` (which fills `api` and checks the built type).
 pub struct ProviderDescriptor {
     pub api: Api,
     /// `inline::name` or `remote::name`, exactly as run.yaml spells it.
@@ -26,7 +31,9 @@ pub struct ProviderDescriptor {
     /// Parses and validates a config without I/O; returns it as `/v1/providers` shows it
     /// (secrets redacted).
     pub check_config: fn(&Value) -> Result<Value>,
-    /// Builds the provider: may connect, open files, list models.
+    /// What the config asks of the call layers (allowed models, timeout, retries).
+    pub policy: fn(&Value) -> Result<CallPolicy>,
+    /// Builds the provider (may connect, open files, list models) and wraps it in its layers.
     pub build: fn(BuildContext) -> BoxFuture<'static, Result<ProviderInstance>>,
 }
 
@@ -48,44 +55,98 @@ pub fn descriptors() -> Vec<&'static ProviderDescriptor> {
     all
 }
 
-/// A built provider with its API trait erased; [`ProviderInstance::get`] recovers it.
+type HealthFn = for<'a> fn(&'a (dyn Any + Send + Sync)) -> BoxFuture<'a, crate::HealthStatus>;
+
+/// A built provider of some API; [`ProviderInstance::get`] recovers it, typed by its API.
 #[derive(Clone)]
-pub struct ProviderInstance(Arc<dyn Any + Send + Sync>);
+pub struct ProviderInstance {
+    api: Api,
+    inner: Arc<dyn Any + Send + Sync>,
+    health: HealthFn,
+}
 
 impl ProviderInstance {
-    /// Wraps `Arc<dyn SomeApi>`; `T` is the trait object type.
-    pub fn new<T: ?Sized + Send + Sync + 'static>(inner: Arc<T>) -> Self {
-        ProviderInstance(Arc::new(inner))
+    pub fn new<A: ApiSpec>(provider: Arc<A::Provider>) -> Self {
+        ProviderInstance { api: A::API, inner: Arc::new(provider), health: health_of::<A> }
     }
 
-    /// The provider as `Arc<dyn SomeApi>`, if that is what it is.
-    pub fn get<T: ?Sized + Send + Sync + 'static>(&self) -> Option<Arc<T>> {
-        self.0.downcast_ref::<Arc<T>>().cloned()
+    pub fn api(&self) -> Api {
+        self.api
+    }
+
+    /// The provider, when it is a provider of `A`.
+    pub fn get<A: ApiSpec>(&self) -> Option<Arc<A::Provider>> {
+        if self.api != A::API {
+            return None;
+        }
+        self.inner.downcast_ref::<Arc<A::Provider>>().cloned()
+    }
+
+    pub async fn health(&self) -> crate::HealthStatus {
+        (self.health)(self.inner.as_ref()).await
+    }
+}
+
+fn health_of<A: ApiSpec>(inner: &(dyn Any + Send + Sync)) -> BoxFuture<'_, crate::HealthStatus> {
+    match inner.downcast_ref::<Arc<A::Provider>>() {
+        Some(p) => A::health(p),
+        None => Box::pin(async { crate::HealthStatus::not_implemented() }),
     }
 }
 
 impl std::fmt::Debug for ProviderInstance {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ProviderInstance")
+        write!(f, "ProviderInstance({})", self.api)
     }
 }
 
-/// The APIs a provider depends on, already built (usually the routers).
-#[derive(Clone, Default, Debug)]
-pub struct Deps(BTreeMap<Api, ProviderInstance>);
+/// What a service offers dependents for one API (`Arc<A::Service>`, erased).
+#[derive(Clone)]
+pub struct Export {
+    api: Api,
+    inner: Arc<dyn Any + Send + Sync>,
+}
 
-impl Deps {
-    pub fn insert(&mut self, api: Api, instance: ProviderInstance) {
-        self.0.insert(api, instance);
+impl Export {
+    pub fn new<A: ApiSpec>(service: Arc<A::Service>) -> Self {
+        Export { api: A::API, inner: Arc::new(service) }
     }
 
-    pub fn get<T: ?Sized + Send + Sync + 'static>(&self, api: Api) -> Option<Arc<T>> {
-        self.0.get(&api).and_then(ProviderInstance::get::<T>)
+    pub fn api(&self) -> Api {
+        self.api
+    }
+
+    pub fn get<A: ApiSpec>(&self) -> Option<Arc<A::Service>> {
+        if self.api != A::API {
+            return None;
+        }
+        self.inner.downcast_ref::<Arc<A::Service>>().cloned()
+    }
+}
+
+impl std::fmt::Debug for Export {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Export({})", self.api)
+    }
+}
+
+/// The APIs a provider or service depends on, as their services export them.
+#[derive(Clone, Default, Debug)]
+pub struct Deps(BTreeMap<Api, Export>);
+
+impl Deps {
+    pub fn insert(&mut self, export: Export) {
+        self.0.insert(export.api, export);
+    }
+
+    pub fn get<A: ApiSpec>(&self) -> Option<Arc<A::Service>> {
+        self.0.get(&A::API).and_then(Export::get::<A>)
     }
 
     /// Like [`Deps::get`], for a dependency the descriptor declared as required.
-    pub fn require<T: ?Sized + Send + Sync + 'static>(&self, api: Api) -> Result<Arc<T>> {
-        self.get(api).ok_or_else(|| Error::internal(format!("required dependency on the {api} API is missing")))
+    pub fn require<A: ApiSpec>(&self) -> Result<Arc<A::Service>> {
+        self.get::<A>()
+            .ok_or_else(|| Error::internal(format!("required dependency on the {} API is missing", A::API)))
     }
 }
 
@@ -96,6 +157,25 @@ pub struct BuildContext {
     pub config: Value,
     pub deps: Deps,
     pub stores: Arc<dyn StoreResolver>,
+    /// Supervises the provider's background work (sweepers, refreshers).
+    pub tasks: Tasks,
+    /// The layers the registry wraps around this provider's calls.
+    pub calls: CallStack,
+}
+
+impl BuildContext {
+    /// A context with no dependencies, no call layers and its own task supervisor.
+    pub fn new(api: Api, provider_id: impl Into<String>, config: Value, stores: Arc<dyn StoreResolver>) -> Self {
+        let provider_id = provider_id.into();
+        BuildContext {
+            calls: CallStack::empty(api, &provider_id),
+            provider_id,
+            config,
+            deps: Deps::default(),
+            stores,
+            tasks: Tasks::new(),
+        }
+    }
 }
 
 /// A provider's typed config.
@@ -103,6 +183,11 @@ pub trait ProviderConfig: DeserializeOwned + Serialize {
     /// Checks what serde cannot, without I/O.
     fn validate(&self) -> Result<()> {
         Ok(())
+    }
+
+    /// What the call layers should enforce for this provider.
+    fn policy(&self) -> CallPolicy {
+        CallPolicy::default()
     }
 }
 
@@ -128,44 +213,63 @@ pub fn check_config<C: ProviderConfig>(config: &Value) -> Result<Value> {
     Ok(serde_json::to_value(parsed)?)
 }
 
-/// Declares a provider in one statement:
+/// [`ProviderDescriptor::policy`] for a typed config.
+pub fn config_policy<C: ProviderConfig>(config: &Value) -> Result<CallPolicy> {
+    parse_config::<C>(config).map(|c| c.policy())
+}
+
+/// Builds a provider of `A` with its typed config and wraps it in its layers: the body of
+/// every `register_provider!`. `build` must produce `Arc<A::Provider>`, so a provider
+/// registered under the wrong API does not compile.
+pub async fn build_typed<A, C, F, Fut>(ctx: BuildContext, build: F) -> Result<ProviderInstance>
+where
+    A: ApiSpec,
+    C: ProviderConfig,
+    F: FnOnce(BuildContext, C) -> Fut,
+    Fut: std::future::Future<Output = Result<Arc<A::Provider>>>,
+{
+    let config: C = parse_config(&ctx.config)?;
+    let calls = ctx.calls.clone();
+    let provider = build(ctx, config).await?;
+    Ok(ProviderInstance::new::<A>(A::layer(provider, &calls)))
+}
+
+/// The registration every API crate's `register_provider!` expands to; use the API crate's
+/// macro, which names the API for you:
 ///
 /// ```ignore
-/// lls_api_common::register_provider! {
-///     api: Api::Inference,
+/// lls_api_inference::register_provider! {
 ///     provider_type: "remote::openai",
 ///     description: "OpenAI and OpenAI-compatible endpoints",
 ///     sample_config: "base_url: https://api.openai.com/v1\napi_key: ${env.OPENAI_API_KEY:=}\n",
 ///     config: OpenAiConfig,
-///     build: OpenAiProvider::build,   // async fn(BuildContext, OpenAiConfig) -> Result<Arc<dyn Inference>>
+///     build: OpenAiProvider::build,   // async fn(BuildContext, OpenAiConfig) -> Result<Arc<dyn InferenceProvider>>
 /// }
 /// ```
+#[doc(hidden)]
 #[macro_export]
-macro_rules! register_provider {
+macro_rules! __register_provider {
     (
-        api: $api:expr,
+        spec: $spec:ty,
         provider_type: $provider_type:expr,
         description: $description:expr,
         sample_config: $sample:expr,
         config: $config:ty,
-        $(deps: [$($dep:expr),* $(,)?],)?
-        $(optional_deps: [$($odep:expr),* $(,)?],)?
+        $(deps: [$($dep:ty),* $(,)?],)?
+        $(optional_deps: [$($odep:ty),* $(,)?],)?
         build: $build:path $(,)?
     ) => {
         $crate::inventory::submit! {
             $crate::ProviderDescriptor {
-                api: $api,
+                api: <$spec as $crate::ApiSpec>::API,
                 provider_type: $provider_type,
                 description: $description,
                 sample_config: $sample,
-                api_dependencies: &[$($($dep),*)?],
-                optional_api_dependencies: &[$($($odep),*)?],
+                api_dependencies: &[$($(<$dep as $crate::ApiSpec>::API),*)?],
+                optional_api_dependencies: &[$($(<$odep as $crate::ApiSpec>::API),*)?],
                 check_config: $crate::provider::check_config::<$config>,
-                build: |ctx| ::std::boxed::Box::pin(async move {
-                    let config: $config = $crate::provider::parse_config(&ctx.config)?;
-                    let provider = $build(ctx, config).await?;
-                    Ok($crate::ProviderInstance::new(provider))
-                }),
+                policy: $crate::provider::config_policy::<$config>,
+                build: |ctx| ::std::boxed::Box::pin($crate::provider::build_typed::<$spec, $config, _, _>(ctx, $build)),
             }
         }
     };

@@ -223,6 +223,27 @@ pub trait Files: Send + Sync {
     fn max_upload_bytes(&self) -> u64;
 }
 
+/// The files API: one provider serves every request; dependents get it as `dyn Files`.
+#[derive(Debug)]
+pub struct FilesApi;
+
+impl lls_api_common::ApiSpec for FilesApi {
+    const API: lls_api_common::Api = lls_api_common::Api::Files;
+    type Provider = dyn Files;
+    type Service = dyn Files;
+}
+
+/// Registers a files provider; `build` must return `Arc<dyn Files>`.
+#[macro_export]
+macro_rules! register_provider {
+    ($($body:tt)*) => {
+        $crate::__common::__register_provider! { spec: $crate::FilesApi, $($body)* }
+    };
+}
+
+#[doc(hidden)]
+pub use lls_api_common as __common;
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

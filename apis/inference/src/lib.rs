@@ -8,8 +8,13 @@ pub mod chat;
 pub mod completion;
 pub mod embeddings;
 mod provider;
+mod spec;
 
 pub use chat::*;
 pub use completion::*;
 pub use embeddings::*;
 pub use provider::{ChunkStream, Inference, InferenceProvider, Output};
+pub use spec::InferenceApi;
+
+#[doc(hidden)]
+pub use lls_api_common as __common;

@@ -112,3 +112,25 @@ pub struct OpenAiModel {
     pub created: i64,
     pub owned_by: String,
 }
+
+/// The models routing table as other services read and change it (the inference service
+/// owns it; `GET /v1/models` and friends are its routes).
+#[async_trait::async_trait]
+pub trait Models: Send + Sync {
+    fn list(&self) -> Vec<Model>;
+    /// The model registered under `identifier`; a not-found error otherwise.
+    fn get(&self, identifier: &str) -> lls_api_common::Result<Model>;
+    async fn register(&self, request: RegisterModelRequest) -> lls_api_common::Result<Model>;
+    async fn unregister(&self, identifier: &str) -> lls_api_common::Result<()>;
+}
+
+/// The models API: no providers of its own (inference providers list the models); the
+/// inference service exports the table as `dyn Models`.
+#[derive(Debug)]
+pub struct ModelsApi;
+
+impl lls_api_common::ApiSpec for ModelsApi {
+    const API: lls_api_common::Api = lls_api_common::Api::Models;
+    type Provider = dyn Models;
+    type Service = dyn Models;
+}

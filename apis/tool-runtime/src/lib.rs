@@ -7,10 +7,15 @@
 mod content;
 mod provider;
 mod rag;
+mod spec;
 mod types;
 
 pub use content::{ContentItem, ImageSource, InterleavedContent};
 pub use provider::{ToolRuntime, ToolRuntimeProvider};
+pub use spec::ToolRuntimeApi;
+
+#[doc(hidden)]
+pub use lls_api_common as __common;
 pub use rag::{
     DEFAULT_CHUNK_TEMPLATE, INSERT_INTO_MEMORY, KNOWLEDGE_SEARCH, QueryGeneratorConfig, RagDocument, RagDocumentContent,
     RagInsertRequest, RagQueryConfig, RagQueryRequest, RagQueryResult, RagRanker, RagSearchMode, RagTool,

@@ -33,6 +33,32 @@ pub use store::{
 };
 pub use vector_stores::VectorStores;
 
+/// The vector_io API: providers build index-level `dyn VectorIo`; dependents get the vector
+/// stores service as `dyn VectorStores`.
+#[derive(Debug)]
+pub struct VectorIoApi;
+
+impl lls_api_common::ApiSpec for VectorIoApi {
+    const API: lls_api_common::Api = lls_api_common::Api::VectorIo;
+    type Provider = dyn VectorIo;
+    type Service = dyn VectorStores;
+
+    fn health(provider: &dyn VectorIo) -> futures::future::BoxFuture<'_, HealthStatus> {
+        provider.health()
+    }
+}
+
+/// Registers a vector_io provider; `build` must return `Arc<dyn VectorIo>`.
+#[macro_export]
+macro_rules! register_provider {
+    ($($body:tt)*) => {
+        $crate::__common::__register_provider! { spec: $crate::VectorIoApi, $($body)* }
+    };
+}
+
+#[doc(hidden)]
+pub use lls_api_common as __common;
+
 use async_trait::async_trait;
 use lls_api_common::{Error, HealthStatus, Result};
 use serde::{Deserialize, Serialize};

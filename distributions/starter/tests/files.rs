@@ -3,6 +3,9 @@
 //! cap (413) beyond the global body limit, bad forms, path tricks, and the deprecated aliases.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// The starter's services (and the providers its features select).
+extern crate lls_distribution_starter as _;
+
 extern crate lls_files_inline_localfs as _;
 extern crate lls_inference_inline_fake as _;
 
@@ -67,10 +70,10 @@ impl App {
     }
 }
 
-async fn stack(dir: &Path, max: u64, providers: usize) -> lls_api_common::Result<lls_routing::Stack> {
+async fn stack(dir: &Path, max: u64, providers: usize) -> lls_api_common::Result<lls_registry::Stack> {
     let config = lls_config::RunConfig::from_yaml_str(&run_yaml(dir, max, providers), &|_| None).unwrap();
     config.validate().unwrap();
-    lls_routing::Stack::build(config).await
+    lls_registry::Stack::build(config).await
 }
 
 async fn app_with_max(max: u64) -> App {

@@ -2,6 +2,9 @@
 //! built from a real run.yaml with the deterministic `inline::fake` inference provider.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// The starter's services (and the providers its features select).
+extern crate lls_distribution_starter as _;
+
 extern crate lls_inference_inline_fake as _;
 
 use std::sync::Arc;
@@ -55,7 +58,7 @@ async fn app() -> App {
     let dir = tempfile::tempdir().unwrap();
     let config = lls_config::RunConfig::from_yaml_str(&run_yaml(dir.path()), &|_| None).unwrap();
     config.validate().unwrap();
-    let stack = lls_routing::Stack::build(config).await.unwrap();
+    let stack = lls_registry::Stack::build(config).await.unwrap();
     App { router: lls_server::app(Arc::new(stack)), _dir: dir }
 }
 

@@ -4,6 +4,9 @@
 //! `/v1/tool-runtime/invoke`, and bad input.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// The starter's services (and the providers its features select).
+extern crate lls_distribution_starter as _;
+
 extern crate lls_files_inline_localfs as _;
 extern crate lls_inference_inline_fake as _;
 extern crate lls_tool_runtime_inline_rag_runtime as _;
@@ -69,7 +72,7 @@ async fn app() -> (Router, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let config = lls_config::RunConfig::from_yaml_str(&run_yaml(dir.path()), &|_| None).unwrap();
     config.validate().unwrap();
-    let stack = lls_routing::Stack::build(config).await.unwrap();
+    let stack = lls_registry::Stack::build(config).await.unwrap();
     (lls_server::app(Arc::new(stack)), dir)
 }
 

@@ -3,6 +3,9 @@
 //! `lls-testkit` (SSE with a bearer token, as upstream's conformance tests run theirs).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+// The starter's services (and the providers its features select).
+extern crate lls_distribution_starter as _;
+
 extern crate lls_tool_runtime_remote_model_context_protocol as _;
 
 use std::sync::Arc;
@@ -57,7 +60,7 @@ impl App {
         let yaml = run_yaml(dir.path(), apis, &groups(&mcp));
         let config = lls_config::RunConfig::from_yaml_str(&yaml, &|_| None).unwrap();
         config.validate().unwrap();
-        let stack = lls_routing::Stack::build(config).await.unwrap();
+        let stack = lls_registry::Stack::build(config).await.unwrap();
         App { router: lls_server::app(Arc::new(stack)), mcp, _dir: dir }
     }
 

@@ -11,7 +11,7 @@ use super::{Area, Checked, DepKind, Package, Violation, Workspace, slash};
 pub const FILE_SET: &str =
     "(e) every provider crate has README.md, src/lib.rs (PROVIDER_TYPE + register_provider!), src/config.rs, tests/conformance.rs";
 pub const NAMING: &str = "(f) providers/<api>/<inline|remote>-<name> <-> lls-<api>-<inline|remote>-<name> <-> <inline|remote>::<name> <-> feature <api>-<inline|remote>-<name>";
-pub const MEMBERS: &str = "(k) every crate folder under apis/, crates/, providers/, distributions/ is a workspace member";
+pub const MEMBERS: &str = "(k) every crate folder under apis/, crates/*/, providers/, distributions/ is a workspace member";
 pub const CODE_MAP: &str = "(j) ARCHITECTURE.md names every workspace member's path";
 pub const CODE_MAP_TRUE: &str = "(j) every repository path quoted in ARCHITECTURE.md exists";
 
@@ -34,10 +34,7 @@ pub fn provider_file_set(ws: &Workspace) -> Checked {
                 missing("src/lib.rs has no `register_provider!` call".to_owned());
             }
         }
-        // A provider may reuse a config type from the test doubles (the fake provider shares
-        // `FakeConfig` with lls-testkit); every other one owns its config.
-        let shares_config = lib.contains("lls_testkit::");
-        if !shares_config && !ws.root.join(&p.dir).join("src/config.rs").is_file() {
+        if !ws.root.join(&p.dir).join("src/config.rs").is_file() {
             missing("src/config.rs is missing (serde config with deny_unknown_fields, defaults and validate())".to_owned());
         }
         match ws.read(&p.dir.join("tests/conformance.rs")) {

@@ -13,10 +13,19 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-/// Where a crate lives, by its top-level folder.
+/// Where a crate lives, by its folder: the top level, and inside `crates/` its role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Area {
     Apis,
+    /// `crates/platform/*`: config, storage, registry, layers, http, server, cli.
+    Platform,
+    /// `crates/services/*`: one per API.
+    Services,
+    /// `crates/glue/*`: libraries a provider may use.
+    Glue,
+    /// `crates/testkit/*`: test code, never a normal dependency of shipped code.
+    Testkit,
+    /// Anything else under `crates/` (not allowed: every crate has a role).
     Crates,
     Providers,
     Distributions,
@@ -26,9 +35,16 @@ pub enum Area {
 
 impl Area {
     fn of(rel: &Path) -> Area {
-        match rel.components().next().and_then(|c| c.as_os_str().to_str()) {
+        let mut parts = rel.components().filter_map(|c| c.as_os_str().to_str());
+        match parts.next() {
             Some("apis") => Area::Apis,
-            Some("crates") => Area::Crates,
+            Some("crates") => match parts.next() {
+                Some("platform") => Area::Platform,
+                Some("services") => Area::Services,
+                Some("glue") => Area::Glue,
+                Some("testkit") => Area::Testkit,
+                _ => Area::Crates,
+            },
             Some("providers") => Area::Providers,
             Some("distributions") => Area::Distributions,
             Some("xtask") => Area::Xtask,
@@ -239,6 +255,10 @@ pub const RULES: &[Rule] = &[
     Rule { name: deps::PROVIDERS, check: deps::providers_depend_on_contracts_only },
     Rule { name: deps::ONLY_DISTRIBUTIONS, check: deps::only_distributions_depend_on_providers },
     Rule { name: deps::PLATFORM, check: deps::platform_never_depends_on_providers },
+    Rule { name: deps::GLUE, check: deps::glue_depends_on_apis_and_glue },
+    Rule { name: deps::SERVICES, check: deps::services_stand_alone },
+    Rule { name: deps::TESTKIT, check: deps::testkit_is_never_shipped },
+    Rule { name: deps::ROLES, check: deps::every_crate_has_a_role },
     Rule { name: layout::FILE_SET, check: layout::provider_file_set },
     Rule { name: layout::NAMING, check: layout::provider_naming },
     Rule { name: source::CFG_FEATURE, check: source::cfg_feature_only_in_distributions },

@@ -127,6 +127,9 @@ fn parse_env(pairs: &[String]) -> Result<BTreeMap<String, String>, String> {
         .collect()
 }
 
+/// How long background work gets to stop at a safe point once the server has stopped.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn serve(config: RunConfig, port: Option<u16>, host: Option<IpAddr>) -> Result<(), String> {
     let port = port
         .or_else(|| std::env::var("LLAMA_STACK_PORT").ok().and_then(|p| p.parse().ok()))
@@ -141,12 +144,12 @@ async fn serve(config: RunConfig, port: Option<u16>, host: Option<IpAddr>) -> Re
         _ => None,
     };
     let started = std::time::Instant::now();
-    let stack = lls_routing::Stack::build(config).await.map_err(|e| e.to_string())?;
+    let stack = lls_registry::Stack::build(config).await.map_err(|e| e.to_string())?;
     tracing::info!("stack ready in {:?}", started.elapsed());
     let options = lls_server::ServeOptions { addr: SocketAddr::new(host, port), tls };
     let stack = Arc::new(stack);
     let served = lls_server::serve(stack.clone(), options).await.map_err(|e| e.to_string());
-    stack.shutdown().await;
+    stack.shutdown(SHUTDOWN_GRACE).await;
     served
 }
 

@@ -1,11 +1,21 @@
-//! The registry: finds provider implementations linked into this binary (through `inventory`),
-//! checks their configs without I/O, builds them in dependency order, and keeps the persistent
-//! registry of routable resources (models, shields, vector stores, ...).
+//! The registry: finds provider and service implementations linked into this binary (through
+//! `inventory`), checks provider configs without I/O, builds providers and services in one
+//! dependency-ordered pass into a [`Stack`] (wrapping each provider in its call layers), and
+//! keeps the persistent registry of routable resources (models, shields, vector stores, ...).
 
-mod build;
+mod graph;
 mod lookup;
 mod resources;
+mod service;
+mod stack;
 
-pub use build::{BuiltProvider, ProviderSet, RouterFactory, build_providers};
+pub use graph::enabled;
 pub use lookup::{check_provider_configs, find_descriptor};
 pub use resources::{ResourceRegistry, StoredResource};
+pub use service::{BuiltService, ServiceContext, ServiceDescriptor, service_descriptors};
+pub use stack::{BuiltProvider, ServiceEntry, Stack};
+
+/// Re-exported for [`register_service!`].
+pub use inventory;
+#[doc(hidden)]
+pub use lls_api_common as __common;

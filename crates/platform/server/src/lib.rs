@@ -1,16 +1,14 @@
-//! The HTTP face of the stack: one axum router with thin handlers over the routers in
-//! `lls-routing`, errors rendered once (in [`error`]), SSE streaming, and the OpenAPI document.
+//! The HTTP edge of the stack: mounts the route group of every service run.yaml serves
+//! (the server never names a service), serves health, version, inspection and providers
+//! itself, applies the edge layers, and renders the OpenAPI document. Errors render through
+//! `lls-http`, the one error-to-HTTP table.
 
-pub mod error;
-mod extract;
 pub mod openapi;
-mod route_book;
 mod routes;
 mod serve;
-mod sse;
 
-pub use route_book::RouteInfo;
-pub use routes::{AppState, Served, app, route_table};
+pub use lls_http::RouteInfo;
+pub use routes::{AppState, app, route_table};
 pub use serve::{ServeOptions, serve};
 
 /// The Llama Stack API version this server speaks (what `/v1/version` reports).

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum_server::accept::NoDelayAcceptor;
 use lls_api_common::{Error, Result};
-use lls_routing::Stack;
+use lls_registry::Stack;
 
 #[derive(Debug, Clone)]
 pub struct ServeOptions {

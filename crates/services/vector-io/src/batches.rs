@@ -86,7 +86,7 @@ impl Inner {
             self.batches.lock().insert(batch.id.clone(), batch.clone());
         }
         let object = self.retrieve_batch(store_id, &batch.id).await?;
-        tokio::spawn(process_batch(self.clone(), ctx.clone(), batch.id));
+        self.tasks.spawn("vector store file batch", process_batch(self.clone(), ctx.clone(), batch.id));
         Ok(object)
     }
 
@@ -197,12 +197,12 @@ impl Inner {
         }
         for batch_id in to_batches {
             tracing::info!(batch = %batch_id, "resuming an interrupted vector store file batch");
-            tokio::spawn(process_batch(self.clone(), RequestContext::default(), batch_id));
+            self.tasks.spawn("vector store file batch", process_batch(self.clone(), RequestContext::default(), batch_id));
         }
         if !singles.is_empty() {
             tracing::info!("re-ingesting {} vector store files interrupted by a restart", singles.len());
             let inner = self.clone();
-            tokio::spawn(async move {
+            self.tasks.spawn("resume vector store ingestion", async move {
                 let ctx = RequestContext::default();
                 futures::stream::iter(singles)
                     .for_each_concurrent(RESUME_AT_ONCE, |(handle, file_id)| {

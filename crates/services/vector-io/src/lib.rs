@@ -8,9 +8,10 @@
 //! batches in the background, and persists everything (stores, file records, chunk copies,
 //! batches, chunk expiries) in one kv namespace, so a restart resumes where it stopped.
 //!
-//! Lifecycle: [`VectorStoresService::open`] (loads state) → [`VectorStoresService::connect`]
-//! (inference, files and models, once the stack is built) → [`VectorStoresService::start`]
-//! (resumes interrupted ingestion, starts the expiry sweeper).
+//! Lifecycle: the registry builds it once inference, the models table and files exist
+//! ([`VectorStoresService::open`] loads its state with them), then
+//! [`VectorStoresService::start`] resumes interrupted ingestion and starts the expiry sweeper
+//! under the stack's task supervisor. Its routes are in `routes`.
 
 mod batches;
 mod embedding;
@@ -18,8 +19,10 @@ mod files;
 mod ingestion;
 mod keyword;
 mod native;
+mod node;
 mod pagination;
 mod records;
+mod routes;
 mod search;
 mod service;
 mod stores;

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use lls_api_common::{Error, RequestContext, Result, unix_now};
+use lls_api_common::{Error, RequestContext, Result, Tasks, unix_now};
 use lls_api_vector_io::{Chunk, EmbeddedChunk, QueryChunksResponse, QueryParams};
 use serde_json::Value;
 
@@ -179,12 +179,16 @@ fn generated_id(chunk: &Chunk) -> String {
     lls_ingest::chunk_id(&document, &content, None)
 }
 
-/// Sweeps expired chunks every [`SWEEP_EVERY`] until the service is dropped.
-pub(crate) fn spawn_expiry_sweeper(inner: Weak<Inner>) {
-    tokio::spawn(async move {
+/// Sweeps expired chunks every [`SWEEP_EVERY`] until the service is dropped or the stack stops.
+pub(crate) fn spawn_expiry_sweeper(tasks: &Tasks, inner: Weak<Inner>) {
+    let stop = tasks.stop_token();
+    tasks.spawn("sweep expired vector store chunks", async move {
         let mut tick = tokio::time::interval(SWEEP_EVERY);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = tick.tick() => {}
+            }
             let Some(inner) = inner.upgrade() else { return };
             if let Err(e) = inner.sweep_expired(unix_now()).await {
                 tracing::warn!("removing expired vector store chunks failed: {e}");

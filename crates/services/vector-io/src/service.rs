@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use lls_api_common::store::KvStore;
-use lls_api_common::{Error, ErrorKind, RequestContext, Result};
+use lls_api_common::{Error, ErrorKind, RequestContext, Result, Tasks};
 use lls_api_files::Files;
 use lls_api_inference::Inference;
 use lls_api_models::Model;
@@ -46,8 +46,7 @@ pub trait EmbeddingModels: Send + Sync {
     fn get(&self, identifier: &str) -> Result<Model>;
 }
 
-/// What the service calls, known only once the whole stack is built (the files API is built
-/// after vector_io when no vector_io provider depends on it).
+/// What the service calls: the other APIs it depends on.
 #[derive(Clone)]
 pub struct Dependencies {
     pub inference: Arc<dyn Inference>,
@@ -76,7 +75,9 @@ pub(crate) struct Inner {
     pub providers: BTreeMap<String, VectorIoProvider>,
     pub defaults: Defaults,
     pub records: Records,
-    deps: OnceLock<Dependencies>,
+    deps: Dependencies,
+    /// Supervises ingestion, file batches and the expiry sweeper.
+    pub tasks: Tasks,
     pub stores: RwLock<BTreeMap<String, StoreHandle>>,
     pub batches: Mutex<BTreeMap<String, BatchRow>>,
     /// Bounds CPU-heavy parsing and chunking running at once on the blocking pool.
@@ -85,12 +86,13 @@ pub(crate) struct Inner {
 }
 
 impl VectorStoresService {
-    /// Loads the stores, files and batches kept in `kv`. Call [`Self::connect`] and then
-    /// [`Self::start`] once the rest of the stack is built.
+    /// Loads the stores, files and batches kept in `kv`; call [`Self::start`] next.
     pub async fn open(
         providers: BTreeMap<String, VectorIoProvider>,
         kv: Arc<dyn KvStore>,
         defaults: Defaults,
+        deps: Dependencies,
+        tasks: Tasks,
     ) -> Result<Self> {
         if providers.is_empty() {
             return Err(Error::invalid("the vector stores service needs at least one vector_io provider"));
@@ -130,7 +132,8 @@ impl VectorStoresService {
             providers,
             defaults,
             records,
-            deps: OnceLock::new(),
+            deps,
+            tasks,
             stores: RwLock::new(stores),
             batches: Mutex::new(batches),
             parse_slots: Semaphore::new(cpus),
@@ -139,17 +142,10 @@ impl VectorStoresService {
         Ok(VectorStoresService { inner: Arc::new(inner) })
     }
 
-    /// Hands the service what it calls; the first call wins.
-    pub fn connect(&self, deps: Dependencies) {
-        if self.inner.deps.set(deps).is_err() {
-            tracing::warn!("vector stores: dependencies were already connected");
-        }
-    }
-
     /// Resumes ingestion interrupted by a restart and starts the expiry sweeper.
     pub async fn start(&self) -> Result<()> {
         self.inner.resume().await?;
-        crate::native::spawn_expiry_sweeper(Arc::downgrade(&self.inner));
+        crate::native::spawn_expiry_sweeper(&self.inner.tasks, Arc::downgrade(&self.inner));
         Ok(())
     }
 
@@ -179,9 +175,7 @@ impl VectorStoresService {
 
 impl Inner {
     pub fn deps(&self) -> Result<&Dependencies> {
-        self.deps
-            .get()
-            .ok_or_else(|| Error::new(ErrorKind::UpstreamUnavailable, "vector stores are not ready yet: the stack is starting"))
+        Ok(&self.deps)
     }
 
     /// A strictly increasing nanosecond clock, for stable ordering.

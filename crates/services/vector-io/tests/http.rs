@@ -13,11 +13,10 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
-use lls_api_common::{Api, BuildContext, ProviderConfig, Result};
+use lls_api_common::{BuildContext, ProviderConfig, Result};
 use lls_api_files::Files;
-use lls_api_inference::InferenceProvider;
 use lls_api_vector_io::VectorIo;
-use lls_testkit::{FakeConfig, FakeInference, FakeVectorIo};
+use lls_testkit::FakeVectorIo;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -26,18 +25,11 @@ use tower::ServiceExt;
 
 // ---- test providers ------------------------------------------------------------------------
 
-async fn build_inference(ctx: BuildContext, config: FakeConfig) -> Result<Arc<dyn InferenceProvider>> {
-    Ok(Arc::new(FakeInference::new(config).with_provider_id(ctx.provider_id)))
-}
-
-lls_api_common::register_provider! {
-    api: Api::Inference,
-    provider_type: "inline::fake",
-    description: "fake inference (tests)",
-    sample_config: "{}\n",
-    config: FakeConfig,
-    build: build_inference,
-}
+// The stack this test builds: the services it needs and the fake inference provider.
+extern crate lls_inference_inline_fake as _;
+extern crate lls_service_files as _;
+extern crate lls_service_inference as _;
+extern crate lls_service_vector_io as _;
 
 /// `name` picks the in-memory state, which survives a rebuilt stack (a "restart").
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -73,8 +65,7 @@ async fn build_vector_io(_ctx: BuildContext, config: MemoryConfig) -> Result<Arc
     Ok(Arc::new(fake))
 }
 
-lls_api_common::register_provider! {
-    api: Api::VectorIo,
+lls_api_vector_io::register_provider! {
     provider_type: "inline::memory",
     description: "in-memory vector index (tests)",
     sample_config: "name: x\n",
@@ -91,8 +82,7 @@ fn files_named(name: &str) -> Arc<FakeFiles> {
     file_stores().lock().entry(name.to_owned()).or_default().clone()
 }
 
-lls_api_common::register_provider! {
-    api: Api::Files,
+lls_api_files::register_provider! {
     provider_type: "inline::memory",
     description: "in-memory files (tests)",
     sample_config: "name: x\n",
@@ -149,7 +139,7 @@ struct App {
 async fn app_on(dir: &std::path::Path, name: &str) -> App {
     let config = lls_config::RunConfig::from_yaml_str(&run_yaml(dir, name), &|_| None).unwrap();
     config.validate().unwrap();
-    let stack = lls_routing::Stack::build(config).await.unwrap();
+    let stack = lls_registry::Stack::build(config).await.unwrap();
     App { router: lls_server::app(Arc::new(stack)), files: files_named(name) }
 }
 

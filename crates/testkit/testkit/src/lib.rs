@@ -3,8 +3,6 @@
 //! - [`mock_openai`]: an in-process OpenAI-compatible HTTP server (axum) for testing the
 //!   OpenAI-like providers against real HTTP, SSE framing and injected failures; also a
 //!   standalone binary (`lls-mock-openai`) for benchmarks.
-//! - [`fake_inference`]: an [`lls_api_inference::InferenceProvider`] without network whose
-//!   behaviour follows the model id, for routers, the server and the agents.
 //! - [`inference_suite`]: the one conformance suite of the inference API, turned into tests
 //!   inside each provider crate by [`inference_conformance!`].
 //! - [`fake_vector_io`]: an in-memory brute-force [`lls_api_vector_io::VectorIo`] with vector and
@@ -21,27 +19,21 @@
 //!   files provider crate by [`files_conformance!`].
 //! - [`stores`]: real (in-memory SQLite) kv and SQL stores for provider tests.
 //!
-//! The mock and the fake answer alike because both call [`responder`] (what "the model" says),
-//! [`embedding`] (hashed bag-of-words vectors) and [`schema_fill`] (documents for JSON Schemas);
-//! the model names that inject failures are parsed once, in [`failure`].
+//! The mock and the fake inference provider (`inline::fake`) answer alike because both call
+//! `lls-fake-model` (what "the model" says, hashed embeddings, schema-shaped documents, and the
+//! model names that inject failures).
 
-pub mod embedding;
-pub mod failure;
-pub mod fake_inference;
 pub mod fake_tool_runtime;
 pub mod fake_vector_io;
 pub mod files_suite;
 pub mod inference_suite;
 pub mod mcp_server;
 pub mod mock_openai;
-pub mod responder;
 pub mod sample_config;
-pub mod schema_fill;
 pub mod stores;
 pub mod tool_runtime_suite;
 pub mod vector_io_suite;
 
-pub use fake_inference::{FakeConfig, FakeInference};
 pub use fake_tool_runtime::FakeToolRuntime;
 pub use fake_vector_io::FakeVectorIo;
 pub use files_suite::FilesHarness;

@@ -8,7 +8,6 @@ mod provider;
 pub use config::{DEFAULT_MAX_FILE_SIZE_BYTES, DEFAULT_TTL_SECS, LocalFsConfig};
 pub use provider::{Clock, LocalFsFiles, MAX_LIST_LIMIT, SWEEP_INTERVAL};
 
-use lls_api_common::Api;
 
 pub const PROVIDER_TYPE: &str = "inline::localfs";
 
@@ -20,8 +19,7 @@ metadata_store:
   backend: sql_default
 ";
 
-lls_api_common::register_provider! {
-    api: Api::Files,
+lls_api_files::register_provider! {
     provider_type: PROVIDER_TYPE,
     description: "Local filesystem-based file storage provider for managing files and documents locally.",
     sample_config: SAMPLE_CONFIG,
@@ -39,7 +37,7 @@ mod tests {
     fn registered_once_for_files() {
         let mine: Vec<_> = descriptors().into_iter().filter(|d| d.provider_type == PROVIDER_TYPE).collect();
         assert_eq!(mine.len(), 1);
-        assert_eq!(mine[0].api, Api::Files);
+        assert_eq!(mine[0].api, lls_api_common::Api::Files);
         assert!(mine[0].api_dependencies.is_empty());
     }
 

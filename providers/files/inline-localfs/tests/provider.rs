@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use bytes::Bytes;
 use lls_api_common::provider::descriptors;
 use lls_api_common::store::SqlStore;
-use lls_api_common::{Api, BuildContext, Deps, ErrorKind, RequestContext, unix_now};
+use lls_api_common::{Api, BuildContext, ErrorKind, RequestContext, unix_now};
 use lls_api_files::{FilePurpose, Files, UploadFile};
 use lls_files_inline_localfs::{LocalFsConfig, LocalFsFiles, PROVIDER_TYPE};
 use serde_json::json;
@@ -130,14 +130,9 @@ async fn builds_through_the_descriptor() {
         "max_file_size_bytes": 4,
     });
     (found[0].check_config)(&config).unwrap();
-    let build = |config| BuildContext {
-        provider_id: "meta-reference-files".into(),
-        config,
-        deps: Deps::default(),
-        stores: lls_testkit::stores::memory_stores(),
-    };
+    let build = |config| BuildContext::new(Api::Files, "meta-reference-files", config, lls_testkit::stores::memory_stores());
     let instance = (found[0].build)(build(config.clone())).await.unwrap();
-    let files = instance.get::<dyn Files>().expect("the instance is a Files provider");
+    let files = instance.get::<lls_api_files::FilesApi>().expect("the instance is a Files provider");
     assert_eq!(files.max_upload_bytes(), 4);
     let f = files.upload(&ctx(), upload("x", b"1234")).await.unwrap();
     assert_eq!(files.content(&ctx(), &f.id).await.unwrap().content.as_ref(), b"1234");

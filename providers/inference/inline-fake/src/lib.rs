@@ -2,10 +2,14 @@
 
 use std::sync::Arc;
 
-use lls_api_common::{Api, BuildContext, Result};
+use lls_api_common::{BuildContext, Result};
 use lls_api_inference::InferenceProvider;
 
-pub use lls_testkit::fake_inference::{FAKE_EMBEDDING, FAKE_LLM, FakeConfig, FakeInference};
+mod config;
+mod fake;
+
+pub use config::FakeConfig;
+pub use fake::{FAKE_EMBEDDING, FAKE_LLM, FakeInference};
 
 /// How run.yaml names this provider.
 pub const PROVIDER_TYPE: &str = "inline::fake";
@@ -15,8 +19,7 @@ pub async fn build(ctx: BuildContext, config: FakeConfig) -> Result<Arc<dyn Infe
     Ok(Arc::new(FakeInference::new(config).with_provider_id(ctx.provider_id)))
 }
 
-lls_api_common::register_provider! {
-    api: Api::Inference,
+lls_api_inference::register_provider! {
     provider_type: PROVIDER_TYPE,
     description: "Deterministic fake inference whose behaviour follows the model id (tests, demos)",
     sample_config: "embedding_dimension: 384\nmodels: []\n",

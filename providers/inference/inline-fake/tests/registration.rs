@@ -8,8 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use lls_api_common::provider::descriptors;
 use lls_api_common::store::{KvStore, KvStoreRef, SqlStore, StoreResolver};
-use lls_api_common::{Api, BuildContext, Deps, Error, Result};
-use lls_api_inference::InferenceProvider;
+use lls_api_common::{Api, BuildContext, Error, Result};
+use lls_api_inference::InferenceApi;
 use lls_inference_inline_fake::PROVIDER_TYPE;
 use serde_json::json;
 
@@ -55,14 +55,9 @@ fn yaml_to_json(yaml: &str) -> String {
 
 #[tokio::test]
 async fn builds_through_the_descriptor() {
-    let ctx = BuildContext {
-        provider_id: "fake-1".into(),
-        config: json!({"models": ["extra-llm"]}),
-        deps: Deps::default(),
-        stores: Arc::new(NoStores),
-    };
+    let ctx = BuildContext::new(Api::Inference, "fake-1", json!({"models": ["extra-llm"]}), Arc::new(NoStores));
     let instance = (descriptor().build)(ctx).await.unwrap();
-    let provider = instance.get::<dyn InferenceProvider>().expect("an InferenceProvider");
+    let provider = instance.get::<InferenceApi>().expect("an InferenceProvider");
     let ids: Vec<String> = provider.list_models().await.unwrap().into_iter().map(|m| m.provider_resource_id).collect();
     assert_eq!(ids, ["fake-llm", "fake-embed", "extra-llm"]);
     let req = serde_json::from_value(json!({"model": "error-503", "messages": [{"role": "user", "content": "x"}]})).unwrap();

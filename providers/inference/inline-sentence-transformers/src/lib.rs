@@ -14,7 +14,6 @@ pub use encoder::{EncodeError, Encoder, Tokenized, plan_batches};
 pub use locate::SearchPaths;
 pub use provider::{INSTALL_HINT, SentenceTransformersProvider};
 
-use lls_api_common::Api;
 
 pub const PROVIDER_TYPE: &str = "inline::sentence-transformers";
 
@@ -25,8 +24,7 @@ model: all-MiniLM-L6-v2
 model_dir: ${env.SENTENCE_TRANSFORMERS_MODEL_DIR:=}
 ";
 
-lls_api_common::register_provider! {
-    api: Api::Inference,
+lls_api_inference::register_provider! {
     provider_type: PROVIDER_TYPE,
     description: "Sentence Transformers inference provider for text embeddings and similarity search.",
     sample_config: SAMPLE_CONFIG,
@@ -44,7 +42,7 @@ mod tests {
     fn registered_once_for_inference() {
         let mine: Vec<_> = descriptors().into_iter().filter(|d| d.provider_type == PROVIDER_TYPE).collect();
         assert_eq!(mine.len(), 1);
-        assert_eq!(mine[0].api, Api::Inference);
+        assert_eq!(mine[0].api, lls_api_common::Api::Inference);
     }
 
     #[test]

@@ -7,7 +7,6 @@ mod provider;
 pub use config::{DEFAULT_BASE_URL, OpenAiConfig};
 pub use provider::{OpenAiProvider, PROVIDER_DATA_KEY};
 
-use lls_api_common::Api;
 
 pub const PROVIDER_TYPE: &str = "remote::openai";
 
@@ -17,8 +16,7 @@ base_url: ${env.OPENAI_BASE_URL:=https://api.openai.com/v1}
 api_key: ${env.OPENAI_API_KEY:=}
 ";
 
-lls_api_common::register_provider! {
-    api: Api::Inference,
+lls_api_inference::register_provider! {
     provider_type: PROVIDER_TYPE,
     description: "OpenAI inference provider for accessing GPT models and other OpenAI services.",
     sample_config: SAMPLE_CONFIG,
@@ -36,7 +34,7 @@ mod tests {
     fn registered_once_for_inference() {
         let mine: Vec<_> = descriptors().into_iter().filter(|d| d.provider_type == PROVIDER_TYPE).collect();
         assert_eq!(mine.len(), 1);
-        assert_eq!(mine[0].api, Api::Inference);
+        assert_eq!(mine[0].api, lls_api_common::Api::Inference);
     }
 
     #[test]

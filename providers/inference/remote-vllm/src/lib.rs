@@ -7,7 +7,6 @@ mod provider;
 pub use config::{DEFAULT_MAX_TOKENS, VllmConfig};
 pub use provider::{HEALTH_TIMEOUT, NO_KEY, PROVIDER_DATA_KEY, VllmProvider};
 
-use lls_api_common::Api;
 
 pub const PROVIDER_TYPE: &str = "remote::vllm";
 
@@ -19,8 +18,7 @@ api_token: ${env.VLLM_API_TOKEN:=fake}
 tls_verify: ${env.VLLM_TLS_VERIFY:=true}
 ";
 
-lls_api_common::register_provider! {
-    api: Api::Inference,
+lls_api_inference::register_provider! {
     provider_type: PROVIDER_TYPE,
     description: "Remote vLLM inference provider for connecting to vLLM servers.",
     sample_config: SAMPLE_CONFIG,
@@ -38,7 +36,7 @@ mod tests {
     fn registered_once_for_inference() {
         let mine: Vec<_> = descriptors().into_iter().filter(|d| d.provider_type == PROVIDER_TYPE).collect();
         assert_eq!(mine.len(), 1);
-        assert_eq!(mine[0].api, Api::Inference);
+        assert_eq!(mine[0].api, lls_api_common::Api::Inference);
     }
 
     #[test]

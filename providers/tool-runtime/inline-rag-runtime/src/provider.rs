@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures::future::try_join_all;
-use lls_api_common::{Api, BuildContext, Error, RequestContext, Result};
+use lls_api_common::{BuildContext, Error, RequestContext, Result};
 use lls_api_files::{FilePurpose, Files, UploadFile};
 use lls_api_tool_runtime::{
     INSERT_INTO_MEMORY, InterleavedContent, KNOWLEDGE_SEARCH, McpEndpoint, QueryGeneratorConfig, RagInsertRequest,
@@ -53,8 +53,8 @@ impl RagRuntime {
                 ctx.provider_id
             ))
         };
-        let vector_stores = ctx.deps.get::<dyn VectorStores>(Api::VectorIo).ok_or_else(|| missing("vector_io"))?;
-        let files = ctx.deps.get::<dyn Files>(Api::Files).ok_or_else(|| missing("files"))?;
+        let vector_stores = ctx.deps.get::<lls_api_vector_io::VectorIoApi>().ok_or_else(|| missing("vector_io"))?;
+        let files = ctx.deps.get::<lls_api_files::FilesApi>().ok_or_else(|| missing("files"))?;
         Ok(Arc::new(RagRuntime::new(ctx.provider_id.clone(), vector_stores, files)))
     }
 

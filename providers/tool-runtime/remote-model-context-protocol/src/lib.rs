@@ -13,15 +13,13 @@ pub use config::{DEFAULT_TIMEOUT_SECONDS, McpConfig};
 pub use headers::PROVIDER_DATA_KEY;
 pub use provider::McpProvider;
 
-use lls_api_common::Api;
 
 pub const PROVIDER_TYPE: &str = "remote::model-context-protocol";
 
 /// The run.yaml `config:` block `list-providers` and the docs show (upstream's is `{}`).
 pub const SAMPLE_CONFIG: &str = "{}\n";
 
-lls_api_common::register_provider! {
-    api: Api::ToolRuntime,
+lls_api_tool_runtime::register_provider! {
     provider_type: PROVIDER_TYPE,
     description: "Model Context Protocol (MCP) tool runtime: lists and calls the tools of MCP servers over streamable HTTP, falling back to SSE.",
     sample_config: SAMPLE_CONFIG,
@@ -39,7 +37,7 @@ mod tests {
     fn registered_once_for_tool_runtime() {
         let mine: Vec<_> = descriptors().into_iter().filter(|d| d.provider_type == PROVIDER_TYPE).collect();
         assert_eq!(mine.len(), 1);
-        assert_eq!(mine[0].api, Api::ToolRuntime);
+        assert_eq!(mine[0].api, lls_api_common::Api::ToolRuntime);
     }
 
     #[test]

@@ -7,7 +7,6 @@ pub mod provider;
 mod record;
 mod store;
 
-use lls_api_common::Api;
 
 pub use config::{FaissConfig, IndexKind};
 pub use provider::FaissVectorIo;
@@ -15,8 +14,7 @@ pub use provider::FaissVectorIo;
 /// How run.yaml names this provider.
 pub const PROVIDER_TYPE: &str = "inline::faiss";
 
-lls_api_common::register_provider! {
-    api: Api::VectorIo,
+lls_api_vector_io::register_provider! {
     provider_type: PROVIDER_TYPE,
     description: "In-process FAISS indexes (exact, IVF for large stores), persisted one chunk per key in a kv store",
     sample_config: "persistence:\n  namespace: vector_io::faiss\n  backend: kv_default\n",

@@ -10,7 +10,6 @@ mod schema;
 pub use config::SqliteVecConfig;
 pub use provider::{IN_MEMORY, SqliteVecProvider};
 
-use lls_api_common::Api;
 
 pub const PROVIDER_TYPE: &str = "inline::sqlite-vec";
 
@@ -22,8 +21,7 @@ persistence:
   backend: kv_default
 ";
 
-lls_api_common::register_provider! {
-    api: Api::VectorIo,
+lls_api_vector_io::register_provider! {
     provider_type: PROVIDER_TYPE,
     description: "SQLite with the sqlite-vec extension: vector search (vec0, L2) and keyword search (FTS5, bm25) in one local file.",
     sample_config: SAMPLE_CONFIG,
@@ -41,7 +39,7 @@ mod tests {
     fn registered_once_for_vector_io() {
         let mine: Vec<_> = descriptors().into_iter().filter(|d| d.provider_type == PROVIDER_TYPE).collect();
         assert_eq!(mine.len(), 1);
-        assert_eq!(mine[0].api, Api::VectorIo);
+        assert_eq!(mine[0].api, lls_api_common::Api::VectorIo);
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub async fn routes(State(state): State<AppState>) -> Json<Value> {
                 api => api,
             };
             let provider_types: Vec<&str> =
-                state.stack.providers.of_api(backing).map(|p| p.provider_type.as_str()).collect();
+                state.stack.providers_of(backing).map(|p| p.provider_type.as_str()).collect();
             json!({"route": r.path, "method": r.method, "provider_types": provider_types})
         })
         .collect();

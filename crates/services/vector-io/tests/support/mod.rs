@@ -10,11 +10,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use lls_api_common::store::KvStore;
-use lls_api_common::{Error, RequestContext, Result, unix_now};
+use lls_api_common::{Error, RequestContext, Result, Tasks, unix_now};
 use lls_api_files::{FileContent, FileDeleted, FileList, FileObject, FilePurpose, Files, ListFilesQuery, UploadFile};
 use lls_api_models::{Model, ModelType};
 use lls_api_vector_io::{VectorIo, VectorStores};
-use lls_testkit::{FakeConfig, FakeInference, FakeVectorIo};
+use lls_inference_inline_fake::{FakeConfig, FakeInference};
+use lls_testkit::FakeVectorIo;
 use lls_service_vector_io::{Defaults, Dependencies, EmbeddingModels, VectorIoProvider, VectorStoresService};
 use parking_lot::Mutex;
 use serde_json::{Map, json};
@@ -222,13 +223,13 @@ impl Harness {
                 (id.clone(), VectorIoProvider { provider, provider_type: "inline::memory".into() })
             })
             .collect();
-        let service = VectorStoresService::open(map, Arc::new(kv.clone()), defaults).await.unwrap();
         let files_dep: Option<Arc<dyn Files>> = if with_files { Some(files.clone()) } else { None };
-        service.connect(Dependencies {
+        let deps = Dependencies {
             inference: Arc::new(Router(FakeInference::new(FakeConfig::default()))),
             files: files_dep,
             models: Arc::new(Models),
-        });
+        };
+        let service = VectorStoresService::open(map, Arc::new(kv.clone()), defaults, deps, Tasks::new()).await.unwrap();
         service.start().await.unwrap();
         Harness { service, files, kv, providers, ctx: RequestContext::default() }
     }

@@ -25,7 +25,7 @@ struct Args {
     #[arg(long)]
     strict_models: bool,
     /// Embedding length when a request names no `dimensions`.
-    #[arg(long, default_value_t = lls_testkit::embedding::DEFAULT_DIMENSION)]
+    #[arg(long, default_value_t = lls_fake_model::embedding::DEFAULT_DIMENSION)]
     embedding_dimension: usize,
 }
 

@@ -53,7 +53,7 @@ pub struct Capabilities {
     pub embeddings_base64: bool,
     /// `response_format` of type `json_schema`.
     pub structured_output: bool,
-    /// The backend fails on the model names of [`crate::failure`] (`error-429`, `midstream-error`):
+    /// The backend fails on the model names of [`lls_fake_model::failure`] (`error-429`, `midstream-error`):
     /// true for the fake and for providers pointed at the mock server.
     pub failure_injection: bool,
 }

@@ -1,5 +1,5 @@
 //! The mock's route handlers: record, authorize, validate like OpenAI, apply the model's injected
-//! failure, then answer with [`crate::responder`] as JSON or SSE.
+//! failure, then answer with [`lls_fake_model::responder`] as JSON or SSE.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -15,8 +15,8 @@ use serde_json::Value;
 
 use super::wire::{self, ApiError};
 use super::{MockState, RecordedRequest};
-use crate::failure::Failure;
-use crate::responder;
+use lls_fake_model::failure::Failure;
+use lls_fake_model::responder;
 
 type Shared = State<Arc<MockState>>;
 

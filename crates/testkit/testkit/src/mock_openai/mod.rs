@@ -8,8 +8,8 @@
 //! assert_eq!(mock.requests()[0].header("authorization"), Some("Bearer k"));
 //! ```
 //!
-//! What it answers is decided by [`crate::responder`]; model names such as `error-429`, `garbage`,
-//! `slow-50`, `midstream-error` and `empty-stream` inject failures ([`crate::failure`]).
+//! What it answers is decided by [`lls_fake_model::responder`]; model names such as `error-429`, `garbage`,
+//! `slow-50`, `midstream-error` and `empty-stream` inject failures ([`lls_fake_model::failure`]).
 
 mod handlers;
 mod wire;
@@ -32,7 +32,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::embedding::DEFAULT_DIMENSION;
+use lls_fake_model::embedding::DEFAULT_DIMENSION;
 
 /// How the mock behaves. [`MockConfig::default`] serves `mock-llm` and `mock-embed`, answers any
 /// model name, needs no API key and records nothing.

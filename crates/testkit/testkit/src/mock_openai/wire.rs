@@ -14,7 +14,7 @@ use lls_api_common::Error;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::failure::Failure;
+use lls_fake_model::failure::Failure;
 
 /// A JSON response; serialization cannot fail for the mock's types, but would answer 500.
 pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lls_api_common::{Error, Result};
+use lls_api_common::{Error, Result, Tasks};
 use lls_api_inference::InferenceProvider;
 use lls_api_models::{Model, ModelSource, ModelType, RegisterModelRequest};
 use lls_registry::{ResourceRegistry, StoredResource};
@@ -125,28 +125,31 @@ impl ModelsTable {
 
     /// Refreshes every provider concurrently, waiting at most `wait` for slow ones (they finish
     /// in the background), and keeps re-listing those configured with `refresh_models`.
-    pub async fn refresh_all(self: &Arc<Self>, wait: Duration) {
-        let mut handles = Vec::new();
+    pub async fn refresh_all(self: &Arc<Self>, wait: Duration, tasks: &Tasks) {
+        let (done, mut finished) = tokio::sync::mpsc::channel::<()>(self.providers.len().max(1));
         for id in self.providers.keys() {
-            let table = self.clone();
-            let id = id.clone();
-            handles.push(tokio::spawn(async move {
+            let (table, id, done) = (self.clone(), id.clone(), done.clone());
+            tasks.spawn("list provider models", async move {
                 match table.refresh(&id).await {
                     Ok(n) => tracing::info!(provider_id = %id, models = n, "listed models"),
                     Err(e) => tracing::warn!(provider_id = %id, "could not list models: {e}"),
                 }
-            }));
+                let _ = done.send(()).await;
+            });
         }
-        let _ = tokio::time::timeout(wait, futures::future::join_all(handles)).await;
+        drop(done);
+        let _ = tokio::time::timeout(wait, async { while finished.recv().await.is_some() {} }).await;
         for (id, provider) in &self.providers {
             if provider.refresh_models() {
-                let table = self.clone();
-                let id = id.clone();
-                tokio::spawn(async move {
+                let (table, id, stop) = (self.clone(), id.clone(), tasks.stop_token());
+                tasks.spawn("refresh provider models", async move {
                     let mut tick = tokio::time::interval(Duration::from_secs(300));
                     tick.tick().await;
                     loop {
-                        tick.tick().await;
+                        tokio::select! {
+                            _ = stop.cancelled() => return,
+                            _ = tick.tick() => {}
+                        }
                         if let Err(e) = table.refresh(&id).await {
                             tracing::warn!(provider_id = %id, "could not refresh models: {e}");
                         }
@@ -180,5 +183,24 @@ impl ModelsTable {
             return Ok((provider.clone(), rest.to_owned()));
         }
         Err(Error::resource_not_found("Model", model_id, "client.models.list()").with_param("model"))
+    }
+}
+
+#[async_trait::async_trait]
+impl lls_api_models::Models for ModelsTable {
+    fn list(&self) -> Vec<Model> {
+        ModelsTable::list(self)
+    }
+
+    fn get(&self, identifier: &str) -> Result<Model> {
+        ModelsTable::get(self, identifier)
+    }
+
+    async fn register(&self, request: RegisterModelRequest) -> Result<Model> {
+        ModelsTable::register(self, request).await
+    }
+
+    async fn unregister(&self, identifier: &str) -> Result<()> {
+        ModelsTable::unregister(self, identifier).await
     }
 }

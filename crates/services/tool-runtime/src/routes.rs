@@ -14,9 +14,11 @@ use lls_api_tool_runtime::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::AppState;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Ctx};
+use lls_http::{ApiError, ApiJson, ApiResult, Ctx};
+
+use crate::ToolRuntimeService;
+
+type AppState = std::sync::Arc<ToolRuntimeService>;
 
 fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
     q.map(|Query(t)| t).map_err(|e| ApiError(Error::invalid(format!("invalid query parameters: {}", e.body_text()))))
@@ -33,20 +35,20 @@ pub async fn register(
     Ctx(ctx): Ctx,
     ApiJson(request): ApiJson<RegisterToolGroupRequest>,
 ) -> ApiResult<Json<Value>> {
-    state.stack.tool_groups.register(&ctx, request).await?;
+    state.tool_groups.register(&ctx, request).await?;
     Ok(Json(Value::Null))
 }
 
 pub async fn list_groups(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "data": state.stack.tool_groups.list() }))
+    Json(json!({ "data": state.tool_groups.list() }))
 }
 
 pub async fn get_group(State(state): State<AppState>, Path(toolgroup_id): Path<String>) -> ApiResult<Json<ToolGroup>> {
-    Ok(Json(state.stack.tool_groups.get(&toolgroup_id)?))
+    Ok(Json(state.tool_groups.get(&toolgroup_id)?))
 }
 
 pub async fn unregister(State(state): State<AppState>, Path(toolgroup_id): Path<String>) -> ApiResult<StatusCode> {
-    state.stack.tool_groups.unregister(&toolgroup_id).await?;
+    state.tool_groups.unregister(&toolgroup_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -61,12 +63,12 @@ pub async fn list_tools(
     params: Result<Query<ListToolsParams>, QueryRejection>,
 ) -> ApiResult<Json<Value>> {
     let params = query(params)?;
-    let tools = state.stack.tool_groups.list_tools(&ctx, non_empty(params.toolgroup_id).as_deref()).await?;
+    let tools = state.tool_groups.list_tools(&ctx, non_empty(params.toolgroup_id).as_deref()).await?;
     Ok(Json(json!({ "data": tools })))
 }
 
 pub async fn get_tool(State(state): State<AppState>, Path(tool_name): Path<String>) -> ApiResult<Json<ToolDef>> {
-    Ok(Json(state.stack.tool_groups.get_tool(&tool_name)?))
+    Ok(Json(state.tool_groups.get_tool(&tool_name)?))
 }
 
 /// `mcp_endpoint` arrives as `mcp_endpoint[uri]=...` from llama-stack-client, or as a plain URI.
@@ -86,7 +88,7 @@ pub async fn list_runtime_tools(
     let p = query(params)?;
     let endpoint = non_empty(p.mcp_endpoint_uri.or(p.mcp_endpoint)).map(|uri| McpEndpoint { uri });
     let group = non_empty(p.tool_group_id);
-    let tools = state.stack.tool_runtime.list_runtime_tools(&ctx, group.as_deref(), endpoint.as_ref()).await?;
+    let tools = state.router.list_runtime_tools(&ctx, group.as_deref(), endpoint.as_ref()).await?;
     Ok(Json(json!({ "data": tools })))
 }
 
@@ -95,7 +97,7 @@ pub async fn invoke(
     Ctx(ctx): Ctx,
     ApiJson(request): ApiJson<InvokeToolRequest>,
 ) -> ApiResult<Json<ToolInvocationResult>> {
-    Ok(Json(state.stack.tool_runtime.invoke_tool(&ctx, &request.tool_name, request.kwargs).await?))
+    Ok(Json(state.router.invoke_tool(&ctx, &request.tool_name, request.kwargs).await?))
 }
 
 /// `POST /v1/tool-runtime/rag-tool/insert`; answers `null`, as upstream's handler returns nothing.
@@ -104,7 +106,7 @@ pub async fn rag_insert(
     Ctx(ctx): Ctx,
     ApiJson(request): ApiJson<RagInsertRequest>,
 ) -> ApiResult<Json<Value>> {
-    RagTool::insert(state.stack.tool_runtime.as_ref(), &ctx, request).await?;
+    RagTool::insert(state.router.as_ref(), &ctx, request).await?;
     Ok(Json(Value::Null))
 }
 
@@ -114,5 +116,5 @@ pub async fn rag_query(
     Ctx(ctx): Ctx,
     ApiJson(request): ApiJson<RagQueryRequest>,
 ) -> ApiResult<Json<RagQueryResult>> {
-    Ok(Json(RagTool::query(state.stack.tool_runtime.as_ref(), &ctx, request).await?))
+    Ok(Json(RagTool::query(state.router.as_ref(), &ctx, request).await?))
 }

@@ -1,5 +1,5 @@
 //! A deterministic inference provider without network whose behaviour follows the model id: it
-//! answers like the mock server ([`crate::responder`]) and fails on the same model names.
+//! answers like the mock server ([`lls_fake_model::responder`]) and fails on the same model names.
 //!
 //! Models: `fake-llm` (llm), `fake-embed` (embedding) and the configured ones (a name containing
 //! `embed` is an embedding model). Unknown names are `NotFound`. Failure-injection names are
@@ -12,54 +12,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use async_trait::async_trait;
 use futures::StreamExt;
 use futures::stream::{self, BoxStream};
-use lls_api_common::{Error, ErrorKind, HealthStatus, ProviderConfig, RequestContext, Result, unix_now};
+use lls_api_common::{Error, ErrorKind, HealthStatus, RequestContext, Result, unix_now};
 use lls_api_inference::{ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest};
 use lls_api_inference::{EmbeddingsRequest, EmbeddingsResponse, Inference, InferenceProvider, Output};
 use lls_api_models::ProviderModel;
-use serde::{Deserialize, Serialize};
 
-use crate::embedding::DEFAULT_DIMENSION;
-use crate::failure::{Failure, status_error};
-use crate::responder;
+use lls_fake_model::failure::{Failure, status_error};
+use lls_fake_model::responder;
+
+use crate::FakeConfig;
 
 /// The models every fake serves.
 pub const FAKE_LLM: &str = "fake-llm";
 pub const FAKE_EMBEDDING: &str = "fake-embed";
-
-/// Config of the fake provider (`inline::fake`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct FakeConfig {
-    /// Length of the embeddings when a request names no `dimensions`.
-    #[serde(default = "default_dimension")]
-    pub embedding_dimension: u32,
-    /// Extra model ids to serve besides `fake-llm` and `fake-embed`; a name containing `embed`
-    /// is an embedding model.
-    #[serde(default)]
-    pub models: Vec<String>,
-}
-
-fn default_dimension() -> u32 {
-    DEFAULT_DIMENSION as u32
-}
-
-impl Default for FakeConfig {
-    fn default() -> Self {
-        FakeConfig { embedding_dimension: default_dimension(), models: Vec::new() }
-    }
-}
-
-impl ProviderConfig for FakeConfig {
-    fn validate(&self) -> Result<()> {
-        if !(1..=65_536).contains(&self.embedding_dimension) {
-            return Err(Error::invalid("config.embedding_dimension: must be between 1 and 65536"));
-        }
-        if let Some(m) = self.models.iter().find(|m| m.trim().is_empty()) {
-            return Err(Error::invalid(format!("config.models: '{m}' is not a model id")));
-        }
-        Ok(())
-    }
-}
 
 /// The fake provider.
 #[derive(Debug)]

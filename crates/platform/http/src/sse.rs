@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::{StreamExt, stream};
 use lls_api_common::Result;
-use lls_api_inference::ChunkStream;
+use futures::stream::BoxStream;
 use serde::Serialize;
 
 use crate::error::{ApiError, error_body};
@@ -25,7 +25,7 @@ fn event<T: Serialize>(item: &T) -> Bytes {
 }
 
 /// Streams `chunks` as SSE once the first one has arrived.
-pub async fn sse_response<T: Serialize + Send + 'static>(mut chunks: ChunkStream<T>) -> Response {
+pub async fn sse_response<T: Serialize + Send + 'static>(mut chunks: BoxStream<'static, Result<T>>) -> Response {
     let first = match chunks.next().await {
         Some(Err(e)) => return ApiError(e).into_response(),
         first => first,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
-use lls_api_common::{Error, ErrorKind};
+use lls_api_common::Error;
 use lls_api_vector_io::{
     AttachFileRequest, CreateFileBatchRequest, CreateVectorStoreRequest, ListFilesQuery, ListPage, ListQuery,
     SearchRequest, SearchResultsPage, UpdateFileRequest, UpdateVectorStoreRequest, VectorStoreDeleted,
@@ -14,15 +14,13 @@ use lls_api_vector_io::{
     VectorStoreObject, VectorStores,
 };
 
-use super::AppState;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Ctx};
+use lls_http::{ApiError, ApiJson, ApiResult, Ctx};
 
-/// The service; routes are only served when it exists.
+/// The routes' state: the service, as its trait.
+pub(crate) type AppState = Arc<dyn VectorStores>;
+
 pub(super) fn service(state: &AppState) -> ApiResult<&Arc<dyn VectorStores>> {
-    state.stack.vector_stores.as_ref().ok_or_else(|| {
-        ApiError(Error::new(ErrorKind::Unsupported, "vector stores are not served: run.yaml configures no vector_io provider"))
-    })
+    Ok(state)
 }
 
 fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {

@@ -77,3 +77,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
         }
     }
 }
+
+/// Query parameters; a problem is a 400 in the usual error shape (not axum's plain text).
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(t)| ApiQuery(t))
+            .map_err(|e| ApiError(Error::invalid(format!("invalid query parameters: {}", e.body_text()))))
+    }
+}

@@ -18,9 +18,10 @@ use lls_api_files::{
 };
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use super::AppState;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::Ctx;
+use lls_http::{ApiError, ApiResult, Ctx};
+
+/// The one files provider serves every request.
+type AppState = Arc<dyn Files>;
 
 /// Largest value of a non-file form field (`purpose`, `expires_after`, …).
 const MAX_FIELD_BYTES: usize = 64 * 1024;
@@ -32,7 +33,7 @@ const MAX_PARTS: usize = 32;
 const FORM_OVERHEAD: u64 = (MAX_PARTS * MAX_FIELD_BYTES) as u64 + 64 * 1024;
 
 fn files(state: &AppState) -> ApiResult<&Arc<dyn Files>> {
-    state.stack.files.as_ref().ok_or_else(|| ApiError(Error::unsupported("no files provider is configured")))
+    Ok(state)
 }
 
 fn multipart_error(e: MultipartError) -> Error {

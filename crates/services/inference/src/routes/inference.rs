@@ -9,16 +9,15 @@ use axum::response::{IntoResponse, Response};
 use lls_api_common::store::Order;
 use lls_api_common::{Error, ErrorKind};
 use lls_api_inference::{ChatCompletionRequest, CompletionRequest, EmbeddingsRequest, EmbeddingsResponse, Inference, Output};
-use lls_routing::{InferenceRouter, InferenceStore, ListChatCompletions, StoredChatCompletion};
+use lls_http::{ApiError, ApiJson, ApiResult, Ctx, sse_response};
 use serde::Deserialize;
 
-use super::AppState;
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, Ctx};
-use crate::sse::sse_response;
+use crate::{InferenceRouter, InferenceService, InferenceStore, ListChatCompletions, StoredChatCompletion};
+
+type AppState = Arc<InferenceService>;
 
 fn router(state: &AppState) -> &Arc<InferenceRouter> {
-    &state.stack.inference
+    &state.router
 }
 
 fn store(state: &AppState) -> ApiResult<&Arc<InferenceStore>> {

@@ -6,10 +6,9 @@ use axum::extract::State;
 use lls_api_vector_io::{InsertChunksRequest, QueryChunksRequest, QueryChunksResponse};
 use serde_json::Value;
 
-use super::AppState;
-use super::vector_stores::service;
-use crate::error::ApiResult;
-use crate::extract::{ApiJson, Ctx};
+use lls_http::{ApiJson, ApiResult, Ctx};
+
+use super::vector_stores::{AppState, service};
 
 /// Answers `null`, as 0.3.5 does for an operation that returns nothing.
 pub async fn insert(State(state): State<AppState>, Ctx(ctx): Ctx, ApiJson(request): ApiJson<InsertChunksRequest>) -> ApiResult<Json<Value>> {

@@ -1,0 +1,57 @@
+//! The files service: the files API has no router, so its one provider serves every request
+//! and is what dependents (vector stores, the RAG tool) receive; the `/v1/files` routes
+//! stream uploads into it.
+
+mod routes;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use lls_api_common::{Api, Error, Result};
+use lls_api_files::{Files, FilesApi};
+use lls_http::{RouteBook, RouteGroup, op};
+use lls_registry::{BuiltService, ServiceContext};
+
+lls_registry::register_service! {
+    api: FilesApi,
+    depends_on: [],
+    description: "The files provider behind /v1/files",
+    build: build,
+    routes: book,
+}
+
+async fn build(ctx: ServiceContext) -> Result<Option<BuiltService>> {
+    let providers = ctx.providers_of::<FilesApi>()?;
+    let files: Arc<dyn Files> = match providers.len() {
+        0 => return Ok(None),
+        1 => providers.into_values().next().ok_or_else(|| Error::internal("the files provider vanished"))?,
+        n => {
+            let ids: Vec<&str> = ctx.providers.iter().map(|p| p.provider_id.as_str()).collect();
+            return Err(Error::invalid(format!(
+                "providers.files: configure exactly one files provider (found {n}: {})",
+                ids.join(", ")
+            )));
+        }
+    };
+    Ok(Some(BuiltService::new(Arc::new(files.clone())).export::<FilesApi>(files.clone()).with_routes(RouteGroup::new(book(), files))))
+}
+
+fn book() -> RouteBook<Arc<dyn Files>> {
+    RouteBook::new()
+        .add_with_alias(
+            op("POST", "/v1/files", Api::Files, "openai_upload_file", "Upload a file (multipart: file, purpose, expires_after)."),
+            // The upload streams through the provider, which enforces its own size cap.
+            post(routes::upload).layer(DefaultBodyLimit::disable()),
+        )
+        .add_with_alias(op("GET", "/v1/files", Api::Files, "openai_list_files", "List files."), get(routes::list))
+        .add_with_alias(
+            op("GET", "/v1/files/{file_id}", Api::Files, "openai_retrieve_file", "Retrieve a file's metadata."),
+            get(routes::retrieve),
+        )
+        .add_with_alias(op("DELETE", "/v1/files/{file_id}", Api::Files, "openai_delete_file", "Delete a file."), delete(routes::delete))
+        .add_with_alias(
+            op("GET", "/v1/files/{file_id}/content", Api::Files, "openai_retrieve_file_content", "Retrieve a file's content."),
+            get(routes::content),
+        )
+}

@@ -1,0 +1,42 @@
+//! `/v1/models`: the native Model list (0.3.5 shape), registration, lookup, and the deprecated
+//! OpenAI-shaped list at `/v1/openai/v1/models`.
+
+use axum::Json;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use lls_api_models::{Model, OpenAiModel, RegisterModelRequest};
+use serde_json::{Value, json};
+
+use lls_http::{ApiJson, ApiResult};
+
+use crate::InferenceService;
+
+type State = axum::extract::State<std::sync::Arc<InferenceService>>;
+
+pub async fn list(axum::extract::State(svc): State) -> Json<Value> {
+    Json(json!({ "data": svc.models.list() }))
+}
+
+pub async fn openai_list(axum::extract::State(svc): State) -> Json<Value> {
+    let now = lls_api_common::unix_now();
+    let data: Vec<OpenAiModel> = svc
+        .models
+        .list()
+        .into_iter()
+        .map(|m| OpenAiModel { id: m.identifier, object: "model".into(), created: now, owned_by: "llama_stack".into() })
+        .collect();
+    Json(json!({ "data": data, "object": "list" }))
+}
+
+pub async fn get(axum::extract::State(svc): State, Path(model_id): Path<String>) -> ApiResult<Json<Model>> {
+    Ok(Json(svc.models.get(&model_id)?))
+}
+
+pub async fn register(axum::extract::State(svc): State, ApiJson(request): ApiJson<RegisterModelRequest>) -> ApiResult<Json<Model>> {
+    Ok(Json(svc.models.register(request).await?))
+}
+
+pub async fn unregister(axum::extract::State(svc): State, Path(model_id): Path<String>) -> ApiResult<StatusCode> {
+    svc.models.unregister(&model_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
