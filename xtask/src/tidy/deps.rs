@@ -4,14 +4,16 @@
 use super::{Area, Checked, DepKind, Violation, Workspace};
 
 pub const APIS: &str = "(a) apis/ crates depend only on other apis/ crates";
-pub const PROVIDERS: &str = "(b) providers/ crates depend only on apis/, lls-openai-compat and lls-testkit";
+pub const PROVIDERS: &str =
+    "(b) providers/ crates depend only on apis/, the glue crates (lls-openai-compat, lls-ingest, lls-sql, lls-pycompat) and lls-testkit";
 pub const ONLY_DISTRIBUTIONS: &str = "(c) only distributions/ (and xtask) depend on providers/ crates";
 pub const PLATFORM: &str = "(d) crates/ never depend on providers/ or distributions/";
 
 /// The test doubles may be a dev-dependency of anything.
 const TEST_SUPPORT: &str = "lls-testkit";
-/// Platform crates a provider may use: the shared OpenAI client, and the test doubles.
-const PROVIDER_GLUE: [&str; 2] = ["lls-openai-compat", TEST_SUPPORT];
+/// Crates a provider may use: the glue under crates/glue/ (the shared OpenAI client, RAG
+/// ingestion, SQL pools and error mapping, Python-compatible formatting), and the test doubles.
+const PROVIDER_GLUE: [&str; 5] = ["lls-openai-compat", "lls-ingest", "lls-sql", "lls-pycompat", TEST_SUPPORT];
 
 /// (a): contracts stay contracts; no platform, provider or distribution code under them.
 pub fn apis_depend_only_on_apis(ws: &Workspace) -> Checked {
@@ -46,7 +48,7 @@ pub fn providers_depend_on_contracts_only(ws: &Workspace) -> Checked {
             let fix = if dep.kind == DepKind::Dev {
                 "give lls-testkit a helper for what the tests need"
             } else {
-                "move what it needs into apis/ or lls-openai-compat"
+                "move what it needs into apis/ or a crates/glue/ crate"
             };
             out.push(Violation {
                 rule: PROVIDERS,
