@@ -20,6 +20,8 @@
 //! - [`files_suite`]: the conformance suite of the files API, turned into tests inside each
 //!   files provider crate by [`files_conformance!`].
 //! - [`stores`]: real (in-memory SQLite) kv and SQL stores for provider tests.
+//! - [`prerequisite`]: tests needing a server or model weights fail when they are missing,
+//!   unless opted out by name (`LLS_TEST_NO_POSTGRES=1`, `LLS_TEST_NO_MODELS=1`), loudly.
 //!
 //! The mock and the fake answer alike because both call [`responder`] (what "the model" says),
 //! [`embedding`] (hashed bag-of-words vectors) and [`schema_fill`] (documents for JSON Schemas);
@@ -34,6 +36,7 @@ pub mod files_suite;
 pub mod inference_suite;
 pub mod mcp_server;
 pub mod mock_openai;
+pub mod prerequisite;
 pub mod responder;
 pub mod sample_config;
 pub mod schema_fill;
@@ -48,6 +51,7 @@ pub use files_suite::FilesHarness;
 pub use inference_suite::{Capabilities, Harness};
 pub use mcp_server::TestMcpServer;
 pub use mock_openai::{MockConfig, MockOpenAi, RecordedRequest};
+pub use prerequisite::Prerequisite;
 pub use sample_config::expand_sample_config;
 pub use tool_runtime_suite::ToolHarness;
 pub use vector_io_suite::VectorIoHarness;
