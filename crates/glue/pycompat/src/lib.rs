@@ -109,7 +109,11 @@ fn write_number(out: &mut String, n: &Number) {
 
 /// CPython's `unicode_repr`, character by character.
 fn write_str(out: &mut String, s: &str) {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     out.push(quote);
     for c in s.chars() {
         match c {
@@ -156,7 +160,8 @@ mod tests {
 
     #[test]
     fn dicts_lists_and_scalars() {
-        let v = json!({"a": [1, 2.5, 1.0, true, null], "b": "it's", "c": "q\"'\n", "d": {}, "e": []});
+        let v =
+            json!({"a": [1, 2.5, 1.0, true, null], "b": "it's", "c": "q\"'\n", "d": {}, "e": []});
         assert_eq!(
             repr(&v),
             r#"{'a': [1, 2.5, 1.0, True, None], 'b': "it's", 'c': 'q"\'\n', 'd': {}, 'e': []}"#

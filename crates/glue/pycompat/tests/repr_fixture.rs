@@ -13,8 +13,17 @@ fn repr_matches_cpython() {
         let expected = case["repr"].as_str().unwrap();
         let got = lls_pycompat::repr(&case["input"]);
         if got != expected {
-            failures.push(format!("input {}\n  python: {expected}\n  ours:   {got}", case["input"]));
+            failures.push(format!(
+                "input {}\n  python: {expected}\n  ours:   {got}",
+                case["input"]
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} of {} differ:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} differ:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
 }

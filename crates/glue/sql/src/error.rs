@@ -83,9 +83,7 @@ pub fn sqlstate_kind(state: &str) -> ErrorKind {
         "57014" => ErrorKind::Timeout,
         // serialization_failure, deadlock_detected, lock_not_available, admin_shutdown,
         // crash_shutdown, cannot_connect_now
-        "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03" => {
-            ErrorKind::UpstreamUnavailable
-        }
+        "40001" | "40P01" | "55P03" | "57P01" | "57P02" | "57P03" => ErrorKind::UpstreamUnavailable,
         _ => match state.get(..2) {
             // connection exception, insufficient resources, system (I/O) error
             Some("08" | "53" | "58") => ErrorKind::UpstreamUnavailable,
@@ -114,8 +112,14 @@ mod tests {
             (sqlx::Error::PoolClosed, ErrorKind::UpstreamUnavailable),
             (sqlx::Error::WorkerCrashed, ErrorKind::UpstreamUnavailable),
             (sqlx::Error::BeginFailed, ErrorKind::UpstreamUnavailable),
-            (sqlx::Error::Tls("handshake".into()), ErrorKind::UpstreamUnavailable),
-            (sqlx::Error::Configuration("bad url".into()), ErrorKind::InvalidRequest),
+            (
+                sqlx::Error::Tls("handshake".into()),
+                ErrorKind::UpstreamUnavailable,
+            ),
+            (
+                sqlx::Error::Configuration("bad url".into()),
+                ErrorKind::InvalidRequest,
+            ),
             (sqlx::Error::Protocol("garbled".into()), ErrorKind::Internal),
             (sqlx::Error::RowNotFound, ErrorKind::Internal),
             (sqlx::Error::ColumnNotFound("x".into()), ErrorKind::Internal),
@@ -187,7 +191,10 @@ mod tests {
     /// Real SQLite errors reach the code table (sqlx reports extended codes).
     #[tokio::test]
     async fn sqlite_errors_from_a_real_database() {
-        let pool = SqliteOpener::new().open(Path::new(IN_MEMORY)).await.unwrap();
+        let pool = SqliteOpener::new()
+            .open(Path::new(IN_MEMORY))
+            .await
+            .unwrap();
         sqlx::query("CREATE TABLE t (id TEXT PRIMARY KEY, n INTEGER NOT NULL CHECK (n > 0))")
             .execute(&pool)
             .await
@@ -198,7 +205,10 @@ mod tests {
             .unwrap();
         for (sql, kind) in [
             ("INSERT INTO t VALUES ('a', 2)", ErrorKind::Conflict),
-            ("INSERT INTO t VALUES ('b', NULL)", ErrorKind::InvalidRequest),
+            (
+                "INSERT INTO t VALUES ('b', NULL)",
+                ErrorKind::InvalidRequest,
+            ),
             ("INSERT INTO t VALUES ('c', 0)", ErrorKind::InvalidRequest),
             ("SELECT * FROM missing", ErrorKind::Internal),
         ] {
@@ -212,7 +222,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("busy.db");
         let opener = SqliteOpener::new().busy_timeout(Duration::ZERO);
-        let (one, two) = (opener.open(&path).await.unwrap(), opener.open(&path).await.unwrap());
+        let (one, two) = (
+            opener.open(&path).await.unwrap(),
+            opener.open(&path).await.unwrap(),
+        );
         let _held = one.begin_with("BEGIN IMMEDIATE").await.unwrap();
         let err = two.begin_with("BEGIN IMMEDIATE").await.unwrap_err();
         assert_eq!(error_kind(&err), ErrorKind::UpstreamUnavailable, "{err}");

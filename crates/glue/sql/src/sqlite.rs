@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use sqlx::{ConnectOptions, Connection};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
+use sqlx::{ConnectOptions, Connection};
 
 /// The path that names a private in-memory database (one connection, gone on close).
 pub const IN_MEMORY: &str = ":memory:";
@@ -188,7 +188,10 @@ mod tests {
 
     #[tokio::test]
     async fn memory_is_one_connection_that_keeps_its_data() {
-        let pool = SqliteOpener::new().open(Path::new(IN_MEMORY)).await.unwrap();
+        let pool = SqliteOpener::new()
+            .open(Path::new(IN_MEMORY))
+            .await
+            .unwrap();
         sqlx::query("CREATE TABLE t (x INTEGER)")
             .execute(&pool)
             .await
@@ -238,6 +241,9 @@ mod tests {
         let started = std::time::Instant::now();
         let err = failing.open(Path::new(IN_MEMORY)).await.unwrap_err();
         assert!(err.to_string().contains("no_such_function"), "{err}");
-        assert!(started.elapsed() < Duration::from_secs(5), "a failing hook fails the open at once");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "a failing hook fails the open at once"
+        );
     }
 }

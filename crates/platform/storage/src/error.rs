@@ -45,7 +45,11 @@ mod tests {
     fn a_pool_timeout_is_unavailable() {
         let err = from_sqlx("kv", sqlx::Error::PoolTimedOut);
         assert_eq!(err.kind(), ErrorKind::UpstreamUnavailable);
-        assert!(err.message().contains("'kv' is unavailable"), "{}", err.message());
+        assert!(
+            err.message().contains("'kv' is unavailable"),
+            "{}",
+            err.message()
+        );
     }
 
     #[test]
