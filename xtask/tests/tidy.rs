@@ -1,6 +1,6 @@
 //! The Architecture Invariants of `ARCHITECTURE.md`, checked on every `cargo test`: one test per
 //! rule, each failure naming the rule and the crate or file that breaks it.
-#![allow(clippy::panic)] // a test reports its failure by panicking, with the message
+#![allow(clippy::panic)] // assert_rule reports a test's failure by panicking, with the message
 
 use std::sync::OnceLock;
 

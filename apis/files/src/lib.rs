@@ -224,7 +224,6 @@ pub trait Files: Send + Sync {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use futures::executor::block_on;

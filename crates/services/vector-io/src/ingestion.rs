@@ -249,7 +249,6 @@ fn prepare(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lls_api_vector_io::StaticChunking;

@@ -192,7 +192,6 @@ pub fn format_results(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use lls_api_vector_io::ChunkMetadata;
     use serde_json::json;

@@ -351,7 +351,6 @@ impl VectorIo for SqliteVecProvider {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lls_api_common::ErrorKind;

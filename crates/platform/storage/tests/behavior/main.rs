@@ -2,7 +2,7 @@
 //! `suite/` take `&dyn KvStore` / `&dyn SqlStore`, and `behavior_tests!` runs each of them
 //! against SQLite and PostgreSQL (at `LLS_TEST_POSTGRES_URL`; without it these fail unless
 //! `LLS_TEST_NO_POSTGRES=1`, which makes each of them print that it did not run).
-
+// The scenarios in suite/ are plain functions called by the tests, outside clippy's test scope.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
