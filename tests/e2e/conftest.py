@@ -3,7 +3,8 @@ backend (`lls-mock-openai`) and talk to it over HTTP with the real `openai` and
 `llama_stack_client` SDKs.
 
 Session fixtures start one mock and, per storage flavour, one server with fresh state:
-`sqlite` always, `postgres` when LLS_TEST_POSTGRES_URL is set (skipped otherwise).
+`sqlite` always, `postgres` at LLS_TEST_POSTGRES_URL (without it the postgres tests fail, unless
+LLS_TEST_NO_POSTGRES=1, which skips them with a NOT RUN reason in the summary).
 Binaries come from $LLS_BIN_DIR (default: $CARGO_TARGET_DIR/debug, with CARGO_TARGET_DIR
 defaulting to ~/.cache/llama-stack-rs/target).
 """
@@ -306,7 +307,14 @@ def storage(request, workdir):
     if request.param == "postgres":
         url = os.environ.get("LLS_TEST_POSTGRES_URL")
         if not url:
-            pytest.skip("LLS_TEST_POSTGRES_URL is not set (`scripts/postgres.sh start` prints one)")
+            if os.environ.get("LLS_TEST_NO_POSTGRES") == "1":
+                pytest.skip("NOT RUN: the postgres flavour (LLS_TEST_NO_POSTGRES=1)")
+            pytest.fail(
+                "the postgres flavour needs LLS_TEST_POSTGRES_URL "
+                "(`export LLS_TEST_POSTGRES_URL=$(scripts/postgres.sh start)`), "
+                "or set LLS_TEST_NO_POSTGRES=1 to not run it",
+                pytrace=False,
+            )
         s = PostgresStorage(url)
     else:
         s = SqliteStorage(workdir)

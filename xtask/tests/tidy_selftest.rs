@@ -1,6 +1,6 @@
 //! The tidy rules themselves, on a small synthetic workspace that breaks each of them once: a
 //! rule that can never fire would pass forever and guard nothing.
-#![allow(clippy::panic)] // a test reports its failure by panicking, with the message
+#![allow(clippy::panic)] // the helpers report a test's failure by panicking, with the message
 
 use std::path::Path;
 

@@ -245,7 +245,6 @@ macro_rules! register_provider {
 pub use lls_api_common as __common;
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use futures::executor::block_on;

@@ -495,7 +495,6 @@ impl ChunkAccumulator {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -151,7 +151,6 @@ pub struct EmbeddingUsage {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

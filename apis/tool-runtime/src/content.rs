@@ -52,7 +52,6 @@ pub struct ImageSource {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use serde_json::json;
 

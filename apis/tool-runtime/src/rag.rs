@@ -227,7 +227,6 @@ pub trait RagTool: Send + Sync {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use serde_json::json;
 

@@ -131,7 +131,6 @@ pub struct InvokeToolRequest {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use serde_json::json;
 

@@ -176,7 +176,6 @@ pub struct VectorStoreFileBatchObject {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

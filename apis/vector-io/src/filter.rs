@@ -140,7 +140,6 @@ fn order(a: &Value, b: &Value) -> Option<Ordering> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

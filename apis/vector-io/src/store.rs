@@ -228,7 +228,6 @@ fn lenient_dimension<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -1,6 +1,7 @@
 //! The starter's HTTP surface, tested in-process (`tower::ServiceExt::oneshot`) over a stack
 //! built from a real run.yaml with the deterministic `inline::fake` inference provider.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
+#![allow(clippy::unwrap_used)]
 
 // The starter's services (and the providers its features select).
 extern crate lls_distribution_starter as _;

@@ -1,6 +1,5 @@
 //! Snapshot of the providers the starter links by default: a feature that stops linking its
 //! crate (and so silently loses its `inventory` entry) fails here.
-#![allow(clippy::unwrap_used)]
 
 #[test]
 fn default_features_register_these_providers() {

@@ -2,7 +2,8 @@
 //! run.yaml: `inline::rag-runtime` as `builtin::rag`, `inline::sqlite-vec`, `inline::localfs` and
 //! the deterministic `inline::fake` embeddings. Insert, query, `knowledge_search` through
 //! `/v1/tool-runtime/invoke`, and bad input.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
+#![allow(clippy::unwrap_used)]
 
 // The starter's services (and the providers its features select).
 extern crate lls_distribution_starter as _;

@@ -1,7 +1,8 @@
 //! Tool groups, tools and the tool runtime over HTTP, tested in-process (`oneshot`) with the
 //! real `remote::model-context-protocol` provider against the in-process MCP server of
 //! `lls-testkit` (SSE with a bearer token, as upstream's conformance tests run theirs).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
+#![allow(clippy::unwrap_used)]
 
 // The starter's services (and the providers its features select).
 extern crate lls_distribution_starter as _;

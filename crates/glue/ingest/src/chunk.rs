@@ -177,7 +177,6 @@ pub fn chunk_id(document_id: &str, text: &str, window: Option<&str>) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

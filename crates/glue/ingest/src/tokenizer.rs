@@ -76,7 +76,6 @@ pub(crate) fn encode_decode_window(text: &str, from: usize, to: usize) -> Vec<u8
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -1,5 +1,4 @@
 //! Window arithmetic, lossless multi-byte handling, parameter validation and chunk ids.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use lls_api_common::ErrorKind;
 use lls_ingest::{ChunkingParams, TextChunk, chunk_id, chunk_text, count_tokens};

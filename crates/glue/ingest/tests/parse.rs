@@ -1,5 +1,6 @@
 //! `parse` against every supported family, generated PDFs included, and the error paths.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// The fixture builders are not #[test] functions.
+#![allow(clippy::unwrap_used)]
 
 use lls_api_common::ErrorKind;
 use lls_ingest::parse;

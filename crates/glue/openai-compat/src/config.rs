@@ -120,7 +120,6 @@ pub fn optional_secret<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<O
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -177,7 +177,6 @@ pub(crate) fn snippet(body: &[u8]) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -61,7 +61,6 @@ impl AllowedModels {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

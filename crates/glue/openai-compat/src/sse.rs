@@ -94,7 +94,6 @@ fn framing_error(provider: &str, e: EventStreamError<Error>) -> Error {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use futures::stream;

@@ -95,7 +95,6 @@ fn join(outer: &str, inner: &str) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use serde::Deserialize;
     use serde_json::json;

@@ -383,7 +383,6 @@ fn missing_storage_message(map: &Map<String, Value>) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use serde_json::json;
 

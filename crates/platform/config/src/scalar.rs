@@ -80,7 +80,6 @@ pub(crate) fn kind(value: &Value) -> &'static str {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use serde::Deserialize;
     use serde_json::json;

@@ -310,7 +310,6 @@ fn mongodb_port() -> u16 {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use serde_json::json;
 

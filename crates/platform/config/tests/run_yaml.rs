@@ -1,7 +1,5 @@
 //! Whole run.yaml files through the public API: text, env expansion, typed parsing, validation.
 
-#![allow(clippy::unwrap_used)]
-
 use std::collections::HashMap;
 
 use lls_api_common::Api;

@@ -136,7 +136,10 @@ mod tests {
             "postgres://me%40corp@localhost:5432/llama%20stack?host=%2Fvar%2Frun%2Fpostgresql&sslmode=require"
         );
         for a in [address("db.local", Some("p@ss:/w?rd")), socket] {
-            assert!(crate::postgres::options(&a.url()).is_ok(), "{a:?}");
+            assert!(
+                lls_sql::postgres::connect_options(&a.url()).is_ok(),
+                "{a:?}"
+            );
         }
     }
 

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use lls_api_common::Result;
 use lls_api_common::store::ColumnType;
+use lls_sql::SqliteOpener;
 use serde_json::Value;
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
@@ -28,7 +29,8 @@ pub(crate) struct Db {
 
 impl Db {
     pub(crate) async fn sqlite(name: &str, path: &Path) -> Result<Self> {
-        let pool = sqlite::connect(path)
+        let pool = SqliteOpener::new()
+            .open(path)
             .await
             .map_err(|e| from_sqlx(name, e))?;
         Ok(Db {
@@ -38,7 +40,7 @@ impl Db {
     }
 
     pub(crate) async fn postgres(name: &str, url: &str) -> Result<Self> {
-        let pool = postgres::connect(url)
+        let pool = lls_sql::postgres::connect(url)
             .await
             .map_err(|e| from_sqlx(name, e))?;
         Ok(Db {

@@ -1,47 +1,31 @@
-//! The one place that knows database error codes: turns `sqlx` errors into the stack's
-//! [`Error`] kinds, naming the storage backend so operators know which one failed.
+//! Storage failures as the stack's [`Error`]s: the kind comes from `lls_sql::error_kind` (the
+//! one table of database error codes); the message names the storage backend, so operators
+//! know which one failed.
 
 use lls_api_common::{Error, ErrorKind};
 
-/// Maps a database error from backend `backend` to an error kind a client can act on.
+/// Maps a database error from backend `backend` to an error a client can act on.
 pub(crate) fn from_sqlx(backend: &str, err: sqlx::Error) -> Error {
-    match &err {
-        sqlx::Error::Database(db) if db.is_unique_violation() => Error::conflict(format!(
-            "duplicate key in storage backend '{backend}': {}",
-            db.message()
-        )),
-        sqlx::Error::Database(db) if db.code().is_some_and(|code| is_unavailable_code(&code)) => {
-            unavailable(backend, &err)
+    let kind = lls_sql::error_kind(&err);
+    let detail = match &err {
+        sqlx::Error::Database(db) => db.message().to_owned(),
+        other => other.to_string(),
+    };
+    let message = match kind {
+        ErrorKind::Conflict => format!("conflict in storage backend '{backend}': {detail}"),
+        ErrorKind::InvalidRequest if matches!(err, sqlx::Error::Configuration(_)) => {
+            format!("storage backend '{backend}' is misconfigured: {detail}")
         }
-        sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::BeginFailed => unavailable(backend, &err),
-        sqlx::Error::Configuration(_) => Error::invalid(format!(
-            "storage backend '{backend}' is misconfigured: {err}"
-        )),
-        _ => Error::internal(format!("storage backend '{backend}': {err}")),
-    }
-}
-
-/// The backend could not be reached (or is too busy to answer): retryable.
-pub(crate) fn unavailable(backend: &str, err: &dyn std::fmt::Display) -> Error {
-    Error::new(
-        ErrorKind::UpstreamUnavailable,
-        format!("storage backend '{backend}' is unavailable: {err}"),
-    )
-}
-
-/// PostgreSQL SQLSTATEs for lost or refused connections, and SQLite's busy/locked/can't-open
-/// result codes (primary code in the low byte of the extended code).
-fn is_unavailable_code(code: &str) -> bool {
-    if code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "53300") {
-        return true;
-    }
-    code.parse::<i64>()
-        .is_ok_and(|n| matches!(n & 0xff, 5 | 6 | 14))
+        ErrorKind::InvalidRequest => {
+            format!("storage backend '{backend}' refused the value: {detail}")
+        }
+        ErrorKind::UpstreamUnavailable => {
+            format!("storage backend '{backend}' is unavailable: {detail}")
+        }
+        ErrorKind::Timeout => format!("storage backend '{backend}' timed out: {detail}"),
+        _ => format!("storage backend '{backend}': {err}"),
+    };
+    Error::new(kind, message)
 }
 
 #[cfg(test)]
@@ -58,19 +42,20 @@ mod tests {
     }
 
     #[test]
+    fn a_pool_timeout_is_unavailable() {
+        let err = from_sqlx("kv", sqlx::Error::PoolTimedOut);
+        assert_eq!(err.kind(), ErrorKind::UpstreamUnavailable);
+        assert!(
+            err.message().contains("'kv' is unavailable"),
+            "{}",
+            err.message()
+        );
+    }
+
+    #[test]
     fn other_errors_are_internal() {
         let err = from_sqlx("kv", sqlx::Error::Protocol("garbled".into()));
         assert_eq!(err.kind(), ErrorKind::Internal);
         assert!(err.message().contains("garbled"));
-    }
-
-    #[test]
-    fn connection_codes() {
-        assert!(is_unavailable_code("08006"));
-        assert!(is_unavailable_code("57P01"));
-        assert!(is_unavailable_code("5"));
-        assert!(is_unavailable_code("517"));
-        assert!(!is_unavailable_code("23505"));
-        assert!(!is_unavailable_code("1555"));
     }
 }

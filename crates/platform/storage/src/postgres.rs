@@ -1,50 +1,13 @@
-//! PostgreSQL backend: connecting a pool from a URL, binding parameters with their declared
-//! types and decoding rows (types are checked: PostgreSQL is strictly typed).
-
-use std::str::FromStr;
-use std::time::Duration;
+//! PostgreSQL backend: binding parameters with their declared types and decoding rows (types
+//! are checked: PostgreSQL is strictly typed). The pool is opened by `lls_sql::postgres`.
 
 use lls_api_common::store::ColumnType;
 use serde_json::Value;
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
-use sqlx::{AssertSqlSafe, Connection, Postgres, Row};
+use sqlx::postgres::{PgArguments, PgPool, PgRow};
+use sqlx::{AssertSqlSafe, Postgres, Row};
 
 use crate::dialect::{Param, Statement};
 use crate::value::{float, json_from_text};
-
-const MAX_CONNECTIONS: u32 = 10;
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Parses a `postgres://` URL without connecting (config checks call this).
-pub(crate) fn options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
-    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-        return Err(sqlx::Error::Configuration(
-            "the URL must start with postgres:// or postgresql://".into(),
-        ));
-    }
-    Ok(PgConnectOptions::from_str(url)?.application_name("llama-stack-rs"))
-}
-
-/// Connects eagerly, so a wrong address fails when the backend is first used, by name.
-/// One plain connection attempt comes first: the pool would retry a refused connection until
-/// its acquire timeout, and a server that is down should be reported at once.
-pub(crate) async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
-    let options = options(url)?;
-    let probe = tokio::time::timeout(ACQUIRE_TIMEOUT, PgConnection::connect_with(&options))
-        .await
-        .map_err(|_| {
-            sqlx::Error::Io(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                "connecting timed out",
-            ))
-        })??;
-    probe.close().await?;
-    PgPoolOptions::new()
-        .max_connections(MAX_CONNECTIONS)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options)
-        .await
-}
 
 fn query(stmt: Statement) -> sqlx::query::Query<'static, Postgres, PgArguments> {
     let mut query = sqlx::query(AssertSqlSafe(stmt.sql));

@@ -16,7 +16,7 @@ use crate::dialect::quote_ident;
 use crate::kv::{KvTable, POSTGRES_KV_TABLE, SQLITE_KV_TABLE, SqlKvStore};
 use crate::queue::QueuedWriter;
 use crate::sql::SqlTableStore;
-use crate::{postgres, sqlite};
+use crate::sqlite;
 
 /// Where one named backend lives. The config crate maps run.yaml's `kv_*`/`sql_*` backends here
 /// ([`PostgresAddress`](crate::PostgresAddress) builds the URL). Debug output hides passwords.
@@ -83,7 +83,7 @@ impl BackendSpec {
     fn validate(&self, name: &str) -> Result<()> {
         match self {
             BackendSpec::PostgresKv { url, .. } | BackendSpec::PostgresSql { url } => {
-                postgres::options(url).map_err(|e| {
+                lls_sql::postgres::connect_options(url).map_err(|e| {
                     Error::invalid(format!("storage backend '{name}': bad PostgreSQL URL: {e}"))
                 })?;
             }

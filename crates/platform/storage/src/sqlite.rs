@@ -1,68 +1,16 @@
-//! SQLite backend: opening a file database (WAL, busy timeout, parent directories, `~`),
-//! binding parameters and decoding rows by declared column type.
-
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
-use std::time::Duration;
+//! SQLite backend: binding parameters and decoding rows by declared column type (the pool is
+//! opened by `lls_sql::SqliteOpener`: WAL, busy timeout, parent directories, `~`).
 
 use lls_api_common::store::ColumnType;
 use serde_json::Value;
-use sqlx::sqlite::{
-    SqliteArguments, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteArguments, SqlitePool, SqliteRow};
 use sqlx::{AssertSqlSafe, Row, Sqlite};
 
 use crate::dialect::{Param, Statement};
 use crate::value::{float, json_from_text};
 
 /// The path that names a private in-memory database (one connection, gone on close).
-pub const IN_MEMORY: &str = ":memory:";
-
-/// How long a connection waits for another writer's lock before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// WAL lets readers run beside the one writer; a few connections are plenty.
-const MAX_CONNECTIONS: u32 = 4;
-
-/// Opens (creating if needed) the database at `path`, or a private one for [`IN_MEMORY`].
-pub(crate) async fn connect(path: &Path) -> Result<SqlitePool, sqlx::Error> {
-    if path == Path::new(IN_MEMORY) {
-        // Every connection to ":memory:" is a separate database, so keep exactly one, forever.
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")?;
-        return SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await;
-    }
-    let path = expand_home(path);
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        tokio::fs::create_dir_all(parent).await?;
-    }
-    let options = SqliteConnectOptions::new()
-        .filename(&path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(BUSY_TIMEOUT);
-    SqlitePoolOptions::new()
-        .max_connections(MAX_CONNECTIONS)
-        .connect_with(options)
-        .await
-}
-
-/// `~` and `~/...` relative to `$HOME`, as run.yaml paths are written.
-pub(crate) fn expand_home(path: &Path) -> PathBuf {
-    let Ok(rest) = path.strip_prefix("~") else {
-        return path.to_path_buf();
-    };
-    match std::env::var_os("HOME") {
-        Some(home) => PathBuf::from(home).join(rest),
-        None => path.to_path_buf(),
-    }
-}
+pub use lls_sql::IN_MEMORY;
 
 fn query(stmt: Statement) -> sqlx::query::Query<'static, Sqlite, SqliteArguments> {
     let mut query = sqlx::query(AssertSqlSafe(stmt.sql));
@@ -129,23 +77,4 @@ fn decode(row: &SqliteRow, types: &[ColumnType]) -> Result<Vec<Value>, sqlx::Err
             .unwrap_or(Value::Null))
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn home_is_expanded() {
-        let Some(home) = std::env::var_os("HOME") else {
-            return;
-        };
-        assert_eq!(
-            expand_home(Path::new("~/.llama/x.db")),
-            PathBuf::from(&home).join(".llama/x.db")
-        );
-        assert_eq!(expand_home(Path::new("~")), PathBuf::from(&home));
-        assert_eq!(expand_home(Path::new("/tmp/~x")), PathBuf::from("/tmp/~x"));
-        assert_eq!(expand_home(Path::new("~user/x")), PathBuf::from("~user/x"));
-    }
 }

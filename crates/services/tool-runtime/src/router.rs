@@ -68,7 +68,6 @@ impl RagTool for ToolRuntimeRouter {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use std::collections::BTreeMap;
 

@@ -264,7 +264,6 @@ impl ToolGroupsTable {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use lls_api_common::store::{KvStoreRef, StoreResolver};
     use lls_api_tool_runtime::McpEndpoint;

@@ -212,7 +212,7 @@ fn prepare(
     })?;
     let mut base = attributes.clone();
     base.insert("filename".into(), Value::String(filename.to_owned()));
-    let metadata_tokens = lls_ingest::count_tokens(&python_repr(&Value::Object(base.clone())));
+    let metadata_tokens = lls_ingest::count_tokens(&lls_pycompat::repr_map(&base));
     let now = unix_now();
     let created = attributes.get("created_timestamp").and_then(Value::as_i64).unwrap_or(now);
     let source = attributes.get("source").and_then(Value::as_str).map(str::to_owned);
@@ -248,55 +248,11 @@ fn prepare(
         .collect())
 }
 
-/// Python's `str()` of a JSON value: 0.3.5 counts the tokens of `str(metadata)`.
-pub(crate) fn python_repr(value: &Value) -> String {
-    match value {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => python_str(s),
-        Value::Array(items) => format!("[{}]", items.iter().map(python_repr).collect::<Vec<_>>().join(", ")),
-        Value::Object(map) => format!(
-            "{{{}}}",
-            map.iter().map(|(k, v)| format!("{}: {}", python_str(k), python_repr(v))).collect::<Vec<_>>().join(", ")
-        ),
-    }
-}
-
-fn python_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lls_api_vector_io::StaticChunking;
     use serde_json::json;
-
-    #[test]
-    fn python_repr_matches_str_of_a_dict() {
-        let v = json!({"foo": "bar", "n": 1, "ok": true, "none": null, "l": [1.5, "it's"]});
-        assert_eq!(python_repr(&v), r#"{'foo': 'bar', 'n': 1, 'ok': True, 'none': None, 'l': [1.5, "it's"]}"#);
-    }
 
     #[test]
     fn static_strategy_is_bounded() {

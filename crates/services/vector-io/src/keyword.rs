@@ -88,7 +88,6 @@ pub(crate) fn bm25(query: &str, chunks: Vec<Chunk>, k: usize, score_threshold: f
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::Map;

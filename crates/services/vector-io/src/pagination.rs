@@ -40,7 +40,6 @@ pub(crate) fn paginate<T>(items: Vec<T>, id: impl Fn(&T) -> &str, query: &ListQu
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

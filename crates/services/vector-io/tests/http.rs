@@ -2,7 +2,8 @@
 //! from a run.yaml with test providers (fake inference, in-memory vector_io and files that
 //! outlive a stack, standing in for persistent ones): every route, bad input, and a restart on
 //! the same SQLite directory.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod support;
 

@@ -1,6 +1,7 @@
 //! The vector stores service over in-memory fakes: store lifecycle and the choice of provider
 //! and model, file ingestion and its failures, search, the native insert/query, and restarts.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 mod support;
 

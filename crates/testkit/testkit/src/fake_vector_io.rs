@@ -198,7 +198,6 @@ impl VectorIo for FakeVectorIo {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lls_api_common::ErrorKind;

@@ -18,6 +18,8 @@
 //! - [`files_suite`]: the conformance suite of the files API, turned into tests inside each
 //!   files provider crate by [`files_conformance!`].
 //! - [`stores`]: real (in-memory SQLite) kv and SQL stores for provider tests.
+//! - [`prerequisite`]: tests needing a server or model weights fail when they are missing,
+//!   unless opted out by name (`LLS_TEST_NO_POSTGRES=1`, `LLS_TEST_NO_MODELS=1`), loudly.
 //!
 //! The mock and the fake inference provider (`inline::fake`) answer alike because both call
 //! `lls-fake-model` (what "the model" says, hashed embeddings, schema-shaped documents, and the
@@ -29,6 +31,7 @@ pub mod files_suite;
 pub mod inference_suite;
 pub mod mcp_server;
 pub mod mock_openai;
+pub mod prerequisite;
 pub mod sample_config;
 pub mod stores;
 pub mod tool_runtime_suite;
@@ -40,6 +43,7 @@ pub use files_suite::FilesHarness;
 pub use inference_suite::{Capabilities, Harness};
 pub use mcp_server::TestMcpServer;
 pub use mock_openai::{MockConfig, MockOpenAi, RecordedRequest};
+pub use prerequisite::Prerequisite;
 pub use sample_config::expand_sample_config;
 pub use tool_runtime_suite::ToolHarness;
 pub use vector_io_suite::VectorIoHarness;

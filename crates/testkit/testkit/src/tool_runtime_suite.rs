@@ -195,7 +195,6 @@ macro_rules! __tool_runtime_conformance_tests {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use lls_api_tool_runtime::McpEndpoint;
     use serde_json::json;

@@ -79,7 +79,6 @@ impl ProviderConfig for LocalFsConfig {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lls_api_common::provider::parse_config;

@@ -1,6 +1,7 @@
 //! `inline::localfs` beyond the shared suite: what lands on disk, restarts, the sweep, missing
 //! bytes, and building through the registered descriptor.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
+#![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 use std::sync::Arc;

@@ -166,7 +166,6 @@ impl InferenceProvider for FakeInference {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use lls_api_common::provider::parse_config;

@@ -1,8 +1,6 @@
 //! The provider is registered once, checks its config without I/O, and builds through its
 //! descriptor into a working `InferenceProvider`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::sync::Arc;
 
 use async_trait::async_trait;

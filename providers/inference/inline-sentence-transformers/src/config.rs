@@ -86,7 +86,6 @@ impl ProviderConfig for SentenceTransformersConfig {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lls_api_common::provider::parse_config;

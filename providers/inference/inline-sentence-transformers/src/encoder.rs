@@ -147,7 +147,6 @@ pub fn plan_batches(lengths: &[usize], batch_size: usize) -> Vec<Vec<usize>> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

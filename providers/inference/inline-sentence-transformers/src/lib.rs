@@ -33,7 +33,6 @@ lls_api_inference::register_provider! {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lls_api_common::provider::{descriptors, parse_config};

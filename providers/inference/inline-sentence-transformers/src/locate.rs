@@ -114,7 +114,6 @@ fn hf_snapshot(snapshots: &Path) -> Option<PathBuf> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

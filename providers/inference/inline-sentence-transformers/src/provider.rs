@@ -269,7 +269,6 @@ impl InferenceProvider for SentenceTransformersProvider {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lls_api_common::HealthStatus;

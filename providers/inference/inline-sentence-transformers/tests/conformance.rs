@@ -1,7 +1,7 @@
 //! The shared inference conformance suite against the real all-MiniLM-L6-v2: the embedding
 //! scenarios, model listing, and chat refused as a client error (this provider has no chat).
-//! Without the weights the embedding scenarios are skipped (see `common`; with
-//! `LLS_REQUIRE_MODELS=1` absence fails instead).
+//! Without the weights these fail (see `common`), unless `LLS_TEST_NO_MODELS=1`: then the
+//! embedding scenarios do not run, and each says so on stderr.
 
 mod common;
 

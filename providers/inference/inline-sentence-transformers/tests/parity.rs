@@ -57,7 +57,7 @@ fn check(fixture: &Fixture, got: &[Vec<f32>], how: &str) -> anyhow::Result<()> {
 
 #[test]
 fn encoder_matches_sentence_transformers_at_every_batch_size() -> anyhow::Result<()> {
-    let Some(dir) = common::weights_dir("parity") else { return Ok(()) };
+    let Some(dir) = common::weights_dir("parity::encoder_matches_sentence_transformers_at_every_batch_size") else { return Ok(()) };
     let fixture = fixture()?;
     let encoder = Encoder::load(&dir)?;
     assert_eq!((encoder.dimension(), encoder.pipeline().max_seq_length), (fixture.dimension, fixture.max_seq_length));
@@ -75,7 +75,7 @@ fn encoder_matches_sentence_transformers_at_every_batch_size() -> anyhow::Result
 
 #[test]
 fn weights_are_the_ones_the_fixture_was_made_from() -> anyhow::Result<()> {
-    let Some(dir) = common::weights_dir("parity") else { return Ok(()) };
+    let Some(dir) = common::weights_dir("parity::weights_are_the_ones_the_fixture_was_made_from") else { return Ok(()) };
     let fixture = fixture()?;
     // scripts/models.sh records the checked sha256 next to the weights; a HF cache has none.
     if let Ok(stamp) = std::fs::read_to_string(dir.join(".sha256")) {
@@ -86,7 +86,7 @@ fn weights_are_the_ones_the_fixture_was_made_from() -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn provider_matches_in_float_and_base64_and_counts_tokens() -> anyhow::Result<()> {
-    let Some(dir) = common::weights_dir("parity") else { return Ok(()) };
+    let Some(dir) = common::weights_dir("parity::provider_matches_in_float_and_base64_and_counts_tokens") else { return Ok(()) };
     let fixture = fixture()?;
     let config = SentenceTransformersConfig {
         model_dir: Some(dir.display().to_string()),
@@ -119,7 +119,7 @@ async fn provider_matches_in_float_and_base64_and_counts_tokens() -> anyhow::Res
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_each_get_their_own_vectors() -> anyhow::Result<()> {
-    let Some(dir) = common::weights_dir("parity") else { return Ok(()) };
+    let Some(dir) = common::weights_dir("parity::concurrent_requests_each_get_their_own_vectors") else { return Ok(()) };
     let fixture = Arc::new(fixture()?);
     let config = SentenceTransformersConfig { model_dir: Some(dir.display().to_string()), batch_size: 2, ..Default::default() };
     let provider = Arc::new(SentenceTransformersProvider::new("st", config));

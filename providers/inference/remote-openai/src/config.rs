@@ -45,7 +45,6 @@ impl ProviderConfig for OpenAiConfig {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lls_api_common::provider::{check_config, parse_config};

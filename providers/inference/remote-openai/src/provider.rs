@@ -103,7 +103,6 @@ impl InferenceProvider for OpenAiProvider {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lls_api_models::ModelType;

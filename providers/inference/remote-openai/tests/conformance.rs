@@ -1,4 +1,6 @@
 //! The shared inference conformance suite, run against the in-process OpenAI mock.
+// The harness the conformance macro calls is not a #[test] function.
+#![allow(clippy::expect_used)]
 
 use std::sync::Arc;
 
@@ -11,10 +13,8 @@ use lls_testkit::{Capabilities, Harness, MockOpenAi};
 const EMBEDDING: &str = "text-embedding-3-small";
 
 async fn harness() -> Harness {
-    #[allow(clippy::expect_used)]
     let mock = MockOpenAi::builder().api_key("k").models(["mock-llm", EMBEDDING]).embedding_dimension(1536).start().await.expect("mock starts");
     let config = OpenAiConfig { base_url: mock.base_url(), api_key: Some(Secret::new("k")), ..OpenAiConfig::default() };
-    #[allow(clippy::expect_used)]
     let provider = OpenAiProvider::new("openai", config).expect("provider builds");
     Harness {
         provider: Arc::new(provider),

@@ -1,7 +1,7 @@
 //! `remote::openai` against the in-process mock backend: keys, model listing, the
 //! `allowed_models` filter, error kinds and broken streams.
-
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use futures::StreamExt;
 use lls_api_common::{ErrorKind, RequestContext, Secret};

@@ -74,7 +74,6 @@ impl ProviderConfig for VllmConfig {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lls_api_common::provider::{check_config, parse_config};

@@ -3,6 +3,8 @@
 //! vLLM lists every model as `llm` (it does not say which models embed), so the harness
 //! declares no embeddings, which the suite's `list_models` would otherwise check; the
 //! embedding scenarios run below on their own.
+// The harness the conformance macro calls is not a #[test] function.
+#![allow(clippy::expect_used)]
 
 use std::sync::Arc;
 
@@ -11,9 +13,7 @@ use lls_testkit::inference_suite::{self, Outcome};
 use lls_testkit::{Capabilities, Harness, MockOpenAi};
 
 async fn harness() -> Harness {
-    #[allow(clippy::expect_used)]
     let mock = MockOpenAi::builder().models(["mock-llm", "mock-embed"]).start().await.expect("mock starts");
-    #[allow(clippy::expect_used)]
     let provider = VllmProvider::new("vllm", VllmConfig::new(mock.base_url())).expect("provider builds");
     Harness {
         provider: Arc::new(provider),

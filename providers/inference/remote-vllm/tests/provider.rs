@@ -1,7 +1,7 @@
 //! `remote::vllm` against the in-process mock backend: the token sent, `max_tokens` filling,
 //! model listing, health, error kinds and broken streams.
-
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
+#![allow(clippy::unwrap_used)]
 
 use futures::StreamExt;
 use lls_api_common::{ErrorKind, HealthState, RequestContext, Secret};

@@ -12,7 +12,6 @@ pub struct RagRuntimeConfig {}
 impl ProviderConfig for RagRuntimeConfig {}
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use lls_api_common::provider::{check_config, parse_config};
     use serde_json::json;

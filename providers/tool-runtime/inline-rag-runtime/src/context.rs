@@ -96,9 +96,9 @@ impl ChunkTemplate {
                     Value::String(s) => s.clone(),
                     other => content_text(other),
                 }),
-                Segment::Field(Field::Metadata) => out.push_str(&py_repr_map(metadata)),
-                Segment::Field(Field::ChunkMetadata) => out.push_str(&py_repr_map(&hit.chunk.metadata)),
-                Segment::Field(Field::ChunkId) => out.push_str(&py_repr(&chunk_id(&hit.chunk))),
+                Segment::Field(Field::Metadata) => out.push_str(&lls_pycompat::repr_map(metadata)),
+                Segment::Field(Field::ChunkMetadata) => out.push_str(&lls_pycompat::repr_map(&hit.chunk.metadata)),
+                Segment::Field(Field::ChunkId) => out.push_str(&lls_pycompat::repr(&chunk_id(&hit.chunk))),
             }
         }
         out
@@ -191,70 +191,7 @@ pub fn format_results(
     RagQueryResult { content: Some(InterleavedContent::Items(items)), metadata }
 }
 
-/// Python's `repr` of a JSON value, as `str.format` writes a dict.
-fn py_repr(v: &Value) -> String {
-    match v {
-        Value::Null => "None".into(),
-        Value::Bool(true) => "True".into(),
-        Value::Bool(false) => "False".into(),
-        Value::Number(n) if n.is_f64() => n.as_f64().map_or_else(|| n.to_string(), py_float),
-        Value::Number(n) => n.to_string(),
-        Value::String(s) => py_str(s),
-        Value::Array(items) => format!("[{}]", items.iter().map(py_repr).collect::<Vec<_>>().join(", ")),
-        Value::Object(map) => py_repr_map(map),
-    }
-}
-
-fn py_repr_map(map: &Map<String, Value>) -> String {
-    let items: Vec<String> = map.iter().map(|(k, v)| format!("{}: {}", py_str(k), py_repr(v))).collect();
-    format!("{{{}}}", items.join(", "))
-}
-
-/// Python's float repr: shortest round trip, always with a `.0` or an exponent.
-fn py_float(f: f64) -> String {
-    if f.is_nan() {
-        return "nan".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let abs = f.abs();
-    if abs != 0.0 && !(1e-4..1e16).contains(&abs) {
-        // Python writes 1e-05 and 1e+16; Rust's LowerExp writes 1e-5 and 1e16.
-        let s = format!("{f:e}");
-        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
-        let (sign, digits) = exp.strip_prefix('-').map_or(("+", exp), |d| ("-", d));
-        return format!("{mantissa}e{sign}{digits:0>2}");
-    }
-    let s = format!("{f}");
-    if s.contains('.') { s } else { format!("{s}.0") }
-}
-
-/// Python's `repr` of a str: single quotes unless the text has a `'` and no `"`.
-fn py_str(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push(quote);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c == quote => {
-                out.push('\\');
-                out.push(c);
-            }
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push(quote);
-    out
-}
-
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use lls_api_vector_io::ChunkMetadata;
     use serde_json::json;
@@ -337,13 +274,5 @@ mod tests {
         for bad in ["{index} {chunk.content} {oops}", "{index} {chunk.content} }", "{index} {chunk.content", "{index:>3}{chunk.content}"] {
             assert!(ChunkTemplate::parse(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn python_reprs() {
-        assert_eq!(py_repr(&json!({"a": [1, 2.5, 1.0, true, null], "b": "it's", "c": "q\"'\n"})), r#"{'a': [1, 2.5, 1.0, True, None], 'b': "it's", 'c': 'q"\'\n'}"#);
-        assert_eq!(py_float(1e-5), "1e-05");
-        assert_eq!(py_float(1e16), "1e+16");
-        assert_eq!(py_float(0.0001), "0.0001");
     }
 }

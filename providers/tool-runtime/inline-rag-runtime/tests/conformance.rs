@@ -1,5 +1,7 @@
 //! The shared tool runtime conformance suite against `inline::rag-runtime` over in-memory vector
 //! stores and files holding one document.
+// The harness the conformance macro calls is not a #[test] function.
+#![allow(clippy::expect_used)]
 
 mod support;
 
@@ -16,9 +18,7 @@ async fn harness() -> ToolHarness {
         "documents": [{"document_id": "doc-1", "content": "Rust has ownership.\n\nPython has a GIL.", "metadata": {"author": "a"}}],
         "vector_db_id": "vs1",
     });
-    #[allow(clippy::expect_used)]
     let request: RagInsertRequest = serde_json::from_value(docs).expect("a valid insert request");
-    #[allow(clippy::expect_used)]
     rag.insert(&ctx, request).await.expect("documents are inserted");
     let schema = RagRuntime::tools(None).into_iter().find(|t| t.name == "knowledge_search").and_then(|t| t.input_schema).unwrap_or_default();
     ToolHarness {

@@ -1,6 +1,7 @@
 //! The RAG tool over in-memory fakes: insert uploads and attaches with static chunking, query
 //! spans stores, and bad input is a client error that stores nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
+#![allow(clippy::unwrap_used)]
 
 mod support;
 

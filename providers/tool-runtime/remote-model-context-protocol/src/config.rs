@@ -36,7 +36,6 @@ impl ProviderConfig for McpConfig {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use lls_api_common::provider::{check_config, parse_config};
     use serde_json::json;

@@ -68,7 +68,6 @@ pub(crate) fn check_endpoint(endpoint: &str) -> Result<()> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use serde_json::json;
 

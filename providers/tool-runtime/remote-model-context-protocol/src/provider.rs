@@ -119,7 +119,6 @@ impl ToolRuntimeProvider for McpProvider {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use rmcp::model::Content;
     use serde_json::json;

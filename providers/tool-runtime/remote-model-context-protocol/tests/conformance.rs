@@ -1,5 +1,7 @@
 //! The shared tool runtime conformance suite, run against the in-process MCP server of
 //! `lls-testkit` over SSE with a bearer token, as upstream's tests register their servers.
+// The harness the conformance macro calls is not a #[test] function.
+#![allow(clippy::expect_used)]
 
 use std::sync::Arc;
 
@@ -14,9 +16,7 @@ use serde_json::json;
 const TOKEN: &str = "conformance-token";
 
 async fn harness() -> ToolHarness {
-    #[allow(clippy::expect_used)]
     let server = TestMcpServer::builder().token(TOKEN).start().await.expect("MCP server starts");
-    #[allow(clippy::expect_used)]
     let provider = McpProvider::new("model-context-protocol", &McpConfig::default()).expect("provider builds");
     let uri = server.sse_url();
     let data = json!({ "mcp_headers": { &uri: { "Authorization": format!("Bearer {TOKEN}") } } });

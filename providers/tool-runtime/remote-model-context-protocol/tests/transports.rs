@@ -1,6 +1,7 @@
 //! The provider against real MCP servers: transport fallback and memory, credentials from
 //! `mcp_headers`, and how unreachable servers, refused credentials and tool errors surface.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
+#![allow(clippy::unwrap_used)]
 
 use lls_api_common::{ErrorKind, RequestContext};
 use lls_api_tool_runtime::{ContentItem, InterleavedContent, McpEndpoint, ToolDef, ToolRuntimeProvider};

@@ -84,7 +84,6 @@ impl ProviderConfig for FaissConfig {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lls_api_common::provider::parse_config;

@@ -141,7 +141,6 @@ impl Contents {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use serde_json::Map;

@@ -292,7 +292,6 @@ fn training_sample(vectors: &[f32], dim: usize, max_points: usize) -> Vec<f32> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -213,7 +213,6 @@ pub(crate) fn replay(values: &[String], dim: usize) -> Replayed {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use serde_json::{Map, json};

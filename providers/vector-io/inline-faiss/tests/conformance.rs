@@ -1,5 +1,7 @@
 //! The vector_io conformance suite against inline::faiss, on an in-memory SQLite kv store that
 //! the reopened provider shares (a restart on the same storage).
+// The harness the conformance macro calls is not a #[test] function.
+#![allow(clippy::expect_used)]
 
 use std::sync::Arc;
 
@@ -8,13 +10,11 @@ use lls_api_vector_io::VectorIo;
 use lls_testkit::VectorIoHarness;
 use lls_vector_io_inline_faiss::{FaissConfig, FaissVectorIo};
 
-#[allow(clippy::expect_used)]
 async fn open(kv: Arc<dyn KvStore>) -> Arc<dyn VectorIo> {
     let config = FaissConfig::new("kv_default", "vector_io::faiss");
     Arc::new(FaissVectorIo::open(kv, &config).await.expect("the provider opens"))
 }
 
-#[allow(clippy::expect_used)]
 async fn harness() -> VectorIoHarness {
     let stores = lls_testkit::stores::memory_stores();
     let reference = KvStoreRef { backend: "kv_default".into(), namespace: "vector_io::faiss".into() };

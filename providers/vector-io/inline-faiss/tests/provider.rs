@@ -1,7 +1,7 @@
 //! inline::faiss beyond the shared suite: the kv log (one entry per write, compaction), the move to an IVF
 //! index and back from storage, damaged storage, and inputs faiss must never see.
-
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+// Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 

@@ -34,7 +34,6 @@ impl ProviderConfig for SqliteVecConfig {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lls_api_common::provider::parse_config;

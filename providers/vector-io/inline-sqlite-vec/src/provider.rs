@@ -6,16 +6,15 @@
 //! blocks the async runtime.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::str::FromStr;
+use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use lls_api_common::{BuildContext, Error, HealthStatus, Result};
 use lls_api_vector_io::{Chunk, EmbeddedChunk, IndexSpec, ScoredChunk, SearchModes, VectorIo};
 use parking_lot::RwLock;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use lls_sql::SqliteOpener;
+use sqlx::sqlite::{SqlitePool, SqliteRow};
 use sqlx::{AssertSqlSafe, Row, Sqlite, Transaction};
 
 use crate::config::SqliteVecConfig;
@@ -24,10 +23,7 @@ use crate::extension;
 use crate::schema::{self, BATCH_ROWS, KNN_MAX_K, MAX_DIMENSION, Tables};
 
 /// The path that keeps the database in memory (one connection, gone when the provider is).
-pub const IN_MEMORY: &str = ":memory:";
-
-const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-const MAX_CONNECTIONS: u32 = 4;
+pub const IN_MEMORY: &str = lls_sql::IN_MEMORY;
 
 /// What the provider remembers of a store between calls (loaded from the registry table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +61,11 @@ impl SqliteVecProvider {
 
     /// Opens (creating if needed) the database at `path` and loads its store registry.
     pub async fn open(path: &Path) -> Result<Self> {
-        extension::register()?;
-        let pool = connect(path).await.map_err(|e| db_error(&format!("opening {}", path.display()), e))?;
+        let pool = SqliteOpener::new()
+            .after_connect(extension::register)
+            .open(path)
+            .await
+            .map_err(|e| db_error(&format!("opening {}", path.display()), e))?;
         let version: String = sqlx::query_scalar("SELECT vec_version()")
             .fetch_one(&pool)
             .await
@@ -90,38 +89,6 @@ impl SqliteVecProvider {
 
     async fn begin(&self, doing: &str) -> Result<Transaction<'static, Sqlite>> {
         self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(|e| db_error(doing, e))
-    }
-}
-
-async fn connect(path: &Path) -> std::result::Result<SqlitePool, sqlx::Error> {
-    if path == Path::new(IN_MEMORY) {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")?;
-        return SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .connect_with(options)
-            .await;
-    }
-    let path = expand_home(path);
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        tokio::fs::create_dir_all(parent).await?;
-    }
-    let options = SqliteConnectOptions::new()
-        .filename(&path)
-        .create_if_missing(true)
-        .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(BUSY_TIMEOUT);
-    SqlitePoolOptions::new().max_connections(MAX_CONNECTIONS).connect_with(options).await
-}
-
-/// `~` and `~/...` relative to `$HOME`, as run.yaml paths are written.
-fn expand_home(path: &Path) -> PathBuf {
-    match (path.strip_prefix("~"), std::env::var_os("HOME")) {
-        (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => path.to_path_buf(),
     }
 }
 
@@ -384,7 +351,6 @@ impl VectorIo for SqliteVecProvider {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use lls_api_common::ErrorKind;
@@ -494,7 +460,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_restart_keeps_the_registry_and_the_home_dir_is_expanded() {
+    async fn a_restart_keeps_the_registry() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("a").join("b.db");
         let p = SqliteVecProvider::open(&path).await.unwrap();
@@ -503,9 +469,5 @@ mod tests {
         let p = SqliteVecProvider::open(&path).await.unwrap();
         assert_eq!(p.store("s").unwrap().dimension, 4);
         assert!(p.health().await.status == lls_api_common::HealthState::Ok);
-        assert_eq!(expand_home(Path::new("/abs/x.db")), PathBuf::from("/abs/x.db"));
-        if let Some(home) = std::env::var_os("HOME") {
-            assert_eq!(expand_home(Path::new("~/x.db")), PathBuf::from(home).join("x.db"));
-        }
     }
 }

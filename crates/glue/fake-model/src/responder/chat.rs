@@ -196,7 +196,6 @@ fn usage(prompt: usize, completion: usize) -> Usage {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use lls_api_inference::ChunkAccumulator;

@@ -139,7 +139,6 @@ fn slice_logprobs(logprobs: &Value, i: usize) -> Value {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -1,7 +1,5 @@
 //! Validation, one broken piece of an otherwise valid config at a time.
 
-#![allow(clippy::unwrap_used)]
-
 use serde_json::{Value, json};
 
 use crate::{ConfigErrors, RunConfig};

@@ -1,6 +1,8 @@
 //! Builds a fresh [`Stores`] per test: SQLite in a temp dir, or PostgreSQL at
-//! `LLS_TEST_POSTGRES_URL` with table names unique to the test.
+//! `LLS_TEST_POSTGRES_URL` with table names unique to the test. Without the URL a PostgreSQL
+//! test fails, unless `LLS_TEST_NO_POSTGRES=1` opts out (and each test then says it did not run).
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,6 +11,8 @@ use lls_storage::{BackendSpec, Stores};
 use tempfile::TempDir;
 
 pub const POSTGRES_ENV: &str = "LLS_TEST_POSTGRES_URL";
+/// Set to `1` to run without PostgreSQL: its tests pass without running, each saying so.
+pub const NO_POSTGRES_ENV: &str = "LLS_TEST_NO_POSTGRES";
 
 pub struct Harness {
     pub stores: Stores,
@@ -17,7 +21,7 @@ pub struct Harness {
 }
 
 impl Harness {
-    pub async fn sqlite() -> Option<Harness> {
+    pub async fn sqlite(_test: &str) -> Option<Harness> {
         let dir = tempfile::tempdir().unwrap();
         let stores = Stores::new([
             (
@@ -41,12 +45,9 @@ impl Harness {
         })
     }
 
-    /// `None` (with a note) when the env var is unset; when it is set the test must connect.
-    pub async fn postgres() -> Option<Harness> {
-        let Some(url) = postgres_url() else {
-            eprintln!("skipping: {POSTGRES_ENV} is not set (scripts/postgres.sh start prints one)");
-            return None;
-        };
+    /// The PostgreSQL at [`POSTGRES_ENV`] (see [`postgres_url`]); `None` only when opted out.
+    pub async fn postgres(test: &str) -> Option<Harness> {
+        let url = postgres_url(test)?;
         let suffix = unique_suffix();
         let stores = Stores::new([
             (
@@ -91,10 +92,28 @@ impl Harness {
     }
 }
 
-pub fn postgres_url() -> Option<String> {
-    std::env::var(POSTGRES_ENV)
+/// The URL in [`POSTGRES_ENV`]. Without it, panics with how to get one, unless
+/// [`NO_POSTGRES_ENV`]` = 1`: then `None`, after a "NOT RUN" line for `test` on the process's
+/// stderr (written past the test harness's output capture, so it shows in every run).
+#[allow(clippy::panic)] // called from tests: failing the test is the point
+pub fn postgres_url(test: &str) -> Option<String> {
+    let url = std::env::var(POSTGRES_ENV)
         .ok()
-        .filter(|url| !url.trim().is_empty())
+        .filter(|url| !url.trim().is_empty());
+    if url.is_some() {
+        return url;
+    }
+    if std::env::var(NO_POSTGRES_ENV).is_ok_and(|v| v == "1") {
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOT RUN: lls-storage {test}: {NO_POSTGRES_ENV}=1 ({POSTGRES_ENV} missing)"
+        );
+        return None;
+    }
+    panic!(
+        "{test} needs PostgreSQL: set {POSTGRES_ENV} (`export {POSTGRES_ENV}=$(scripts/postgres.sh start)`), \
+         or set {NO_POSTGRES_ENV}=1 to not run the PostgreSQL tests"
+    );
 }
 
 fn unique_suffix() -> String {

@@ -1,7 +1,8 @@
 //! One behavior suite for every storage backend (OpenDAL style): the scenario functions in
 //! `suite/` take `&dyn KvStore` / `&dyn SqlStore`, and `behavior_tests!` runs each of them
-//! against SQLite (always) and PostgreSQL (when `LLS_TEST_POSTGRES_URL` is set).
-
+//! against SQLite and PostgreSQL (at `LLS_TEST_POSTGRES_URL`; without it these fail unless
+//! `LLS_TEST_NO_POSTGRES=1`, which makes each of them print that it did not run).
+// The scenarios in suite/ are plain functions called by the tests, outside clippy's test scope.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod harness;
@@ -12,7 +13,7 @@ macro_rules! kv_tests {
     ($backend:ident: $($name:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
-            let Some(h) = Harness::$backend().await else { return };
+            let Some(h) = Harness::$backend(concat!(stringify!($backend), "::", stringify!($name))).await else { return };
             kv::$name(&*h.kv("ns").await).await;
         }
     )*};
@@ -22,7 +23,7 @@ macro_rules! sql_tests {
     ($backend:ident: $($name:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
-            let Some(h) = Harness::$backend().await else { return };
+            let Some(h) = Harness::$backend(concat!(stringify!($backend), "::", stringify!($name))).await else { return };
             sql::$name(&*h.sql().await, &h.table(stringify!($name))).await;
         }
     )*};
@@ -32,14 +33,14 @@ macro_rules! queue_tests {
     ($backend:ident: $($name:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
-            let Some(h) = Harness::$backend().await else { return };
+            let Some(h) = Harness::$backend(concat!(stringify!($backend), "::", stringify!($name))).await else { return };
             queue::$name(h.sql().await, &h.table(stringify!($name)), h.writers()).await;
         }
     )*};
 }
 
 /// Expands to one `#[tokio::test]` per scenario, inside a module named after the backend
-/// (`Harness::<backend>()` builds its stores).
+/// (`Harness::<backend>(test)` builds its stores).
 macro_rules! behavior_tests {
     ($backend:ident) => {
         mod $backend {
@@ -68,7 +69,7 @@ macro_rules! behavior_tests {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn kv_namespaces_are_isolated() {
-                let Some(h) = Harness::$backend().await else { return };
+                let Some(h) = Harness::$backend(concat!(stringify!($backend), "::kv_namespaces_are_isolated")).await else { return };
                 kv::kv_namespaces_are_isolated(&*h.kv("one").await, &*h.kv("two").await).await;
             }
         }

@@ -10,7 +10,7 @@ use lls_api_common::store::{
 use lls_storage::{BackendSpec, Stores};
 use serde_json::json;
 
-use crate::harness::{Harness, POSTGRES_ENV, postgres_url};
+use crate::harness::{Harness, postgres_url};
 use crate::suite::row;
 
 fn kv_ref(backend: &str, namespace: &str) -> KvStoreRef {
@@ -22,7 +22,7 @@ fn kv_ref(backend: &str, namespace: &str) -> KvStoreRef {
 
 #[tokio::test]
 async fn unknown_backend_and_wrong_family_are_invalid() {
-    let h = Harness::sqlite().await.unwrap();
+    let h = Harness::sqlite("resolver").await.unwrap();
     let err = h.stores.kv(&kv_ref("kv_nope", "x")).await.err().unwrap();
     assert_eq!(err.kind(), ErrorKind::InvalidRequest);
     assert!(
@@ -41,7 +41,7 @@ async fn unknown_backend_and_wrong_family_are_invalid() {
 
 #[tokio::test]
 async fn stores_are_shared() {
-    let h = Harness::sqlite().await.unwrap();
+    let h = Harness::sqlite("resolver").await.unwrap();
     let a = h.stores.kv(&kv_ref("kv", "registry")).await.unwrap();
     let b = h.stores.kv(&kv_ref("kv", "registry")).await.unwrap();
     let c = h.stores.kv(&kv_ref("kv", "other")).await.unwrap();
@@ -114,7 +114,7 @@ async fn in_memory_stores_work() {
 
 #[tokio::test]
 async fn queued_writer_from_stores() {
-    let h = Harness::sqlite().await.unwrap();
+    let h = Harness::sqlite("resolver").await.unwrap();
     let sql = h.stores.sql("sql").await.unwrap();
     sql.create_table("log", &[Column::primary_key("id", ColumnType::Integer)])
         .await
@@ -155,8 +155,7 @@ async fn unreachable_postgres_is_unavailable_and_named() {
 /// With the env var set, the PostgreSQL half of the suite must really reach the server.
 #[tokio::test]
 async fn postgres_env_reaches_a_server() {
-    let Some(url) = postgres_url() else {
-        eprintln!("skipping: {POSTGRES_ENV} is not set");
+    let Some(url) = postgres_url("resolver::postgres_env_reaches_a_server") else {
         return;
     };
     let stores = Stores::new([("sql".to_owned(), BackendSpec::PostgresSql { url })]).unwrap();

@@ -1,8 +1,6 @@
 //! The mock over real HTTP (reqwest against 127.0.0.1): JSON shapes, SSE framing and `[DONE]`,
 //! tool-call streaming, base64 embeddings, auth, strict models and failure injection.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;

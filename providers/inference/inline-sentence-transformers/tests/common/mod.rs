@@ -1,24 +1,26 @@
 //! Finding the real all-MiniLM-L6-v2 weights for tests: where the provider looks by default
-//! (`scripts/models.sh` installs them). Absent weights skip a test with a note, unless
-//! `LLS_REQUIRE_MODELS=1` (scripts/test.sh sets it), which makes absence a failure.
+//! (`scripts/models.sh` installs them). Absent weights fail a test, unless
+//! `LLS_TEST_NO_MODELS=1`, which lets it pass without running and says so on stderr.
 
 use std::path::PathBuf;
 
 use lls_inference_inline_sentence_transformers::{DEFAULT_MODEL, SearchPaths};
+use lls_testkit::Prerequisite;
 
-/// The weights directory, or `None` (after a note on stderr) when a test should skip.
+pub const WEIGHTS: Prerequisite = Prerequisite {
+    what: "the all-MiniLM-L6-v2 weights",
+    how: "scripts/models.sh",
+    opt_out: "LLS_TEST_NO_MODELS",
+};
+
+/// The weights directory, or `None` when the developer opted out (see [`WEIGHTS`]).
 pub fn weights_dir(test: &str) -> Option<PathBuf> {
     match SearchPaths::from_env(None, &[]).find(DEFAULT_MODEL, true) {
         Ok(dir) => Some(dir),
         Err(looked) => {
             let looked: Vec<String> = looked.iter().map(|p| p.display().to_string()).collect();
-            let why = format!("{DEFAULT_MODEL} weights not found (looked in {}); run scripts/models.sh", looked.join(", "));
-            #[allow(clippy::panic)]
-            if std::env::var("LLS_REQUIRE_MODELS").is_ok_and(|v| v == "1") {
-                panic!("{test}: LLS_REQUIRE_MODELS=1 but {why}");
-            }
-            eprintln!("{test}: skipped: {why}");
-            None
+            let why = format!("{DEFAULT_MODEL} weights not found (looked in {})", looked.join(", "));
+            WEIGHTS.require(&format!("{} {test}", env!("CARGO_PKG_NAME")), None, &why)
         }
     }
 }
