@@ -145,7 +145,6 @@ fn downcast<T: 'static>(out: Erased) -> Result<T> {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 

@@ -1,5 +1,4 @@
 //! The layers as the registry stacks them, around fake provider calls.
-#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
