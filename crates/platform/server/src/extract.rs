@@ -130,3 +130,36 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn with_type(value: Option<&str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(v) = value {
+            headers.insert(header::CONTENT_TYPE, v.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn json_content_types() {
+        for ok in ["application/json", "application/json;charset=UTF-8", "APPLICATION/JSON", "application/merge-patch+json"] {
+            assert!(check_json_content_type(&with_type(Some(ok))).is_ok(), "{ok}");
+        }
+        for bad in [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data"), Some("application/jsonx"), Some("+json"), Some("application/+json")] {
+            let e = check_json_content_type(&with_type(bad)).unwrap_err();
+            assert_eq!(e.0.kind(), ErrorKind::UnsupportedMediaType, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn nothing_but_whitespace_may_follow_the_value() {
+        assert!(parse_json::<Value>(b"{\"a\":1}\n ").is_ok());
+        let e = parse_json::<Value>(b"{\"a\":1} xyz").unwrap_err();
+        assert!(e.0.message().contains("trailing characters"), "{}", e.0.message());
+        assert!(parse_json::<Value>(b"{\"a\":1}{\"b\":2}").is_err());
+    }
+}
