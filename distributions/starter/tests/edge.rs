@@ -277,6 +277,17 @@ async fn hyper_level_errors_are_json_too() {
     // A normal request after all that.
     let answer = raw(addr, b"GET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", wait).await;
     assert_eq!(parse_answer(&answer).0, 200, "{answer}");
+    // Our own error answers pass untouched, and keep the connection alive.
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    let two = b"GET /v1/providers/zzz-nope HTTP/1.1\r\nHost: x\r\n\r\nGET /v1/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    tcp.write_all(two).await.unwrap();
+    let answers = read_to_close(&mut tcp, wait).await;
+    let (status, body) = parse_answer(&answers);
+    assert_eq!(status, 404, "{answers}");
+    let first_body = answers.split("\r\n\r\n").nth(1).unwrap_or_default();
+    assert!(first_body.contains("zzz-nope"), "{answers}");
+    assert!(answers.matches("HTTP/1.1 ").count() == 2 && answers.contains("HTTP/1.1 200"), "{answers}");
+    let _ = body;
 }
 
 #[tokio::test]

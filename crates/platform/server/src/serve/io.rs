@@ -59,13 +59,13 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> EdgeIo<IO> {
         Poll::Ready(Ok(()))
     }
 
-    /// Whether `head` is hyper answering on its own (no request is being served) and, if so,
-    /// starts writing our answer in its place.
+    /// Whether `head` is hyper answering on its own (no request is being served, an error status,
+    /// no body) and, if so, starts writing our answer in its place.
     fn replaces(&mut self, head: &[u8]) -> bool {
         if self.swallow {
             return true;
         }
-        if self.conn.is_serving() || !head.starts_with(b"HTTP/1.1 ") {
+        if self.conn.is_serving() || !head.starts_with(b"HTTP/1.1 ") || !is_bodiless_head(head) {
             return false;
         }
         let Some(status) = head.get(9..12).and_then(|s| std::str::from_utf8(s).ok()).and_then(|s| s.parse::<u16>().ok()) else {
@@ -77,10 +77,20 @@ impl<IO: AsyncRead + AsyncWrite + Unpin> EdgeIo<IO> {
         if status.as_u16() < 400 {
             return false;
         }
+        tracing::debug!(status = status.as_u16(), "answering an unreadable request");
         self.replacement = Some((hyper_error_answer(status), 0));
         self.swallow = true;
         true
     }
+}
+
+/// hyper's own answers have no body (`content-length: 0`); ours always have one. This also
+/// keeps our own answers safe when hyper writes them after their body was dropped.
+fn is_bodiless_head(buf: &[u8]) -> bool {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return false;
+    };
+    buf[..end + 2].split(|b| *b == b'\n').any(|line| line.eq_ignore_ascii_case(b"content-length: 0\r"))
 }
 
 /// The whole HTTP/1.1 answer we send instead of hyper's bodiless one.
