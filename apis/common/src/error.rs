@@ -20,6 +20,8 @@ pub enum ErrorKind {
     Forbidden,
     /// Payload too large (413).
     PayloadTooLarge,
+    /// The request body is not in a format the route takes, e.g. not JSON (415).
+    UnsupportedMediaType,
     /// Too many requests, here or at the provider (429).
     RateLimited,
     /// The operation exists but this provider/model cannot do it (400 on OpenAI routes, 501 otherwise).
@@ -45,6 +47,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => "unauthenticated",
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::PayloadTooLarge => "payload_too_large",
+            ErrorKind::UnsupportedMediaType => "unsupported_media_type",
             ErrorKind::RateLimited => "rate_limited",
             ErrorKind::Unsupported => "unsupported",
             ErrorKind::ContextLength => "context_length_exceeded",

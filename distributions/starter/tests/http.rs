@@ -279,6 +279,7 @@ async fn provider_data_header_must_be_a_json_object() {
         .method(Method::POST)
         .uri("/v1/chat/completions")
         .header("x-llamastack-provider-data", r#"{"__test_id": "t"}"#)
+        .header("content-type", "application/json")
         .body(Body::from(chat("fake/fake-llm", false).to_string()))
         .unwrap();
     assert_eq!(app.router.clone().oneshot(req).await.unwrap().status(), StatusCode::OK);

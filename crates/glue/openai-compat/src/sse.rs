@@ -1,7 +1,7 @@
 //! Server-sent events from an OpenAI-compatible backend -> a stream of typed chunks.
 //! Framing (multi-line data, comments, events split across reads) is `eventsource-stream`'s.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use eventsource_stream::{EventStreamError, Eventsource};
@@ -15,23 +15,37 @@ use crate::error::{self, BackendError};
 /// Parses `data:` events as JSON `T`, forwarding each as soon as it is complete.
 ///
 /// The stream ends at `data: [DONE]` or when the body ends (some servers omit `[DONE]`).
-/// A transport error, an unparseable chunk or an error event yields one `Err` and ends it.
+/// A transport error, an unparseable chunk or an error event yields one `Err` and ends it, and so
+/// does a body that ends before any event (an empty, HTML or plain-text answer to a stream request).
 /// Dropping the stream drops `body`, which cancels the upstream request.
 pub fn json_stream<T, S>(provider: Arc<str>, body: S) -> ChunkStream<T>
 where
     T: DeserializeOwned + Send + 'static,
     S: Stream<Item = Result<Bytes>> + Send + 'static,
 {
-    let events = Box::pin(body.eventsource());
-    futures::stream::unfold(Some(events), move |state| {
+    let opening = Arc::new(Mutex::new(Vec::new()));
+    let seen = opening.clone();
+    let body = body.inspect(move |chunk| {
+        if let (Ok(bytes), Ok(mut seen)) = (chunk, seen.lock())
+            && seen.len() < SNIPPET_BYTES
+        {
+            let room = SNIPPET_BYTES - seen.len();
+            seen.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+    });
+    let state = State { events: Box::pin(body.eventsource()), any_event: false, opening };
+    futures::stream::unfold(Some(state), move |state| {
         let provider = provider.clone();
         async move {
-            let mut events = state?;
+            let mut state = state?;
             loop {
-                let event = match events.next().await? {
-                    Ok(event) => event,
-                    Err(e) => return Some((Err(framing_error(&provider, e)), None)),
+                let event = match state.events.next().await {
+                    Some(Ok(event)) => event,
+                    Some(Err(e)) => return Some((Err(framing_error(&provider, e)), None)),
+                    None if state.any_event => return None,
+                    None => return Some((Err(no_events(&provider, &state.opening)), None)),
                 };
+                state.any_event = true;
                 let data = event.data.trim();
                 if event.event == "error" {
                     let backend = BackendError::parse(data.as_bytes())
@@ -45,13 +59,33 @@ where
                     return None;
                 }
                 return match parse_chunk::<T>(&provider, data) {
-                    Ok(chunk) => Some((Ok(chunk), Some(events))),
+                    Ok(chunk) => Some((Ok(chunk), Some(state))),
                     Err(e) => Some((Err(e), None)),
                 };
             }
         }
     })
     .boxed()
+}
+
+/// How much of the body's opening is kept to show in the error when no event arrives.
+const SNIPPET_BYTES: usize = 256;
+
+struct State<E> {
+    events: std::pin::Pin<Box<E>>,
+    any_event: bool,
+    opening: Arc<Mutex<Vec<u8>>>,
+}
+
+fn no_events(provider: &str, opening: &Mutex<Vec<u8>>) -> Error {
+    let opening = opening.lock().map(|o| o.clone()).unwrap_or_default();
+    let what = if opening.iter().all(u8::is_ascii_whitespace) {
+        "an empty body".to_owned()
+    } else {
+        format!("a body that is not server-sent events: {}", error::snippet(&opening))
+    };
+    Error::new(ErrorKind::UpstreamError, format!("provider {provider} answered a stream request with {what}"))
+        .with_provider(provider)
 }
 
 /// One chunk; an error object in its place becomes the stream's error.
@@ -164,6 +198,22 @@ mod tests {
         let out = parse(vec![Ok("data: {\"a\": 1}\n\n"), Err(drop), Ok("data: {\"a\": 2}\n\n")]);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].as_ref().unwrap_err().message(), "connection reset");
+    }
+
+    #[test]
+    fn a_body_without_events_is_one_err() {
+        for (body, expected) in [
+            ("", "with an empty body"),
+            ("<html><body>502 Bad Gateway</body></html>\n", "not server-sent events: <html><body>502 Bad Gateway"),
+            ("upstream connect error\n\n", "not server-sent events: upstream connect error"),
+        ] {
+            let out = parse(vec![Ok(body)]);
+            assert_eq!(out.len(), 1, "{body:?}");
+            let e = out[0].as_ref().unwrap_err();
+            assert_eq!(e.kind(), ErrorKind::UpstreamError);
+            assert!(e.message().contains(expected), "{}", e.message());
+        }
+        assert!(parse(vec![Ok("data: [DONE]\n\n")]).is_empty(), "an explicit end is not a failure here");
     }
 
     #[test]

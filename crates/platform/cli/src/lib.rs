@@ -2,7 +2,7 @@
 //! `run [CONFIG] [--port] [--host] [--env K=V]`, `validate CONFIG`, `list-providers [API]`.
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -110,6 +110,9 @@ fn load(dist: Distribution, path: Option<&PathBuf>, env: &[String]) -> Result<Ru
     let config = RunConfig::from_yaml_str(&text, &lookup).map_err(|e| format!("{origin}:\n{e}"))?;
     config.validate().map_err(|e| format!("{origin}:\n{e}"))?;
     lls_registry::check_provider_configs(&config).map_err(|problems| format!("{origin}:\n{}", problems.join("\n")))?;
+    if let Some(policy) = config.server.cors.as_ref().and_then(|c| c.policy()) {
+        lls_server::edge::cors::check(&policy).map_err(|e| format!("{origin}:\n{e}"))?;
+    }
     for key in &config.ignored_keys {
         tracing::warn!("{origin}: ignoring unknown top-level key '{key}' (0.2.x keys moved under storage/registered_resources)");
     }
@@ -127,9 +130,6 @@ fn parse_env(pairs: &[String]) -> Result<BTreeMap<String, String>, String> {
         .collect()
 }
 
-/// How long background work gets to stop at a safe point once the server has stopped.
-const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
-
 async fn serve(config: RunConfig, port: Option<u16>, host: Option<IpAddr>) -> Result<(), String> {
     let port = port
         .or_else(|| std::env::var("LLAMA_STACK_PORT").ok().and_then(|p| p.parse().ok()))
@@ -140,16 +140,23 @@ async fn serve(config: RunConfig, port: Option<u16>, host: Option<IpAddr>) -> Re
         (None, None) => IpAddr::from([0, 0, 0, 0]),
     };
     let tls = match (&config.server.tls_certfile, &config.server.tls_keyfile) {
-        (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+        (Some(c), Some(k)) => {
+            Some(lls_server::TlsFiles { certfile: c.clone(), keyfile: k.clone(), cafile: config.server.tls_cafile.clone() })
+        }
         _ => None,
     };
+    let limits = config.server.limits();
+    // Background work gets the same grace period as in-flight requests.
+    let grace = limits.shutdown_grace_period;
+    // Bind before building the stack, so a busy port fails at once.
+    let options = lls_server::ServeOptions { addr: SocketAddr::new(host, port), tls, limits };
+    let server = lls_server::Server::bind(options).await.map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
-    let stack = lls_registry::Stack::build(config).await.map_err(|e| e.to_string())?;
+    let stack = Arc::new(lls_registry::Stack::build(config).await.map_err(|e| e.to_string())?);
     tracing::info!("stack ready in {:?}", started.elapsed());
-    let options = lls_server::ServeOptions { addr: SocketAddr::new(host, port), tls };
-    let stack = Arc::new(stack);
-    let served = lls_server::serve(stack.clone(), options).await.map_err(|e| e.to_string());
-    stack.shutdown(SHUTDOWN_GRACE).await;
+    let app = lls_server::app_with(stack.clone(), &server.shutdown());
+    let served = server.run_until_signal(app).await.map_err(|e| e.to_string());
+    stack.shutdown(grace).await;
     served
 }
 
@@ -157,5 +164,7 @@ fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LLAMA_STACK_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    // Colour only for a person at a terminal: escapes would litter files and log collectors.
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
 }

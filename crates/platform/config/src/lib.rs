@@ -28,6 +28,7 @@ mod parse;
 mod resources;
 mod run_config;
 mod scalar;
+mod server;
 mod storage;
 mod validate;
 
@@ -37,9 +38,10 @@ pub use resources::{
     McpEndpoint, ModelInput, ModelType, RegisteredResources, ShieldInput, ToolGroupInput,
 };
 pub use run_config::{
-    DEFAULT_SERVER_PORT, ProviderEntry, QualifiedModel, RUN_CONFIG_VERSION, RunConfig,
-    ServerConfig, TelemetryConfig, VectorStoresConfig, parse_yaml,
+    ProviderEntry, QualifiedModel, RUN_CONFIG_VERSION, RunConfig, TelemetryConfig,
+    VectorStoresConfig, parse_yaml,
 };
+pub use server::{ConnectionLimits, CorsPolicy, CorsSetting, DEFAULT_SERVER_PORT, ServerConfig};
 pub use storage::{
     BackendConfig, BackendFamily, KvMongoDbConfig, KvPostgresConfig, KvRedisConfig, KvSqliteConfig,
     SqlPostgresConfig, SqlSqliteConfig, StorageConfig, StoresConfig,

@@ -13,12 +13,11 @@ use crate::error::ConfigErrors;
 use crate::parse;
 use crate::resources::RegisteredResources;
 use crate::scalar::{self, TextLike};
+use crate::server::ServerConfig;
 use crate::storage::StorageConfig;
 
 /// The run.yaml format version this build reads and writes.
 pub const RUN_CONFIG_VERSION: i64 = 2;
-/// `server.port` when run.yaml sets none.
-pub const DEFAULT_SERVER_PORT: u16 = 8321;
 
 /// A whole run.yaml. Unknown top-level keys are ignored, as upstream ignores them, but their names
 /// are kept in [`RunConfig::ignored_keys`] so the CLI can warn about them.
@@ -63,58 +62,9 @@ pub struct ProviderEntry {
     pub module: Option<String>,
 }
 
-/// `server:`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ServerConfig {
-    #[serde(default = "default_port", deserialize_with = "scalar::port")]
-    pub port: u16,
-    /// The CLI listens on 0.0.0.0 when unset.
-    #[serde(default)]
-    pub host: Option<String>,
-    #[serde(default)]
-    pub tls_certfile: Option<String>,
-    #[serde(default)]
-    pub tls_keyfile: Option<String>,
-    /// Turns on mutual TLS: clients must present a certificate signed by this CA.
-    #[serde(default)]
-    pub tls_cafile: Option<String>,
-    #[serde(default)]
-    pub auth: Option<Value>,
-    #[serde(default)]
-    pub quota: Option<Value>,
-    /// `true` (development defaults) or a CORS object.
-    #[serde(default)]
-    pub cors: Option<Value>,
-    #[serde(default = "default_workers")]
-    pub workers: u32,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            port: DEFAULT_SERVER_PORT,
-            host: None,
-            tls_certfile: None,
-            tls_keyfile: None,
-            tls_cafile: None,
-            auth: None,
-            quota: None,
-            cors: None,
-            workers: default_workers(),
-        }
-    }
-}
-
-fn default_port() -> u16 {
-    DEFAULT_SERVER_PORT
-}
-
-fn default_workers() -> u32 {
-    1
-}
-
 /// `vector_stores:`: defaults for vector stores created without naming a provider or a model.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct VectorStoresConfig {
     #[serde(default)]
     pub default_provider_id: Option<String>,
@@ -124,6 +74,7 @@ pub struct VectorStoresConfig {
 
 /// A model named by its provider and the provider's id for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct QualifiedModel {
     pub provider_id: String,
     pub model_id: String,
@@ -131,6 +82,7 @@ pub struct QualifiedModel {
 
 /// `telemetry:`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TelemetryConfig {
     #[serde(default)]
     pub enabled: bool,

@@ -11,6 +11,7 @@ use crate::error::ConfigErrors;
 use crate::parse::{child, index};
 use crate::resources::ModelType;
 use crate::run_config::RunConfig;
+use crate::server::{CorsPolicy, MAX_SECONDS, is_token};
 use crate::storage::BackendFamily;
 
 impl RunConfig {
@@ -25,6 +26,7 @@ impl RunConfig {
         self.check_server(&mut errors);
         self.check_vector_stores(&mut errors);
         self.check_external_dirs(&mut errors);
+        self.check_unsupported_sections(&mut errors);
         errors.into_result(())
     }
 
@@ -135,17 +137,14 @@ impl RunConfig {
         }
     }
 
-    /// Provider configs and `server.quota` name backends as `{backend, namespace}` or
-    /// `{backend, table_name}`; a typo there would otherwise surface only at startup.
+    /// Provider configs name backends as `{backend, namespace}` or `{backend, table_name}`; a
+    /// typo there would otherwise surface only at startup.
     fn check_store_refs_in_configs(&self, errors: &mut ConfigErrors) {
         for (api, entries) in &self.providers {
             for (i, entry) in entries.iter().enumerate() {
                 let path = child(&index(&child("providers", api), i), "config");
                 self.check_refs_in(&entry.config, &path, errors);
             }
-        }
-        if let Some(quota) = &self.server.quota {
-            self.check_refs_in(quota, "server.quota", errors);
         }
     }
 
@@ -304,8 +303,34 @@ impl RunConfig {
                 "client certificates (mTLS) need HTTPS: set tls_certfile and tls_keyfile",
             );
         }
-        if server.workers == 0 {
-            errors.push("server.workers", "must be at least 1");
+        match server.workers {
+            0 => errors.push("server.workers", "must be at least 1"),
+            1 => {}
+            _ => errors.push(
+                "server.workers",
+                "only 1 is supported: llama-stack-rs serves every CPU core from one process; remove server.workers",
+            ),
+        }
+        if server.auth.as_ref().is_some_and(|v| !v.is_null()) {
+            errors.push(
+                "server.auth",
+                "authentication is not implemented yet (it arrives in a later release); remove server.auth, \
+                 and keep the server on a trusted network or behind an authenticating proxy until then",
+            );
+        }
+        if server.quota.as_ref().is_some_and(|v| !v.is_null()) {
+            errors.push("server.quota", "request quotas are not supported by llama-stack-rs; remove server.quota");
+        }
+        for (name, seconds) in server.seconds_fields() {
+            if !(seconds.is_finite() && seconds > 0.0 && seconds <= MAX_SECONDS) {
+                errors.push(child("server", name), format!("must be a number of seconds above 0 and at most {MAX_SECONDS}"));
+            }
+        }
+        if server.max_connections == 0 {
+            errors.push("server.max_connections", "must be at least 1");
+        }
+        if let Some(policy) = server.cors.as_ref().and_then(|c| c.policy()) {
+            check_cors(&policy, errors);
         }
     }
 
@@ -334,6 +359,23 @@ impl RunConfig {
         }
     }
 
+    /// Sections 0.3.5 reads that this build does not implement: refused, never ignored.
+    fn check_unsupported_sections(&self, errors: &mut ConfigErrors) {
+        if self.telemetry.as_ref().is_some_and(|t| t.enabled) {
+            errors.push(
+                "telemetry.enabled",
+                "telemetry is not supported by llama-stack-rs; remove it or set it to false",
+            );
+        }
+        if self.logging.is_some() {
+            errors.push(
+                "logging",
+                "logging categories are not supported; set levels with the LLAMA_STACK_LOG environment \
+                 variable (tracing filter syntax, e.g. LLAMA_STACK_LOG=info,lls_server=debug) and remove this section",
+            );
+        }
+    }
+
     fn check_external_dirs(&self, errors: &mut ConfigErrors) {
         if self
             .external_providers_dir
@@ -344,6 +386,12 @@ impl RunConfig {
                 "external_providers_dir",
                 "external providers are not supported: this build links its providers at compile time; \
                  build a custom distribution with `cargo build --features ...` instead",
+            );
+        }
+        if self.external_apis_dir.as_ref().is_some_and(|v| !v.is_null()) {
+            errors.push(
+                "external_apis_dir",
+                "external APIs are not supported: this build serves the APIs it was compiled with",
             );
         }
     }
@@ -371,6 +419,39 @@ fn store_ref(value: &Value) -> Option<(&str, BackendFamily)> {
         (true, false) => Some((backend, BackendFamily::Kv)),
         (false, true) => Some((backend, BackendFamily::Sql)),
         _ => None,
+    }
+}
+
+/// 0.3.5's `CORSConfig` checks, plus what the server needs to build the policy.
+fn check_cors(policy: &CorsPolicy, errors: &mut ConfigErrors) {
+    let wildcard = |list: &[String]| list.iter().any(|o| o == "*");
+    if policy.allow_credentials && wildcard(&policy.allow_origins) {
+        errors.push("server.cors.allow_origins", "Cannot use wildcard origins with credentials enabled");
+    }
+    if policy.allow_credentials && wildcard(&policy.expose_headers) {
+        errors.push("server.cors.expose_headers", "cannot expose every header (`*`) with credentials enabled");
+    }
+    if let Some(pattern) = &policy.allow_origin_regex
+        && let Err(e) = regex::Regex::new(pattern)
+    {
+        errors.push("server.cors.allow_origin_regex", format!("invalid regular expression: {e}"));
+    }
+    let lists = [
+        ("allow_methods", &policy.allow_methods),
+        ("allow_headers", &policy.allow_headers),
+        ("expose_headers", &policy.expose_headers),
+    ];
+    for (name, list) in lists {
+        for (i, item) in list.iter().enumerate() {
+            if item != "*" && !is_token(item) {
+                errors.push(index(&child("server.cors", name), i), format!("`{item}` is not a valid HTTP token"));
+            }
+        }
+    }
+    for (i, origin) in policy.allow_origins.iter().enumerate() {
+        if origin.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            errors.push(index("server.cors.allow_origins", i), format!("`{origin}` is not a valid origin"));
+        }
     }
 }
 

@@ -63,7 +63,7 @@ fn starter_with_no_env_keeps_only_always_on_providers() {
             .num_writers,
         4
     );
-    assert!(config.telemetry.unwrap().enabled);
+    assert!(!config.telemetry.unwrap().enabled);
     assert!(config.ignored_keys.is_empty());
 }
 

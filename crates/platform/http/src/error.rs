@@ -26,6 +26,7 @@ pub fn status_of(e: &Error) -> StatusCode {
         ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
         ErrorKind::Forbidden => StatusCode::FORBIDDEN,
         ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Unsupported => StatusCode::BAD_REQUEST,
         ErrorKind::UpstreamError => StatusCode::BAD_GATEWAY,
@@ -44,7 +45,7 @@ fn openai_type(kind: ErrorKind) -> &'static str {
         ErrorKind::ContextLength => "invalid_request_error",
         ErrorKind::Unauthenticated => "authentication_error",
         ErrorKind::Forbidden => "permission_error",
-        ErrorKind::PayloadTooLarge => "invalid_request_error",
+        ErrorKind::PayloadTooLarge | ErrorKind::UnsupportedMediaType => "invalid_request_error",
         ErrorKind::RateLimited => "rate_limit_error",
         ErrorKind::UpstreamError | ErrorKind::UpstreamUnavailable | ErrorKind::Timeout => "api_error",
         ErrorKind::Internal => "server_error",
@@ -53,28 +54,51 @@ fn openai_type(kind: ErrorKind) -> &'static str {
 
 /// The JSON body of an error; also the payload of the final SSE event of a failed stream.
 pub fn error_body(e: &Error) -> Value {
-    let message = e.to_string();
     let code = match e.kind() {
         ErrorKind::ContextLength => Value::from("context_length_exceeded"),
         ErrorKind::NotFound => Value::from("not_found"),
         _ => Value::Null,
     };
+    body(&e.to_string(), openai_type(e.kind()), e.param(), code)
+}
+
+fn body(message: &str, kind: &str, param: Option<&str>, code: Value) -> Value {
     json!({
-        "error": {
-            "message": message,
-            "type": openai_type(e.kind()),
-            "param": e.param(),
-            "code": code,
-        },
+        "error": { "message": message, "type": kind, "param": param, "code": code },
         "detail": message,
     })
 }
+
+/// An answer about the HTTP exchange itself rather than the API call (405, 408, 414, 426, 431,
+/// a shutting-down 503, or another layer's error rewritten), in the same body shape.
+pub fn edge_error(status: StatusCode, message: &str) -> Response {
+    let mut response = (status, Json(edge_body(status, message))).into_response();
+    response.extensions_mut().insert(Rendered);
+    response
+}
+
+/// The body of [`edge_error`]; also the last event of a stream the shutdown ends.
+pub fn edge_body(status: StatusCode, message: &str) -> Value {
+    let kind = match status {
+        StatusCode::UNAUTHORIZED => "authentication_error",
+        StatusCode::FORBIDDEN => "permission_error",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limit_error",
+        s if s.is_server_error() => "api_error",
+        _ => "invalid_request_error",
+    };
+    body(message, kind, None, Value::Null)
+}
+
+/// Marks a response whose error body this module rendered, so the edge leaves it alone.
+#[derive(Debug, Clone, Copy)]
+pub struct Rendered;
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = status_of(&self.0);
         let mut response = (status, Json(error_body(&self.0))).into_response();
         response.extensions_mut().insert(LoggedError(self.0));
+        response.extensions_mut().insert(Rendered);
         response
     }
 }

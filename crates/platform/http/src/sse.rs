@@ -7,8 +7,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::{StreamExt, stream};
-use lls_api_common::Result;
 use futures::stream::BoxStream;
+use lls_api_common::{Error, ErrorKind, Result};
 use serde::Serialize;
 
 use crate::error::{ApiError, error_body};
@@ -24,13 +24,20 @@ fn event<T: Serialize>(item: &T) -> Bytes {
     Bytes::from(buf)
 }
 
-/// Streams `chunks` as SSE once the first one has arrived.
-pub async fn sse_response<T: Serialize + Send + 'static>(mut chunks: BoxStream<'static, Result<T>>) -> Response {
+/// Streams `chunks` as SSE once the first one has arrived. A stream that ends before its first
+/// chunk is a backend failure (502), never an empty 200.
+pub async fn sse_response<T: Serialize + Send + 'static>(chunks: BoxStream<'static, Result<T>>) -> Response {
+    // Fused: the chained stream polls `chunks` again after it ended, which an `unfold` forbids.
+    let mut chunks = chunks.fuse();
     let first = match chunks.next().await {
+        Some(Ok(first)) => first,
         Some(Err(e)) => return ApiError(e).into_response(),
-        first => first,
+        None => {
+            let e = Error::new(ErrorKind::UpstreamError, "the provider ended the stream without sending any chunk");
+            return ApiError(e).into_response();
+        }
     };
-    let head = stream::iter(first);
+    let head = stream::once(futures::future::ready(Ok(first)));
     let body = head.chain(chunks).scan(false, |failed, item: Result<T>| {
         if *failed {
             return futures::future::ready(None);

@@ -186,7 +186,7 @@ fn redis_and_mongodb_backends_are_rejected() {
 }
 
 #[test]
-fn references_inside_provider_configs_and_quota_are_checked() {
+fn references_inside_provider_configs_are_checked_and_quota_refused() {
     let mut value = base();
     value["providers"]["vector_io"][0]["config"]["persistence"]["backend"] = json!("kv_typo");
     value["providers"]["agents"][0]["config"]["persistence"]["responses"]["backend"] =
@@ -209,10 +209,90 @@ fn references_inside_provider_configs_and_quota_are_checked() {
         lines[1]
     );
     assert!(
-        lines[2].starts_with("server.quota.kvstore.backend: needs a kv_* backend"),
+        lines[2].starts_with("server.quota: request quotas are not supported"),
         "{}",
         lines[2]
     );
+}
+
+#[test]
+fn unimplemented_settings_are_refused_by_name() {
+    let mut value = set(
+        base(),
+        "/server",
+        json!({ "auth": { "provider_config": { "type": "oauth2_token" } }, "workers": 4 }),
+    );
+    value["telemetry"] = json!({ "enabled": true });
+    value["logging"] = json!({ "category_levels": { "all": "debug" } });
+    value["external_apis_dir"] = json!("/apis");
+    let lines = problems(value);
+    let paths: Vec<&str> = lines.iter().map(|l| l.split(':').next().unwrap()).collect();
+    assert_eq!(
+        paths,
+        ["server.workers", "server.auth", "external_apis_dir", "telemetry.enabled", "logging"],
+        "{lines:#?}"
+    );
+    assert!(lines[1].contains("authentication is not implemented yet"), "{}", lines[1]);
+    let value = set(base(), "/telemetry", json!({ "enabled": false }));
+    validate(value).unwrap();
+}
+
+#[test]
+fn unknown_server_keys_are_refused_when_parsed() {
+    let value = set(base(), "/server", json!({ "port": 8321, "tls_cert_file": "c.pem" }));
+    let errors = RunConfig::from_value(value).unwrap_err().to_string();
+    assert!(errors.starts_with("server.tls_cert_file: unknown field `tls_cert_file`"), "{errors}");
+}
+
+#[test]
+fn connection_limits_have_defaults_and_ranges() {
+    let config = RunConfig::from_value(base()).unwrap();
+    let limits = config.server.limits();
+    assert_eq!(limits.header_read_timeout, std::time::Duration::from_secs(10));
+    assert_eq!(limits.max_connections, 1024);
+    let value = set(
+        base(),
+        "/server",
+        json!({ "header_read_timeout_s": 0, "keepalive_timeout_s": "2.5", "request_body_timeout_s": 1e9,
+                "shutdown_grace_period_s": -1, "max_connections": 0 }),
+    );
+    assert_eq!(
+        problems(value),
+        [
+            "server.header_read_timeout_s: must be a number of seconds above 0 and at most 86400",
+            "server.request_body_timeout_s: must be a number of seconds above 0 and at most 86400",
+            "server.shutdown_grace_period_s: must be a number of seconds above 0 and at most 86400",
+            "server.max_connections: must be at least 1",
+        ]
+    );
+    let value = set(base(), "/server", json!({ "keepalive_timeout_s": "2.5" }));
+    let config = RunConfig::from_value(value).unwrap();
+    assert_eq!(config.server.limits().keepalive_timeout, std::time::Duration::from_millis(2500));
+}
+
+#[test]
+fn cors_true_is_the_upstream_dev_policy_and_objects_are_checked() {
+    let value = set(base(), "/server", json!({ "cors": true }));
+    let config = RunConfig::from_value(value).unwrap();
+    config.validate().unwrap();
+    let policy = config.server.cors.unwrap().policy().unwrap();
+    assert_eq!(policy.allow_origin_regex.as_deref(), Some(r"https?://localhost:\d+"));
+    assert_eq!(policy.allow_methods, ["GET", "POST", "PUT", "DELETE", "OPTIONS"]);
+    assert_eq!(policy.max_age, 600);
+    assert!(!policy.allow_credentials);
+    let value = set(
+        base(),
+        "/server",
+        json!({ "cors": { "allow_origins": ["*"], "allow_credentials": true, "allow_origin_regex": "(",
+                          "allow_headers": ["X Bad"] } }),
+    );
+    let lines = problems(value);
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert_eq!(lines[0], "server.cors.allow_origins: Cannot use wildcard origins with credentials enabled");
+    assert!(lines[1].starts_with("server.cors.allow_origin_regex: invalid regular expression"), "{}", lines[1]);
+    assert_eq!(lines[2], "server.cors.allow_headers[0]: `X Bad` is not a valid HTTP token");
+    let value = set(base(), "/server", json!({ "cors": { "allow_origin": ["x"] } }));
+    assert!(RunConfig::from_value(value).unwrap_err().to_string().contains("unknown field `allow_origin`"));
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! The application router: every served route, the shared state, and the edge layers
-//! (not-found and method-not-allowed answers, client version check, body limit, tracing).
+//! The application router: every served route, the shared state, the not-found and
+//! method-not-allowed answers and the body limit (the edge layers are in `crate::edge`).
 
 mod inspect;
 mod providers;
@@ -7,13 +7,12 @@ mod providers;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request};
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use lls_api_common::{Api, Error, ErrorKind};
-use lls_http::{ApiError, LoggedError, RouteBook, RouteInfo, op};
+use lls_api_common::{Api, Error};
+use lls_http::{ApiError, RouteBook, RouteInfo, op};
 use lls_registry::{Stack, service_descriptors};
 
 /// What the server's own handlers share.
@@ -39,7 +38,7 @@ fn own_routes() -> RouteBook<AppState> {
 }
 
 /// The whole application for a built stack: the server's own routes plus the route group of
-/// every service run.yaml serves.
+/// every service run.yaml serves; `crate::edge` adds the edge layers around it.
 pub fn app(stack: Arc<Stack>) -> Router {
     let (own, mut routes) = own_routes().finish();
     let mut services = Router::new();
@@ -54,8 +53,6 @@ pub fn app(stack: Arc<Stack>) -> Router {
         .merge(services)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn(client_version_check))
-        .layer(middleware::from_fn(log_server_errors))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
 }
 
@@ -85,38 +82,4 @@ async fn method_not_allowed() -> Response {
     let mut r = ApiError(e).into_response();
     *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
     r
-}
-
-/// 0.3.5's `ClientVersionMiddleware`: a client of another major.minor gets 426.
-async fn client_version_check(req: Request, next: Next) -> Response {
-    if let Some(v) = req.headers().get("x-llamastack-client-version").and_then(|v| v.to_str().ok()) {
-        let ours: Vec<&str> = crate::API_VERSION.split('.').take(2).collect();
-        let theirs: Vec<&str> = v.split('.').take(2).collect();
-        let disabled = std::env::var_os("LLAMA_STACK_DISABLE_VERSION_CHECK").is_some();
-        if !disabled && theirs.len() == 2 && theirs != ours {
-            let e = Error::invalid(format!(
-                "Client version {v} is not compatible with server version {}. Please update your client.",
-                crate::API_VERSION
-            ));
-            let mut r = ApiError(e).into_response();
-            *r.status_mut() = StatusCode::UPGRADE_REQUIRED;
-            return r;
-        }
-    }
-    next.run(req).await
-}
-
-/// Logs server-side failures once, here, rather than where errors are rendered.
-async fn log_server_errors(req: Request, next: Next) -> Response {
-    let path = req.uri().path().to_owned();
-    let response = next.run(req).await;
-    if response.status().is_server_error()
-        && let Some(LoggedError(e)) = response.extensions().get::<LoggedError>()
-    {
-        match e.kind() {
-            ErrorKind::Internal => tracing::error!(%path, status = %response.status(), "{e}"),
-            _ => tracing::warn!(%path, status = %response.status(), "{e}"),
-        }
-    }
-    response
 }

@@ -1,0 +1,170 @@
+//! Shared by the edge tests: a tiny OpenAI-compatible backend that misbehaves on request (by
+//! model name), a run.yaml around it, and raw-socket helpers.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What the backend answers, by model name (all with 200 unless said):
+/// `bad-empty` an empty event stream, `bad-html` an HTML page, `bad-text` plain text,
+/// `bad-half` one chunk then a broken one, `bad-cut` one chunk then a cut connection,
+/// `forever` a chunk every 100 ms for a minute, anything else two chunks and `[DONE]`.
+pub const MODELS: [&str; 6] = ["bad-empty", "bad-html", "bad-text", "bad-half", "bad-cut", "forever"];
+
+pub async fn backend() -> SocketAddr {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new()
+        .route("/v1/models", get(models))
+        .route("/v1/chat/completions", post(|body: Bytes| answer(body, true)))
+        .route("/v1/completions", post(|body: Bytes| answer(body, false)));
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    addr
+}
+
+async fn models() -> Response {
+    let data: Vec<Value> = MODELS.iter().map(|m| json!({"id": m, "object": "model", "owned_by": "test", "created": 1})).collect();
+    axum::Json(json!({"object": "list", "data": data})).into_response()
+}
+
+fn chunk(chat: bool, text: &str) -> Bytes {
+    let value = if chat {
+        json!({"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": "m",
+               "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": null}]})
+    } else {
+        json!({"id": "c1", "object": "text_completion", "created": 1, "model": "m",
+               "choices": [{"index": 0, "text": text, "finish_reason": null, "logprobs": null}]})
+    };
+    Bytes::from(format!("data: {value}\n\n"))
+}
+
+async fn answer(body: Bytes, chat: bool) -> Response {
+    let request: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let model = request["model"].as_str().unwrap_or_default().to_owned();
+    let sse = |body: Body| ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response();
+    match model.as_str() {
+        "bad-empty" => sse(Body::empty()),
+        "bad-html" => ([(header::CONTENT_TYPE, "text/html")], "<html><body><h1>502 Bad Gateway</h1></body></html>").into_response(),
+        "bad-text" => ([(header::CONTENT_TYPE, "text/plain")], "upstream connect error or disconnect").into_response(),
+        "bad-half" => sse(Body::from([chunk(chat, "one"), Bytes::from_static(b"data: {not json\n\n")].concat())),
+        "bad-cut" => {
+            let first = futures::stream::iter([Ok::<_, std::io::Error>(chunk(chat, "one"))]);
+            let cut = futures::stream::once(async {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Err(std::io::Error::other("cut"))
+            });
+            sse(Body::from_stream(first.chain(cut)))
+        }
+        "forever" => {
+            let ticks = futures::stream::iter(0..600).then(move |i| async move {
+                if i > 0 {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Ok::<_, std::io::Error>(chunk(chat, "tick"))
+            });
+            sse(Body::from_stream(ticks))
+        }
+        _ => sse(Body::from([chunk(chat, "hello"), chunk(chat, " world"), Bytes::from_static(b"data: [DONE]\n\n")].concat())),
+    }
+}
+
+/// A run.yaml with the fake provider and a `remote::vllm` provider `bad` on the backend;
+/// `server` is the YAML body of the `server:` section (indented by two spaces).
+pub fn run_yaml(dir: &std::path::Path, backend: SocketAddr, server: &str) -> String {
+    format!(
+        r#"
+version: 2
+image_name: edge-test
+apis: [inference]
+providers:
+  inference:
+  - provider_id: fake
+    provider_type: inline::fake
+    config:
+      embedding_dimension: 8
+  - provider_id: bad
+    provider_type: remote::vllm
+    config:
+      url: http://{backend}/v1
+storage:
+  backends:
+    kv_default: {{type: kv_sqlite, db_path: {dir}/kv.db}}
+    sql_default: {{type: sql_sqlite, db_path: {dir}/sql.db}}
+  stores:
+    metadata: {{backend: kv_default, namespace: registry}}
+    inference: {{backend: sql_default, table_name: inference_store}}
+server:
+  port: 8321
+{server}
+"#,
+        dir = dir.display()
+    )
+}
+
+/// Sends `request` on a new connection and reads until the server closes it (or `wait` passes).
+pub async fn raw(addr: SocketAddr, request: &[u8], wait: Duration) -> String {
+    let mut tcp = TcpStream::connect(addr).await.unwrap();
+    tcp.write_all(request).await.unwrap();
+    read_to_close(&mut tcp, wait).await
+}
+
+/// Everything the server sends until it closes the connection or `wait` passes.
+pub async fn read_to_close(tcp: &mut TcpStream, wait: Duration) -> String {
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(wait, async {
+        let mut buf = [0u8; 8192];
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether the server closed `tcp` within `wait` (a read returns end of file or an error).
+pub async fn closed_within(tcp: &mut TcpStream, wait: Duration) -> bool {
+    let mut buf = [0u8; 1024];
+    let read = tokio::time::timeout(wait, async {
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    });
+    read.await.is_ok()
+}
+
+/// The status and JSON body of a raw HTTP/1.1 answer.
+pub fn parse_answer(text: &str) -> (u16, Value) {
+    let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    (status, serde_json::from_str(body).unwrap_or(Value::String(body.to_owned())))
+}
+
+/// SSE `data:` payloads of a body, parsed.
+pub fn events(body: &str) -> Vec<Value> {
+    body.split("\n\n")
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| serde_json::from_str(e.trim().strip_prefix("data: ").unwrap_or(e)).unwrap_or(Value::String(e.to_owned())))
+        .collect()
+}
+
+pub fn is_openai_error(v: &Value) -> bool {
+    v["error"]["message"].is_string() && v["error"]["type"].is_string() && v["detail"].is_string()
+}
+
+pub const OK: StatusCode = StatusCode::OK;
