@@ -2,6 +2,8 @@
 //! [`Files`] trait a files provider (`inline::localfs`, …) implements. Other APIs (vector stores,
 //! batches) read uploaded files through the same trait.
 
+mod layered;
+
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
@@ -231,6 +233,10 @@ impl lls_api_common::ApiSpec for FilesApi {
     const API: lls_api_common::Api = lls_api_common::Api::Files;
     type Provider = dyn Files;
     type Service = dyn Files;
+
+    fn layer(provider: std::sync::Arc<dyn Files>, calls: &lls_api_common::CallStack) -> std::sync::Arc<dyn Files> {
+        std::sync::Arc::new(layered::Layered { inner: provider, calls: calls.clone() })
+    }
 }
 
 /// Registers a files provider; `build` must return `Arc<dyn Files>`.

@@ -10,6 +10,7 @@
 
 pub mod chunk;
 pub mod file;
+mod layered;
 pub mod filter;
 pub mod native;
 pub mod ranking;
@@ -43,6 +44,10 @@ impl lls_api_common::ApiSpec for VectorIoApi {
     type Provider = dyn VectorIo;
     type Service = dyn VectorStores;
 
+    fn layer(provider: Arc<dyn VectorIo>, calls: &lls_api_common::CallStack) -> Arc<dyn VectorIo> {
+        Arc::new(layered::Layered { inner: provider, calls: calls.clone() })
+    }
+
     fn health(provider: &dyn VectorIo) -> futures::future::BoxFuture<'_, HealthStatus> {
         provider.health()
     }
@@ -58,6 +63,8 @@ macro_rules! register_provider {
 
 #[doc(hidden)]
 pub use lls_api_common as __common;
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use lls_api_common::{Error, HealthStatus, Result};

@@ -79,3 +79,12 @@ async fn errors_keep_a_provider_they_already_name() {
         .unwrap_err();
     assert_eq!(err.provider(), Some("inner"));
 }
+
+#[tokio::test]
+async fn client_mistakes_keep_their_message_backend_failures_name_the_provider() {
+    let stack = stack_for(Api::VectorIo, "faiss", &CallPolicy::default(), &fast_defaults(), Arc::new(CallCounters::default()));
+    let err = stack.once::<(), _>("query_vector", None, async { Err(Error::not_found("Vector store 'x' not found")) }).await.unwrap_err();
+    assert_eq!((err.provider(), err.to_string().as_str()), (None, "Vector store 'x' not found"));
+    let err = stack.once::<(), _>("query_vector", None, async { Err(Error::new(ErrorKind::UpstreamError, "boom")) }).await.unwrap_err();
+    assert_eq!(err.provider(), Some("faiss"));
+}
