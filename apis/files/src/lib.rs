@@ -2,6 +2,8 @@
 //! [`Files`] trait a files provider (`inline::localfs`, …) implements. Other APIs (vector stores,
 //! batches) read uploaded files through the same trait.
 
+pub mod limits;
+
 use async_trait::async_trait;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;

@@ -5,6 +5,7 @@
 //! as pydantic writes it.
 
 mod content;
+pub mod limits;
 mod provider;
 mod rag;
 mod spec;

@@ -11,6 +11,7 @@
 pub mod chunk;
 pub mod file;
 pub mod filter;
+pub mod limits;
 pub mod native;
 pub mod ranking;
 pub mod search;

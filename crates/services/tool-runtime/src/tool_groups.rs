@@ -94,9 +94,7 @@ impl ToolGroupsTable {
     /// The group a request describes, checked: a known provider (the first one when the id is
     /// empty, as upstream picks) and an http(s) MCP endpoint when there is one.
     fn group_of(&self, request: RegisterToolGroupRequest) -> Result<ToolGroup> {
-        if request.toolgroup_id.trim().is_empty() {
-            return Err(Error::invalid("'toolgroup_id' must not be empty").with_param("toolgroup_id"));
-        }
+        request.validate()?;
         let provider_id = match request.provider_id.as_str() {
             "" => self.providers.keys().next().cloned().ok_or_else(|| Error::invalid("no tool_runtime provider is configured"))?,
             id => {

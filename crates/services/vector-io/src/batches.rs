@@ -34,6 +34,7 @@ impl Inner {
     ) -> Result<VectorStoreFileBatchObject> {
         let strategy = request.chunking_strategy.unwrap_or_default();
         chunking_params(strategy)?;
+        request.validate()?;
         let handle = self.store(store_id)?;
         if request.file_ids.is_empty() {
             return Err(Error::invalid("file_ids must list at least one file").with_param("file_ids"));

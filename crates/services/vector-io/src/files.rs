@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::sync::Arc;
 
 use lls_api_common::store::Order;
-use lls_api_common::{Error, RequestContext, Result, unix_now};
+use lls_api_common::{RequestContext, Result, unix_now};
 use lls_api_vector_io::{
     AttachFileRequest, FileLastError, FileStatus, LastErrorCode, ListFilesQuery, ListPage, UpdateFileRequest,
     VectorStoreContent, VectorStoreFileContents, VectorStoreFileDeleted, VectorStoreFileObject,
@@ -26,9 +26,7 @@ impl Inner {
     ) -> Result<VectorStoreFileObject> {
         let strategy = request.chunking_strategy.unwrap_or_default();
         chunking_params(strategy)?;
-        if request.file_id.is_empty() {
-            return Err(Error::invalid("file_id must not be empty").with_param("file_id"));
-        }
+        request.validate()?;
         let handle = self.store(store_id)?;
         {
             let mut state = handle.lock().await;
@@ -130,6 +128,7 @@ impl Inner {
 
     /// Replaces the attributes on the record (chunks already indexed keep the ones they had).
     pub async fn update_file(&self, store_id: &str, file_id: &str, request: UpdateFileRequest) -> Result<VectorStoreFileObject> {
+        request.validate()?;
         let handle = self.store(store_id)?;
         let mut state = handle.lock().await;
         let mut row = file_of(&state, file_id)?.clone();
@@ -194,6 +193,7 @@ fn apply(object: &mut VectorStoreFileObject, outcome: &std::result::Result<u64, 
 }
 
 pub(crate) fn file_of<'a>(state: &'a StoreState, file_id: &str) -> Result<&'a FileRow> {
+    lls_api_common::limits::check_chars("file_id", file_id, lls_api_vector_io::limits::MAX_ID)?;
     state.files.get(file_id).ok_or_else(|| file_not_in_store(file_id, &state.row.id))
 }
 
