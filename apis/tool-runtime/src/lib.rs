@@ -12,7 +12,7 @@ mod spec;
 mod types;
 
 pub use content::{ContentItem, ImageSource, InterleavedContent};
-pub use provider::{ToolRuntime, ToolRuntimeProvider};
+pub use provider::{DEFAULT_LIST_TIMEOUT, ToolRuntime, ToolRuntimeProvider};
 pub use spec::ToolRuntimeApi;
 
 #[doc(hidden)]

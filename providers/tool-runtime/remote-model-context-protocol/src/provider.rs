@@ -21,6 +21,7 @@ use crate::headers::{check_endpoint, headers_for};
 pub struct McpProvider {
     provider_id: String,
     client: McpClient,
+    list_timeout: Duration,
 }
 
 impl McpProvider {
@@ -28,6 +29,7 @@ impl McpProvider {
         Ok(McpProvider {
             provider_id: provider_id.to_owned(),
             client: McpClient::new(Duration::from_secs(config.timeout_seconds))?,
+            list_timeout: Duration::from_secs(config.list_timeout_seconds),
         })
     }
 
@@ -105,6 +107,10 @@ impl ToolRuntimeProvider for McpProvider {
         let headers = headers_for(ctx, endpoint)?;
         let tools = self.client.list_tools(endpoint, headers).await.map_err(|e| self.tag(e))?;
         Ok(tools.into_iter().map(|t| tool_def(t, tool_group_id, endpoint)).collect())
+    }
+
+    fn list_timeout(&self) -> Duration {
+        self.list_timeout
     }
 
     async fn invoke_tool(&self, ctx: &RequestContext, tool: &ToolDef, kwargs: Map<String, Value>) -> Result<ToolInvocationResult> {
