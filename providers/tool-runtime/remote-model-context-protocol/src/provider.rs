@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lls_api_common::{BuildContext, Error, RequestContext, Result};
+use lls_api_common::{BuildContext, Error, RequestContext, Result, Tasks};
 use lls_api_tool_runtime::{
     ContentItem, ImageSource, InterleavedContent, McpEndpoint, ToolDef, ToolInvocationResult, ToolRuntimeProvider,
 };
@@ -25,17 +25,18 @@ pub struct McpProvider {
 }
 
 impl McpProvider {
-    pub fn new(provider_id: &str, config: &McpConfig) -> Result<Self> {
+    /// A provider whose background work (closing sessions) runs under `tasks`.
+    pub fn new(provider_id: &str, config: &McpConfig, tasks: Tasks) -> Result<Self> {
         Ok(McpProvider {
             provider_id: provider_id.to_owned(),
-            client: McpClient::new(Duration::from_secs(config.timeout_seconds))?,
+            client: McpClient::new(Duration::from_secs(config.timeout_seconds), tasks)?,
             list_timeout: Duration::from_secs(config.list_timeout_seconds),
         })
     }
 
     /// The registry's build function.
     pub async fn build(ctx: BuildContext, config: McpConfig) -> Result<Arc<dyn ToolRuntimeProvider>> {
-        Ok(Arc::new(Self::new(&ctx.provider_id, &config)?))
+        Ok(Arc::new(Self::new(&ctx.provider_id, &config, ctx.tasks.clone())?))
     }
 
     /// The transport that worked for `endpoint` within the last hour, if any.
@@ -165,7 +166,7 @@ mod tests {
 
     #[tokio::test]
     async fn missing_or_bad_endpoints_are_client_errors() {
-        let p = McpProvider::new("mcp", &McpConfig::default()).unwrap();
+        let p = McpProvider::new("mcp", &McpConfig::default(), Tasks::new()).unwrap();
         let ctx = RequestContext::default();
         let e = p.list_runtime_tools(&ctx, Some("g"), None).await.unwrap_err();
         assert_eq!(e.kind(), lls_api_common::ErrorKind::InvalidRequest);
