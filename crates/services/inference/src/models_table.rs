@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lls_api_common::{Error, Result, Tasks};
-use lls_api_inference::InferenceProvider;
+use lls_api_inference::{Capability, InferenceProvider};
 use lls_api_models::{Model, ModelSource, ModelType, RegisterModelRequest};
 use lls_registry::{ResourceRegistry, StoredResource};
 use parking_lot::RwLock;
@@ -202,6 +202,23 @@ impl ModelsTable {
     /// The provider and provider-side model id for a client's model id. Registered ids must
     /// have the expected type; unregistered `provider_id/x` ids fall back to provider `provider_id`.
     pub fn resolve(&self, model_id: &str, expected: ModelType) -> Result<(Arc<dyn InferenceProvider>, String)> {
+        self.resolve_with_id(model_id, expected).map(|(_, provider, model)| (provider, model))
+    }
+
+    /// [`Self::resolve`], refusing (400) a request that needs what the provider cannot do
+    /// (`needs` as [`lls_api_inference::ChatCompletionRequest::needs`] lists it).
+    pub fn resolve_for(
+        &self,
+        model_id: &str,
+        expected: ModelType,
+        needs: &[Capability],
+    ) -> Result<(Arc<dyn InferenceProvider>, String)> {
+        let (provider_id, provider, model) = self.resolve_with_id(model_id, expected)?;
+        provider.capabilities().require(model_id, &provider_id, needs)?;
+        Ok((provider, model))
+    }
+
+    fn resolve_with_id(&self, model_id: &str, expected: ModelType) -> Result<(String, Arc<dyn InferenceProvider>, String)> {
         if let Ok(model) = self.get(model_id) {
             if model.model_type != expected {
                 return Err(Error::invalid(format!(
@@ -215,12 +232,12 @@ impl ModelsTable {
                 .providers
                 .get(&model.provider_id)
                 .ok_or_else(|| Error::internal(format!("provider '{}' of model '{model_id}' is not running", model.provider_id)))?;
-            return Ok((provider.clone(), model.provider_resource_id));
+            return Ok((model.provider_id, provider.clone(), model.provider_resource_id));
         }
         if let Some((provider_id, rest)) = model_id.split_once('/')
             && let Some(provider) = self.providers.get(provider_id).filter(|_| !rest.is_empty())
         {
-            return Ok((provider.clone(), rest.to_owned()));
+            return Ok((provider_id.to_owned(), provider.clone(), rest.to_owned()));
         }
         Err(Error::resource_not_found("Model", model_id, "client.models.list()").with_param("model"))
     }

@@ -17,10 +17,10 @@ async fn harness() -> Harness {
     #[allow(clippy::expect_used)]
     let provider = OpenAiProvider::new("openai", config).expect("provider builds");
     Harness {
+        caps: Capabilities::of(&provider).with_failure_injection(),
         provider: Arc::new(provider),
         llm: "mock-llm".into(),
         embedding: EMBEDDING.into(),
-        caps: Capabilities::all(),
         _guard: Box::new(mock),
     }
 }
