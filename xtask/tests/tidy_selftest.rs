@@ -9,6 +9,8 @@ use xtask::tidy::{Checked, RULES, Workspace, deps, layout, source};
 
 /// A feature cfg attribute, spelled in pieces so this file does not break rule (g) itself.
 const CFG_FEATURE: &str = concat!("#[c", "fg(feature");
+// Spelled in two pieces so this file does not trip rule (p) itself.
+const SPAWN: &str = concat!("tokio::", "spawn(");
 
 fn dep(root: &Path, name: &str, dir: &str, kind: Option<&str>, optional: bool) -> Value {
     json!({"name": name, "kind": kind, "optional": optional, "path": root.join(dir).display().to_string()})
@@ -79,7 +81,11 @@ fn broken_workspace(root: &Path) -> Workspace {
             write(r, &manifest[r.display().to_string().len() + 1..], "[package]\n");
         }
     }
-    write(r, "apis/x/src/lib.rs", &format!("//! Contracts.\n{CFG_FEATURE} = \"x\")]\nfn f() {{ todo!() }}\n"));
+    write(
+        r,
+        "apis/x/src/lib.rs",
+        &format!("//! Contracts.\n{CFG_FEATURE} = \"x\")]\nfn f() {{ todo!() }}\nfn g() {{ {SPAWN}async {{}}); }}\n"),
+    );
     write(r, "crates/platform/config/src/lib.rs", "fn undocumented() {}\n#[cfg(test)]\nmod tests { fn t() { todo!() } }\n");
     write(r, "providers/x/remote-a/src/lib.rs", "//! A.\npub const PROVIDER_TYPE: &str = \"remote::other\";\nregister_provider! {}\n");
     write(r, "providers/x/remote-a/README.md", "# a\n");
@@ -150,7 +156,8 @@ fn every_rule_fires_on_a_broken_workspace() {
     );
     assert_flags(deps::testkit_is_never_shipped(&ws), &["lls-service-s (crates/services/s) | depends on lls-testkit"]);
     assert_flags(deps::every_crate_has_a_role(&ws), &["lls-misc (crates/misc) |"]);
-    assert_eq!(RULES.len(), 16);
+    assert_flags(source::supervised_background_work(&ws), &["apis/x/src/lib.rs:4"]);
+    assert_eq!(RULES.len(), 17);
 }
 
 #[test]

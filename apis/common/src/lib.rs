@@ -8,6 +8,7 @@ pub mod api;
 pub mod call;
 pub mod context;
 pub mod error;
+pub mod limits;
 pub mod provider;
 pub mod secret;
 pub mod spec;

@@ -2,6 +2,7 @@
 //! [`Files`] trait a files provider (`inline::localfs`, …) implements. Other APIs (vector stores,
 //! batches) read uploaded files through the same trait.
 
+pub mod limits;
 mod layered;
 
 use async_trait::async_trait;

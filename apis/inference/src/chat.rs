@@ -63,6 +63,7 @@ impl ChatCompletionRequest {
 
     /// Checks what the types cannot: the rules OpenAI and 0.3.5 enforce before calling a backend.
     pub fn validate(&self) -> Result<()> {
+        crate::limits::check_chat(self)?;
         if self.messages.is_empty() {
             return Err(Error::invalid("'messages' must contain at least one message").with_param("messages"));
         }

@@ -54,6 +54,7 @@ impl CompletionRequest {
     }
 
     pub fn validate(&self) -> Result<()> {
+        crate::limits::check_completion(self)?;
         if self.prompt.is_empty() {
             return Err(Error::invalid("'prompt' must not be empty").with_param("prompt"));
         }

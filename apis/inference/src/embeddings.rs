@@ -21,6 +21,7 @@ pub struct EmbeddingsRequest {
 
 impl EmbeddingsRequest {
     pub fn validate(&self) -> Result<()> {
+        crate::limits::check_embeddings(self)?;
         if self.input.is_empty() {
             return Err(Error::invalid("'input' must be a non-empty string or list").with_param("input"));
         }

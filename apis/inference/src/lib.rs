@@ -4,12 +4,15 @@
 //! Types parse what routing and validation need and carry every other field through
 //! untouched in an `extra` map, so new OpenAI fields reach the backend without a release.
 
+pub mod capabilities;
 pub mod chat;
 pub mod completion;
 pub mod embeddings;
+pub mod limits;
 mod provider;
 mod spec;
 
+pub use capabilities::{Capabilities, Capability};
 pub use chat::*;
 pub use completion::*;
 pub use embeddings::*;

@@ -7,7 +7,7 @@ use lls_api_common::{HealthStatus, RequestContext, Result};
 use lls_api_models::ProviderModel;
 
 use crate::{ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest};
-use crate::{EmbeddingsRequest, EmbeddingsResponse};
+use crate::{Capabilities, EmbeddingsRequest, EmbeddingsResponse};
 
 /// A stream of chunks; an `Err` item ends it.
 pub type ChunkStream<T> = BoxStream<'static, Result<T>>;
@@ -55,6 +55,13 @@ pub trait InferenceProvider: Inference {
     /// Whether the model list should be refreshed periodically (`refresh_models` in config).
     fn refresh_models(&self) -> bool {
         false
+    }
+
+    /// What the provider can do. The router refuses requests needing more with a 400 before
+    /// calling it, and the conformance suite runs the scenarios these allow. The default is
+    /// everything (an OpenAI-compatible backend); providers that do less say so.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::all()
     }
 
     async fn health(&self) -> HealthStatus {

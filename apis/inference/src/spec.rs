@@ -103,6 +103,10 @@ impl InferenceProvider for Layered {
         self.inner.refresh_models()
     }
 
+    fn capabilities(&self) -> crate::Capabilities {
+        self.inner.capabilities()
+    }
+
     async fn health(&self) -> HealthStatus {
         self.inner.health().await
     }

@@ -1,6 +1,8 @@
 //! The `models` resource: the native `Model` object that `GET /v1/models` returns in 0.3.5,
 //! the registration request, and what an inference provider reports when it lists its models.
 
+pub mod limits;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 

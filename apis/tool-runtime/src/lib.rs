@@ -5,13 +5,14 @@
 //! as pydantic writes it.
 
 mod content;
+pub mod limits;
 mod provider;
 mod rag;
 mod spec;
 mod types;
 
 pub use content::{ContentItem, ImageSource, InterleavedContent};
-pub use provider::{ToolRuntime, ToolRuntimeProvider};
+pub use provider::{DEFAULT_LIST_TIMEOUT, ToolRuntime, ToolRuntimeProvider};
 pub use spec::ToolRuntimeApi;
 
 #[doc(hidden)]

@@ -2,6 +2,8 @@
 //! resolves a tool name to its group's provider); [`ToolRuntimeProvider`] is what a provider
 //! implements, given the group or the tool definition it listed.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use lls_api_common::{RequestContext, Result};
 use serde_json::{Map, Value};
@@ -24,6 +26,10 @@ pub trait ToolRuntime: Send + Sync {
     async fn invoke_tool(&self, ctx: &RequestContext, tool_name: &str, kwargs: Map<String, Value>)
     -> Result<ToolInvocationResult>;
 }
+
+/// How long the router waits for one tool group's listing unless its provider says otherwise:
+/// one slow server must not hold up every client's `GET /v1/tools`.
+pub const DEFAULT_LIST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A tool runtime provider. The router owns the registry of groups and tools, so a provider is
 /// told which group to list and handed back the definition it listed when a tool is run.
@@ -49,5 +55,11 @@ pub trait ToolRuntimeProvider: Send + Sync {
     /// The provider as the RAG tool (`rag-tool/insert` and `rag-tool/query`), if it is one.
     fn rag_tool(&self) -> Option<&dyn RagTool> {
         None
+    }
+
+    /// The longest the router waits for one group's listing before reporting the group as
+    /// failed (504) rather than waiting on it.
+    fn list_timeout(&self) -> Duration {
+        DEFAULT_LIST_TIMEOUT
     }
 }

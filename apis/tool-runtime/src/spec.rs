@@ -63,4 +63,8 @@ impl ToolRuntimeProvider for Layered {
     fn rag_tool(&self) -> Option<&dyn RagTool> {
         self.inner.rag_tool()
     }
+
+    fn list_timeout(&self) -> std::time::Duration {
+        self.inner.list_timeout()
+    }
 }

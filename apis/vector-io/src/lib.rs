@@ -12,6 +12,7 @@ pub mod chunk;
 pub mod file;
 mod layered;
 pub mod filter;
+pub mod limits;
 pub mod native;
 pub mod ranking;
 pub mod search;

@@ -264,6 +264,7 @@ pub const RULES: &[Rule] = &[
     Rule { name: source::CFG_FEATURE, check: source::cfg_feature_only_in_distributions },
     Rule { name: source::MODULE_DOCS, check: source::module_docs },
     Rule { name: source::NO_TODO, check: source::no_todo },
+    Rule { name: source::SUPERVISED, check: source::supervised_background_work },
     Rule { name: layout::CODE_MAP, check: layout::code_map_names_every_member },
     Rule { name: layout::CODE_MAP_TRUE, check: layout::code_map_paths_exist },
     Rule { name: layout::MEMBERS, check: layout::every_crate_is_a_member },

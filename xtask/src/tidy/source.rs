@@ -1,5 +1,5 @@
 //! Source rules: `cfg(feature)` only where composition happens, a `//!` doc on every module,
-//! and no placeholder macros in shipped code.
+//! no placeholder macros and no unsupervised background tasks in shipped code.
 
 use std::path::Path;
 
@@ -10,6 +10,11 @@ use super::{Checked, Violation, Workspace, slash};
 pub const CFG_FEATURE: &str = "(g) feature cfgs appear only under distributions/";
 pub const MODULE_DOCS: &str = "(h) every .rs file under apis/, crates/, providers/ (and xtask/) starts with a //! doc (or #![doc = ...])";
 pub const NO_TODO: &str = "(i) no placeholder macros (todo, unimplemented) in non-test code";
+pub const SUPERVISED: &str = "(p) background work is spawned through Tasks, never a bare tokio::spawn, in non-test code";
+
+/// Files allowed a bare spawn, and why.
+const BARE_SPAWN_ALLOWED: &[(&str, &str)] =
+    [("crates/platform/server/src/serve.rs", "waits for the OS signal that begins the shutdown itself")].as_slice();
 
 /// Lines with `//` comments blanked, so prose about a rule does not break it.
 fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
@@ -88,6 +93,27 @@ pub fn module_docs(ws: &Workspace) -> Checked {
 pub fn no_todo(ws: &Workspace) -> Checked {
     // Spelled in pieces so this file does not trip its own rule.
     let needles = [concat!("todo", "!("), concat!("unimplemented", "!(")];
+    shipped_lines_containing(ws, &needles, NO_TODO, |needle| format!("`{needle})` in non-test code; return an `unsupported` error instead"))
+}
+
+/// (p): a task spawned with `tokio::spawn` is invisible to shutdown (it is neither signalled
+/// nor waited for); code the server runs spawns through `lls_api_common::Tasks` (test servers
+/// in `crates/testkit` and the `xtask` tools are not part of it).
+pub fn supervised_background_work(ws: &Workspace) -> Checked {
+    let needles = [concat!("tokio::", "spawn("), concat!("tokio::task::", "spawn(")];
+    let found = shipped_lines_containing(ws, &needles, SUPERVISED, |needle| {
+        format!("`{needle}` in non-test code; spawn through the `tasks: Tasks` of the BuildContext or ServiceContext")
+    })?;
+    let exempt = |subject: &str| {
+        subject.starts_with("crates/testkit/")
+            || subject.starts_with("xtask/")
+            || BARE_SPAWN_ALLOWED.iter().any(|(file, _)| subject.starts_with(&format!("{file}:")))
+    };
+    Ok(found.into_iter().filter(|v| !exempt(&v.subject)).collect())
+}
+
+/// Violations of `rule` for each line of shipped code containing one of `needles`.
+fn shipped_lines_containing(ws: &Workspace, needles: &[&str], rule: &'static str, message: impl Fn(&str) -> String) -> Checked {
     let mut out = Vec::new();
     for file in ws.rust_files() {
         let shipped = ws.packages.iter().any(|p| file.starts_with(p.dir.join("src")) || file == p.dir.join("build.rs"));
@@ -102,11 +128,7 @@ pub fn no_todo(ws: &Workspace) -> Checked {
                 break;
             }
             if let Some(needle) = needles.iter().find(|n| line.contains(**n)) {
-                out.push(Violation {
-                    rule: NO_TODO,
-                    subject: format!("{}:{line_no}", slash(&file)),
-                    message: format!("`{needle})` in non-test code; return an `unsupported` error instead"),
-                });
+                out.push(Violation { rule, subject: format!("{}:{line_no}", slash(&file)), message: message(needle) });
             }
         }
     }

@@ -221,16 +221,19 @@ pub async fn list(
 
 /// `GET /v1/files/{file_id}`.
 pub async fn retrieve(State(state): State<AppState>, Ctx(ctx): Ctx, Path(file_id): Path<String>) -> ApiResult<Json<FileObject>> {
+    lls_api_files::limits::check_file_id(&file_id)?;
     Ok(Json(files(&state)?.retrieve(&ctx, &file_id).await?))
 }
 
 /// `DELETE /v1/files/{file_id}`.
 pub async fn delete(State(state): State<AppState>, Ctx(ctx): Ctx, Path(file_id): Path<String>) -> ApiResult<Json<FileDeleted>> {
+    lls_api_files::limits::check_file_id(&file_id)?;
     Ok(Json(files(&state)?.delete(&ctx, &file_id).await?))
 }
 
 /// `GET /v1/files/{file_id}/content`: the bytes, typed by the filename's extension.
 pub async fn content(State(state): State<AppState>, Ctx(ctx): Ctx, Path(file_id): Path<String>) -> ApiResult<Response> {
+    lls_api_files::limits::check_file_id(&file_id)?;
     let c = files(&state)?.content(&ctx, &file_id).await?;
     let mime = mime_guess::from_path(&c.file.filename).first_or_octet_stream();
     let content_type = HeaderValue::from_str(mime.as_ref()).unwrap_or(HeaderValue::from_static("application/octet-stream"));

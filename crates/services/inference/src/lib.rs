@@ -62,7 +62,7 @@ async fn build(ctx: ServiceContext) -> Result<Option<BuiltService>> {
             model_type: Some(m.model_type),
         };
         models
-            .register(request)
+            .register_from_config(request)
             .await
             .map_err(|e| Error::invalid(format!("registered_resources.models '{}': {}", m.model_id, e.message())))?;
     }

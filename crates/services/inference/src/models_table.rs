@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lls_api_common::{Error, Result, Tasks};
-use lls_api_inference::InferenceProvider;
+use lls_api_inference::{Capability, InferenceProvider};
 use lls_api_models::{Model, ModelSource, ModelType, RegisterModelRequest};
 use lls_registry::{ResourceRegistry, StoredResource};
+use parking_lot::RwLock;
 use serde_json::Value;
 
 const RESOURCE: &str = "model";
@@ -17,11 +18,21 @@ const RESOURCE: &str = "model";
 pub struct ModelsTable {
     registry: Arc<ResourceRegistry>,
     providers: BTreeMap<String, Arc<dyn InferenceProvider>>,
+    /// Each provider's last listing, so a model the API shadowed comes back when it is removed.
+    listed: RwLock<BTreeMap<String, Vec<Model>>>,
+}
+
+/// 0.3.5's registry refusal (a 400), for an identifier already taken by a different model.
+fn already_exists(identifier: &str) -> Error {
+    Error::invalid(format!(
+        "Object of type 'model' and identifier '{identifier}' already exists. Unregister it first if you want to replace it."
+    ))
+    .with_param("model_id")
 }
 
 impl ModelsTable {
     pub fn new(registry: Arc<ResourceRegistry>, providers: BTreeMap<String, Arc<dyn InferenceProvider>>) -> Self {
-        ModelsTable { registry, providers }
+        ModelsTable { registry, providers, listed: RwLock::new(BTreeMap::new()) }
     }
 
     pub fn provider(&self, provider_id: &str) -> Option<&Arc<dyn InferenceProvider>> {
@@ -43,8 +54,31 @@ impl ModelsTable {
             .ok_or_else(|| Error::resource_not_found("Model", identifier, "client.models.list()"))
     }
 
-    /// `POST /v1/models`, and the models of run.yaml's `registered_resources`.
+    /// `POST /v1/models`. As in 0.3.5, an identifier (`provider_id/provider_model_id`) that a
+    /// different model holds, listed by its provider or registered before, is refused; the same
+    /// registration again answers the model.
     pub async fn register(&self, request: RegisterModelRequest) -> Result<Model> {
+        let model = self.model_of(request)?;
+        if let Some(existing) = self.registry.get(RESOURCE, &model.identifier) {
+            let same = existing.source == "via_register_api" && serde_json::from_value::<Model>(existing.body).ok().as_ref() == Some(&model);
+            return if same { Ok(model) } else { Err(already_exists(&model.identifier)) };
+        }
+        self.store(&model, ModelSource::ViaRegisterApi).await?;
+        Ok(model)
+    }
+
+    /// A model of run.yaml's `registered_resources`: run.yaml is the source of truth, so it
+    /// replaces what an earlier run stored (or listed) under the same identifier.
+    pub async fn register_from_config(&self, request: RegisterModelRequest) -> Result<Model> {
+        let model = self.model_of(request)?;
+        self.store(&model, ModelSource::ViaRegisterApi).await?;
+        Ok(model)
+    }
+
+    /// The model a registration describes, checked: bounds, a known provider (the only one
+    /// when none is named) and an embedding dimension for embedding models.
+    fn model_of(&self, request: RegisterModelRequest) -> Result<Model> {
+        request.validate()?;
         let provider_id = match request.provider_id.filter(|p| !p.is_empty()) {
             Some(p) => p,
             None => {
@@ -75,14 +109,21 @@ impl ModelsTable {
             return Err(Error::invalid("an embedding model needs an integer 'metadata.embedding_dimension'").with_param("metadata"));
         }
         let resource_id = request.provider_model_id.filter(|p| !p.is_empty()).unwrap_or(request.model_id);
-        let model = Model::new(&provider_id, &resource_id, model_type, metadata);
-        self.store(&model, ModelSource::ViaRegisterApi).await?;
-        Ok(model)
+        Ok(Model::new(&provider_id, &resource_id, model_type, metadata))
     }
 
+    /// Removes a model. A registered model that shadowed one its provider lists (stored by an
+    /// earlier version, or by run.yaml) gives way to the listed one, so no listed model is lost.
     pub async fn unregister(&self, identifier: &str) -> Result<()> {
-        self.get(identifier)?;
+        let model = self.get(identifier)?;
+        let source = self.registry.get(RESOURCE, identifier).map(|r| r.source).unwrap_or_default();
         self.registry.remove(RESOURCE, identifier).await?;
+        if source == "via_register_api" {
+            let listed = self.listed.read().get(&model.provider_id).and_then(|l| l.iter().find(|m| m.identifier == identifier).cloned());
+            if let Some(listed) = listed {
+                self.store(&listed, ModelSource::ListedFromProvider).await?;
+            }
+        }
         Ok(())
     }
 
@@ -107,11 +148,10 @@ impl ModelsTable {
         let registered = self.registry.list(RESOURCE);
         let by_api: Vec<&StoredResource> =
             registered.iter().filter(|r| r.provider_id == provider_id && r.source == "via_register_api").collect();
-        let fresh: Vec<Model> = listed
-            .into_iter()
-            .map(|m| Model::new(provider_id, &m.provider_resource_id, m.model_type, m.metadata))
-            .filter(|m| !by_api.iter().any(|r| r.identifier == m.identifier))
-            .collect();
+        let all: Vec<Model> =
+            listed.into_iter().map(|m| Model::new(provider_id, &m.provider_resource_id, m.model_type, m.metadata)).collect();
+        self.listed.write().insert(provider_id.to_owned(), all.clone());
+        let fresh: Vec<Model> = all.into_iter().filter(|m| !by_api.iter().any(|r| r.identifier == m.identifier)).collect();
         for old in registered.iter().filter(|r| r.provider_id == provider_id && r.source == "listed_from_provider") {
             if !fresh.iter().any(|m| m.identifier == old.identifier) {
                 self.registry.remove(RESOURCE, &old.identifier).await?;
@@ -162,6 +202,23 @@ impl ModelsTable {
     /// The provider and provider-side model id for a client's model id. Registered ids must
     /// have the expected type; unregistered `provider_id/x` ids fall back to provider `provider_id`.
     pub fn resolve(&self, model_id: &str, expected: ModelType) -> Result<(Arc<dyn InferenceProvider>, String)> {
+        self.resolve_with_id(model_id, expected).map(|(_, provider, model)| (provider, model))
+    }
+
+    /// [`Self::resolve`], refusing (400) a request that needs what the provider cannot do
+    /// (`needs` as [`lls_api_inference::ChatCompletionRequest::needs`] lists it).
+    pub fn resolve_for(
+        &self,
+        model_id: &str,
+        expected: ModelType,
+        needs: &[Capability],
+    ) -> Result<(Arc<dyn InferenceProvider>, String)> {
+        let (provider_id, provider, model) = self.resolve_with_id(model_id, expected)?;
+        provider.capabilities().require(model_id, &provider_id, needs)?;
+        Ok((provider, model))
+    }
+
+    fn resolve_with_id(&self, model_id: &str, expected: ModelType) -> Result<(String, Arc<dyn InferenceProvider>, String)> {
         if let Ok(model) = self.get(model_id) {
             if model.model_type != expected {
                 return Err(Error::invalid(format!(
@@ -175,12 +232,12 @@ impl ModelsTable {
                 .providers
                 .get(&model.provider_id)
                 .ok_or_else(|| Error::internal(format!("provider '{}' of model '{model_id}' is not running", model.provider_id)))?;
-            return Ok((provider.clone(), model.provider_resource_id));
+            return Ok((model.provider_id, provider.clone(), model.provider_resource_id));
         }
         if let Some((provider_id, rest)) = model_id.split_once('/')
             && let Some(provider) = self.providers.get(provider_id).filter(|_| !rest.is_empty())
         {
-            return Ok((provider.clone(), rest.to_owned()));
+            return Ok((provider_id.to_owned(), provider.clone(), rest.to_owned()));
         }
         Err(Error::resource_not_found("Model", model_id, "client.models.list()").with_param("model"))
     }
@@ -202,5 +259,106 @@ impl lls_api_models::Models for ModelsTable {
 
     async fn unregister(&self, identifier: &str) -> Result<()> {
         ModelsTable::unregister(self, identifier).await
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use lls_api_common::store::{KvStoreRef, StoreResolver};
+    use lls_api_common::{ErrorKind, RequestContext};
+    use lls_api_inference::{
+        ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest, EmbeddingsRequest,
+        EmbeddingsResponse, Inference, Output,
+    };
+    use lls_api_models::ProviderModel;
+    use lls_storage::Stores;
+
+    use super::*;
+
+    /// Lists `listed` and serves nothing.
+    struct Lister;
+
+    #[async_trait::async_trait]
+    impl Inference for Lister {
+        async fn chat_completion(&self, _: &RequestContext, _: ChatCompletionRequest) -> Result<Output<ChatCompletion, ChatCompletionChunk>> {
+            Err(Error::unsupported("no chat"))
+        }
+        async fn completion(&self, _: &RequestContext, _: CompletionRequest) -> Result<Output<Completion, Completion>> {
+            Err(Error::unsupported("no completions"))
+        }
+        async fn embeddings(&self, _: &RequestContext, _: EmbeddingsRequest) -> Result<EmbeddingsResponse> {
+            Err(Error::unsupported("no embeddings"))
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl InferenceProvider for Lister {
+        async fn list_models(&self) -> Result<Vec<ProviderModel>> {
+            Ok(vec![ProviderModel::llm("listed")])
+        }
+    }
+
+    async fn table(stores: &Stores) -> ModelsTable {
+        let kv = stores.kv(&KvStoreRef { backend: "kv_default".into(), namespace: "registry".into() }).await.unwrap();
+        let registry = Arc::new(ResourceRegistry::open(kv).await.unwrap());
+        let provider: Arc<dyn InferenceProvider> = Arc::new(Lister);
+        let table = ModelsTable::new(registry, BTreeMap::from([("p".to_owned(), provider)]));
+        table.refresh("p").await.unwrap();
+        table
+    }
+
+    fn request(body: serde_json::Value) -> RegisterModelRequest {
+        serde_json::from_value(body).unwrap()
+    }
+
+    fn source(t: &ModelsTable, id: &str) -> String {
+        t.registry.get(RESOURCE, id).unwrap().source
+    }
+
+    #[tokio::test]
+    async fn a_listed_model_is_never_replaced_by_registration() {
+        let stores = Stores::in_memory();
+        let t = table(&stores).await;
+        let e = t.register(request(serde_json::json!({"model_id": "alias", "provider_model_id": "listed"}))).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+        assert_eq!(
+            e.message(),
+            "Object of type 'model' and identifier 'p/listed' already exists. Unregister it first if you want to replace it."
+        );
+        assert_eq!(source(&t, "p/listed"), "listed_from_provider");
+        // Registering a new model twice is fine; a different one under its identifier is not.
+        let mine = request(serde_json::json!({"model_id": "mine", "metadata": {"k": "v"}}));
+        let model = t.register(mine.clone()).await.unwrap();
+        assert_eq!(t.register(mine).await.unwrap(), model);
+        assert!(t.register(request(serde_json::json!({"model_id": "mine"}))).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn removing_a_model_that_shadowed_a_listed_one_brings_the_listed_one_back() {
+        let stores = Stores::in_memory();
+        let t = table(&stores).await;
+        // run.yaml (or an earlier version) may store a registration over a listed model.
+        t.register_from_config(request(serde_json::json!({"model_id": "listed", "metadata": {"k": "v"}}))).await.unwrap();
+        assert_eq!(source(&t, "p/listed"), "via_register_api");
+        t.unregister("p/listed").await.unwrap();
+        let back = t.get("p/listed").unwrap();
+        assert!(back.metadata.is_empty());
+        assert_eq!(source(&t, "p/listed"), "listed_from_provider");
+        // A listed model itself can be removed (it comes back with the next listing).
+        t.unregister("p/listed").await.unwrap();
+        assert_eq!(t.get("p/listed").unwrap_err().kind(), ErrorKind::NotFound);
+        t.refresh("p").await.unwrap();
+        assert!(t.get("p/listed").is_ok());
+    }
+
+    #[tokio::test]
+    async fn registrations_are_bounded() {
+        let stores = Stores::in_memory();
+        let t = table(&stores).await;
+        assert_eq!(t.register(request(serde_json::json!({"model_id": ""}))).await.unwrap_err().param(), Some("model_id"));
+        let long = "x".repeat(10_000);
+        assert_eq!(t.register(request(serde_json::json!({"model_id": long}))).await.unwrap_err().param(), Some("model_id"));
+        assert!(t.list().iter().all(|m| m.identifier == "p/listed"));
     }
 }

@@ -9,6 +9,7 @@ use lls_api_inference::{
     ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest, EmbeddingsRequest,
     EmbeddingsResponse, Inference, Output, ToolChoice,
 };
+use lls_api_inference::Capability;
 use lls_api_models::ModelType;
 
 use crate::stream::RecordingStream;
@@ -41,7 +42,7 @@ impl Inference for InferenceRouter {
         mut request: ChatCompletionRequest,
     ) -> Result<Output<ChatCompletion, ChatCompletionChunk>> {
         request.validate()?;
-        let (provider, provider_model) = self.models.resolve(&request.model, ModelType::Llm)?;
+        let (provider, provider_model) = self.models.resolve_for(&request.model, ModelType::Llm, &request.needs())?;
         let client_model = std::mem::replace(&mut request.model, provider_model);
         if matches!(&request.tool_choice, Some(ToolChoice::Mode(m)) if m == "none") {
             request.tools = None;
@@ -76,7 +77,7 @@ impl Inference for InferenceRouter {
 
     async fn completion(&self, ctx: &RequestContext, mut request: CompletionRequest) -> Result<Output<Completion, Completion>> {
         request.validate()?;
-        let (provider, provider_model) = self.models.resolve(&request.model, ModelType::Llm)?;
+        let (provider, provider_model) = self.models.resolve_for(&request.model, ModelType::Llm, &request.needs())?;
         let client_model = std::mem::replace(&mut request.model, provider_model);
         request.normalize_logprobs();
         Ok(match provider.completion(ctx, request).await? {
@@ -98,7 +99,7 @@ impl Inference for InferenceRouter {
 
     async fn embeddings(&self, ctx: &RequestContext, mut request: EmbeddingsRequest) -> Result<EmbeddingsResponse> {
         request.validate()?;
-        let (provider, provider_model) = self.models.resolve(&request.model, ModelType::Embedding)?;
+        let (provider, provider_model) = self.models.resolve_for(&request.model, ModelType::Embedding, &[Capability::Embeddings])?;
         let client_model = std::mem::replace(&mut request.model, provider_model);
         let encoding = request.encoding();
         let mut response = provider.embeddings(ctx, request).await?;

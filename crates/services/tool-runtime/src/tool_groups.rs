@@ -6,14 +6,23 @@
 //! does. MCP groups are listed afresh every time, with the caller's credentials, so a listing
 //! never returns tools the caller could not list themselves; the index keeps the last listing
 //! so a tool can be invoked by name.
+//!
+//! Every listing is bounded by its provider's `list_timeout` (10 s by default), and listing
+//! every group asks them concurrently, so a server that never answers costs one timeout and
+//! its own group, never every client's `GET /v1/tools`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+
+use futures::StreamExt;
 
 use lls_api_common::{Error, ErrorKind, RequestContext, Result};
 use lls_api_tool_runtime::{RegisterToolGroupRequest, TOOL_GROUP_RESOURCE, ToolDef, ToolGroup, ToolRuntimeProvider};
 use lls_registry::{ResourceRegistry, StoredResource};
 use parking_lot::RwLock;
+
+/// Groups listed at once when every group is listed.
+const LIST_CONCURRENCY: usize = 16;
 
 /// Tools by group, and the group of each tool name (the last group listing it wins).
 #[derive(Default)]
@@ -94,9 +103,7 @@ impl ToolGroupsTable {
     /// The group a request describes, checked: a known provider (the first one when the id is
     /// empty, as upstream picks) and an http(s) MCP endpoint when there is one.
     fn group_of(&self, request: RegisterToolGroupRequest) -> Result<ToolGroup> {
-        if request.toolgroup_id.trim().is_empty() {
-            return Err(Error::invalid("'toolgroup_id' must not be empty").with_param("toolgroup_id"));
-        }
+        request.validate()?;
         let provider_id = match request.provider_id.as_str() {
             "" => self.providers.keys().next().cloned().ok_or_else(|| Error::invalid("no tool_runtime provider is configured"))?,
             id => {
@@ -170,10 +177,19 @@ impl ToolGroupsTable {
         Ok(())
     }
 
-    /// Lists a group's tools from its provider and records them in the index.
+    /// Lists a group's tools from its provider, within the provider's list timeout (a 504 naming
+    /// the group past it), and records them in the index.
     async fn index(&self, ctx: &RequestContext, group: &ToolGroup) -> Result<Vec<ToolDef>> {
         let provider = self.provider(&group.provider_id)?;
-        let mut tools = provider.list_runtime_tools(ctx, Some(&group.identifier), group.mcp_endpoint.as_ref()).await?;
+        let limit = provider.list_timeout();
+        let listing = provider.list_runtime_tools(ctx, Some(&group.identifier), group.mcp_endpoint.as_ref());
+        let mut tools = tokio::time::timeout(limit, listing).await.map_err(|_| {
+            Error::new(
+                ErrorKind::Timeout,
+                format!("the tools of tool group '{}' could not be listed within {limit:?}", group.identifier),
+            )
+            .with_provider(group.provider_id.clone())
+        })??;
         for t in &mut tools {
             t.toolgroup_id = Some(group.identifier.clone());
         }
@@ -202,20 +218,25 @@ impl ToolGroupsTable {
         }
     }
 
-    /// `GET /v1/tools`: the tools of one group (its failures are the caller's answer), or of
-    /// every group (a group whose server cannot be reached is skipped with a warning; one that
-    /// wants credentials fails the listing, so the client learns it must send them).
+    /// `GET /v1/tools`: the tools of one group (its failures, a 504 when it does not answer in
+    /// time, are the caller's answer), or of every group, listed concurrently: a group whose
+    /// server fails or does not answer in time is left out with a warning naming it (the
+    /// others are still the answer, in 0.3.5's shape); one that wants credentials fails the
+    /// listing, so the client learns it must send them.
     pub async fn list_tools(&self, ctx: &RequestContext, toolgroup_id: Option<&str>) -> Result<Vec<ToolDef>> {
         if let Some(id) = toolgroup_id {
             let group = self.resolve_group(id)?;
             return self.tools_of(ctx, &group).await;
         }
+        let groups = self.list();
+        let listings: Vec<Result<Vec<ToolDef>>> =
+            futures::stream::iter(groups.clone()).map(|g| async move { self.tools_of(ctx, &g).await }).buffered(LIST_CONCURRENCY).collect().await;
         let mut all = Vec::new();
-        for group in self.list() {
-            match self.tools_of(ctx, &group).await {
+        for (group, listing) in groups.iter().zip(listings) {
+            match listing {
                 Ok(tools) => all.extend(tools),
                 Err(e) if matches!(e.kind(), ErrorKind::Unauthenticated) => return Err(e),
-                Err(e) => tracing::warn!(toolgroup_id = %group.identifier, "skipping the tools of a group: {e}"),
+                Err(e) => tracing::warn!(toolgroup_id = %group.identifier, "leaving out the tools of a group: {e}"),
             }
         }
         Ok(all)
@@ -238,15 +259,17 @@ impl ToolGroupsTable {
         Ok((self.provider(&group.provider_id)?.clone(), tool))
     }
 
-    /// Lists the groups the index has not seen until `tool_name` turns up. A group that wants
-    /// credentials is remembered: if the tool is not found, that is the answer.
+    /// Lists the groups the index has not seen (concurrently) and looks for `tool_name` among
+    /// them. A group that wants credentials is remembered: if the tool is not found, that is
+    /// the answer.
     async fn search(&self, ctx: &RequestContext, tool_name: &str) -> Result<Option<ToolDef>> {
         let mut credentials_wanted = None;
-        for group in self.list() {
-            if self.index.read().by_group.contains_key(&group.identifier) {
-                continue;
-            }
-            match self.index(ctx, &group).await {
+        let unseen: Vec<ToolGroup> =
+            self.list().into_iter().filter(|g| !self.index.read().by_group.contains_key(&g.identifier)).collect();
+        let listings: Vec<Result<Vec<ToolDef>>> =
+            futures::stream::iter(unseen.clone()).map(|g| async move { self.index(ctx, &g).await }).buffered(LIST_CONCURRENCY).collect().await;
+        for (group, listing) in unseen.iter().zip(listings) {
+            match listing {
                 Ok(tools) => {
                     if let Some(t) = tools.into_iter().find(|t| t.name == tool_name) {
                         return Ok(Some(t));
@@ -271,6 +294,7 @@ mod tests {
     use lls_testkit::FakeToolRuntime;
     use lls_testkit::fake_tool_runtime::FAKE_TOOLS_TOKEN;
     use serde_json::json;
+    use std::time::{Duration, Instant};
 
     use super::*;
 
@@ -417,6 +441,33 @@ mod tests {
         t.register(&ctx, request("mcp::secure", Some("http://h/secure/sse"))).await.unwrap();
         assert_eq!(t.list_tools(&ctx, None).await.unwrap_err().kind(), ErrorKind::Unauthenticated);
         assert!(t.list_tools(&secure_ctx(), None).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn a_group_that_never_answers_is_reported_not_waited_on() {
+        let f = Fixture { stores: Stores::in_memory(), fake: Arc::new(FakeToolRuntime::with_list_timeout(Duration::from_millis(200))) };
+        let t = f.table().await;
+        let ctx = RequestContext::default();
+        t.register(&ctx, request("mcp::a", Some("http://a/sse"))).await.unwrap();
+        t.register(&ctx, request("mcp::hang", Some("http://hang.invalid/sse"))).await.unwrap();
+        t.register(&ctx, request("mcp::hang2", Some("http://hang.invalid/other"))).await.unwrap();
+        t.register(&ctx, request("mcp::b", Some("http://b/sse"))).await.unwrap();
+        // Every group at once: the others answer, the hanging ones cost one timeout together.
+        let started = Instant::now();
+        let tools = t.list_tools(&ctx, None).await.unwrap();
+        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        let mut groups: Vec<&str> = tools.iter().filter_map(|t| t.toolgroup_id.as_deref()).collect();
+        groups.dedup();
+        assert_eq!(groups, ["mcp::a", "mcp::b"]);
+        // Asked for by id, the group's timeout is the answer: a 504 naming it.
+        let e = t.list_tools(&ctx, Some("mcp::hang")).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout);
+        assert_eq!(e.message(), "the tools of tool group 'mcp::hang' could not be listed within 200ms");
+        assert_eq!(e.provider(), Some("fake"));
+        // Resolving a tool name no listing has shown does not wait on it either.
+        let started = Instant::now();
+        assert_eq!(t.resolve_tool(&ctx, "nope").await.err().unwrap().kind(), ErrorKind::NotFound);
+        assert!(started.elapsed() < Duration::from_secs(2));
     }
 
     #[tokio::test]

@@ -34,6 +34,7 @@ impl Inner {
     ) -> Result<VectorStoreFileBatchObject> {
         let strategy = request.chunking_strategy.unwrap_or_default();
         chunking_params(strategy)?;
+        request.validate()?;
         let handle = self.store(store_id)?;
         if request.file_ids.is_empty() {
             return Err(Error::invalid("file_ids must list at least one file").with_param("file_ids"));
@@ -222,7 +223,8 @@ impl Inner {
     /// Claims and ingests one file of a batch, unless the batch was cancelled or the file is
     /// no longer this batch's to ingest.
     async fn process_batch_file(&self, ctx: &RequestContext, batch_id: &str, store_id: &str, file_id: &str) {
-        if self.batches.lock().get(batch_id).is_none_or(|b| b.cancelled) {
+        // After shutdown began, files not started stay `in_progress` for the next start.
+        if self.tasks.is_stopping() || self.batches.lock().get(batch_id).is_none_or(|b| b.cancelled) {
             return;
         }
         let Ok(handle) = self.store(store_id) else { return };

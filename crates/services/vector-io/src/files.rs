@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::sync::Arc;
 
 use lls_api_common::store::Order;
-use lls_api_common::{Error, RequestContext, Result, unix_now};
+use lls_api_common::{RequestContext, Result, unix_now};
 use lls_api_vector_io::{
     AttachFileRequest, FileLastError, FileStatus, LastErrorCode, ListFilesQuery, ListPage, UpdateFileRequest,
     VectorStoreContent, VectorStoreFileContents, VectorStoreFileDeleted, VectorStoreFileObject,
@@ -18,6 +18,10 @@ use crate::service::{Inner, StoreHandle, StoreState, file_not_in_store};
 impl Inner {
     /// Attaches and ingests a file, answering with its final status. Attaching a file that is
     /// completed or being ingested answers its record; a failed or cancelled one is retried.
+    ///
+    /// Ingestion runs as a supervised background task that outlives the request: the caller
+    /// waits for it (as 0.3.5 does), but a client that disconnects or times out does not stop
+    /// it, and the file still reaches `completed` or `failed`.
     pub async fn attach_file(
         self: &Arc<Self>,
         ctx: &RequestContext,
@@ -26,9 +30,7 @@ impl Inner {
     ) -> Result<VectorStoreFileObject> {
         let strategy = request.chunking_strategy.unwrap_or_default();
         chunking_params(strategy)?;
-        if request.file_id.is_empty() {
-            return Err(Error::invalid("file_id must not be empty").with_param("file_id"));
-        }
+        request.validate()?;
         let handle = self.store(store_id)?;
         {
             let mut state = handle.lock().await;
@@ -60,11 +62,21 @@ impl Inner {
             state.files.insert(request.file_id.clone(), row);
             state.ingesting.insert(request.file_id.clone());
         }
-        self.ingest_claimed(ctx, &handle, &request.file_id).await
+        let (done, outcome) = tokio::sync::oneshot::channel();
+        let (inner, task_ctx, task_handle, file_id) = (self.clone(), ctx.clone(), handle.clone(), request.file_id.clone());
+        self.tasks.spawn("vector store file ingestion", async move {
+            let _ = done.send(inner.ingest_claimed(&task_ctx, &task_handle, &file_id).await);
+        });
+        match outcome.await {
+            Ok(result) => result,
+            // The task ended without answering (it panicked): the record says where the file is.
+            Err(_) => self.retrieve_file(store_id, &request.file_id).await,
+        }
     }
 
     /// Ingests a file whose in-progress record this caller has claimed (in `ingesting`), then
-    /// records the outcome. Chunks of a file deleted meanwhile are removed again.
+    /// records the outcome. Chunks of a file deleted meanwhile are removed again. Interrupted by
+    /// shutdown, the file is left `in_progress` (as recorded), for the next start to resume.
     pub async fn ingest_claimed(&self, ctx: &RequestContext, handle: &StoreHandle, file_id: &str) -> Result<VectorStoreFileObject> {
         let prepared = {
             let state = handle.lock().await;
@@ -81,13 +93,17 @@ impl Inner {
                     let ingested = ingest_file(self, ctx, target, file_id, &row.object.attributes, params).await;
                     (ingested.filename, ingested.outcome)
                 }
-                Err(e) => (String::new(), Err(FileLastError { code: LastErrorCode::ServerError, message: e.to_string() })),
+                Err(e) => (String::new(), Some(Err(FileLastError { code: LastErrorCode::ServerError, message: e.to_string() }))),
             },
-            Err(e) => (String::new(), Err(FileLastError { code: LastErrorCode::ServerError, message: e.to_string() })),
+            Err(e) => (String::new(), Some(Err(FileLastError { code: LastErrorCode::ServerError, message: e.to_string() }))),
         };
         let (filename, outcome) = outcome;
         let mut state = handle.lock().await;
         state.ingesting.remove(file_id);
+        let Some(outcome) = outcome else {
+            tracing::info!(file = %file_id, "vector store file ingestion interrupted by shutdown; it resumes on the next start");
+            return Ok(state.files.get(file_id).map_or(row.object, |f| f.object.clone()));
+        };
         let store_id = state.row.id.clone();
         let gone = state.deleted || !state.files.contains_key(file_id);
         if gone {
@@ -130,6 +146,7 @@ impl Inner {
 
     /// Replaces the attributes on the record (chunks already indexed keep the ones they had).
     pub async fn update_file(&self, store_id: &str, file_id: &str, request: UpdateFileRequest) -> Result<VectorStoreFileObject> {
+        request.validate()?;
         let handle = self.store(store_id)?;
         let mut state = handle.lock().await;
         let mut row = file_of(&state, file_id)?.clone();
@@ -194,6 +211,7 @@ fn apply(object: &mut VectorStoreFileObject, outcome: &std::result::Result<u64, 
 }
 
 pub(crate) fn file_of<'a>(state: &'a StoreState, file_id: &str) -> Result<&'a FileRow> {
+    lls_api_common::limits::check_chars("file_id", file_id, lls_api_vector_io::limits::MAX_ID)?;
     state.files.get(file_id).ok_or_else(|| file_not_in_store(file_id, &state.row.id))
 }
 

@@ -1,6 +1,10 @@
 //! Turning an uploaded file into indexed chunks: fetch it from the files API, parse and chunk it
 //! on the blocking pool, embed the chunks, insert them into the provider and keep a copy of
 //! them. Any failure is the file's own (`failed` with a `last_error`), never the store's.
+//!
+//! Ingestion runs as supervised background work. On shutdown it stops at a safe point: before
+//! anything reaches the provider (the file stays `in_progress`, so a restart resumes it), or,
+//! once inserting has begun, after the file is recorded.
 
 use std::sync::Arc;
 
@@ -59,8 +63,9 @@ impl Inner {
 pub(crate) struct Ingested {
     /// The file's name in the files API (empty when it could not be read).
     pub filename: String,
-    /// Bytes of chunk text indexed, or why the file failed.
-    pub outcome: std::result::Result<u64, FileLastError>,
+    /// Bytes of chunk text indexed, or why the file failed; `None` when shutdown interrupted it
+    /// before anything was written (the file stays `in_progress`, to be resumed).
+    pub outcome: Option<std::result::Result<u64, FileLastError>>,
 }
 
 /// Ingests `file_id` into the store of `target`. On success the chunks are in the provider and
@@ -74,11 +79,23 @@ pub(crate) async fn ingest_file(
     params: ChunkingParams,
 ) -> Ingested {
     let mut filename = String::new();
-    let outcome = run(inner, ctx, target, file_id, attributes, params, &mut filename).await;
+    // Reading, parsing and embedding write nothing, so shutdown may drop them midway.
+    let embedded = tokio::select! {
+        biased;
+        _ = inner.tasks.stopping() => None,
+        embedded = embed_file(inner, ctx, target, file_id, attributes, params, &mut filename) => Some(embedded),
+    };
+    let outcome = match embedded {
+        None => None,
+        Some(Err(e)) => Some(Err(e)),
+        Some(Ok(_)) if inner.tasks.is_stopping() => None,
+        Some(Ok((chunks, embedded))) => Some(store_file(inner, target, file_id, chunks, embedded).await),
+    };
     Ingested { filename, outcome }
 }
 
-async fn run(
+/// Reads, parses, chunks and embeds a file, writing nothing.
+async fn embed_file(
     inner: &Inner,
     ctx: &RequestContext,
     target: &Target,
@@ -86,7 +103,7 @@ async fn run(
     attributes: &Map<String, Value>,
     params: ChunkingParams,
     filename: &mut String,
-) -> std::result::Result<u64, FileLastError> {
+) -> std::result::Result<(Vec<Chunk>, Vec<EmbeddedChunk>), FileLastError> {
     let deps = inner.deps().map_err(|e| last_error(&e, LastErrorCode::ServerError))?;
     let Some(files) = deps.files.clone() else {
         return Err(FileLastError { code: LastErrorCode::ServerError, message: "Files API is not available".into() });
@@ -115,7 +132,6 @@ async fn run(
             message: "No chunks were generated from the file".into(),
         });
     }
-    let usage: u64 = chunks.iter().map(|c| c.content_text().len() as u64).sum();
     let texts = chunks.iter().map(Chunk::content_text).collect();
     let vectors = embed_texts(deps.inference.as_ref(), ctx, &target.embedding, texts)
         .await
@@ -129,6 +145,18 @@ async fn run(
             embedding,
         })
         .collect();
+    Ok((chunks, embedded))
+}
+
+/// Inserts a file's chunks into the provider and keeps their copy; on failure neither stays.
+async fn store_file(
+    inner: &Inner,
+    target: &Target,
+    file_id: &str,
+    chunks: Vec<Chunk>,
+    embedded: Vec<EmbeddedChunk>,
+) -> std::result::Result<u64, FileLastError> {
+    let usage: u64 = chunks.iter().map(|c| c.content_text().len() as u64).sum();
     let ids: Vec<String> = embedded.iter().map(|c| c.chunk_id.clone()).collect();
     if let Err(e) = insert_all(target, embedded).await {
         remove_chunks(target, &ids).await;

@@ -190,6 +190,7 @@ impl Inner {
 
     /// The store, or 0.3.5's error for an id no provider serves (a 400, as its clients expect).
     pub fn store(&self, id: &str) -> Result<StoreHandle> {
+        lls_api_vector_io::limits::check_store_id(id)?;
         self.stores.read().get(id).cloned().ok_or_else(|| self.not_served(id))
     }
 

@@ -32,9 +32,7 @@ struct EmbeddingChoice {
 
 impl Inner {
     pub async fn create_store(self: &Arc<Self>, ctx: &RequestContext, request: CreateVectorStoreRequest) -> Result<VectorStoreObject> {
-        if let Some(e) = &request.expires_after {
-            e.validate()?;
-        }
+        request.validate()?;
         let strategy = request.chunking_strategy.unwrap_or_default();
         chunking_params(strategy)?;
         let mut metadata = request.metadata.clone().unwrap_or_default();
@@ -202,9 +200,7 @@ impl Inner {
     }
 
     pub async fn update_store(&self, id: &str, request: UpdateVectorStoreRequest) -> Result<VectorStoreObject> {
-        if let Some(e) = &request.expires_after {
-            e.validate()?;
-        }
+        request.validate()?;
         let handle = self.store(id)?;
         let mut state = handle.lock().await;
         let mut row = state.row.clone();

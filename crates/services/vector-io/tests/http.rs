@@ -307,6 +307,36 @@ async fn file_routes_ingest_search_and_detach() {
 }
 
 #[tokio::test]
+async fn an_attach_whose_client_gave_up_still_completes() {
+    let (app, _dir) = app().await;
+    let vs = ok(&app, Method::POST, "/v1/vector_stores", Some(json!({}))).await;
+    let id = vs["id"].as_str().unwrap().to_owned();
+    let file = app.files.add("notes.txt", b"The secret string is foobazbar.");
+    *app.files.delay.lock() = std::time::Duration::from_millis(300);
+    let request = Request::builder()
+        .method(Method::POST)
+        .uri(format!("/v1/vector_stores/{id}/files"))
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"file_id": file}).to_string()))
+        .unwrap();
+    // The client disconnects midway: the request future is dropped.
+    assert!(tokio::time::timeout(std::time::Duration::from_millis(50), app.router.clone().oneshot(request)).await.is_err());
+    let path = format!("/v1/vector_stores/{id}/files/{file}");
+    assert_eq!(ok(&app, Method::GET, &path, None).await["status"], "in_progress");
+    let mut status = Value::Null;
+    for _ in 0..300 {
+        status = ok(&app, Method::GET, &path, None).await["status"].clone();
+        if status != "in_progress" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, "completed");
+    let page = ok(&app, Method::POST, &format!("/v1/vector_stores/{id}/search"), Some(json!({"query": "secret string"}))).await;
+    assert_eq!(page["data"][0]["file_id"], json!(file));
+}
+
+#[tokio::test]
 async fn file_batch_routes() {
     let (app, _dir) = app().await;
     let id = ok(&app, Method::POST, "/v1/vector_stores", Some(json!({}))).await["id"].as_str().unwrap().to_owned();

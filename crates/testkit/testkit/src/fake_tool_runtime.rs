@@ -3,12 +3,14 @@
 //! say how listing behaves:
 //!
 //! - a host of `unreachable.invalid` fails as an MCP server that refuses connections (503);
+//! - a host of `hang.invalid` never answers (the router's list timeout must end the wait);
 //! - a path containing `secure` needs the provider data `fake_tools_token: "secret"` (else 401);
 //! - a group id containing `broken` cannot be listed (503).
 //!
 //! [`FakeToolRuntime::listings`] counts the listings, so callers can check what is cached.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use lls_api_common::{Error, ErrorKind, RequestContext, Result};
@@ -22,11 +24,17 @@ pub const FAKE_TOOLS_TOKEN: (&str, &str) = ("fake_tools_token", "secret");
 #[derive(Debug, Default)]
 pub struct FakeToolRuntime {
     listings: AtomicUsize,
+    list_timeout: Option<Duration>,
 }
 
 impl FakeToolRuntime {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A fake whose listings the router gives up on after `limit`.
+    pub fn with_list_timeout(limit: Duration) -> Self {
+        FakeToolRuntime { list_timeout: Some(limit), ..Self::default() }
     }
 
     /// How many times tools were listed.
@@ -89,6 +97,9 @@ impl ToolRuntimeProvider for FakeToolRuntime {
         }
         if let Some(endpoint) = mcp_endpoint {
             let uri = endpoint.uri.as_str();
+            if uri.contains("://hang.invalid") {
+                std::future::pending::<()>().await;
+            }
             if uri.contains("://unreachable.invalid") {
                 return Err(Error::new(
                     ErrorKind::UpstreamUnavailable,
@@ -103,6 +114,10 @@ impl ToolRuntimeProvider for FakeToolRuntime {
             }
         }
         Ok(Self::tools(tool_group_id, mcp_endpoint.map(|e| e.uri.as_str())))
+    }
+
+    fn list_timeout(&self) -> Duration {
+        self.list_timeout.unwrap_or(lls_api_tool_runtime::DEFAULT_LIST_TIMEOUT)
     }
 
     async fn invoke_tool(&self, _ctx: &RequestContext, tool: &ToolDef, kwargs: Map<String, Value>) -> Result<ToolInvocationResult> {

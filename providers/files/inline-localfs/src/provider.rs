@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use lls_api_common::store::{Column, ColumnType, Filter, Order, PageQuery, Row, SqlStore};
-use lls_api_common::{BuildContext, Error, RequestContext, Result, unix_now};
+use lls_api_common::{BuildContext, Error, RequestContext, Result, Tasks, unix_now};
 use lls_api_files::{
     FileContent, FileDeleted, FileList, FileObject, FilePurpose, Files, ListFilesQuery, UploadFile, UploadStream,
 };
 use serde_json::Value;
-use tokio::task::JoinHandle;
 
 use crate::config::LocalFsConfig;
 use crate::disk::{Disk, is_file_id};
@@ -44,7 +43,6 @@ const DEFAULT_FILENAME: &str = "uploaded_file";
 /// `inline::localfs`: files on the local disk, metadata in a SQL store.
 pub struct LocalFsFiles {
     inner: Arc<Inner>,
-    sweeper: JoinHandle<()>,
 }
 
 struct Inner {
@@ -54,12 +52,6 @@ struct Inner {
     ttl_secs: i64,
     max_bytes: u64,
     clock: Clock,
-}
-
-impl Drop for LocalFsFiles {
-    fn drop(&mut self) {
-        self.sweeper.abort();
-    }
 }
 
 fn not_found(id: &str) -> Error {
@@ -79,10 +71,12 @@ impl LocalFsFiles {
     /// The descriptor's build function: opens the metadata store named by the config.
     pub async fn build(ctx: BuildContext, config: LocalFsConfig) -> Result<Arc<dyn Files>> {
         let store = ctx.stores.sql(&config.metadata_store.backend).await?;
-        Ok(Arc::new(Self::open(&config, store).await?))
+        let files = Self::open(&config, store).await?;
+        files.start_sweeper(&ctx.tasks);
+        Ok(Arc::new(files))
     }
 
-    /// Creates the directory and the table if needed, and starts the background sweep.
+    /// Creates the directory and the table if needed; [`Self::start_sweeper`] starts the sweep.
     pub async fn open(config: &LocalFsConfig, store: Arc<dyn SqlStore>) -> Result<Self> {
         Self::open_with_clock(config, store, Arc::new(unix_now)).await
     }
@@ -100,8 +94,13 @@ impl LocalFsFiles {
             max_bytes: config.max_file_size_bytes,
             clock,
         });
-        let sweeper = tokio::spawn(sweep_forever(Arc::downgrade(&inner)));
-        Ok(LocalFsFiles { inner, sweeper })
+        Ok(LocalFsFiles { inner })
+    }
+
+    /// Deletes expired files every [`SWEEP_INTERVAL`] in a task supervised by `tasks`; it ends
+    /// when shutdown begins (between sweeps) or when the provider is dropped.
+    pub fn start_sweeper(&self, tasks: &Tasks) {
+        tasks.spawn("sweep expired files", sweep_forever(Arc::downgrade(&self.inner), tasks.clone()));
     }
 
     /// Deletes every expired file now; returns how many.
@@ -110,10 +109,13 @@ impl LocalFsFiles {
     }
 }
 
-async fn sweep_forever(inner: std::sync::Weak<Inner>) {
+async fn sweep_forever(inner: std::sync::Weak<Inner>, tasks: Tasks) {
     let mut tick = tokio::time::interval(SWEEP_INTERVAL);
     loop {
-        tick.tick().await;
+        tokio::select! {
+            _ = tasks.stopping() => return,
+            _ = tick.tick() => {}
+        }
         let Some(inner) = inner.upgrade() else { return };
         match inner.sweep_expired().await {
             Ok(0) => {}

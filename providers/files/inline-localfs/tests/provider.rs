@@ -121,6 +121,19 @@ async fn the_sweep_deletes_expired_rows_and_bytes() {
 }
 
 #[tokio::test]
+async fn the_sweeper_is_supervised_and_stops_on_shutdown() {
+    let s = Setup::new().await;
+    let files = s.open().await;
+    let tasks = lls_api_common::Tasks::new();
+    files.start_sweeper(&tasks);
+    assert_eq!(tasks.running(), 1);
+    let started = std::time::Instant::now();
+    tasks.shutdown(std::time::Duration::from_secs(10)).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    assert_eq!(tasks.running(), 0);
+}
+
+#[tokio::test]
 async fn builds_through_the_descriptor() {
     let found: Vec<_> = descriptors().into_iter().filter(|d| d.api == Api::Files && d.provider_type == PROVIDER_TYPE).collect();
     assert_eq!(found.len(), 1);

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use lls_api_common::{BuildContext, Error, ErrorKind, HealthStatus, RequestContext, Result};
 use lls_api_inference::{ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest};
 use lls_api_inference::{Embedding, EmbeddingUsage, EmbeddingsRequest, EmbeddingsResponse, EncodingFormat};
-use lls_api_inference::{Inference, InferenceProvider, Output};
+use lls_api_inference::{Capabilities, Inference, InferenceProvider, Output};
 use lls_api_models::ProviderModel;
 use parking_lot::Mutex;
 use tokio::sync::{OnceCell, Semaphore};
@@ -253,6 +253,11 @@ impl InferenceProvider for SentenceTransformersProvider {
                 Ok(Vec::new())
             }
         }
+    }
+
+    /// Embeddings only: the router refuses chat and completions before they get here.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::embeddings_only()
     }
 
     /// OK when the configured model is loaded or its files are in place; else why not.

@@ -16,9 +16,14 @@ async fn harness() -> Harness {
         model_dir: dir.as_ref().map(|d| d.display().to_string()),
         ..SentenceTransformersConfig::default()
     };
-    let caps = Capabilities { embeddings: dir.is_some(), embeddings_base64: dir.is_some(), ..Capabilities::embeddings_only() };
+    let provider = SentenceTransformersProvider::new("sentence-transformers", config);
+    // Without weights on this machine the embedding scenarios cannot run.
+    let caps = Capabilities::of(&provider).except(|c| {
+        c.embeddings &= dir.is_some();
+        c.embeddings_base64 &= dir.is_some();
+    });
     Harness {
-        provider: Arc::new(SentenceTransformersProvider::new("sentence-transformers", config)),
+        provider: Arc::new(provider),
         llm: DEFAULT_MODEL.into(),
         embedding: DEFAULT_MODEL.into(),
         caps,

@@ -17,10 +17,10 @@ async fn harness() -> Harness {
     let config = OpenAiConfig { base_url: mock.base_url(), api_key: Some(Secret::new("k")), ..OpenAiConfig::default() };
     let provider = OpenAiProvider::new("openai", config).expect("provider builds");
     Harness {
+        caps: Capabilities::of(&provider).with_failure_injection(),
         provider: Arc::new(provider),
         llm: "mock-llm".into(),
         embedding: EMBEDDING.into(),
-        caps: Capabilities::all(),
         _guard: Box::new(mock),
     }
 }

@@ -1,8 +1,8 @@
 //! The shared inference conformance suite, run against the in-process OpenAI mock.
 //!
 //! vLLM lists every model as `llm` (it does not say which models embed), so the harness
-//! declares no embeddings, which the suite's `list_models` would otherwise check; the
-//! embedding scenarios run below on their own.
+//! leaves out the provider's embeddings, which the suite's `list_models` would otherwise check;
+//! the embedding scenarios run below on their own, with everything the provider declares.
 // The harness the conformance macro calls is not a #[test] function.
 #![allow(clippy::expect_used)]
 
@@ -16,10 +16,10 @@ async fn harness() -> Harness {
     let mock = MockOpenAi::builder().models(["mock-llm", "mock-embed"]).start().await.expect("mock starts");
     let provider = VllmProvider::new("vllm", VllmConfig::new(mock.base_url())).expect("provider builds");
     Harness {
+        caps: Capabilities::of(&provider).with_failure_injection().except(|c| c.embeddings = false),
         provider: Arc::new(provider),
         llm: "mock-llm".into(),
         embedding: "mock-embed".into(),
-        caps: Capabilities { embeddings: false, ..Capabilities::all() },
         _guard: Box::new(mock),
     }
 }
@@ -32,7 +32,7 @@ macro_rules! embedding_scenarios {
         fn $name() -> inference_suite::TestResult {
             inference_suite::run(stringify!($name), async {
                 let h = harness().await;
-                let caps = Capabilities::all();
+                let caps = Capabilities::of(&*h.provider).with_failure_injection();
                 let outcome = inference_suite::$name(&*h.provider, &h.llm, &h.embedding, &caps).await?;
                 Ok(require_passed(stringify!($name), outcome)?)
             })

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lls_api_common::{Error, ErrorKind, Result};
+use lls_api_common::{Error, ErrorKind, Result, Tasks};
 use parking_lot::Mutex;
 use reqwest::header::HeaderMap;
 use rmcp::ServiceExt;
@@ -25,6 +25,8 @@ use crate::http::HeaderedClient;
 const TRANSPORT_MEMORY: Duration = Duration::from_secs(3600);
 /// Longest a TCP (and TLS) connection may take to open.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest closing a session may take in the background (the server times it out anyway).
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The two ways to speak MCP over HTTP.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +52,8 @@ pub(crate) struct McpClient {
     http: reqwest::Client,
     timeout: Duration,
     transports: Mutex<HashMap<String, (McpTransport, Instant)>>,
+    /// Supervises the background closing of sessions.
+    tasks: Tasks,
 }
 
 fn client_info() -> ClientInfo {
@@ -66,13 +70,13 @@ fn client_info() -> ClientInfo {
 }
 
 impl McpClient {
-    pub(crate) fn new(timeout: Duration) -> Result<Self> {
+    pub(crate) fn new(timeout: Duration, tasks: Tasks) -> Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
             .build()
             .map_err(|e| Error::internal(format!("could not build the MCP HTTP client: {e}")))?;
-        Ok(McpClient { http, timeout, transports: Mutex::new(HashMap::new()) })
+        Ok(McpClient { http, timeout, transports: Mutex::new(HashMap::new()), tasks })
     }
 
     /// The transport that last worked for `endpoint`, if within the last hour.
@@ -97,7 +101,7 @@ impl McpClient {
         self.bounded(endpoint, async {
             let session = self.connect(endpoint, headers).await?;
             let tools = session.list_all_tools().await.map_err(|e| from_service(e, endpoint, "tools/list"));
-            close(session);
+            self.close(session);
             tools
         })
         .await
@@ -108,7 +112,7 @@ impl McpClient {
         self.bounded(endpoint, async {
             let session = self.connect(endpoint, headers).await?;
             let result = session.call_tool(params).await.map_err(|e| from_service(e, endpoint, &format!("the call to '{name}'")));
-            close(session);
+            self.close(session);
             result
         })
         .await
@@ -123,6 +127,15 @@ impl McpClient {
                 format!("MCP server at {endpoint} did not answer within {} s", self.timeout.as_secs()),
             )
         })?
+    }
+
+    /// Ends a session in the background (for streamable HTTP this deletes it on the server),
+    /// under the provider's supervisor, so shutdown waits for it; given up after a few seconds
+    /// (within shutdown's grace period).
+    fn close(&self, session: Session) {
+        self.tasks.spawn("close an MCP session", async move {
+            let _ = tokio::time::timeout(CLOSE_TIMEOUT, session.cancel()).await;
+        });
     }
 
     async fn connect(&self, endpoint: &str, headers: HeaderMap) -> Result<Session> {
@@ -164,11 +177,4 @@ impl McpClient {
             }
         }
     }
-}
-
-/// Ends a session in the background (for streamable HTTP this deletes it on the server).
-fn close(session: Session) {
-    tokio::spawn(async move {
-        let _ = session.cancel().await;
-    });
 }

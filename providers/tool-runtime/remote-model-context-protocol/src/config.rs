@@ -1,5 +1,6 @@
-//! `remote::model-context-protocol` config. Upstream's is empty (`config: {}`); the one knob
-//! here bounds how long one MCP operation (connect, list or call) may take.
+//! `remote::model-context-protocol` config. Upstream's is empty (`config: {}`); the knobs here
+//! bound how long one MCP operation (connect, list or call) may take, and how long a tool
+//! listing may hold up `GET /v1/tools`.
 
 use lls_api_common::{Error, ProviderConfig, Result};
 use serde::{Deserialize, Serialize};
@@ -12,9 +13,19 @@ pub struct McpConfig {
     /// timeout is the same 300.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u64,
+    /// Longest the tools of one tool group may take to list (seconds); past it the group is
+    /// reported as failed (504 when it was asked for by id, left out with a warning when every
+    /// group is listed), so one server that never answers does not stall every client.
+    #[serde(default = "default_list_timeout")]
+    pub list_timeout_seconds: u64,
 }
 
 pub const DEFAULT_TIMEOUT_SECONDS: u64 = 300;
+pub const DEFAULT_LIST_TIMEOUT_SECONDS: u64 = 10;
+
+fn default_list_timeout() -> u64 {
+    DEFAULT_LIST_TIMEOUT_SECONDS
+}
 
 fn default_timeout() -> u64 {
     DEFAULT_TIMEOUT_SECONDS
@@ -22,7 +33,7 @@ fn default_timeout() -> u64 {
 
 impl Default for McpConfig {
     fn default() -> Self {
-        McpConfig { timeout_seconds: DEFAULT_TIMEOUT_SECONDS }
+        McpConfig { timeout_seconds: DEFAULT_TIMEOUT_SECONDS, list_timeout_seconds: DEFAULT_LIST_TIMEOUT_SECONDS }
     }
 }
 
@@ -30,6 +41,9 @@ impl ProviderConfig for McpConfig {
     fn validate(&self) -> Result<()> {
         if self.timeout_seconds == 0 {
             return Err(Error::invalid("config.timeout_seconds: must be at least 1").with_param("timeout_seconds"));
+        }
+        if self.list_timeout_seconds == 0 {
+            return Err(Error::invalid("config.list_timeout_seconds: must be at least 1").with_param("list_timeout_seconds"));
         }
         Ok(())
     }
@@ -52,6 +66,8 @@ mod tests {
     fn bad_configs_name_the_field() {
         let e = check_config::<McpConfig>(&json!({ "timeout_seconds": 0 })).unwrap_err();
         assert!(e.message().contains("timeout_seconds"), "{e}");
+        let e = check_config::<McpConfig>(&json!({ "list_timeout_seconds": 0 })).unwrap_err();
+        assert!(e.message().contains("list_timeout_seconds"), "{e}");
         let e = check_config::<McpConfig>(&json!({ "url": "x" })).unwrap_err();
         assert!(e.message().contains("url"), "{e}");
     }

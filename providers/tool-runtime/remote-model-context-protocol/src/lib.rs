@@ -9,7 +9,7 @@ mod http;
 mod provider;
 
 pub use client::McpTransport;
-pub use config::{DEFAULT_TIMEOUT_SECONDS, McpConfig};
+pub use config::{DEFAULT_LIST_TIMEOUT_SECONDS, DEFAULT_TIMEOUT_SECONDS, McpConfig};
 pub use headers::PROVIDER_DATA_KEY;
 pub use provider::McpProvider;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lls_api_common::{BuildContext, Error, RequestContext, Result};
+use lls_api_common::{BuildContext, Error, RequestContext, Result, Tasks};
 use lls_api_tool_runtime::{
     ContentItem, ImageSource, InterleavedContent, McpEndpoint, ToolDef, ToolInvocationResult, ToolRuntimeProvider,
 };
@@ -21,19 +21,22 @@ use crate::headers::{check_endpoint, headers_for};
 pub struct McpProvider {
     provider_id: String,
     client: McpClient,
+    list_timeout: Duration,
 }
 
 impl McpProvider {
-    pub fn new(provider_id: &str, config: &McpConfig) -> Result<Self> {
+    /// A provider whose background work (closing sessions) runs under `tasks`.
+    pub fn new(provider_id: &str, config: &McpConfig, tasks: Tasks) -> Result<Self> {
         Ok(McpProvider {
             provider_id: provider_id.to_owned(),
-            client: McpClient::new(Duration::from_secs(config.timeout_seconds))?,
+            client: McpClient::new(Duration::from_secs(config.timeout_seconds), tasks)?,
+            list_timeout: Duration::from_secs(config.list_timeout_seconds),
         })
     }
 
     /// The registry's build function.
     pub async fn build(ctx: BuildContext, config: McpConfig) -> Result<Arc<dyn ToolRuntimeProvider>> {
-        Ok(Arc::new(Self::new(&ctx.provider_id, &config)?))
+        Ok(Arc::new(Self::new(&ctx.provider_id, &config, ctx.tasks.clone())?))
     }
 
     /// The transport that worked for `endpoint` within the last hour, if any.
@@ -107,6 +110,10 @@ impl ToolRuntimeProvider for McpProvider {
         Ok(tools.into_iter().map(|t| tool_def(t, tool_group_id, endpoint)).collect())
     }
 
+    fn list_timeout(&self) -> Duration {
+        self.list_timeout
+    }
+
     async fn invoke_tool(&self, ctx: &RequestContext, tool: &ToolDef, kwargs: Map<String, Value>) -> Result<ToolInvocationResult> {
         let endpoint = tool
             .endpoint()
@@ -158,7 +165,7 @@ mod tests {
 
     #[tokio::test]
     async fn missing_or_bad_endpoints_are_client_errors() {
-        let p = McpProvider::new("mcp", &McpConfig::default()).unwrap();
+        let p = McpProvider::new("mcp", &McpConfig::default(), Tasks::new()).unwrap();
         let ctx = RequestContext::default();
         let e = p.list_runtime_tools(&ctx, Some("g"), None).await.unwrap_err();
         assert_eq!(e.kind(), lls_api_common::ErrorKind::InvalidRequest);

@@ -17,7 +17,7 @@ const TOKEN: &str = "conformance-token";
 
 async fn harness() -> ToolHarness {
     let server = TestMcpServer::builder().token(TOKEN).start().await.expect("MCP server starts");
-    let provider = McpProvider::new("model-context-protocol", &McpConfig::default()).expect("provider builds");
+    let provider = McpProvider::new("model-context-protocol", &McpConfig::default(), lls_api_common::Tasks::new()).expect("provider builds");
     let uri = server.sse_url();
     let data = json!({ "mcp_headers": { &uri: { "Authorization": format!("Bearer {TOKEN}") } } });
     let ctx = RequestContext::new(data.as_object().cloned().unwrap_or_default());

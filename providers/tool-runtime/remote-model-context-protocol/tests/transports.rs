@@ -11,7 +11,7 @@ use lls_tool_runtime_remote_model_context_protocol::{McpConfig, McpProvider, Mcp
 use serde_json::{Map, Value, json};
 
 fn provider() -> McpProvider {
-    McpProvider::new("mcp", &McpConfig::default()).unwrap()
+    McpProvider::new("mcp", &McpConfig::default(), lls_api_common::Tasks::new()).unwrap()
 }
 
 fn with_token(uri: &str, token: &str) -> RequestContext {
@@ -69,6 +69,23 @@ async fn streamable_http_servers_are_spoken_to_directly() {
     let boiling = tools.iter().find(|t| t.name == "get_boiling_point").unwrap();
     let r = p.invoke_tool(&ctx, boiling, kwargs(json!({ "liquid_name": "myawesomeliquid", "celsius": false }))).await.unwrap();
     assert_eq!(r.content.unwrap().text(), "-212");
+}
+
+#[tokio::test]
+async fn sessions_are_closed_under_the_providers_supervisor() {
+    let server = TestMcpServer::builder().streamable_only().start().await.unwrap();
+    let tasks = lls_api_common::Tasks::new();
+    let p = McpProvider::new("mcp", &McpConfig::default(), tasks.clone()).unwrap();
+    for _ in 0..3 {
+        list(&p, &RequestContext::default(), &server.streamable_url()).await.unwrap();
+    }
+    // Each session is ended in the background by a task of the provider's supervisor, which
+    // shutdown waits for (each close is bounded, well within the grace period).
+    assert!(tasks.running() <= 3);
+    let started = std::time::Instant::now();
+    tasks.shutdown(std::time::Duration::from_secs(10)).await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(6));
+    assert_eq!(tasks.running(), 0);
 }
 
 #[tokio::test]

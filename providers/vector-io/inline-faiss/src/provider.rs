@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use lls_api_common::store::KvStore;
-use lls_api_common::{BuildContext, Error, Result};
+use lls_api_common::{BuildContext, Error, Result, Tasks};
 use lls_api_vector_io::{EmbeddedChunk, IndexSpec, ScoredChunk, SearchModes, VectorIo};
 use parking_lot::RwLock;
 use tokio::sync::Mutex;
@@ -57,7 +57,7 @@ impl FaissVectorIo {
     pub async fn build(ctx: BuildContext, config: FaissConfig) -> Result<Arc<dyn VectorIo>> {
         let kv = ctx.stores.kv(&config.persistence).await?;
         let provider = Arc::new(Self::open(kv, &config).await?);
-        provider.warm_up();
+        provider.warm_up(&ctx.tasks);
         Ok(provider)
     }
 
@@ -76,15 +76,19 @@ impl FaissVectorIo {
         Ok(FaissVectorIo { kv, settings: Settings::from_config(config), stores: RwLock::new(stores), admin: Mutex::new(()) })
     }
 
-    /// Loads every known store in a background task, so first queries find them ready.
-    pub fn warm_up(&self) {
+    /// Loads every known store in a background task supervised by `tasks`, so first queries
+    /// find them ready; shutdown stops it between stores (a store not loaded loads on first use).
+    pub fn warm_up(&self, tasks: &Tasks) {
         let stores: Vec<Arc<Store>> = self.stores.read().values().cloned().collect();
         if stores.is_empty() {
             return;
         }
-        let (kv, settings) = (self.kv.clone(), self.settings);
-        tokio::spawn(async move {
+        let (kv, settings, stop) = (self.kv.clone(), self.settings, tasks.stop_token());
+        tasks.spawn("load inline::faiss vector stores", async move {
             for store in stores {
+                if stop.is_cancelled() {
+                    return;
+                }
                 if let Err(e) = store.loaded(&kv, settings).await {
                     tracing::warn!(vector_store_id = %store.id(), error = %e, "inline::faiss could not load a vector store");
                 }

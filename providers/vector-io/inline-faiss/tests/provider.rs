@@ -206,3 +206,19 @@ async fn a_chunk_given_with_its_embedding_keeps_it() {
     assert_eq!(r[1].chunk.embedding, None);
     assert!((r[1].score - 2.0).abs() < 1e-6, "score is 1 / squared L2 distance: {}", r[1].score);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stores_warm_up_under_the_supervisor() {
+    let kv = kv().await;
+    let config = FaissConfig::new("kv_default", "ns");
+    let p = FaissVectorIo::open(kv.clone(), &config).await.unwrap();
+    p.create_index(&spec("warm", 3)).await.unwrap();
+    p.insert("warm", vec![chunk("x", vec![1.0, 0.0, 0.0])]).await.unwrap();
+    drop(p);
+    let reopened = FaissVectorIo::open(kv, &config).await.unwrap();
+    let tasks = lls_api_common::Tasks::new();
+    reopened.warm_up(&tasks);
+    tasks.shutdown(std::time::Duration::from_secs(10)).await;
+    assert_eq!(tasks.running(), 0, "shutdown saw the warm-up task through");
+    assert_eq!(reopened.index_info("warm").await.unwrap(), ("flat", 1));
+}

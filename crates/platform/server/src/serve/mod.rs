@@ -84,11 +84,17 @@ impl Server {
     /// [`Server::run`], shutting down on SIGTERM or SIGINT.
     pub async fn run_until_signal(self, app: Router) -> Result<()> {
         let on_signal = self.shutdown();
-        tokio::spawn(async move {
+        // Watched alongside the server (not spawned): a signal begins the shutdown, and the
+        // server's own future ends once it has drained.
+        let watch = async move {
             shutdown_signal().await;
             on_signal.begin();
-        });
-        self.run(app).await
+            std::future::pending::<Result<()>>().await
+        };
+        tokio::select! {
+            served = self.run(app) => served,
+            never = watch => never,
+        }
     }
 
     /// Accepts connections until shutdown begins, then waits for them within the grace period.

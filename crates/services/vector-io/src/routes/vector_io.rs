@@ -12,6 +12,7 @@ use super::vector_stores::{AppState, service};
 
 /// Answers `null`, as 0.3.5 does for an operation that returns nothing.
 pub async fn insert(State(state): State<AppState>, Ctx(ctx): Ctx, ApiJson(request): ApiJson<InsertChunksRequest>) -> ApiResult<Json<Value>> {
+    request.validate()?;
     service(&state)?.insert_chunks(&ctx, &request.vector_db_id, request.chunks, request.ttl_seconds).await?;
     Ok(Json(Value::Null))
 }

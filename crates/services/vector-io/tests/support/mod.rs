@@ -175,6 +175,8 @@ pub struct Harness {
     pub kv: MemoryKv,
     pub providers: Vec<(String, FakeVectorIo)>,
     pub ctx: RequestContext,
+    /// The service's supervisor, to shut it down as the stack would.
+    pub tasks: Tasks,
 }
 
 pub struct Setup {
@@ -229,9 +231,10 @@ impl Harness {
             files: files_dep,
             models: Arc::new(Models),
         };
-        let service = VectorStoresService::open(map, Arc::new(kv.clone()), defaults, deps, Tasks::new()).await.unwrap();
+        let tasks = Tasks::new();
+        let service = VectorStoresService::open(map, Arc::new(kv.clone()), defaults, deps, tasks.clone()).await.unwrap();
         service.start().await.unwrap();
-        Harness { service, files, kv, providers, ctx: RequestContext::default() }
+        Harness { service, files, kv, providers, ctx: RequestContext::default(), tasks }
     }
 
     /// The same state opened again, as after a restart.

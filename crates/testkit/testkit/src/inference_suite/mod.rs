@@ -1,14 +1,16 @@
 //! The one conformance suite of the inference API: scenario functions taking
 //! `&dyn InferenceProvider`, and [`inference_conformance!`](crate::inference_conformance) to turn
-//! them into one test each inside a provider crate, gated by the provider's [`Capabilities`].
+//! them into one test each inside a provider crate, gated by the provider's own
+//! [`InferenceProvider::capabilities`] (the description the router checks), read through
+//! [`Capabilities::of`].
 //!
 //! ```ignore
 //! // providers/inference/remote-foo/tests/conformance.rs
 //! lls_testkit::inference_conformance!(async {
 //!     let mock = MockOpenAi::builder().models(["mock-llm", "mock-embed"]).start().await.unwrap();
-//!     let provider = FooProvider::new(&mock.base_url());
-//!     Harness { provider: Arc::new(provider), llm: "mock-llm".into(), embedding: "mock-embed".into(),
-//!               caps: Capabilities::all(), _guard: Box::new(mock) }
+//!     let provider: Arc<dyn InferenceProvider> = Arc::new(FooProvider::new(&mock.base_url()));
+//!     Harness { caps: Capabilities::of(&*provider).with_failure_injection(), provider,
+//!               llm: "mock-llm".into(), embedding: "mock-embed".into(), _guard: Box::new(mock) }
 //! });
 //! ```
 
@@ -33,63 +35,51 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow, ensure};
-use lls_api_inference::InferenceProvider;
+use lls_api_inference::{Capabilities as ApiCapabilities, InferenceProvider};
 
-/// What a provider under test can do; scenarios needing more are skipped, not failed.
+/// What the suite exercises for a provider under test; scenarios needing more are skipped, not
+/// failed. `provider` is the provider's own description ([`Capabilities::of`]), possibly
+/// narrowed for what the test environment lacks ([`Capabilities::except`]: no weights here),
+/// never widened: `scenario_count` checks it lies within what the provider declares. Reads of
+/// `caps.chat`, `caps.tools`, … go to `provider`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
-    /// Chat completions with the harness's LLM; false for embedding-only providers, whose
-    /// chat must then be refused with a 4xx error.
-    pub chat: bool,
-    /// Tool calls, with a named `tool_choice`.
-    pub tools: bool,
-    /// `logprobs`/`top_logprobs` on chat (and integer `logprobs` on completions).
-    pub logprobs: bool,
-    /// The legacy `/v1/completions`.
-    pub completions: bool,
-    /// `/v1/embeddings` with the harness's embedding model.
-    pub embeddings: bool,
-    /// `encoding_format: "base64"`.
-    pub embeddings_base64: bool,
-    /// `response_format` of type `json_schema`.
-    pub structured_output: bool,
+    /// What the provider does (chat false: its chat must be refused with a 4xx error).
+    pub provider: ApiCapabilities,
     /// The backend fails on the model names of [`lls_fake_model::failure`] (`error-429`, `midstream-error`):
     /// true for the fake and for providers pointed at the mock server.
     pub failure_injection: bool,
 }
 
+impl std::ops::Deref for Capabilities {
+    type Target = ApiCapabilities;
+
+    fn deref(&self) -> &ApiCapabilities {
+        &self.provider
+    }
+}
+
 impl Capabilities {
-    /// Everything; the fake and providers tested against the mock server have it all.
-    pub fn all() -> Self {
-        Capabilities {
-            chat: true,
-            tools: true,
-            logprobs: true,
-            completions: true,
-            embeddings: true,
-            embeddings_base64: true,
-            structured_output: true,
-            failure_injection: true,
-        }
+    /// What `provider` says it supports, without failure injection.
+    pub fn of(provider: &dyn InferenceProvider) -> Self {
+        Capabilities { provider: provider.capabilities(), failure_injection: false }
     }
 
-    /// Chat only, for providers that do nothing else.
-    pub fn chat_only() -> Self {
-        Capabilities {
-            chat: true,
-            tools: false,
-            logprobs: false,
-            completions: false,
-            embeddings: false,
-            embeddings_base64: false,
-            structured_output: false,
-            failure_injection: false,
-        }
+    /// The backend fails on request (the fake, the mock server).
+    pub fn with_failure_injection(mut self) -> Self {
+        self.failure_injection = true;
+        self
     }
 
-    /// Embeddings (float and base64) only, for providers that serve no chat model.
-    pub fn embeddings_only() -> Self {
-        Capabilities { chat: false, embeddings: true, embeddings_base64: true, ..Capabilities::chat_only() }
+    /// Leaves out what the test environment cannot exercise (e.g. weights not installed).
+    pub fn except(mut self, narrow: impl FnOnce(&mut ApiCapabilities)) -> Self {
+        narrow(&mut self.provider);
+        self
+    }
+
+    /// Fixed capabilities, for the suite's own tests.
+    pub fn from_api(provider: ApiCapabilities) -> Self {
+        Capabilities { provider, failure_injection: false }
     }
 }
 
@@ -203,14 +193,25 @@ pub fn run(name: &str, scenario: impl Future<Output = ScenarioResult>) -> TestRe
 }
 
 /// The `scenario_count` test: the macro generated every scenario of [`SCENARIOS`] and no other,
-/// there is at least one, and the harness's capabilities leave at least one enabled.
-pub fn check_scenario_count(generated: &[&str], caps: impl Future<Output = Capabilities>) -> TestResult {
+/// there is at least one, the harness claims no capability its provider does not declare, and
+/// its capabilities leave at least one scenario enabled.
+pub fn check_scenario_count(generated: &[&str], harness: impl Future<Output = Harness>) -> TestResult {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("building a tokio runtime")?;
+    let harness = runtime.block_on(harness);
+    check_scenarios(generated, harness.caps, harness.provider.capabilities())
+}
+
+/// [`check_scenario_count`] once the harness is built.
+pub fn check_scenarios(generated: &[&str], caps: Capabilities, declared: ApiCapabilities) -> TestResult {
     ensure!(!generated.is_empty(), "the conformance suite generated no scenarios");
     let generated: BTreeSet<&str> = generated.iter().copied().collect();
     let known: BTreeSet<&str> = SCENARIOS.iter().map(|s| s.name).collect();
     ensure!(generated == known, "generated scenarios {generated:?} differ from the suite's {known:?}");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("building a tokio runtime")?;
-    let caps = runtime.block_on(caps);
+    ensure!(
+        caps.provider.within(&declared),
+        "the harness claims {:?}, more than the provider's capabilities() declare ({declared:?})",
+        caps.provider
+    );
     let enabled = SCENARIOS.iter().filter(|s| (s.runs_with)(&caps)).count();
     ensure!(enabled > 0, "no scenario runs with capabilities {caps:?}");
     eprintln!("inference conformance: {enabled} of {} scenarios run with {caps:?}", SCENARIOS.len());
@@ -271,7 +272,7 @@ macro_rules! __inference_conformance_tests {
             fn scenario_count() -> $crate::inference_suite::TestResult {
                 $crate::inference_suite::check_scenario_count(&[$(::std::stringify!($name)),+], async {
                     let harness: $crate::inference_suite::Harness = ($setup).await;
-                    harness.caps
+                    harness
                 })
             }
         }
@@ -289,6 +290,7 @@ macro_rules! require {
 pub(crate) use require;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -298,10 +300,22 @@ mod tests {
 
     #[test]
     fn zero_or_drifted_scenario_lists_fail() {
-        assert!(check_scenario_count(&[], async { Capabilities::all() }).is_err());
-        assert!(check_scenario_count(&all_names()[1..], async { Capabilities::all() }).is_err());
-        assert!(check_scenario_count(&all_names(), async { Capabilities::chat_only() }).is_ok());
-        assert!(check_scenario_count(&all_names(), async { Capabilities::embeddings_only() }).is_ok());
+        let all = Capabilities::from_api(ApiCapabilities::all());
+        assert!(check_scenarios(&[], all, ApiCapabilities::all()).is_err());
+        assert!(check_scenarios(&all_names()[1..], all, ApiCapabilities::all()).is_err());
+        let chat = Capabilities::from_api(ApiCapabilities::chat_only());
+        assert!(check_scenarios(&all_names(), chat, ApiCapabilities::chat_only()).is_ok());
+        let embed = Capabilities::from_api(ApiCapabilities::embeddings_only());
+        assert!(check_scenarios(&all_names(), embed, ApiCapabilities::embeddings_only()).is_ok());
+    }
+
+    #[test]
+    fn a_harness_cannot_claim_more_than_its_provider_declares() {
+        let claimed = Capabilities::from_api(ApiCapabilities::all());
+        let e = check_scenarios(&all_names(), claimed, ApiCapabilities::embeddings_only()).unwrap_err();
+        assert!(e.to_string().contains("more than the provider's capabilities() declare"), "{e}");
+        let narrowed = claimed.except(|c| *c = ApiCapabilities::embeddings_only());
+        assert!(check_scenarios(&all_names(), narrowed, ApiCapabilities::all()).is_ok());
     }
 
     #[test]
