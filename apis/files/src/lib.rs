@@ -90,6 +90,13 @@ pub struct FileObject {
 /// these are read and ignored; `expires_after` may also come as `expires_after[anchor]` and
 /// `expires_after[seconds]`, as OpenAI's SDKs send it.
 #[derive(Debug, Clone, schemars::JsonSchema)]
+#[schemars(extend(
+    "dependentRequired" = {
+        "expires_after[anchor]": ["expires_after[seconds]"],
+        "expires_after[seconds]": ["expires_after[anchor]"]
+    },
+    "not" = {"required": ["expires_after", "expires_after[anchor]"]}
+))]
 pub struct UploadFileForm {
     /// The file's bytes; its part's filename becomes the file's `filename`.
     #[schemars(schema_with = "binary_schema")]

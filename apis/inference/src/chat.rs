@@ -124,6 +124,7 @@ pub enum Role {
 
 /// One message of a conversation.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = role_requirements)]
 pub struct ChatMessage {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,6 +168,21 @@ impl ChatMessage {
     }
 }
 
+/// What [`ChatMessage::validate`] asks of each role: `content` for system, developer and user
+/// messages, `content` or `tool_calls` for assistant ones, `tool_call_id` for tool results.
+fn role_requirements(schema: &mut schemars::Schema) {
+    let content = serde_json::json!({"type": ["string", "array"]});
+    schema.insert(
+        "anyOf".into(),
+        serde_json::json!([
+            {"properties": {"role": {"enum": ["system", "developer", "user"]}, "content": content}, "required": ["content"]},
+            {"properties": {"role": {"const": "assistant"}, "content": content}, "required": ["content"]},
+            {"properties": {"role": {"const": "assistant"}, "tool_calls": {"type": "array"}}, "required": ["tool_calls"]},
+            {"properties": {"role": {"const": "tool"}, "tool_call_id": {"type": "string"}}, "required": ["tool_call_id"]}
+        ]),
+    );
+}
+
 fn validate_part(part: &Value) -> Result<()> {
     match part.get("type").and_then(Value::as_str) {
         Some("text") if part.get("text").is_some_and(Value::is_string) => Ok(()),
@@ -182,7 +198,20 @@ fn validate_part(part: &Value) -> Result<()> {
 #[serde(untagged)]
 pub enum MessageContent {
     Text(String),
-    Parts(Vec<Value>),
+    Parts(#[schemars(schema_with = "content_parts_schema")] Vec<Value>),
+}
+
+/// Typed parts as [`validate_part`] accepts them; a `text` part holds a string `text`.
+fn content_parts_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {
+            "anyOf": [
+                {"type": "object", "properties": {"type": {"const": "text"}, "text": {"type": "string"}}, "required": ["type", "text"]},
+                {"type": "object", "properties": {"type": {"enum": ["image_url", "file", "input_audio", "refusal"]}}, "required": ["type"]}
+            ]
+        }
+    })
 }
 
 impl MessageContent {

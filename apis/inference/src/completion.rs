@@ -95,9 +95,9 @@ pub enum Logprobs {
 #[serde(untagged)]
 pub enum Prompt {
     Text(String),
-    Texts(Vec<String>),
-    Tokens(Vec<i64>),
-    TokenLists(Vec<Vec<i64>>),
+    Texts(#[schemars(length(min = 1))] Vec<String>),
+    Tokens(#[schemars(length(min = 1))] Vec<i64>),
+    TokenLists(#[schemars(length(min = 1), inner(length(min = 1)))] Vec<Vec<i64>>),
 }
 
 impl Prompt {

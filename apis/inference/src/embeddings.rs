@@ -49,9 +49,9 @@ pub enum EncodingFormat {
 #[serde(untagged)]
 pub enum EmbeddingInput {
     Text(String),
-    Texts(Vec<String>),
-    Tokens(Vec<i64>),
-    TokenLists(Vec<Vec<i64>>),
+    Texts(#[schemars(length(min = 1))] Vec<String>),
+    Tokens(#[schemars(length(min = 1))] Vec<i64>),
+    TokenLists(#[schemars(length(min = 1))] Vec<Vec<i64>>),
 }
 
 impl EmbeddingInput {

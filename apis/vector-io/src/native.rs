@@ -25,9 +25,28 @@ pub struct InsertChunksRequest {
 pub struct QueryChunksRequest {
     pub vector_db_id: String,
     /// `InterleavedContent`; its text is the query.
+    #[schemars(schema_with = "query_content_schema")]
     pub query: Value,
     #[serde(default)]
     pub params: Option<QueryParams>,
+}
+
+/// An `InterleavedContent` with some text ([`crate::content_text`] not blank): a string, a text
+/// item, or a list that holds one (image items and the like may sit beside it).
+fn query_content_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let text = serde_json::json!({"type": "string", "pattern": lls_api_common::NOT_BLANK_PATTERN});
+    let text_item = serde_json::json!({
+        "type": "object",
+        "properties": {"type": {"const": "text"}, "text": text},
+        "required": ["type", "text"]
+    });
+    schemars::json_schema!({
+        "anyOf": [
+            text,
+            text_item,
+            {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "object"}]}, "contains": {"anyOf": [text, text_item]}}
+        ]
+    })
 }
 
 /// `params` of a native query: `max_chunks` (3), `mode` (`vector`), `score_threshold` (0.0) and

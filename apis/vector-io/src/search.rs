@@ -45,8 +45,18 @@ impl SearchMode {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum SearchQuery {
-    One(String),
-    Many(Vec<String>),
+    /// Not blank.
+    One(#[schemars(pattern(lls_api_common::NOT_BLANK_PATTERN))] String),
+    /// At least one of them not blank.
+    Many(#[schemars(schema_with = "texts_not_all_blank")] Vec<String>),
+}
+
+fn texts_not_all_blank(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {"type": "string"},
+        "contains": {"type": "string", "pattern": lls_api_common::NOT_BLANK_PATTERN}
+    })
 }
 
 impl SearchQuery {
@@ -129,7 +139,7 @@ pub struct SearchRequest {
     #[serde(default)]
     #[schemars(range(min = 1, max = SearchRequest::MAX_RESULTS))]
     pub max_num_results: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lls_api_common::object_or_null")]
     pub ranking_options: Option<RankingOptions>,
     /// Accepted for OpenAI compatibility; queries are used as given (as in 0.3.5).
     #[serde(default)]

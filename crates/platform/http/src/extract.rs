@@ -31,10 +31,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Parses a JSON body, naming the path of the first bad field.
+/// Parses a JSON body, naming the path of the first bad field. The body must be a JSON object
+/// (every request type is one; serde alone would also read a struct from an array, field by field).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Err(ApiError(Error::invalid("the request body is empty; a JSON object is required")));
+    };
+    if *first != b'{' {
+        return Err(ApiError(Error::invalid(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => "the request body must be a JSON object".to_owned(),
+            Err(e) => format!("the request body is not valid JSON: {e}"),
+        })));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -89,5 +96,31 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
             .await
             .map(|axum::extract::Query(t)| ApiQuery(t))
             .map_err(|e| ApiError(Error::invalid(format!("invalid query parameters: {}", e.body_text()))))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Body {
+        #[serde(default)]
+        #[allow(dead_code)]
+        name: Option<String>,
+    }
+
+    fn message(bytes: &[u8]) -> String {
+        parse_json::<Body>(bytes).unwrap_err().0.to_string()
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        assert!(parse_json::<Body>(b" {\"name\": \"a\"}").is_ok());
+        assert!(message(b"[null]").contains("must be a JSON object"), "serde would read a struct from an array");
+        assert!(message(b"null").contains("must be a JSON object"));
+        assert!(message(b"nope").contains("not valid JSON"));
+        assert!(message(b" \n").contains("empty"));
     }
 }

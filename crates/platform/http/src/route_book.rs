@@ -36,8 +36,8 @@ pub enum RequestBody {
 pub enum Response {
     /// 200 `application/json`.
     Json(SchemaFn),
-    /// 200 `text/event-stream`: each `data:` event is one JSON value of this type, the last
-    /// `data: [DONE]` (or one error event in the error shape).
+    /// 200 `text/event-stream`: each event's `data` is one JSON value of this type, the last
+    /// `[DONE]` (or one error in the error shape).
     EventStream(SchemaFn),
     /// 200 with raw bytes in whatever media type the content has.
     Bytes,

@@ -101,16 +101,7 @@ fn grouped(answers: &[Response], generator: &mut SchemaGenerator) -> BTreeMap<u1
                 content.insert("application/json".into(), json!({ "schema": schema(generator) }));
             }
             Response::EventStream(schema) => {
-                content.insert(
-                    "text/event-stream".into(),
-                    json!({
-                        "schema": {
-                            "type": "string",
-                            "description": "Server-sent events when the request sets `stream: true`: each `data:` line is one JSON value as `x-event-schema` describes, the last `data: [DONE]`; a stream that fails midway ends with one event in the `Error` shape."
-                        },
-                        "x-event-schema": schema(generator),
-                    }),
-                );
+                content.insert("text/event-stream".into(), json!({ "schema": event_schema(schema(generator)) }));
             }
             Response::Bytes => {
                 content.insert("*/*".into(), json!({ "schema": {"type": "string", "contentMediaType": "application/octet-stream"} }));
@@ -121,6 +112,26 @@ fn grouped(answers: &[Response], generator: &mut SchemaGenerator) -> BTreeMap<u1
     by_status
 }
 
+/// One server-sent event of a stream whose `data` is JSON of `item` (as OpenAPI 3.2's `itemSchema`
+/// for `text/event-stream` describes events; before 3.2, `schema` describes each event).
+fn event_schema(item: Schema) -> Value {
+    json!({
+        "type": "object",
+        "description": "One server-sent event, when the request sets `stream: true`. `data` is one JSON chunk; the stream ends with `data: [DONE]`, or, when it fails midway, with one event whose data is an `Error`.",
+        "properties": {
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {"anyOf": [item, {"$ref": "#/components/schemas/Error"}]}
+            },
+            "event": {"type": "string"},
+            "id": {"type": "string"},
+            "retry": {"type": "integer", "minimum": 0}
+        },
+        "required": ["data"]
+    })
+}
+
 fn request_body(body: RequestBody, generator: &mut SchemaGenerator) -> Value {
     match body {
         RequestBody::Json(schema) => json!({
@@ -129,6 +140,7 @@ fn request_body(body: RequestBody, generator: &mut SchemaGenerator) -> Value {
         }),
         RequestBody::Multipart(schema) => {
             let schema = schema(generator);
+            parts_without_null(&schema, generator);
             // Object-valued parts (e.g. `expires_after`) are JSON text.
             let encoding: Map<String, Value> = definition_of(&schema, generator)
                 .and_then(|s| s.get("properties").and_then(Value::as_object).cloned())
@@ -142,6 +154,21 @@ fn request_body(body: RequestBody, generator: &mut SchemaGenerator) -> Value {
                 media["encoding"] = Value::Object(encoding);
             }
             json!({ "required": true, "content": {"multipart/form-data": media} })
+        }
+    }
+}
+
+/// A form cannot say `null`: an optional part is simply absent, so the parts of the form's
+/// definition drop their `null` alternative (as query parameters do).
+fn parts_without_null(schema: &Schema, generator: &mut SchemaGenerator) {
+    let Some(name) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()) else {
+        return;
+    };
+    if let Some(properties) =
+        generator.definitions_mut().get_mut(name).and_then(|d| d.get_mut("properties")).and_then(Value::as_object_mut)
+    {
+        for property in properties.values_mut() {
+            *property = without_null(property.take());
         }
     }
 }
