@@ -276,14 +276,14 @@ macro_rules! __register_provider {
 }
 
 /// A provider's answer to a health check, as `/v1/providers` shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct HealthStatus {
     pub status: HealthState,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub enum HealthState {
     #[serde(rename = "OK")]
     Ok,

@@ -89,7 +89,7 @@ impl Column {
 /// One row: column name to value (JSON columns hold any JSON value).
 pub type Row = Map<String, Value>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Order {
     Asc,

@@ -14,7 +14,7 @@ use lls_api_common::{Error, ErrorKind, RequestContext, Result};
 use serde::{Deserialize, Serialize};
 
 /// What a file is for. 0.3.5 accepts only these two on upload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FilePurpose {
     Assistants,
@@ -43,13 +43,14 @@ impl FilePurpose {
 }
 
 /// OpenAI's `expires_after`: the file expires `seconds` after its `anchor` (always `created_at`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ExpiresAfter {
     pub anchor: ExpiresAnchor,
+    #[schemars(range(min = ExpiresAfter::MIN_SECONDS, max = ExpiresAfter::MAX_SECONDS))]
     pub seconds: i64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ExpiresAnchor {
     CreatedAt,
@@ -75,7 +76,7 @@ impl ExpiresAfter {
 }
 
 /// OpenAI's file object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileObject {
     pub id: String,
     /// Always `"file"`.
@@ -85,6 +86,36 @@ pub struct FileObject {
     pub expires_at: Option<i64>,
     pub filename: String,
     pub purpose: FilePurpose,
+}
+
+/// `POST /v1/files`'s `multipart/form-data` body, as the OpenAPI document describes it (the
+/// route reads the parts as they stream in rather than into this type). Fields other than
+/// these are read and ignored; `expires_after` may also come as `expires_after[anchor]` and
+/// `expires_after[seconds]`, as OpenAI's SDKs send it.
+#[derive(Debug, Clone, schemars::JsonSchema)]
+#[schemars(extend(
+    "dependentRequired" = {
+        "expires_after[anchor]": ["expires_after[seconds]"],
+        "expires_after[seconds]": ["expires_after[anchor]"]
+    },
+    "not" = {"required": ["expires_after", "expires_after[anchor]"]}
+))]
+pub struct UploadFileForm {
+    /// The file's bytes; its part's filename becomes the file's `filename`.
+    #[schemars(schema_with = "binary_schema")]
+    pub file: Bytes,
+    pub purpose: FilePurpose,
+    /// JSON `{"anchor": "created_at", "seconds": N}`.
+    pub expires_after: Option<ExpiresAfter>,
+    #[schemars(rename = "expires_after[anchor]")]
+    pub expires_after_anchor: Option<ExpiresAnchor>,
+    #[schemars(rename = "expires_after[seconds]", range(min = ExpiresAfter::MIN_SECONDS, max = ExpiresAfter::MAX_SECONDS))]
+    pub expires_after_seconds: Option<i64>,
+}
+
+/// Raw bytes in JSON Schema 2020-12 terms (OpenAPI 3.1's `format: binary`).
+fn binary_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "string", "contentMediaType": "application/octet-stream"})
 }
 
 /// An upload as the HTTP layer received it (multipart already parsed).
@@ -154,9 +185,12 @@ fn human_size(bytes: u64) -> String {
 }
 
 /// `GET /v1/files` parameters.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 pub struct ListFilesQuery {
+    /// The id of the file to list after.
     pub after: Option<String>,
+    /// 1 to 10,000 (OpenAI's bounds).
+    #[schemars(range(min = 1, max = 10_000))]
     pub limit: Option<usize>,
     #[serde(default)]
     pub order: Order,
@@ -164,7 +198,7 @@ pub struct ListFilesQuery {
 }
 
 /// OpenAI's list page of files. `first_id`/`last_id` are `""` for an empty page, as 0.3.5 sends them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileList {
     pub object: String,
     pub data: Vec<FileObject>,
@@ -182,7 +216,7 @@ impl FileList {
 }
 
 /// `DELETE /v1/files/{id}`'s answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileDeleted {
     pub id: String,
     /// Always `"file"`.

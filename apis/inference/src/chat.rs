@@ -5,9 +5,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// A chat completion request, OpenAI's shape plus whatever extra keys the client sent.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChatCompletionRequest {
     pub model: String,
+    #[schemars(length(min = 1))]
     pub messages: Vec<ChatMessage>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<bool>,
@@ -34,6 +35,7 @@ pub struct ChatCompletionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_completion_tokens: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub n: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
@@ -42,6 +44,7 @@ pub struct ChatCompletionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logprobs: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 20))]
     pub top_logprobs: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logit_bias: Option<Map<String, Value>>,
@@ -101,7 +104,7 @@ impl ChatCompletionRequest {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StreamOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_usage: Option<bool>,
@@ -110,7 +113,7 @@ pub struct StreamOptions {
 }
 
 /// The author of a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     System,
@@ -121,7 +124,8 @@ pub enum Role {
 }
 
 /// One message of a conversation.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(transform = role_requirements)]
 pub struct ChatMessage {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -165,6 +169,21 @@ impl ChatMessage {
     }
 }
 
+/// What [`ChatMessage::validate`] asks of each role: `content` for system, developer and user
+/// messages, `content` or `tool_calls` for assistant ones, `tool_call_id` for tool results.
+fn role_requirements(schema: &mut schemars::Schema) {
+    let content = serde_json::json!({"type": ["string", "array"]});
+    schema.insert(
+        "anyOf".into(),
+        serde_json::json!([
+            {"properties": {"role": {"enum": ["system", "developer", "user"]}, "content": content}, "required": ["content"]},
+            {"properties": {"role": {"const": "assistant"}, "content": content}, "required": ["content"]},
+            {"properties": {"role": {"const": "assistant"}, "tool_calls": {"type": "array"}}, "required": ["tool_calls"]},
+            {"properties": {"role": {"const": "tool"}, "tool_call_id": {"type": "string"}}, "required": ["tool_call_id"]}
+        ]),
+    );
+}
+
 fn validate_part(part: &Value) -> Result<()> {
     match part.get("type").and_then(Value::as_str) {
         Some("text") if part.get("text").is_some_and(Value::is_string) => Ok(()),
@@ -176,11 +195,24 @@ fn validate_part(part: &Value) -> Result<()> {
 }
 
 /// A message's content: a string or a list of typed parts.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum MessageContent {
     Text(String),
-    Parts(Vec<Value>),
+    Parts(#[schemars(schema_with = "content_parts_schema")] Vec<Value>),
+}
+
+/// Typed parts as [`validate_part`] accepts them; a `text` part holds a string `text`.
+fn content_parts_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {
+            "anyOf": [
+                {"type": "object", "properties": {"type": {"const": "text"}, "text": {"type": "string"}}, "required": ["type", "text"]},
+                {"type": "object", "properties": {"type": {"enum": ["image_url", "file", "input_audio", "refusal"]}}, "required": ["type"]}
+            ]
+        }
+    })
 }
 
 impl MessageContent {
@@ -198,7 +230,7 @@ impl MessageContent {
 }
 
 /// A tool offered to the model.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Tool {
     #[serde(rename = "type", default = "function_kind")]
     pub kind: String,
@@ -211,7 +243,7 @@ fn function_kind() -> String {
     "function".into()
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FunctionDefinition {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -223,7 +255,7 @@ pub struct FunctionDefinition {
 }
 
 /// `"none" | "auto" | "required"` or `{"type": "function", "function": {"name": ...}}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum ToolChoice {
     Mode(String),
@@ -231,7 +263,7 @@ pub enum ToolChoice {
 }
 
 /// `{"type": "text" | "json_object" | "json_schema", ...}`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ResponseFormat {
     Text,
@@ -239,7 +271,7 @@ pub enum ResponseFormat {
     JsonSchema { json_schema: JsonSchemaFormat },
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct JsonSchemaFormat {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -251,7 +283,7 @@ pub struct JsonSchemaFormat {
 }
 
 /// `stop`: one string or several.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Stop {
     One(String),
@@ -259,7 +291,7 @@ pub enum Stop {
 }
 
 /// A tool call the model made.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ToolCall {
     pub id: String,
     #[serde(rename = "type", default = "function_kind")]
@@ -267,14 +299,14 @@ pub struct ToolCall {
     pub function: FunctionCall,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FunctionCall {
     pub name: String,
     pub arguments: String,
 }
 
 /// Token accounting; details and other extras are carried through.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Usage {
     #[serde(default)]
     pub prompt_tokens: i64,
@@ -287,7 +319,7 @@ pub struct Usage {
 }
 
 /// A whole chat completion.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChatCompletion {
     pub id: String,
     #[serde(default = "chat_completion_object")]
@@ -305,7 +337,7 @@ fn chat_completion_object() -> String {
     "chat.completion".into()
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChatChoice {
     pub index: u32,
     pub message: AssistantMessage,
@@ -318,7 +350,7 @@ pub struct ChatChoice {
 }
 
 /// The assistant message of a choice; `content` and `tool_calls` are serialized even when null.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AssistantMessage {
     #[serde(default = "assistant_role")]
     pub role: String,
@@ -339,7 +371,7 @@ fn assistant_role() -> String {
 }
 
 /// One streamed chunk.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChatCompletionChunk {
     pub id: String,
     #[serde(default = "chunk_object")]
@@ -358,7 +390,7 @@ fn chunk_object() -> String {
     "chat.completion.chunk".into()
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChunkChoice {
     pub index: u32,
     #[serde(default)]
@@ -371,7 +403,7 @@ pub struct ChunkChoice {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Delta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
@@ -387,7 +419,7 @@ pub struct Delta {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ToolCallDelta {
     pub index: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -398,7 +430,7 @@ pub struct ToolCallDelta {
     pub function: Option<FunctionCallDelta>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FunctionCallDelta {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,

@@ -8,7 +8,7 @@ use crate::{Stop, StreamOptions, Usage};
 
 /// A text completion request. `logprobs` is OpenAI's integer (0.3.5 typed it as a bool by
 /// mistake; both are accepted here, `true` meaning 1).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CompletionRequest {
     pub model: String,
     pub prompt: Prompt,
@@ -27,6 +27,7 @@ pub struct CompletionRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub presence_penalty: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub n: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub best_of: Option<u32>,
@@ -83,7 +84,7 @@ impl CompletionRequest {
 }
 
 /// `logprobs`: an integer count, or (0.3.5 compatibility) a flag.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Logprobs {
     Flag(bool),
@@ -91,13 +92,13 @@ pub enum Logprobs {
 }
 
 /// `prompt`: a string, several strings, tokens, or several token lists.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Prompt {
     Text(String),
-    Texts(Vec<String>),
-    Tokens(Vec<i64>),
-    TokenLists(Vec<Vec<i64>>),
+    Texts(#[schemars(length(min = 1))] Vec<String>),
+    Tokens(#[schemars(length(min = 1))] Vec<i64>),
+    TokenLists(#[schemars(length(min = 1), inner(length(min = 1)))] Vec<Vec<i64>>),
 }
 
 impl Prompt {
@@ -112,7 +113,7 @@ impl Prompt {
 }
 
 /// A completion, and also each streamed chunk (same shape).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Completion {
     pub id: String,
     #[serde(default = "text_completion_object")]
@@ -130,7 +131,7 @@ fn text_completion_object() -> String {
     "text_completion".into()
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CompletionChoice {
     pub index: u32,
     #[serde(default)]

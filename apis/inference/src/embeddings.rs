@@ -5,13 +5,14 @@ use lls_api_common::{Error, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EmbeddingsRequest {
     pub model: String,
     pub input: EmbeddingInput,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding_format: Option<EncodingFormat>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub dimensions: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
@@ -36,7 +37,7 @@ impl EmbeddingsRequest {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum EncodingFormat {
     #[default]
@@ -45,13 +46,13 @@ pub enum EncodingFormat {
 }
 
 /// `input`: a string, several strings, tokens, or several token lists.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum EmbeddingInput {
     Text(String),
-    Texts(Vec<String>),
-    Tokens(Vec<i64>),
-    TokenLists(Vec<Vec<i64>>),
+    Texts(#[schemars(length(min = 1))] Vec<String>),
+    Tokens(#[schemars(length(min = 1))] Vec<i64>),
+    TokenLists(#[schemars(length(min = 1))] Vec<Vec<i64>>),
 }
 
 impl EmbeddingInput {
@@ -78,7 +79,7 @@ impl EmbeddingInput {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EmbeddingsResponse {
     #[serde(default = "list_object")]
     pub object: String,
@@ -92,7 +93,7 @@ fn list_object() -> String {
     "list".into()
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Embedding {
     #[serde(default = "embedding_object")]
     pub object: String,
@@ -111,7 +112,7 @@ impl Embedding {
 }
 
 /// Floats, or base64 of little-endian float32s.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum EmbeddingVector {
     Float(Vec<f32>),
@@ -143,7 +144,7 @@ impl EmbeddingVector {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EmbeddingUsage {
     #[serde(default)]
     pub prompt_tokens: i64,

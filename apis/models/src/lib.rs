@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// What a model is for; routing checks it (chat needs `llm`, embeddings need `embedding`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ModelType {
     #[default]
@@ -36,7 +36,7 @@ pub enum ModelSource {
 }
 
 /// A registered model, in the 0.3.5 wire shape.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Model {
     /// Always `provider_id/provider_resource_id`.
     pub identifier: String,
@@ -93,7 +93,7 @@ impl ProviderModel {
 }
 
 /// `POST /v1/models`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 pub struct RegisterModelRequest {
     pub model_id: String,
     #[serde(default)]
@@ -107,12 +107,26 @@ pub struct RegisterModelRequest {
 }
 
 /// The deprecated `/v1/openai/v1/models` item.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct OpenAiModel {
     pub id: String,
     pub object: String,
     pub created: i64,
     pub owned_by: String,
+}
+
+/// `GET /v1/models`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ListModelsResponse {
+    pub data: Vec<Model>,
+}
+
+/// `GET /v1/openai/v1/models`'s answer.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct OpenAiListModelsResponse {
+    pub data: Vec<OpenAiModel>,
+    /// Always `"list"`.
+    pub object: String,
 }
 
 /// The models routing table as other services read and change it (the inference service

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::McpEndpoint;
 
 /// `str | InterleavedContentItem | list[InterleavedContentItem]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum InterleavedContent {
     Text(String),
@@ -26,7 +26,7 @@ impl InterleavedContent {
 }
 
 /// One content item, tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ContentItem {
     Text { text: String },
@@ -43,7 +43,7 @@ impl ContentItem {
 }
 
 /// An image as a URL (`{"uri": ...}`, possibly a `data:` URL) or as base64 `data`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 pub struct ImageSource {
     #[serde(default)]
     pub url: Option<McpEndpoint>,

@@ -22,6 +22,6 @@ pub use rag::{
     RagInsertRequest, RagQueryConfig, RagQueryRequest, RagQueryResult, RagRanker, RagSearchMode, RagTool,
 };
 pub use types::{
-    InvokeToolRequest, McpEndpoint, RegisterToolGroupRequest, TOOL_GROUP_RESOURCE, ToolDef, ToolGroup,
+    InvokeToolRequest, ListToolDefsResponse, ListToolGroupsResponse, McpEndpoint, RegisterToolGroupRequest, TOOL_GROUP_RESOURCE, ToolDef, ToolGroup,
     ToolInvocationResult,
 };

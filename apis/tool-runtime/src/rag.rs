@@ -16,7 +16,7 @@ pub const INSERT_INTO_MEMORY: &str = "insert_into_memory";
 
 /// A document's content: 0.3.5's `InterleavedContent | URL` (a `data:` URL may also be given as
 /// the text itself).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum RagDocumentContent {
     Url(McpEndpoint),
@@ -24,7 +24,7 @@ pub enum RagDocumentContent {
 }
 
 /// `RAGDocument`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RagDocument {
     pub document_id: String,
     pub content: RagDocumentContent,
@@ -36,7 +36,7 @@ pub struct RagDocument {
 
 /// `POST /v1/tool-runtime/rag-tool/insert`. `vector_db_id` is 0.3.5's name; `vector_store_id`
 /// (the later name) is accepted too.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RagInsertRequest {
     pub documents: Vec<RagDocument>,
     #[serde(alias = "vector_store_id")]
@@ -50,7 +50,7 @@ fn default_chunk_size() -> i64 {
 }
 
 /// `POST /v1/tool-runtime/rag-tool/query`; `vector_store_ids` is accepted for `vector_db_ids`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RagQueryRequest {
     pub content: InterleavedContent,
     #[serde(alias = "vector_store_ids")]
@@ -60,7 +60,7 @@ pub struct RagQueryRequest {
 }
 
 /// `RAGQueryResult`: `content` is `null` when nothing was found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 pub struct RagQueryResult {
     #[serde(default)]
     pub content: Option<InterleavedContent>,
@@ -69,7 +69,7 @@ pub struct RagQueryResult {
 }
 
 /// `RAGSearchMode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum RagSearchMode {
     #[default]
@@ -89,7 +89,7 @@ impl RagSearchMode {
 }
 
 /// `Ranker`: reciprocal rank fusion or a weighted blend (hybrid mode only).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum RagRanker {
     Rrf {
@@ -98,6 +98,7 @@ pub enum RagRanker {
     },
     Weighted {
         #[serde(default = "default_alpha")]
+        #[schemars(range(min = 0.0, max = 1.0))]
         alpha: f64,
     },
 }
@@ -111,7 +112,7 @@ fn default_alpha() -> f64 {
 }
 
 /// `RAGQueryGeneratorConfig`: how the query text is made from the content.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum QueryGeneratorConfig {
     /// The content's text parts joined with `separator`.
@@ -137,13 +138,15 @@ impl Default for QueryGeneratorConfig {
 pub const DEFAULT_CHUNK_TEMPLATE: &str = "Result {index}\nContent: {chunk.content}\nMetadata: {metadata}\n";
 
 /// `RAGQueryConfig`, with 0.3.5's defaults.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RagQueryConfig {
     #[serde(default)]
     pub query_generator_config: QueryGeneratorConfig,
     #[serde(default = "default_max_tokens")]
+    #[schemars(range(min = 0))]
     pub max_tokens_in_context: i64,
     #[serde(default = "default_max_chunks")]
+    #[schemars(range(min = 1))]
     pub max_chunks: i64,
     #[serde(default = "default_template")]
     pub chunk_template: String,

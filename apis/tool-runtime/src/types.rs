@@ -10,13 +10,13 @@ use crate::InterleavedContent;
 pub const TOOL_GROUP_RESOURCE: &str = "tool_group";
 
 /// 0.3.5's `URL`: `{"uri": "..."}`; a tool group's MCP server is one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct McpEndpoint {
     pub uri: String,
 }
 
 /// A registered tool group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ToolGroup {
     pub identifier: String,
     #[serde(default)]
@@ -54,7 +54,7 @@ impl ToolGroup {
 }
 
 /// `POST /v1/toolgroups`. Unknown keys are ignored, as upstream's embedded body parameters are.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RegisterToolGroupRequest {
     pub toolgroup_id: String,
     pub provider_id: String,
@@ -64,8 +64,20 @@ pub struct RegisterToolGroupRequest {
     pub args: Option<Map<String, Value>>,
 }
 
+/// `GET /v1/toolgroups`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ListToolGroupsResponse {
+    pub data: Vec<ToolGroup>,
+}
+
+/// `GET /v1/tools` and `GET /v1/tool-runtime/list-tools`'s answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ListToolDefsResponse {
+    pub data: Vec<ToolDef>,
+}
+
 /// A tool as a provider lists it; `toolgroup_id` is filled in by the tool groups table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ToolDef {
     #[serde(default)]
     pub toolgroup_id: Option<String>,
@@ -104,7 +116,7 @@ impl ToolDef {
 
 /// What running a tool produced. A tool that failed on its own terms still answers 200, with
 /// `error_code` (and possibly `error_message`) set.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default, schemars::JsonSchema)]
 pub struct ToolInvocationResult {
     #[serde(default)]
     pub content: Option<InterleavedContent>,
@@ -124,7 +136,7 @@ impl ToolInvocationResult {
 }
 
 /// `POST /v1/tool-runtime/invoke`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InvokeToolRequest {
     pub tool_name: String,
     pub kwargs: Map<String, Value>,

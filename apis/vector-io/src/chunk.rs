@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Backend bookkeeping for a chunk, never shown to a model.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ChunkMetadata {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk_id: Option<String>,
@@ -32,7 +32,7 @@ pub struct ChunkMetadata {
 
 /// A piece of content stored in a vector store. `content` is 0.3.5's `InterleavedContent`: a
 /// string, one content item, or a list of items (`{"type": "text", "text": …}`, images, …).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Chunk {
     pub content: Value,
     #[serde(default)]
@@ -95,7 +95,7 @@ pub fn content_text(content: &Value) -> String {
 }
 
 /// `POST /v1/vector-io/query`'s answer: chunks and their scores, best first.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QueryChunksResponse {
     pub chunks: Vec<Chunk>,
     pub scores: Vec<f32>,

@@ -8,7 +8,7 @@ use crate::search::VectorStoreContent;
 use crate::store::FileCounts;
 
 /// How a file is cut into chunks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChunkingStrategy {
     /// 800-token windows overlapping by 400 (OpenAI's defaults).
@@ -22,11 +22,12 @@ pub enum ChunkingStrategy {
 
 /// `chunking_strategy.static`: `max_chunk_size_tokens` in 100..=4096, `chunk_overlap_tokens` at
 /// most half of it. Missing fields take 0.3.5's defaults (800 and 400).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StaticChunking {
     #[serde(default = "default_overlap")]
     pub chunk_overlap_tokens: usize,
     #[serde(default = "default_max_chunk")]
+    #[schemars(range(min = 100, max = 4096))]
     pub max_chunk_size_tokens: usize,
 }
 
@@ -39,7 +40,7 @@ fn default_max_chunk() -> usize {
 }
 
 /// Where a file (or a batch) stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FileStatus {
     InProgress,
@@ -49,7 +50,7 @@ pub enum FileStatus {
 }
 
 /// Why a file failed, in OpenAI's codes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum LastErrorCode {
     /// Embedding, the vector database or storage failed.
@@ -61,14 +62,14 @@ pub enum LastErrorCode {
     InvalidFile,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileLastError {
     pub code: LastErrorCode,
     pub message: String,
 }
 
 /// OpenAI's vector store file object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VectorStoreFileObject {
     /// The file's id in the files API.
     pub id: String,
@@ -85,8 +86,9 @@ pub struct VectorStoreFileObject {
 }
 
 /// `POST /v1/vector_stores/{id}/files`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AttachFileRequest {
+    #[schemars(length(min = 1))]
     pub file_id: String,
     /// Copied into every chunk's metadata (so filters and search results see them).
     #[serde(default)]
@@ -100,15 +102,16 @@ pub struct AttachFileRequest {
 }
 
 /// `POST /v1/vector_stores/{id}/files/{file_id}`: replaces the attributes.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UpdateFileRequest {
     pub attributes: Map<String, Value>,
 }
 
 /// `GET /v1/vector_stores/{id}/files` and `.../file_batches/{batch_id}/files` parameters.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ListFilesQuery {
     #[serde(default)]
+    #[schemars(range(min = 1, max = crate::store::ListQuery::MAX_LIMIT))]
     pub limit: Option<usize>,
     #[serde(default)]
     pub order: Option<lls_api_common::store::Order>,
@@ -135,7 +138,7 @@ impl ListFilesQuery {
 
 /// `GET /v1/vector_stores/{id}/files/{file_id}/content`: one text item per stored chunk
 /// (0.3.5's shape, not OpenAI's paginated one).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VectorStoreFileContents {
     pub file_id: String,
     pub filename: String,
@@ -143,7 +146,7 @@ pub struct VectorStoreFileContents {
     pub content: Vec<VectorStoreContent>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VectorStoreFileDeleted {
     pub id: String,
     /// Always `"vector_store.file.deleted"`.
@@ -152,8 +155,9 @@ pub struct VectorStoreFileDeleted {
 }
 
 /// `POST /v1/vector_stores/{id}/file_batches`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CreateFileBatchRequest {
+    #[schemars(length(min = 1), inner(length(min = 1)))]
     pub file_ids: Vec<String>,
     #[serde(default)]
     pub attributes: Option<Map<String, Value>>,
@@ -164,7 +168,7 @@ pub struct CreateFileBatchRequest {
 }
 
 /// OpenAI's vector store file batch object.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VectorStoreFileBatchObject {
     pub id: String,
     /// Always `"vector_store.file_batch"`.

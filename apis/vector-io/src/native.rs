@@ -10,32 +10,54 @@ use crate::ranking::Ranker;
 use crate::search::{SearchMode, rrf, weighted};
 
 /// `POST /v1/vector-io/insert`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct InsertChunksRequest {
     pub vector_db_id: String,
     pub chunks: Vec<Chunk>,
     /// Seconds after which the inserted chunks are removed again.
     #[serde(default)]
+    #[schemars(range(min = 1))]
     pub ttl_seconds: Option<i64>,
 }
 
 /// `POST /v1/vector-io/query`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QueryChunksRequest {
     pub vector_db_id: String,
     /// `InterleavedContent`; its text is the query.
+    #[schemars(schema_with = "query_content_schema")]
     pub query: Value,
     #[serde(default)]
     pub params: Option<QueryParams>,
 }
 
+/// An `InterleavedContent` with some text ([`crate::content_text`] not blank): a string, a text
+/// item, or a list that holds one (image items and the like may sit beside it).
+fn query_content_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    let text = serde_json::json!({"type": "string", "pattern": lls_api_common::NOT_BLANK_PATTERN});
+    let text_item = serde_json::json!({
+        "type": "object",
+        "properties": {"type": {"const": "text"}, "text": text},
+        "required": ["type", "text"]
+    });
+    schemars::json_schema!({
+        "anyOf": [
+            text,
+            text_item,
+            {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "object"}]}, "contains": {"anyOf": [text, text_item]}}
+        ]
+    })
+}
+
 /// `params` of a native query: `max_chunks` (3), `mode` (`vector`), `score_threshold` (0.0) and
 /// `ranker` `{strategy: rrf|weighted|normalized, params: {k} | {weights: [alpha, …]}}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct QueryParams {
     #[serde(default)]
+    #[schemars(range(min = 1, max = QueryParams::MAX_CHUNKS))]
     pub max_chunks: Option<i64>,
     #[serde(default)]
+    #[schemars(with = "Option<SearchMode>")]
     pub mode: Option<String>,
     #[serde(default)]
     pub score_threshold: Option<f64>,
@@ -46,7 +68,7 @@ pub struct QueryParams {
     pub extra: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RankerParams {
     #[serde(default)]
     pub strategy: Option<String>,

@@ -9,7 +9,7 @@ use crate::filter::Filter;
 use crate::ranking::Ranker;
 
 /// Which index answers a search.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SearchMode {
     #[default]
@@ -42,11 +42,21 @@ impl SearchMode {
 }
 
 /// `query`: one string, or several joined with spaces.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum SearchQuery {
-    One(String),
-    Many(Vec<String>),
+    /// Not blank.
+    One(#[schemars(pattern(lls_api_common::NOT_BLANK_PATTERN))] String),
+    /// At least one of them not blank.
+    Many(#[schemars(schema_with = "texts_not_all_blank")] Vec<String>),
+}
+
+fn texts_not_all_blank(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "items": {"type": "string"},
+        "contains": {"type": "string", "pattern": lls_api_common::NOT_BLANK_PATTERN}
+    })
 }
 
 impl SearchQuery {
@@ -61,7 +71,7 @@ impl SearchQuery {
 /// `ranking_options`. `ranker` takes OpenAI's values (`auto`, `default-2024-11-15`, `none`:
 /// reciprocal rank fusion for hybrid search) and this project's `rrf` (with `impact_factor`,
 /// default 60) and `weighted` (with `alpha`, default 0.5: the weight of the vector score).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RankingOptions {
     #[serde(default)]
     pub ranker: Option<String>,
@@ -118,7 +128,7 @@ pub fn weighted(alpha: Option<f64>, param: &str) -> Result<Ranker> {
 }
 
 /// The search request body.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SearchRequest {
     pub query: SearchQuery,
     /// OpenAI's attribute filter: `{type: eq|ne|gt|gte|lt|lte, key, value}` or
@@ -127,13 +137,15 @@ pub struct SearchRequest {
     pub filters: Option<Value>,
     /// 1..=50, default 10.
     #[serde(default)]
+    #[schemars(range(min = 1, max = SearchRequest::MAX_RESULTS))]
     pub max_num_results: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lls_api_common::object_or_null")]
     pub ranking_options: Option<RankingOptions>,
     /// Accepted for OpenAI compatibility; queries are used as given (as in 0.3.5).
     #[serde(default)]
     pub rewrite_query: Option<bool>,
     #[serde(default)]
+    #[schemars(with = "Option<SearchMode>")]
     pub search_mode: Option<String>,
 }
 
@@ -183,7 +195,7 @@ impl SearchRequest {
 }
 
 /// One text item of a result or of a file's contents.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VectorStoreContent {
     /// Always `"text"`.
     #[serde(rename = "type")]
@@ -211,7 +223,7 @@ impl VectorStoreContent {
 }
 
 /// One search hit: the chunk's text with its file and all of its metadata.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SearchResult {
     /// The chunk's `metadata.document_id` (the file id for attached files).
     pub file_id: String,
@@ -222,7 +234,7 @@ pub struct SearchResult {
 }
 
 /// The search answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SearchResultsPage {
     /// Always `"vector_store.search_results.page"`.
     pub object: String,

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::file::{ChunkingStrategy, FileStatus};
 
 /// How many of a store's (or a batch's) files are in each state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct FileCounts {
     pub completed: u64,
     pub cancelled: u64,
@@ -43,14 +43,15 @@ impl FileCounts {
 }
 
 /// OpenAI's `expires_after` for a vector store: expire `days` after the store was last active.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StoreExpiresAfter {
     /// Always `last_active_at`.
     pub anchor: StoreExpiresAnchor,
+    #[schemars(range(min = 1, max = StoreExpiresAfter::MAX_DAYS))]
     pub days: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StoreExpiresAnchor {
     LastActiveAt,
@@ -80,7 +81,7 @@ impl StoreExpiresAfter {
 
 /// A store's status: `completed` once created (ingestion is tracked per file), `expired` after
 /// its `expires_at`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StoreStatus {
     Expired,
@@ -89,7 +90,7 @@ pub enum StoreStatus {
 }
 
 /// OpenAI's vector store object, as 0.3.5 serves it (every field present, `null` when unset).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VectorStoreObject {
     pub id: String,
     /// Always `"vector_store"`.
@@ -111,7 +112,7 @@ pub struct VectorStoreObject {
 /// SDK's `extra_body`): `embedding_model`, `embedding_dimension`, `provider_id` and
 /// `provider_vector_store_id`. `metadata.embedding_model` (with `metadata.embedding_dimension`)
 /// wins over the extension fields, as in 0.3.5.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CreateVectorStoreRequest {
     #[serde(default)]
     pub name: Option<String>,
@@ -128,6 +129,7 @@ pub struct CreateVectorStoreRequest {
     #[serde(default)]
     pub embedding_model: Option<String>,
     #[serde(default, deserialize_with = "lenient_dimension")]
+    #[schemars(schema_with = "dimension_schema")]
     pub embedding_dimension: Option<usize>,
     #[serde(default)]
     pub provider_id: Option<String>,
@@ -139,7 +141,7 @@ pub struct CreateVectorStoreRequest {
 }
 
 /// `POST /v1/vector_stores/{id}`: each field given replaces the stored one (`metadata` as a whole).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UpdateVectorStoreRequest {
     #[serde(default)]
     pub name: Option<String>,
@@ -150,7 +152,7 @@ pub struct UpdateVectorStoreRequest {
 }
 
 /// `DELETE /v1/vector_stores/{id}`'s answer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VectorStoreDeleted {
     pub id: String,
     /// Always `"vector_store.deleted"`.
@@ -159,9 +161,10 @@ pub struct VectorStoreDeleted {
 }
 
 /// Cursor parameters of the list routes (`limit` 1..=100, default 20; newest first by default).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ListQuery {
     #[serde(default)]
+    #[schemars(range(min = 1, max = ListQuery::MAX_LIMIT))]
     pub limit: Option<usize>,
     #[serde(default)]
     pub order: Option<Order>,
@@ -191,7 +194,8 @@ impl ListQuery {
 }
 
 /// OpenAI's list page; `first_id`/`last_id` are `null` for an empty page, as 0.3.5 sends them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "{T}List")]
 pub struct ListPage<T> {
     /// Always `"list"`.
     pub object: String,
@@ -215,6 +219,17 @@ pub fn parse_dimension(value: &Value) -> Option<usize> {
         _ => None,
     }
     .filter(|n| *n > 0)
+}
+
+/// What [`lenient_dimension`] accepts: a positive integer, possibly as a string, or null.
+fn dimension_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "anyOf": [
+            {"type": "integer", "minimum": 1},
+            {"type": "string", "pattern": "^\\s*0*[1-9][0-9]*\\s*$"},
+            {"type": "null"}
+        ]
+    })
 }
 
 fn lenient_dimension<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {

@@ -246,6 +246,16 @@ async fn bad_forms_are_400_and_store_nothing() {
             "between 3600 and 2592000",
         ),
         (vec![field("purpose", "assistants"), field("expires_after", "tomorrow"), file("a.txt", b"a")], "expires_after must be"),
+        (
+            vec![
+                field("purpose", "assistants"),
+                field("expires_after", r#"{"anchor": "created_at"}"#),
+                field("expires_after[anchor]", "created_at"),
+                field("expires_after[seconds]", "3600"),
+                file("a.txt", b"a"),
+            ],
+            "not both",
+        ),
     ];
     for (parts, expected) in cases {
         let (s, v) = upload(&app, &parts).await;

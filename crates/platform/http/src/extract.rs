@@ -81,10 +81,17 @@ pub fn check_json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// Parses a JSON body, naming the path of the first bad field; anything after the value but
-/// whitespace is an error.
+/// whitespace is an error. The body must be a JSON object (every request type is one; serde
+/// alone would also read a struct from an array, field by field).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    let Some(first) = bytes.iter().find(|b| !b.is_ascii_whitespace()) else {
         return Err(ApiError(Error::invalid("the request body is empty; a JSON object is required")));
+    };
+    if *first != b'{' {
+        return Err(ApiError(Error::invalid(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => "the request body must be a JSON object".to_owned(),
+            Err(e) => format!("the request body is not valid JSON: {e}"),
+        })));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|e| {
@@ -175,5 +182,25 @@ mod tests {
         let e = parse_json::<Value>(b"{\"a\":1} xyz").unwrap_err();
         assert!(e.0.message().contains("trailing characters"), "{}", e.0.message());
         assert!(parse_json::<Value>(b"{\"a\":1}{\"b\":2}").is_err());
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Body {
+        #[serde(default)]
+        #[allow(dead_code)]
+        name: Option<String>,
+    }
+
+    fn message(bytes: &[u8]) -> String {
+        parse_json::<Body>(bytes).unwrap_err().0.to_string()
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        assert!(parse_json::<Body>(b" {\"name\": \"a\"}").is_ok());
+        assert!(message(b"[null]").contains("must be a JSON object"), "serde would read a struct from an array");
+        assert!(message(b"null").contains("must be a JSON object"));
+        assert!(message(b"nope").contains("not valid JSON"));
+        assert!(message(b" \n").contains("empty"));
     }
 }

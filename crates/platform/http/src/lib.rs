@@ -10,16 +10,16 @@ pub mod sse;
 
 pub use error::{ApiError, ApiResult, LoggedError, error_body, status_of};
 pub use extract::{ApiJson, ApiQuery, Ctx, parse_json};
-pub use route_book::{Op, RouteBook, RouteGroup, RouteInfo};
+pub use route_book::{Described, Op, PathParam, RequestBody, Response, RouteBook, RouteGroup, RouteInfo, SchemaFn, Undescribed};
 pub use sse::sse_response;
 
-/// Describes one operation for the [`RouteBook`].
+/// Describes one operation for the [`RouteBook`]; declare its body, query and answers next.
 pub fn op(
     method: &'static str,
     path: &'static str,
     api: lls_api_common::Api,
     operation_id: &'static str,
     summary: &'static str,
-) -> Op {
-    Op { method, path, api, operation_id, summary }
+) -> Op<Undescribed> {
+    Op::new(method, path, api, operation_id, summary)
 }

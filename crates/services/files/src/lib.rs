@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use lls_api_common::{Api, Error, Result};
-use lls_api_files::{Files, FilesApi};
+use lls_api_files::{FileDeleted, FileList, FileObject, Files, FilesApi, ListFilesQuery, UploadFileForm};
 use lls_http::{RouteBook, RouteGroup, op};
 use lls_registry::{BuiltService, ServiceContext};
 
@@ -40,18 +40,27 @@ async fn build(ctx: ServiceContext) -> Result<Option<BuiltService>> {
 fn book() -> RouteBook<Arc<dyn Files>> {
     RouteBook::new()
         .add_with_alias(
-            op("POST", "/v1/files", Api::Files, "openai_upload_file", "Upload a file (multipart: file, purpose, expires_after)."),
+            op("POST", "/v1/files", Api::Files, "openai_upload_file", "Upload a file (multipart: file, purpose, expires_after).")
+                .multipart::<UploadFileForm>()
+                .returns::<FileObject>(),
             // The upload streams through the provider, which enforces its own size cap.
             post(routes::upload).layer(DefaultBodyLimit::disable()),
         )
-        .add_with_alias(op("GET", "/v1/files", Api::Files, "openai_list_files", "List files."), get(routes::list))
         .add_with_alias(
-            op("GET", "/v1/files/{file_id}", Api::Files, "openai_retrieve_file", "Retrieve a file's metadata."),
+            op("GET", "/v1/files", Api::Files, "openai_list_files", "List files.").query::<ListFilesQuery>().returns::<FileList>(),
+            get(routes::list),
+        )
+        .add_with_alias(
+            op("GET", "/v1/files/{file_id}", Api::Files, "openai_retrieve_file", "Retrieve a file's metadata.").returns::<FileObject>(),
             get(routes::retrieve),
         )
-        .add_with_alias(op("DELETE", "/v1/files/{file_id}", Api::Files, "openai_delete_file", "Delete a file."), delete(routes::delete))
         .add_with_alias(
-            op("GET", "/v1/files/{file_id}/content", Api::Files, "openai_retrieve_file_content", "Retrieve a file's content."),
+            op("DELETE", "/v1/files/{file_id}", Api::Files, "openai_delete_file", "Delete a file.").returns::<FileDeleted>(),
+            delete(routes::delete),
+        )
+        .add_with_alias(
+            op("GET", "/v1/files/{file_id}/content", Api::Files, "openai_retrieve_file_content", "Retrieve a file's content.")
+                .returns_bytes(),
             get(routes::content),
         )
 }

@@ -55,6 +55,11 @@ struct ExpiresFields {
 impl ExpiresFields {
     fn parse(&self) -> Result<Option<ExpiresAfter>, Error> {
         let invalid = |m: String| Error::invalid(m).with_param("expires_after");
+        if self.json.is_some() && (self.anchor.is_some() || self.seconds.is_some()) {
+            return Err(invalid(
+                "give expires_after either as JSON or as expires_after[anchor] and expires_after[seconds], not both".into(),
+            ));
+        }
         let parsed = if self.anchor.is_some() || self.seconds.is_some() {
             let anchor = self.anchor.as_deref().map(str::trim);
             if anchor != Some("created_at") {

@@ -20,18 +20,20 @@ const COLUMNS: &[Column] = &[
 ];
 
 /// A stored completion as the API returns it: the completion plus its input messages.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StoredChatCompletion {
     pub id: String,
     pub object: String,
     pub created: i64,
     pub model: String,
+    #[schemars(with = "Vec<lls_api_inference::ChatChoice>")]
     pub choices: Value,
+    #[schemars(with = "Vec<ChatMessage>")]
     pub input_messages: Value,
 }
 
 /// `GET /v1/chat/completions`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ListChatCompletions {
     pub data: Vec<StoredChatCompletion>,
     pub has_more: bool,

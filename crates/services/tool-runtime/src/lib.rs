@@ -10,7 +10,10 @@ use std::sync::Arc;
 
 use axum::routing::{delete, get, post};
 use lls_api_common::{Api, Error, RequestContext, Result};
-use lls_api_tool_runtime::{McpEndpoint, RegisterToolGroupRequest, ToolRuntimeApi};
+use lls_api_tool_runtime::{
+    InvokeToolRequest, ListToolDefsResponse, ListToolGroupsResponse, McpEndpoint, RagInsertRequest, RagQueryRequest, RagQueryResult,
+    RegisterToolGroupRequest, ToolDef, ToolGroup, ToolInvocationResult, ToolRuntimeApi,
+};
 use lls_config::RunConfig;
 use lls_http::{RouteBook, RouteGroup, op};
 use lls_registry::{BuiltService, ServiceContext};
@@ -65,26 +68,57 @@ async fn register_tool_groups(config: &RunConfig, table: &ToolGroupsTable) -> Re
 
 fn book() -> RouteBook<Arc<ToolRuntimeService>> {
     RouteBook::new()
-        .add(op("POST", "/v1/toolgroups", Api::ToolGroups, "register_tool_group", "Register a tool group."), post(routes::register))
-        .add(op("GET", "/v1/toolgroups", Api::ToolGroups, "list_tool_groups", "Registered tool groups."), get(routes::list_groups))
-        .add(op("GET", "/v1/toolgroups/{*toolgroup_id}", Api::ToolGroups, "get_tool_group", "One tool group."), get(routes::get_group))
         .add(
-            op("DELETE", "/v1/toolgroups/{*toolgroup_id}", Api::ToolGroups, "unregister_toolgroup", "Unregister a tool group."),
+            op("POST", "/v1/toolgroups", Api::ToolGroups, "register_tool_group", "Register a tool group.")
+                .body::<RegisterToolGroupRequest>()
+                .returns::<()>(),
+            post(routes::register),
+        )
+        .add(
+            op("GET", "/v1/toolgroups", Api::ToolGroups, "list_tool_groups", "Registered tool groups.").returns::<ListToolGroupsResponse>(),
+            get(routes::list_groups),
+        )
+        .add(
+            op("GET", "/v1/toolgroups/{*toolgroup_id}", Api::ToolGroups, "get_tool_group", "One tool group.").returns::<ToolGroup>(),
+            get(routes::get_group),
+        )
+        .add(
+            op("DELETE", "/v1/toolgroups/{*toolgroup_id}", Api::ToolGroups, "unregister_toolgroup", "Unregister a tool group.")
+                .no_content(),
             delete(routes::unregister),
         )
-        .add(op("GET", "/v1/tools", Api::ToolGroups, "list_tools", "Tools of one or every tool group."), get(routes::list_tools))
-        .add(op("GET", "/v1/tools/{*tool_name}", Api::ToolGroups, "get_tool", "One tool, as last listed."), get(routes::get_tool))
         .add(
-            op("GET", "/v1/tool-runtime/list-tools", Api::ToolRuntime, "list_runtime_tools", "Tools of one or every tool group."),
+            op("GET", "/v1/tools", Api::ToolGroups, "list_tools", "Tools of one or every tool group.")
+                .query::<routes::ListToolsParams>()
+                .returns::<ListToolDefsResponse>(),
+            get(routes::list_tools),
+        )
+        .add(
+            op("GET", "/v1/tools/{*tool_name}", Api::ToolGroups, "get_tool", "One tool, as last listed.").returns::<ToolDef>(),
+            get(routes::get_tool),
+        )
+        .add(
+            op("GET", "/v1/tool-runtime/list-tools", Api::ToolRuntime, "list_runtime_tools", "Tools of one or every tool group.")
+                .query::<routes::ListRuntimeToolsParams>()
+                .returns::<ListToolDefsResponse>(),
             get(routes::list_runtime_tools),
         )
-        .add(op("POST", "/v1/tool-runtime/invoke", Api::ToolRuntime, "invoke_tool", "Run a tool by name."), post(routes::invoke))
         .add(
-            op("POST", "/v1/tool-runtime/rag-tool/insert", Api::ToolRuntime, "rag_tool_insert", "Index documents for the RAG tool."),
+            op("POST", "/v1/tool-runtime/invoke", Api::ToolRuntime, "invoke_tool", "Run a tool by name.")
+                .body::<InvokeToolRequest>()
+                .returns::<ToolInvocationResult>(),
+            post(routes::invoke),
+        )
+        .add(
+            op("POST", "/v1/tool-runtime/rag-tool/insert", Api::ToolRuntime, "rag_tool_insert", "Index documents for the RAG tool.")
+                .body::<RagInsertRequest>()
+                .returns::<()>(),
             post(routes::rag_insert),
         )
         .add(
-            op("POST", "/v1/tool-runtime/rag-tool/query", Api::ToolRuntime, "rag_tool_query", "Query the RAG tool for context."),
+            op("POST", "/v1/tool-runtime/rag-tool/query", Api::ToolRuntime, "rag_tool_query", "Query the RAG tool for context.")
+                .body::<RagQueryRequest>()
+                .returns::<RagQueryResult>(),
             post(routes::rag_query),
         )
 }

@@ -8,11 +8,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use lls_api_common::Error;
 use lls_api_tool_runtime::{
-    InvokeToolRequest, McpEndpoint, RagInsertRequest, RagQueryRequest, RagQueryResult, RagTool, RegisterToolGroupRequest, ToolDef,
-    ToolGroup, ToolInvocationResult, ToolRuntime,
+    InvokeToolRequest, ListToolDefsResponse, ListToolGroupsResponse, McpEndpoint, RagInsertRequest, RagQueryRequest, RagQueryResult,
+    RagTool, RegisterToolGroupRequest, ToolDef, ToolGroup, ToolInvocationResult, ToolRuntime,
 };
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use lls_http::{ApiError, ApiJson, ApiResult, Ctx};
 
@@ -39,8 +39,8 @@ pub async fn register(
     Ok(Json(Value::Null))
 }
 
-pub async fn list_groups(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "data": state.tool_groups.list() }))
+pub async fn list_groups(State(state): State<AppState>) -> Json<ListToolGroupsResponse> {
+    Json(ListToolGroupsResponse { data: state.tool_groups.list() })
 }
 
 pub async fn get_group(State(state): State<AppState>, Path(toolgroup_id): Path<String>) -> ApiResult<Json<ToolGroup>> {
@@ -52,8 +52,9 @@ pub async fn unregister(State(state): State<AppState>, Path(toolgroup_id): Path<
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ListToolsParams {
+    /// Only this group's tools.
     toolgroup_id: Option<String>,
 }
 
@@ -61,10 +62,10 @@ pub async fn list_tools(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     params: Result<Query<ListToolsParams>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListToolDefsResponse>> {
     let params = query(params)?;
-    let tools = state.tool_groups.list_tools(&ctx, non_empty(params.toolgroup_id).as_deref()).await?;
-    Ok(Json(json!({ "data": tools })))
+    let data = state.tool_groups.list_tools(&ctx, non_empty(params.toolgroup_id).as_deref()).await?;
+    Ok(Json(ListToolDefsResponse { data }))
 }
 
 pub async fn get_tool(State(state): State<AppState>, Path(tool_name): Path<String>) -> ApiResult<Json<ToolDef>> {
@@ -72,10 +73,13 @@ pub async fn get_tool(State(state): State<AppState>, Path(tool_name): Path<Strin
 }
 
 /// `mcp_endpoint` arrives as `mcp_endpoint[uri]=...` from llama-stack-client, or as a plain URI.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ListRuntimeToolsParams {
+    /// Only this group's tools.
     tool_group_id: Option<String>,
+    /// Accepted as 0.3.5 does; the registered group's own endpoint is what is listed.
     mcp_endpoint: Option<String>,
+    /// `mcp_endpoint`, as llama-stack-client sends it.
     #[serde(rename = "mcp_endpoint[uri]")]
     mcp_endpoint_uri: Option<String>,
 }
@@ -84,12 +88,12 @@ pub async fn list_runtime_tools(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     params: Result<Query<ListRuntimeToolsParams>, QueryRejection>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ListToolDefsResponse>> {
     let p = query(params)?;
     let endpoint = non_empty(p.mcp_endpoint_uri.or(p.mcp_endpoint)).map(|uri| McpEndpoint { uri });
     let group = non_empty(p.tool_group_id);
-    let tools = state.router.list_runtime_tools(&ctx, group.as_deref(), endpoint.as_ref()).await?;
-    Ok(Json(json!({ "data": tools })))
+    let data = state.router.list_runtime_tools(&ctx, group.as_deref(), endpoint.as_ref()).await?;
+    Ok(Json(ListToolDefsResponse { data }))
 }
 
 pub async fn invoke(

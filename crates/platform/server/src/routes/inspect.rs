@@ -2,21 +2,48 @@
 
 use axum::Json;
 use axum::extract::State;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::AppState;
 
-pub async fn health() -> Json<Value> {
-    Json(json!({"status": "OK"}))
+/// `GET /v1/health`'s answer.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct HealthInfo {
+    pub status: lls_api_common::HealthState,
 }
 
-pub async fn version() -> Json<Value> {
-    Json(json!({"version": crate::API_VERSION}))
+/// `GET /v1/version`'s answer.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct VersionInfo {
+    pub version: String,
+}
+
+/// One served route and the provider types of the API behind it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RouteDescription {
+    pub route: String,
+    pub method: String,
+    pub provider_types: Vec<String>,
+}
+
+/// `GET /v1/inspect/routes`'s answer.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ListRoutesResponse {
+    pub data: Vec<RouteDescription>,
+}
+
+pub async fn health() -> Json<HealthInfo> {
+    Json(HealthInfo { status: lls_api_common::HealthState::Ok })
+}
+
+pub async fn version() -> Json<VersionInfo> {
+    Json(VersionInfo { version: crate::API_VERSION.to_owned() })
 }
 
 /// Each route with the provider types of the API behind it.
-pub async fn routes(State(state): State<AppState>) -> Json<Value> {
-    let data: Vec<Value> = state
+pub async fn routes(State(state): State<AppState>) -> Json<ListRoutesResponse> {
+    let data = state
         .routes
         .iter()
         .map(|r| {
@@ -24,12 +51,11 @@ pub async fn routes(State(state): State<AppState>) -> Json<Value> {
                 lls_api_common::Api::Models => lls_api_common::Api::Inference,
                 api => api,
             };
-            let provider_types: Vec<&str> =
-                state.stack.providers_of(backing).map(|p| p.provider_type.as_str()).collect();
-            json!({"route": r.path, "method": r.method, "provider_types": provider_types})
+            let provider_types = state.stack.providers_of(backing).map(|p| p.provider_type.clone()).collect();
+            RouteDescription { route: r.path.clone(), method: r.method.to_owned(), provider_types }
         })
         .collect();
-    Json(json!({ "data": data }))
+    Json(ListRoutesResponse { data })
 }
 
 /// The OpenAPI document of what this server serves.

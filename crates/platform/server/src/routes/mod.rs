@@ -30,11 +30,28 @@ const BODY_LIMIT: usize = 64 * 1024 * 1024;
 /// and providers.
 fn own_routes() -> RouteBook<AppState> {
     RouteBook::new()
-        .add(op("GET", "/v1/health", Api::Inspect, "health", "Health of the server."), get(inspect::health))
-        .add(op("GET", "/v1/version", Api::Inspect, "version", "Version of the API."), get(inspect::version))
-        .add(op("GET", "/v1/inspect/routes", Api::Inspect, "list_routes", "Every route served."), get(inspect::routes))
-        .add(op("GET", "/v1/providers", Api::Providers, "list_providers", "Configured providers."), get(providers::list))
-        .add(op("GET", "/v1/providers/{provider_id}", Api::Providers, "inspect_provider", "One provider."), get(providers::get))
+        .add(
+            op("GET", "/v1/health", Api::Inspect, "health", "Health of the server.").returns::<inspect::HealthInfo>(),
+            get(inspect::health),
+        )
+        .add(
+            op("GET", "/v1/version", Api::Inspect, "version", "Version of the API.").returns::<inspect::VersionInfo>(),
+            get(inspect::version),
+        )
+        .add(
+            op("GET", "/v1/inspect/routes", Api::Inspect, "list_routes", "Every route served.").returns::<inspect::ListRoutesResponse>(),
+            get(inspect::routes),
+        )
+        .add(
+            op("GET", "/v1/providers", Api::Providers, "list_providers", "Configured providers.")
+                .returns::<providers::ListProvidersResponse>(),
+            get(providers::list),
+        )
+        .add(
+            op("GET", "/v1/providers/{provider_id}", Api::Providers, "inspect_provider", "One provider.")
+                .returns::<providers::ProviderInfo>(),
+            get(providers::get),
+        )
 }
 
 /// The whole application for a built stack: the server's own routes plus the route group of

@@ -51,9 +51,12 @@ pub async fn embeddings(
     Ok(Json(router(&state).embeddings(&ctx, request).await?))
 }
 
-#[derive(Debug, Deserialize)]
+/// `GET /v1/chat/completions` parameters.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 pub struct ListParams {
+    /// The id of the completion to list after.
     after: Option<String>,
+    #[schemars(range(min = 1))]
     limit: Option<usize>,
     model: Option<String>,
     order: Option<Order>,

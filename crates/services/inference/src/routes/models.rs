@@ -4,8 +4,7 @@
 use axum::Json;
 use axum::extract::Path;
 use axum::http::StatusCode;
-use lls_api_models::{Model, OpenAiModel, RegisterModelRequest};
-use serde_json::{Value, json};
+use lls_api_models::{ListModelsResponse, Model, OpenAiListModelsResponse, OpenAiModel, RegisterModelRequest};
 
 use lls_http::{ApiJson, ApiResult};
 
@@ -13,11 +12,11 @@ use crate::InferenceService;
 
 type State = axum::extract::State<std::sync::Arc<InferenceService>>;
 
-pub async fn list(axum::extract::State(svc): State) -> Json<Value> {
-    Json(json!({ "data": svc.models.list() }))
+pub async fn list(axum::extract::State(svc): State) -> Json<ListModelsResponse> {
+    Json(ListModelsResponse { data: svc.models.list() })
 }
 
-pub async fn openai_list(axum::extract::State(svc): State) -> Json<Value> {
+pub async fn openai_list(axum::extract::State(svc): State) -> Json<OpenAiListModelsResponse> {
     let now = lls_api_common::unix_now();
     let data: Vec<OpenAiModel> = svc
         .models
@@ -25,7 +24,7 @@ pub async fn openai_list(axum::extract::State(svc): State) -> Json<Value> {
         .into_iter()
         .map(|m| OpenAiModel { id: m.identifier, object: "model".into(), created: now, owned_by: "llama_stack".into() })
         .collect();
-    Json(json!({ "data": data, "object": "list" }))
+    Json(OpenAiListModelsResponse { data, object: "list".into() })
 }
 
 pub async fn get(axum::extract::State(svc): State, Path(model_id): Path<String>) -> ApiResult<Json<Model>> {
