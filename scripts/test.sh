@@ -7,7 +7,7 @@
 # 2. a throwaway PostgreSQL (scripts/postgres.sh), exported as LLS_TEST_POSTGRES_URL and POSTGRES_*
 # 3. cargo test --workspace        (with the starter's inference-inline-fake provider)
 # 4. cargo clippy --workspace --all-targets -- -D warnings
-# 5. the server and mock binaries, then pytest tests/e2e (sqlite and postgres flavours)
+# 5. pytest tests/e2e (sqlite and postgres flavours) on the binaries step 3 built
 # Every step runs even when an earlier one failed (except setup); the exit status is non-zero if
 # any failed, and the last lines are a per-step summary ending with pytest's result line.
 #
@@ -108,7 +108,10 @@ run_pytest() {
 rm -f "$LOGS/pytest.log"
 before=$failed
 failed=0
-step "build binaries" 20m cargo build --locked -p lls-distribution-starter -p lls-testkit --bins --features "$FEATURES"
+# The e2e suite runs the binaries `cargo test` already built (its integration tests need them): a
+# no-op here that only puts them back in place. `cargo build` would resolve features without the
+# dev-dependencies and compile ~30 crates a second time.
+step "binaries" 20m cargo test --workspace --locked --no-run --features "$FEATURES"
 if [ "$failed" = 0 ]; then
     step "pytest e2e" - run_pytest
     pytest_last="$(grep -v '^[[:space:]]*$' "$LOGS/pytest.log" 2>/dev/null | tail -n 1 || true)"

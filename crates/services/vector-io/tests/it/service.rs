@@ -3,7 +3,6 @@
 // Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod support;
 
 use std::time::Duration;
 
@@ -11,7 +10,7 @@ use lls_api_common::ErrorKind;
 use lls_api_vector_io::{FileStatus, LastErrorCode, ListFilesQuery, ListQuery, QueryParams, VectorIo};
 use lls_service_vector_io::Defaults;
 use serde_json::{Value, json};
-use support::{DIM, EMBED, Harness, Setup};
+use crate::support::{DIM, EMBED, Harness, Setup};
 
 const PYTHON: &str = "Python is a high-level programming language that emphasizes code readability.";
 const ML: &str = "Machine learning lets systems learn from experience without explicit programming.";

@@ -5,7 +5,6 @@
 // Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod support;
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -21,7 +20,7 @@ use lls_testkit::FakeVectorIo;
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use support::FakeFiles;
+use crate::support::FakeFiles;
 use tower::ServiceExt;
 
 // ---- test providers ------------------------------------------------------------------------

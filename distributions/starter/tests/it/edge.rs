@@ -8,7 +8,6 @@ extern crate lls_distribution_starter as _;
 extern crate lls_inference_inline_fake as _;
 extern crate lls_inference_remote_vllm as _;
 
-mod support;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,7 +18,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use support::*;
+use crate::support::*;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tower::ServiceExt;

@@ -3,14 +3,13 @@
 //! `in_progress` for the next start to resume.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
 
 use std::time::{Duration, Instant};
 
 use lls_api_vector_io::{FileStatus, VectorStoreFileObject};
 use lls_service_vector_io::Defaults;
 use serde_json::json;
-use support::{EMBED, Harness};
+use crate::support::{EMBED, Harness};
 
 const TEXT: &[u8] = b"The secret string is foobazbar.";
 
