@@ -11,7 +11,7 @@ pub mod sse;
 pub use error::{ApiError, ApiResult, LoggedError, error_body, status_of};
 pub use extract::{ApiJson, ApiQuery, Ctx, parse_json};
 pub use route_book::{Op, RouteBook, RouteGroup, RouteInfo};
-pub use sse::sse_response;
+pub use sse::{sse_json_response, sse_response};
 
 /// Describes one operation for the [`RouteBook`].
 pub fn op(

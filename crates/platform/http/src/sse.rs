@@ -13,34 +13,42 @@ use serde::Serialize;
 
 use crate::error::{ApiError, error_body};
 
-fn event<T: Serialize>(item: &T) -> Bytes {
-    let mut buf = Vec::with_capacity(256);
-    buf.extend_from_slice(b"data: ");
+fn json_bytes<T: Serialize>(item: &T) -> Bytes {
     // Serializing our own types cannot fail; an empty object keeps the framing if it ever did.
-    if serde_json::to_writer(&mut buf, item).is_err() {
-        buf.extend_from_slice(b"{}");
-    }
+    serde_json::to_vec(item).map_or_else(|_| Bytes::from_static(b"{}"), Bytes::from)
+}
+
+/// `data: <json>\n\n`.
+fn frame(json: &[u8]) -> Bytes {
+    let mut buf = Vec::with_capacity(json.len() + 8);
+    buf.extend_from_slice(b"data: ");
+    buf.extend_from_slice(json);
     buf.extend_from_slice(b"\n\n");
     Bytes::from(buf)
 }
 
 /// Streams `chunks` as SSE once the first one has arrived.
-pub async fn sse_response<T: Serialize + Send + 'static>(mut chunks: BoxStream<'static, Result<T>>) -> Response {
+pub async fn sse_response<T: Serialize + Send + 'static>(chunks: BoxStream<'static, Result<T>>) -> Response {
+    sse_json_response(chunks.map(|item| item.map(|chunk| json_bytes(&chunk))).boxed()).await
+}
+
+/// [`sse_response`] for chunks that are JSON text already (a backend's bytes, passed through).
+pub async fn sse_json_response(mut chunks: BoxStream<'static, Result<Bytes>>) -> Response {
     let first = match chunks.next().await {
         Some(Err(e)) => return ApiError(e).into_response(),
         first => first,
     };
     let head = stream::iter(first);
-    let body = head.chain(chunks).scan(false, |failed, item: Result<T>| {
+    let body = head.chain(chunks).scan(false, |failed, item: Result<Bytes>| {
         if *failed {
             return futures::future::ready(None);
         }
         let bytes = match item {
-            Ok(chunk) => event(&chunk),
+            Ok(json) => frame(&json),
             Err(e) => {
                 tracing::warn!("stream failed midway: {e}");
                 *failed = true;
-                event(&error_body(&e))
+                frame(&json_bytes(&error_body(&e)))
             }
         };
         futures::future::ready(Some(Ok::<_, std::convert::Infallible>(bytes)))

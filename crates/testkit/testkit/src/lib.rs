@@ -18,6 +18,8 @@
 //! - [`files_suite`]: the conformance suite of the files API, turned into tests inside each
 //!   files provider crate by [`files_conformance!`].
 //! - [`stores`]: real (in-memory SQLite) kv and SQL stores for provider tests.
+//! - [`registered`]: a provider built from its descriptor and config behind the real call
+//!   layers, as the server builds it.
 //!
 //! The mock and the fake inference provider (`inline::fake`) answer alike because both call
 //! `lls-fake-model` (what "the model" says, hashed embeddings, schema-shaped documents, and the
@@ -29,6 +31,7 @@ pub mod files_suite;
 pub mod inference_suite;
 pub mod mcp_server;
 pub mod mock_openai;
+pub mod registered;
 pub mod sample_config;
 pub mod stores;
 pub mod tool_runtime_suite;
