@@ -78,6 +78,13 @@ enum BenchCommand {
         /// Exit non-zero when a figure misses its target.
         #[arg(long)]
         check_targets: bool,
+        /// PostgreSQL for the rows with the PostgreSQL inference store (skipped without), e.g.
+        /// from `LLS_PG_DIR=/tmp/lls-pg-bench LLS_PG_PORT=54349 scripts/postgres.sh start`.
+        #[arg(long, env = "LLS_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+        /// Do not pin the server, the mock and the load generator to separate CPUs.
+        #[arg(long)]
+        no_pin: bool,
     },
     /// Retrieval: file ingestion, then search latency, QPS and recall at scale (inline::faiss).
     Rag {
@@ -114,8 +121,12 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Bench { which: BenchCommand::Gateway { requests, duration_secs, quick, out, no_build, check_targets } } => {
-            let options = GatewayOptions::new(quick, requests, duration_secs, !no_build);
+        Command::Bench {
+            which: BenchCommand::Gateway { requests, duration_secs, quick, out, no_build, check_targets, postgres_url, no_pin },
+        } => {
+            let mut options = GatewayOptions::new(quick, requests, duration_secs, !no_build);
+            options.postgres_url = postgres_url.filter(|u| !u.is_empty());
+            options.pin = !no_pin;
             let report = bench::gateway(&options)?;
             let markdown = report.markdown();
             println!("{markdown}");

@@ -143,6 +143,14 @@ pub trait SqlStore: Send + Sync {
     async fn insert(&self, table: &str, rows: &[Row]) -> Result<()>;
     /// Inserts or, on a primary key clash, replaces the given columns.
     async fn upsert(&self, table: &str, row: &Row, key_columns: &[&str]) -> Result<()>;
+    /// Upserts many rows at once (a batch of a queued writer); among rows with equal keys the
+    /// last wins. The default upserts row by row; SQL backends write few statements per batch.
+    async fn upsert_many(&self, table: &str, rows: &[Row], key_columns: &[&str]) -> Result<()> {
+        for row in rows {
+            self.upsert(table, row, key_columns).await?;
+        }
+        Ok(())
+    }
     async fn fetch_one(&self, table: &str, filter: &Filter) -> Result<Option<Row>>;
     async fn fetch_page(&self, table: &str, query: &PageQuery) -> Result<Page>;
     /// Sets the given columns on every matching row; returns how many matched.

@@ -438,6 +438,52 @@ pub struct FunctionCallDelta {
     pub arguments: Option<String>,
 }
 
+/// One choice's delta, as the fold reads it.
+struct DeltaParts<'a> {
+    content: Option<&'a str>,
+    reasoning: Option<&'a str>,
+    tool_calls: Option<&'a [ToolCallDelta]>,
+    finish_reason: Option<&'a str>,
+    logprobs: Option<&'a Value>,
+}
+
+/// What the fold reads of a chunk a backend sent; the rest is skipped unparsed.
+#[derive(Deserialize)]
+struct ChunkView<'a> {
+    #[serde(borrow, default)]
+    id: std::borrow::Cow<'a, str>,
+    #[serde(default)]
+    created: i64,
+    #[serde(borrow, default)]
+    model: std::borrow::Cow<'a, str>,
+    #[serde(borrow, default)]
+    choices: Vec<ChoiceView<'a>>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+#[derive(Deserialize)]
+struct ChoiceView<'a> {
+    #[serde(default)]
+    index: u32,
+    #[serde(borrow, default)]
+    delta: DeltaView<'a>,
+    #[serde(borrow, default)]
+    finish_reason: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    logprobs: Option<Value>,
+}
+
+#[derive(Default, Deserialize)]
+struct DeltaView<'a> {
+    #[serde(borrow, default)]
+    content: Option<std::borrow::Cow<'a, str>>,
+    #[serde(borrow, default)]
+    reasoning_content: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    tool_calls: Option<Vec<ToolCallDelta>>,
+}
+
 /// Folds streamed chunks back into one completion (for the inference store).
 #[derive(Debug, Default)]
 pub struct ChunkAccumulator {
@@ -455,48 +501,86 @@ impl ChunkAccumulator {
             self.usage = chunk.usage.clone();
         }
         for c in &chunk.choices {
-            let i = c.index as usize;
-            while self.choices.len() <= i {
-                self.choices.push((AssistantMessage { role: assistant_role(), ..Default::default() }, None, Vec::new()));
-            }
-            let (msg, finish, logprobs) = &mut self.choices[i];
-            if let Some(text) = &c.delta.content {
-                msg.content.get_or_insert_with(String::new).push_str(text);
-            }
-            if let Some(text) = &c.delta.reasoning_content {
-                msg.reasoning_content.get_or_insert_with(String::new).push_str(text);
-            }
-            if let Some(calls) = &c.delta.tool_calls {
-                let all = msg.tool_calls.get_or_insert_with(Vec::new);
-                for d in calls {
-                    let idx = d.index as usize;
-                    while all.len() <= idx {
-                        all.push(ToolCall {
-                            id: String::new(),
-                            kind: function_kind(),
-                            function: FunctionCall { name: String::new(), arguments: String::new() },
-                        });
+            let d = &c.delta;
+            let parts = DeltaParts {
+                content: d.content.as_deref(),
+                reasoning: d.reasoning_content.as_deref(),
+                tool_calls: d.tool_calls.as_deref(),
+                finish_reason: c.finish_reason.as_deref(),
+                logprobs: c.logprobs.as_ref(),
+            };
+            self.push_delta(c.index as usize, &parts);
+        }
+    }
+
+    /// Folds a chunk as a backend sent it (or as built), reading only what the fold needs.
+    pub fn push_answer(&mut self, chunk: &crate::Answer<ChatCompletionChunk>) {
+        let json = match chunk {
+            crate::Answer::Typed(c) => return self.push(c),
+            crate::Answer::Json(j) => j,
+        };
+        let Ok(view) = serde_json::from_slice::<ChunkView<'_>>(json.original()) else {
+            return;
+        };
+        if self.first.is_none() {
+            self.first = Some((view.id.into_owned(), view.created, view.model.into_owned()));
+        }
+        if view.usage.is_some() {
+            self.usage = view.usage;
+        }
+        for c in &view.choices {
+            let parts = DeltaParts {
+                content: c.delta.content.as_deref(),
+                reasoning: c.delta.reasoning_content.as_deref(),
+                tool_calls: c.delta.tool_calls.as_deref(),
+                finish_reason: c.finish_reason.as_deref(),
+                logprobs: c.logprobs.as_ref(),
+            };
+            self.push_delta(c.index as usize, &parts);
+        }
+    }
+
+    fn push_delta(&mut self, i: usize, d: &DeltaParts<'_>) {
+        while self.choices.len() <= i {
+            self.choices.push((AssistantMessage { role: assistant_role(), ..Default::default() }, None, Vec::new()));
+        }
+        let (msg, finish, logprobs) = &mut self.choices[i];
+        if let Some(text) = d.content {
+            msg.content.get_or_insert_with(String::new).push_str(text);
+        }
+        if let Some(text) = d.reasoning {
+            msg.reasoning_content.get_or_insert_with(String::new).push_str(text);
+        }
+        if let Some(calls) = d.tool_calls {
+            let all = msg.tool_calls.get_or_insert_with(Vec::new);
+            for delta in calls {
+                let idx = delta.index as usize;
+                while all.len() <= idx {
+                    all.push(ToolCall {
+                        id: String::new(),
+                        kind: function_kind(),
+                        function: FunctionCall { name: String::new(), arguments: String::new() },
+                    });
+                }
+                let call = &mut all[idx];
+                if let Some(id) = &delta.id {
+                    call.id.push_str(id);
+                }
+                if let Some(f) = &delta.function {
+                    if let Some(n) = &f.name {
+                        call.function.name.push_str(n);
                     }
-                    let call = &mut all[idx];
-                    if let Some(id) = &d.id {
-                        call.id.push_str(id);
-                    }
-                    if let Some(f) = &d.function {
-                        if let Some(n) = &f.name {
-                            call.function.name.push_str(n);
-                        }
-                        if let Some(a) = &f.arguments {
-                            call.function.arguments.push_str(a);
-                        }
+                    if let Some(a) = &f.arguments {
+                        call.function.arguments.push_str(a);
                     }
                 }
             }
-            if c.finish_reason.is_some() {
-                *finish = c.finish_reason.clone();
-            }
-            if let Some(content) = c.logprobs.as_ref().and_then(|l| l.get("content")).and_then(Value::as_array) {
-                logprobs.extend(content.iter().cloned());
-            }
+        }
+        if let Some(reason) = d.finish_reason {
+            *finish = Some(reason.to_owned());
+        }
+        if let Some(content) = d.logprobs.and_then(|l| l.get("content")).and_then(Value::as_array) {
+            logprobs.extend(content.iter().cloned());
         }
     }
 

@@ -1,9 +1,12 @@
 //! The inference API: OpenAI-compatible request and response types for chat completions,
 //! completions and embeddings, and the traits that providers and the router implement.
 //!
-//! Types parse what routing and validation need and carry every other field through
+//! Requests parse what routing and validation need and carry every other field through
 //! untouched in an `extra` map, so new OpenAI fields reach the backend without a release.
+//! Answers from HTTP backends stay the backend's bytes ([`Answer::Json`]), so every field it
+//! sent reaches the client; the router only rewrites `model`.
 
+mod answer;
 pub mod capabilities;
 pub mod chat;
 pub mod completion;
@@ -12,6 +15,7 @@ pub mod limits;
 mod provider;
 mod spec;
 
+pub use answer::{Answer, AnswerType, Field, InvalidJson, JsonObject};
 pub use capabilities::{Capabilities, Capability};
 pub use chat::*;
 pub use completion::*;

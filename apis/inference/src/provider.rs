@@ -6,16 +6,19 @@ use futures::stream::BoxStream;
 use lls_api_common::{HealthStatus, RequestContext, Result};
 use lls_api_models::ProviderModel;
 
-use crate::{ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest};
+use crate::{Answer, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest};
 use crate::{Capabilities, EmbeddingsRequest, EmbeddingsResponse};
 
 /// A stream of chunks; an `Err` item ends it.
 pub type ChunkStream<T> = BoxStream<'static, Result<T>>;
 
-/// A whole answer, or a stream of chunks when the request asked for `stream: true`.
+/// A whole answer, or a stream of chunks when the request asked for `stream: true`; either
+/// typed or as the backend's JSON ([`Answer`]).
+// A whole answer is moved once or twice per request; boxing it would cost an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Output<T, C> {
-    Complete(T),
-    Stream(ChunkStream<C>),
+    Complete(Answer<T>),
+    Stream(ChunkStream<Answer<C>>),
 }
 
 impl<T: std::fmt::Debug, C> std::fmt::Debug for Output<T, C> {
@@ -43,7 +46,7 @@ pub trait Inference: Send + Sync {
         request: CompletionRequest,
     ) -> Result<Output<Completion, Completion>>;
 
-    async fn embeddings(&self, ctx: &RequestContext, request: EmbeddingsRequest) -> Result<EmbeddingsResponse>;
+    async fn embeddings(&self, ctx: &RequestContext, request: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>>;
 }
 
 /// An inference provider: [`Inference`] plus model discovery and health.

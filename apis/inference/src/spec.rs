@@ -11,7 +11,7 @@ use lls_api_common::{Api, ApiSpec, HealthStatus, RequestContext, Result};
 use lls_api_models::ProviderModel;
 
 use crate::{
-    ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest, EmbeddingsRequest,
+    Answer, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest, EmbeddingsRequest,
     EmbeddingsResponse, Inference, InferenceProvider, Output,
 };
 
@@ -76,7 +76,7 @@ impl Inference for Layered {
         self.calls.once("completion", Some(&model), async move { inner.completion(&ctx, request).await }).await
     }
 
-    async fn embeddings(&self, ctx: &RequestContext, request: EmbeddingsRequest) -> Result<EmbeddingsResponse> {
+    async fn embeddings(&self, ctx: &RequestContext, request: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
         let model = request.model.clone();
         // Embeddings have no side effects: a retryable failure may be tried again.
         self.calls

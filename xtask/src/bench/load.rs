@@ -1,5 +1,6 @@
 //! The load generator: a pooled keep-alive HTTP/1.1 client (hyper), pre-serialised bodies,
-//! `concurrency` workers sharing a request budget and a deadline, latencies to the last byte.
+//! `concurrency` workers sharing a request budget and a deadline, latencies to the last byte,
+//! and the CPU time the watched processes (and the generator itself) spend meanwhile.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -73,6 +74,8 @@ pub struct Run {
     pub time_cap: Duration,
     /// A successful answer contains this (checked on every answer; cheap next to the request).
     pub expect: &'static [u8],
+    /// Processes whose CPU time is read before and after the measured requests.
+    pub watch: Vec<u32>,
 }
 
 /// What a run measured. Latencies are sorted ascending.
@@ -82,6 +85,10 @@ pub struct Stats {
     pub errors: usize,
     pub elapsed: Duration,
     latencies: Vec<Duration>,
+    /// CPU time each process of [`Run::watch`] used during the measured requests, in that order.
+    pub cpu: Vec<Duration>,
+    /// CPU time the load generator (this process) used during the measured requests.
+    pub own_cpu: Duration,
 }
 
 impl Stats {
@@ -98,6 +105,19 @@ impl Stats {
         let rank = (q * self.latencies.len() as f64).ceil() as usize;
         let index = rank.clamp(1, self.latencies.len()) - 1;
         self.latencies[index].as_secs_f64() * 1000.0
+    }
+
+    /// CPU microseconds per completed request of watched process `i` (NaN when not measured).
+    pub fn cpu_us_per_request(&self, i: usize) -> f64 {
+        match self.cpu.get(i) {
+            Some(cpu) if self.completed > 0 => cpu.as_secs_f64() * 1e6 / self.completed as f64,
+            _ => f64::NAN,
+        }
+    }
+
+    /// The load generator's CPU microseconds per completed request.
+    pub fn own_cpu_us_per_request(&self) -> f64 {
+        if self.completed > 0 { self.own_cpu.as_secs_f64() * 1e6 / self.completed as f64 } else { f64::NAN }
     }
 
     /// Whether the run was stopped by its time cap before spending its budget.
@@ -118,7 +138,17 @@ pub async fn run(client: &HttpClient, run: &Run) -> anyhow::Result<Stats> {
     if run.warmup > 0 {
         phase(client, run, run.warmup, run.time_cap).await;
     }
-    Ok(phase(client, run, run.requests, run.time_cap).await)
+    let cpu_before = cpu_times(&run.watch)?;
+    let own_before = super::procs::cpu_time(std::process::id())?;
+    let mut stats = phase(client, run, run.requests, run.time_cap).await;
+    let cpu_after = cpu_times(&run.watch)?;
+    stats.own_cpu = super::procs::cpu_time(std::process::id())?.saturating_sub(own_before);
+    stats.cpu = cpu_after.iter().zip(&cpu_before).map(|(a, b)| a.saturating_sub(*b)).collect();
+    Ok(stats)
+}
+
+fn cpu_times(pids: &[u32]) -> anyhow::Result<Vec<Duration>> {
+    pids.iter().map(|pid| super::procs::cpu_time(*pid)).collect()
 }
 
 async fn phase(client: &HttpClient, run: &Run, budget: usize, time_cap: Duration) -> Stats {

@@ -1,7 +1,9 @@
 //! `cargo xtask bench gateway`: what the server adds on top of its backend. It starts the mock
-//! OpenAI backend and the server (release builds, loopback, temp state), measures startup and
-//! idle RSS, then runs each workload at concurrency 1 and 64 against the mock directly and
-//! through the server, and reports throughput, p50/p99 and the differences against targets.
+//! OpenAI backend and the server (release builds, loopback, temp state; the server alone on one
+//! CPU), measures startup and idle RSS, then runs each workload at concurrency 1 and 64 against
+//! the mock directly and through the server — once per inference store (none, SQLite,
+//! PostgreSQL) — and reports throughput, p50/p99, CPU time per request of each process, and
+//! the differences against targets.
 
 mod load;
 mod procs;
@@ -21,12 +23,12 @@ pub use load::{HttpClient, Stats};
 pub use procs::Memory;
 pub use rag::{RagOptions, rag};
 pub use rag_report::RagReport;
-pub use report::{GatewayReport, Row};
+pub use report::{GatewayReport, Row, StoreKind};
 
 /// Concurrency levels every workload runs at.
 pub const CONCURRENCY: [usize; 2] = [1, 64];
 
-/// How big and how long the runs are.
+/// How big and how long the runs are, and where the processes run.
 #[derive(Debug, Clone)]
 pub struct GatewayOptions {
     /// Measured requests per run.
@@ -36,17 +38,24 @@ pub struct GatewayOptions {
     /// Build the release binaries first.
     pub build: bool,
     pub quick: bool,
+    /// A `postgres://` URL for the rows with the PostgreSQL inference store (skipped without).
+    pub postgres_url: Option<String>,
+    /// Pin the server to one CPU and the mock and the load generator to others.
+    pub pin: bool,
 }
 
 impl GatewayOptions {
-    /// Defaults keep the 12 runs to a few minutes on 2 cores; `quick` to well under one.
+    /// Defaults make each measured window hold seconds of server CPU (the kernel counts CPU
+    /// time in 10 ms ticks); `quick` is a smoke test.
     pub fn new(quick: bool, requests: Option<usize>, duration_secs: Option<u64>, build: bool) -> Self {
-        let (default_requests, default_secs) = if quick { (300, 5) } else { (2000, 20) };
+        let (default_requests, default_secs) = if quick { (2000, 5) } else { (20_000, 15) };
         GatewayOptions {
             requests: requests.unwrap_or(default_requests).max(1),
             time_cap: Duration::from_secs(duration_secs.unwrap_or(default_secs).max(1)),
             build,
             quick,
+            postgres_url: None,
+            pin: true,
         }
     }
 
@@ -66,31 +75,37 @@ struct Workload {
     expect: &'static [u8],
 }
 
-const WORKLOADS: [Workload; 3] = [
-    Workload {
-        name: "chat",
-        path: "/v1/chat/completions",
-        direct_model: "mock-llm",
-        server_model: "mock/mock-llm",
-        stream: false,
-        expect: b"\"choices\"",
-    },
-    Workload {
-        name: "chat stream (to last byte)",
-        path: "/v1/chat/completions",
-        direct_model: "mock-llm",
-        server_model: "mock/mock-llm",
-        stream: true,
-        expect: b"\"finish_reason\":\"stop\"",
-    },
-    Workload {
-        name: "embeddings",
-        path: "/v1/embeddings",
-        direct_model: "mock-embed",
-        server_model: "mock/mock-embed",
-        stream: false,
-        expect: b"\"embedding\"",
-    },
+/// The mock answers `fixed-*` models from bytes built once, so the mock is not what is measured.
+const CHAT: Workload = Workload {
+    name: "chat",
+    path: "/v1/chat/completions",
+    direct_model: "fixed-llm",
+    server_model: "mock/fixed-llm",
+    stream: false,
+    expect: b"\"choices\"",
+};
+const CHAT_STREAM: Workload = Workload {
+    name: "chat stream",
+    path: "/v1/chat/completions",
+    direct_model: "fixed-llm",
+    server_model: "mock/fixed-llm",
+    stream: true,
+    expect: b"\"finish_reason\":\"stop\"",
+};
+const EMBEDDINGS: Workload = Workload {
+    name: "embeddings",
+    path: "/v1/embeddings",
+    direct_model: "fixed-embed",
+    server_model: "mock/fixed-embed",
+    stream: false,
+    expect: b"\"embedding\"",
+};
+
+/// The server configurations, each with the workloads it runs.
+const PLAN: [(StoreKind, &[&Workload]); 3] = [
+    (StoreKind::None, &[&CHAT, &CHAT_STREAM, &EMBEDDINGS]),
+    (StoreKind::Sqlite, &[&CHAT, &CHAT_STREAM]),
+    (StoreKind::Postgres, &[&CHAT]),
 ];
 
 impl Workload {
@@ -109,78 +124,114 @@ impl Workload {
     }
 }
 
-/// Runs the whole bench; the two processes are killed on every way out, Ctrl-C included.
+/// Which CPUs the processes run on: `None` everywhere when not pinned.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Placement {
+    pub server: Option<usize>,
+    pub mock: Option<usize>,
+    pub loadgen: Option<usize>,
+}
+
+impl Placement {
+    /// The server alone on the first allowed CPU; the mock on the second; the load generator on
+    /// the third, or beside the mock when there are only two.
+    fn new(pin: bool) -> Self {
+        let cpus = procs::allowed_cpus();
+        if !pin || cpus.len() < 2 {
+            return Placement::default();
+        }
+        Placement { server: Some(cpus[0]), mock: Some(cpus[1]), loadgen: Some(*cpus.get(2).unwrap_or(&cpus[1])) }
+    }
+}
+
+/// Runs the whole bench; the processes are killed on every way out, Ctrl-C included.
 pub fn gateway(options: &GatewayOptions) -> anyhow::Result<GatewayReport> {
     let binaries = procs::binaries(options.build)?;
     let state = tempfile::Builder::new().prefix("lls-bench-").tempdir().context("creating the state dir")?;
+    let placement = Placement::new(options.pin);
+    if let Some(cpu) = placement.loadgen {
+        procs::pin_self(cpu)?;
+    }
     // One thread for the load generator: the server and the mock get the other cores.
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting tokio")?;
     runtime.block_on(async {
         tokio::select! {
-            result = measure(&binaries, state.path(), options) => result,
+            result = measure(&binaries, state.path(), options, placement) => result,
             _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
         }
     })
 }
 
-async fn measure(binaries: &procs::Binaries, state: &Path, options: &GatewayOptions) -> anyhow::Result<GatewayReport> {
+async fn measure(binaries: &procs::Binaries, state: &Path, options: &GatewayOptions, placement: Placement) -> anyhow::Result<GatewayReport> {
     let client = HttpClient::new();
 
     let mock_port = procs::free_port()?;
     let mock_base = format!("http://127.0.0.1:{mock_port}");
-    let mut mock = procs::Guard::spawn(
-        "mock backend",
-        &binaries.mock,
-        &["--host".to_owned(), "127.0.0.1".to_owned(), "--port".to_owned(), mock_port.to_string()],
-        state.join("mock.log"),
-    )?;
-    mock.wait_ready(&client, &format!("{mock_base}/v1/models"), "mock-llm", Instant::now()).await?;
+    let mock_args = ["--host", "127.0.0.1", "--port", &mock_port.to_string(), "--models", "mock-llm,mock-embed,fixed-llm,fixed-embed"]
+        .map(str::to_owned);
+    let mut mock = procs::Guard::spawn("mock backend", &binaries.mock, &mock_args, state.join("mock.log"), placement.mock)?;
+    mock.wait_ready(&client, &format!("{mock_base}/v1/models"), "fixed-llm", Instant::now()).await?;
 
-    let config = state.join("run.yaml");
-    std::fs::write(&config, procs::run_yaml(mock_port, state)).context("writing run.yaml")?;
-    let port = procs::free_port()?;
-    let server_base = format!("http://127.0.0.1:{port}");
-    let args = [
-        "run".to_owned(),
-        config.display().to_string(),
-        "--port".to_owned(),
-        port.to_string(),
-        "--host".to_owned(),
-        "127.0.0.1".to_owned(),
-    ];
-    let spawned = Instant::now();
-    let mut server = procs::Guard::spawn("llama-stack server", &binaries.server, &args, state.join("server.log"))?;
-    let startup = server.wait_ready(&client, &format!("{server_base}/v1/health"), "OK", spawned).await?;
-    eprintln!("server healthy after {:.1} ms", startup.as_secs_f64() * 1000.0);
+    let mut report = GatewayReport::new(options, placement);
+    for (kind, workloads) in PLAN {
+        let store = match kind {
+            StoreKind::None => procs::InferenceStore::None,
+            StoreKind::Sqlite => procs::InferenceStore::Sqlite,
+            StoreKind::Postgres => match &options.postgres_url {
+                Some(url) => procs::InferenceStore::Postgres(url.clone()),
+                None => {
+                    eprintln!("no PostgreSQL URL (--postgres-url or LLS_BENCH_POSTGRES_URL): skipping the PostgreSQL rows");
+                    report.skipped.push(kind);
+                    continue;
+                }
+            },
+        };
+        let dir = state.join(kind.label());
+        std::fs::create_dir_all(&dir).context("creating a state dir")?;
+        let config = dir.join("run.yaml");
+        std::fs::write(&config, procs::run_yaml(mock_port, &dir, &store)?).context("writing run.yaml")?;
+        let port = procs::free_port()?;
+        let server_base = format!("http://127.0.0.1:{port}");
+        let args = ["run", &config.display().to_string(), "--port", &port.to_string(), "--host", "127.0.0.1"].map(str::to_owned);
+        let spawned = Instant::now();
+        let mut server = procs::Guard::spawn("llama-stack server", &binaries.server, &args, dir.join("server.log"), placement.server)?;
+        let startup = server.wait_ready(&client, &format!("{server_base}/v1/health"), "OK", spawned).await?;
+        eprintln!("server ({}) healthy after {:.1} ms", kind.label(), startup.as_secs_f64() * 1000.0);
+        if kind == StoreKind::None {
+            // Let start-up work that runs after the first healthy answer (model listing) settle.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            report.startup = startup;
+            report.idle = procs::memory(server.pid())?;
+        }
+        server.wait_ready(&client, &format!("{server_base}/v1/models"), "mock/fixed-llm", Instant::now()).await?;
 
-    // Let start-up work that runs after the first healthy answer (model listing) settle.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let idle = procs::memory(server.pid())?;
-    server.wait_ready(&client, &format!("{server_base}/v1/models"), "mock/mock-llm", Instant::now()).await?;
-
-    let mut rows = Vec::new();
-    for workload in &WORKLOADS {
-        for concurrency in CONCURRENCY {
-            let mut run = load::Run {
-                url: format!("{mock_base}{}", workload.path),
-                body: workload.body(workload.direct_model)?,
-                concurrency,
-                warmup: options.warmup(concurrency),
-                requests: options.requests,
-                time_cap: options.time_cap,
-                expect: workload.expect,
-            };
-            let direct = load::run(&client, &run).await.context("direct to the mock")?;
-            run.url = format!("{server_base}{}", workload.path);
-            run.body = workload.body(workload.server_model)?;
-            let through = load::run(&client, &run).await.context("through the server")?;
-            mock.ensure_running()?;
-            server.ensure_running()?;
-            let row = Row { workload: workload.name, concurrency, direct, server: through };
-            eprintln!("{}", row.progress_line());
-            rows.push(row);
+        for workload in workloads {
+            for concurrency in CONCURRENCY {
+                let mut run = load::Run {
+                    url: format!("{mock_base}{}", workload.path),
+                    body: workload.body(workload.direct_model)?,
+                    concurrency,
+                    warmup: options.warmup(concurrency),
+                    requests: options.requests,
+                    time_cap: options.time_cap,
+                    expect: workload.expect,
+                    watch: vec![mock.pid()],
+                };
+                let direct = load::run(&client, &run).await.context("direct to the mock")?;
+                run.url = format!("{server_base}{}", workload.path);
+                run.body = workload.body(workload.server_model)?;
+                run.watch = vec![server.pid(), mock.pid()];
+                let through = load::run(&client, &run).await.context("through the server")?;
+                mock.ensure_running()?;
+                server.ensure_running()?;
+                let row = Row { workload: workload.name, store: kind, concurrency, direct, server: through };
+                eprintln!("{}", row.progress_line());
+                report.rows.push(row);
+            }
+        }
+        if kind == StoreKind::None {
+            report.after_load = procs::memory(server.pid())?;
         }
     }
-    let after_load = procs::memory(server.pid())?;
-    Ok(GatewayReport { requests: options.requests, time_cap: options.time_cap, quick: options.quick, startup, idle, after_load, rows })
+    Ok(report)
 }

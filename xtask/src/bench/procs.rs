@@ -1,5 +1,6 @@
 //! The processes under test: building the release binaries, the run.yaml, spawning on free
-//! loopback ports, waiting for health, reading RSS, and killing them on every exit path.
+//! loopback ports (optionally pinned to a CPU), waiting for health, reading RSS and CPU time,
+//! and killing them on every exit path.
 
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -35,7 +36,12 @@ pub fn binaries(build: bool) -> anyhow::Result<Binaries> {
         }
     }
     let release = target_directory()?.join("release");
-    let binaries = Binaries { server: release.join("llama-stack"), mock: release.join("lls-mock-openai") };
+    // Other builds (say, the commit before a change) can be measured with the same bench.
+    let from_env = |var: &str, default: PathBuf| std::env::var_os(var).map_or(default, PathBuf::from);
+    let binaries = Binaries {
+        server: from_env("LLS_BENCH_SERVER_BIN", release.join("llama-stack")),
+        mock: from_env("LLS_BENCH_MOCK_BIN", release.join("lls-mock-openai")),
+    };
     for path in [&binaries.server, &binaries.mock] {
         if !path.is_file() {
             bail!("{} does not exist (run without --no-build)", path.display());
@@ -88,10 +94,46 @@ pub fn sqlite_storage_yaml(state: &Path) -> String {
     )
 }
 
-/// The server's run config: the mock as `remote::openai` provider `mock`, all state under `state`.
-pub fn run_yaml(mock_port: u16, state: &Path) -> String {
-    let storage = sqlite_storage_yaml(state);
-    format!(
+/// Where the server under test keeps stored chat completions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InferenceStore {
+    /// No `storage.stores.inference`: completions are not stored.
+    None,
+    /// The SQLite sql backend in the state directory.
+    Sqlite,
+    /// A PostgreSQL sql backend at this `postgres://` URL (a fresh table per run).
+    Postgres(String),
+}
+
+/// The server's run config: the mock as `remote::openai` provider `mock`, the registry in SQLite
+/// under `state`, stored chat completions where `store` says.
+pub fn run_yaml(mock_port: u16, state: &Path, store: &InferenceStore) -> anyhow::Result<String> {
+    let dir = state.display();
+    let (backend, inference) = match store {
+        InferenceStore::None => (String::new(), String::new()),
+        InferenceStore::Sqlite => (
+            format!("    sql_default:\n      type: sql_sqlite\n      db_path: {dir}/sql_store.db\n"),
+            "    inference:\n      table_name: inference_store\n      backend: sql_default\n".to_owned(),
+        ),
+        InferenceStore::Postgres(url) => {
+            let url = reqwest::Url::parse(url).with_context(|| format!("the PostgreSQL URL {url:?} is invalid"))?;
+            let db = url.path().trim_start_matches('/');
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+            let table = format!("bench_inference_{now}_{}", std::process::id());
+            (
+                format!(
+                    "    sql_default:\n      type: sql_postgres\n      host: {}\n      port: {}\n      db: {}\n      user: {}\n      password: {}\n",
+                    url.host_str().unwrap_or("127.0.0.1"),
+                    url.port().unwrap_or(5432),
+                    if db.is_empty() { "postgres" } else { db },
+                    if url.username().is_empty() { "postgres" } else { url.username() },
+                    url.password().unwrap_or("\"\""),
+                ),
+                format!("    inference:\n      table_name: {table}\n      backend: sql_default\n"),
+            )
+        }
+    };
+    Ok(format!(
         r#"# Written by `cargo xtask bench gateway`.
 version: 2
 image_name: xtask-bench
@@ -104,7 +146,16 @@ providers:
     config:
       base_url: http://127.0.0.1:{mock_port}/v1
       api_key: mock-key
-{storage}registered_resources:
+storage:
+  backends:
+    kv_default:
+      type: kv_sqlite
+      db_path: {dir}/kvstore.db
+{backend}  stores:
+    metadata:
+      namespace: registry
+      backend: kv_default
+{inference}registered_resources:
   models:
   - model_id: mock-embed
     provider_id: mock
@@ -112,11 +163,17 @@ providers:
     model_type: embedding
     metadata:
       embedding_dimension: 384
+  - model_id: fixed-embed
+    provider_id: mock
+    provider_model_id: fixed-embed
+    model_type: embedding
+    metadata:
+      embedding_dimension: 384
 server:
   host: 127.0.0.1
   port: 8321
 "#
-    )
+    ))
 }
 
 /// A spawned process that is killed (and reaped) when dropped, on success, error or Ctrl-C.
@@ -127,11 +184,20 @@ pub struct Guard {
 }
 
 impl Guard {
-    /// Spawns `program args` with stdout and stderr going to `log`.
-    pub fn spawn(name: &'static str, program: &Path, args: &[String], log: PathBuf) -> anyhow::Result<Guard> {
+    /// Spawns `program args` with stdout and stderr going to `log`; with `cpu`, pinned to that
+    /// CPU (`taskset -c`, which execs the program, so the pid is the program's).
+    pub fn spawn(name: &'static str, program: &Path, args: &[String], log: PathBuf, cpu: Option<usize>) -> anyhow::Result<Guard> {
         let out = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
         let err = out.try_clone().context("duplicating the log handle")?;
-        let child = Command::new(program)
+        let mut command = match cpu {
+            Some(cpu) => {
+                let mut c = Command::new("taskset");
+                c.arg("-c").arg(cpu.to_string()).arg(program);
+                c
+            }
+            None => Command::new(program),
+        };
+        let child = command
             .args(args)
             .stdin(Stdio::null())
             .stdout(out)
@@ -186,6 +252,54 @@ impl Drop for Guard {
         }
         let _ = self.child.wait();
     }
+}
+
+/// The CPU time (user + system, every thread, living or exited) `pid` has used so far, from
+/// `/proc/PID/stat` (`utime` + `stime`, in clock ticks of 10 ms: Linux's `USER_HZ` is 100).
+pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
+    let path = format!("/proc/{pid}/stat");
+    let stat = std::fs::read_to_string(&path).with_context(|| format!("reading {path}"))?;
+    // The command name (field 2) may hold spaces and parentheses: fields are counted after its ')'.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).with_context(|| format!("{path} has no ')'"))?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| -> anyhow::Result<u64> {
+        fields.get(i).and_then(|v| v.parse().ok()).with_context(|| format!("{path}: cannot read field {}", i + 3))
+    };
+    // Fields 14 (utime) and 15 (stime); field 3 is index 0 here.
+    Ok(Duration::from_millis((ticks(11)? + ticks(12)?) * 10))
+}
+
+/// The CPUs this process may run on (`Cpus_allowed_list` of `/proc/self/status`), ascending.
+pub fn allowed_cpus() -> Vec<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let Some(list) = status.lines().find_map(|l| l.strip_prefix("Cpus_allowed_list:")) else {
+        return Vec::new();
+    };
+    let mut cpus = Vec::new();
+    for part in list.trim().split(',') {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                if let (Ok(a), Ok(b)) = (a.trim().parse::<usize>(), b.trim().parse::<usize>()) {
+                    cpus.extend(a..=b);
+                }
+            }
+            None => cpus.extend(part.trim().parse::<usize>().ok()),
+        }
+    }
+    cpus
+}
+
+/// Pins every thread of this process to `cpu` (`taskset -a -p`); call it before starting threads.
+pub fn pin_self(cpu: usize) -> anyhow::Result<()> {
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", &cpu.to_string(), &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .context("running taskset (util-linux); pass --no-pin to run without it")?;
+    if !status.success() {
+        bail!("taskset could not pin the load generator to CPU {cpu} ({status})");
+    }
+    Ok(())
 }
 
 /// Memory figures of a running process, in MiB, from `/proc/PID/status`.

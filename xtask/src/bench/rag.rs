@@ -183,6 +183,7 @@ async fn measure(binaries: &procs::Binaries, state: &Path, options: &RagOptions)
         &binaries.mock,
         &["--host".to_owned(), "127.0.0.1".to_owned(), "--port".to_owned(), mock_port.to_string()],
         state.join("mock.log"),
+        None,
     )?;
     mock_proc.wait_ready(&probe, &format!("{}/v1/models", mock.base), "mock-embed", Instant::now()).await?;
 
@@ -191,7 +192,7 @@ async fn measure(binaries: &procs::Binaries, state: &Path, options: &RagOptions)
     let port = procs::free_port()?;
     let api = Api { http: reqwest::Client::new(), base: format!("http://127.0.0.1:{port}") };
     let args = ["run".to_owned(), config.display().to_string(), "--port".to_owned(), port.to_string(), "--host".to_owned(), "127.0.0.1".to_owned()];
-    let start_server = || Guard::spawn("llama-stack server", &binaries.server, &args, state.join("server.log"));
+    let start_server = || Guard::spawn("llama-stack server", &binaries.server, &args, state.join("server.log"), None);
     let mut server = start_server()?;
     server.wait_ready(&probe, &format!("{}/v1/health", api.base), "OK", Instant::now()).await?;
 

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use super::load::Stats;
 use super::procs::Memory;
+use super::{GatewayOptions, Placement};
 
 /// Startup to the first healthy `/v1/health`, at most.
 pub const STARTUP_TARGET_MS: f64 = 200.0;
@@ -12,18 +13,52 @@ pub const STARTUP_TARGET_MS: f64 = 200.0;
 pub const IDLE_RSS_TARGET_MIB: f64 = 30.0;
 /// Server throughput over direct throughput, at least.
 pub const THROUGHPUT_RATIO_TARGET: f64 = 0.8;
+/// The concurrency the CPU-per-request targets are set at.
+pub const CPU_TARGET_CONCURRENCY: usize = 64;
+/// A streamed chat may cost at most this many times a whole one (same store, same concurrency).
+pub const STREAM_CPU_FACTOR: f64 = 2.0;
 
 /// Added p99 latency allowed at `concurrency`, in ms.
 pub fn added_p99_target_ms(concurrency: usize) -> f64 {
     if concurrency <= 1 { 0.3 } else { 1.0 }
 }
 
+/// Where the server under test stores chat completions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    None,
+    Sqlite,
+    Postgres,
+}
+
+impl StoreKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            StoreKind::None => "none",
+            StoreKind::Sqlite => "sqlite",
+            StoreKind::Postgres => "postgres",
+        }
+    }
+
+    /// Server CPU µs per non-streaming chat request, at most.
+    pub fn chat_cpu_target_us(self) -> f64 {
+        match self {
+            StoreKind::None => 60.0,
+            StoreKind::Sqlite => 80.0,
+            StoreKind::Postgres => 100.0,
+        }
+    }
+}
+
 /// One workload at one concurrency, direct and through the server.
 #[derive(Debug, Clone)]
 pub struct Row {
     pub workload: &'static str,
+    pub store: StoreKind,
     pub concurrency: usize,
+    /// Watches the mock.
     pub direct: Stats,
+    /// Watches the server, then the mock.
     pub server: Stats,
 }
 
@@ -41,11 +76,17 @@ impl Row {
         if direct > 0.0 { self.server.requests_per_sec() / direct } else { f64::NAN }
     }
 
+    /// The server's CPU µs per request.
+    pub fn server_cpu_us(&self) -> f64 {
+        self.server.cpu_us_per_request(0)
+    }
+
     /// A one-line summary for progress output.
     pub fn progress_line(&self) -> String {
         format!(
-            "{} c={}: direct {:.0} req/s p50 {:.3} ms p99 {:.3} ms | server {:.0} req/s p50 {:.3} ms p99 {:.3} ms",
+            "{} [store {}] c={}: direct {:.0} req/s p50 {:.3} ms p99 {:.3} ms | server {:.0} req/s p50 {:.3} ms p99 {:.3} ms | server CPU {:.1} us/req, mock {:.1} / {:.1}, loadgen {:.1} / {:.1}",
             self.workload,
+            self.store.label(),
             self.concurrency,
             self.direct.requests_per_sec(),
             self.direct.percentile_ms(0.5),
@@ -53,6 +94,11 @@ impl Row {
             self.server.requests_per_sec(),
             self.server.percentile_ms(0.5),
             self.server.percentile_ms(0.99),
+            self.server_cpu_us(),
+            self.direct.cpu_us_per_request(0),
+            self.server.cpu_us_per_request(1),
+            self.direct.own_cpu_us_per_request(),
+            self.server.own_cpu_us_per_request(),
         )
     }
 }
@@ -63,10 +109,13 @@ pub struct GatewayReport {
     pub requests: usize,
     pub time_cap: Duration,
     pub quick: bool,
+    pub placement: Placement,
     pub startup: Duration,
     pub idle: Memory,
     pub after_load: Memory,
     pub rows: Vec<Row>,
+    /// Server configurations that were not run (no PostgreSQL URL).
+    pub skipped: Vec<StoreKind>,
 }
 
 /// `value <= max`; a missing figure (NaN) never meets a target.
@@ -84,8 +133,40 @@ fn verdict(ok: bool) -> &'static str {
 }
 
 impl GatewayReport {
+    pub fn new(options: &GatewayOptions, placement: Placement) -> Self {
+        GatewayReport {
+            requests: options.requests,
+            time_cap: options.time_cap,
+            quick: options.quick,
+            placement,
+            startup: Duration::ZERO,
+            idle: Memory::default(),
+            after_load: Memory::default(),
+            rows: Vec::new(),
+            skipped: Vec::new(),
+        }
+    }
+
     fn startup_ms(&self) -> f64 {
         self.startup.as_secs_f64() * 1000.0
+    }
+
+    /// The server CPU target of `row`, if it has one (at [`CPU_TARGET_CONCURRENCY`] only: one
+    /// request at a time pays a wake-up per request): chat by store; a stream at most
+    /// [`STREAM_CPU_FACTOR`] times the whole chat of the same store and concurrency.
+    pub fn cpu_target_us(&self, row: &Row) -> Option<f64> {
+        if row.concurrency != CPU_TARGET_CONCURRENCY {
+            return None;
+        }
+        match row.workload {
+            "chat" => Some(row.store.chat_cpu_target_us()),
+            "chat stream" => self
+                .rows
+                .iter()
+                .find(|r| r.workload == "chat" && r.store == row.store && r.concurrency == row.concurrency)
+                .map(|chat| STREAM_CPU_FACTOR * chat.server_cpu_us()),
+            _ => None,
+        }
     }
 
     /// Each figure that misses its target, described.
@@ -98,23 +179,21 @@ impl GatewayReport {
             missed.push(format!("idle RSS {:.1} MiB > {IDLE_RSS_TARGET_MIB} MiB", self.idle.rss_mib));
         }
         for row in &self.rows {
+            let name = format!("{} [store {}] c={}", row.workload, row.store.label(), row.concurrency);
+            if let Some(target) = self.cpu_target_us(row)
+                && !at_most(row.server_cpu_us(), target)
+            {
+                missed.push(format!("{name}: server CPU {:.1} us/request > {target:.1}", row.server_cpu_us()));
+            }
             let target = added_p99_target_ms(row.concurrency);
             if !at_most(row.added_p99_ms(), target) {
-                missed.push(format!("{} c={}: added p99 {:.3} ms > {target} ms", row.workload, row.concurrency, row.added_p99_ms()));
+                missed.push(format!("{name}: added p99 {:.3} ms > {target} ms", row.added_p99_ms()));
             }
             if !at_least(row.throughput_ratio(), THROUGHPUT_RATIO_TARGET) {
-                missed.push(format!(
-                    "{} c={}: throughput ratio {:.2} < {THROUGHPUT_RATIO_TARGET}",
-                    row.workload,
-                    row.concurrency,
-                    row.throughput_ratio()
-                ));
+                missed.push(format!("{name}: throughput ratio {:.2} < {THROUGHPUT_RATIO_TARGET}", row.throughput_ratio()));
             }
             if row.direct.errors + row.server.errors > 0 {
-                missed.push(format!(
-                    "{} c={}: {} direct / {} server errors",
-                    row.workload, row.concurrency, row.direct.errors, row.server.errors
-                ));
+                missed.push(format!("{name}: {} direct / {} server errors", row.direct.errors, row.server.errors));
             }
         }
         missed
@@ -147,37 +226,17 @@ impl GatewayReport {
         let _ = writeln!(md);
         let _ = writeln!(
             md,
-            "| workload | c | direct req/s | server req/s | ratio (>= {THROUGHPUT_RATIO_TARGET}) | direct p50 / p99 ms | server p50 / p99 ms | added p50 ms | added p99 ms (target) | n direct / server | errors |"
+            "| workload | store | c | server CPU µs/req (target) | mock CPU µs/req direct / via server | loadgen CPU µs/req direct / via server | direct req/s | server req/s | ratio (>= {THROUGHPUT_RATIO_TARGET}) | direct p50 / p99 ms | server p50 / p99 ms | added p50 / p99 ms (p99 target) | n direct / server | errors |"
         );
-        let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        let _ = writeln!(md, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         for row in &self.rows {
-            let (d, s) = (&row.direct, &row.server);
-            let ratio = row.throughput_ratio();
-            let target = added_p99_target_ms(row.concurrency);
-            let added_p99 = row.added_p99_ms();
-            let capped = if d.capped(self.requests) || s.capped(self.requests) { " (time cap)" } else { "" };
-            let _ = writeln!(
-                md,
-                "| {} | {} | {:.0} | {:.0} | {ratio:.2} {} | {:.3} / {:.3} | {:.3} / {:.3} | {:+.3} | {added_p99:+.3} (<= {target}) {} | {} / {}{capped} | {} / {} |",
-                row.workload,
-                row.concurrency,
-                d.requests_per_sec(),
-                s.requests_per_sec(),
-                verdict(at_least(ratio, THROUGHPUT_RATIO_TARGET)),
-                d.percentile_ms(0.5),
-                d.percentile_ms(0.99),
-                s.percentile_ms(0.5),
-                s.percentile_ms(0.99),
-                row.added_p50_ms(),
-                verdict(at_most(added_p99, target)),
-                d.completed,
-                s.completed,
-                d.errors,
-                s.errors,
-            );
+            let _ = writeln!(md, "{}", self.markdown_row(row));
         }
         let missed = self.missed_targets();
         let _ = writeln!(md);
+        for kind in &self.skipped {
+            let _ = writeln!(md, "Not run: the rows with the {} store (no URL given).", kind.label());
+        }
         if missed.is_empty() {
             let _ = writeln!(md, "All targets met.");
         } else {
@@ -186,20 +245,65 @@ impl GatewayReport {
         md
     }
 
+    fn markdown_row(&self, row: &Row) -> String {
+        let (d, s) = (&row.direct, &row.server);
+        let ratio = row.throughput_ratio();
+        let p99_target = added_p99_target_ms(row.concurrency);
+        let cpu = row.server_cpu_us();
+        let cpu_cell = match self.cpu_target_us(row) {
+            Some(target) => format!("{cpu:.1} (<= {target:.0}) {}", verdict(at_most(cpu, target))),
+            None => format!("{cpu:.1}"),
+        };
+        let capped = if d.capped(self.requests) || s.capped(self.requests) { " (time cap)" } else { "" };
+        format!(
+            "| {} | {} | {} | {cpu_cell} | {:.1} / {:.1} | {:.1} / {:.1} | {:.0} | {:.0} | {ratio:.2} {} | {:.3} / {:.3} | {:.3} / {:.3} | {:+.3} / {:+.3} (<= {p99_target}) {} | {} / {}{capped} | {} / {} |",
+            row.workload,
+            row.store.label(),
+            row.concurrency,
+            d.cpu_us_per_request(0),
+            s.cpu_us_per_request(1),
+            d.own_cpu_us_per_request(),
+            s.own_cpu_us_per_request(),
+            d.requests_per_sec(),
+            s.requests_per_sec(),
+            verdict(at_least(ratio, THROUGHPUT_RATIO_TARGET)),
+            d.percentile_ms(0.5),
+            d.percentile_ms(0.99),
+            s.percentile_ms(0.5),
+            s.percentile_ms(0.99),
+            row.added_p50_ms(),
+            row.added_p99_ms(),
+            verdict(at_most(row.added_p99_ms(), p99_target)),
+            d.completed,
+            s.completed,
+            d.errors,
+            s.errors,
+        )
+    }
+
     fn setup_line(&self) -> String {
-        let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
+        // The machine's, not this (pinned) process's.
+        let cores = std::fs::read_to_string("/proc/cpuinfo").map_or(0, |info| info.lines().filter(|l| l.starts_with("processor")).count());
         let cpu = std::fs::read_to_string("/proc/cpuinfo")
             .ok()
             .and_then(|info| {
                 info.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_owned())
             })
             .unwrap_or_else(|| "unknown CPU".to_owned());
+        let pinning = match (self.placement.server, self.placement.mock, self.placement.loadgen) {
+            (Some(server), Some(mock), Some(loadgen)) => format!(
+                "pinned with taskset: server on CPU {server} (so its tokio runtime has one worker), mock on CPU {mock}, load generator on CPU {loadgen}"
+            ),
+            _ => "not pinned (the three processes share every core)".to_owned(),
+        };
         format!(
-            "`cargo xtask bench gateway{}`: {cores} cores ({cpu}); release builds; loopback; {} measured requests per run \
-             (warm-up not counted), at most {} s per run; client: one-thread tokio + pooled keep-alive hyper HTTP/1.1, \
-             pre-serialised bodies; latency is to the last byte (streams included). Added = server minus direct. \
-             The client, the server and the mock share these cores: when they saturate them (c=64), the ratio \
-             compares CPU per request (server + mock vs mock alone) as much as latency.",
+            "`cargo xtask bench gateway{}`: {cores} cores ({cpu}); release builds; loopback; {pinning}; \
+             {} measured requests per run (warm-up not counted), at most {} s per run; backend: the in-repo mock's \
+             fixed answers (`fixed-llm`, `fixed-embed`: bytes built once, OpenAI's full response shape, a 10-chunk stream); \
+             client: one-thread tokio + pooled keep-alive hyper HTTP/1.1, pre-serialised bodies; latency is to the last \
+             byte (streams included). CPU µs/req: user + system time from `/proc/PID/stat` over the measured requests \
+             (10 ms ticks) divided by the requests. Added = server minus direct. The direct row of each line was \
+             measured just before it, under the same conditions.",
             if self.quick { " --quick" } else { "" },
             self.requests,
             self.time_cap.as_secs(),

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use lls_api_common::{Error, RequestContext, Result, Secret};
-use lls_api_inference::{ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChunkStream, Completion};
-use lls_api_inference::{CompletionRequest, EmbeddingsRequest, EmbeddingsResponse, Output};
+use lls_api_inference::{Answer, AnswerType, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChunkStream};
+use lls_api_inference::{Completion, CompletionRequest, EmbeddingsRequest, EmbeddingsResponse, Output};
 use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, RequestBuilder, Response};
 use serde::Serialize;
@@ -41,7 +41,7 @@ impl OpenAiCompatClient {
             .default_headers(default_headers(&config)?)
             .user_agent(concat!("llama-stack-rs/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(config.connect_timeout)
-            .read_timeout(config.timeout);
+            .read_timeout(config.read_timeout);
         match &config.tls_verify {
             TlsVerify::Enabled(true) => {}
             TlsVerify::Enabled(false) => builder = builder.danger_accept_invalid_certs(true),
@@ -89,31 +89,56 @@ impl OpenAiCompatClient {
         self.credential(ctx).0.is_some()
     }
 
-    /// `POST /chat/completions`; streams when the request says `stream: true`.
+    /// `POST /chat/completions`; streams when the request says `stream: true`. Answers (and
+    /// chunks) are the backend's JSON, kept whole.
     pub async fn chat_completion(
         &self,
         ctx: &RequestContext,
         request: &ChatCompletionRequest,
     ) -> Result<Output<ChatCompletion, ChatCompletionChunk>> {
         if request.is_stream() {
-            Ok(Output::Stream(self.post_stream(ctx, "chat/completions", request).await?))
+            Ok(Output::Stream(self.post_answer_stream(ctx, "chat/completions", request).await?))
         } else {
-            Ok(Output::Complete(self.post_json(ctx, "chat/completions", request).await?))
+            Ok(Output::Complete(self.post_answer(ctx, "chat/completions", request).await?))
         }
     }
 
     /// `POST /completions`; streams when the request says `stream: true`.
     pub async fn completion(&self, ctx: &RequestContext, request: &CompletionRequest) -> Result<Output<Completion, Completion>> {
         if request.is_stream() {
-            Ok(Output::Stream(self.post_stream(ctx, "completions", request).await?))
+            Ok(Output::Stream(self.post_answer_stream(ctx, "completions", request).await?))
         } else {
-            Ok(Output::Complete(self.post_json(ctx, "completions", request).await?))
+            Ok(Output::Complete(self.post_answer(ctx, "completions", request).await?))
         }
     }
 
     /// `POST /embeddings`; `encoding_format`, `dimensions`, `user` and extras pass through.
-    pub async fn embeddings(&self, ctx: &RequestContext, request: &EmbeddingsRequest) -> Result<EmbeddingsResponse> {
-        self.post_json(ctx, "embeddings", request).await
+    pub async fn embeddings(&self, ctx: &RequestContext, request: &EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
+        self.post_answer(ctx, "embeddings", request).await
+    }
+
+    /// `POST {base}/{path}` with a JSON body, answered with a JSON object of type `T`, kept as
+    /// received.
+    pub async fn post_answer<B, T>(&self, ctx: &RequestContext, path: &str, body: &B) -> Result<Answer<T>>
+    where
+        B: Serialize + ?Sized,
+        T: AnswerType,
+    {
+        let url = self.url(path);
+        let (builder, credential) = self.request(ctx, Method::POST, &url);
+        let response = self.execute(builder.json(body), &url, credential).await?;
+        let body = response.bytes().await.map_err(|e| error::from_transport(&self.provider, &url, e))?;
+        Answer::from_json(body.clone()).map_err(|e| error::invalid_response(&self.provider, &body, &e))
+    }
+
+    /// Like [`Self::post_stream`], with each event kept as the backend's JSON.
+    pub async fn post_answer_stream<B, T>(&self, ctx: &RequestContext, path: &str, body: &B) -> Result<ChunkStream<Answer<T>>>
+    where
+        B: Serialize + ?Sized,
+        T: AnswerType + Send + 'static,
+    {
+        let body = self.open_stream(ctx, path, body).await?;
+        Ok(sse::answer_stream(self.provider.clone(), body))
     }
 
     /// `GET /models`.
@@ -149,6 +174,18 @@ impl OpenAiCompatClient {
         B: Serialize + ?Sized,
         T: DeserializeOwned + Send + 'static,
     {
+        let body = self.open_stream(ctx, path, body).await?;
+        Ok(sse::json_stream(self.provider.clone(), body))
+    }
+
+    /// Sends a stream request; the event bytes as they arrive, once the answer's head says
+    /// they are events.
+    async fn open_stream<B: Serialize + ?Sized>(
+        &self,
+        ctx: &RequestContext,
+        path: &str,
+        body: &B,
+    ) -> Result<impl futures::Stream<Item = Result<bytes::Bytes>> + Send + 'static> {
         let url = self.url(path);
         let (builder, credential) = self.request(ctx, Method::POST, &url);
         let response = self.execute(builder.json(body), &url, credential).await?;
@@ -168,7 +205,7 @@ impl OpenAiCompatClient {
         let body = response
             .bytes_stream()
             .map(move |chunk| chunk.map_err(|e| error::from_transport(&provider, &url, e)));
-        Ok(sse::json_stream(self.provider.clone(), body))
+        Ok(body)
     }
 
     /// The key to send: provider data first (it overrides the config), then the config.

@@ -25,14 +25,14 @@ pub struct ClientConfig {
     /// The longest the backend may stay silent (before the response head, or between body
     /// chunks) before the call fails with a timeout. Like the OpenAI SDK's read timeout, it does
     /// not bound a long stream that keeps producing.
-    pub timeout: Duration,
+    pub read_timeout: Duration,
     /// The longest a TCP/TLS connect may take.
     pub connect_timeout: Duration,
 }
 
 impl ClientConfig {
     /// The OpenAI SDK's defaults: 600 s read timeout, 5 s connect timeout, TLS verified.
-    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(600);
+    pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(600);
     pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
     pub fn new(provider_id: impl Into<String>, base_url: impl Into<String>) -> Self {
@@ -43,10 +43,73 @@ impl ClientConfig {
             provider_data_key: None,
             default_headers: BTreeMap::new(),
             tls_verify: TlsVerify::default(),
-            timeout: Self::DEFAULT_TIMEOUT,
+            read_timeout: Self::DEFAULT_READ_TIMEOUT,
             connect_timeout: Self::DEFAULT_CONNECT_TIMEOUT,
         }
     }
+
+    /// Applies a provider's configured timeouts.
+    pub fn with_timeouts(mut self, timeouts: &HttpTimeouts) -> Self {
+        self.connect_timeout = seconds(timeouts.connect_timeout);
+        self.read_timeout = seconds(timeouts.read_timeout);
+        self
+    }
+}
+
+/// The HTTP timeouts of an OpenAI-like provider, in seconds: flattened into its run.yaml
+/// `config:` (`connect_timeout`, `read_timeout`, `timeout`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HttpTimeouts {
+    /// The longest a TCP (and TLS) connect to the backend may take.
+    #[serde(default = "default_connect_timeout")]
+    pub connect_timeout: f64,
+    /// The longest the backend may stay silent: before the answer's head, or between two reads
+    /// of its body (a stream that keeps producing is never cut by it).
+    #[serde(default = "default_read_timeout")]
+    pub read_timeout: f64,
+    /// The longest a whole call may take — up to the whole answer, or a stream's start —
+    /// before it fails with a 504 naming the provider. Unset: the server's default (600 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<f64>,
+}
+
+fn default_connect_timeout() -> f64 {
+    ClientConfig::DEFAULT_CONNECT_TIMEOUT.as_secs_f64()
+}
+
+fn default_read_timeout() -> f64 {
+    ClientConfig::DEFAULT_READ_TIMEOUT.as_secs_f64()
+}
+
+impl Default for HttpTimeouts {
+    fn default() -> Self {
+        HttpTimeouts { connect_timeout: default_connect_timeout(), read_timeout: default_read_timeout(), timeout: None }
+    }
+}
+
+impl HttpTimeouts {
+    /// Each timeout is a positive number of seconds (at most a day).
+    pub fn validate(&self) -> Result<()> {
+        let fields = [("connect_timeout", Some(self.connect_timeout)), ("read_timeout", Some(self.read_timeout)), ("timeout", self.timeout)];
+        for (name, value) in fields {
+            if let Some(v) = value
+                && !(v.is_finite() && v > 0.0 && v <= 86_400.0)
+            {
+                return Err(Error::invalid(format!("config.{name}: {v} is not a number of seconds between 0 and 86400"))
+                    .with_param(name));
+            }
+        }
+        Ok(())
+    }
+
+    /// What the call layers bound each call by (`ProviderConfig::policy`'s `timeout`).
+    pub fn call_timeout(&self) -> Option<Duration> {
+        self.timeout.map(seconds)
+    }
+}
+
+fn seconds(s: f64) -> Duration {
+    Duration::try_from_secs_f64(s).unwrap_or(Duration::from_secs(86_400))
 }
 
 /// run.yaml's `tls_verify`: `true`/`false`, or the path of a PEM CA bundle to trust.
@@ -123,6 +186,21 @@ pub fn optional_secret<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<O
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn timeouts_default_and_validate() {
+        let t: HttpTimeouts = serde_json::from_value(json!({})).unwrap();
+        assert_eq!(t, HttpTimeouts::default());
+        assert_eq!((t.connect_timeout, t.read_timeout, t.call_timeout()), (5.0, 600.0, None));
+        let t: HttpTimeouts = serde_json::from_value(json!({"connect_timeout": 1, "read_timeout": 2.5, "timeout": 30})).unwrap();
+        assert_eq!(t.call_timeout(), Some(Duration::from_secs(30)));
+        let client = ClientConfig::new("p", "http://h").with_timeouts(&t);
+        assert_eq!((client.connect_timeout, client.read_timeout), (Duration::from_secs(1), Duration::from_millis(2500)));
+        for bad in [json!({"timeout": 0}), json!({"read_timeout": -1}), json!({"connect_timeout": 1e9})] {
+            let t: HttpTimeouts = serde_json::from_value(bad.clone()).unwrap();
+            assert!(t.validate().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn tls_verify_forms() {

@@ -126,7 +126,7 @@ pub fn from_transport(provider: &str, url: &str, err: reqwest::Error) -> Error {
 }
 
 /// A 200 answer whose body is not what the API promises.
-pub fn invalid_response(provider: &str, body: &[u8], err: &serde_json::Error) -> Error {
+pub fn invalid_response(provider: &str, body: &[u8], err: &dyn std::fmt::Display) -> Error {
     if let Some(backend) = BackendError::parse(body).filter(|b| b.message.is_some()) {
         return from_stream_event(provider, &backend);
     }

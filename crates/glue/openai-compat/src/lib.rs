@@ -10,7 +10,8 @@
 //! - [`sse`]: server-sent events to typed chunks, forwarded as they arrive.
 //! - [`error`]: the only place that knows vendor status codes and error bodies; every error
 //!   names the provider.
-//! - [`AllowedModels`] and [`RemoteModel`]: the model listing glue OpenAI-like providers share.
+//! - [`RemoteModel`]: the model listing glue OpenAI-like providers share; [`HttpTimeouts`]: the
+//!   timeouts every OpenAI-like provider's config flattens in.
 
 mod client;
 mod config;
@@ -19,6 +20,6 @@ mod models;
 pub mod sse;
 
 pub use client::OpenAiCompatClient;
-pub use config::{ClientConfig, TlsVerify, optional_secret};
+pub use config::{ClientConfig, HttpTimeouts, TlsVerify, optional_secret};
 pub use error::Credential;
-pub use models::{AllowedModels, RemoteModel};
+pub use models::RemoteModel;

@@ -1,4 +1,5 @@
-//! Server-sent events from an OpenAI-compatible backend -> a stream of typed chunks.
+//! Server-sent events from an OpenAI-compatible backend -> a stream of chunks, typed
+//! ([`json_stream`]) or kept as the backend's JSON ([`answer_stream`]).
 //! Framing (multi-line data, comments, events split across reads) is `eventsource-stream`'s.
 
 use std::sync::{Arc, Mutex};
@@ -7,7 +8,7 @@ use bytes::Bytes;
 use eventsource_stream::{EventStreamError, Eventsource};
 use futures::{Stream, StreamExt};
 use lls_api_common::{Error, ErrorKind, Result};
-use lls_api_inference::ChunkStream;
+use lls_api_inference::{Answer, AnswerType, ChunkStream};
 use serde::de::DeserializeOwned;
 
 use crate::error::{self, BackendError};
@@ -22,6 +23,32 @@ pub fn json_stream<T, S>(provider: Arc<str>, body: S) -> ChunkStream<T>
 where
     T: DeserializeOwned + Send + 'static,
     S: Stream<Item = Result<Bytes>> + Send + 'static,
+{
+    events(provider, body, |provider, data| parse_chunk::<T>(provider, data.trim()))
+}
+
+/// Like [`json_stream`], but each chunk stays the JSON the backend sent ([`Answer::Json`]),
+/// checked to be an object (an error object in its place becomes the stream's error).
+pub fn answer_stream<T, S>(provider: Arc<str>, body: S) -> ChunkStream<Answer<T>>
+where
+    T: AnswerType + Send + 'static,
+    S: Stream<Item = Result<Bytes>> + Send + 'static,
+{
+    events(provider, body, |provider, data| {
+        let bytes = Bytes::from(data);
+        Answer::from_json(bytes.clone()).map_err(|e| match BackendError::parse(&bytes) {
+            Some(backend) => error::from_stream_event(provider, &backend),
+            None => invalid_chunk(provider, &e, &bytes),
+        })
+    })
+}
+
+/// The event loop both streams share; `parse` turns one event's data into an item.
+fn events<T, S, F>(provider: Arc<str>, body: S, parse: F) -> ChunkStream<T>
+where
+    T: Send + 'static,
+    S: Stream<Item = Result<Bytes>> + Send + 'static,
+    F: Fn(&str, String) -> Result<T> + Send + Sync + Copy + 'static,
 {
     let opening = Arc::new(Mutex::new(Vec::new()));
     let seen = opening.clone();
@@ -58,7 +85,9 @@ where
                 if data == "[DONE]" {
                     return None;
                 }
-                return match parse_chunk::<T>(&provider, data) {
+                let whole = data.len() == event.data.len();
+                let data = if whole { event.data } else { data.to_owned() };
+                return match parse(&provider, data) {
                     Ok(chunk) => Some((Ok(chunk), Some(state))),
                     Err(e) => Some((Err(e), None)),
                 };
@@ -99,12 +128,16 @@ fn parse_chunk<T: DeserializeOwned>(provider: &str, data: &str) -> Result<T> {
     }
     serde_json::from_str(data).map_err(|e| match BackendError::parse(data.as_bytes()) {
         Some(backend) => error::from_stream_event(provider, &backend),
-        None => Error::new(
-            ErrorKind::UpstreamError,
-            format!("provider {provider} sent an invalid stream chunk: {e}; chunk: {}", error::snippet(data.as_bytes())),
-        )
-        .with_provider(provider),
+        None => invalid_chunk(provider, &e, data.as_bytes()),
     })
+}
+
+fn invalid_chunk(provider: &str, e: &dyn std::fmt::Display, data: &[u8]) -> Error {
+    Error::new(
+        ErrorKind::UpstreamError,
+        format!("provider {provider} sent an invalid stream chunk: {e}; chunk: {}", error::snippet(data)),
+    )
+    .with_provider(provider)
 }
 
 /// `{"error": ...}` at the top level of a chunk, and only there.

@@ -109,7 +109,7 @@ fn client(base: &str, key: Option<&str>) -> OpenAiCompatClient {
     let mut config = ClientConfig::new("p1", base);
     config.api_key = key.map(Secret::new);
     config.provider_data_key = Some("p1_api_key");
-    config.timeout = Duration::from_millis(300);
+    config.read_timeout = Duration::from_millis(300);
     OpenAiCompatClient::new(config).unwrap()
 }
 
@@ -132,6 +132,7 @@ async fn complete_call_forwards_extras_and_config_key() {
     let Output::Complete(done) = c.chat_completion(&RequestContext::default(), &chat_request("m", false)).await.unwrap() else {
         panic!("expected a whole completion")
     };
+    let done = done.into_typed().unwrap();
     assert_eq!(done.choices[0].message.content.as_deref(), Some("hi"));
     assert_eq!(backend.auth.lock().unwrap()[0], "Bearer cfg");
     assert_eq!(backend.bodies.lock().unwrap()[0]["guided_choice"], json!(["a"]));
@@ -199,7 +200,7 @@ async fn stream_items(c: &OpenAiCompatClient, model: &str) -> Vec<lls_api_common
     let Output::Stream(s) = c.chat_completion(&RequestContext::default(), &chat_request(model, true)).await.unwrap() else {
         panic!("expected a stream")
     };
-    s.map(|r| r.map(|c| c.choices[0].delta.content.clone().unwrap_or_default())).collect().await
+    s.map(|r| r.and_then(|c| c.into_typed()).map(|c| c.choices[0].delta.content.clone().unwrap_or_default())).collect().await
 }
 
 #[tokio::test]
@@ -247,7 +248,7 @@ async fn embeddings_and_models() {
     let req: EmbeddingsRequest =
         serde_json::from_value(json!({"model": "e", "input": ["a"], "encoding_format": "float", "dimensions": 2, "user": "u"}))
             .unwrap();
-    let out = c.embeddings(&RequestContext::default(), &req).await.unwrap();
+    let out = c.embeddings(&RequestContext::default(), &req).await.unwrap().into_typed().unwrap();
     assert_eq!(out.data[0].embedding.to_floats().unwrap(), vec![0.5, 1.0]);
     let sent = backend.bodies.lock().unwrap()[0].clone();
     assert_eq!((sent["encoding_format"].clone(), sent["dimensions"].clone(), sent["user"].clone()), (json!("float"), json!(2), json!("u")));

@@ -11,7 +11,7 @@ pub mod sse;
 pub use error::{ApiError, ApiResult, LoggedError, error_body, status_of};
 pub use extract::{ApiJson, ApiQuery, Ctx, parse_json};
 pub use route_book::{Described, Op, PathParam, RequestBody, Response, RouteBook, RouteGroup, RouteInfo, SchemaFn, Undescribed};
-pub use sse::sse_response;
+pub use sse::{sse_json_response, sse_response};
 
 /// Describes one operation for the [`RouteBook`]; declare its body, query and answers next.
 pub fn op(

@@ -7,26 +7,34 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use futures::{StreamExt, stream};
-use futures::stream::BoxStream;
 use lls_api_common::{Error, ErrorKind, Result};
+use futures::stream::BoxStream;
 use serde::Serialize;
 
 use crate::error::{ApiError, error_body};
 
-fn event<T: Serialize>(item: &T) -> Bytes {
-    let mut buf = Vec::with_capacity(256);
-    buf.extend_from_slice(b"data: ");
+fn json_bytes<T: Serialize>(item: &T) -> Bytes {
     // Serializing our own types cannot fail; an empty object keeps the framing if it ever did.
-    if serde_json::to_writer(&mut buf, item).is_err() {
-        buf.extend_from_slice(b"{}");
-    }
+    serde_json::to_vec(item).map_or_else(|_| Bytes::from_static(b"{}"), Bytes::from)
+}
+
+/// `data: <json>\n\n`.
+fn frame(json: &[u8]) -> Bytes {
+    let mut buf = Vec::with_capacity(json.len() + 8);
+    buf.extend_from_slice(b"data: ");
+    buf.extend_from_slice(json);
     buf.extend_from_slice(b"\n\n");
     Bytes::from(buf)
 }
 
-/// Streams `chunks` as SSE once the first one has arrived. A stream that ends before its first
-/// chunk is a backend failure (502), never an empty 200.
+/// Streams `chunks` as SSE once the first one has arrived (see [`sse_json_response`]).
 pub async fn sse_response<T: Serialize + Send + 'static>(chunks: BoxStream<'static, Result<T>>) -> Response {
+    sse_json_response(chunks.map(|item| item.map(|chunk| json_bytes(&chunk))).boxed()).await
+}
+
+/// [`sse_response`] for chunks that are JSON text already (a backend's bytes, passed through).
+/// A stream that ends before its first chunk is a backend failure (502), never an empty 200.
+pub async fn sse_json_response(chunks: BoxStream<'static, Result<Bytes>>) -> Response {
     // Fused: the chained stream polls `chunks` again after it ended, which an `unfold` forbids.
     let mut chunks = chunks.fuse();
     let first = match chunks.next().await {
@@ -38,16 +46,16 @@ pub async fn sse_response<T: Serialize + Send + 'static>(chunks: BoxStream<'stat
         }
     };
     let head = stream::once(futures::future::ready(Ok(first)));
-    let body = head.chain(chunks).scan(false, |failed, item: Result<T>| {
+    let body = head.chain(chunks).scan(false, |failed, item: Result<Bytes>| {
         if *failed {
             return futures::future::ready(None);
         }
         let bytes = match item {
-            Ok(chunk) => event(&chunk),
+            Ok(json) => frame(&json),
             Err(e) => {
                 tracing::warn!("stream failed midway: {e}");
                 *failed = true;
-                event(&error_body(&e))
+                frame(&json_bytes(&error_body(&e)))
             }
         };
         futures::future::ready(Some(Ok::<_, std::convert::Infallible>(bytes)))

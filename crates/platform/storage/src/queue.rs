@@ -1,9 +1,12 @@
 //! [`QueuedWriter`]: writes rows off the request path. `submit` never waits: rows go into a
-//! bounded queue, and when it is full they are dropped and counted. Writer tasks insert batches.
+//! bounded queue, and when it is full they are dropped and counted. Writer tasks insert (or
+//! upsert) batches: a writer that finds fewer rows than a full batch waits up to [`LINGER`]
+//! for more, so a steady trickle of requests costs one database round trip per batch rather
+//! than one per row; a flush cuts the wait short.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use lls_api_common::ErrorKind;
 use lls_api_common::store::{Row, SqlStore};
@@ -11,6 +14,8 @@ use tokio::sync::{Mutex, RwLock, mpsc, oneshot};
 
 /// The most rows one writer inserts in one transaction.
 pub const MAX_BATCH: usize = 256;
+/// How long a writer holding a partial batch waits for more rows before writing it.
+pub const LINGER: Duration = Duration::from_millis(5);
 /// Drop warnings are logged at most this often.
 const WARN_INTERVAL_MS: u64 = 1_000;
 const NEVER: u64 = u64::MAX;
@@ -57,9 +62,25 @@ impl QueuedWriter {
         max_queue: usize,
         writers: usize,
     ) -> Self {
+        Self::start(store, table.into(), Mode::Insert, max_queue, writers)
+    }
+
+    /// Like [`QueuedWriter::spawn`], but a row whose `key_columns` match a stored row replaces
+    /// it (and within a batch the last of equal keys wins) instead of failing.
+    pub fn spawn_upsert(
+        store: Arc<dyn SqlStore>,
+        table: impl Into<String>,
+        key_columns: &'static [&'static str],
+        max_queue: usize,
+        writers: usize,
+    ) -> Self {
+        Self::start(store, table.into(), Mode::Upsert(key_columns), max_queue, writers)
+    }
+
+    fn start(store: Arc<dyn SqlStore>, table: String, mode: Mode, max_queue: usize, writers: usize) -> Self {
         let (tx, rx) = mpsc::channel(max_queue.max(1));
         let stats = Arc::new(Stats {
-            table: table.into(),
+            table,
             dropped: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             started: Instant::now(),
@@ -67,6 +88,7 @@ impl QueuedWriter {
         });
         let writer = Writer {
             store,
+            mode,
             rx: Arc::new(Mutex::new(rx)),
             gate: Arc::new(RwLock::new(())),
             stats: stats.clone(),
@@ -126,12 +148,20 @@ impl Stats {
     }
 }
 
+/// How a batch is written.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    Insert,
+    Upsert(&'static [&'static str]),
+}
+
 /// One writer task's view. Writers take batches in queue order under `rx`; each holds a read
 /// guard on `gate` until its batch is written, so a flush that takes the write guard knows
 /// every earlier batch is done.
 #[derive(Clone)]
 struct Writer {
     store: Arc<dyn SqlStore>,
+    mode: Mode,
     rx: Arc<Mutex<mpsc::Receiver<Item>>>,
     gate: Arc<RwLock<()>>,
     stats: Arc<Stats>,
@@ -146,6 +176,7 @@ impl Writer {
                 if rx.recv_many(&mut items, MAX_BATCH).await == 0 {
                     return; // every handle is gone and the queue is empty
                 }
+                linger(&mut rx, &mut items).await;
                 self.gate.clone().read_owned().await
             };
             let mut rows = Vec::with_capacity(items.len());
@@ -167,12 +198,19 @@ impl Writer {
         }
     }
 
+    async fn insert(&self, rows: &[Row]) -> lls_api_common::Result<()> {
+        match self.mode {
+            Mode::Insert => self.store.insert(&self.stats.table, rows).await,
+            Mode::Upsert(keys) => self.store.upsert_many(&self.stats.table, rows, keys).await,
+        }
+    }
+
     async fn write(&self, rows: Vec<Row>) {
         if rows.is_empty() {
             return; // a batch of flush markers only
         }
         let table = &self.stats.table;
-        let err = match self.store.insert(table, &rows).await {
+        let err = match self.insert(&rows).await {
             Ok(()) => return,
             Err(err) => err,
         };
@@ -187,10 +225,22 @@ impl Writer {
             return;
         }
         for row in rows {
-            if let Err(err) = self.store.insert(table, std::slice::from_ref(&row)).await {
+            if let Err(err) = self.insert(std::slice::from_ref(&row)).await {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(table = %table, error = %err, "queued write of one row failed");
             }
+        }
+    }
+}
+
+/// Tops a partial batch up with rows that arrive within [`LINGER`]; a flush marker (someone
+/// waits to read) or a full batch ends the wait at once.
+async fn linger(rx: &mut mpsc::Receiver<Item>, items: &mut Vec<Item>) {
+    let deadline = tokio::time::Instant::now() + LINGER;
+    while items.len() < MAX_BATCH && !items.iter().any(|i| matches!(i, Item::Flush(_))) {
+        match tokio::time::timeout_at(deadline, rx.recv_many(items, MAX_BATCH - items.len())).await {
+            Ok(0) | Err(_) => return, // closed, or time is up
+            Ok(_) => {}
         }
     }
 }

@@ -119,6 +119,57 @@ impl SqlTableStore {
         Ok(b)
     }
 
+    /// `INSERT ... VALUES (..), (..) ON CONFLICT (keys) DO UPDATE SET c = excluded.c, ...`
+    /// for rows that all have the columns of the first.
+    fn upsert_statement(&self, table: &str, schema: &Schema, rows: &[&Row], key_columns: &[&str]) -> Result<Statement> {
+        let Some(first) = rows.first() else {
+            return Err(Error::internal(format!("an upsert into '{table}' with no rows")));
+        };
+        let columns: Vec<&String> = first.keys().collect();
+        let typed: Vec<&Column> = columns.iter().map(|name| schema.column(table, name)).collect::<Result<_>>()?;
+        let mut b = self.builder();
+        b.sql("INSERT INTO ").ident(table)?.sql(" (");
+        for (i, name) in columns.iter().enumerate() {
+            if i > 0 {
+                b.sql(", ");
+            }
+            b.ident(name)?;
+        }
+        b.sql(") VALUES ");
+        for (r, row) in rows.iter().enumerate() {
+            b.sql(if r == 0 { "(" } else { ", (" });
+            for (i, (name, column)) in columns.iter().zip(&typed).enumerate() {
+                if i > 0 {
+                    b.sql(", ");
+                }
+                let value = row.get(name.as_str()).unwrap_or(&Value::Null);
+                b.param(to_param(column, value)?);
+            }
+            b.sql(")");
+        }
+        b.sql(" ON CONFLICT (");
+        for (i, key) in key_columns.iter().enumerate() {
+            if i > 0 {
+                b.sql(", ");
+            }
+            b.ident(key)?;
+        }
+        b.sql(")");
+        let updates: Vec<&&String> = columns.iter().filter(|name| !key_columns.contains(&name.as_str())).collect();
+        if updates.is_empty() {
+            b.sql(" DO NOTHING");
+        } else {
+            b.sql(" DO UPDATE SET ");
+            for (i, name) in updates.into_iter().enumerate() {
+                if i > 0 {
+                    b.sql(", ");
+                }
+                b.ident(name)?.sql(" = excluded.").ident(name)?;
+            }
+        }
+        Ok(b.build())
+    }
+
     /// The order-by value of the cursor row; a missing cursor is the client's mistake.
     async fn cursor_value(
         &self,
@@ -166,6 +217,34 @@ fn push_filter(
         };
     }
     Ok(())
+}
+
+/// The rows to write: for equal keys only the last (a statement may not touch a row twice).
+fn last_per_key<'a>(rows: &'a [Row], key_columns: &[&str]) -> Vec<&'a Row> {
+    let key = |row: &Row| -> Vec<String> { key_columns.iter().map(|k| row.get(*k).map(Value::to_string).unwrap_or_default()).collect() };
+    let mut seen = HashSet::new();
+    let mut kept: Vec<&Row> = rows.iter().rev().filter(|row| seen.insert(key(row))).collect();
+    kept.reverse();
+    kept
+}
+
+/// `rows` grouped by their column names (in order), each group in the rows' order.
+fn same_columns<'a>(rows: &[&'a Row]) -> Vec<Vec<&'a Row>> {
+    let mut groups: Vec<Vec<&'a Row>> = Vec::new();
+    for row in rows {
+        match groups.iter_mut().find(|g| g[0].keys().eq(row.keys())) {
+            Some(group) => group.push(row),
+            None => groups.push(vec![row]),
+        }
+    }
+    groups
+}
+
+/// Rows per statement: the largest power of two up to 128 that fits, so a table sees at most
+/// eight statement texts, each prepared once per connection (sqlx caches them).
+fn chunk_len(remaining: usize) -> usize {
+    const MAX: usize = 128;
+    if remaining >= MAX { MAX } else { 1 << (usize::BITS - 1 - remaining.leading_zeros()) }
 }
 
 fn create_table_sql(dialect: Dialect, table: &str, columns: &[Column]) -> Result<String> {
@@ -248,37 +327,31 @@ impl SqlStore for SqlTableStore {
     }
 
     async fn upsert(&self, table: &str, row: &Row, key_columns: &[&str]) -> Result<()> {
+        self.upsert_many(table, std::slice::from_ref(row), key_columns).await
+    }
+
+    async fn upsert_many(&self, table: &str, rows: &[Row], key_columns: &[&str]) -> Result<()> {
         let schema = self.schema(table)?;
-        if key_columns.is_empty() || key_columns.iter().any(|k| !row.contains_key(*k)) {
+        if key_columns.is_empty() || rows.iter().any(|row| key_columns.iter().any(|k| !row.contains_key(*k))) {
             return Err(Error::invalid(format!(
                 "upsert into '{table}' needs values for all of {key_columns:?}"
             )));
         }
-        let mut b = self.insert_statement(table, &schema, row)?;
-        b.sql(" ON CONFLICT (");
-        for (i, key) in key_columns.iter().enumerate() {
-            if i > 0 {
-                b.sql(", ");
-            }
-            b.ident(key)?;
-        }
-        b.sql(")");
-        let updates: Vec<&String> = row
-            .keys()
-            .filter(|name| !key_columns.contains(&name.as_str()))
-            .collect();
-        if updates.is_empty() {
-            b.sql(" DO NOTHING");
-        } else {
-            b.sql(" DO UPDATE SET ");
-            for (i, name) in updates.into_iter().enumerate() {
-                if i > 0 {
-                    b.sql(", ");
-                }
-                b.ident(name)?.sql(" = excluded.").ident(name)?;
+        let rows = last_per_key(rows, key_columns);
+        let mut stmts = Vec::new();
+        for group in same_columns(&rows) {
+            let mut rest = group.as_slice();
+            while !rest.is_empty() {
+                let (chunk, tail) = rest.split_at(chunk_len(rest.len()));
+                stmts.push(self.upsert_statement(table, &schema, chunk, key_columns)?);
+                rest = tail;
             }
         }
-        self.db.execute(b.build()).await.map(|_| ())
+        match stmts.len() {
+            0 => Ok(()),
+            1 => self.db.execute(stmts.remove(0)).await.map(|_| ()),
+            _ => self.db.execute_in_transaction(stmts).await.map(|_| ()),
+        }
     }
 
     async fn fetch_one(&self, table: &str, filter: &Filter) -> Result<Option<Row>> {
@@ -379,6 +452,30 @@ impl SqlStore for SqlTableStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_split_into_powers_of_two() {
+        let split = |mut n: usize| {
+            let mut out = Vec::new();
+            while n > 0 {
+                let c = chunk_len(n);
+                out.push(c);
+                n -= c;
+            }
+            out
+        };
+        assert_eq!(split(1), [1]);
+        assert_eq!(split(37), [32, 4, 1]);
+        assert_eq!(split(300), [128, 128, 32, 8, 4]);
+    }
+
+    #[test]
+    fn the_last_row_of_a_key_wins() {
+        let row = |id: &str, v: i64| -> Row { [("id".to_owned(), Value::from(id)), ("v".to_owned(), Value::from(v))].into_iter().collect() };
+        let rows = [row("a", 1), row("b", 2), row("a", 3)];
+        let kept: Vec<i64> = last_per_key(&rows, &["id"]).iter().filter_map(|r| r["v"].as_i64()).collect();
+        assert_eq!(kept, [2, 3]);
+    }
 
     #[test]
     fn create_table_statement() -> Result<()> {

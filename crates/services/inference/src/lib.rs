@@ -20,7 +20,7 @@ use lls_registry::{BuiltService, ServiceContext};
 
 pub use models_table::ModelsTable;
 pub use router::InferenceRouter;
-pub use store::{InferenceStore, ListChatCompletions, StoredChatCompletion};
+pub use store::{CompletionRecord, InferenceStore, ListChatCompletions, StoredChatCompletion};
 
 /// How long startup waits for providers to list their models before serving anyway.
 const MODEL_LISTING_WAIT: Duration = Duration::from_secs(3);

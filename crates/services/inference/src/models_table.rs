@@ -268,7 +268,7 @@ mod tests {
     use lls_api_common::store::{KvStoreRef, StoreResolver};
     use lls_api_common::{ErrorKind, RequestContext};
     use lls_api_inference::{
-        ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest, EmbeddingsRequest,
+        Answer, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest, EmbeddingsRequest,
         EmbeddingsResponse, Inference, Output,
     };
     use lls_api_models::ProviderModel;
@@ -287,7 +287,7 @@ mod tests {
         async fn completion(&self, _: &RequestContext, _: CompletionRequest) -> Result<Output<Completion, Completion>> {
             Err(Error::unsupported("no completions"))
         }
-        async fn embeddings(&self, _: &RequestContext, _: EmbeddingsRequest) -> Result<EmbeddingsResponse> {
+        async fn embeddings(&self, _: &RequestContext, _: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
             Err(Error::unsupported("no embeddings"))
         }
     }

@@ -1,19 +1,22 @@
 //! The inference router: validates a request, finds the provider that owns its model, calls it
-//! with the provider's model id, and gives the answer back under the client's model id.
+//! with the provider's model id, and gives the answer back under the client's model id. A
+//! backend's answer passes through as its bytes: only `model` is rewritten (and an empty
+//! `tool_calls` list nulled, as 0.3.5 does).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use futures::StreamExt;
 use lls_api_common::{RequestContext, Result};
 use lls_api_inference::{
-    ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest, EmbeddingsRequest,
-    EmbeddingsResponse, Inference, Output, ToolChoice,
+    Answer, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest, EmbeddingsRequest,
+    EmbeddingsResponse, EncodingFormat, Inference, Output, ToolChoice,
 };
 use lls_api_inference::Capability;
 use lls_api_models::ModelType;
 
 use crate::stream::RecordingStream;
-use crate::{InferenceStore, ModelsTable};
+use crate::{CompletionRecord, InferenceStore, ModelsTable};
 
 pub struct InferenceRouter {
     models: Arc<ModelsTable>,
@@ -48,25 +51,28 @@ impl Inference for InferenceRouter {
             request.tools = None;
             request.tool_choice = None;
         }
-        let inputs = self.store.as_ref().map(|_| request.messages.clone());
+        // Serialised once, before the request moves to the provider.
+        let inputs = match &self.store {
+            Some(_) => Some(serde_json::to_string(&request.messages)?),
+            None => None,
+        };
         match provider.chat_completion(ctx, request).await? {
-            Output::Complete(mut completion) => {
-                completion.model = client_model;
-                for choice in &mut completion.choices {
-                    if choice.message.tool_calls.as_ref().is_some_and(Vec::is_empty) {
-                        choice.message.tool_calls = None;
-                    }
+            Output::Complete(mut answer) => {
+                answer.set_model(&client_model);
+                answer.drop_empty_tool_calls();
+                if let (Some(store), Some(inputs)) = (&self.store, inputs)
+                    && let Some(record) = CompletionRecord::from_answer(&answer, &client_model, inputs)
+                {
+                    store.record(record);
                 }
-                if let (Some(store), Some(inputs)) = (&self.store, &inputs) {
-                    store.record(&completion, inputs);
-                }
-                Ok(Output::Complete(completion))
+                Ok(Output::Complete(answer))
             }
             Output::Stream(stream) => {
                 let on_end = match (&self.store, inputs) {
                     (Some(store), Some(inputs)) => {
                         let store = store.clone();
-                        Some(Box::new(move |done: ChatCompletion| store.record(&done, &inputs)) as crate::stream::OnEnd)
+                        Some(Box::new(move |done: ChatCompletion| store.record(CompletionRecord::from_completion(&done, inputs)))
+                            as crate::stream::OnEnd)
                     }
                     _ => None,
                 };
@@ -82,33 +88,57 @@ impl Inference for InferenceRouter {
         request.normalize_logprobs();
         Ok(match provider.completion(ctx, request).await? {
             Output::Complete(mut c) => {
-                c.model = client_model;
+                c.set_model(&client_model);
                 Output::Complete(c)
             }
-            Output::Stream(s) => {
-                use futures::StreamExt;
-                Output::Stream(Box::pin(s.map(move |chunk| {
-                    chunk.map(|mut c| {
-                        c.model.clone_from(&client_model);
-                        c
-                    })
-                })))
-            }
+            Output::Stream(s) => Output::Stream(Box::pin(s.map(move |chunk| {
+                chunk.map(|mut c| {
+                    c.set_model(&client_model);
+                    c
+                })
+            }))),
         })
     }
 
-    async fn embeddings(&self, ctx: &RequestContext, mut request: EmbeddingsRequest) -> Result<EmbeddingsResponse> {
+    async fn embeddings(&self, ctx: &RequestContext, mut request: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
         request.validate()?;
         let (provider, provider_model) = self.models.resolve_for(&request.model, ModelType::Embedding, &[Capability::Embeddings])?;
         let client_model = std::mem::replace(&mut request.model, provider_model);
         let encoding = request.encoding();
-        let mut response = provider.embeddings(ctx, request).await?;
-        response.model = client_model;
-        if encoding == lls_api_inference::EncodingFormat::Base64 {
+        let mut answer = provider.embeddings(ctx, request).await?;
+        answer.set_model(&client_model);
+        if encoding == EncodingFormat::Base64 && has_float_vectors(&answer) {
+            // The client asked for base64 and the provider gave floats (in-process models,
+            // backends that ignore `encoding_format`).
+            let mut response = answer.into_typed()?;
             for e in &mut response.data {
                 e.embedding = e.embedding.to_base64();
             }
+            answer = Answer::Typed(response);
         }
-        Ok(response)
+        Ok(answer)
+    }
+}
+
+/// Whether an embeddings answer holds float vectors (a backend's bytes are only parsed when
+/// they show an `"embedding"` that is a list).
+fn has_float_vectors(answer: &Answer<EmbeddingsResponse>) -> bool {
+    match answer {
+        Answer::Typed(r) => r.data.iter().any(|e| matches!(e.embedding, lls_api_inference::EmbeddingVector::Float(_))),
+        Answer::Json(j) => {
+            #[derive(serde::Deserialize)]
+            struct Data<'a> {
+                #[serde(borrow)]
+                data: Vec<Item<'a>>,
+            }
+            #[derive(serde::Deserialize)]
+            struct Item<'a> {
+                #[serde(borrow)]
+                embedding: &'a serde_json::value::RawValue,
+            }
+            j.contains(b"\"embedding\"")
+                && serde_json::from_slice::<Data<'_>>(j.original())
+                    .is_ok_and(|d| d.data.iter().any(|i| i.embedding.get().starts_with('[')))
+        }
     }
 }

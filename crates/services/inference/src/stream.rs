@@ -1,17 +1,18 @@
-//! A stream adapter that rewrites each chunk as it passes and hands the reassembled completion
-//! to a callback when the stream ends (for the inference store).
+//! A stream adapter that rewrites each chunk's `model` as it passes (the rest of a backend's
+//! chunk is forwarded as its bytes) and hands the reassembled completion to a callback when the
+//! stream ends (for the inference store).
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use futures::Stream;
 use lls_api_common::Result;
-use lls_api_inference::{ChatCompletion, ChatCompletionChunk, ChunkAccumulator, ChunkStream};
+use lls_api_inference::{Answer, ChatCompletion, ChatCompletionChunk, ChunkAccumulator, ChunkStream};
 
 pub(crate) type OnEnd = Box<dyn FnOnce(ChatCompletion) + Send>;
 
 pub(crate) struct RecordingStream {
-    inner: ChunkStream<ChatCompletionChunk>,
+    inner: ChunkStream<Answer<ChatCompletionChunk>>,
     model: String,
     acc: Option<ChunkAccumulator>,
     on_end: Option<OnEnd>,
@@ -21,14 +22,14 @@ pub(crate) struct RecordingStream {
 
 impl RecordingStream {
     /// `model` replaces every chunk's model; `on_end` (if any) gets the whole completion.
-    pub(crate) fn new(inner: ChunkStream<ChatCompletionChunk>, model: String, on_end: Option<OnEnd>) -> Self {
+    pub(crate) fn new(inner: ChunkStream<Answer<ChatCompletionChunk>>, model: String, on_end: Option<OnEnd>) -> Self {
         let acc = on_end.as_ref().map(|_| ChunkAccumulator::default());
         RecordingStream { inner, model, acc, on_end, finished: false }
     }
 }
 
 impl Stream for RecordingStream {
-    type Item = Result<ChatCompletionChunk>;
+    type Item = Result<Answer<ChatCompletionChunk>>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -37,14 +38,10 @@ impl Stream for RecordingStream {
         }
         match this.inner.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(mut chunk))) => {
-                chunk.model.clone_from(&this.model);
-                for c in &mut chunk.choices {
-                    if c.delta.tool_calls.as_ref().is_some_and(Vec::is_empty) {
-                        c.delta.tool_calls = None;
-                    }
-                }
+                chunk.set_model(&this.model);
+                chunk.drop_empty_tool_calls();
                 if let Some(acc) = &mut this.acc {
-                    acc.push(&chunk);
+                    acc.push_answer(&chunk);
                 }
                 Poll::Ready(Some(Ok(chunk)))
             }
@@ -57,8 +54,10 @@ impl Stream for RecordingStream {
             Poll::Ready(None) => {
                 this.finished = true;
                 if let (Some(acc), Some(on_end)) = (this.acc.take(), this.on_end.take())
-                    && let Some(done) = acc.finish()
+                    && let Some(mut done) = acc.finish()
                 {
+                    // A backend's chunks were folded as received, under its model id.
+                    done.model.clone_from(&this.model);
                     on_end(done);
                 }
                 Poll::Ready(None)

@@ -56,7 +56,7 @@ async fn embed_batch(
         user: None,
         extra: Map::new(),
     };
-    let mut response = inference.embeddings(ctx, request).await?;
+    let mut response = inference.embeddings(ctx, request).await?.into_typed()?;
     if response.data.len() != wanted {
         return Err(Error::new(
             ErrorKind::UpstreamError,

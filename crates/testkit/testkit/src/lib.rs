@@ -20,6 +20,8 @@
 //! - [`stores`]: real (in-memory SQLite) kv and SQL stores for provider tests.
 //! - [`prerequisite`]: tests needing a server or model weights fail when they are missing,
 //!   unless opted out by name (`LLS_TEST_NO_POSTGRES=1`, `LLS_TEST_NO_MODELS=1`), loudly.
+//! - [`registered`]: a provider built from its descriptor and config behind the real call
+//!   layers, as the server builds it.
 //!
 //! The mock and the fake inference provider (`inline::fake`) answer alike because both call
 //! `lls-fake-model` (what "the model" says, hashed embeddings, schema-shaped documents, and the
@@ -32,6 +34,7 @@ pub mod inference_suite;
 pub mod mcp_server;
 pub mod mock_openai;
 pub mod prerequisite;
+pub mod registered;
 pub mod sample_config;
 pub mod stores;
 pub mod tool_runtime_suite;

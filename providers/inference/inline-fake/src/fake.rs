@@ -14,7 +14,7 @@ use futures::StreamExt;
 use futures::stream::{self, BoxStream};
 use lls_api_common::{Error, ErrorKind, HealthStatus, RequestContext, Result, unix_now};
 use lls_api_inference::{ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest};
-use lls_api_inference::{EmbeddingsRequest, EmbeddingsResponse, Inference, InferenceProvider, Output};
+use lls_api_inference::{Answer, EmbeddingsRequest, EmbeddingsResponse, Inference, InferenceProvider, Output};
 use lls_api_models::ProviderModel;
 
 use lls_fake_model::failure::{Failure, status_error};
@@ -113,9 +113,9 @@ impl Inference for FakeInference {
         };
         let (answer, failure) = answer.await.map_err(|e| self.error(e))?;
         if !request.is_stream() {
-            return Ok(Output::Complete(answer));
+            return Ok(Output::Complete(Answer::Typed(answer)));
         }
-        let chunks = responder::chat_chunks(&answer, request.include_usage());
+        let chunks = responder::chat_chunks(&answer, request.include_usage()).into_iter().map(Answer::Typed).collect();
         Ok(Output::Stream(chunk_stream(chunks, failure, &self.provider_id)))
     }
 
@@ -128,19 +128,19 @@ impl Inference for FakeInference {
         };
         let (answer, failure) = answer.await.map_err(|e| self.error(e))?;
         if !request.is_stream() {
-            return Ok(Output::Complete(answer));
+            return Ok(Output::Complete(Answer::Typed(answer)));
         }
         let include_usage = request.stream_options.as_ref().and_then(|o| o.include_usage).unwrap_or(false);
-        let chunks = responder::completion_chunks(&answer, include_usage);
+        let chunks = responder::completion_chunks(&answer, include_usage).into_iter().map(Answer::Typed).collect();
         Ok(Output::Stream(chunk_stream(chunks, failure, &self.provider_id)))
     }
 
-    async fn embeddings(&self, _ctx: &RequestContext, request: EmbeddingsRequest) -> Result<EmbeddingsResponse> {
+    async fn embeddings(&self, _ctx: &RequestContext, request: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
         let answer = async {
             self.gate(&request.model, true).await?;
             responder::embeddings(&request, self.config.embedding_dimension as usize)
         };
-        answer.await.map_err(|e| self.error(e))
+        answer.await.map(Answer::Typed).map_err(|e| self.error(e))
     }
 }
 
@@ -183,6 +183,7 @@ mod tests {
         else {
             panic!("expected a complete answer")
         };
+        let c = c.into_typed().unwrap();
         assert_eq!(c.choices[0].message.content.as_deref(), Some("Mock answer. You asked: hi there"));
         assert!(c.id.starts_with("chatcmpl-fake-"));
     }
@@ -228,7 +229,7 @@ mod tests {
         assert_eq!(models[3], ProviderModel::llm("my-llm"));
         assert_eq!(models[2], ProviderModel::embedding("my-embed", 8));
         let req: EmbeddingsRequest = serde_json::from_value(json!({"model": "my-embed", "input": ["a", "b c"]})).unwrap();
-        let r = fake.embeddings(&RequestContext::default(), req).await.unwrap();
+        let r = fake.embeddings(&RequestContext::default(), req).await.unwrap().into_typed().unwrap();
         assert_eq!(r.data.len(), 2);
         assert_eq!(r.data[1].embedding.to_floats().unwrap().len(), 8);
         assert_eq!(r.usage.prompt_tokens, 3);

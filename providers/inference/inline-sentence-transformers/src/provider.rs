@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use lls_api_common::{BuildContext, Error, ErrorKind, HealthStatus, RequestContext, Result};
 use lls_api_inference::{ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest};
-use lls_api_inference::{Embedding, EmbeddingUsage, EmbeddingsRequest, EmbeddingsResponse, EncodingFormat};
+use lls_api_inference::{Answer, Embedding, EmbeddingUsage, EmbeddingsRequest, EmbeddingsResponse, EncodingFormat};
 use lls_api_inference::{Capabilities, Inference, InferenceProvider, Output};
 use lls_api_models::ProviderModel;
 use parking_lot::Mutex;
@@ -192,7 +192,7 @@ impl Inference for SentenceTransformersProvider {
         Err(self.chat_refusal(&request.model, "completions"))
     }
 
-    async fn embeddings(&self, _ctx: &RequestContext, request: EmbeddingsRequest) -> Result<EmbeddingsResponse> {
+    async fn embeddings(&self, _ctx: &RequestContext, request: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
         request.validate()?;
         if !is_valid_name(&request.model) && !self.is_configured(&request.model) {
             return Err(self.missing(&request.model, false, &[]));
@@ -231,12 +231,12 @@ impl Inference for SentenceTransformersProvider {
                 e
             })
             .collect();
-        Ok(EmbeddingsResponse {
+        Ok(Answer::Typed(EmbeddingsResponse {
             object: "list".into(),
             data,
             model: request.model,
             usage: EmbeddingUsage { prompt_tokens: token_count, total_tokens: token_count },
-        })
+        }))
     }
 }
 

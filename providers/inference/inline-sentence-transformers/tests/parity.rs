@@ -98,7 +98,7 @@ async fn provider_matches_in_float_and_base64_and_counts_tokens() -> anyhow::Res
     for format in ["float", "base64"] {
         let request: EmbeddingsRequest =
             serde_json::from_value(json!({"model": "all-MiniLM-L6-v2", "input": texts, "encoding_format": format}))?;
-        let response = provider.embeddings(&RequestContext::default(), request).await?;
+        let response = provider.embeddings(&RequestContext::default(), request).await?.into_typed()?;
         let got = response.data.iter().map(|e| e.embedding.to_floats()).collect::<Result<Vec<_>, _>>()?;
         assert!(response.data.iter().enumerate().all(|(i, e)| e.index as usize == i));
         check(&fixture, &got, &format!("provider, {format}"))?;
@@ -130,7 +130,7 @@ async fn concurrent_requests_each_get_their_own_vectors() -> anyhow::Result<()> 
                 let text = fixture.items[i].text.clone();
                 let request: EmbeddingsRequest =
                     serde_json::from_value(json!({"model": "sentence-transformers/all-MiniLM-L6-v2", "input": [text]}))?;
-                let v = provider.embeddings(&RequestContext::default(), request).await?.data[0].embedding.to_floats()?;
+                let v = provider.embeddings(&RequestContext::default(), request).await?.into_typed()?.data[0].embedding.to_floats()?;
                 anyhow::ensure!(cosine(&v, &fixture.items[i].embedding) >= MIN_COSINE, "input {i} got another input's vector");
                 Ok::<_, anyhow::Error>(())
             })

@@ -1,14 +1,15 @@
 //! [`OpenAiProvider`]: the inference API over [`OpenAiCompatClient`], with upstream's model
-//! listing (known embedding models get their dimensions) and `allowed_models` filter.
+//! listing (known embedding models get their dimensions). `allowed_models` is the call layers'
+//! job (the config's `policy()`), not this provider's.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use lls_api_common::{BuildContext, RequestContext, Result};
-use lls_api_inference::{ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest};
+use lls_api_inference::{Answer, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest};
 use lls_api_inference::{EmbeddingsRequest, EmbeddingsResponse, Inference, InferenceProvider, Output};
 use lls_api_models::ProviderModel;
-use lls_openai_compat::{AllowedModels, ClientConfig, OpenAiCompatClient};
+use lls_openai_compat::{ClientConfig, OpenAiCompatClient};
 
 use crate::OpenAiConfig;
 
@@ -24,30 +25,21 @@ const EMBEDDING_CONTEXT_LENGTH: u64 = 8192;
 #[derive(Debug)]
 pub struct OpenAiProvider {
     client: OpenAiCompatClient,
-    allowed: AllowedModels,
     refresh_models: bool,
 }
 
 impl OpenAiProvider {
     /// Builds the pooled client; no request is made.
     pub fn new(provider_id: &str, config: OpenAiConfig) -> Result<Self> {
-        let mut client = ClientConfig::new(provider_id, &config.base_url);
+        let mut client = ClientConfig::new(provider_id, &config.base_url).with_timeouts(&config.http);
         client.api_key = config.api_key;
         client.provider_data_key = Some(PROVIDER_DATA_KEY);
-        Ok(OpenAiProvider {
-            client: OpenAiCompatClient::new(client)?,
-            allowed: AllowedModels::new(config.allowed_models.as_deref()),
-            refresh_models: config.refresh_models,
-        })
+        Ok(OpenAiProvider { client: OpenAiCompatClient::new(client)?, refresh_models: config.refresh_models })
     }
 
     /// The registry's entry point.
     pub async fn build(ctx: BuildContext, config: OpenAiConfig) -> Result<Arc<dyn InferenceProvider>> {
         Ok(Arc::new(Self::new(&ctx.provider_id, config)?))
-    }
-
-    fn check_model(&self, model: &str) -> Result<()> {
-        self.allowed.check(self.client.provider_id(), model)
     }
 }
 
@@ -70,17 +62,14 @@ impl Inference for OpenAiProvider {
         ctx: &RequestContext,
         request: ChatCompletionRequest,
     ) -> Result<Output<ChatCompletion, ChatCompletionChunk>> {
-        self.check_model(&request.model)?;
         self.client.chat_completion(ctx, &request).await
     }
 
     async fn completion(&self, ctx: &RequestContext, request: CompletionRequest) -> Result<Output<Completion, Completion>> {
-        self.check_model(&request.model)?;
         self.client.completion(ctx, &request).await
     }
 
-    async fn embeddings(&self, ctx: &RequestContext, request: EmbeddingsRequest) -> Result<EmbeddingsResponse> {
-        self.check_model(&request.model)?;
+    async fn embeddings(&self, ctx: &RequestContext, request: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
         self.client.embeddings(ctx, &request).await
     }
 }
@@ -93,8 +82,7 @@ impl InferenceProvider for OpenAiProvider {
         if !self.client.has_api_key(&ctx) {
             return Ok(Vec::new());
         }
-        let listed = self.allowed.filter(self.client.list_models(&ctx).await?);
-        Ok(listed.into_iter().map(|m| classify(m.id)).collect())
+        Ok(self.client.list_models(&ctx).await?.into_iter().map(|m| classify(m.id)).collect())
     }
 
     fn refresh_models(&self) -> bool {

@@ -1,8 +1,9 @@
 //! `remote::vllm` config, as upstream 0.3.5 spells it in run.yaml; checked without I/O
 //! (a CA bundle path is only read when the provider is built).
 
+use lls_api_common::call::CallPolicy;
 use lls_api_common::{Error, ProviderConfig, Result, Secret};
-use lls_openai_compat::TlsVerify;
+use lls_openai_compat::{HttpTimeouts, TlsVerify};
 use serde::{Deserialize, Serialize};
 
 /// run.yaml `config:` of a `remote::vllm` provider.
@@ -24,12 +25,16 @@ pub struct VllmConfig {
     /// Verify the server's TLS certificate (`true`/`false`), or the path of a PEM CA bundle to trust.
     #[serde(default)]
     pub tls_verify: TlsVerify,
-    /// When set, only these model ids are listed and callable.
+    /// When set, only these model ids are listed and callable (enforced by the server's call
+    /// layers, through [`ProviderConfig::policy`]).
     #[serde(default)]
     pub allowed_models: Option<Vec<String>>,
     /// Re-list the server's models periodically.
     #[serde(default)]
     pub refresh_models: bool,
+    /// `connect_timeout`, `read_timeout` and `timeout`, in seconds.
+    #[serde(flatten)]
+    pub http: HttpTimeouts,
 }
 
 pub const DEFAULT_MAX_TOKENS: u32 = 4096;
@@ -48,6 +53,7 @@ impl VllmConfig {
             tls_verify: TlsVerify::default(),
             allowed_models: None,
             refresh_models: false,
+            http: HttpTimeouts::default(),
         }
     }
 }
@@ -69,7 +75,12 @@ impl ProviderConfig for VllmConfig {
         if self.max_tokens == 0 {
             return Err(Error::invalid("config.max_tokens: must be at least 1").with_param("max_tokens"));
         }
-        self.tls_verify.validate().map_err(|e| Error::invalid(format!("config.{}", e.message())).with_param("tls_verify"))
+        self.tls_verify.validate().map_err(|e| Error::invalid(format!("config.{}", e.message())).with_param("tls_verify"))?;
+        self.http.validate()
+    }
+
+    fn policy(&self) -> CallPolicy {
+        CallPolicy { allowed_models: self.allowed_models.clone(), timeout: self.http.call_timeout(), retries: None }
     }
 }
 
@@ -91,6 +102,16 @@ mod tests {
     }
 
     #[test]
+    fn timeouts_and_allowed_models_feed_the_call_policy() {
+        let c: VllmConfig = parse_config(&json!({"url": "http://h/v1", "read_timeout": 120, "timeout": 30.5, "allowed_models": ["m"]})).unwrap();
+        assert_eq!((c.http.connect_timeout, c.http.read_timeout), (5.0, 120.0));
+        let policy = c.policy();
+        assert_eq!(policy.timeout, Some(std::time::Duration::from_millis(30_500)));
+        assert_eq!(policy.allowed_models, Some(vec!["m".to_owned()]));
+        assert_eq!(VllmConfig::new("http://h/v1").policy().timeout, None);
+    }
+
+    #[test]
     fn rejects_what_it_cannot_use() {
         for bad in [
             json!({}),
@@ -99,6 +120,8 @@ mod tests {
             json!({"url": "http://h/v1", "tls_verify": ""}),
             json!({"url": "http://h/v1", "max_tokens": 0}),
             json!({"url": "http://h/v1", "max_token": 5}),
+            json!({"url": "http://h/v1", "timeout": -3}),
+            json!({"url": "http://h/v1", "connect_timeout": "soon"}),
         ] {
             assert!(parse_config::<VllmConfig>(&bad).is_err(), "{bad}");
         }

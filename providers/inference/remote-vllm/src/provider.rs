@@ -1,15 +1,16 @@
 //! [`VllmProvider`]: the inference API over [`OpenAiCompatClient`], filling the configured
 //! `max_tokens` and sending "NO KEY REQUIRED" when no token is configured, as upstream does.
+//! `allowed_models` is the call layers' job (the config's `policy()`), not this provider's.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use lls_api_common::{BuildContext, Error, HealthStatus, RequestContext, Result, Secret};
-use lls_api_inference::{ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest};
+use lls_api_inference::{Answer, ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest};
 use lls_api_inference::{EmbeddingsRequest, EmbeddingsResponse, Inference, InferenceProvider, Output};
 use lls_api_models::ProviderModel;
-use lls_openai_compat::{AllowedModels, ClientConfig, OpenAiCompatClient};
+use lls_openai_compat::{ClientConfig, OpenAiCompatClient};
 
 use crate::VllmConfig;
 
@@ -26,7 +27,6 @@ pub const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug)]
 pub struct VllmProvider {
     client: OpenAiCompatClient,
-    allowed: AllowedModels,
     max_tokens: u32,
     refresh_models: bool,
 }
@@ -38,13 +38,12 @@ impl VllmProvider {
             .url
             .filter(|u| !u.is_empty())
             .ok_or_else(|| Error::invalid(format!("provider {provider_id}: config.url is required")))?;
-        let mut client = ClientConfig::new(provider_id, url);
+        let mut client = ClientConfig::new(provider_id, url).with_timeouts(&config.http);
         client.api_key = Some(config.api_token.filter(|t| !t.expose().is_empty()).unwrap_or_else(|| Secret::new(NO_KEY)));
         client.provider_data_key = Some(PROVIDER_DATA_KEY);
         client.tls_verify = config.tls_verify;
         Ok(VllmProvider {
             client: OpenAiCompatClient::new(client)?,
-            allowed: AllowedModels::new(config.allowed_models.as_deref()),
             max_tokens: config.max_tokens,
             refresh_models: config.refresh_models,
         })
@@ -53,10 +52,6 @@ impl VllmProvider {
     /// The registry's entry point.
     pub async fn build(ctx: BuildContext, config: VllmConfig) -> Result<Arc<dyn InferenceProvider>> {
         Ok(Arc::new(Self::new(&ctx.provider_id, config)?))
-    }
-
-    fn check_model(&self, model: &str) -> Result<()> {
-        self.allowed.check(self.client.provider_id(), model)
     }
 }
 
@@ -67,7 +62,6 @@ impl Inference for VllmProvider {
         ctx: &RequestContext,
         mut request: ChatCompletionRequest,
     ) -> Result<Output<ChatCompletion, ChatCompletionChunk>> {
-        self.check_model(&request.model)?;
         if request.max_tokens.is_none() && request.max_completion_tokens.is_none() {
             request.max_tokens = Some(self.max_tokens);
         }
@@ -75,15 +69,13 @@ impl Inference for VllmProvider {
     }
 
     async fn completion(&self, ctx: &RequestContext, mut request: CompletionRequest) -> Result<Output<Completion, Completion>> {
-        self.check_model(&request.model)?;
         if request.max_tokens.is_none() && !request.extra.contains_key("max_completion_tokens") {
             request.max_tokens = Some(self.max_tokens);
         }
         self.client.completion(ctx, &request).await
     }
 
-    async fn embeddings(&self, ctx: &RequestContext, request: EmbeddingsRequest) -> Result<EmbeddingsResponse> {
-        self.check_model(&request.model)?;
+    async fn embeddings(&self, ctx: &RequestContext, request: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
         self.client.embeddings(ctx, &request).await
     }
 }
@@ -93,7 +85,7 @@ impl InferenceProvider for VllmProvider {
     /// Every served model, as an LLM (vLLM does not say which models embed).
     async fn list_models(&self) -> Result<Vec<ProviderModel>> {
         let listed = self.client.list_models(&RequestContext::default()).await?;
-        Ok(self.allowed.filter(listed).into_iter().map(|m| ProviderModel::llm(m.id)).collect())
+        Ok(listed.into_iter().map(|m| ProviderModel::llm(m.id)).collect())
     }
 
     fn refresh_models(&self) -> bool {

@@ -1,15 +1,17 @@
 //! `remote::vllm` against the in-process mock backend: the token sent, `max_tokens` filling,
-//! model listing, health, error kinds and broken streams.
+//! model listing with `allowed_models` and timeouts (through the server's call layers), health,
+//! error kinds and broken streams.
 // Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use futures::StreamExt;
 use lls_api_common::{ErrorKind, HealthState, RequestContext, Secret};
-use lls_api_inference::{ChatCompletionRequest, CompletionRequest, Inference, InferenceProvider, Output};
+use lls_api_inference::{ChatCompletionRequest, CompletionRequest, Inference, InferenceApi, InferenceProvider, Output};
 use lls_api_models::ModelType;
-use lls_inference_remote_vllm::{VllmConfig, VllmProvider};
+use lls_inference_remote_vllm::{PROVIDER_TYPE, VllmConfig, VllmProvider};
 use lls_openai_compat::TlsVerify;
 use lls_testkit::MockOpenAi;
+use lls_testkit::registered::build_registered;
 use serde_json::{Value, json};
 
 fn provider(url: String, token: Option<&str>) -> VllmProvider {
@@ -81,12 +83,28 @@ async fn lists_every_model_as_llm_and_filters() {
     assert_eq!(ids, ["mock-llm", "mock-embed"]);
     assert!(models.iter().all(|m| m.model_type == ModelType::Llm));
 
-    let mut config = VllmConfig::new(mock.base_url());
-    config.allowed_models = Some(vec!["mock-embed".into()]);
-    let p = VllmProvider::new("vllm", config).unwrap();
-    assert_eq!(p.list_models().await.unwrap().len(), 1);
+    // As the server builds it, behind the call layers: the filter and the refusal.
+    let config = json!({"url": mock.base_url(), "allowed_models": ["mock-embed"]});
+    let p = build_registered::<InferenceApi>(PROVIDER_TYPE, "vllm", config).await.unwrap();
+    let listed: Vec<String> = p.list_models().await.unwrap().into_iter().map(|m| m.provider_resource_id).collect();
+    assert_eq!(listed, ["mock-embed"]);
+    mock.clear_requests();
     let e = p.chat_completion(&RequestContext::default(), chat(json!({}))).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    assert_eq!(e.provider(), Some("vllm"));
+    assert!(e.message().contains("mock-embed"), "{e}");
+    assert!(mock.requests().is_empty(), "a refused call must not reach the server");
+}
+
+#[tokio::test]
+async fn a_stalled_server_is_a_timeout_naming_the_provider() {
+    let mock = MockOpenAi::start().await.unwrap();
+    for config in [json!({"url": mock.base_url(), "timeout": 0.2}), json!({"url": mock.base_url(), "read_timeout": 0.2})] {
+        let p = build_registered::<InferenceApi>(PROVIDER_TYPE, "vllm", config.clone()).await.unwrap();
+        let e = p.chat_completion(&RequestContext::default(), chat(json!({"model": "slow-2000"}))).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Timeout, "{config}: {e}");
+        assert_eq!(e.provider(), Some("vllm"), "{config}");
+    }
 }
 
 #[tokio::test]

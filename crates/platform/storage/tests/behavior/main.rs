@@ -52,6 +52,7 @@ macro_rules! behavior_tests {
                 sql_types_round_trip,
                 sql_duplicate_key_is_conflict,
                 sql_upsert_replaces,
+                sql_upsert_many_in_batches,
                 sql_pages_descending_with_cursor,
                 sql_pages_ascending_with_cursor,
                 sql_pages_with_filter,
@@ -63,6 +64,7 @@ macro_rules! behavior_tests {
             );
             queue_tests!($backend:
                 queue_flush_writes_everything,
+                queue_upsert_replaces_repeated_keys,
                 queue_drops_when_full_without_blocking,
                 queue_bad_row_does_not_sink_batch,
             );

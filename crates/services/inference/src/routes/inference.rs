@@ -5,11 +5,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
+use bytes::Bytes;
+use futures::StreamExt;
 use lls_api_common::store::Order;
 use lls_api_common::{Error, ErrorKind};
-use lls_api_inference::{ChatCompletionRequest, CompletionRequest, EmbeddingsRequest, EmbeddingsResponse, Inference, Output};
-use lls_http::{ApiError, ApiJson, ApiResult, Ctx, sse_response};
+use lls_api_inference::{Answer, AnswerType, ChatCompletionRequest, CompletionRequest, EmbeddingsRequest, Inference, Output};
+use lls_http::{ApiError, ApiJson, ApiResult, Ctx, sse_json_response};
 use serde::Deserialize;
 
 use crate::{InferenceRouter, InferenceService, InferenceStore, ListChatCompletions, StoredChatCompletion};
@@ -30,25 +33,29 @@ fn store(state: &AppState) -> ApiResult<&Arc<InferenceStore>> {
 }
 
 pub async fn chat(State(state): State<AppState>, Ctx(ctx): Ctx, ApiJson(request): ApiJson<ChatCompletionRequest>) -> ApiResult<Response> {
-    Ok(match router(&state).chat_completion(&ctx, request).await? {
-        Output::Complete(c) => Json(c).into_response(),
-        Output::Stream(s) => sse_response(s).await,
-    })
+    render(router(&state).chat_completion(&ctx, request).await?).await
 }
 
 pub async fn completion(State(state): State<AppState>, Ctx(ctx): Ctx, ApiJson(request): ApiJson<CompletionRequest>) -> ApiResult<Response> {
-    Ok(match router(&state).completion(&ctx, request).await? {
-        Output::Complete(c) => Json(c).into_response(),
-        Output::Stream(s) => sse_response(s).await,
+    render(router(&state).completion(&ctx, request).await?).await
+}
+
+pub async fn embeddings(State(state): State<AppState>, Ctx(ctx): Ctx, ApiJson(request): ApiJson<EmbeddingsRequest>) -> ApiResult<Response> {
+    Ok(json_response(router(&state).embeddings(&ctx, request).await?.to_bytes()?))
+}
+
+/// A whole answer as JSON, a stream as SSE; a backend's bytes are written as they came.
+async fn render<T: AnswerType, C: AnswerType + Send + 'static>(output: Output<T, C>) -> ApiResult<Response> {
+    Ok(match output {
+        Output::Complete(answer) => json_response(answer.to_bytes()?),
+        Output::Stream(chunks) => sse_json_response(chunks.map(|c| c.and_then(|a: Answer<C>| a.to_bytes())).boxed()).await,
     })
 }
 
-pub async fn embeddings(
-    State(state): State<AppState>,
-    Ctx(ctx): Ctx,
-    ApiJson(request): ApiJson<EmbeddingsRequest>,
-) -> ApiResult<Json<EmbeddingsResponse>> {
-    Ok(Json(router(&state).embeddings(&ctx, request).await?))
+fn json_response(body: Bytes) -> Response {
+    let mut response = Response::new(axum::body::Body::from(body));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
 }
 
 /// `GET /v1/chat/completions` parameters.

@@ -10,7 +10,8 @@ use super::{Capabilities, Outcome, ScenarioResult, require};
 
 async fn embed(p: &dyn InferenceProvider, json: Value) -> anyhow::Result<EmbeddingsResponse> {
     let req: EmbeddingsRequest = request(json)?;
-    p.embeddings(&RequestContext::default(), req).await.map_err(|e| anyhow!("embeddings failed: {e}"))
+    let answer = p.embeddings(&RequestContext::default(), req).await.map_err(|e| anyhow!("embeddings failed: {e}"))?;
+    super::calls::typed(answer)
 }
 
 fn floats(r: &EmbeddingsResponse, i: usize) -> anyhow::Result<Vec<f32>> {

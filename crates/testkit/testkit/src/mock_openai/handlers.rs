@@ -13,6 +13,7 @@ use lls_api_inference::{ChatCompletionRequest, CompletionRequest, EmbeddingsRequ
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::fixed::{self, FIXED_EMBED, FIXED_LLM, Probe};
 use super::wire::{self, ApiError};
 use super::{MockState, RecordedRequest};
 use lls_fake_model::failure::Failure;
@@ -65,6 +66,16 @@ impl MockState {
         Ok(value)
     }
 
+    /// Records and authorizes a request answered from [`fixed`]; the body is parsed whole only
+    /// when requests are recorded.
+    fn admit_fixed(&self, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+        if self.records.is_some() {
+            let parsed: Option<Value> = serde_json::from_slice(body).ok();
+            self.record(&Method::POST, uri, headers, parsed.as_ref());
+        }
+        self.authorize(headers)
+    }
+
     /// Applies the model's injected failure (sleeping for `slow-<ms>`) and the model checks;
     /// returns the failure the answer itself must show (garbage, broken streams).
     async fn gate(&self, model: &str, endpoint: Endpoint) -> Result<Option<Failure>, ApiError> {
@@ -115,6 +126,9 @@ pub(super) async fn list_models(State(state): Shared, uri: Uri, headers: HeaderM
 }
 
 pub(super) async fn chat_completions(State(state): Shared, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(probe) = Probe::of(&body).filter(|p| p.is(FIXED_LLM)) {
+        return either(state.admit_fixed(&uri, &headers, &body).map(|()| fixed::chat(&probe, &state.next_id("chatcmpl"))));
+    }
     either(chat(&state, &uri, &headers, &body).await)
 }
 
@@ -171,6 +185,9 @@ fn check_legacy_logprobs(logprobs: Option<&Value>) -> Result<(), ApiError> {
 }
 
 pub(super) async fn embeddings(State(state): Shared, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    if let Some(probe) = Probe::of(&body).filter(|p| p.is(FIXED_EMBED)) {
+        return either(state.admit_fixed(&uri, &headers, &body).map(|()| fixed::embeddings(&probe)));
+    }
     either(embed(&state, &uri, &headers, &body).await)
 }
 

@@ -10,7 +10,9 @@
 //!
 //! What it answers is decided by [`lls_fake_model::responder`]; model names such as `error-429`, `garbage`,
 //! `slow-50`, `midstream-error` and `empty-stream` inject failures ([`lls_fake_model::failure`]).
+//! `fixed-llm` and `fixed-embed` get answers built once ([`fixed`]), for benchmarks.
 
+pub mod fixed;
 mod handlers;
 mod wire;
 

@@ -69,6 +69,23 @@ pub async fn queue_flush_writes_everything(store: Arc<dyn SqlStore>, table: &str
     assert_eq!(count(&*store, table).await, 1001);
 }
 
+/// An upserting writer: a key submitted again replaces its row, within a batch and across
+/// batches, and nothing is counted as failed.
+pub async fn queue_upsert_replaces_repeated_keys(store: Arc<dyn SqlStore>, table: &str, writers: usize) {
+    store.create_table(table, &columns()).await.unwrap();
+    let writer = QueuedWriter::spawn_upsert(store.clone(), table, &["id"], 10_000, writers);
+    for i in 0..400 {
+        writer.submit(item(i % 200));
+    }
+    writer.flush().await;
+    writer.submit(row(json!({"id": "r00007", "created": 7, "body": {"again": true}})));
+    writer.flush().await;
+    assert_eq!(count(&*store, table).await, 200);
+    assert_eq!((writer.dropped(), writer.failed()), (0, 0));
+    let again = store.fetch_one(table, &Filter::eq("id", "r00007")).await.unwrap().unwrap();
+    assert_eq!(again["body"], json!({"again": true}));
+}
+
 pub async fn queue_drops_when_full_without_blocking(
     store: Arc<dyn SqlStore>,
     table: &str,

@@ -193,6 +193,32 @@ pub async fn sql_upsert_replaces(store: &dyn SqlStore, table: &str) {
     assert_eq!(err.kind(), ErrorKind::InvalidRequest);
 }
 
+/// A batch of upserts (a queued writer's): several statements' worth of rows, repeated keys
+/// (the last wins), rows naming different columns, and rows that replace stored ones.
+pub async fn sql_upsert_many_in_batches(store: &dyn SqlStore, table: &str) {
+    store.create_table(table, &all_types()).await.unwrap();
+    store.upsert(table, &row(json!({"id": "k0000", "n": -1, "s": "stored"})), &["id"]).await.unwrap();
+    let mut rows: Vec<_> = (0..300).map(|i| row(json!({"id": format!("k{i:04}"), "n": i}))).collect();
+    rows.extend((0..300).step_by(7).map(|i| row(json!({"id": format!("k{i:04}"), "n": i * 10, "j": {"i": i}}))));
+    rows.push(row(json!({"id": "k0001", "n": 1001})));
+    store.upsert_many(table, &rows, &["id"]).await.unwrap();
+    let all = store
+        .fetch_page(table, &PageQuery { order_by: "id".into(), ..page(Order::Asc, None, Some(1000)) })
+        .await
+        .unwrap();
+    assert_eq!(all.rows.len(), 300);
+    let get = |id: &str| all.rows.iter().find(|r| r["id"] == id).cloned().unwrap();
+    // Replaced, with the column the batch did not name kept.
+    assert_eq!((get("k0000")["n"].clone(), get("k0000")["s"].clone()), (json!(0), json!("stored")));
+    assert_eq!(get("k0000")["j"], json!({"i": 0}));
+    assert_eq!(get("k0001")["n"], 1001);
+    assert_eq!((get("k0007")["n"].clone(), get("k0007")["j"].clone()), (json!(70), json!({"i": 7})));
+    assert_eq!((get("k0299")["n"].clone(), get("k0299")["j"].clone()), (json!(299), Value::Null));
+    store.upsert_many(table, &[], &["id"]).await.unwrap();
+    let err = store.upsert_many(table, &[row(json!({"id": "x"})), row(json!({"n": 3}))], &["id"]).await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidRequest);
+}
+
 pub async fn sql_pages_descending_with_cursor(store: &dyn SqlStore, table: &str) {
     five_rows(store, table).await;
     assert_eq!(

@@ -162,7 +162,7 @@ impl lls_api_inference::Inference for Router {
         &self,
         ctx: &RequestContext,
         mut request: lls_api_inference::EmbeddingsRequest,
-    ) -> Result<lls_api_inference::EmbeddingsResponse> {
+    ) -> Result<lls_api_inference::Answer<lls_api_inference::EmbeddingsResponse>> {
         request.model = request.model.trim_start_matches("fake/").to_owned();
         self.0.embeddings(ctx, request).await
     }
