@@ -1,4 +1,4 @@
-//! Deterministic test doubles for every layer of llama-stack-rs, and the shared conformance suite.
+//! Deterministic test doubles for every layer of llama-stack-rs, and the shared conformance suites.
 //!
 //! - [`mock_openai`]: an in-process OpenAI-compatible HTTP server (axum) for testing the
 //!   OpenAI-like providers against real HTTP, SSE framing and injected failures; also a
@@ -17,6 +17,9 @@
 //!
 //! - [`files_suite`]: the conformance suite of the files API, turned into tests inside each
 //!   files provider crate by [`files_conformance!`].
+//! - [`scenario`]: the one scenario runner behind the four suites: the [`scenario::Suite`]
+//!   description (scenario table, timeout, runtime), running a scenario with skips reported,
+//!   the `scenario_count` check, and the generator each suite's macro delegates to.
 //! - [`stores`]: real (in-memory SQLite) kv and SQL stores for provider tests.
 //! - [`prerequisite`]: tests needing a server or model weights fail when they are missing,
 //!   unless opted out by name (`LLS_TEST_NO_POSTGRES=1`, `LLS_TEST_NO_MODELS=1`), loudly.
@@ -36,6 +39,7 @@ pub mod mock_openai;
 pub mod prerequisite;
 pub mod registered;
 pub mod sample_config;
+pub mod scenario;
 pub mod stores;
 pub mod tool_runtime_suite;
 pub mod vector_io_suite;

@@ -21,13 +21,15 @@
 use std::any::Any;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow, ensure};
 use lls_api_common::{ErrorKind, RequestContext};
 use lls_api_tool_runtime::{ToolDef, ToolGroup, ToolRuntimeProvider};
 use serde_json::{Map, Value};
 
-pub use crate::inference_suite::{Outcome, ScenarioResult, TestResult, run};
+use crate::scenario::{Runtime, Scenario, Suite};
+pub use crate::scenario::{Outcome, ScenarioResult, TestResult};
 
 /// One call the suite makes, and a piece of text its result must contain.
 #[derive(Debug, Clone)]
@@ -70,8 +72,34 @@ impl std::fmt::Debug for ToolHarness {
     }
 }
 
-/// Every scenario; the macro must generate exactly these (its `scenario_count` test checks).
-pub const SCENARIOS: &[&str] = &["list_tools", "schema_round_trip", "invoke_with_args", "invoke_unknown_tool", "tool_error_is_a_result"];
+/// What the harness gives the suite to exercise; scenarios needing more are skipped, not failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// The harness names a tool that reports a failure.
+    pub failing_tool: bool,
+}
+
+impl ToolHarness {
+    pub fn features(&self) -> Features {
+        Features { failing_tool: self.failing_tool.is_some() }
+    }
+}
+
+/// The suite: every scenario and the features it needs (the scenarios
+/// [`tool_runtime_conformance!`](crate::tool_runtime_conformance) must generate), each run on a
+/// fresh single-threaded runtime for at most two minutes, setup included.
+pub const SUITE: Suite<Features> = Suite {
+    api: "tool_runtime",
+    scenarios: &[
+        Scenario::always("list_tools"),
+        Scenario::always("schema_round_trip"),
+        Scenario::always("invoke_with_args"),
+        Scenario::always("invoke_unknown_tool"),
+        Scenario { name: "tool_error_is_a_result", runs_with: |f| f.failing_tool },
+    ],
+    timeout: Duration::from_secs(120),
+    runtime: Runtime::CurrentThread,
+};
 
 async fn listed(h: &ToolHarness) -> anyhow::Result<Vec<ToolDef>> {
     h.provider
@@ -140,57 +168,24 @@ pub async fn tool_error_is_a_result(h: &ToolHarness) -> ScenarioResult {
     Ok(Outcome::Passed)
 }
 
-/// The `scenario_count` test: the macro generated every scenario and no other.
-pub fn check_scenario_count(generated: &[&str]) -> TestResult {
-    ensure!(!generated.is_empty(), "the conformance suite generated no scenarios");
-    let generated: BTreeSet<&str> = generated.iter().copied().collect();
-    let known: BTreeSet<&str> = SCENARIOS.iter().copied().collect();
-    ensure!(generated == known, "generated scenarios {generated:?} differ from the suite's {known:?}");
-    Ok(())
-}
-
 /// Expands into one `#[test]` per scenario of the tool runtime suite (each on its own tokio
 /// runtime; the calling crate needs no tokio dependency) inside a module
-/// `tool_runtime_conformance`, plus a `scenario_count` test. `$setup` is an async block
-/// evaluating to a [`ToolHarness`]; it runs anew for every test.
+/// `tool_runtime_conformance`, plus a `scenario_count` test ([`Suite::check_scenario_count`]
+/// with [`ToolHarness::features`]). `$setup` is an async block evaluating to a [`ToolHarness`];
+/// it runs anew for every test.
 #[macro_export]
 macro_rules! tool_runtime_conformance {
     ($setup:expr $(,)?) => {
-        $crate::__tool_runtime_conformance_tests!(
-            $setup;
+        $crate::__conformance_tests!(
+            mod tool_runtime_conformance, suite tool_runtime_suite, setup $setup,
+            |h: $crate::tool_runtime_suite::ToolHarness| (&h),
+            features ::std::result::Result::Ok(h.features());
             list_tools,
             schema_round_trip,
             invoke_with_args,
             invoke_unknown_tool,
             tool_error_is_a_result,
         );
-    };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __tool_runtime_conformance_tests {
-    ($setup:expr; $($name:ident),+ $(,)?) => {
-        #[cfg(test)]
-        mod tool_runtime_conformance {
-            #[allow(unused_imports)]
-            use super::*;
-
-            $(
-                #[test]
-                fn $name() -> $crate::tool_runtime_suite::TestResult {
-                    $crate::tool_runtime_suite::run(::std::stringify!($name), async {
-                        let harness: $crate::tool_runtime_suite::ToolHarness = ($setup).await;
-                        $crate::tool_runtime_suite::$name(&harness).await
-                    })
-                }
-            )+
-
-            #[test]
-            fn scenario_count() -> $crate::tool_runtime_suite::TestResult {
-                $crate::tool_runtime_suite::check_scenario_count(&[$(::std::stringify!($name)),+])
-            }
-        }
     };
 }
 
@@ -219,10 +214,10 @@ mod tests {
     crate::tool_runtime_conformance!(async { harness(Some("fail")) });
 
     #[test]
-    fn drifted_scenario_lists_fail() {
-        assert!(check_scenario_count(&[]).is_err());
-        assert!(check_scenario_count(&SCENARIOS[1..]).is_err());
-        assert!(check_scenario_count(SCENARIOS).is_ok());
+    fn a_harness_without_a_failing_tool_runs_some_scenarios() {
+        let names: Vec<&str> = SUITE.scenarios.iter().map(|s| s.name).collect();
+        assert_eq!(harness(None).features(), Features { failing_tool: false });
+        assert!(SUITE.check_scenario_count(&names, async { Ok(harness(None).features()) }).is_ok());
     }
 
     #[test]

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use lls_api_common::{Error, ErrorKind};
 use lls_api_files::{ExpiresAfter, ExpiresAnchor, FilePurpose, UploadFile, UploadStream};
 
-use super::{FilesHarness, Outcome, ScenarioResult, check_not_found, ctx, listed_ids, upload, upload_of};
+use super::{FilesHarness, LARGEST_TESTED_CAP, Outcome, ScenarioResult, check_not_found, ctx, listed_ids, upload, upload_of};
 
 fn expiring(filename: &str, seconds: i64) -> UploadFile {
     UploadFile {
@@ -58,7 +58,7 @@ pub async fn expiry(h: &FilesHarness) -> ScenarioResult {
 /// nothing; exactly the maximum is accepted.
 pub async fn upload_too_large(h: &FilesHarness) -> ScenarioResult {
     let max = h.files.max_upload_bytes();
-    if max > 16 * 1024 * 1024 {
+    if max > LARGEST_TESTED_CAP {
         return Ok(Outcome::Skipped("a size cap of at most 16 MiB (configure one for the test)"));
     }
     let max = usize::try_from(max)?;

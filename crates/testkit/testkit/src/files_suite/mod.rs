@@ -20,15 +20,16 @@ pub use limits::{expires_after_honoured, expiry, failed_stream_leaves_nothing, u
 pub use listing::{list_order, list_pagination, list_purpose_filter};
 
 use std::any::Any;
-use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, anyhow, ensure};
 use bytes::Bytes;
 use lls_api_common::{ErrorKind, RequestContext};
 use lls_api_files::{FileObject, FilePurpose, Files, UploadFile};
 
-pub use crate::inference_suite::{Outcome, ScenarioResult, TestResult};
+use crate::scenario::{Runtime, Scenario, Suite};
+pub use crate::scenario::{Outcome, ScenarioResult, TestResult};
 
 /// What a provider crate's setup gives the suite; built anew (empty) for every scenario.
 pub struct FilesHarness {
@@ -46,41 +47,63 @@ impl std::fmt::Debug for FilesHarness {
     }
 }
 
-/// Every scenario; [`files_conformance!`](crate::files_conformance) must generate exactly these.
-pub const SCENARIOS: &[&str] = &[
-    "upload_and_retrieve",
-    "upload_stream_chunks",
-    "content_round_trip",
-    "filename_is_metadata",
-    "delete",
-    "unknown_id",
-    "list_order",
-    "list_pagination",
-    "list_purpose_filter",
-    "expires_after_honoured",
-    "expiry",
-    "upload_too_large",
-    "failed_stream_leaves_nothing",
-];
+/// The largest upload cap the size scenario exercises (it uploads one byte more than the cap).
+pub const LARGEST_TESTED_CAP: u64 = 16 * 1024 * 1024;
 
-/// The `scenario_count` test: the macro generated every scenario of [`SCENARIOS`] and no other.
-pub fn check_scenario_count(generated: &[&str]) -> TestResult {
-    ensure!(!generated.is_empty(), "the files conformance suite generated no scenarios");
-    let generated: BTreeSet<&str> = generated.iter().copied().collect();
-    let known: BTreeSet<&str> = SCENARIOS.iter().copied().collect();
-    ensure!(generated == known, "generated scenarios {generated:?} differ from the suite's {known:?}");
-    Ok(())
+/// What the provider under test can do; scenarios needing more are skipped, not failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Features {
+    /// The harness can move the provider's clock: the expiry scenario.
+    pub movable_clock: bool,
+    /// `max_upload_bytes()` is at most [`LARGEST_TESTED_CAP`]: the size scenario.
+    pub small_size_cap: bool,
 }
+
+impl FilesHarness {
+    pub fn features(&self) -> Features {
+        Features {
+            movable_clock: self.advance_clock.is_some(),
+            small_size_cap: self.files.max_upload_bytes() <= LARGEST_TESTED_CAP,
+        }
+    }
+}
+
+/// The suite: every scenario and the features it needs (the scenarios
+/// [`files_conformance!`](crate::files_conformance) must generate), each run on a fresh
+/// single-threaded runtime for at most two minutes, setup included.
+pub const SUITE: Suite<Features> = Suite {
+    api: "files",
+    scenarios: &[
+        Scenario::always("upload_and_retrieve"),
+        Scenario::always("upload_stream_chunks"),
+        Scenario::always("content_round_trip"),
+        Scenario::always("filename_is_metadata"),
+        Scenario::always("delete"),
+        Scenario::always("unknown_id"),
+        Scenario::always("list_order"),
+        Scenario::always("list_pagination"),
+        Scenario::always("list_purpose_filter"),
+        Scenario::always("expires_after_honoured"),
+        Scenario { name: "expiry", runs_with: |f| f.movable_clock },
+        Scenario { name: "upload_too_large", runs_with: |f| f.small_size_cap },
+        Scenario::always("failed_stream_leaves_nothing"),
+    ],
+    timeout: Duration::from_secs(120),
+    runtime: Runtime::CurrentThread,
+};
 
 /// Expands into one `#[test]` per scenario of the files suite (each on its own tokio runtime;
 /// the calling crate needs no tokio dependency), inside a module `files_conformance`, plus a
-/// `scenario_count` test. `$setup` is an async block evaluating to a [`FilesHarness`]; it runs
-/// anew for every test, so each scenario starts from an empty provider.
+/// `scenario_count` test ([`Suite::check_scenario_count`] with [`FilesHarness::features`]).
+/// `$setup` is an async block evaluating to a [`FilesHarness`]; it runs anew for every test, so
+/// each scenario starts from an empty provider.
 #[macro_export]
 macro_rules! files_conformance {
     ($setup:expr $(,)?) => {
-        $crate::__files_conformance_tests!(
-            $setup;
+        $crate::__conformance_tests!(
+            mod files_conformance, suite files_suite, setup $setup,
+            |h: $crate::files_suite::FilesHarness| (&h),
+            features ::std::result::Result::Ok(h.features());
             upload_and_retrieve,
             upload_stream_chunks,
             content_round_trip,
@@ -95,33 +118,6 @@ macro_rules! files_conformance {
             upload_too_large,
             failed_stream_leaves_nothing,
         );
-    };
-}
-
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __files_conformance_tests {
-    ($setup:expr; $($name:ident),+ $(,)?) => {
-        #[cfg(test)]
-        mod files_conformance {
-            #[allow(unused_imports)]
-            use super::*;
-
-            $(
-                #[test]
-                fn $name() -> $crate::files_suite::TestResult {
-                    $crate::inference_suite::run(::std::stringify!($name), async {
-                        let harness: $crate::files_suite::FilesHarness = ($setup).await;
-                        $crate::files_suite::$name(&harness).await
-                    })
-                }
-            )+
-
-            #[test]
-            fn scenario_count() -> $crate::files_suite::TestResult {
-                $crate::files_suite::check_scenario_count(&[$(::std::stringify!($name)),+])
-            }
-        }
     };
 }
 
@@ -182,9 +178,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn zero_or_drifted_scenario_lists_fail() {
-        assert!(check_scenario_count(&[]).is_err());
-        assert!(check_scenario_count(&SCENARIOS[1..]).is_err());
-        assert!(check_scenario_count(SCENARIOS).is_ok());
+    fn a_provider_without_clock_or_small_cap_runs_some_scenarios() {
+        let names: Vec<&str> = SUITE.scenarios.iter().map(|s| s.name).collect();
+        let bare = Features { movable_clock: false, small_size_cap: false };
+        assert!(SUITE.check_scenario_count(&names, async move { Ok(bare) }).is_ok());
     }
 }

@@ -29,19 +29,21 @@ pub use embeddings::{embeddings_base64, embeddings_multiple, embeddings_single};
 pub use models::{error_propagation, list_models, unknown_model};
 
 use std::any::Any;
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, ensure};
+use anyhow::ensure;
 use lls_api_inference::{Capabilities as ApiCapabilities, InferenceProvider};
+
+use crate::scenario::{Runtime, Scenario, Suite, require};
+pub use crate::scenario::{Outcome, ScenarioResult, TestResult};
 
 /// What the suite exercises for a provider under test; scenarios needing more are skipped, not
 /// failed. `provider` is the provider's own description ([`Capabilities::of`]), possibly
 /// narrowed for what the test environment lacks ([`Capabilities::except`]: no weights here),
-/// never widened: `scenario_count` checks it lies within what the provider declares. Reads of
-/// `caps.chat`, `caps.tools`, … go to `provider`.
+/// never widened: `scenario_count` checks it lies within what the provider declares
+/// ([`checked_capabilities`]). Reads of `caps.chat`, `caps.tools`, … go to `provider`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
     /// What the provider does (chat false: its chat must be refused with a 4xx error).
@@ -101,132 +103,68 @@ impl std::fmt::Debug for Harness {
     }
 }
 
-/// How a scenario ended when it did not fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Passed,
-    /// The provider lacks the named capability.
-    Skipped(&'static str),
-}
+/// The suite: every scenario and the capabilities it needs (the scenarios
+/// [`inference_conformance!`](crate::inference_conformance) must generate), each run on a fresh
+/// single-threaded runtime (what `#[tokio::test]` gives) for at most two minutes, setup
+/// included: real backends answer well within it.
+pub const SUITE: Suite<Capabilities> = Suite {
+    api: "inference",
+    scenarios: &[
+        Scenario { name: "chat_non_stream", runs_with: |c| c.chat },
+        Scenario { name: "chat_stream", runs_with: |c| c.chat },
+        Scenario { name: "chat_tools", runs_with: |c| c.chat && c.tools },
+        Scenario { name: "chat_tools_stream", runs_with: |c| c.chat && c.tools },
+        Scenario { name: "chat_json_schema", runs_with: |c| c.chat && c.structured_output },
+        Scenario { name: "chat_n2", runs_with: |c| c.chat },
+        Scenario { name: "chat_logprobs", runs_with: |c| c.chat && c.logprobs },
+        Scenario { name: "chat_max_tokens", runs_with: |c| c.chat },
+        Scenario { name: "completion_non_stream", runs_with: |c| c.completions },
+        Scenario { name: "completion_stream", runs_with: |c| c.completions },
+        Scenario { name: "completion_logprobs", runs_with: |c| c.completions && c.logprobs },
+        Scenario { name: "embeddings_single", runs_with: |c| c.embeddings },
+        Scenario { name: "embeddings_multiple", runs_with: |c| c.embeddings },
+        Scenario { name: "embeddings_base64", runs_with: |c| c.embeddings && c.embeddings_base64 },
+        Scenario::always("list_models"),
+        Scenario::always("unknown_model"),
+        Scenario { name: "error_propagation", runs_with: |c| c.failure_injection },
+    ],
+    timeout: Duration::from_secs(120),
+    runtime: Runtime::CurrentThread,
+};
 
-/// What every scenario returns; an `Err` says what was wrong.
-pub type ScenarioResult = anyhow::Result<Outcome>;
-
-/// What the generated tests return.
-pub type TestResult = anyhow::Result<()>;
-
-/// A scenario of the suite and the capabilities it needs.
-#[derive(Debug, Clone, Copy)]
-pub struct Scenario {
-    pub name: &'static str,
-    pub runs_with: fn(&Capabilities) -> bool,
-}
-
-fn always(_: &Capabilities) -> bool {
-    true
-}
-fn chat(c: &Capabilities) -> bool {
-    c.chat
-}
-fn tools(c: &Capabilities) -> bool {
-    c.chat && c.tools
-}
-fn logprobs(c: &Capabilities) -> bool {
-    c.chat && c.logprobs
-}
-fn structured(c: &Capabilities) -> bool {
-    c.chat && c.structured_output
-}
-fn completions(c: &Capabilities) -> bool {
-    c.completions
-}
-fn completion_logprobs_cap(c: &Capabilities) -> bool {
-    c.completions && c.logprobs
-}
-fn embeddings_cap(c: &Capabilities) -> bool {
-    c.embeddings
-}
-fn base64(c: &Capabilities) -> bool {
-    c.embeddings && c.embeddings_base64
-}
-fn failures(c: &Capabilities) -> bool {
-    c.failure_injection
-}
-
-/// Every scenario; [`inference_conformance!`](crate::inference_conformance) must generate
-/// exactly these, which its `scenario_count` test checks.
-pub const SCENARIOS: &[Scenario] = &[
-    Scenario { name: "chat_non_stream", runs_with: chat },
-    Scenario { name: "chat_stream", runs_with: chat },
-    Scenario { name: "chat_tools", runs_with: tools },
-    Scenario { name: "chat_tools_stream", runs_with: tools },
-    Scenario { name: "chat_json_schema", runs_with: structured },
-    Scenario { name: "chat_n2", runs_with: chat },
-    Scenario { name: "chat_logprobs", runs_with: logprobs },
-    Scenario { name: "chat_max_tokens", runs_with: chat },
-    Scenario { name: "completion_non_stream", runs_with: completions },
-    Scenario { name: "completion_stream", runs_with: completions },
-    Scenario { name: "completion_logprobs", runs_with: completion_logprobs_cap },
-    Scenario { name: "embeddings_single", runs_with: embeddings_cap },
-    Scenario { name: "embeddings_multiple", runs_with: embeddings_cap },
-    Scenario { name: "embeddings_base64", runs_with: base64 },
-    Scenario { name: "list_models", runs_with: always },
-    Scenario { name: "unknown_model", runs_with: always },
-    Scenario { name: "error_propagation", runs_with: failures },
-];
-
-/// Longest a scenario may take, setup included; real backends answer well within it.
-pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Runs one scenario on a fresh single-threaded runtime (what `#[tokio::test]` gives), with
-/// [`SCENARIO_TIMEOUT`]; a skip is reported on stderr and passes.
+/// Runs one scenario as the generated tests do ([`Suite::run`] of [`SUITE`]), for provider
+/// crates that also run some scenarios on their own terms.
 pub fn run(name: &str, scenario: impl Future<Output = ScenarioResult>) -> TestResult {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("building a tokio runtime")?;
-    let outcome = runtime
-        .block_on(async { tokio::time::timeout(SCENARIO_TIMEOUT, scenario).await })
-        .map_err(|_| anyhow!("scenario {name} timed out after {SCENARIO_TIMEOUT:?}"))?
-        .with_context(|| format!("scenario {name} failed"))?;
-    if let Outcome::Skipped(capability) = outcome {
-        eprintln!("scenario {name} skipped: the provider lacks {capability}");
-    }
-    Ok(())
+    SUITE.run(name, scenario)
 }
 
-/// The `scenario_count` test: the macro generated every scenario of [`SCENARIOS`] and no other,
-/// there is at least one, the harness claims no capability its provider does not declare, and
-/// its capabilities leave at least one scenario enabled.
-pub fn check_scenario_count(generated: &[&str], harness: impl Future<Output = Harness>) -> TestResult {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("building a tokio runtime")?;
-    let harness = runtime.block_on(harness);
-    check_scenarios(generated, harness.caps, harness.provider.capabilities())
+/// The harness's capabilities, for the `scenario_count` test; an error when they claim more than
+/// its provider's [`InferenceProvider::capabilities`] declare.
+pub fn checked_capabilities(harness: &Harness) -> anyhow::Result<Capabilities> {
+    within_declared(harness.caps, harness.provider.capabilities())
 }
 
-/// [`check_scenario_count`] once the harness is built.
-pub fn check_scenarios(generated: &[&str], caps: Capabilities, declared: ApiCapabilities) -> TestResult {
-    ensure!(!generated.is_empty(), "the conformance suite generated no scenarios");
-    let generated: BTreeSet<&str> = generated.iter().copied().collect();
-    let known: BTreeSet<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-    ensure!(generated == known, "generated scenarios {generated:?} differ from the suite's {known:?}");
+fn within_declared(caps: Capabilities, declared: ApiCapabilities) -> anyhow::Result<Capabilities> {
     ensure!(
         caps.provider.within(&declared),
         "the harness claims {:?}, more than the provider's capabilities() declare ({declared:?})",
         caps.provider
     );
-    let enabled = SCENARIOS.iter().filter(|s| (s.runs_with)(&caps)).count();
-    ensure!(enabled > 0, "no scenario runs with capabilities {caps:?}");
-    eprintln!("inference conformance: {enabled} of {} scenarios run with {caps:?}", SCENARIOS.len());
-    Ok(())
+    Ok(caps)
 }
 
 /// Expands into one `#[test]` per scenario of the inference suite (each on its own tokio
 /// runtime, as `#[tokio::test]` would; the calling crate needs no tokio dependency), inside a
-/// module `inference_conformance`, plus a `scenario_count` test. `$setup` is an async block
-/// evaluating to a [`Harness`]; it runs anew for every test.
+/// module `inference_conformance`, plus a `scenario_count` test ([`Suite::check_scenario_count`]
+/// with [`checked_capabilities`]). `$setup` is an async block evaluating to a [`Harness`]; it
+/// runs anew for every test.
 #[macro_export]
 macro_rules! inference_conformance {
     ($setup:expr $(,)?) => {
-        $crate::__inference_conformance_tests!(
-            $setup;
+        $crate::__conformance_tests!(
+            mod inference_conformance, suite inference_suite, setup $setup,
+            |h: $crate::inference_suite::Harness| (&*h.provider, &h.llm, &h.embedding, &h.caps),
+            features $crate::inference_suite::checked_capabilities(&h);
             chat_non_stream,
             chat_stream,
             chat_tools,
@@ -248,80 +186,26 @@ macro_rules! inference_conformance {
     };
 }
 
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __inference_conformance_tests {
-    ($setup:expr; $($name:ident),+ $(,)?) => {
-        #[cfg(test)]
-        mod inference_conformance {
-            #[allow(unused_imports)]
-            use super::*;
-
-            $(
-                #[test]
-                fn $name() -> $crate::inference_suite::TestResult {
-                    $crate::inference_suite::run(::std::stringify!($name), async {
-                        let harness: $crate::inference_suite::Harness = ($setup).await;
-                        $crate::inference_suite::$name(&*harness.provider, &harness.llm, &harness.embedding, &harness.caps)
-                            .await
-                    })
-                }
-            )+
-
-            #[test]
-            fn scenario_count() -> $crate::inference_suite::TestResult {
-                $crate::inference_suite::check_scenario_count(&[$(::std::stringify!($name)),+], async {
-                    let harness: $crate::inference_suite::Harness = ($setup).await;
-                    harness
-                })
-            }
-        }
-    };
-}
-
-/// Skips the calling scenario unless the capability is there.
-macro_rules! require {
-    ($cond:expr, $what:literal) => {
-        if !$cond {
-            return Ok($crate::inference_suite::Outcome::Skipped($what));
-        }
-    };
-}
-pub(crate) use require;
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
-    fn all_names() -> Vec<&'static str> {
-        SCENARIOS.iter().map(|s| s.name).collect()
-    }
-
-    #[test]
-    fn zero_or_drifted_scenario_lists_fail() {
-        let all = Capabilities::from_api(ApiCapabilities::all());
-        assert!(check_scenarios(&[], all, ApiCapabilities::all()).is_err());
-        assert!(check_scenarios(&all_names()[1..], all, ApiCapabilities::all()).is_err());
-        let chat = Capabilities::from_api(ApiCapabilities::chat_only());
-        assert!(check_scenarios(&all_names(), chat, ApiCapabilities::chat_only()).is_ok());
-        let embed = Capabilities::from_api(ApiCapabilities::embeddings_only());
-        assert!(check_scenarios(&all_names(), embed, ApiCapabilities::embeddings_only()).is_ok());
-    }
-
     #[test]
     fn a_harness_cannot_claim_more_than_its_provider_declares() {
         let claimed = Capabilities::from_api(ApiCapabilities::all());
-        let e = check_scenarios(&all_names(), claimed, ApiCapabilities::embeddings_only()).unwrap_err();
+        let e = within_declared(claimed, ApiCapabilities::embeddings_only()).unwrap_err();
         assert!(e.to_string().contains("more than the provider's capabilities() declare"), "{e}");
         let narrowed = claimed.except(|c| *c = ApiCapabilities::embeddings_only());
-        assert!(check_scenarios(&all_names(), narrowed, ApiCapabilities::all()).is_ok());
+        assert_eq!(within_declared(narrowed, ApiCapabilities::all()).unwrap(), narrowed);
     }
 
     #[test]
-    fn skips_and_failures_are_reported() {
-        assert!(run("s", async { Ok(Outcome::Skipped("tools")) }).is_ok());
-        let err = run("s", async { Err(anyhow!("boom")) }).err().map(|e| format!("{e:#}"));
-        assert_eq!(err.as_deref(), Some("scenario s failed: boom"));
+    fn the_usual_providers_run_some_scenarios() {
+        let names: Vec<&str> = SUITE.scenarios.iter().map(|s| s.name).collect();
+        for caps in [ApiCapabilities::all(), ApiCapabilities::chat_only(), ApiCapabilities::embeddings_only()] {
+            let caps = Capabilities::from_api(caps);
+            assert!(SUITE.check_scenario_count(&names, async move { Ok(caps) }).is_ok(), "{caps:?}");
+        }
     }
 }

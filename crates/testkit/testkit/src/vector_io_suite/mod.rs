@@ -34,14 +34,14 @@ pub use query::{query_k_respected, query_nearest_first, query_score_threshold, q
 pub use scale::{concurrent_inserts_and_queries, large_batch_insert, persistence_across_reopen};
 
 use std::any::Any;
-use std::collections::BTreeSet;
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, ensure};
 use futures::future::BoxFuture;
 use lls_api_vector_io::VectorIo;
+
+use crate::scenario::{Runtime, Scenario, Suite, require};
+pub use crate::scenario::{Outcome, ScenarioResult, TestResult};
 
 /// Rebuilds the provider on the same persistent storage, as a restarted server would.
 pub type Reopen = Box<dyn Fn() -> BoxFuture<'static, Arc<dyn VectorIo>> + Send + Sync>;
@@ -76,105 +76,47 @@ impl VectorIoHarness {
     }
 }
 
-/// How a scenario ended when it did not fail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    Passed,
-    /// The provider lacks the named capability.
-    Skipped(&'static str),
-}
-
-/// What every scenario returns; an `Err` says what was wrong.
-pub type ScenarioResult = anyhow::Result<Outcome>;
-
-/// What the generated tests return.
-pub type TestResult = anyhow::Result<()>;
-
-/// A scenario of the suite and the features it needs.
-#[derive(Debug, Clone, Copy)]
-pub struct Scenario {
-    pub name: &'static str,
-    pub runs_with: fn(&Features) -> bool,
-}
-
-fn always(_: &Features) -> bool {
-    true
-}
-fn keyword_cap(f: &Features) -> bool {
-    f.keyword
-}
-fn reopen_cap(f: &Features) -> bool {
-    f.reopen
-}
-
-/// Every scenario; [`vector_io_conformance!`](crate::vector_io_conformance) must generate
-/// exactly these, which its `scenario_count` test checks.
-pub const SCENARIOS: &[Scenario] = &[
-    Scenario { name: "query_nearest_first", runs_with: always },
-    Scenario { name: "query_scores_descending", runs_with: always },
-    Scenario { name: "query_k_respected", runs_with: always },
-    Scenario { name: "query_score_threshold", runs_with: always },
-    Scenario { name: "create_index_idempotent", runs_with: always },
-    Scenario { name: "replace_chunk", runs_with: always },
-    Scenario { name: "delete_chunks", runs_with: always },
-    Scenario { name: "delete_index", runs_with: always },
-    Scenario { name: "unknown_store", runs_with: always },
-    Scenario { name: "dimension_mismatch", runs_with: always },
-    Scenario { name: "content_round_trip", runs_with: always },
-    Scenario { name: "stores_isolated", runs_with: always },
-    Scenario { name: "keyword_search", runs_with: keyword_cap },
-    Scenario { name: "hybrid_search", runs_with: keyword_cap },
-    Scenario { name: "persistence_across_reopen", runs_with: reopen_cap },
-    Scenario { name: "concurrent_inserts_and_queries", runs_with: always },
-    Scenario { name: "large_batch_insert", runs_with: always },
-];
-
-/// Longest a scenario may take, setup included.
-pub const SCENARIO_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Runs one scenario on a fresh two-worker multi-threaded runtime (so the concurrency scenario
-/// really runs in parallel and a provider blocking its worker shows), with [`SCENARIO_TIMEOUT`];
-/// a skip is reported on stderr and passes.
-pub fn run(name: &str, scenario: impl Future<Output = ScenarioResult>) -> TestResult {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("building a tokio runtime")?;
-    let outcome = runtime
-        .block_on(async { tokio::time::timeout(SCENARIO_TIMEOUT, scenario).await })
-        .map_err(|_| anyhow!("scenario {name} timed out after {SCENARIO_TIMEOUT:?}"))?
-        .with_context(|| format!("scenario {name} failed"))?;
-    if let Outcome::Skipped(capability) = outcome {
-        eprintln!("scenario {name} skipped: the provider lacks {capability}");
-    }
-    Ok(())
-}
-
-/// The `scenario_count` test: the macro generated every scenario of [`SCENARIOS`] and no other,
-/// there is at least one, and the harness's features leave at least one enabled.
-pub fn check_scenario_count(generated: &[&str], features: impl Future<Output = Features>) -> TestResult {
-    ensure!(!generated.is_empty(), "the conformance suite generated no scenarios");
-    let generated: BTreeSet<&str> = generated.iter().copied().collect();
-    let known: BTreeSet<&str> = SCENARIOS.iter().map(|s| s.name).collect();
-    ensure!(generated == known, "generated scenarios {generated:?} differ from the suite's {known:?}");
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().context("building a tokio runtime")?;
-    let features = runtime.block_on(features);
-    let enabled = SCENARIOS.iter().filter(|s| (s.runs_with)(&features)).count();
-    ensure!(enabled > 0, "no scenario runs with features {features:?}");
-    eprintln!("vector_io conformance: {enabled} of {} scenarios run with {features:?}", SCENARIOS.len());
-    Ok(())
-}
+/// The suite: every scenario and the features it needs (the scenarios
+/// [`vector_io_conformance!`](crate::vector_io_conformance) must generate), each run on a fresh
+/// two-worker multi-threaded runtime (so the concurrency scenario really runs in parallel and a
+/// provider blocking its worker shows) for at most two minutes, setup included.
+pub const SUITE: Suite<Features> = Suite {
+    api: "vector_io",
+    scenarios: &[
+        Scenario::always("query_nearest_first"),
+        Scenario::always("query_scores_descending"),
+        Scenario::always("query_k_respected"),
+        Scenario::always("query_score_threshold"),
+        Scenario::always("create_index_idempotent"),
+        Scenario::always("replace_chunk"),
+        Scenario::always("delete_chunks"),
+        Scenario::always("delete_index"),
+        Scenario::always("unknown_store"),
+        Scenario::always("dimension_mismatch"),
+        Scenario::always("content_round_trip"),
+        Scenario::always("stores_isolated"),
+        Scenario { name: "keyword_search", runs_with: |f| f.keyword },
+        Scenario { name: "hybrid_search", runs_with: |f| f.keyword },
+        Scenario { name: "persistence_across_reopen", runs_with: |f| f.reopen },
+        Scenario::always("concurrent_inserts_and_queries"),
+        Scenario::always("large_batch_insert"),
+    ],
+    timeout: Duration::from_secs(120),
+    runtime: Runtime::MultiThread { workers: 2 },
+};
 
 /// Expands into one `#[test]` per scenario of the vector_io suite (each on its own tokio
 /// runtime; the calling crate needs no tokio dependency), inside a module
-/// `vector_io_conformance`, plus a `scenario_count` test. `$setup` is an async block evaluating
-/// to a [`VectorIoHarness`]; it runs anew for every test.
+/// `vector_io_conformance`, plus a `scenario_count` test ([`Suite::check_scenario_count`] with
+/// [`VectorIoHarness::features`]). `$setup` is an async block evaluating to a
+/// [`VectorIoHarness`]; it runs anew for every test.
 #[macro_export]
 macro_rules! vector_io_conformance {
     ($setup:expr $(,)?) => {
-        $crate::__vector_io_conformance_tests!(
-            $setup;
+        $crate::__conformance_tests!(
+            mod vector_io_conformance, suite vector_io_suite, setup $setup,
+            |h: $crate::vector_io_suite::VectorIoHarness| (h),
+            features ::std::result::Result::Ok(h.features());
             query_nearest_first,
             query_scores_descending,
             query_k_respected,
@@ -196,61 +138,15 @@ macro_rules! vector_io_conformance {
     };
 }
 
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __vector_io_conformance_tests {
-    ($setup:expr; $($name:ident),+ $(,)?) => {
-        #[cfg(test)]
-        mod vector_io_conformance {
-            #[allow(unused_imports)]
-            use super::*;
-
-            $(
-                #[test]
-                fn $name() -> $crate::vector_io_suite::TestResult {
-                    $crate::vector_io_suite::run(::std::stringify!($name), async {
-                        let harness: $crate::vector_io_suite::VectorIoHarness = ($setup).await;
-                        $crate::vector_io_suite::$name(harness).await
-                    })
-                }
-            )+
-
-            #[test]
-            fn scenario_count() -> $crate::vector_io_suite::TestResult {
-                $crate::vector_io_suite::check_scenario_count(&[$(::std::stringify!($name)),+], async {
-                    let harness: $crate::vector_io_suite::VectorIoHarness = ($setup).await;
-                    harness.features()
-                })
-            }
-        }
-    };
-}
-
-/// Skips the calling scenario unless the capability is there.
-macro_rules! require {
-    ($cond:expr, $what:literal) => {
-        if !$cond {
-            return Ok($crate::vector_io_suite::Outcome::Skipped($what));
-        }
-    };
-}
-pub(crate) use require;
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn all_names() -> Vec<&'static str> {
-        SCENARIOS.iter().map(|s| s.name).collect()
-    }
-
     #[test]
-    fn zero_or_drifted_scenario_lists_fail() {
-        let all = Features { keyword: true, reopen: true };
+    fn a_bare_provider_runs_some_scenarios() {
+        let names: Vec<&str> = SUITE.scenarios.iter().map(|s| s.name).collect();
         let bare = Features { keyword: false, reopen: false };
-        assert!(check_scenario_count(&[], async move { all }).is_err());
-        assert!(check_scenario_count(&all_names()[1..], async move { all }).is_err());
-        assert!(check_scenario_count(&all_names(), async move { bare }).is_ok());
+        assert!(SUITE.check_scenario_count(&names, async move { Ok(bare) }).is_ok());
     }
 
     /// The fake with one defect: results come back worst first, and unknown stores are 500s.
@@ -305,16 +201,9 @@ mod tests {
 
     #[test]
     fn scenarios_catch_a_defective_provider() {
-        assert!(run("query_nearest_first", query_nearest_first(defective())).is_err());
-        assert!(run("query_scores_descending", query_scores_descending(defective())).is_err());
-        assert!(run("unknown_store", unknown_store(defective())).is_err());
-        assert!(run("keyword_search", keyword_search(defective())).is_ok(), "the defect is in vector search only");
-    }
-
-    #[test]
-    fn skips_and_failures_are_reported() {
-        assert!(run("s", async { Ok(Outcome::Skipped("keyword search")) }).is_ok());
-        let err = run("s", async { Err(anyhow!("boom")) }).err().map(|e| format!("{e:#}"));
-        assert_eq!(err.as_deref(), Some("scenario s failed: boom"));
+        assert!(SUITE.run("query_nearest_first", query_nearest_first(defective())).is_err());
+        assert!(SUITE.run("query_scores_descending", query_scores_descending(defective())).is_err());
+        assert!(SUITE.run("unknown_store", unknown_store(defective())).is_err());
+        assert!(SUITE.run("keyword_search", keyword_search(defective())).is_ok(), "the defect is in vector search only");
     }
 }
