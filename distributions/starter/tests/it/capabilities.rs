@@ -3,20 +3,10 @@
 //! naming the model, the provider and what it lacks, before the provider is called.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-// The starter's services (and the providers its features select).
-extern crate lls_distribution_starter as _;
+use axum::http::StatusCode;
+use serde_json::json;
 
-extern crate lls_inference_inline_fake as _;
-extern crate lls_inference_inline_sentence_transformers as _;
-
-use std::sync::Arc;
-
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
-use tower::ServiceExt;
+use crate::support::{app_in_tempdir, post, storage_yaml};
 
 fn run_yaml(dir: &std::path::Path) -> String {
     format!(
@@ -32,38 +22,16 @@ providers:
   - provider_id: sentence-transformers
     provider_type: inline::sentence-transformers
     config: {{}}
-storage:
-  backends:
-    kv_default: {{type: kv_sqlite, db_path: {dir}/kv.db}}
-    sql_default: {{type: sql_sqlite, db_path: {dir}/sql.db}}
-  stores:
-    metadata: {{backend: kv_default, namespace: registry}}
-server:
+{storage}server:
   port: 8321
 "#,
-        dir = dir.display()
+        storage = storage_yaml(dir)
     )
-}
-
-async fn post(app: &Router, path: &str, body: Value) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 #[tokio::test]
 async fn requests_a_provider_cannot_serve_are_refused_before_it_is_called() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = lls_config::RunConfig::from_yaml_str(&run_yaml(dir.path()), &|_| None).unwrap();
-    config.validate().unwrap();
-    let app = lls_server::app(Arc::new(lls_registry::Stack::build(config).await.unwrap()));
+    let (app, _dir) = app_in_tempdir(run_yaml).await;
 
     // A model registered as an llm on the embeddings-only provider, and one reached by the
     // `provider_id/model` fallback: both refused for chat and completions.

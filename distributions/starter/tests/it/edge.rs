@@ -3,12 +3,6 @@
 //! oversized bodies, mutual TLS and the graceful shutdown.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-// The starter's services (and the providers its features select).
-extern crate lls_distribution_starter as _;
-extern crate lls_inference_inline_fake as _;
-extern crate lls_inference_remote_vllm as _;
-
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,10 +25,7 @@ struct Env {
 async fn env(server: &str) -> Env {
     let backend = backend().await;
     let dir = tempfile::tempdir().unwrap();
-    let yaml = run_yaml(dir.path(), backend, server);
-    let config = lls_config::RunConfig::from_yaml_str(&yaml, &|_| None).unwrap();
-    config.validate().unwrap();
-    let stack = lls_registry::Stack::build(config).await.unwrap();
+    let stack = stack_from_yaml(&run_yaml(dir.path(), backend, server)).await.unwrap();
     Env { stack: Arc::new(stack), _dir: dir }
 }
 

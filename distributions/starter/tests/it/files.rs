@@ -4,12 +4,6 @@
 // Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
 #![allow(clippy::unwrap_used)]
 
-// The starter's services (and the providers its features select).
-extern crate lls_distribution_starter as _;
-
-extern crate lls_files_inline_localfs as _;
-extern crate lls_inference_inline_fake as _;
-
 use std::path::Path;
 use std::sync::Arc;
 
@@ -19,6 +13,8 @@ use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
+
+use crate::support::{stack_from_yaml, storage_yaml};
 
 const BOUNDARY: &str = "lls-test-boundary-7d1f";
 
@@ -42,16 +38,10 @@ providers:
     config: {{}}
   files:
 {files}
-storage:
-  backends:
-    kv_default: {{type: kv_sqlite, db_path: {dir}/kv.db}}
-    sql_default: {{type: sql_sqlite, db_path: {dir}/sql.db}}
-  stores:
-    metadata: {{backend: kv_default, namespace: registry}}
-server:
+{storage}server:
   port: 8321
 "#,
-        dir = dir.display()
+        storage = storage_yaml(dir)
     )
 }
 
@@ -72,9 +62,7 @@ impl App {
 }
 
 async fn stack(dir: &Path, max: u64, providers: usize) -> lls_api_common::Result<lls_registry::Stack> {
-    let config = lls_config::RunConfig::from_yaml_str(&run_yaml(dir, max, providers), &|_| None).unwrap();
-    config.validate().unwrap();
-    lls_registry::Stack::build(config).await
+    stack_from_yaml(&run_yaml(dir, max, providers)).await
 }
 
 async fn app_with_max(max: u64) -> App {

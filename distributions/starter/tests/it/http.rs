@@ -3,19 +3,13 @@
 // Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
 #![allow(clippy::unwrap_used)]
 
-// The starter's services (and the providers its features select).
-extern crate lls_distribution_starter as _;
-
-extern crate lls_inference_inline_fake as _;
-
-use std::sync::Arc;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
+
+use crate::support::{app_in_tempdir, call, call_text, storage_yaml_with_inference_store};
 
 fn run_yaml(dir: &std::path::Path) -> String {
     format!(
@@ -30,14 +24,7 @@ providers:
     config:
       embedding_dimension: 8
       models: [my-embed]
-storage:
-  backends:
-    kv_default: {{type: kv_sqlite, db_path: {dir}/kv.db}}
-    sql_default: {{type: sql_sqlite, db_path: {dir}/sql.db}}
-  stores:
-    metadata: {{backend: kv_default, namespace: registry}}
-    inference: {{backend: sql_default, table_name: inference_store}}
-registered_resources:
+{storage}registered_resources:
   models:
   - model_id: my-embed
     provider_id: fake
@@ -46,40 +33,12 @@ registered_resources:
 server:
   port: 8321
 "#,
-        dir = dir.display()
+        storage = storage_yaml_with_inference_store(dir)
     )
 }
 
-struct App {
-    router: Router,
-    _dir: tempfile::TempDir,
-}
-
-async fn app() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let config = lls_config::RunConfig::from_yaml_str(&run_yaml(dir.path()), &|_| None).unwrap();
-    config.validate().unwrap();
-    let stack = lls_registry::Stack::build(config).await.unwrap();
-    App { router: lls_server::app(Arc::new(stack)), _dir: dir }
-}
-
-async fn call(app: &App, method: Method, path: &str, body: Option<&str>) -> (StatusCode, String) {
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", "application/json")
-        .body(body.map(|b| Body::from(b.to_owned())).unwrap_or_else(Body::empty))
-        .unwrap();
-    let res = app.router.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(bytes.to_vec()).unwrap())
-}
-
-async fn json_call(app: &App, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let text = body.map(|b| b.to_string());
-    let (status, out) = call(app, method, path, text.as_deref()).await;
-    (status, serde_json::from_str(&out).unwrap_or(Value::String(out)))
+async fn app() -> (Router, tempfile::TempDir) {
+    app_in_tempdir(run_yaml).await
 }
 
 fn chat(model: &str, stream: bool) -> Value {
@@ -88,87 +47,87 @@ fn chat(model: &str, stream: bool) -> Value {
 
 #[tokio::test]
 async fn inspect_routes() {
-    let app = app().await;
-    let (s, v) = json_call(&app, Method::GET, "/v1/health", None).await;
+    let (app, _dir) = app().await;
+    let (s, v) = call(&app, Method::GET, "/v1/health", None).await;
     assert_eq!((s, v), (StatusCode::OK, json!({"status": "OK"})));
-    let (_, v) = json_call(&app, Method::GET, "/v1/version", None).await;
+    let (_, v) = call(&app, Method::GET, "/v1/version", None).await;
     assert_eq!(v["version"], "0.3.5");
-    let (_, v) = json_call(&app, Method::GET, "/v1/inspect/routes", None).await;
+    let (_, v) = call(&app, Method::GET, "/v1/inspect/routes", None).await;
     let routes = v["data"].as_array().unwrap();
     assert!(routes.iter().any(|r| r["route"] == "/v1/chat/completions" && r["method"] == "POST" && r["provider_types"] == json!(["inline::fake"])));
     assert!(routes.iter().any(|r| r["route"] == "/v1/models/{model_id}" && r["method"] == "DELETE"));
-    let (_, doc) = json_call(&app, Method::GET, "/openapi.json", None).await;
+    let (_, doc) = call(&app, Method::GET, "/openapi.json", None).await;
     assert!(doc["paths"]["/v1/chat/completions"]["post"].is_object());
 }
 
 #[tokio::test]
 async fn providers_are_listed_with_config() {
-    let app = app().await;
-    let (s, v) = json_call(&app, Method::GET, "/v1/providers", None).await;
+    let (app, _dir) = app().await;
+    let (s, v) = call(&app, Method::GET, "/v1/providers", None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(v["data"][0]["provider_id"], "fake");
     assert_eq!(v["data"][0]["config"]["embedding_dimension"], 8);
-    let (s, _) = json_call(&app, Method::GET, "/v1/providers/fake", None).await;
+    let (s, _) = call(&app, Method::GET, "/v1/providers/fake", None).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, v) = json_call(&app, Method::GET, "/v1/providers/nope", None).await;
+    let (s, v) = call(&app, Method::GET, "/v1/providers/nope", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(v["detail"].as_str().unwrap().contains("nope"));
 }
 
 #[tokio::test]
 async fn models_lifecycle() {
-    let app = app().await;
-    let (_, v) = json_call(&app, Method::GET, "/v1/models", None).await;
+    let (app, _dir) = app().await;
+    let (_, v) = call(&app, Method::GET, "/v1/models", None).await;
     let ids: Vec<&str> = v["data"].as_array().unwrap().iter().map(|m| m["identifier"].as_str().unwrap()).collect();
     assert!(ids.contains(&"fake/fake-llm"), "{ids:?}");
     assert!(ids.contains(&"fake/fake-embed"), "{ids:?}");
-    let (s, m) = json_call(&app, Method::GET, "/v1/models/fake/fake-llm", None).await;
+    let (s, m) = call(&app, Method::GET, "/v1/models/fake/fake-llm", None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(m, json!({"identifier": "fake/fake-llm", "provider_resource_id": "fake-llm", "provider_id": "fake", "type": "model", "metadata": {}, "model_type": "llm"}));
-    let (s, m) = json_call(&app, Method::POST, "/v1/models", Some(json!({"model_id": "extra", "provider_id": "fake"}))).await;
+    let (s, m) = call(&app, Method::POST, "/v1/models", Some(json!({"model_id": "extra", "provider_id": "fake"}))).await;
     assert_eq!(s, StatusCode::OK, "{m}");
     assert_eq!(m["identifier"], "fake/extra");
-    let (s, _) = json_call(&app, Method::POST, "/v1/models", Some(json!({"model_id": "e", "model_type": "embedding"}))).await;
+    let (s, _) = call(&app, Method::POST, "/v1/models", Some(json!({"model_id": "e", "model_type": "embedding"}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "embedding models need a dimension");
-    let (s, _) = json_call(&app, Method::POST, "/v1/models", Some(json!({"model_id": "x", "provider_id": "nope"}))).await;
+    let (s, _) = call(&app, Method::POST, "/v1/models", Some(json!({"model_id": "x", "provider_id": "nope"}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
-    let (s, _) = call(&app, Method::DELETE, "/v1/models/fake/extra", None).await;
+    let (s, _) = call_text(&app, Method::DELETE, "/v1/models/fake/extra", None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, v) = json_call(&app, Method::GET, "/v1/models/fake/extra", None).await;
+    let (s, v) = call(&app, Method::GET, "/v1/models/fake/extra", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert!(v["error"]["message"].as_str().unwrap().contains("client.models.list()"));
-    let (_, v) = json_call(&app, Method::GET, "/v1/openai/v1/models", None).await;
+    let (_, v) = call(&app, Method::GET, "/v1/openai/v1/models", None).await;
     assert_eq!(v["data"][0]["object"], "model");
     assert_eq!(v["data"][0]["owned_by"], "llama_stack");
 }
 
 #[tokio::test]
 async fn chat_completion_and_store() {
-    let app = app().await;
-    let (s, v) = json_call(&app, Method::POST, "/v1/chat/completions", Some(chat("fake/fake-llm", false))).await;
+    let (app, _dir) = app().await;
+    let (s, v) = call(&app, Method::POST, "/v1/chat/completions", Some(chat("fake/fake-llm", false))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["model"], "fake/fake-llm", "answers carry the client's model id");
     assert_eq!(v["object"], "chat.completion");
     let content = v["choices"][0]["message"]["content"].as_str().unwrap().to_owned();
     assert!(content.contains("capital of France"), "{content}");
     let id = v["id"].as_str().unwrap().to_owned();
-    let (s, stored) = json_call(&app, Method::GET, &format!("/v1/chat/completions/{id}"), None).await;
+    let (s, stored) = call(&app, Method::GET, &format!("/v1/chat/completions/{id}"), None).await;
     assert_eq!(s, StatusCode::OK, "{stored}");
     assert_eq!(stored["choices"][0]["message"]["content"], content);
     assert_eq!(stored["input_messages"][0]["content"], "What is the capital of France?");
-    let (_, list) = json_call(&app, Method::GET, "/v1/chat/completions?limit=5", None).await;
+    let (_, list) = call(&app, Method::GET, "/v1/chat/completions?limit=5", None).await;
     assert_eq!(list["object"], "list");
     assert_eq!(list["first_id"], id);
-    let (s, _) = json_call(&app, Method::GET, "/v1/chat/completions/nope", None).await;
+    let (s, _) = call(&app, Method::GET, "/v1/chat/completions/nope", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = json_call(&app, Method::POST, "/v1/openai/v1/chat/completions", Some(chat("fake/fake-llm", false))).await;
+    let (s, _) = call(&app, Method::POST, "/v1/openai/v1/chat/completions", Some(chat("fake/fake-llm", false))).await;
     assert_eq!(s, StatusCode::OK, "deprecated alias is served");
 }
 
 #[tokio::test]
 async fn chat_streams_as_upstream_does() {
-    let app = app().await;
-    let (s, body) = call(&app, Method::POST, "/v1/chat/completions", Some(&chat("fake/fake-llm", true).to_string())).await;
+    let (app, _dir) = app().await;
+    let (s, body) = call_text(&app, Method::POST, "/v1/chat/completions", Some(&chat("fake/fake-llm", true).to_string())).await;
     assert_eq!(s, StatusCode::OK);
     assert!(!body.contains("[DONE]"), "0.3.5 sends no [DONE]");
     let events: Vec<Value> = body
@@ -182,15 +141,15 @@ async fn chat_streams_as_upstream_does() {
     assert!(text.contains("capital of France"));
     // The streamed completion is stored once the stream ends.
     let id = events[0]["id"].as_str().unwrap();
-    let (s, stored) = json_call(&app, Method::GET, &format!("/v1/chat/completions/{id}"), None).await;
+    let (s, stored) = call(&app, Method::GET, &format!("/v1/chat/completions/{id}"), None).await;
     assert_eq!(s, StatusCode::OK, "{stored}");
     assert_eq!(stored["choices"][0]["message"]["content"], text);
 }
 
 #[tokio::test]
 async fn stream_failing_midway_ends_with_an_error_event() {
-    let app = app().await;
-    let (s, body) = call(&app, Method::POST, "/v1/chat/completions", Some(&chat("fake/midstream-error", true).to_string())).await;
+    let (app, _dir) = app().await;
+    let (s, body) = call_text(&app, Method::POST, "/v1/chat/completions", Some(&chat("fake/midstream-error", true).to_string())).await;
     assert_eq!(s, StatusCode::OK);
     let last = body.split("\n\n").filter(|e| !e.is_empty()).last().unwrap();
     let last: Value = serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();
@@ -199,7 +158,7 @@ async fn stream_failing_midway_ends_with_an_error_event() {
 
 #[tokio::test]
 async fn bad_requests_are_4xx_with_a_message() {
-    let app = app().await;
+    let (app, _dir) = app().await;
     let cases: Vec<(Method, &str, Option<&str>, StatusCode)> = vec![
         (Method::POST, "/v1/chat/completions", Some("{not json"), StatusCode::BAD_REQUEST),
         (Method::POST, "/v1/chat/completions", None, StatusCode::BAD_REQUEST),
@@ -217,7 +176,7 @@ async fn bad_requests_are_4xx_with_a_message() {
         (Method::DELETE, "/v1/health", None, StatusCode::METHOD_NOT_ALLOWED),
     ];
     for (method, path, body, expected) in cases {
-        let (s, text) = call(&app, method.clone(), path, body).await;
+        let (s, text) = call_text(&app, method.clone(), path, body).await;
         assert_eq!(s, expected, "{method} {path} {body:?}: {text}");
         let v: Value = serde_json::from_str(&text).unwrap();
         assert!(v["error"]["message"].is_string() && v["detail"].is_string(), "{text}");
@@ -226,10 +185,10 @@ async fn bad_requests_are_4xx_with_a_message() {
 
 #[tokio::test]
 async fn backend_failures_are_5xx_naming_the_provider() {
-    let app = app().await;
+    let (app, _dir) = app().await;
     for (model, status) in [("fake/error-502", StatusCode::BAD_GATEWAY), ("fake/error-503", StatusCode::SERVICE_UNAVAILABLE), ("fake/error-504", StatusCode::GATEWAY_TIMEOUT), ("fake/error-429", StatusCode::TOO_MANY_REQUESTS)] {
         for stream in [false, true] {
-            let (s, v) = json_call(&app, Method::POST, "/v1/chat/completions", Some(chat(model, stream))).await;
+            let (s, v) = call(&app, Method::POST, "/v1/chat/completions", Some(chat(model, stream))).await;
             assert_eq!(s, status, "{model} stream={stream}: {v}");
             assert!(v["error"]["message"].as_str().unwrap().contains("fake"), "{v}");
         }
@@ -238,42 +197,42 @@ async fn backend_failures_are_5xx_naming_the_provider() {
 
 #[tokio::test]
 async fn completions_and_embeddings() {
-    let app = app().await;
-    let (s, v) = json_call(&app, Method::POST, "/v1/completions", Some(json!({"model": "fake/fake-llm", "prompt": "Once upon a time", "logprobs": 2}))).await;
+    let (app, _dir) = app().await;
+    let (s, v) = call(&app, Method::POST, "/v1/completions", Some(json!({"model": "fake/fake-llm", "prompt": "Once upon a time", "logprobs": 2}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["model"], "fake/fake-llm");
     assert!(v["choices"][0]["logprobs"].is_object(), "integer logprobs are accepted: {v}");
-    let (s, v) = json_call(&app, Method::POST, "/v1/embeddings", Some(json!({"model": "fake/my-embed", "input": ["a b", "c"]}))).await;
+    let (s, v) = call(&app, Method::POST, "/v1/embeddings", Some(json!({"model": "fake/my-embed", "input": ["a b", "c"]}))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["model"], "fake/my-embed");
     assert_eq!(v["data"].as_array().unwrap().len(), 2);
     assert_eq!(v["data"][0]["embedding"].as_array().unwrap().len(), 8);
-    let (_, b) = json_call(&app, Method::POST, "/v1/embeddings", Some(json!({"model": "fake/my-embed", "input": "a b", "encoding_format": "base64"}))).await;
+    let (_, b) = call(&app, Method::POST, "/v1/embeddings", Some(json!({"model": "fake/my-embed", "input": "a b", "encoding_format": "base64"}))).await;
     assert!(b["data"][0]["embedding"].is_string());
 }
 
 #[tokio::test]
 async fn unregistered_provider_prefixed_ids_fall_back_to_that_provider() {
-    let app = app().await;
-    let (s, _) = call(&app, Method::DELETE, "/v1/models/fake/fake-llm", None).await;
+    let (app, _dir) = app().await;
+    let (s, _) = call_text(&app, Method::DELETE, "/v1/models/fake/fake-llm", None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, v) = json_call(&app, Method::POST, "/v1/chat/completions", Some(chat("fake/fake-llm", false))).await;
+    let (s, v) = call(&app, Method::POST, "/v1/chat/completions", Some(chat("fake/fake-llm", false))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["model"], "fake/fake-llm");
-    let (s, _) = json_call(&app, Method::POST, "/v1/chat/completions", Some(chat("nobody/fake-llm", false))).await;
+    let (s, _) = call(&app, Method::POST, "/v1/chat/completions", Some(chat("nobody/fake-llm", false))).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "no provider 'nobody'");
 }
 
 #[tokio::test]
 async fn provider_data_header_must_be_a_json_object() {
-    let app = app().await;
+    let (app, _dir) = app().await;
     let req = Request::builder()
         .method(Method::POST)
         .uri("/v1/chat/completions")
         .header("x-llamastack-provider-data", "not json")
         .body(Body::from(chat("fake/fake-llm", false).to_string()))
         .unwrap();
-    let res = app.router.clone().oneshot(req).await.unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let req = Request::builder()
         .method(Method::POST)
@@ -282,5 +241,5 @@ async fn provider_data_header_must_be_a_json_object() {
         .header("content-type", "application/json")
         .body(Body::from(chat("fake/fake-llm", false).to_string()))
         .unwrap();
-    assert_eq!(app.router.clone().oneshot(req).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(app.clone().oneshot(req).await.unwrap().status(), StatusCode::OK);
 }

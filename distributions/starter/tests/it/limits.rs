@@ -3,89 +3,18 @@
 //! stored. Also: a registration never replaces a model a provider lists (0.3.5's 400).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-// The starter's services (and the providers its features select).
-extern crate lls_distribution_starter as _;
-
-extern crate lls_files_inline_localfs as _;
-extern crate lls_inference_inline_fake as _;
-extern crate lls_tool_runtime_inline_rag_runtime as _;
-extern crate lls_vector_io_inline_sqlite_vec as _;
-
-use std::sync::Arc;
-
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use tower::ServiceExt;
+
+use crate::support::{app_in_tempdir, call, post, rag_stack_yaml};
 
 fn run_yaml(dir: &std::path::Path) -> String {
-    format!(
-        r#"
-version: 2
-image_name: limits-test
-apis: [inference, files, vector_io, tool_runtime]
-providers:
-  inference:
-  - provider_id: fake
-    provider_type: inline::fake
-    config: {{}}
-  vector_io:
-  - provider_id: sqlite-vec
-    provider_type: inline::sqlite-vec
-    config:
-      db_path: {dir}/sqlite_vec.db
-      persistence: {{namespace: vector_io::sqlite_vec, backend: kv_default}}
-  files:
-  - provider_id: localfs
-    provider_type: inline::localfs
-    config:
-      storage_dir: {dir}/files
-      metadata_store: {{backend: sql_default, table_name: files_metadata}}
-  tool_runtime:
-  - provider_id: rag-runtime
-    provider_type: inline::rag-runtime
-    config: {{}}
-storage:
-  backends:
-    kv_default: {{type: kv_sqlite, db_path: {dir}/kv.db}}
-    sql_default: {{type: sql_sqlite, db_path: {dir}/sql.db}}
-  stores:
-    metadata: {{backend: kv_default, namespace: registry}}
-vector_stores:
-  default_provider_id: sqlite-vec
-  default_embedding_model: {{provider_id: fake, model_id: fake-embed}}
-server:
-  port: 8321
-"#,
-        dir = dir.display()
-    )
+    rag_stack_yaml(dir, "limits-test", "")
 }
 
 async fn app() -> (Router, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = lls_config::RunConfig::from_yaml_str(&run_yaml(dir.path()), &|_| None).unwrap();
-    config.validate().unwrap();
-    let stack = lls_registry::Stack::build(config).await.unwrap();
-    (lls_server::app(Arc::new(stack)), dir)
-}
-
-async fn call(app: &Router, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", "application/json")
-        .body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty))
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-}
-
-async fn post(app: &Router, path: &str, body: Value) -> (StatusCode, Value) {
-    call(app, Method::POST, path, Some(body)).await
+    app_in_tempdir(run_yaml).await
 }
 
 /// A 400 in the server's error shape, naming `param`; returns the message.

@@ -5,90 +5,19 @@
 // Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
 #![allow(clippy::unwrap_used)]
 
-// The starter's services (and the providers its features select).
-extern crate lls_distribution_starter as _;
-
-extern crate lls_files_inline_localfs as _;
-extern crate lls_inference_inline_fake as _;
-extern crate lls_tool_runtime_inline_rag_runtime as _;
-extern crate lls_vector_io_inline_sqlite_vec as _;
-
-use std::sync::Arc;
-
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
+use crate::support::{app_in_tempdir, post, rag_stack_yaml};
+
+/// The RAG stack with `builtin::rag` registered.
 fn run_yaml(dir: &std::path::Path) -> String {
-    format!(
-        r#"
-version: 2
-image_name: rag-tool-test
-apis: [inference, files, vector_io, tool_runtime]
-providers:
-  inference:
-  - provider_id: fake
-    provider_type: inline::fake
-    config: {{}}
-  vector_io:
-  - provider_id: sqlite-vec
-    provider_type: inline::sqlite-vec
-    config:
-      db_path: {dir}/sqlite_vec.db
-      persistence: {{namespace: vector_io::sqlite_vec, backend: kv_default}}
-  files:
-  - provider_id: localfs
-    provider_type: inline::localfs
-    config:
-      storage_dir: {dir}/files
-      metadata_store: {{backend: sql_default, table_name: files_metadata}}
-  tool_runtime:
-  - provider_id: rag-runtime
-    provider_type: inline::rag-runtime
-    config: {{}}
-storage:
-  backends:
-    kv_default: {{type: kv_sqlite, db_path: {dir}/kv.db}}
-    sql_default: {{type: sql_sqlite, db_path: {dir}/sql.db}}
-  stores:
-    metadata: {{backend: kv_default, namespace: registry}}
-vector_stores:
-  default_provider_id: sqlite-vec
-  default_embedding_model: {{provider_id: fake, model_id: fake-embed}}
-registered_resources:
-  tool_groups:
-  - toolgroup_id: builtin::rag
-    provider_id: rag-runtime
-server:
-  port: 8321
-"#,
-        dir = dir.display()
-    )
+    rag_stack_yaml(dir, "rag-tool-test", "registered_resources:\n  tool_groups:\n  - toolgroup_id: builtin::rag\n    provider_id: rag-runtime\n")
 }
 
 async fn app() -> (Router, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = lls_config::RunConfig::from_yaml_str(&run_yaml(dir.path()), &|_| None).unwrap();
-    config.validate().unwrap();
-    let stack = lls_registry::Stack::build(config).await.unwrap();
-    (lls_server::app(Arc::new(stack)), dir)
-}
-
-async fn call(app: &Router, path: &str, body: Value) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(Method::POST)
-        .uri(path)
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8(bytes.to_vec()).unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    app_in_tempdir(run_yaml).await
 }
 
 fn texts(content: &Value) -> Vec<String> {
@@ -98,11 +27,11 @@ fn texts(content: &Value) -> Vec<String> {
 #[tokio::test]
 async fn insert_then_query_and_knowledge_search() {
     let (app, _dir) = app().await;
-    let (status, store) = call(&app, "/v1/vector_stores", json!({"name": "docs"})).await;
+    let (status, store) = post(&app, "/v1/vector_stores", json!({"name": "docs"})).await;
     assert_eq!(status, StatusCode::OK, "{store}");
     let vs = store["id"].as_str().unwrap().to_owned();
 
-    let (status, body) = call(&app, "/v1/tool-runtime/rag-tool/insert", json!({
+    let (status, body) = post(&app, "/v1/tool-runtime/rag-tool/insert", json!({
         "documents": [
             {"document_id": "rust", "content": "Rust guarantees memory safety through ownership and borrowing.", "metadata": {"lang": "rust"}},
             {"document_id": "py", "content": {"type": "text", "text": "Python uses reference counting and a garbage collector."}, "mime_type": "text/plain", "metadata": {}},
@@ -113,7 +42,7 @@ async fn insert_then_query_and_knowledge_search() {
     .await;
     assert_eq!((status, body), (StatusCode::OK, Value::Null));
 
-    let (status, r) = call(&app, "/v1/tool-runtime/rag-tool/query", json!({
+    let (status, r) = post(&app, "/v1/tool-runtime/rag-tool/query", json!({
         "content": "memory safety ownership borrowing",
         "vector_store_ids": [vs],
         "query_config": {"max_chunks": 1},
@@ -130,7 +59,7 @@ async fn insert_then_query_and_knowledge_search() {
     assert_eq!(r["metadata"]["vector_db_ids"], json!([vs]));
     assert!(r["metadata"]["document_ids"][0].as_str().unwrap().starts_with("file-"), "{r}");
 
-    let (status, r) = call(&app, "/v1/tool-runtime/invoke", json!({
+    let (status, r) = post(&app, "/v1/tool-runtime/invoke", json!({
         "tool_name": "knowledge_search",
         "kwargs": {"query": "garbage collector", "vector_db_ids": [vs]},
     }))
@@ -144,7 +73,7 @@ async fn insert_then_query_and_knowledge_search() {
 #[tokio::test]
 async fn bad_input_is_a_4xx() {
     let (app, _dir) = app().await;
-    let (_, store) = call(&app, "/v1/vector_stores", json!({})).await;
+    let (_, store) = post(&app, "/v1/vector_stores", json!({})).await;
     let vs = store["id"].as_str().unwrap().to_owned();
     let insert = "/v1/tool-runtime/rag-tool/insert";
     let query = "/v1/tool-runtime/rag-tool/query";
@@ -159,7 +88,7 @@ async fn bad_input_is_a_4xx() {
         (query, json!({"content": "q", "vector_db_ids": [vs], "query_config": {"mode": "fuzzy"}})),
         (query, json!({"vector_db_ids": [vs]})),
     ] {
-        let (status, v) = call(&app, path, body.clone()).await;
+        let (status, v) = post(&app, path, body.clone()).await;
         assert!(status.is_client_error(), "{path} {body}: {status} {v}");
         assert!(v["detail"].is_string(), "{v}");
     }

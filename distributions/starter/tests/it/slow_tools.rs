@@ -4,22 +4,13 @@
 //! (the other groups are the answer), and is a 504 naming it when asked for by id.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-// The starter's services (and the providers its features select).
-extern crate lls_distribution_starter as _;
-
-extern crate lls_tool_runtime_remote_model_context_protocol as _;
-
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use lls_testkit::TestMcpServer;
-use serde_json::Value;
 use tokio::net::TcpListener;
-use tower::ServiceExt;
+
+use crate::support::{app_in_tempdir, get, storage_yaml};
 
 /// A TCP server that accepts every connection and never answers (nor closes).
 async fn black_hole() -> (String, tokio::task::JoinHandle<()>) {
@@ -45,13 +36,7 @@ providers:
   - provider_id: model-context-protocol
     provider_type: remote::model-context-protocol
     config: {{list_timeout_seconds: 1}}
-storage:
-  backends:
-    kv_default: {{type: kv_sqlite, db_path: {dir}/kv.db}}
-    sql_default: {{type: sql_sqlite, db_path: {dir}/sql.db}}
-  stores:
-    metadata: {{backend: kv_default, namespace: registry}}
-registered_resources:
+{storage}registered_resources:
   tool_groups:
   - toolgroup_id: mcp::silent
     provider_id: model-context-protocol
@@ -62,26 +47,15 @@ registered_resources:
 server:
   port: 8321
 "#,
-        dir = dir.display()
+        storage = storage_yaml(dir)
     )
-}
-
-async fn get(app: &Router, path: &str) -> (StatusCode, Value) {
-    let req = Request::builder().method(Method::GET).uri(path).body(Body::empty()).unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap())
 }
 
 #[tokio::test]
 async fn a_server_that_never_answers_costs_one_timeout_and_its_own_group() {
     let mcp = TestMcpServer::builder().sse_only().start().await.unwrap();
     let (silent, hole) = black_hole().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = lls_config::RunConfig::from_yaml_str(&run_yaml(dir.path(), &mcp.sse_url(), &silent), &|_| None).unwrap();
-    config.validate().unwrap();
-    let app = lls_server::app(Arc::new(lls_registry::Stack::build(config).await.unwrap()));
+    let (app, _dir) = app_in_tempdir(|dir| run_yaml(dir, &mcp.sse_url(), &silent)).await;
 
     // Several clients at once: each answered after about one list timeout, with the good group.
     let started = Instant::now();

@@ -4,21 +4,13 @@
 // Helpers here (harnesses, fixtures, mock handlers) are not #[test] functions.
 #![allow(clippy::unwrap_used)]
 
-// The starter's services (and the providers its features select).
-extern crate lls_distribution_starter as _;
-
-extern crate lls_tool_runtime_remote_model_context_protocol as _;
-
-use std::sync::Arc;
-
 use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::{Method, StatusCode};
 use lls_testkit::TestMcpServer;
 use lls_testkit::mcp_server::tools::{GREETING, book_flight_schema};
 use serde_json::{Value, json};
-use tower::ServiceExt;
+
+use crate::support::{app_in_tempdir, json_or_text, send_text, storage_yaml};
 
 const TOKEN: &str = "test-token";
 
@@ -33,18 +25,12 @@ providers:
   - provider_id: model-context-protocol
     provider_type: remote::model-context-protocol
     config: {{}}
-storage:
-  backends:
-    kv_default: {{type: kv_sqlite, db_path: {dir}/kv.db}}
-    sql_default: {{type: sql_sqlite, db_path: {dir}/sql.db}}
-  stores:
-    metadata: {{backend: kv_default, namespace: registry}}
-registered_resources:
+{storage}registered_resources:
   tool_groups: {tool_groups}
 server:
   port: 8321
 "#,
-        dir = dir.display()
+        storage = storage_yaml(dir)
     )
 }
 
@@ -57,12 +43,8 @@ struct App {
 impl App {
     async fn start(apis: &str, groups: impl Fn(&TestMcpServer) -> String) -> App {
         let mcp = TestMcpServer::builder().token(TOKEN).sse_only().start().await.unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let yaml = run_yaml(dir.path(), apis, &groups(&mcp));
-        let config = lls_config::RunConfig::from_yaml_str(&yaml, &|_| None).unwrap();
-        config.validate().unwrap();
-        let stack = lls_registry::Stack::build(config).await.unwrap();
-        App { router: lls_server::app(Arc::new(stack)), mcp, _dir: dir }
+        let (router, dir) = app_in_tempdir(|dir| run_yaml(dir, apis, &groups(&mcp))).await;
+        App { router, mcp, _dir: dir }
     }
 
     /// The provider-data header that carries the MCP server's token.
@@ -71,16 +53,10 @@ impl App {
     }
 
     async fn call(&self, method: Method, path: &str, body: Option<Value>, provider_data: Option<&str>) -> (StatusCode, Value) {
-        let mut req = Request::builder().method(method).uri(path).header("content-type", "application/json");
-        if let Some(data) = provider_data {
-            req = req.header("x-llamastack-provider-data", data);
-        }
-        let body = body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty);
-        let res = self.router.clone().oneshot(req.body(body).unwrap()).await.unwrap();
-        let status = res.status();
-        let bytes = res.into_body().collect().await.unwrap().to_bytes();
-        let text = String::from_utf8(bytes.to_vec()).unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        let headers: Vec<(&str, &str)> = provider_data.map(|data| ("x-llamastack-provider-data", data)).into_iter().collect();
+        let body = body.map(|b| b.to_string());
+        let (status, text) = send_text(&self.router, method, path, body.as_deref(), &headers).await;
+        (status, json_or_text(text))
     }
 
     async fn register(&self, id: &str) -> (StatusCode, Value) {

@@ -1,19 +1,164 @@
-//! Shared by the edge tests: a tiny OpenAI-compatible backend that misbehaves on request (by
-//! model name), a run.yaml around it, and raw-socket helpers.
+//! Shared by the modules of this test binary: a stack and its app from a run.yaml, the run.yaml's
+//! common `storage:` section, a run.yaml for RAG (fake embeddings, sqlite-vec, localfs,
+//! rag-runtime), and requests to the app in process (`oneshot`). For the edge and
+//! process tests: a tiny OpenAI-compatible backend that misbehaves on request (by model name), a
+//! run.yaml around it, and raw-socket helpers.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing;
 use futures::StreamExt;
+use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tower::ServiceExt;
+
+// ---- a stack from a run.yaml ---------------------------------------------------------------
+
+/// The `storage:` section of a test run.yaml: SQLite `kv_default` and `sql_default` backends in
+/// `dir`, and the registry's metadata store.
+pub fn storage_yaml(dir: &Path) -> String {
+    storage_with(dir, "")
+}
+
+/// [`storage_yaml`] with the inference store (chat completions are stored) as well.
+pub fn storage_yaml_with_inference_store(dir: &Path) -> String {
+    storage_with(dir, "    inference: {backend: sql_default, table_name: inference_store}\n")
+}
+
+fn storage_with(dir: &Path, more_stores: &str) -> String {
+    format!(
+        "storage:
+  backends:
+    kv_default: {{type: kv_sqlite, db_path: {dir}/kv.db}}
+    sql_default: {{type: sql_sqlite, db_path: {dir}/sql.db}}
+  stores:
+    metadata: {{backend: kv_default, namespace: registry}}
+{more_stores}",
+        dir = dir.display()
+    )
+}
+
+/// A run.yaml named `image_name` with real providers for RAG in `dir`: the deterministic
+/// `inline::fake` inference (`fake-embed`, the vector stores' default embedding model),
+/// `inline::sqlite-vec` (their default provider), `inline::localfs` files and
+/// `inline::rag-runtime`; `more` is added as top-level sections (each line ending in a newline).
+pub fn rag_stack_yaml(dir: &Path, image_name: &str, more: &str) -> String {
+    format!(
+        r#"
+version: 2
+image_name: {image_name}
+apis: [inference, files, vector_io, tool_runtime]
+providers:
+  inference:
+  - provider_id: fake
+    provider_type: inline::fake
+    config: {{}}
+  vector_io:
+  - provider_id: sqlite-vec
+    provider_type: inline::sqlite-vec
+    config:
+      db_path: {dir}/sqlite_vec.db
+      persistence: {{namespace: vector_io::sqlite_vec, backend: kv_default}}
+  files:
+  - provider_id: localfs
+    provider_type: inline::localfs
+    config:
+      storage_dir: {dir}/files
+      metadata_store: {{backend: sql_default, table_name: files_metadata}}
+  tool_runtime:
+  - provider_id: rag-runtime
+    provider_type: inline::rag-runtime
+    config: {{}}
+{storage}vector_stores:
+  default_provider_id: sqlite-vec
+  default_embedding_model: {{provider_id: fake, model_id: fake-embed}}
+{more}server:
+  port: 8321
+"#,
+        dir = dir.display(),
+        storage = storage_yaml(dir)
+    )
+}
+
+/// The stack of a run.yaml (read without environment variables, and valid), or why it did not build.
+pub async fn stack_from_yaml(yaml: &str) -> lls_api_common::Result<lls_registry::Stack> {
+    let config = lls_config::RunConfig::from_yaml_str(yaml, &|_| None).unwrap();
+    config.validate().unwrap();
+    lls_registry::Stack::build(config).await
+}
+
+/// The HTTP app over the stack of a run.yaml (which must build).
+pub async fn app_from_yaml(yaml: &str) -> Router {
+    lls_server::app(Arc::new(stack_from_yaml(yaml).await.unwrap()))
+}
+
+/// [`app_from_yaml`] for the run.yaml `run_yaml` writes for a new temporary directory, which
+/// comes back with the app (the stack's files live there until it is dropped).
+pub async fn app_in_tempdir(run_yaml: impl FnOnce(&Path) -> String) -> (Router, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = app_from_yaml(&run_yaml(dir.path())).await;
+    (app, dir)
+}
+
+// ---- requests in process -------------------------------------------------------------------
+
+/// Sends `method path` to `app` in process (`oneshot`) with `content-type: application/json`,
+/// the extra `headers` and `body` (none: empty); the status and the body as text.
+pub async fn send_text(app: &Router, method: Method, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> (StatusCode, String) {
+    let mut req = Request::builder().method(method).uri(path).header("content-type", "application/json");
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    let body = body.map(|b| Body::from(b.to_owned())).unwrap_or_else(Body::empty);
+    let res = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+/// [`send_text`] without extra headers.
+pub async fn call_text(app: &Router, method: Method, path: &str, body: Option<&str>) -> (StatusCode, String) {
+    send_text(app, method, path, body, &[]).await
+}
+
+/// The body as JSON, or as a JSON string when it is not JSON (an empty body is `""`).
+pub fn json_or_text(text: String) -> Value {
+    serde_json::from_str(&text).unwrap_or(Value::String(text))
+}
+
+/// [`call_text`] with a JSON body; the answer's body as JSON (see [`json_or_text`]).
+pub async fn call(app: &Router, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let body = body.map(|b| b.to_string());
+    let (status, text) = call_text(app, method, path, body.as_deref()).await;
+    (status, json_or_text(text))
+}
+
+/// `GET path` (see [`call`]).
+pub async fn get(app: &Router, path: &str) -> (StatusCode, Value) {
+    call(app, Method::GET, path, None).await
+}
+
+/// `POST path` with a JSON body (see [`call`]).
+pub async fn post(app: &Router, path: &str, body: Value) -> (StatusCode, Value) {
+    call(app, Method::POST, path, Some(body)).await
+}
+
+/// `DELETE path` (see [`call`]).
+pub async fn delete(app: &Router, path: &str) -> (StatusCode, Value) {
+    call(app, Method::DELETE, path, None).await
+}
+
+// ---- a misbehaving backend -----------------------------------------------------------------
 
 /// What the backend answers, by model name (all with 200 unless said):
 /// `bad-empty` an empty event stream, `bad-html` an HTML page, `bad-text` plain text,
@@ -25,9 +170,9 @@ pub async fn backend() -> SocketAddr {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = Router::new()
-        .route("/v1/models", get(models))
-        .route("/v1/chat/completions", post(|body: Bytes| answer(body, true)))
-        .route("/v1/completions", post(|body: Bytes| answer(body, false)));
+        .route("/v1/models", routing::get(models))
+        .route("/v1/chat/completions", routing::post(|body: Bytes| answer(body, true)))
+        .route("/v1/completions", routing::post(|body: Bytes| answer(body, false)));
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
 }
@@ -96,18 +241,11 @@ providers:
     provider_type: remote::vllm
     config:
       url: http://{backend}/v1
-storage:
-  backends:
-    kv_default: {{type: kv_sqlite, db_path: {dir}/kv.db}}
-    sql_default: {{type: sql_sqlite, db_path: {dir}/sql.db}}
-  stores:
-    metadata: {{backend: kv_default, namespace: registry}}
-    inference: {{backend: sql_default, table_name: inference_store}}
-server:
+{storage}server:
   port: 8321
 {server}
 "#,
-        dir = dir.display()
+        storage = storage_yaml_with_inference_store(dir)
     )
 }
 
