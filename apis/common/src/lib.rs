@@ -1,9 +1,11 @@
 //! Contracts shared by every API crate and provider: one error type, the list of APIs, typed
 //! provider registration ([`ApiSpec`], descriptors collected with `inventory`), the call
-//! layers' contract, background-task supervision, per-request context and the store traits.
+//! layers' contract, background-task supervision, per-request context, the store traits and
+//! the types every access check speaks in (`access`: the caller, owners, actions).
 //!
 //! Nothing here does I/O or knows HTTP; the server maps [`Error`] to HTTP in one place.
 
+pub mod access;
 pub mod api;
 pub mod call;
 pub mod context;
