@@ -1,5 +1,5 @@
-//! The validation cache: a validated token is reused until its expiry (or a short TTL),
-//! bounded in size, keyed by the token's SHA-256 so the token itself is never kept or shown.
+//! The validation cache: a validated token is reused until its expiry (an hour at most, 60 s
+//! without one), bounded in size, keyed by the token's SHA-256: the token is never kept or shown.
 
 use crate::{AuthError, Authenticator, RequestInfo, User, Validator};
 use async_trait::async_trait;
@@ -11,6 +11,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 /// Reuse of an answer that carried no expiry.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
+/// Reuse of any answer at most, however far off the token's expiry (a key the issuer retired, a
+/// token revoked at the introspection endpoint, are noticed within this).
+pub const MAX_TTL: Duration = Duration::from_secs(3600);
 /// Entries kept at most; past it the expired go first, then those expiring soonest.
 pub const MAX_ENTRIES: usize = 10_000;
 
@@ -67,7 +70,8 @@ impl Cached {
                 Err(_) => return,
             },
             None => DEFAULT_TTL,
-        };
+        }
+        .min(MAX_TTL);
         let mut entries = self.entries.lock();
         if entries.len() >= self.max_entries && !entries.contains_key(&key) {
             entries.retain(|_, (_, until)| *until > now);
