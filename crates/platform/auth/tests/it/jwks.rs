@@ -181,3 +181,34 @@ async fn unusable_jwks_entries_are_skipped_and_hs256_is_refused() {
     assert!(refused(&auth, &hs).await.contains("symmetric"));
     assert!(auth.challenge().contains(&issuer.issuer()));
 }
+
+#[tokio::test]
+async fn concurrent_first_requests_share_one_fetch() {
+    let [rsa, ..] = keys();
+    let issuer = JwksIssuer::start(&[rsa]).await.unwrap();
+    let auth = authenticator(&issuer);
+    let tokens: Vec<String> = (0..8)
+        .map(|i| {
+            let mut c = claims(&issuer.issuer());
+            c["sub"] = json!(format!("user-{i}"));
+            rsa.sign(&c)
+        })
+        .collect();
+    let req = request();
+    let checks = tokens.iter().map(|t| auth.validate(t, &req));
+    for result in futures::future::join_all(checks).await {
+        result.unwrap();
+    }
+    assert_eq!(issuer.fetches(), 1);
+}
+
+#[test]
+fn a_missing_tls_cafile_fails_the_build_naming_it() {
+    let config: lls_auth::AuthProviderConfig = serde_yaml::from_str(
+        "type: oauth2_token\ntls_cafile: /nonexistent/ca.pem\njwks:\n  uri: https://idp.example/jwks\n",
+    )
+    .unwrap();
+    assert_eq!(config.validate(), vec![]);
+    let err = lls_auth::build(&config).err().unwrap();
+    assert!(err.to_string().contains("tls_cafile /nonexistent/ca.pem"), "{err}");
+}
