@@ -23,6 +23,8 @@
 //! - [`stores`]: real (in-memory SQLite) kv and SQL stores for provider tests.
 //! - [`prerequisite`]: tests needing a server or model weights fail when they are missing,
 //!   unless opted out by name (`LLS_TEST_NO_POSTGRES=1`, `LLS_TEST_NO_MODELS=1`), loudly.
+//! - [`issuers`]: real token issuers for the `server.auth` validators (JWKS with keys made at
+//!   test time, RFC 7662 introspection, a `custom` endpoint, Kubernetes, GitHub).
 //! - [`registered`]: a provider built from its descriptor and config behind the real call
 //!   layers, as the server builds it.
 //!
@@ -34,6 +36,7 @@ pub mod fake_tool_runtime;
 pub mod fake_vector_io;
 pub mod files_suite;
 pub mod inference_suite;
+pub mod issuers;
 pub mod mcp_server;
 pub mod mock_openai;
 pub mod prerequisite;
