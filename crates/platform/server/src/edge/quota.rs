@@ -69,7 +69,7 @@ impl Quota {
         let window_end = (window + 1) * self.period;
         let key = format!("quota:{client}:{window}");
         let count = self.kv().await?.incr(&key, 1, Some(window_end)).await?;
-        let over = u64::try_from(count).map_or(false, |c| c > max);
+        let over = u64::try_from(count).is_ok_and(|c| c > max);
         Ok(over.then_some((window_end - now).max(1)))
     }
 }
