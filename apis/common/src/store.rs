@@ -52,6 +52,11 @@ pub trait KvStore: Send + Sync {
     /// Stores `value`; `expires_at` (unix seconds) makes it vanish after that time.
     async fn set(&self, key: &str, value: &str, expires_at: Option<i64>) -> Result<()>;
     async fn delete(&self, key: &str) -> Result<()>;
+    /// Adds `by` to the integer stored at `key` and returns the new value, atomically (one
+    /// statement: several servers sharing a database count correctly). A missing or expired key
+    /// starts at `by` with `expires_at`; an existing key keeps its expiry. A value that is not
+    /// an integer is an error.
+    async fn incr(&self, key: &str, by: i64, expires_at: Option<i64>) -> Result<i64>;
     /// Values whose keys lie in `[start, end]`, in key order.
     async fn values_in_range(&self, start: &str, end: &str) -> Result<Vec<String>>;
     /// Keys in `[start, end]`, in order.

@@ -41,7 +41,9 @@ pub use run_config::{
     ProviderEntry, QualifiedModel, RUN_CONFIG_VERSION, RunConfig, TelemetryConfig,
     VectorStoresConfig, parse_yaml,
 };
-pub use server::{ConnectionLimits, CorsPolicy, CorsSetting, DEFAULT_SERVER_PORT, ServerConfig};
+pub use server::{
+    ConnectionLimits, CorsPolicy, CorsSetting, DEFAULT_SERVER_PORT, QuotaConfig, QuotaPeriod, ServerConfig,
+};
 pub use storage::{
     BackendConfig, BackendFamily, KvMongoDbConfig, KvPostgresConfig, KvRedisConfig, KvSqliteConfig,
     SqlPostgresConfig, SqlSqliteConfig, StorageConfig, StoresConfig,

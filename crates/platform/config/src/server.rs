@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use lls_api_common::store::KvStoreRef;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
@@ -31,9 +32,9 @@ pub struct ServerConfig {
     /// Refused by validation: authentication is not implemented yet.
     #[serde(default)]
     pub auth: Option<Value>,
-    /// Refused by validation: request quotas are not implemented.
+    /// Per-client request counts in a kv store, per fixed window (the edge's quota layer).
     #[serde(default)]
-    pub quota: Option<Value>,
+    pub quota: Option<QuotaConfig>,
     /// `true` (0.3.5's development policy) or a CORS object.
     #[serde(default, deserialize_with = "cors_setting")]
     pub cors: Option<CorsSetting>,
@@ -170,6 +171,51 @@ fn count<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
         _ => None,
     };
     number.ok_or_else(|| D::Error::custom(format!("invalid count {value}: expected a non-negative integer")))
+}
+
+/// `server.quota`: 0.3.5's `QuotaConfig`. Requests are counted per client in `kvstore`, per fixed
+/// window of `period`; the client is its authenticated principal (limit
+/// `authenticated_max_requests`) or else its IP address (limit `anonymous_max_requests`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaConfig {
+    pub kvstore: KvStoreRef,
+    #[serde(default = "quota_defaults::anonymous", deserialize_with = "count")]
+    pub anonymous_max_requests: u64,
+    #[serde(default = "quota_defaults::authenticated", deserialize_with = "count")]
+    pub authenticated_max_requests: u64,
+    #[serde(default)]
+    pub period: QuotaPeriod,
+}
+
+mod quota_defaults {
+    pub(super) fn anonymous() -> u64 {
+        100
+    }
+    pub(super) fn authenticated() -> u64 {
+        1000
+    }
+}
+
+/// A quota window. 0.3.5 has only `day`; `hour` and `minute` are llama-stack-rs extensions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotaPeriod {
+    #[default]
+    Day,
+    Hour,
+    Minute,
+}
+
+impl QuotaPeriod {
+    /// The window's length in seconds; windows start at multiples of it since the unix epoch.
+    pub fn seconds(self) -> u64 {
+        match self {
+            QuotaPeriod::Day => 86_400,
+            QuotaPeriod::Hour => 3_600,
+            QuotaPeriod::Minute => 60,
+        }
+    }
 }
 
 /// `server.cors`: `true`, `false` or a policy object (0.3.5's `CORSConfig`).

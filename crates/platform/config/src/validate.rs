@@ -318,8 +318,8 @@ impl RunConfig {
                  and keep the server on a trusted network or behind an authenticating proxy until then",
             );
         }
-        if server.quota.as_ref().is_some_and(|v| !v.is_null()) {
-            errors.push("server.quota", "request quotas are not supported by llama-stack-rs; remove server.quota");
+        if let Some(quota) = &server.quota {
+            self.check_backend_ref(&quota.kvstore.backend, BackendFamily::Kv, "server.quota.kvstore", errors);
         }
         for (name, seconds) in server.seconds_fields() {
             if !(seconds.is_finite() && seconds > 0.0 && seconds <= MAX_SECONDS) {

@@ -97,6 +97,19 @@ impl Db {
         result.map_err(|e| from_sqlx(&self.name, e))
     }
 
+    /// Runs a statement that writes and returns rows (`... RETURNING`), as [`Db::execute`] does
+    /// for SQLite's one writer.
+    pub(crate) async fn fetch_written(&self, stmt: Statement, types: &[ColumnType]) -> Result<Vec<Vec<Value>>> {
+        let result = match &self.pool {
+            Pool::Sqlite(pool, writes) => {
+                let _one_writer = writes.lock().await;
+                sqlite::fetch(pool, stmt, types).await
+            }
+            Pool::Postgres(pool) => postgres::fetch(pool, stmt, types).await,
+        };
+        result.map_err(|e| from_sqlx(&self.name, e))
+    }
+
     /// Closes every connection (SQLite checkpoints its WAL on the last close).
     pub(crate) async fn close(&self) {
         match &self.pool {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use lls_api_common::store::{ColumnType, KvStore};
-use lls_api_common::{Error, Result, unix_now};
+use lls_api_common::{Error, ErrorKind, Result, unix_now};
 use serde_json::Value;
 
 use crate::db::Db;
@@ -35,7 +35,15 @@ impl KvTable {
         b.sql(&format!(
             "CREATE TABLE IF NOT EXISTS {table} (\"key\" {key_type} PRIMARY KEY, \"value\" TEXT, \"expiration\" {expiration_type})"
         ));
-        db.execute(b.build()).await?;
+        let create = b.build();
+        // Two servers creating the table at the same moment can collide in PostgreSQL's catalog
+        // (a unique violation, though IF NOT EXISTS); by the retry the table exists.
+        if let Err(e) = db.execute(create.clone()).await {
+            if e.kind() != ErrorKind::Conflict {
+                return Err(e);
+            }
+            db.execute(create).await?;
+        }
         Ok(Arc::new(KvTable { db, table }))
     }
 }
@@ -134,6 +142,35 @@ impl KvStore for SqlKvStore {
         b.sql(&format!("DELETE FROM {}", self.table.table));
         b.and_where().sql("\"key\" = ").param(self.key(key));
         self.table.db.execute(b.build()).await.map(|_| ())
+    }
+
+    async fn incr(&self, key: &str, by: i64, expires_at: Option<i64>) -> Result<i64> {
+        let table = &self.table.table;
+        let integer = self.table.db.dialect().type_name(ColumnType::Integer);
+        let now = unix_now();
+        // One upsert: the database serializes concurrent increments of a key. An expired row
+        // starts again from `by` with the new expiry.
+        let expired = format!("{table}.\"expiration\" IS NOT NULL AND {table}.\"expiration\" <= ");
+        let mut b = self.builder();
+        b.sql(&format!("INSERT INTO {table} (\"key\", \"value\", \"expiration\") VALUES ("));
+        b.param(self.key(key)).sql(", ").param(Param::Text(by.to_string())).sql(", ");
+        b.param(expires_at.map_or(Param::Null(ColumnType::Integer), Param::Int));
+        b.sql(") ON CONFLICT (\"key\") DO UPDATE SET \"value\" = CASE WHEN ");
+        b.sql(&expired).param(Param::Int(now));
+        b.sql(&format!(" THEN excluded.\"value\" ELSE CAST(CAST({table}.\"value\" AS {integer}) + "));
+        b.param(Param::Int(by));
+        b.sql(" AS TEXT) END, \"expiration\" = CASE WHEN ").sql(&expired).param(Param::Int(now));
+        b.sql(&format!(" THEN excluded.\"expiration\" ELSE {table}.\"expiration\" END"));
+        // SQLite's CAST reads a word as 0: leave a value that is not an integer alone (no row
+        // comes back). PostgreSQL's CAST fails on it instead.
+        b.sql(" WHERE ").sql(&expired).param(Param::Int(now));
+        b.sql(&format!(" OR CAST(CAST({table}.\"value\" AS {integer}) AS TEXT) = {table}.\"value\" RETURNING \"value\""));
+        let rows = self.table.db.fetch_written(b.build(), &[ColumnType::Text]).await?;
+        let value = rows.into_iter().next().and_then(|row| row.into_iter().next()).and_then(into_string);
+        value
+            .as_deref()
+            .and_then(|v| v.trim().parse::<i64>().ok())
+            .ok_or_else(|| Error::internal(format!("kv key '{key}' does not hold an integer after increment: {value:?}")))
     }
 
     async fn values_in_range(&self, start: &str, end: &str) -> Result<Vec<String>> {

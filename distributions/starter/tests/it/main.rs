@@ -24,6 +24,7 @@ mod http;
 mod limits;
 mod process;
 mod providers;
+mod quota;
 mod rag_tool;
 mod slow_tools;
 mod tools;

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::{ConfigErrors, RunConfig};
+use crate::{ConfigErrors, QuotaPeriod, RunConfig};
 
 /// A valid config to break one piece at a time.
 fn base() -> Value {
@@ -186,7 +186,7 @@ fn redis_and_mongodb_backends_are_rejected() {
 }
 
 #[test]
-fn references_inside_provider_configs_are_checked_and_quota_refused() {
+fn references_inside_provider_configs_and_the_quota_store_are_checked() {
     let mut value = base();
     value["providers"]["vector_io"][0]["config"]["persistence"]["backend"] = json!("kv_typo");
     value["providers"]["agents"][0]["config"]["persistence"]["responses"]["backend"] =
@@ -209,10 +209,30 @@ fn references_inside_provider_configs_are_checked_and_quota_refused() {
         lines[1]
     );
     assert!(
-        lines[2].starts_with("server.quota: request quotas are not supported"),
+        lines[2].starts_with("server.quota.kvstore.backend: needs a kv_* backend"),
         "{}",
         lines[2]
     );
+}
+
+#[test]
+fn quota_takes_upstream_defaults_and_periods() {
+    let value = set(base(), "/server", json!({ "quota": { "kvstore": { "backend": "kv_default", "namespace": "quota" } } }));
+    let config = RunConfig::from_value(value).unwrap();
+    config.validate().unwrap();
+    let quota = config.server.quota.unwrap();
+    assert_eq!((quota.anonymous_max_requests, quota.authenticated_max_requests), (100, 1000));
+    assert_eq!((quota.period, quota.period.seconds()), (QuotaPeriod::Day, 86_400));
+    let value = set(
+        base(),
+        "/server",
+        json!({ "quota": { "kvstore": { "backend": "kv_default", "namespace": "q" },
+            "anonymous_max_requests": "5", "authenticated_max_requests": 7, "period": "minute" } }),
+    );
+    let quota = RunConfig::from_value(value).unwrap().server.quota.unwrap();
+    assert_eq!((quota.anonymous_max_requests, quota.authenticated_max_requests, quota.period.seconds()), (5, 7, 60));
+    let value = set(base(), "/server", json!({ "quota": { "kvstore": { "backend": "kv_default", "namespace": "q" }, "period": "week" } }));
+    assert!(RunConfig::from_value(value).is_err());
 }
 
 #[test]

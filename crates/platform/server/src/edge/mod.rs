@@ -2,9 +2,11 @@
 //! request an id (echoed as `x-request-id`) and a tracing span, refuses oversized URIs (414) and
 //! headers (431) and incompatible clients (426), renders any error another layer produced
 //! (axum's rejections) in our JSON shape, logs 5xx once and each request at DEBUG, and lets the
-//! shutdown end open SSE streams with an error event. CORS comes from run.yaml.
+//! shutdown end open SSE streams with an error event. CORS and the request quota come from
+//! run.yaml.
 
 pub mod cors;
+pub mod quota;
 mod stream_end;
 
 use std::hash::BuildHasher;
@@ -28,6 +30,7 @@ use tracing::Instrument;
 
 use lls_http::error::{LoggedError, Rendered, edge_error};
 use crate::shutdown::Shutdown;
+pub use quota::{ClientIdentity, Quota};
 
 /// Longest request target (path and query) accepted; past it, 414.
 pub const MAX_URI_BYTES: usize = 16 * 1024;
@@ -51,11 +54,18 @@ pub fn app(stack: Arc<Stack>) -> Router {
 /// The whole application, ending SSE streams when `shutdown`'s grace period expires.
 pub fn app_with(stack: Arc<Stack>, shutdown: &Shutdown) -> Router {
     let cors = stack.config.server.cors.as_ref().and_then(|c| c.policy());
-    wrap(crate::routes::app(stack), cors.as_ref(), shutdown)
+    let stores: Arc<dyn lls_api_common::store::StoreResolver> = stack.stores.clone();
+    let quota = stack.config.server.quota.as_ref().map(|q| Arc::new(Quota::new(q, stores)));
+    wrap(crate::routes::app(stack), cors.as_ref(), quota, shutdown)
 }
 
 /// The edge layers around `router`; `cors` was validated with the config (see [`cors::layer`]).
-pub fn wrap(router: Router, cors: Option<&CorsPolicy>, shutdown: &Shutdown) -> Router {
+/// The quota sits inside CORS, so preflights are not counted and a 429 carries CORS headers.
+pub fn wrap(router: Router, cors: Option<&CorsPolicy>, quota: Option<Arc<Quota>>, shutdown: &Shutdown) -> Router {
+    let router = match quota {
+        Some(quota) => router.layer(middleware::from_fn_with_state(quota, quota::enforce)),
+        None => router,
+    };
     let router = match cors.map(cors::layer) {
         Some(Ok(layer)) => router.layer(layer),
         Some(Err(e)) => {

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -195,8 +196,9 @@ impl ConnState {
     }
 }
 
-/// Serves one accepted (and, for HTTPS, handshaken) connection until it closes.
-pub(super) async fn run<IO>(io: IO, state: Arc<ConnState>, shared: &Shared)
+/// Serves one accepted (and, for HTTPS, handshaken) connection until it closes; each request
+/// carries the peer's address as axum's `ConnectInfo` (the quota's anonymous client id).
+pub(super) async fn run<IO>(io: IO, peer: SocketAddr, state: Arc<ConnState>, shared: &Shared)
 where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -206,7 +208,8 @@ where
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
         requests.request_started();
         let in_flight = InFlight(requests.clone());
-        let req = req.map(|body| Body::new(TimeoutBody::new(body_timeout, body)));
+        let mut req = req.map(|body| Body::new(TimeoutBody::new(body_timeout, body)));
+        req.extensions_mut().insert(axum::extract::ConnectInfo(peer));
         let router = router.clone();
         async move {
             let Ok(response) = router.oneshot(req).await;

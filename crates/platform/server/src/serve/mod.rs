@@ -111,8 +111,8 @@ impl Server {
                 _ = shutdown.started() => break,
                 accepted = listener.accept() => accepted,
             };
-            let tcp = match accepted {
-                Ok((tcp, _peer)) => tcp,
+            let (tcp, peer) = match accepted {
+                Ok(accepted) => accepted,
                 Err(e) => {
                     accept_failed(&e, &shared, &mut warned_at).await;
                     continue;
@@ -124,7 +124,7 @@ impl Server {
                 tasks.spawn(refuse(tcp, tls.is_some()));
                 continue;
             }
-            tasks.spawn(connection(tcp, tls.clone(), shared.clone()));
+            tasks.spawn(connection(tcp, peer, tls.clone(), shared.clone()));
         }
         drop(listener);
         drain(&tasks, &shared).await;
@@ -132,15 +132,15 @@ impl Server {
     }
 }
 
-async fn connection(tcp: TcpStream, tls: Option<TlsAcceptor>, shared: Arc<Shared>) {
+async fn connection(tcp: TcpStream, peer: SocketAddr, tls: Option<TlsAcceptor>, shared: Arc<Shared>) {
     let state = shared.table.open();
     match tls {
-        None => conn::run(tcp, state, &shared).await,
+        None => conn::run(tcp, peer, state, &shared).await,
         Some(tls) => {
             // A handshake is held to the same time limit as a request head.
             let handshake = tokio::time::timeout(shared.limits.header_read_timeout, tls.accept(tcp)).await;
             match handshake {
-                Ok(Ok(stream)) => conn::run(stream, state, &shared).await,
+                Ok(Ok(stream)) => conn::run(stream, peer, state, &shared).await,
                 Ok(Err(e)) => {
                     tracing::debug!("TLS handshake failed: {e}");
                     shared.table.close_state(&state);

@@ -47,7 +47,7 @@ macro_rules! behavior_tests {
             use crate::harness::Harness;
             use crate::suite::{kv, queue, sql};
 
-            kv_tests!($backend: kv_set_get_delete, kv_ranges_in_key_order, kv_expired_rows_are_invisible);
+            kv_tests!($backend: kv_set_get_delete, kv_ranges_in_key_order, kv_expired_rows_are_invisible, kv_incr_counts_atomically);
             sql_tests!($backend:
                 sql_types_round_trip,
                 sql_duplicate_key_is_conflict,

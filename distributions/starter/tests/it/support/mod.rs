@@ -306,3 +306,16 @@ pub fn is_openai_error(v: &Value) -> bool {
 }
 
 pub const OK: StatusCode = StatusCode::OK;
+
+/// Serves `stack` on a real socket (127.0.0.1, a free port) with its run.yaml's limits; the
+/// server stops when the returned shutdown begins.
+pub async fn serve_stack(stack: std::sync::Arc<lls_registry::Stack>) -> (SocketAddr, lls_server::Shutdown, tokio::task::JoinHandle<()>) {
+    let mut options = lls_server::ServeOptions::new(SocketAddr::from(([127, 0, 0, 1], 0)));
+    options.limits = stack.config.server.limits();
+    let server = lls_server::Server::bind(options).await.unwrap();
+    let addr = server.local_addr();
+    let shutdown = server.shutdown();
+    let app = lls_server::app_with(stack, &shutdown);
+    let task = tokio::spawn(async move { server.run(app).await.unwrap() });
+    (addr, shutdown, task)
+}

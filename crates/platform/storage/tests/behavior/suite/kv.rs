@@ -97,3 +97,30 @@ pub async fn kv_namespaces_are_isolated(one: &dyn KvStore, two: &dyn KvStore) {
         Some("from two")
     );
 }
+
+pub async fn kv_incr_counts_atomically(kv: &dyn KvStore) {
+    let now = unix_now();
+    assert_eq!(kv.incr("q:a", 1, Some(now + 3600)).await.unwrap(), 1);
+    assert_eq!(kv.incr("q:a", 2, None).await.unwrap(), 3);
+    assert_eq!(kv.get("q:a").await.unwrap().as_deref(), Some("3"));
+    // Eight callers at once, ten increments each: every one is counted.
+    let ten = |key: &'static str| async move {
+        for _ in 0..10 {
+            kv.incr(key, 1, Some(now + 3600)).await.unwrap();
+        }
+    };
+    tokio::join!(ten("q:b"), ten("q:b"), ten("q:b"), ten("q:b"), ten("q:b"), ten("q:b"), ten("q:b"), ten("q:b"));
+    assert_eq!(kv.get("q:b").await.unwrap().as_deref(), Some("80"));
+    // Counters are ordinary keys.
+    assert_eq!(
+        kv.keys_in_range("q:", "q:\u{ff}").await.unwrap(),
+        ["q:a", "q:b"]
+    );
+    // An expired counter starts again.
+    kv.set("q:old", "41", Some(now - 1)).await.unwrap();
+    assert_eq!(kv.incr("q:old", 1, Some(now + 60)).await.unwrap(), 1);
+    assert_eq!(kv.get("q:old").await.unwrap().as_deref(), Some("1"));
+    kv.set("q:word", "many", None).await.unwrap();
+    assert!(kv.incr("q:word", 1, None).await.is_err());
+    assert_eq!(kv.get("q:word").await.unwrap().as_deref(), Some("many"));
+}

@@ -40,6 +40,12 @@ impl KvStore for MemoryKv {
         self.0.lock().remove(key);
         Ok(())
     }
+    async fn incr(&self, key: &str, by: i64, _expires_at: Option<i64>) -> Result<i64> {
+        let mut map = self.0.lock();
+        let next = map.get(key).and_then(|v| v.parse::<i64>().ok()).unwrap_or(0) + by;
+        map.insert(key.to_owned(), next.to_string());
+        Ok(next)
+    }
     async fn values_in_range(&self, start: &str, end: &str) -> Result<Vec<String>> {
         Ok(self.0.lock().range(start.to_owned()..=end.to_owned()).map(|(_, v)| v.clone()).collect())
     }
