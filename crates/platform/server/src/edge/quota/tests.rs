@@ -139,7 +139,8 @@ async fn two_servers_on_one_postgres_share_the_limit() {
         eprintln!("two_servers_on_one_postgres_share_the_limit: did not run (LLS_TEST_NO_POSTGRES=1)");
         return;
     };
-    let table = format!("quota_test_{}", std::process::id());
+    // One table for every run (runs are kept apart by their window below), so runs leave no tables behind.
+    let table = "quota_test".to_owned();
     let stores = || -> Arc<dyn StoreResolver> {
         let spec = lls_storage::BackendSpec::PostgresKv { url: url.clone(), table: Some(table.clone()) };
         Arc::new(lls_storage::Stores::new([("kv_default".to_owned(), spec)]).unwrap())
