@@ -11,6 +11,7 @@ pub mod call;
 pub mod context;
 pub mod error;
 pub mod limits;
+pub mod outbound;
 pub mod provider;
 pub mod secret;
 pub mod spec;
@@ -24,6 +25,7 @@ pub use call::{CallPolicy, CallStack};
 pub use provider::{BuildContext, Deps, Export, HealthState, HealthStatus, ProviderConfig, ProviderDescriptor, ProviderInstance};
 pub use spec::ApiSpec;
 pub use tasks::Tasks;
+pub use outbound::OutboundPolicy;
 pub use secret::Secret;
 
 /// Re-exported so provider crates can register themselves without naming `inventory`.

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::call::{CallPolicy, CallStack};
+use crate::outbound::OutboundPolicy;
 use crate::spec::ApiSpec;
 use crate::store::StoreResolver;
 use crate::tasks::Tasks;
@@ -161,6 +162,9 @@ pub struct BuildContext {
     pub tasks: Tasks,
     /// The layers the registry wraps around this provider's calls.
     pub calls: CallStack,
+    /// Which hosts the provider may connect to when a client chooses the URL (run.yaml
+    /// `server.outbound`); [`BuildContext::new`] allows every host.
+    pub outbound: Arc<OutboundPolicy>,
 }
 
 impl BuildContext {
@@ -174,6 +178,7 @@ impl BuildContext {
             deps: Deps::default(),
             stores,
             tasks: Tasks::new(),
+            outbound: Arc::new(OutboundPolicy::permissive()),
         }
     }
 }

@@ -52,6 +52,14 @@ pub trait ToolRuntimeProvider: Send + Sync {
         kwargs: Map<String, Value>,
     ) -> Result<ToolInvocationResult>;
 
+    /// Checks, without connecting, that a client may register a group at `endpoint` (an MCP
+    /// provider asks the server's outbound policy, run.yaml `server.outbound`). The default
+    /// accepts every endpoint.
+    async fn check_mcp_endpoint(&self, endpoint: &McpEndpoint) -> Result<()> {
+        let _ = endpoint;
+        Ok(())
+    }
+
     /// The provider as the RAG tool (`rag-tool/insert` and `rag-tool/query`), if it is one.
     fn rag_tool(&self) -> Option<&dyn RagTool> {
         None

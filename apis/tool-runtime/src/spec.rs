@@ -60,6 +60,10 @@ impl ToolRuntimeProvider for Layered {
         self.calls.once("invoke_tool", None, async move { inner.invoke_tool(&ctx, &tool, kwargs).await }).await
     }
 
+    async fn check_mcp_endpoint(&self, endpoint: &McpEndpoint) -> Result<()> {
+        self.inner.check_mcp_endpoint(endpoint).await
+    }
+
     fn rag_tool(&self) -> Option<&dyn RagTool> {
         self.inner.rag_tool()
     }

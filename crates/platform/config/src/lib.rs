@@ -42,7 +42,7 @@ pub use run_config::{
     VectorStoresConfig, parse_yaml,
 };
 pub use server::{
-    ConnectionLimits, CorsPolicy, CorsSetting, DEFAULT_SERVER_PORT, QuotaConfig, QuotaPeriod, ServerConfig,
+    ConnectionLimits, CorsPolicy, CorsSetting, DEFAULT_SERVER_PORT, OutboundConfig, QuotaConfig, QuotaPeriod, ServerConfig,
 };
 pub use storage::{
     BackendConfig, BackendFamily, KvMongoDbConfig, KvPostgresConfig, KvRedisConfig, KvSqliteConfig,

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use lls_api_common::OutboundPolicy;
 use lls_api_common::store::KvStoreRef;
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -57,6 +58,29 @@ pub struct ServerConfig {
     /// llama-stack-rs: seconds in-flight requests and streams get to finish after SIGTERM/SIGINT.
     #[serde(default = "defaults::grace", deserialize_with = "seconds")]
     pub shutdown_grace_period_s: f64,
+    /// llama-stack-rs: which hosts providers may connect to when a client chooses the URL (MCP
+    /// tool groups); absent, link-local addresses and metadata endpoints are refused.
+    #[serde(default)]
+    pub outbound: Option<OutboundConfig>,
+}
+
+/// `server.outbound` (llama-stack-rs): see [`OutboundPolicy`] for the grammar and semantics.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundConfig {
+    #[serde(default)]
+    pub allow_hosts: Vec<String>,
+    #[serde(default)]
+    pub deny_hosts: Vec<String>,
+    #[serde(default)]
+    pub allow_link_local: bool,
+}
+
+impl OutboundConfig {
+    /// The policy; an error names the bad entry (`deny_hosts[2]: ...`), validation reports it.
+    pub fn policy(&self) -> Result<OutboundPolicy, String> {
+        OutboundPolicy::new(&self.allow_hosts, &self.deny_hosts, self.allow_link_local)
+    }
 }
 
 impl Default for ServerConfig {
@@ -76,6 +100,7 @@ impl Default for ServerConfig {
             request_body_timeout_s: defaults::body_read(),
             max_connections: defaults::max_connections(),
             shutdown_grace_period_s: defaults::grace(),
+            outbound: None,
         }
     }
 }
@@ -126,6 +151,15 @@ impl Default for ConnectionLimits {
 }
 
 impl ServerConfig {
+    /// The outbound host policy (the default when `server.outbound` is absent); an error names
+    /// the bad entry (`server.outbound.deny_hosts[2]: ...`).
+    pub fn outbound_policy(&self) -> Result<OutboundPolicy, String> {
+        match &self.outbound {
+            Some(o) => o.policy().map_err(|e| format!("server.outbound.{e}")),
+            None => Ok(OutboundPolicy::default()),
+        }
+    }
+
     pub fn limits(&self) -> ConnectionLimits {
         ConnectionLimits {
             header_read_timeout: duration(self.header_read_timeout_s),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
 use lls_api_common::Api;
+use lls_api_common::outbound::HostPattern;
 use serde_json::Value;
 
 use crate::error::ConfigErrors;
@@ -331,6 +332,15 @@ impl RunConfig {
         }
         if let Some(policy) = server.cors.as_ref().and_then(|c| c.policy()) {
             check_cors(&policy, errors);
+        }
+        if let Some(outbound) = &server.outbound {
+            for (key, list) in [("allow_hosts", &outbound.allow_hosts), ("deny_hosts", &outbound.deny_hosts)] {
+                for (i, entry) in list.iter().enumerate() {
+                    if let Err(e) = HostPattern::parse(entry) {
+                        errors.push(index(&child("server.outbound", key), i), e);
+                    }
+                }
+            }
         }
     }
 

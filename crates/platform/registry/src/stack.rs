@@ -110,6 +110,8 @@ impl Stack {
             stores,
             tasks: self.tasks.clone(),
             calls,
+            // run.yaml `server.outbound`: the hosts a client may make this provider connect to.
+            outbound: Arc::new(self.config.server.outbound_policy().map_err(Error::invalid)?),
         };
         let instance = (descriptor.build)(ctx).await.map_err(|e| {
             Error::new(e.kind(), format!("could not start provider '{}' ({}): {}", entry.provider_id, entry.provider_type, e.message()))

@@ -137,6 +137,10 @@ impl ToolGroupsTable {
     /// endpoint has its tools listed now; if that fails the group is not kept.
     pub async fn register(&self, ctx: &RequestContext, request: RegisterToolGroupRequest) -> Result<ToolGroup> {
         let group = self.group_of(request)?;
+        if let Some(endpoint) = &group.mcp_endpoint {
+            // The server's outbound policy (SSRF): refused before anything is stored.
+            self.provider(&group.provider_id)?.check_mcp_endpoint(endpoint).await?;
+        }
         if let Ok(existing) = self.get(&group.identifier) {
             if existing == group {
                 return Ok(existing);

@@ -22,6 +22,7 @@ mod edge;
 mod files;
 mod http;
 mod limits;
+mod outbound;
 mod process;
 mod providers;
 mod quota;

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lls_api_common::{Error, ErrorKind, Result, Tasks};
+use lls_api_common::{Error, ErrorKind, OutboundPolicy, Result, Tasks};
 use parking_lot::Mutex;
 use reqwest::header::HeaderMap;
 use rmcp::ServiceExt;
@@ -20,6 +20,7 @@ use rmcp::transport::{SseClientTransport, StreamableHttpClientTransport};
 
 use crate::error::{Failure, classify, from_service};
 use crate::http::HeaderedClient;
+use crate::outbound::{PolicyResolver, redirect_policy};
 
 /// How long a transport that worked is tried first for its endpoint (upstream's TTL).
 const TRANSPORT_MEMORY: Duration = Duration::from_secs(3600);
@@ -54,6 +55,7 @@ pub(crate) struct McpClient {
     transports: Mutex<HashMap<String, (McpTransport, Instant)>>,
     /// Supervises the background closing of sessions.
     tasks: Tasks,
+    outbound: Arc<OutboundPolicy>,
 }
 
 fn client_info() -> ClientInfo {
@@ -70,13 +72,17 @@ fn client_info() -> ClientInfo {
 }
 
 impl McpClient {
-    pub(crate) fn new(timeout: Duration, tasks: Tasks) -> Result<Self> {
+    /// A client that connects only where `outbound` allows: every name is resolved through
+    /// the policy, and redirects to refused hosts are not followed.
+    pub(crate) fn new(timeout: Duration, tasks: Tasks, outbound: Arc<OutboundPolicy>) -> Result<Self> {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .tcp_nodelay(true)
+            .dns_resolver(Arc::new(PolicyResolver(outbound.clone())))
+            .redirect(redirect_policy(outbound.clone()))
             .build()
             .map_err(|e| Error::internal(format!("could not build the MCP HTTP client: {e}")))?;
-        Ok(McpClient { http, timeout, transports: Mutex::new(HashMap::new()), tasks })
+        Ok(McpClient { http, timeout, transports: Mutex::new(HashMap::new()), tasks, outbound })
     }
 
     /// The transport that last worked for `endpoint`, if within the last hour.
@@ -143,7 +149,7 @@ impl McpClient {
             Some(McpTransport::Sse) => [McpTransport::Sse, McpTransport::StreamableHttp],
             _ => [McpTransport::StreamableHttp, McpTransport::Sse],
         };
-        let client = HeaderedClient::new(self.http.clone(), headers);
+        let client = HeaderedClient::new(self.http.clone(), headers, self.outbound.clone());
         let mut last = None;
         for transport in order {
             match self.open(transport, endpoint, client.clone()).await {

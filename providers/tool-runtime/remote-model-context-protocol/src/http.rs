@@ -8,6 +8,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use http::Uri;
+use lls_api_common::OutboundPolicy;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap};
 use reqwest::{RequestBuilder, Response, StatusCode};
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
@@ -21,16 +22,18 @@ const JSON: &str = "application/json";
 const SESSION_ID: &str = "mcp-session-id";
 const LAST_EVENT_ID: &str = "last-event-id";
 
-/// The pooled client plus the headers one request's caller gave for this endpoint.
+/// The pooled client plus the headers one request's caller gave for this endpoint, and the
+/// outbound policy (for the message endpoint an SSE server names, which may be another host).
 #[derive(Clone, Debug)]
 pub(crate) struct HeaderedClient {
     client: reqwest::Client,
     headers: Arc<HeaderMap>,
+    outbound: Arc<OutboundPolicy>,
 }
 
 impl HeaderedClient {
-    pub(crate) fn new(client: reqwest::Client, headers: HeaderMap) -> Self {
-        HeaderedClient { client, headers: Arc::new(headers) }
+    pub(crate) fn new(client: reqwest::Client, headers: HeaderMap, outbound: Arc<OutboundPolicy>) -> Self {
+        HeaderedClient { client, headers: Arc::new(headers), outbound }
     }
 
     fn with_headers(&self, mut request: RequestBuilder, bearer: Option<String>) -> RequestBuilder {
@@ -59,6 +62,12 @@ impl SseClient for HeaderedClient {
         message: ClientJsonRpcMessage,
         bearer: Option<String>,
     ) -> Result<(), SseTransportError<reqwest::Error>> {
+        // Names are checked by the client's resolver; an IP literal is checked here.
+        if let Some(host) = uri.host()
+            && let Err(e) = self.outbound.check_host(host)
+        {
+            return Err(SseTransportError::Io(std::io::Error::other(e.message().to_owned())));
+        }
         let request = self.with_headers(self.client.post(uri.to_string()), bearer).json(&message);
         let response = request.send().await.map_err(SseTransportError::Client)?;
         response.error_for_status().map(drop).map_err(SseTransportError::Client)

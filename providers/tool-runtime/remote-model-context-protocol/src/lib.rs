@@ -6,6 +6,7 @@ mod config;
 mod error;
 mod headers;
 mod http;
+mod outbound;
 mod provider;
 
 pub use client::McpTransport;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lls_api_common::{BuildContext, Error, RequestContext, Result, Tasks};
+use lls_api_common::{BuildContext, Error, OutboundPolicy, RequestContext, Result, Tasks};
 use lls_api_tool_runtime::{
     ContentItem, ImageSource, InterleavedContent, McpEndpoint, ToolDef, ToolInvocationResult, ToolRuntimeProvider,
 };
@@ -15,6 +15,7 @@ use serde_json::{Map, Value};
 use crate::McpConfig;
 use crate::client::{McpClient, McpTransport};
 use crate::headers::{check_endpoint, headers_for};
+use crate::outbound;
 
 /// `remote::model-context-protocol`.
 #[derive(Debug)]
@@ -22,21 +23,37 @@ pub struct McpProvider {
     provider_id: String,
     client: McpClient,
     list_timeout: Duration,
+    /// Which endpoints clients may make this provider connect to (run.yaml `server.outbound`).
+    outbound: Arc<OutboundPolicy>,
 }
 
 impl McpProvider {
-    /// A provider whose background work (closing sessions) runs under `tasks`.
+    /// A provider whose background work (closing sessions) runs under `tasks`, under the
+    /// default outbound policy (link-local addresses and metadata endpoints refused).
     pub fn new(provider_id: &str, config: &McpConfig, tasks: Tasks) -> Result<Self> {
+        Self::with_outbound(provider_id, config, tasks, Arc::new(OutboundPolicy::default()))
+    }
+
+    /// A provider that connects only where `outbound` allows.
+    pub fn with_outbound(provider_id: &str, config: &McpConfig, tasks: Tasks, outbound: Arc<OutboundPolicy>) -> Result<Self> {
         Ok(McpProvider {
             provider_id: provider_id.to_owned(),
-            client: McpClient::new(Duration::from_secs(config.timeout_seconds), tasks)?,
+            client: McpClient::new(Duration::from_secs(config.timeout_seconds), tasks, outbound.clone())?,
             list_timeout: Duration::from_secs(config.list_timeout_seconds),
+            outbound,
         })
     }
 
     /// The registry's build function.
     pub async fn build(ctx: BuildContext, config: McpConfig) -> Result<Arc<dyn ToolRuntimeProvider>> {
-        Ok(Arc::new(Self::new(&ctx.provider_id, &config, ctx.tasks.clone())?))
+        Ok(Arc::new(Self::with_outbound(&ctx.provider_id, &config, ctx.tasks.clone(), ctx.outbound.clone())?))
+    }
+
+    /// A valid HTTP(S) endpoint the outbound policy allows (see `outbound.rs`), checked before
+    /// anything connects.
+    async fn check(&self, endpoint: &str) -> Result<()> {
+        check_endpoint(endpoint)?;
+        outbound::check(&self.outbound, endpoint).await.map_err(|e| self.tag(e))
     }
 
     /// The transport that worked for `endpoint` within the last hour, if any.
@@ -104,7 +121,7 @@ impl ToolRuntimeProvider for McpProvider {
         let endpoint = mcp_endpoint
             .map(|e| e.uri.as_str())
             .ok_or_else(|| Error::invalid("mcp_endpoint is required: a model-context-protocol tool group lists its MCP server's tools"))?;
-        check_endpoint(endpoint)?;
+        self.check(endpoint).await?;
         let headers = headers_for(ctx, endpoint)?;
         let tools = self.client.list_tools(endpoint, headers).await.map_err(|e| self.tag(e))?;
         Ok(tools.into_iter().map(|t| tool_def(t, tool_group_id, endpoint)).collect())
@@ -114,11 +131,15 @@ impl ToolRuntimeProvider for McpProvider {
         self.list_timeout
     }
 
+    async fn check_mcp_endpoint(&self, endpoint: &McpEndpoint) -> Result<()> {
+        self.check(&endpoint.uri).await
+    }
+
     async fn invoke_tool(&self, ctx: &RequestContext, tool: &ToolDef, kwargs: Map<String, Value>) -> Result<ToolInvocationResult> {
         let endpoint = tool
             .endpoint()
             .ok_or_else(|| Error::invalid(format!("Tool {} does not have metadata: no MCP endpoint is known for it", tool.name)))?;
-        check_endpoint(endpoint)?;
+        self.check(endpoint).await?;
         let headers = headers_for(ctx, endpoint)?;
         let result = self.client.call_tool(endpoint, headers, &tool.name, kwargs).await.map_err(|e| self.tag(e))?;
         Ok(invocation_result(result, &tool.name))

@@ -236,6 +236,32 @@ fn quota_takes_upstream_defaults_and_periods() {
 }
 
 #[test]
+fn outbound_entries_are_checked_by_key_and_the_default_refuses_metadata() {
+    let config = RunConfig::from_value(base()).unwrap();
+    assert!(config.server.outbound.is_none());
+    assert!(config.server.outbound_policy().unwrap().check_host("169.254.169.254").is_err());
+    config.server.outbound_policy().unwrap().check_host("localhost").unwrap();
+    let value = set(
+        base(),
+        "/server",
+        json!({ "outbound": { "allow_hosts": ["mcp.example.com", "*.tools.example", "10.0.0.0/8"], "deny_hosts": ["127.0.0.0/8"], "allow_link_local": true } }),
+    );
+    let config = RunConfig::from_value(value).unwrap();
+    config.validate().unwrap();
+    let policy = config.server.outbound_policy().unwrap();
+    policy.check_host("a.tools.example").unwrap();
+    assert!(policy.check_host("127.0.0.1").is_err());
+    let value = set(base(), "/server", json!({ "outbound": { "allow_hosts": ["ok", "http://x/"], "deny_hosts": ["10.0.0.0/40", ""] } }));
+    let lines = problems(value);
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(lines[0].starts_with("server.outbound.allow_hosts[1]: `http://x/` is not a host name"), "{}", lines[0]);
+    assert!(lines[1].starts_with("server.outbound.deny_hosts[0]: `10.0.0.0/40` is not a CIDR"), "{}", lines[1]);
+    assert!(lines[2].starts_with("server.outbound.deny_hosts[1]: an empty entry"), "{}", lines[2]);
+    let value = set(base(), "/server", json!({ "outbound": { "deny_host": ["x"] } }));
+    assert!(RunConfig::from_value(value).is_err());
+}
+
+#[test]
 fn unimplemented_settings_are_refused_by_name() {
     let mut value = set(
         base(),
