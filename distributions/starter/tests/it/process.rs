@@ -126,7 +126,10 @@ async fn health_answers_while_hundreds_of_idle_connections_are_held_under_256_fd
     let closed = futures::future::join_all(held.iter_mut().map(|tcp| closed_within(tcp, Duration::from_secs(15)))).await;
     assert_eq!(closed.iter().filter(|c| **c).count(), 400, "every idle or half-sent connection is closed");
     assert!(running.log().contains("closing idle connections to make room"), "the fd limit was reached: {}", running.log());
-    let response = client.get(format!("http://{}/v1/health", running.addr)).send().await.unwrap();
+    // A new connection: the pooled one from the first request idled past keepalive_timeout_s and
+    // the server closes it, racing a reuse.
+    let fresh = reqwest::Client::builder().pool_max_idle_per_host(0).timeout(Duration::from_secs(10)).build().unwrap();
+    let response = fresh.get(format!("http://{}/v1/health", running.addr)).send().await.unwrap();
     assert_eq!(response.status(), 200);
 }
 
