@@ -39,9 +39,6 @@ impl Inner {
         if request.file_ids.is_empty() {
             return Err(Error::invalid("file_ids must list at least one file").with_param("file_ids"));
         }
-        if let Some(i) = request.file_ids.iter().position(String::is_empty) {
-            return Err(Error::invalid(format!("file_ids[{i}] must not be empty")).with_param("file_ids"));
-        }
         let mut seen = HashSet::new();
         let file_ids: Vec<String> = request.file_ids.into_iter().filter(|f| seen.insert(f.clone())).collect();
         let now = unix_now();
