@@ -6,19 +6,27 @@ use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use futures::{StreamExt, stream};
+use futures::{Stream, StreamExt, stream};
 use lls_api_common::{Error, ErrorKind, Result};
 use futures::stream::BoxStream;
 use serde::Serialize;
 
 use crate::error::{ApiError, error_body};
 
-fn json_bytes<T: Serialize>(item: &T) -> Bytes {
+/// `data: <json>\n\n`, serialising `item` straight into the frame.
+fn event<T: Serialize>(item: &T) -> Bytes {
+    let mut buf = Vec::with_capacity(256);
+    buf.extend_from_slice(b"data: ");
     // Serializing our own types cannot fail; an empty object keeps the framing if it ever did.
-    serde_json::to_vec(item).map_or_else(|_| Bytes::from_static(b"{}"), Bytes::from)
+    if serde_json::to_writer(&mut buf, item).is_err() {
+        buf.truncate(b"data: ".len());
+        buf.extend_from_slice(b"{}");
+    }
+    buf.extend_from_slice(b"\n\n");
+    Bytes::from(buf)
 }
 
-/// `data: <json>\n\n`.
+/// `data: <json>\n\n` around JSON text.
 fn frame(json: &[u8]) -> Bytes {
     let mut buf = Vec::with_capacity(json.len() + 8);
     buf.extend_from_slice(b"data: ");
@@ -29,14 +37,19 @@ fn frame(json: &[u8]) -> Bytes {
 
 /// Streams `chunks` as SSE once the first one has arrived (see [`sse_json_response`]).
 pub async fn sse_response<T: Serialize + Send + 'static>(chunks: BoxStream<'static, Result<T>>) -> Response {
-    sse_json_response(chunks.map(|item| item.map(|chunk| json_bytes(&chunk))).boxed()).await
+    sse_events(chunks.map(|item| item.map(|chunk| event(&chunk)))).await
 }
 
 /// [`sse_response`] for chunks that are JSON text already (a backend's bytes, passed through).
 /// A stream that ends before its first chunk is a backend failure (502), never an empty 200.
 pub async fn sse_json_response(chunks: BoxStream<'static, Result<Bytes>>) -> Response {
+    sse_events(chunks.map(|item| item.map(|json| frame(&json)))).await
+}
+
+/// Streams events already framed; a failure midway becomes one last error event.
+async fn sse_events(chunks: impl Stream<Item = Result<Bytes>> + Send + 'static) -> Response {
     // Fused: the chained stream polls `chunks` again after it ended, which an `unfold` forbids.
-    let mut chunks = chunks.fuse();
+    let mut chunks = Box::pin(chunks.fuse());
     let first = match chunks.next().await {
         Some(Ok(first)) => first,
         Some(Err(e)) => return ApiError(e).into_response(),
@@ -51,11 +64,11 @@ pub async fn sse_json_response(chunks: BoxStream<'static, Result<Bytes>>) -> Res
             return futures::future::ready(None);
         }
         let bytes = match item {
-            Ok(json) => frame(&json),
+            Ok(framed) => framed,
             Err(e) => {
                 tracing::warn!("stream failed midway: {e}");
                 *failed = true;
-                frame(&json_bytes(&error_body(&e)))
+                event(&error_body(&e))
             }
         };
         futures::future::ready(Some(Ok::<_, std::convert::Infallible>(bytes)))
