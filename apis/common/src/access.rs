@@ -138,6 +138,26 @@ impl<'a> ProtectedResource<'a> {
     }
 }
 
+/// The access policy in force (run.yaml's `server.auth.access_policy`, implemented by
+/// `lls-access`), as requests carry it to services and providers.
+pub trait AccessPolicy: Send + Sync + fmt::Debug {
+    /// Whether `user` may do `action` to `resource`.
+    fn is_allowed(&self, action: Action, resource: &ProtectedResource<'_>, user: &User) -> bool;
+    /// The 403 for a refused action, in 0.3.5's words.
+    fn denied(&self, action: Action, resource: &ProtectedResource<'_>, user: &User) -> crate::Error;
+    /// What a SQL store may filter in the database before checking each row it reads with
+    /// [`AccessPolicy::is_allowed`]; `None` when the policy cannot be expressed as a filter.
+    fn sql_filter(&self, user: &User) -> Option<OwnerFilter>;
+}
+
+/// An authenticated caller and the policy its access checks follow; the edge puts it in each
+/// request's context.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: User,
+    pub policy: std::sync::Arc<dyn AccessPolicy>,
+}
+
 /// The part of a read check a SQL store does in the database, for the default policy: 0.3.5's
 /// `AuthorizedSqlStore` WHERE clause, described here and turned into SQL by the store. Rows
 /// that pass still go through the policy check (`lls_access::Policy::is_allowed`), as in 0.3.5.

@@ -19,7 +19,7 @@ pub mod store;
 pub mod tasks;
 
 pub use api::Api;
-pub use context::RequestContext;
+pub use context::{Refusal, RequestContext};
 pub use error::{Error, ErrorKind, Result};
 pub use call::{CallPolicy, CallStack};
 pub use provider::{BuildContext, Deps, Export, HealthState, HealthStatus, ProviderConfig, ProviderDescriptor, ProviderInstance};

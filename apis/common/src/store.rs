@@ -102,23 +102,60 @@ pub enum Order {
     Desc,
 }
 
-/// Equality conditions, all of which must hold.
+/// Which rows a statement touches: equality conditions, all of which must hold, and, when
+/// reading for an authenticated caller, the [`OwnerFilter`](crate::access::OwnerFilter) the
+/// database applies to the table's [`OWNER_COLUMNS`].
 #[derive(Debug, Clone, Default)]
-pub struct Filter(pub Vec<(String, Value)>);
+pub struct Filter {
+    pub eq: Vec<(String, Value)>,
+    pub owner: Option<crate::access::OwnerFilter>,
+}
 
 impl Filter {
     pub fn all() -> Self {
-        Filter(Vec::new())
+        Filter::default()
     }
 
     pub fn eq(column: impl Into<String>, value: impl Into<Value>) -> Self {
-        Filter(vec![(column.into(), value.into())])
+        Filter { eq: vec![(column.into(), value.into())], owner: None }
     }
 
     pub fn and(mut self, column: impl Into<String>, value: impl Into<Value>) -> Self {
-        self.0.push((column.into(), value.into()));
+        self.eq.push((column.into(), value.into()));
         self
     }
+
+    /// Also only rows `owner` admits (`None`: no owner condition). The table must have the
+    /// [`OWNER_COLUMNS`].
+    pub fn owned(mut self, owner: Option<crate::access::OwnerFilter>) -> Self {
+        self.owner = owner;
+        self
+    }
+}
+
+/// The columns a table whose rows have owners carries: `owner_principal` (text, `""` for rows
+/// written without authentication) and `access_attributes` (JSON, `null` when the owner had
+/// no attributes), as 0.3.5's `AuthorizedSqlStore` writes them.
+pub const OWNER_COLUMNS: [Column; 2] =
+    [Column::new("owner_principal", ColumnType::Text), Column::new("access_attributes", ColumnType::Json)];
+
+/// The values of the [`OWNER_COLUMNS`] for a row created for `owner` (`None`: authentication
+/// off).
+pub fn owner_columns(owner: Option<&crate::access::Owner>) -> [(&'static str, Value); 2] {
+    match owner {
+        Some(owner) => [
+            ("owner_principal", Value::String(owner.principal.clone())),
+            ("access_attributes", owner.access_attributes_column()),
+        ],
+        None => [("owner_principal", Value::String(String::new())), ("access_attributes", Value::Null)],
+    }
+}
+
+/// The owner recorded in a row's [`OWNER_COLUMNS`] (rows of a table created before owners were
+/// recorded read as unowned).
+pub fn row_owner(row: &Row) -> crate::access::Owner {
+    let principal = row.get("owner_principal").and_then(Value::as_str);
+    crate::access::User::from_columns(principal, row.get("access_attributes").unwrap_or(&Value::Null))
 }
 
 /// A page of rows: filtered, ordered by one column (ties broken by `id_column`),

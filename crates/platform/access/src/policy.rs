@@ -167,3 +167,17 @@ impl From<AccessDenied> for Error {
         Error::new(ErrorKind::Forbidden, format!("Permission denied: {}", denied.message))
     }
 }
+
+impl lls_api_common::access::AccessPolicy for Policy {
+    fn is_allowed(&self, action: Action, resource: &ProtectedResource<'_>, user: &User) -> bool {
+        Policy::is_allowed(self, action, resource, Some(user))
+    }
+
+    fn denied(&self, action: Action, resource: &ProtectedResource<'_>, user: &User) -> Error {
+        AccessDenied::new(action, resource, user).into()
+    }
+
+    fn sql_filter(&self, user: &User) -> Option<OwnerFilter> {
+        Policy::sql_filter(self, Some(user))
+    }
+}

@@ -100,6 +100,10 @@ impl StatementBuilder {
         }
     }
 
+    pub(crate) fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
     /// Appends trusted SQL text (keywords, punctuation, already-quoted identifiers).
     pub(crate) fn sql(&mut self, text: &str) -> &mut Self {
         self.sql.push_str(text);

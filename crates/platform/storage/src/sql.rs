@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
-use lls_api_common::store::{Column, ColumnType, Filter, Order, Page, PageQuery, Row, SqlStore};
+use lls_api_common::access::OwnerFilter;
+use lls_api_common::store::{Column, ColumnType, Filter, OWNER_COLUMNS, Order, Page, PageQuery, Row, SqlStore};
 use lls_api_common::{Error, Result};
 use serde_json::Value;
 
@@ -201,14 +202,15 @@ impl SqlTableStore {
     }
 }
 
-/// Appends `WHERE`/`AND` conditions for every equality in `filter` (`IS NULL` for null).
+/// Appends `WHERE`/`AND` conditions for every equality in `filter` (`IS NULL` for null), and
+/// its owner condition.
 fn push_filter(
     b: &mut StatementBuilder,
     table: &str,
     schema: &Schema,
     filter: &Filter,
 ) -> Result<()> {
-    for (name, value) in &filter.0 {
+    for (name, value) in &filter.eq {
         let column = schema.column(table, name)?;
         b.and_where().ident(name)?;
         match to_param(column, value)? {
@@ -216,7 +218,80 @@ fn push_filter(
             param => b.sql(" = ").param(param),
         };
     }
+    if let Some(owner) = &filter.owner {
+        for column in &OWNER_COLUMNS {
+            schema.column(table, column.name)?;
+        }
+        b.and_where();
+        push_owner_condition(b, owner);
+    }
     Ok(())
+}
+
+/// [`OwnerFilter::admits`] in SQL over the text columns `owner_principal` and
+/// `access_attributes` (JSON text): public rows, or rows whose owner, for every attribute the
+/// reader has, has none (missing or `null`) or a list holding one of the reader's values.
+/// Attribute names are bound as parameters; a name SQLite's JSON path cannot quote (one with
+/// a `"`) is left to the row check every reader of these tables makes afterwards.
+fn push_owner_condition(b: &mut StatementBuilder, owner: &OwnerFilter) {
+    const ATTRS: &str = "\"access_attributes\"";
+    b.sql("(\"owner_principal\" = '' OR ")
+        .sql(ATTRS)
+        .sql(" IS NULL OR ")
+        .sql(ATTRS)
+        .sql(" = 'null'");
+    if owner.shared.is_empty() {
+        b.sql(")");
+        return;
+    }
+    b.sql(" OR (TRUE");
+    for (name, values) in &owner.shared {
+        b.sql(" AND ");
+        match b.dialect() {
+            Dialect::Sqlite => {
+                if name.contains('"') {
+                    b.sql("TRUE");
+                    continue;
+                }
+                let path = format!("$.\"{name}\"");
+                // json_type: NULL when missing, 'null' for JSON null, 'array', …
+                b.sql("(COALESCE(json_type(").sql(ATTRS).sql(", ").param(Param::Text(path.clone()));
+                b.sql("), 'null') = 'null' OR (json_type(").sql(ATTRS).sql(", ").param(Param::Text(path.clone()));
+                b.sql(") = 'array' AND EXISTS (SELECT 1 FROM json_each(").sql(ATTRS).sql(", ").param(Param::Text(path));
+                b.sql(") AS e WHERE e.type = 'text' AND e.value IN (");
+                push_list(b, values);
+                b.sql("))))");
+            }
+            Dialect::Postgres => {
+                let attr = |b: &mut StatementBuilder| {
+                    b.sql("((").sql(ATTRS).sql(")::jsonb -> ").param(Param::Text(name.clone())).sql("::text)");
+                };
+                b.sql("(COALESCE(jsonb_typeof(");
+                attr(b);
+                b.sql("), 'null') = 'null' OR CASE WHEN jsonb_typeof(");
+                attr(b);
+                b.sql(") = 'array' THEN ");
+                attr(b);
+                b.sql(" ?| ARRAY[");
+                push_list(b, values);
+                b.sql("]::text[] ELSE FALSE END)");
+            }
+        }
+    }
+    b.sql("))");
+}
+
+/// `?, ?, …` bound to `values` (never empty: an empty list would be `IN ()`).
+fn push_list(b: &mut StatementBuilder, values: &[String]) {
+    if values.is_empty() {
+        b.sql("NULL");
+    }
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            b.sql(", ");
+        }
+        b.param(Param::Text(value.clone()));
+    }
 }
 
 /// The rows to write: for equal keys only the last (a statement may not touch a row twice).

@@ -58,6 +58,7 @@ macro_rules! behavior_tests {
                 sql_pages_with_filter,
                 sql_unknown_cursor_is_invalid,
                 sql_update_and_delete,
+                sql_owner_filter_matches_the_reference,
                 sql_create_table_adds_missing_columns,
                 sql_bad_identifiers_are_rejected,
                 sql_bad_values_are_rejected,
