@@ -8,8 +8,8 @@
 //!   `custom` (an external endpoint), `kubernetes` (`SelfSubjectReview`), `github_token`.
 //! - [`claims`]: `claims_mapping`, claims → access attributes.
 //!
-//! The HTTP edge (`crates/platform/server`) does not use it yet: wiring it in (the
-//! `Authorization` header, the 401 bodies, `/v1/health` and `/v1/version` left open) is next.
+//! The HTTP edge (`crates/platform/server`, `edge::auth`) reads the `Authorization` header and
+//! answers 401s; this crate only decides about tokens.
 
 pub mod cache;
 pub mod claims;
@@ -19,7 +19,6 @@ mod jwks;
 mod remote;
 
 use async_trait::async_trait;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -27,15 +26,7 @@ pub use cache::Cached;
 pub use config::{AuthProviderConfig, ConfigProblem};
 
 /// Who made a request: the principal and its access attributes (`roles`, `teams`, …).
-///
-/// Defined here for now; it moves to `lls_api_common::access::User` (the same two fields) when
-/// the access-policy branch lands, and this crate then re-exports that one.
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct User {
-    pub principal: String,
-    #[serde(default)]
-    pub attributes: BTreeMap<String, Vec<String>>,
-}
+pub use lls_api_common::access::User;
 
 /// What a validator may see of the request besides the token (the `custom` endpoint receives it).
 #[derive(Clone, Debug, Default)]

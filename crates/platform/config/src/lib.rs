@@ -22,6 +22,7 @@
 //! # Ok::<(), lls_config::ConfigErrors>(())
 //! ```
 
+mod auth;
 pub mod env;
 mod error;
 mod parse;
@@ -32,6 +33,7 @@ mod server;
 mod storage;
 mod validate;
 
+pub use auth::{AuthConfig, parse_auth};
 pub use env::{DISABLED_PROVIDER_ID, expand, process_env};
 pub use error::{ConfigError, ConfigErrors};
 pub use resources::{

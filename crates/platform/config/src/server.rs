@@ -30,7 +30,7 @@ pub struct ServerConfig {
     /// Turns on mutual TLS: clients must present a certificate signed by this CA.
     #[serde(default)]
     pub tls_cafile: Option<String>,
-    /// Refused by validation: authentication is not implemented yet.
+    /// `{provider_config, access_policy}`, kept raw here and read by [`ServerConfig::auth`].
     #[serde(default)]
     pub auth: Option<Value>,
     /// Per-client request counts in a kv store, per fixed window (the edge's quota layer).
@@ -80,6 +80,13 @@ impl OutboundConfig {
     /// The policy; an error names the bad entry (`deny_hosts[2]: ...`), validation reports it.
     pub fn policy(&self) -> Result<OutboundPolicy, String> {
         OutboundPolicy::new(&self.allow_hosts, &self.deny_hosts, self.allow_link_local)
+    }
+}
+
+impl ServerConfig {
+    /// `server.auth`, parsed (`None`: authentication off). Validation reports its errors.
+    pub fn auth(&self) -> Result<Option<crate::AuthConfig>, crate::ConfigErrors> {
+        crate::parse_auth(self.auth.as_ref())
     }
 }
 

@@ -312,12 +312,8 @@ impl RunConfig {
                 "only 1 is supported: llama-stack-rs serves every CPU core from one process; remove server.workers",
             ),
         }
-        if server.auth.as_ref().is_some_and(|v| !v.is_null()) {
-            errors.push(
-                "server.auth",
-                "authentication is not implemented yet (it arrives in a later release); remove server.auth, \
-                 and keep the server on a trusted network or behind an authenticating proxy until then",
-            );
+        if let Err(problems) = server.auth() {
+            errors.extend(problems);
         }
         if let Some(quota) = &server.quota {
             self.check_backend_ref(&quota.kvstore.backend, BackendFamily::Kv, "server.quota.kvstore", errors);
