@@ -1,13 +1,16 @@
 //! Real token issuers for the `server.auth` validators' tests (`lls-auth`): signing keys
 //! generated at test time (RS256, ES256) and in-process HTTP servers speaking like a JWKS
 //! endpoint, an RFC 7662 introspection endpoint, a `custom` auth endpoint, the Kubernetes API
-//! server's `SelfSubjectReview` and GitHub's `/user`.
+//! server's `SelfSubjectReview` and GitHub's `/user`; and [`TokenMint`], a JWKS issuer that
+//! mints tokens over HTTP for tests in another process (the `lls-test-issuer` binary).
 
 mod keys;
+mod mint;
 mod servers;
 
 pub use keys::SigningKey;
-pub use servers::{CustomAuthServer, GitHubApi, IntrospectionServer, JwksIssuer, KubeApiServer};
+pub use mint::{MintRequest, Minted, TokenMint};
+pub use servers::{CustomAuthServer, GitHubApi, IntrospectionServer, JwksEndpoint, JwksIssuer, KubeApiServer};
 
 /// Seconds since the epoch, for `iat`/`nbf`/`exp` claims.
 pub fn now_secs() -> i64 {

@@ -47,14 +47,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// [`JwksIssuer::publish`] with the new set.
 pub struct JwksIssuer {
     server: Running,
-    state: Arc<JwksState>,
-}
-
-#[derive(Default)]
-struct JwksState {
-    keys: Mutex<Vec<Value>>,
-    fetches: AtomicUsize,
-    token: Mutex<Option<String>>,
+    endpoint: JwksEndpoint,
 }
 
 impl std::fmt::Debug for JwksIssuer {
@@ -65,9 +58,8 @@ impl std::fmt::Debug for JwksIssuer {
 
 impl JwksIssuer {
     pub async fn start(keys: &[&SigningKey]) -> std::io::Result<JwksIssuer> {
-        let state = Arc::new(JwksState::default());
-        let router = Router::new().route("/jwks", get(jwks)).with_state(state.clone());
-        let issuer = JwksIssuer { server: serve(router).await?, state };
+        let endpoint = JwksEndpoint::default();
+        let issuer = JwksIssuer { server: serve(endpoint.router()).await?, endpoint };
         issuer.publish(keys);
         Ok(issuer)
     }
@@ -84,20 +76,56 @@ impl JwksIssuer {
 
     /// Replaces the published key set.
     pub fn publish(&self, keys: &[&SigningKey]) {
-        *self.state.keys.lock() = keys.iter().map(|k| k.jwk()).collect();
+        self.endpoint.publish(keys);
     }
 
     /// Publishes a raw key set (keys we cannot read, keys without a `kid`).
     pub fn publish_raw(&self, keys: Vec<Value>) {
-        *self.state.keys.lock() = keys;
+        self.endpoint.publish_raw(keys);
     }
 
     /// From now on, the key set is served only with `Authorization: Bearer <token>`.
     pub fn require_token(&self, token: &str) {
-        *self.state.token.lock() = Some(token.to_owned());
+        *self.endpoint.state.token.lock() = Some(token.to_owned());
     }
 
     /// How many times the key set was fetched (refused fetches included).
+    pub fn fetches(&self) -> usize {
+        self.endpoint.fetches()
+    }
+}
+
+/// The `GET /jwks` route and the key set it publishes, for a server of its own
+/// ([`JwksIssuer`]) or merged into another router (the token mint, `super::TokenMint`).
+#[derive(Clone, Default)]
+pub struct JwksEndpoint {
+    state: Arc<JwksState>,
+}
+
+#[derive(Default)]
+struct JwksState {
+    keys: Mutex<Vec<Value>>,
+    fetches: AtomicUsize,
+    token: Mutex<Option<String>>,
+}
+
+impl JwksEndpoint {
+    /// `GET /jwks`, answering `{"keys": [...]}`.
+    pub fn router(&self) -> Router {
+        Router::new().route("/jwks", get(jwks)).with_state(self.state.clone())
+    }
+
+    /// Replaces the published key set.
+    pub fn publish(&self, keys: &[&SigningKey]) {
+        self.publish_raw(keys.iter().map(|k| k.jwk()).collect());
+    }
+
+    /// Publishes a raw key set.
+    pub fn publish_raw(&self, keys: Vec<Value>) {
+        *self.state.keys.lock() = keys;
+    }
+
+    /// How many times the key set was fetched.
     pub fn fetches(&self) -> usize {
         self.state.fetches.load(Ordering::SeqCst)
     }
