@@ -45,15 +45,15 @@ pub fn parse_auth(raw: Option<&Value>) -> Result<Option<AuthConfig>, ConfigError
         return Ok(None);
     }
     let mut errors = ConfigErrors::new();
-    let provider = match serde_path_to_error::deserialize::<_, AuthProviderConfig>(&raw.provider_config) {
+    let provider = match provider_config(&raw.provider_config) {
         Ok(provider) => {
             for problem in provider.validate() {
                 errors.push(at("server.auth.provider_config", &problem.path), problem.message);
             }
             Some(provider)
         }
-        Err(e) => {
-            errors.push(at("server.auth.provider_config", &e.path().to_string()), e.inner().to_string());
+        Err((path, message)) => {
+            errors.push(at("server.auth.provider_config", &path), message);
             None
         }
     };
@@ -71,6 +71,30 @@ pub fn parse_auth(raw: Option<&Value>) -> Result<Option<AuthConfig>, ConfigError
     match (provider, policy) {
         (Some(provider), Some(policy)) if errors.0.is_empty() => Ok(Some(AuthConfig { provider, policy })),
         _ => Err(errors),
+    }
+}
+
+/// `provider_config` by its `type`. Each variant is read on its own: through the tagged enum,
+/// serde buffers the fields and an error loses its path (`jwks.uri: invalid type: null` would
+/// read `invalid type: null` with no key, e.g. when `${env.AUTH_JWKS_URI:=}` is unset).
+fn provider_config(raw: &Value) -> Result<AuthProviderConfig, (String, String)> {
+    fn variant<T: serde::de::DeserializeOwned>(raw: &Value, wrap: fn(T) -> AuthProviderConfig) -> Result<AuthProviderConfig, (String, String)> {
+        let mut fields = raw.clone();
+        if let Some(map) = fields.as_object_mut() {
+            map.remove("type");
+        }
+        serde_path_to_error::deserialize::<_, T>(&fields)
+            .map(wrap)
+            .map_err(|e| (e.path().to_string(), e.inner().to_string()))
+    }
+    match raw.get("type").and_then(Value::as_str) {
+        Some("oauth2_token") => variant(raw, AuthProviderConfig::Oauth2Token),
+        Some("github_token") => variant(raw, AuthProviderConfig::GithubToken),
+        Some("kubernetes") => variant(raw, AuthProviderConfig::Kubernetes),
+        Some("custom") => variant(raw, AuthProviderConfig::Custom),
+        // An unknown or missing type: the enum's own message lists the known ones.
+        _ => serde_path_to_error::deserialize::<_, AuthProviderConfig>(raw)
+            .map_err(|e| (e.path().to_string(), e.inner().to_string())),
     }
 }
 
@@ -117,6 +141,12 @@ mod tests {
     fn mistakes_name_their_key() {
         let e = parse_auth(Some(&json!({"provider_config": {"type": "oauth2_token"}}))).unwrap_err();
         assert!(paths(e)[0].starts_with("server.auth.provider_config.jwks"));
+        let raw = json!({"provider_config": {"type": "oauth2_token", "jwks": {"uri": null}, "issuer": "https://idp"}});
+        let e = paths(parse_auth(Some(&raw)).unwrap_err());
+        assert!(e[0].starts_with("server.auth.provider_config.jwks.uri: invalid type: null"), "{e:?}");
+        let raw = json!({"provider_config": {"type": "custom", "endpoint": "http://a", "endpoit": "x"}});
+        let e = paths(parse_auth(Some(&raw)).unwrap_err());
+        assert!(e[0].starts_with("server.auth.provider_config") && e[0].contains("unknown field `endpoit`"), "{e:?}");
         let e = parse_auth(Some(&json!({"provider_config": {"type": "saml"}}))).unwrap_err();
         assert!(paths(e)[0].starts_with("server.auth.provider_config"));
         let raw = json!({"provider_config": {"type": "custom", "endpoint": "http://a"}, "access_policy": [{"permit": {"actions": ["read"]}, "when": "user in owner teams"}]});
