@@ -252,13 +252,24 @@ class PostgresStorage:
 
 
 class StackServer:
-    """One `llama-stack run` process over a given storage state."""
+    """One `llama-stack run` process over a given storage state (and the storage flavour's
+    run.yaml, unless given another, with `env` added to its environment)."""
 
-    def __init__(self, storage, state: dict[str, str], mock_url: str, log_path: Path):
+    def __init__(
+        self,
+        storage,
+        state: dict[str, str],
+        mock_url: str,
+        log_path: Path,
+        run_yaml: Path | None = None,
+        env: dict[str, str] | None = None,
+    ):
         self.storage = storage
         self.state = state
         self.mock_url = mock_url
         self.log_path = log_path
+        self.run_yaml = run_yaml or storage.run_yaml
+        self.env = env or {}
         self.process: Process | None = None
         self.port = 0
 
@@ -267,9 +278,10 @@ class StackServer:
         env = dict(os.environ)
         env.setdefault("RUST_LOG", "info")
         env.update(self.state)
+        env.update(self.env)
 
         def make(port: int) -> Process:
-            argv = [exe, "run", str(self.storage.run_yaml), "--port", str(port), "--host", "127.0.0.1"]
+            argv = [exe, "run", str(self.run_yaml), "--port", str(port), "--host", "127.0.0.1"]
             argv += ["--env", f"MOCK_OPENAI_URL={self.mock_url}"]
             return Process("llama-stack", argv, env, self.log_path)
 
@@ -285,6 +297,85 @@ class StackServer:
 
     def tail(self, lines: int = 40) -> str:
         return self.process.tail(lines) if self.process else "(not started)"
+
+
+# --------------------------------------------------------------------------- authentication
+
+
+class TestIssuer:
+    """`lls-test-issuer`: an RS256 and an ES256 key, their JWKS at `jwks_uri`, and test-only
+    `POST /mint` and `POST /rotate` (see crates/testkit/testkit/src/issuers/mint.rs)."""
+
+    __test__ = False  # not a test class, whatever its name
+
+    def __init__(self, log_path: Path):
+        exe = str(binary("lls-test-issuer"))
+        self.process = Process("lls-test-issuer", [exe, "--host", "127.0.0.1", "--port", "0"], dict(os.environ), log_path)
+        self.url = ""
+
+        def announced() -> str | None:
+            m = re.search(r"listening on (http://\S+)", self.process.output())
+            if m:
+                self.url = m.group(1)
+                return f"{self.url}/jwks"
+            return None
+
+        self.process.start(announced)
+
+    @property
+    def issuer(self) -> str:
+        return self.url
+
+    @property
+    def jwks_uri(self) -> str:
+        return f"{self.url}/jwks"
+
+    def env(self) -> dict[str, str]:
+        """What run-auth.yaml reads to trust this issuer."""
+        return {"AUTH_ISSUER": self.issuer, "AUTH_JWKS_URI": self.jwks_uri, "AUTH_AUDIENCE": "llama-stack"}
+
+    def mint(self, alg: str = "RS256", unpublished: bool = False, kid: str | None = None, **claims) -> str:
+        """A JWT with these claims (`iss`, `aud`, `iat`, `exp` filled in when absent)."""
+        body: dict = {"claims": claims, "alg": alg, "unpublished": unpublished}
+        if kid is not None:
+            body["kid"] = kid
+        r = httpx.post(f"{self.url}/mint", json=body, timeout=CLIENT_TIMEOUT_S)
+        r.raise_for_status()
+        return r.json()["token"]
+
+    def rotate(self) -> list[str]:
+        """New keys replace the published ones; returns their key ids."""
+        r = httpx.post(f"{self.url}/rotate", timeout=CLIENT_TIMEOUT_S)
+        r.raise_for_status()
+        return r.json()["kids"]
+
+    def kids(self) -> list[str]:
+        return [k["kid"] for k in httpx.get(self.jwks_uri, timeout=CLIENT_TIMEOUT_S).json()["keys"]]
+
+
+def _merged(base: dict, overlay: dict) -> dict:
+    """`overlay` over `base`: maps merge key by key, anything else is replaced."""
+    out = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def auth_run_yaml(storage, path: Path, access_policy: list | None = None, claims_mapping: dict | None = None) -> Path:
+    """Writes the storage flavour's run.yaml with run-auth.yaml merged over it (and the given
+    access policy and claims mapping) to `path`."""
+    import yaml
+
+    config = _merged(yaml.safe_load(storage.run_yaml.read_text()), yaml.safe_load((E2E_DIR / "run-auth.yaml").read_text()))
+    if access_policy is not None:
+        config["server"]["auth"]["access_policy"] = access_policy
+    if claims_mapping is not None:
+        config["server"]["auth"]["provider_config"]["claims_mapping"] = claims_mapping
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -359,6 +450,60 @@ def start_stack(storage, mock_backend, workdir):
     starter.stop_all()
 
 
+@pytest.fixture(scope="session")
+def issuer(workdir):
+    """The session's token issuer; tests that rotate keys start their own (`TestIssuer`)."""
+    iss = TestIssuer(workdir / "issuer.log")
+    yield iss
+    iss.process.stop()
+
+
+class AuthStackStarter:
+    """Starts servers of one storage flavour with `server.auth` on (run-auth.yaml merged over
+    the flavour's run.yaml), trusting a `TestIssuer`; all are stopped by `stop_all`."""
+
+    def __init__(self, storage, mock_url: str, workdir: Path):
+        self.storage = storage
+        self.mock_url = mock_url
+        self.workdir = workdir
+        self.servers: list[StackServer] = []
+
+    def __call__(
+        self,
+        issuer: TestIssuer,
+        access_policy: list | None = None,
+        claims_mapping: dict | None = None,
+        env: dict[str, str] | None = None,
+    ) -> StackServer:
+        tag = f"{self.storage.name}-{uuid.uuid4().hex[:6]}"
+        run_yaml = auth_run_yaml(self.storage, self.workdir / f"run-auth-{tag}.yaml", access_policy, claims_mapping)
+        server_env = issuer.env() | (env or {})
+        server = StackServer(self.storage, self.storage.new_state(), self.mock_url, self.workdir / f"server-auth-{tag}.log", run_yaml, server_env)
+        self.servers.append(server)
+        return server.start()
+
+    def stop_all(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_starter(storage, mock_backend, workdir):
+    """Session-wide `AuthStackStarter` of the storage flavour (servers stopped at the end)."""
+    starter = AuthStackStarter(storage, mock_backend.url, workdir)
+    yield starter
+    starter.stop_all()
+
+
+@pytest.fixture
+def start_auth_stack(storage, mock_backend, workdir):
+    """`start_auth_stack(issuer, access_policy=None, claims_mapping=None, env=None)`; every
+    server started is stopped after the test."""
+    starter = AuthStackStarter(storage, mock_backend.url, workdir)
+    yield starter
+    starter.stop_all()
+
+
 @pytest.fixture
 def openai_client(stack):
     import openai
@@ -390,6 +535,11 @@ def pytest_runtest_makereport(item, call):
             servers.append(funcargs["stack"])
         if isinstance(funcargs.get("start_stack"), StackStarter):
             servers += funcargs["start_stack"].servers
+        for name in ("auth_stack", "admin_stack", "starter_policy_stack"):
+            if isinstance(funcargs.get(name), StackServer):
+                servers.append(funcargs[name])
+        if isinstance(funcargs.get("start_auth_stack"), AuthStackStarter):
+            servers += funcargs["start_auth_stack"].servers
         for server in servers:
             report.sections.append((f"llama-stack log ({server.log_path})", server.tail()))
         mock = funcargs.get("mock_backend")
