@@ -373,7 +373,7 @@ mod tests {
         t.unregister(&RequestContext::default(), "mcp::a").await.unwrap();
         let e = t.get(&RequestContext::default(), "mcp::a").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
-        assert_eq!(e.message(), "Tool Group 'mcp::a' not found. Use 'client.toolgroups.list(&RequestContext::default())' to list available Tool Groups.");
+        assert_eq!(e.message(), "Tool Group 'mcp::a' not found. Use 'client.toolgroups.list()' to list available Tool Groups.");
         assert_eq!(t.unregister(&RequestContext::default(), "mcp::a").await.unwrap_err().kind(), ErrorKind::NotFound);
         assert_eq!(t.list_tools(&ctx, Some("mcp::a")).await.unwrap_err().kind(), ErrorKind::NotFound);
     }
