@@ -61,7 +61,7 @@ impl Inference for InferenceRouter {
                 answer.set_model(&client_model);
                 answer.drop_empty_tool_calls();
                 if let (Some(store), Some(inputs)) = (&self.store, inputs)
-                    && let Some(record) = CompletionRecord::from_answer(&answer, &client_model, inputs)
+                    && let Some(record) = CompletionRecord::from_answer(&answer, &client_model, inputs, ctx.owner())
                 {
                     store.record(record);
                 }
@@ -70,9 +70,10 @@ impl Inference for InferenceRouter {
             Output::Stream(stream) => {
                 let on_end = match (&self.store, inputs) {
                     (Some(store), Some(inputs)) => {
-                        let store = store.clone();
-                        Some(Box::new(move |done: ChatCompletion| store.record(CompletionRecord::from_completion(&done, inputs)))
-                            as crate::stream::OnEnd)
+                        let (store, owner) = (store.clone(), ctx.owner());
+                        Some(Box::new(move |done: ChatCompletion| {
+                            store.record(CompletionRecord::from_completion(&done, inputs, owner))
+                        }) as crate::stream::OnEnd)
                     }
                     _ => None,
                 };
