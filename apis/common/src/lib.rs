@@ -1,12 +1,14 @@
 //! Contracts shared by every API crate and provider: one error type, the list of APIs, typed
 //! provider registration ([`ApiSpec`], descriptors collected with `inventory`), the call
 //! layers' contract, background-task supervision, per-request context, the store traits and
-//! the types every access check speaks in (`access`: the caller, owners, actions).
+//! the types every access check speaks in (`access`: the caller, owners, actions), and reads
+//! of owned SQL rows for a caller (`authorized_sql`).
 //!
 //! Nothing here does I/O or knows HTTP; the server maps [`Error`] to HTTP in one place.
 
 pub mod access;
 pub mod api;
+pub mod authorized_sql;
 pub mod call;
 pub mod context;
 pub mod error;

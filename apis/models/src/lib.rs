@@ -3,6 +3,7 @@
 
 pub mod limits;
 
+use lls_api_common::RequestContext;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -133,11 +134,15 @@ pub struct OpenAiListModelsResponse {
 /// owns it; `GET /v1/models` and friends are its routes).
 #[async_trait::async_trait]
 pub trait Models: Send + Sync {
-    fn list(&self) -> Vec<Model>;
-    /// The model registered under `identifier`; a not-found error otherwise.
-    fn get(&self, identifier: &str) -> lls_api_common::Result<Model>;
-    async fn register(&self, request: RegisterModelRequest) -> lls_api_common::Result<Model>;
-    async fn unregister(&self, identifier: &str) -> lls_api_common::Result<()>;
+    /// The models the caller may read.
+    fn list(&self, ctx: &RequestContext) -> Vec<Model>;
+    /// The model registered under `identifier`, if the caller may read it; a not-found error
+    /// otherwise.
+    fn get(&self, ctx: &RequestContext, identifier: &str) -> lls_api_common::Result<Model>;
+    /// Registers a model the caller then owns (a 403 when the policy forbids creating it).
+    async fn register(&self, ctx: &RequestContext, request: RegisterModelRequest) -> lls_api_common::Result<Model>;
+    /// A model the caller may not read is not found; one it may not delete is a 403.
+    async fn unregister(&self, ctx: &RequestContext, identifier: &str) -> lls_api_common::Result<()>;
 }
 
 /// The models API: no providers of its own (inference providers list the models); the

@@ -154,7 +154,13 @@ async fn serve(config: RunConfig, port: Option<u16>, host: Option<IpAddr>) -> Re
     let started = std::time::Instant::now();
     let stack = Arc::new(lls_registry::Stack::build(config).await.map_err(|e| e.to_string())?);
     tracing::info!("stack ready in {:?}", started.elapsed());
-    let app = lls_server::app_with(stack.clone(), &server.shutdown());
+    let app = match lls_server::app_with(stack.clone(), &server.shutdown()) {
+        Ok(app) => app,
+        Err(e) => {
+            stack.shutdown(grace).await;
+            return Err(e.to_string());
+        }
+    };
     let served = server.run_until_signal(app).await.map_err(|e| e.to_string());
     stack.shutdown(grace).await;
     served

@@ -8,6 +8,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use std::sync::Arc;
+
+use lls_api_common::access::Caller;
 use lls_api_common::{Error, ErrorKind, RequestContext};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -116,15 +119,26 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Ok(value)
 }
 
-/// The caller's provider data (per-request credentials and the like).
+/// The request's context: the caller's provider data (per-request credentials and the like)
+/// and, with authentication on, the caller the edge authenticated.
 pub struct Ctx(pub RequestContext);
 
 impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let ctx = Self::provider_data(parts)?;
+        Ok(Ctx(match parts.extensions.get::<Arc<Caller>>() {
+            Some(caller) => ctx.with_caller(caller.clone()),
+            None => ctx,
+        }))
+    }
+}
+
+impl Ctx {
+    fn provider_data(parts: &Parts) -> Result<RequestContext, ApiError> {
         let Some(raw) = parts.headers.get(PROVIDER_DATA_HEADER) else {
-            return Ok(Ctx(RequestContext::default()));
+            return Ok(RequestContext::default());
         };
         let parsed: Value = raw
             .to_str()
@@ -132,7 +146,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
             .and_then(|s| serde_json::from_str(s).ok())
             .ok_or_else(|| ApiError(Error::invalid("X-LlamaStack-Provider-Data must be a JSON object")))?;
         match parsed {
-            Value::Object(map) => Ok(Ctx(RequestContext::new(map))),
+            Value::Object(map) => Ok(RequestContext::new(map)),
             _ => Err(ApiError(Error::invalid("X-LlamaStack-Provider-Data must be a JSON object"))),
         }
     }

@@ -4,8 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use lls_api_common::Result;
+use lls_api_common::access::{Action, Owner, ProtectedResource};
 use lls_api_common::store::KvStore;
+use lls_api_common::{Refusal, RequestContext, Result};
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -21,6 +22,18 @@ pub struct StoredResource {
     /// `via_register_api` or `listed_from_provider`.
     pub source: String,
     pub body: Value,
+    /// Who registered it (0.3.5's `owner`); `None` for resources of run.yaml, listed by a
+    /// provider, or registered with authentication off: the default policy lets everyone
+    /// read those.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<Owner>,
+}
+
+impl StoredResource {
+    /// What access checks about this resource look at: `"<type>::<identifier>"` and its owner.
+    pub fn protected(&self) -> ProtectedResource<'_> {
+        ProtectedResource::new(&self.resource_type, &self.identifier, self.owner.as_ref())
+    }
 }
 
 /// Resources by `(type, identifier)`. Reads hit the cache; writes go to the store first.
@@ -56,6 +69,26 @@ impl ResourceRegistry {
 
     pub fn list(&self, resource_type: &str) -> Vec<StoredResource> {
         self.cache.read().values().filter(|r| r.resource_type == resource_type).cloned().collect()
+    }
+
+    /// [`ResourceRegistry::get`] for a caller: a resource it may not read is absent.
+    pub fn get_for(&self, ctx: &RequestContext, resource_type: &str, identifier: &str) -> Option<StoredResource> {
+        self.get(resource_type, identifier).filter(|r| ctx.can(Action::Read, &r.protected()))
+    }
+
+    /// [`ResourceRegistry::list`] for a caller: only what it may read.
+    pub fn list_for(&self, ctx: &RequestContext, resource_type: &str) -> Vec<StoredResource> {
+        self.cache
+            .read()
+            .values()
+            .filter(|r| r.resource_type == resource_type && ctx.can(Action::Read, &r.protected()))
+            .cloned()
+            .collect()
+    }
+
+    /// Whether the caller may do `action` to the stored resource (see [`RequestContext::authorize`]).
+    pub fn authorize(ctx: &RequestContext, action: Action, resource: &StoredResource) -> std::result::Result<(), Refusal> {
+        ctx.authorize(action, &resource.protected())
     }
 
     pub async fn put(&self, resource: StoredResource) -> Result<()> {

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lls_api_common::{Error, Result, Tasks};
+use lls_api_common::access::{Action, Owner, ProtectedResource};
+use lls_api_common::{Error, Refusal, RequestContext, Result, Tasks};
 use lls_api_inference::{Capability, InferenceProvider};
 use lls_api_models::{Model, ModelSource, ModelType, RegisterModelRequest};
 use lls_registry::{ResourceRegistry, StoredResource};
@@ -43,27 +44,32 @@ impl ModelsTable {
         self.providers.keys()
     }
 
-    pub fn list(&self) -> Vec<Model> {
-        self.registry.list(RESOURCE).into_iter().filter_map(|r| serde_json::from_value(r.body).ok()).collect()
+    /// The models the caller may read.
+    pub fn list(&self, ctx: &RequestContext) -> Vec<Model> {
+        self.registry.list_for(ctx, RESOURCE).into_iter().filter_map(|r| serde_json::from_value(r.body).ok()).collect()
     }
 
-    pub fn get(&self, identifier: &str) -> Result<Model> {
+    /// A model the caller may read; any other is not found (ids of others do not leak).
+    pub fn get(&self, ctx: &RequestContext, identifier: &str) -> Result<Model> {
         self.registry
-            .get(RESOURCE, identifier)
+            .get_for(ctx, RESOURCE, identifier)
             .and_then(|r| serde_json::from_value(r.body).ok())
-            .ok_or_else(|| Error::resource_not_found("Model", identifier, "client.models.list()"))
+            .ok_or_else(|| not_found(identifier))
     }
 
     /// `POST /v1/models`. As in 0.3.5, an identifier (`provider_id/provider_model_id`) that a
     /// different model holds, listed by its provider or registered before, is refused; the same
     /// registration again answers the model.
-    pub async fn register(&self, request: RegisterModelRequest) -> Result<Model> {
+    /// The caller must be allowed to create it (it becomes its owner).
+    pub async fn register(&self, ctx: &RequestContext, request: RegisterModelRequest) -> Result<Model> {
         let model = self.model_of(request)?;
+        let owner = ctx.owner();
+        ctx.check(Action::Create, &ProtectedResource::new(RESOURCE, &model.identifier, owner.as_ref()))?;
         if let Some(existing) = self.registry.get(RESOURCE, &model.identifier) {
             let same = existing.source == "via_register_api" && serde_json::from_value::<Model>(existing.body).ok().as_ref() == Some(&model);
             return if same { Ok(model) } else { Err(already_exists(&model.identifier)) };
         }
-        self.store(&model, ModelSource::ViaRegisterApi).await?;
+        self.store(&model, ModelSource::ViaRegisterApi, owner).await?;
         Ok(model)
     }
 
@@ -71,7 +77,7 @@ impl ModelsTable {
     /// replaces what an earlier run stored (or listed) under the same identifier.
     pub async fn register_from_config(&self, request: RegisterModelRequest) -> Result<Model> {
         let model = self.model_of(request)?;
-        self.store(&model, ModelSource::ViaRegisterApi).await?;
+        self.store(&model, ModelSource::ViaRegisterApi, None).await?;
         Ok(model)
     }
 
@@ -114,20 +120,27 @@ impl ModelsTable {
 
     /// Removes a model. A registered model that shadowed one its provider lists (stored by an
     /// earlier version, or by run.yaml) gives way to the listed one, so no listed model is lost.
-    pub async fn unregister(&self, identifier: &str) -> Result<()> {
-        let model = self.get(identifier)?;
-        let source = self.registry.get(RESOURCE, identifier).map(|r| r.source).unwrap_or_default();
+    /// A model the caller may not read is not found; one it may read but not delete is a 403.
+    pub async fn unregister(&self, ctx: &RequestContext, identifier: &str) -> Result<()> {
+        let stored = self.registry.get(RESOURCE, identifier).ok_or_else(|| not_found(identifier))?;
+        match ResourceRegistry::authorize(ctx, Action::Delete, &stored) {
+            Ok(()) => {}
+            Err(Refusal::Hidden) => return Err(not_found(identifier)),
+            Err(Refusal::Forbidden(e)) => return Err(e),
+        }
+        let model: Model = serde_json::from_value(stored.body).map_err(|_| not_found(identifier))?;
+        let source = stored.source;
         self.registry.remove(RESOURCE, identifier).await?;
         if source == "via_register_api" {
             let listed = self.listed.read().get(&model.provider_id).and_then(|l| l.iter().find(|m| m.identifier == identifier).cloned());
             if let Some(listed) = listed {
-                self.store(&listed, ModelSource::ListedFromProvider).await?;
+                self.store(&listed, ModelSource::ListedFromProvider, None).await?;
             }
         }
         Ok(())
     }
 
-    async fn store(&self, model: &Model, source: ModelSource) -> Result<()> {
+    async fn store(&self, model: &Model, source: ModelSource, owner: Option<Owner>) -> Result<()> {
         let source = serde_json::to_value(source)?.as_str().unwrap_or_default().to_owned();
         self.registry
             .put(StoredResource {
@@ -136,6 +149,7 @@ impl ModelsTable {
                 provider_id: model.provider_id.clone(),
                 source,
                 body: serde_json::to_value(model)?,
+                owner,
             })
             .await
     }
@@ -158,7 +172,7 @@ impl ModelsTable {
             }
         }
         for m in &fresh {
-            self.store(m, ModelSource::ListedFromProvider).await?;
+            self.store(m, ModelSource::ListedFromProvider, None).await?;
         }
         Ok(fresh.len())
     }
@@ -201,25 +215,33 @@ impl ModelsTable {
 
     /// The provider and provider-side model id for a client's model id. Registered ids must
     /// have the expected type; unregistered `provider_id/x` ids fall back to provider `provider_id`.
-    pub fn resolve(&self, model_id: &str, expected: ModelType) -> Result<(Arc<dyn InferenceProvider>, String)> {
-        self.resolve_with_id(model_id, expected).map(|(_, provider, model)| (provider, model))
+    /// A registered model the caller may not read is not found (no fallback either); the
+    /// fallback is checked as a read of `model::<model_id>`, as 0.3.5 does.
+    pub fn resolve(&self, ctx: &RequestContext, model_id: &str, expected: ModelType) -> Result<(Arc<dyn InferenceProvider>, String)> {
+        self.resolve_with_id(ctx, model_id, expected).map(|(_, provider, model)| (provider, model))
     }
 
     /// [`Self::resolve`], refusing (400) a request that needs what the provider cannot do
     /// (`needs` as [`lls_api_inference::ChatCompletionRequest::needs`] lists it).
     pub fn resolve_for(
         &self,
+        ctx: &RequestContext,
         model_id: &str,
         expected: ModelType,
         needs: &[Capability],
     ) -> Result<(Arc<dyn InferenceProvider>, String)> {
-        let (provider_id, provider, model) = self.resolve_with_id(model_id, expected)?;
+        let (provider_id, provider, model) = self.resolve_with_id(ctx, model_id, expected)?;
         provider.capabilities().require(model_id, &provider_id, needs)?;
         Ok((provider, model))
     }
 
-    fn resolve_with_id(&self, model_id: &str, expected: ModelType) -> Result<(String, Arc<dyn InferenceProvider>, String)> {
-        if let Ok(model) = self.get(model_id) {
+    fn resolve_with_id(&self, ctx: &RequestContext, model_id: &str, expected: ModelType) -> Result<(String, Arc<dyn InferenceProvider>, String)> {
+        let unknown = || Error::resource_not_found("Model", model_id, "client.models.list()").with_param("model");
+        if let Some(stored) = self.registry.get(RESOURCE, model_id) {
+            if !ctx.can(Action::Read, &stored.protected()) {
+                return Err(unknown());
+            }
+            let model: Model = serde_json::from_value(stored.body).map_err(|_| unknown())?;
             if model.model_type != expected {
                 return Err(Error::invalid(format!(
                     "Model '{model_id}' is of type '{}' rather than the expected type '{}'",
@@ -236,29 +258,34 @@ impl ModelsTable {
         }
         if let Some((provider_id, rest)) = model_id.split_once('/')
             && let Some(provider) = self.providers.get(provider_id).filter(|_| !rest.is_empty())
+            && ctx.can(Action::Read, &ProtectedResource::new(RESOURCE, model_id, None))
         {
             return Ok((provider_id.to_owned(), provider.clone(), rest.to_owned()));
         }
-        Err(Error::resource_not_found("Model", model_id, "client.models.list()").with_param("model"))
+        Err(unknown())
     }
+}
+
+fn not_found(identifier: &str) -> Error {
+    Error::resource_not_found("Model", identifier, "client.models.list()")
 }
 
 #[async_trait::async_trait]
 impl lls_api_models::Models for ModelsTable {
-    fn list(&self) -> Vec<Model> {
-        ModelsTable::list(self)
+    fn list(&self, ctx: &RequestContext) -> Vec<Model> {
+        ModelsTable::list(self, ctx)
     }
 
-    fn get(&self, identifier: &str) -> Result<Model> {
-        ModelsTable::get(self, identifier)
+    fn get(&self, ctx: &RequestContext, identifier: &str) -> Result<Model> {
+        ModelsTable::get(self, ctx, identifier)
     }
 
-    async fn register(&self, request: RegisterModelRequest) -> Result<Model> {
-        ModelsTable::register(self, request).await
+    async fn register(&self, ctx: &RequestContext, request: RegisterModelRequest) -> Result<Model> {
+        ModelsTable::register(self, ctx, request).await
     }
 
-    async fn unregister(&self, identifier: &str) -> Result<()> {
-        ModelsTable::unregister(self, identifier).await
+    async fn unregister(&self, ctx: &RequestContext, identifier: &str) -> Result<()> {
+        ModelsTable::unregister(self, ctx, identifier).await
     }
 }
 
@@ -320,7 +347,7 @@ mod tests {
     async fn a_listed_model_is_never_replaced_by_registration() {
         let stores = Stores::in_memory();
         let t = table(&stores).await;
-        let e = t.register(request(serde_json::json!({"model_id": "alias", "provider_model_id": "listed"}))).await.unwrap_err();
+        let e = t.register(&RequestContext::default(), request(serde_json::json!({"model_id": "alias", "provider_model_id": "listed"}))).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidRequest);
         assert_eq!(
             e.message(),
@@ -329,9 +356,9 @@ mod tests {
         assert_eq!(source(&t, "p/listed"), "listed_from_provider");
         // Registering a new model twice is fine; a different one under its identifier is not.
         let mine = request(serde_json::json!({"model_id": "mine", "metadata": {"k": "v"}}));
-        let model = t.register(mine.clone()).await.unwrap();
-        assert_eq!(t.register(mine).await.unwrap(), model);
-        assert!(t.register(request(serde_json::json!({"model_id": "mine"}))).await.is_err());
+        let model = t.register(&RequestContext::default(), mine.clone()).await.unwrap();
+        assert_eq!(t.register(&RequestContext::default(), mine).await.unwrap(), model);
+        assert!(t.register(&RequestContext::default(), request(serde_json::json!({"model_id": "mine"}))).await.is_err());
     }
 
     #[tokio::test]
@@ -341,24 +368,24 @@ mod tests {
         // run.yaml (or an earlier version) may store a registration over a listed model.
         t.register_from_config(request(serde_json::json!({"model_id": "listed", "metadata": {"k": "v"}}))).await.unwrap();
         assert_eq!(source(&t, "p/listed"), "via_register_api");
-        t.unregister("p/listed").await.unwrap();
-        let back = t.get("p/listed").unwrap();
+        t.unregister(&RequestContext::default(), "p/listed").await.unwrap();
+        let back = t.get(&RequestContext::default(), "p/listed").unwrap();
         assert!(back.metadata.is_empty());
         assert_eq!(source(&t, "p/listed"), "listed_from_provider");
         // A listed model itself can be removed (it comes back with the next listing).
-        t.unregister("p/listed").await.unwrap();
-        assert_eq!(t.get("p/listed").unwrap_err().kind(), ErrorKind::NotFound);
+        t.unregister(&RequestContext::default(), "p/listed").await.unwrap();
+        assert_eq!(t.get(&RequestContext::default(), "p/listed").unwrap_err().kind(), ErrorKind::NotFound);
         t.refresh("p").await.unwrap();
-        assert!(t.get("p/listed").is_ok());
+        assert!(t.get(&RequestContext::default(), "p/listed").is_ok());
     }
 
     #[tokio::test]
     async fn registrations_are_bounded() {
         let stores = Stores::in_memory();
         let t = table(&stores).await;
-        assert_eq!(t.register(request(serde_json::json!({"model_id": ""}))).await.unwrap_err().param(), Some("model_id"));
+        assert_eq!(t.register(&RequestContext::default(), request(serde_json::json!({"model_id": ""}))).await.unwrap_err().param(), Some("model_id"));
         let long = "x".repeat(10_000);
-        assert_eq!(t.register(request(serde_json::json!({"model_id": long}))).await.unwrap_err().param(), Some("model_id"));
-        assert!(t.list().iter().all(|m| m.identifier == "p/listed"));
+        assert_eq!(t.register(&RequestContext::default(), request(serde_json::json!({"model_id": long}))).await.unwrap_err().param(), Some("model_id"));
+        assert!(t.list(&RequestContext::default()).iter().all(|m| m.identifier == "p/listed"));
     }
 }

@@ -45,7 +45,7 @@ impl Inference for InferenceRouter {
         mut request: ChatCompletionRequest,
     ) -> Result<Output<ChatCompletion, ChatCompletionChunk>> {
         request.validate()?;
-        let (provider, provider_model) = self.models.resolve_for(&request.model, ModelType::Llm, &request.needs())?;
+        let (provider, provider_model) = self.models.resolve_for(ctx, &request.model, ModelType::Llm, &request.needs())?;
         let client_model = std::mem::replace(&mut request.model, provider_model);
         if matches!(&request.tool_choice, Some(ToolChoice::Mode(m)) if m == "none") {
             request.tools = None;
@@ -61,7 +61,7 @@ impl Inference for InferenceRouter {
                 answer.set_model(&client_model);
                 answer.drop_empty_tool_calls();
                 if let (Some(store), Some(inputs)) = (&self.store, inputs)
-                    && let Some(record) = CompletionRecord::from_answer(&answer, &client_model, inputs)
+                    && let Some(record) = CompletionRecord::from_answer(&answer, &client_model, inputs, ctx.owner())
                 {
                     store.record(record);
                 }
@@ -70,9 +70,10 @@ impl Inference for InferenceRouter {
             Output::Stream(stream) => {
                 let on_end = match (&self.store, inputs) {
                     (Some(store), Some(inputs)) => {
-                        let store = store.clone();
-                        Some(Box::new(move |done: ChatCompletion| store.record(CompletionRecord::from_completion(&done, inputs)))
-                            as crate::stream::OnEnd)
+                        let (store, owner) = (store.clone(), ctx.owner());
+                        Some(Box::new(move |done: ChatCompletion| {
+                            store.record(CompletionRecord::from_completion(&done, inputs, owner))
+                        }) as crate::stream::OnEnd)
                     }
                     _ => None,
                 };
@@ -83,7 +84,7 @@ impl Inference for InferenceRouter {
 
     async fn completion(&self, ctx: &RequestContext, mut request: CompletionRequest) -> Result<Output<Completion, Completion>> {
         request.validate()?;
-        let (provider, provider_model) = self.models.resolve_for(&request.model, ModelType::Llm, &request.needs())?;
+        let (provider, provider_model) = self.models.resolve_for(ctx, &request.model, ModelType::Llm, &request.needs())?;
         let client_model = std::mem::replace(&mut request.model, provider_model);
         request.normalize_logprobs();
         Ok(match provider.completion(ctx, request).await? {
@@ -102,7 +103,7 @@ impl Inference for InferenceRouter {
 
     async fn embeddings(&self, ctx: &RequestContext, mut request: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
         request.validate()?;
-        let (provider, provider_model) = self.models.resolve_for(&request.model, ModelType::Embedding, &[Capability::Embeddings])?;
+        let (provider, provider_model) = self.models.resolve_for(ctx, &request.model, ModelType::Embedding, &[Capability::Embeddings])?;
         let client_model = std::mem::replace(&mut request.model, provider_model);
         let encoding = request.encoding();
         let mut answer = provider.embeddings(ctx, request).await?;
@@ -140,5 +141,91 @@ fn has_float_vectors(answer: &Answer<EmbeddingsResponse>) -> bool {
                 && serde_json::from_slice::<Data<'_>>(j.original())
                     .is_ok_and(|d| d.data.iter().any(|i| i.embedding.get().starts_with('[')))
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use bytes::Bytes;
+    use futures::StreamExt;
+    use lls_api_common::store::{KvStoreRef, StoreResolver};
+    use lls_api_common::{Error, ErrorKind};
+    use lls_api_inference::{ChunkStream, InferenceProvider};
+    use lls_api_models::ProviderModel;
+    use lls_storage::Stores;
+    use lls_testkit::callers::{caller_ctx, default_policy};
+
+    use super::*;
+
+    /// Model `m`: answers completion `c-<first message>`, streamed when asked.
+    struct Echo;
+
+    #[async_trait]
+    impl Inference for Echo {
+        async fn chat_completion(&self, _: &RequestContext, r: ChatCompletionRequest) -> Result<Output<ChatCompletion, ChatCompletionChunk>> {
+            let id = format!("c-{}", serde_json::to_value(&r.messages).unwrap()[0]["content"].as_str().unwrap());
+            if r.stream == Some(true) {
+                let chunks = [r#"{"role":"assistant","content":"hi"},"finish_reason":null"#, r#"{},"finish_reason":"stop""#].map(|delta| {
+                    let body = format!(
+                        r#"{{"id":"{id}","object":"chat.completion.chunk","created":1,"model":"m","choices":[{{"index":0,"delta":{delta}}}]}}"#
+                    );
+                    Answer::from_json(Bytes::from(body)).map_err(|e| Error::internal(e.to_string()))
+                });
+                let stream: ChunkStream<Answer<ChatCompletionChunk>> = futures::stream::iter(chunks).boxed();
+                return Ok(Output::Stream(stream));
+            }
+            let body = format!(
+                r#"{{"id":"{id}","object":"chat.completion","created":1,"model":"m","choices":[{{"index":0,"message":{{"role":"assistant","content":"hi"}},"finish_reason":"stop"}}]}}"#
+            );
+            Ok(Output::Complete(Answer::from_json(Bytes::from(body)).unwrap()))
+        }
+        async fn completion(&self, _: &RequestContext, _: CompletionRequest) -> Result<Output<Completion, Completion>> {
+            Err(Error::unsupported("no completions"))
+        }
+        async fn embeddings(&self, _: &RequestContext, _: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
+            Err(Error::unsupported("no embeddings"))
+        }
+    }
+
+    #[async_trait]
+    impl InferenceProvider for Echo {
+        async fn list_models(&self) -> Result<Vec<ProviderModel>> {
+            Ok(vec![ProviderModel::llm("m")])
+        }
+    }
+
+    async fn router() -> InferenceRouter {
+        let stores = Stores::in_memory();
+        let kv = stores.kv(&KvStoreRef { backend: "kv_default".into(), namespace: "registry".into() }).await.unwrap();
+        let registry = Arc::new(lls_registry::ResourceRegistry::open(kv).await.unwrap());
+        let provider: Arc<dyn lls_api_inference::InferenceProvider> = Arc::new(Echo);
+        let models = Arc::new(ModelsTable::new(registry, std::collections::BTreeMap::from([("p".to_owned(), provider)])));
+        models.refresh("p").await.unwrap();
+        let store = InferenceStore::open(stores.sql("sql_default").await.unwrap(), "chats", 100, 1).await.unwrap();
+        InferenceRouter::new(models, Some(Arc::new(store)))
+    }
+
+    fn chat(content: &str, stream: bool) -> ChatCompletionRequest {
+        let body = serde_json::json!({"model": "p/m", "messages": [{"role": "user", "content": content}], "stream": stream});
+        serde_json::from_value(body).unwrap()
+    }
+
+    /// The caller of a chat completion, streamed or not, owns the stored completion.
+    #[tokio::test]
+    async fn stored_completions_belong_to_the_caller() {
+        let r = router().await;
+        let alice = caller_ctx("alice", &[("roles", &["a"])], default_policy());
+        let bob = caller_ctx("bob", &[("roles", &["b"])], default_policy());
+        assert!(matches!(r.chat_completion(&alice, chat("x", false)).await.unwrap(), Output::Complete(_)));
+        let Output::Stream(chunks) = r.chat_completion(&bob, chat("y", true)).await.unwrap() else { panic!("not streamed") };
+        assert_eq!(chunks.count().await, 2);
+        let store = r.store().unwrap();
+        assert_eq!(store.get(&alice, "c-x").await.unwrap().model, "p/m");
+        assert_eq!(store.get(&bob, "c-y").await.unwrap().choices[0]["message"]["content"], "hi");
+        assert_eq!(store.get(&bob, "c-x").await.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(store.get(&alice, "c-y").await.unwrap_err().kind(), ErrorKind::NotFound);
+        let listed = store.list(&alice, None, None, None, lls_api_common::store::Order::Asc).await.unwrap();
+        assert_eq!(listed.data.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["c-x"]);
     }
 }

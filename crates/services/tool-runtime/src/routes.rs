@@ -39,16 +39,16 @@ pub async fn register(
     Ok(Json(Value::Null))
 }
 
-pub async fn list_groups(State(state): State<AppState>) -> Json<ListToolGroupsResponse> {
-    Json(ListToolGroupsResponse { data: state.tool_groups.list() })
+pub async fn list_groups(State(state): State<AppState>, Ctx(ctx): Ctx) -> Json<ListToolGroupsResponse> {
+    Json(ListToolGroupsResponse { data: state.tool_groups.list(&ctx) })
 }
 
-pub async fn get_group(State(state): State<AppState>, Path(toolgroup_id): Path<String>) -> ApiResult<Json<ToolGroup>> {
-    Ok(Json(state.tool_groups.get(&toolgroup_id)?))
+pub async fn get_group(State(state): State<AppState>, Ctx(ctx): Ctx, Path(toolgroup_id): Path<String>) -> ApiResult<Json<ToolGroup>> {
+    Ok(Json(state.tool_groups.get(&ctx, &toolgroup_id)?))
 }
 
-pub async fn unregister(State(state): State<AppState>, Path(toolgroup_id): Path<String>) -> ApiResult<StatusCode> {
-    state.tool_groups.unregister(&toolgroup_id).await?;
+pub async fn unregister(State(state): State<AppState>, Ctx(ctx): Ctx, Path(toolgroup_id): Path<String>) -> ApiResult<StatusCode> {
+    state.tool_groups.unregister(&ctx, &toolgroup_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -68,8 +68,8 @@ pub async fn list_tools(
     Ok(Json(ListToolDefsResponse { data }))
 }
 
-pub async fn get_tool(State(state): State<AppState>, Path(tool_name): Path<String>) -> ApiResult<Json<ToolDef>> {
-    Ok(Json(state.tool_groups.get_tool(&tool_name)?))
+pub async fn get_tool(State(state): State<AppState>, Ctx(ctx): Ctx, Path(tool_name): Path<String>) -> ApiResult<Json<ToolDef>> {
+    Ok(Json(state.tool_groups.get_tool(&ctx, &tool_name)?))
 }
 
 /// `mcp_endpoint` arrives as `mcp_endpoint[uri]=...` from llama-stack-client, or as a plain URI.

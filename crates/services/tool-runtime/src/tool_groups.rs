@@ -16,7 +16,8 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 
-use lls_api_common::{Error, ErrorKind, RequestContext, Result};
+use lls_api_common::access::{Action, Owner, ProtectedResource};
+use lls_api_common::{Error, ErrorKind, Refusal, RequestContext, Result};
 use lls_api_tool_runtime::{RegisterToolGroupRequest, TOOL_GROUP_RESOURCE, ToolDef, ToolGroup, ToolRuntimeProvider};
 use lls_registry::{ResourceRegistry, StoredResource};
 use parking_lot::RwLock;
@@ -77,14 +78,19 @@ impl ToolGroupsTable {
         self.providers.keys()
     }
 
-    pub fn list(&self) -> Vec<ToolGroup> {
-        self.registry.list(TOOL_GROUP_RESOURCE).into_iter().filter_map(|r| serde_json::from_value(r.body).ok()).collect()
+    /// The groups the caller may read.
+    pub fn list(&self, ctx: &RequestContext) -> Vec<ToolGroup> {
+        self.registry
+            .list_for(ctx, TOOL_GROUP_RESOURCE)
+            .into_iter()
+            .filter_map(|r| serde_json::from_value(r.body).ok())
+            .collect()
     }
 
-    /// A registered group; 404 in upstream's words when there is none.
-    pub fn get(&self, toolgroup_id: &str) -> Result<ToolGroup> {
+    /// A registered group the caller may read; 404 in upstream's words otherwise.
+    pub fn get(&self, ctx: &RequestContext, toolgroup_id: &str) -> Result<ToolGroup> {
         self.registry
-            .get(TOOL_GROUP_RESOURCE, toolgroup_id)
+            .get_for(ctx, TOOL_GROUP_RESOURCE, toolgroup_id)
             .and_then(|r| serde_json::from_value(r.body).ok())
             .ok_or_else(|| group_not_found(toolgroup_id))
     }
@@ -120,7 +126,7 @@ impl ToolGroupsTable {
         Ok(ToolGroup::new(request.toolgroup_id, provider_id, request.mcp_endpoint, request.args))
     }
 
-    async fn store(&self, group: &ToolGroup) -> Result<()> {
+    async fn store(&self, group: &ToolGroup, owner: Option<Owner>) -> Result<()> {
         self.registry
             .put(StoredResource {
                 resource_type: TOOL_GROUP_RESOURCE.into(),
@@ -128,6 +134,7 @@ impl ToolGroupsTable {
                 provider_id: group.provider_id.clone(),
                 source: "via_register_api".into(),
                 body: serde_json::to_value(group)?,
+                owner,
             })
             .await
     }
@@ -135,14 +142,19 @@ impl ToolGroupsTable {
     /// `POST /v1/toolgroups`. Registering the same group again is a no-op; a different group
     /// under a taken id is refused, as upstream's registry refuses it. A group without an MCP
     /// endpoint has its tools listed now; if that fails the group is not kept.
+    /// The caller must be allowed to create it (it becomes its owner) before the server
+    /// connects anywhere on its behalf.
     pub async fn register(&self, ctx: &RequestContext, request: RegisterToolGroupRequest) -> Result<ToolGroup> {
         let group = self.group_of(request)?;
+        let owner = ctx.owner();
+        ctx.check(Action::Create, &ProtectedResource::new(TOOL_GROUP_RESOURCE, &group.identifier, owner.as_ref()))?;
         if let Some(endpoint) = &group.mcp_endpoint {
             // The server's outbound policy (SSRF): refused before anything is stored.
             self.provider(&group.provider_id)?.check_mcp_endpoint(endpoint).await?;
         }
-        if let Ok(existing) = self.get(&group.identifier) {
-            if existing == group {
+        if let Some(existing) = self.registry.get(TOOL_GROUP_RESOURCE, &group.identifier) {
+            let existing: Option<ToolGroup> = serde_json::from_value(existing.body).ok();
+            if let Some(existing) = existing.filter(|e| *e == group) {
                 return Ok(existing);
             }
             return Err(Error::invalid(format!(
@@ -151,7 +163,7 @@ impl ToolGroupsTable {
             ))
             .with_param("toolgroup_id"));
         }
-        self.store(&group).await?;
+        self.store(&group, owner).await?;
         if group.mcp_endpoint.is_none()
             && let Err(e) = self.index(ctx, &group).await
         {
@@ -165,7 +177,7 @@ impl ToolGroupsTable {
     /// replaces what an earlier run stored under the same id.
     pub async fn register_from_config(&self, ctx: &RequestContext, request: RegisterToolGroupRequest) -> Result<ToolGroup> {
         let group = self.group_of(request)?;
-        self.store(&group).await?;
+        self.store(&group, None).await?;
         self.index.write().remove(&group.identifier);
         if group.mcp_endpoint.is_none() {
             self.index(ctx, &group).await?;
@@ -173,9 +185,15 @@ impl ToolGroupsTable {
         Ok(group)
     }
 
-    /// `DELETE /v1/toolgroups/{id}`: forgets the group and its tools.
-    pub async fn unregister(&self, toolgroup_id: &str) -> Result<()> {
-        self.get(toolgroup_id)?;
+    /// `DELETE /v1/toolgroups/{id}`: forgets the group and its tools. A group the caller may
+    /// not read is not found; one it may read but not delete is a 403.
+    pub async fn unregister(&self, ctx: &RequestContext, toolgroup_id: &str) -> Result<()> {
+        let stored = self.registry.get(TOOL_GROUP_RESOURCE, toolgroup_id).ok_or_else(|| group_not_found(toolgroup_id))?;
+        match ResourceRegistry::authorize(ctx, Action::Delete, &stored) {
+            Ok(()) => {}
+            Err(Refusal::Hidden) => return Err(group_not_found(toolgroup_id)),
+            Err(Refusal::Forbidden(e)) => return Err(e),
+        }
         self.registry.remove(TOOL_GROUP_RESOURCE, toolgroup_id).await?;
         self.index.write().remove(toolgroup_id);
         Ok(())
@@ -212,11 +230,11 @@ impl ToolGroupsTable {
     }
 
     /// A group id as clients pass it; `builtin::rag/knowledge_search` names group `builtin::rag`.
-    fn resolve_group(&self, toolgroup_id: &str) -> Result<ToolGroup> {
-        match self.get(toolgroup_id) {
+    fn resolve_group(&self, ctx: &RequestContext, toolgroup_id: &str) -> Result<ToolGroup> {
+        match self.get(ctx, toolgroup_id) {
             Ok(g) => Ok(g),
             Err(e) => match toolgroup_id.split_once('/') {
-                Some((group, tool)) if !tool.contains('/') => self.get(group).map_err(|_| e),
+                Some((group, tool)) if !tool.contains('/') => self.get(ctx, group).map_err(|_| e),
                 _ => Err(e),
             },
         }
@@ -229,10 +247,10 @@ impl ToolGroupsTable {
     /// listing, so the client learns it must send them.
     pub async fn list_tools(&self, ctx: &RequestContext, toolgroup_id: Option<&str>) -> Result<Vec<ToolDef>> {
         if let Some(id) = toolgroup_id {
-            let group = self.resolve_group(id)?;
+            let group = self.resolve_group(ctx, id)?;
             return self.tools_of(ctx, &group).await;
         }
-        let groups = self.list();
+        let groups = self.list(ctx);
         let listings: Vec<Result<Vec<ToolDef>>> =
             futures::stream::iter(groups.clone()).map(|g| async move { self.tools_of(ctx, &g).await }).buffered(LIST_CONCURRENCY).collect().await;
         let mut all = Vec::new();
@@ -246,20 +264,26 @@ impl ToolGroupsTable {
         Ok(all)
     }
 
-    /// `GET /v1/tools/{name}`: a tool from the last listing of its group.
-    pub fn get_tool(&self, tool_name: &str) -> Result<ToolDef> {
-        self.index.read().tool(tool_name).ok_or_else(|| tool_not_found(tool_name))
+    /// `GET /v1/tools/{name}`: a tool from the last listing of its group, if the caller may
+    /// read the group.
+    pub fn get_tool(&self, ctx: &RequestContext, tool_name: &str) -> Result<ToolDef> {
+        let tool = self.index.read().tool(tool_name).ok_or_else(|| tool_not_found(tool_name))?;
+        let group_id = tool.toolgroup_id.as_deref().unwrap_or_default();
+        match self.registry.get(TOOL_GROUP_RESOURCE, group_id) {
+            Some(group) if !ctx.can(Action::Read, &group.protected()) => Err(tool_not_found(tool_name)),
+            _ => Ok(tool),
+        }
     }
 
     /// The provider and definition of a tool, for invoking it. A tool no listing has shown yet
     /// is looked for by listing the groups not listed so far (so a client need not list first).
     pub async fn resolve_tool(&self, ctx: &RequestContext, tool_name: &str) -> Result<(Arc<dyn ToolRuntimeProvider>, ToolDef)> {
-        let tool = match self.get_tool(tool_name) {
+        let tool = match self.get_tool(ctx, tool_name) {
             Ok(t) => t,
             Err(not_found) => self.search(ctx, tool_name).await?.ok_or(not_found)?,
         };
         let group_id = tool.toolgroup_id.clone().unwrap_or_default();
-        let group = self.get(&group_id)?;
+        let group = self.get(ctx, &group_id).map_err(|_| tool_not_found(tool_name))?;
         Ok((self.provider(&group.provider_id)?.clone(), tool))
     }
 
@@ -269,7 +293,7 @@ impl ToolGroupsTable {
     async fn search(&self, ctx: &RequestContext, tool_name: &str) -> Result<Option<ToolDef>> {
         let mut credentials_wanted = None;
         let unseen: Vec<ToolGroup> =
-            self.list().into_iter().filter(|g| !self.index.read().by_group.contains_key(&g.identifier)).collect();
+            self.list(ctx).into_iter().filter(|g| !self.index.read().by_group.contains_key(&g.identifier)).collect();
         let listings: Vec<Result<Vec<ToolDef>>> =
             futures::stream::iter(unseen.clone()).map(|g| async move { self.index(ctx, &g).await }).buffered(LIST_CONCURRENCY).collect().await;
         for (group, listing) in unseen.iter().zip(listings) {
@@ -342,15 +366,15 @@ mod tests {
         let g = t.register(&ctx, request("mcp::a", Some("http://a/sse"))).await.unwrap();
         assert_eq!(serde_json::to_value(&g).unwrap()["provider_resource_id"], "mcp::a");
         t.register(&ctx, request("builtin::b", None)).await.unwrap();
-        let mut ids: Vec<String> = t.list().into_iter().map(|g| g.identifier).collect();
+        let mut ids: Vec<String> = t.list(&RequestContext::default()).into_iter().map(|g| g.identifier).collect();
         ids.sort();
         assert_eq!(ids, ["builtin::b", "mcp::a"]);
-        assert_eq!(t.get("mcp::a").unwrap(), g);
-        t.unregister("mcp::a").await.unwrap();
-        let e = t.get("mcp::a").unwrap_err();
+        assert_eq!(t.get(&RequestContext::default(), "mcp::a").unwrap(), g);
+        t.unregister(&RequestContext::default(), "mcp::a").await.unwrap();
+        let e = t.get(&RequestContext::default(), "mcp::a").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert_eq!(e.message(), "Tool Group 'mcp::a' not found. Use 'client.toolgroups.list()' to list available Tool Groups.");
-        assert_eq!(t.unregister("mcp::a").await.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(t.unregister(&RequestContext::default(), "mcp::a").await.unwrap_err().kind(), ErrorKind::NotFound);
         assert_eq!(t.list_tools(&ctx, Some("mcp::a")).await.unwrap_err().kind(), ErrorKind::NotFound);
     }
 
@@ -360,9 +384,9 @@ mod tests {
         let ctx = RequestContext::default();
         f.table().await.register(&ctx, request("mcp::kept", Some("http://k/sse"))).await.unwrap();
         let restarted = f.table().await;
-        assert_eq!(restarted.get("mcp::kept").unwrap().mcp_endpoint, Some(McpEndpoint { uri: "http://k/sse".into() }));
-        restarted.unregister("mcp::kept").await.unwrap();
-        assert!(f.table().await.list().is_empty());
+        assert_eq!(restarted.get(&RequestContext::default(), "mcp::kept").unwrap().mcp_endpoint, Some(McpEndpoint { uri: "http://k/sse".into() }));
+        restarted.unregister(&RequestContext::default(), "mcp::kept").await.unwrap();
+        assert!(f.table().await.list(&RequestContext::default()).is_empty());
     }
 
     #[tokio::test]
@@ -388,7 +412,7 @@ mod tests {
         assert_eq!(t.register(&ctx, first).await.unwrap().provider_id, "fake");
         // run.yaml's version replaces a stored one.
         t.register_from_config(&ctx, request("g", Some("http://other/sse"))).await.unwrap();
-        assert_eq!(t.get("g").unwrap().mcp_endpoint.unwrap().uri, "http://other/sse");
+        assert_eq!(t.get(&RequestContext::default(), "g").unwrap().mcp_endpoint.unwrap().uri, "http://other/sse");
     }
 
     #[tokio::test]
@@ -398,7 +422,7 @@ mod tests {
         let ctx = RequestContext::default();
         let e = t.register(&ctx, request("builtin::broken", None)).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable);
-        assert_eq!(t.get("builtin::broken").unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(t.get(&RequestContext::default(), "builtin::broken").unwrap_err().kind(), ErrorKind::NotFound);
         // MCP groups are listed lazily, as upstream does, so registering one never fails that way.
         t.register(&ctx, request("mcp::down", Some("http://unreachable.invalid/sse"))).await.unwrap();
         assert_eq!(f.fake.listings(), 1);
@@ -414,7 +438,7 @@ mod tests {
         let tools = t.list_tools(&ctx, Some("builtin::local")).await.unwrap();
         assert_eq!(f.fake.listings(), 1, "and cached");
         assert!(tools.iter().all(|t| t.toolgroup_id.as_deref() == Some("builtin::local")));
-        assert_eq!(t.get_tool("echo").unwrap().toolgroup_id.as_deref(), Some("builtin::local"));
+        assert_eq!(t.get_tool(&RequestContext::default(), "echo").unwrap().toolgroup_id.as_deref(), Some("builtin::local"));
         // `group/tool` names the group.
         assert_eq!(t.list_tools(&ctx, Some("builtin::local/echo")).await.unwrap().len(), tools.len());
 
@@ -423,12 +447,12 @@ mod tests {
         t.list_tools(&ctx, Some("mcp::remote")).await.unwrap();
         assert_eq!(f.fake.listings(), 3, "MCP groups are listed afresh each time");
         // The last group listing a name owns it.
-        assert_eq!(t.get_tool("echo").unwrap().toolgroup_id.as_deref(), Some("mcp::remote"));
-        assert_eq!(t.get_tool("echo").unwrap().endpoint(), Some("http://remote/sse"));
+        assert_eq!(t.get_tool(&RequestContext::default(), "echo").unwrap().toolgroup_id.as_deref(), Some("mcp::remote"));
+        assert_eq!(t.get_tool(&RequestContext::default(), "echo").unwrap().endpoint(), Some("http://remote/sse"));
         // Unregistering forgets its tools.
-        t.unregister("mcp::remote").await.unwrap();
-        assert_eq!(t.get_tool("echo").unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(t.get_tool("nope").unwrap_err().message(), tool_not_found("nope").message());
+        t.unregister(&RequestContext::default(), "mcp::remote").await.unwrap();
+        assert_eq!(t.get_tool(&RequestContext::default(), "echo").unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(t.get_tool(&RequestContext::default(), "nope").unwrap_err().message(), tool_not_found("nope").message());
     }
 
     #[tokio::test]

@@ -57,7 +57,7 @@ async fn build(ctx: ServiceContext) -> Result<Option<BuiltService>> {
     let service = VectorStoresService::open(providers, kv, defaults.clone(), deps, ctx.tasks.clone()).await?;
     service.start().await?;
     if let Some(model) = defaults.embedding_model
-        && let Err(e) = models.get(&model)
+        && let Err(e) = models.get(&lls_api_common::RequestContext::default(), &model)
     {
         tracing::warn!("vector_stores.default_embedding_model: {}", e.message());
     }
@@ -79,7 +79,7 @@ fn defaults_of(config: &RunConfig) -> Defaults {
 struct RegisteredModels(Arc<dyn Models>);
 
 impl EmbeddingModels for RegisteredModels {
-    fn get(&self, identifier: &str) -> Result<Model> {
-        self.0.get(identifier)
+    fn get(&self, ctx: &lls_api_common::RequestContext, identifier: &str) -> Result<Model> {
+        self.0.get(ctx, identifier)
     }
 }

@@ -34,6 +34,9 @@ pub(crate) struct StoreRow {
     /// model's native one.
     #[serde(default)]
     pub request_dimensions: Option<u32>,
+    /// Who created it; `None` with authentication off (everyone may use it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<lls_api_common::access::Owner>,
 }
 
 /// A file attached to a store.

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use lls_api_common::store::KvStore;
+use lls_api_common::access::Action;
 use lls_api_common::{Error, ErrorKind, RequestContext, Result, Tasks};
 use lls_api_files::Files;
 use lls_api_inference::Inference;
@@ -42,8 +43,9 @@ pub struct Defaults {
 
 /// Registered models, to check a store's embedding model and read its dimension.
 pub trait EmbeddingModels: Send + Sync {
-    /// The model registered under `identifier`; a not-found error otherwise.
-    fn get(&self, identifier: &str) -> Result<Model>;
+    /// The model registered under `identifier`, if the caller may read it; a not-found error
+    /// otherwise.
+    fn get(&self, ctx: &RequestContext, identifier: &str) -> Result<Model>;
 }
 
 /// What the service calls: the other APIs it depends on.
@@ -231,24 +233,27 @@ impl VectorStores for VectorStoresService {
         self.inner.create_store(ctx, request).await
     }
 
-    async fn list_vector_stores(&self, _ctx: &RequestContext, query: ListQuery) -> Result<ListPage<VectorStoreObject>> {
-        self.inner.list_stores(query).await
+    async fn list_vector_stores(&self, ctx: &RequestContext, query: ListQuery) -> Result<ListPage<VectorStoreObject>> {
+        self.inner.list_stores(ctx, query).await
     }
 
-    async fn retrieve_vector_store(&self, _ctx: &RequestContext, vector_store_id: &str) -> Result<VectorStoreObject> {
+    async fn retrieve_vector_store(&self, ctx: &RequestContext, vector_store_id: &str) -> Result<VectorStoreObject> {
+        self.inner.authorize(ctx, vector_store_id, Action::Read).await?;
         self.inner.retrieve_store(vector_store_id).await
     }
 
     async fn update_vector_store(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         vector_store_id: &str,
         request: UpdateVectorStoreRequest,
     ) -> Result<VectorStoreObject> {
+        self.inner.authorize(ctx, vector_store_id, Action::Update).await?;
         self.inner.update_store(vector_store_id, request).await
     }
 
-    async fn delete_vector_store(&self, _ctx: &RequestContext, vector_store_id: &str) -> Result<VectorStoreDeleted> {
+    async fn delete_vector_store(&self, ctx: &RequestContext, vector_store_id: &str) -> Result<VectorStoreDeleted> {
+        self.inner.authorize(ctx, vector_store_id, Action::Delete).await?;
         self.inner.delete_store(vector_store_id).await
     }
 
@@ -258,6 +263,7 @@ impl VectorStores for VectorStoresService {
         vector_store_id: &str,
         request: SearchRequest,
     ) -> Result<SearchResultsPage> {
+        self.inner.authorize(ctx, vector_store_id, Action::Read).await?;
         self.inner.search(ctx, vector_store_id, request).await
     }
 
@@ -267,37 +273,43 @@ impl VectorStores for VectorStoresService {
         vector_store_id: &str,
         request: AttachFileRequest,
     ) -> Result<VectorStoreFileObject> {
+        self.inner.authorize(ctx, vector_store_id, Action::Update).await?;
         self.inner.attach_file(ctx, vector_store_id, request).await
     }
 
     async fn list_files(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         vector_store_id: &str,
         query: ListFilesQuery,
     ) -> Result<ListPage<VectorStoreFileObject>> {
+        self.inner.authorize(ctx, vector_store_id, Action::Read).await?;
         self.inner.list_files(vector_store_id, query).await
     }
 
-    async fn retrieve_file(&self, _ctx: &RequestContext, vector_store_id: &str, file_id: &str) -> Result<VectorStoreFileObject> {
+    async fn retrieve_file(&self, ctx: &RequestContext, vector_store_id: &str, file_id: &str) -> Result<VectorStoreFileObject> {
+        self.inner.authorize(ctx, vector_store_id, Action::Read).await?;
         self.inner.retrieve_file(vector_store_id, file_id).await
     }
 
-    async fn file_contents(&self, _ctx: &RequestContext, vector_store_id: &str, file_id: &str) -> Result<VectorStoreFileContents> {
+    async fn file_contents(&self, ctx: &RequestContext, vector_store_id: &str, file_id: &str) -> Result<VectorStoreFileContents> {
+        self.inner.authorize(ctx, vector_store_id, Action::Read).await?;
         self.inner.file_contents(vector_store_id, file_id).await
     }
 
     async fn update_file(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         vector_store_id: &str,
         file_id: &str,
         request: UpdateFileRequest,
     ) -> Result<VectorStoreFileObject> {
+        self.inner.authorize(ctx, vector_store_id, Action::Update).await?;
         self.inner.update_file(vector_store_id, file_id, request).await
     }
 
-    async fn delete_file(&self, _ctx: &RequestContext, vector_store_id: &str, file_id: &str) -> Result<VectorStoreFileDeleted> {
+    async fn delete_file(&self, ctx: &RequestContext, vector_store_id: &str, file_id: &str) -> Result<VectorStoreFileDeleted> {
+        self.inner.authorize(ctx, vector_store_id, Action::Delete).await?;
         self.inner.delete_file(vector_store_id, file_id).await
     }
 
@@ -307,34 +319,38 @@ impl VectorStores for VectorStoresService {
         vector_store_id: &str,
         request: CreateFileBatchRequest,
     ) -> Result<VectorStoreFileBatchObject> {
+        self.inner.authorize(ctx, vector_store_id, Action::Update).await?;
         self.inner.create_batch(ctx, vector_store_id, request).await
     }
 
     async fn retrieve_file_batch(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         vector_store_id: &str,
         batch_id: &str,
     ) -> Result<VectorStoreFileBatchObject> {
+        self.inner.authorize(ctx, vector_store_id, Action::Read).await?;
         self.inner.retrieve_batch(vector_store_id, batch_id).await
     }
 
     async fn list_files_in_batch(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         vector_store_id: &str,
         batch_id: &str,
         query: ListFilesQuery,
     ) -> Result<ListPage<VectorStoreFileObject>> {
+        self.inner.authorize(ctx, vector_store_id, Action::Read).await?;
         self.inner.list_batch_files(vector_store_id, batch_id, query).await
     }
 
     async fn cancel_file_batch(
         &self,
-        _ctx: &RequestContext,
+        ctx: &RequestContext,
         vector_store_id: &str,
         batch_id: &str,
     ) -> Result<VectorStoreFileBatchObject> {
+        self.inner.authorize(ctx, vector_store_id, Action::Update).await?;
         self.inner.cancel_batch(vector_store_id, batch_id).await
     }
 
@@ -345,6 +361,7 @@ impl VectorStores for VectorStoresService {
         chunks: Vec<Chunk>,
         ttl_seconds: Option<i64>,
     ) -> Result<()> {
+        self.inner.authorize(ctx, vector_db_id, Action::Update).await?;
         self.inner.insert_chunks(ctx, vector_db_id, chunks, ttl_seconds).await
     }
 
@@ -355,6 +372,7 @@ impl VectorStores for VectorStoresService {
         query: &Value,
         params: QueryParams,
     ) -> Result<QueryChunksResponse> {
+        self.inner.authorize(ctx, vector_db_id, Action::Read).await?;
         self.inner.query_chunks(ctx, vector_db_id, query, params).await
     }
 }

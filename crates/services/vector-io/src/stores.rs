@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use lls_api_common::store::Order;
-use lls_api_common::{Error, RequestContext, Result, unix_now};
+use lls_api_common::access::{Action, ProtectedResource};
+use lls_api_common::{Error, Refusal, RequestContext, Result, unix_now};
 use lls_api_models::ModelType;
 use lls_api_vector_io::store::parse_dimension;
 use lls_api_vector_io::{
@@ -18,6 +19,9 @@ use serde_json::{Map, Value};
 use crate::ingestion::chunking_params;
 use crate::pagination::{Bounds, paginate};
 use crate::records::{StoreRow, keys};
+
+/// The resource type of vector stores in access rules (`vector_store::<id>`).
+pub const VECTOR_STORE_RESOURCE: &str = "vector_store";
 use crate::service::{Inner, StoreState};
 
 /// Files attached at once while a store is created with `file_ids`.
@@ -37,8 +41,10 @@ impl Inner {
         chunking_params(strategy)?;
         let mut metadata = request.metadata.clone().unwrap_or_default();
         let provider_id = self.choose_provider(request.provider_id.as_deref())?;
-        let embedding = self.choose_embedding(&request, &metadata)?;
+        let embedding = self.choose_embedding(ctx, &request, &metadata)?;
         let id = format!("vs_{}", uuid::Uuid::new_v4());
+        let owner = ctx.owner();
+        ctx.check(Action::Create, &ProtectedResource::new(VECTOR_STORE_RESOURCE, &id, owner.as_ref()))?;
         let provider = self.providers.get(&provider_id).ok_or_else(|| Error::internal("chosen provider vanished"))?;
         provider
             .provider
@@ -64,6 +70,7 @@ impl Inner {
             embedding_model: embedding.model,
             embedding_dimension: embedding.dimension,
             request_dimensions: embedding.request_dimensions,
+            owner,
         };
         self.records.put(&keys::store(&id), &row).await?;
         let state = StoreState { row, files: BTreeMap::new(), ingesting: HashSet::new(), deleted: false };
@@ -122,7 +129,7 @@ impl Inner {
     /// The embedding model and dimension: `metadata.embedding_model` (with its dimension) wins,
     /// then the `embedding_model` extension, then run.yaml's default; the dimension defaults to
     /// the model's registered `embedding_dimension`.
-    fn choose_embedding(&self, request: &CreateVectorStoreRequest, metadata: &Map<String, Value>) -> Result<EmbeddingChoice> {
+    fn choose_embedding(&self, ctx: &RequestContext, request: &CreateVectorStoreRequest, metadata: &Map<String, Value>) -> Result<EmbeddingChoice> {
         let from_metadata = metadata.get("embedding_model").and_then(Value::as_str).filter(|m| !m.is_empty());
         let (model_id, dimension) = match from_metadata {
             Some(m) => {
@@ -151,7 +158,7 @@ impl Inner {
                 (model, request.embedding_dimension)
             }
         };
-        let model = self.deps()?.models.get(&model_id)?;
+        let model = self.deps()?.models.get(ctx, &model_id)?;
         if model.model_type != ModelType::Embedding {
             return Err(Error::invalid(format!(
                 "Model '{model_id}' is of type '{}' rather than the expected type 'embedding'",
@@ -181,13 +188,14 @@ impl Inner {
         Ok(state.object())
     }
 
-    pub async fn list_stores(&self, query: ListQuery) -> Result<ListPage<VectorStoreObject>> {
+    /// The stores the caller may read.
+    pub async fn list_stores(&self, ctx: &RequestContext, query: ListQuery) -> Result<ListPage<VectorStoreObject>> {
         query.limit()?;
         let handles: Vec<_> = self.stores.read().values().cloned().collect();
         let mut all = Vec::with_capacity(handles.len());
         for h in handles {
             let state = h.lock().await;
-            if !state.deleted {
+            if !state.deleted && ctx.can(Action::Read, &state.row.protected()) {
                 all.push((state.row.created_ns, state.object()));
             }
         }
@@ -246,6 +254,31 @@ impl Inner {
         self.records.delete_prefix(&keys::natives_of(id)).await?;
         self.records.delete(&keys::store(id)).await?;
         Ok(VectorStoreDeleted { id: id.to_owned(), object: "vector_store.deleted".into(), deleted: true })
+    }
+}
+
+impl StoreRow {
+    /// What access checks about the store look at.
+    pub fn protected(&self) -> ProtectedResource<'_> {
+        ProtectedResource::new(VECTOR_STORE_RESOURCE, &self.id, self.owner.as_ref())
+    }
+}
+
+impl Inner {
+    /// Whether the caller may do `action` to store `id`: a store it may not read answers as
+    /// one no provider serves (ids of others do not leak); one it may read but not change is
+    /// a 403.
+    pub async fn authorize(&self, ctx: &RequestContext, id: &str, action: Action) -> Result<()> {
+        if ctx.user().is_none() {
+            return Ok(());
+        }
+        let handle = self.store(id)?;
+        let state = handle.lock().await;
+        match ctx.authorize(action, &state.row.protected()) {
+            Ok(()) => Ok(()),
+            Err(Refusal::Hidden) => Err(self.not_served(id)),
+            Err(Refusal::Forbidden(e)) => Err(e),
+        }
     }
 }
 

@@ -21,6 +21,8 @@
 //!   description (scenario table, timeout, runtime), running a scenario with skips reported,
 //!   the `scenario_count` check, and the generator each suite's macro delegates to.
 //! - [`stores`]: real (in-memory SQLite) kv and SQL stores for provider tests.
+//! - [`callers`]: request contexts acting for an authenticated user under the default or a
+//!   custom access policy ([`caller_ctx`]).
 //! - [`prerequisite`]: tests needing a server or model weights fail when they are missing,
 //!   unless opted out by name (`LLS_TEST_NO_POSTGRES=1`, `LLS_TEST_NO_MODELS=1`), loudly.
 //! - [`issuers`]: real token issuers for the `server.auth` validators (JWKS with keys made at
@@ -32,6 +34,7 @@
 //! `lls-fake-model` (what "the model" says, hashed embeddings, schema-shaped documents, and the
 //! model names that inject failures).
 
+pub mod callers;
 pub mod fake_tool_runtime;
 pub mod fake_vector_io;
 pub mod files_suite;
@@ -47,6 +50,7 @@ pub mod stores;
 pub mod tool_runtime_suite;
 pub mod vector_io_suite;
 
+pub use callers::caller_ctx;
 pub use fake_tool_runtime::FakeToolRuntime;
 pub use fake_vector_io::FakeVectorIo;
 pub use files_suite::FilesHarness;

@@ -55,7 +55,7 @@ fn json_of(text: &str) -> Value {
 #[tokio::test]
 async fn json_routes_take_only_json_bodies() {
     let env = env("").await;
-    let app = lls_server::app(env.stack.clone());
+    let app = lls_server::app(env.stack.clone()).unwrap();
     let body = chat("fake/fake-llm", false);
     for ct in [Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("multipart/form-data; boundary=x"), None] {
         let (s, h, text) = send(&app, post("/v1/chat/completions", ct, body.clone())).await;
@@ -86,7 +86,7 @@ async fn json_routes_take_only_json_bodies() {
 #[tokio::test]
 async fn every_error_is_openai_json_with_a_request_id() {
     let env = env("").await;
-    let app = lls_server::app(env.stack.clone());
+    let app = lls_server::app(env.stack.clone()).unwrap();
     let long = format!("/v1/models?x={}", "a".repeat(20_000));
     let cases: Vec<(Request<Body>, StatusCode)> = vec![
         // axum's own Path rejection (bad UTF-8 in a path id) used to be text/plain.
@@ -140,7 +140,7 @@ fn preflight(origin: &str) -> Request<Body> {
 #[tokio::test]
 async fn cors_true_is_the_localhost_dev_policy() {
     let env = env("  cors: true").await;
-    let app = lls_server::app(env.stack.clone());
+    let app = lls_server::app(env.stack.clone()).unwrap();
     let (s, h, _) = send(&app, preflight("http://localhost:3000")).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h["access-control-allow-origin"], "http://localhost:3000");
@@ -156,7 +156,7 @@ async fn cors_true_is_the_localhost_dev_policy() {
     assert_eq!(h["access-control-allow-origin"], "https://localhost:8080");
     // Without `cors`, no CORS headers at all.
     let plain = env_without_cors().await;
-    let (_, h, _) = send(&lls_server::app(plain.stack.clone()), preflight("http://localhost:3000")).await;
+    let (_, h, _) = send(&lls_server::app(plain.stack.clone()).unwrap(), preflight("http://localhost:3000")).await;
     assert!(!h.contains_key("access-control-allow-origin"));
 }
 
@@ -168,7 +168,7 @@ async fn env_without_cors() -> Env {
 async fn cors_object_follows_its_lists() {
     let server = "  cors:\n    allow_origins: [https://app.example]\n    allow_methods: [GET, POST]\n    allow_headers: [X-Custom]\n    allow_credentials: true\n    expose_headers: [x-request-id]\n    max_age: 60";
     let env = env(server).await;
-    let app = lls_server::app(env.stack.clone());
+    let app = lls_server::app(env.stack.clone()).unwrap();
     let (_, h, _) = send(&app, preflight("https://app.example")).await;
     assert_eq!(h["access-control-allow-origin"], "https://app.example");
     assert_eq!(h["access-control-allow-credentials"], "true");
@@ -185,7 +185,7 @@ async fn cors_object_follows_its_lists() {
 #[tokio::test]
 async fn streams_that_send_nothing_valid_are_502_before_any_200() {
     let env = env("").await;
-    let app = lls_server::app(env.stack.clone());
+    let app = lls_server::app(env.stack.clone()).unwrap();
     for model in ["bad-empty", "bad-html", "bad-text"] {
         for path in ["/v1/chat/completions", "/v1/completions"] {
             let body = if path == "/v1/completions" {
@@ -209,7 +209,7 @@ async fn streams_that_send_nothing_valid_are_502_before_any_200() {
 #[tokio::test]
 async fn streams_failing_midway_end_with_exactly_one_error_event() {
     let env = env("").await;
-    let app = lls_server::app(env.stack.clone());
+    let app = lls_server::app(env.stack.clone()).unwrap();
     for model in ["bad-half", "bad-cut"] {
         for path in ["/v1/chat/completions", "/v1/completions"] {
             let body = if path == "/v1/completions" {
@@ -238,7 +238,7 @@ async fn start(env: &Env, tls: Option<lls_server::TlsFiles>) -> (SocketAddr, lls
     let server = lls_server::Server::bind(options).await.unwrap();
     let addr = server.local_addr();
     let shutdown = server.shutdown();
-    let app = lls_server::app_with(env.stack.clone(), &shutdown);
+    let app = lls_server::app_with(env.stack.clone(), &shutdown).unwrap();
     let task = tokio::spawn(async move { server.run(app).await.unwrap() });
     (addr, shutdown, task)
 }

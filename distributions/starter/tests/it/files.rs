@@ -68,7 +68,7 @@ async fn stack(dir: &Path, max: u64, providers: usize) -> lls_api_common::Result
 async fn app_with_max(max: u64) -> App {
     let dir = tempfile::tempdir().unwrap();
     let stack = stack(dir.path(), max, 1).await.unwrap();
-    App { router: lls_server::app(Arc::new(stack)), dir }
+    App { router: lls_server::app(Arc::new(stack)).unwrap(), dir }
 }
 
 async fn app() -> App {

@@ -17,6 +17,7 @@ extern crate lls_vector_io_inline_sqlite_vec as _;
 
 mod support;
 
+mod auth;
 mod auth_switch;
 mod capabilities;
 mod edge;

@@ -175,9 +175,9 @@ async fn a_busy_port_fails_before_claiming_to_listen() {
 }
 
 #[tokio::test]
-async fn validate_refuses_settings_that_are_not_implemented() {
+async fn validate_refuses_settings_that_are_incomplete_or_not_implemented() {
     for (server, expected) in [
-        ("  auth:\n    provider_config: {type: oauth2_token}", "server.auth: authentication is not implemented yet"),
+        ("  auth:\n    provider_config: {type: oauth2_token}", "server.auth.provider_config.jwks: oauth2_token needs one of jwks and introspection"),
         ("  quota: {kvstore: {backend: sql_default, namespace: quota}}", "server.quota.kvstore.backend: needs a kv_* backend"),
         ("  cors: {allow_origins: ['*'], allow_credentials: true}", "Cannot use wildcard origins with credentials enabled"),
         ("  keepalive_timeout_s: 0", "server.keepalive_timeout_s: must be a number of seconds above 0"),

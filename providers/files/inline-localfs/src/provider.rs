@@ -1,12 +1,16 @@
 //! The `Files` implementation: bytes on disk ([`crate::disk`]), one metadata row per file in a
-//! SQL table, expiry enforced on every read and swept in the background.
+//! SQL table with its owner, expiry enforced on every read and swept in the background.
+//! Callers see only the files the access policy lets them read (`authorized_sql`); another
+//! tenant's file answers like a missing one.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use lls_api_common::store::{Column, ColumnType, Filter, Order, PageQuery, Row, SqlStore};
+use lls_api_common::access::Action;
+use lls_api_common::authorized_sql::{fetch_for, fetch_readable_one, fetch_readable_page_where};
+use lls_api_common::store::{Column, ColumnType, Filter, OWNER_COLUMNS, Order, PageQuery, Row, SqlStore, owner_columns};
 use lls_api_common::{BuildContext, Error, RequestContext, Result, Tasks, unix_now};
 use lls_api_files::{
     FileContent, FileDeleted, FileList, FileObject, FilePurpose, Files, ListFilesQuery, UploadFile, UploadStream,
@@ -28,13 +32,16 @@ const SWEEP_BATCH: usize = 500;
 /// Seconds since the epoch as the provider sees them; tests move it forward.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
 
-const COLUMNS: &[Column] = &[
+/// The metadata columns, then the [`OWNER_COLUMNS`].
+const COLUMNS: [Column; 8] = [
     Column::primary_key("id", ColumnType::Text),
     Column::new("filename", ColumnType::Text),
     Column::new("purpose", ColumnType::Text),
     Column::new("bytes", ColumnType::Integer),
     Column::new("created_at", ColumnType::Integer),
     Column::new("expires_at", ColumnType::Integer),
+    OWNER_COLUMNS[0],
+    OWNER_COLUMNS[1],
 ];
 
 /// What every upload is called when the client names no file.
@@ -85,7 +92,7 @@ impl LocalFsFiles {
     pub async fn open_with_clock(config: &LocalFsConfig, store: Arc<dyn SqlStore>, clock: Clock) -> Result<Self> {
         let disk = Disk::open(expand_home(&config.storage_dir)).await?;
         let table = config.metadata_store.table_name.clone();
-        store.create_table(&table, COLUMNS).await?;
+        store.create_table(&table, &COLUMNS).await?;
         let inner = Arc::new(Inner {
             disk,
             store,
@@ -147,7 +154,8 @@ fn to_object(row: &Row) -> Result<FileObject> {
     })
 }
 
-fn to_row(f: &FileObject) -> Row {
+/// The metadata row of `f`, created for `ctx`'s caller.
+fn to_row(f: &FileObject, ctx: &RequestContext) -> Row {
     let mut row = Row::new();
     row.insert("id".into(), f.id.clone().into());
     row.insert("filename".into(), f.filename.clone().into());
@@ -155,6 +163,7 @@ fn to_row(f: &FileObject) -> Row {
     row.insert("bytes".into(), f.bytes.into());
     row.insert("created_at".into(), f.created_at.into());
     row.insert("expires_at".into(), f.expires_at.into());
+    row.extend(owner_columns(ctx.owner().as_ref()).map(|(column, value)| (column.to_owned(), value)));
     row
 }
 
@@ -167,13 +176,19 @@ impl Inner {
         f.expires_at.is_some_and(|at| at <= now)
     }
 
-    /// The live file `id`; an expired one is deleted on the way and reported missing.
-    async fn lookup(&self, id: &str) -> Result<FileObject> {
+    /// The live file `id`, for `action` by `ctx`'s caller: missing when the caller may not
+    /// read it, a 403 when it may read but not do `action`. An expired one is deleted on the
+    /// way and reported missing.
+    async fn lookup(&self, ctx: &RequestContext, id: &str, action: Action) -> Result<FileObject> {
         if !is_file_id(id) {
             return Err(not_found(id));
         }
-        let row = self.store.fetch_one(&self.table, &Filter::eq("id", id)).await?.ok_or_else(|| not_found(id))?;
-        let file = to_object(&row)?;
+        let filter = Filter::eq("id", id);
+        let row = match action {
+            Action::Read => fetch_readable_one(&*self.store, &self.table, &filter, ctx).await?,
+            _ => fetch_for(&*self.store, &self.table, &filter, ctx, action).await?,
+        };
+        let file = to_object(&row.ok_or_else(|| not_found(id))?)?;
         if self.expired(&file, self.now()) {
             self.remove(id).await?;
             return Err(not_found(id));
@@ -187,7 +202,7 @@ impl Inner {
         self.disk.remove(id).await
     }
 
-    async fn upload(&self, file: UploadStream<'_>) -> Result<FileObject> {
+    async fn upload(&self, ctx: &RequestContext, file: UploadStream<'_>) -> Result<FileObject> {
         if let Some(e) = &file.expires_after {
             e.validate()?;
         }
@@ -206,12 +221,12 @@ impl Inner {
             purpose: file.purpose,
         };
         // If the insert fails (or this future is dropped), `stored` removes the bytes.
-        self.store.insert(&self.table, &[to_row(&object)]).await?;
+        self.store.insert(&self.table, &[to_row(&object, ctx)]).await?;
         stored.keep();
         Ok(object)
     }
 
-    async fn list(&self, query: ListFilesQuery) -> Result<FileList> {
+    async fn list(&self, ctx: &RequestContext, query: ListFilesQuery) -> Result<FileList> {
         let limit = query.limit.unwrap_or(MAX_LIST_LIMIT);
         if !(1..=MAX_LIST_LIMIT).contains(&limit) {
             return Err(Error::invalid(format!("limit must be between 1 and {MAX_LIST_LIMIT} (got {limit})")).with_param("limit"));
@@ -220,47 +235,34 @@ impl Inner {
             Some(p) => Filter::eq("purpose", p.as_str()),
             None => Filter::all(),
         };
-        let now = self.now();
-        let (mut live, mut expired) = (Vec::new(), Vec::new());
-        let mut after = query.after;
-        // Expired rows are skipped (and deleted after the walk, which pages past them by id).
-        let has_more = loop {
-            let page = self
-                .store
-                .fetch_page(
-                    &self.table,
-                    &PageQuery {
-                        filter: filter.clone(),
-                        order_by: "created_at".into(),
-                        order: query.order,
-                        id_column: "id".into(),
-                        after: after.clone(),
-                        limit: Some(limit - live.len()),
-                    },
-                )
-                .await?;
-            let fetched = page.rows.len();
-            for row in &page.rows {
-                let file = to_object(row)?;
-                after = Some(file.id.clone());
-                if self.expired(&file, now) {
-                    expired.push(file.id);
-                } else {
-                    live.push(file);
-                }
-            }
-            if !page.has_more || live.len() == limit || fetched == 0 {
-                break page.has_more;
-            }
+        let page_query = PageQuery {
+            filter,
+            order_by: "created_at".into(),
+            order: query.order,
+            id_column: "id".into(),
+            after: query.after,
+            limit: Some(limit),
         };
+        let now = self.now();
+        let mut expired = Vec::new();
+        // Expired rows are skipped (and deleted after the walk, which pages past them by id).
+        let mut live = |row: &Row| match (int(row, "expires_at"), row.get("id").and_then(Value::as_str)) {
+            (Some(at), Some(id)) if at <= now => {
+                expired.push(id.to_owned());
+                false
+            }
+            _ => true,
+        };
+        let page = fetch_readable_page_where(&*self.store, &self.table, &page_query, ctx, &mut live).await?;
         for id in expired {
             self.remove(&id).await?;
         }
-        Ok(FileList::new(live, has_more))
+        let files = page.rows.iter().map(to_object).collect::<Result<Vec<_>>>()?;
+        Ok(FileList::new(files, page.has_more))
     }
 
-    async fn content(&self, id: &str) -> Result<FileContent> {
-        let file = self.lookup(id).await?;
+    async fn content(&self, ctx: &RequestContext, id: &str) -> Result<FileContent> {
+        let file = self.lookup(ctx, id, Action::Read).await?;
         match self.disk.read(id).await? {
             Some(content) => Ok(FileContent { file, content }),
             None => {
@@ -306,30 +308,30 @@ impl Inner {
 
 #[async_trait]
 impl Files for LocalFsFiles {
-    async fn upload(&self, _ctx: &RequestContext, file: UploadFile) -> Result<FileObject> {
-        self.inner.upload(file.into_stream()).await
+    async fn upload(&self, ctx: &RequestContext, file: UploadFile) -> Result<FileObject> {
+        self.inner.upload(ctx, file.into_stream()).await
     }
 
-    async fn upload_stream(&self, _ctx: &RequestContext, file: UploadStream<'_>) -> Result<FileObject> {
-        self.inner.upload(file).await
+    async fn upload_stream(&self, ctx: &RequestContext, file: UploadStream<'_>) -> Result<FileObject> {
+        self.inner.upload(ctx, file).await
     }
 
-    async fn list(&self, _ctx: &RequestContext, query: ListFilesQuery) -> Result<FileList> {
-        self.inner.list(query).await
+    async fn list(&self, ctx: &RequestContext, query: ListFilesQuery) -> Result<FileList> {
+        self.inner.list(ctx, query).await
     }
 
-    async fn retrieve(&self, _ctx: &RequestContext, file_id: &str) -> Result<FileObject> {
-        self.inner.lookup(file_id).await
+    async fn retrieve(&self, ctx: &RequestContext, file_id: &str) -> Result<FileObject> {
+        self.inner.lookup(ctx, file_id, Action::Read).await
     }
 
-    async fn delete(&self, _ctx: &RequestContext, file_id: &str) -> Result<FileDeleted> {
-        self.inner.lookup(file_id).await?;
+    async fn delete(&self, ctx: &RequestContext, file_id: &str) -> Result<FileDeleted> {
+        self.inner.lookup(ctx, file_id, Action::Delete).await?;
         self.inner.remove(file_id).await?;
         Ok(FileDeleted { id: file_id.to_owned(), object: "file".into(), deleted: true })
     }
 
-    async fn content(&self, _ctx: &RequestContext, file_id: &str) -> Result<FileContent> {
-        self.inner.content(file_id).await
+    async fn content(&self, ctx: &RequestContext, file_id: &str) -> Result<FileContent> {
+        self.inner.content(ctx, file_id).await
     }
 
     fn max_upload_bytes(&self) -> u64 {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use bytes::Bytes;
 use lls_api_common::provider::descriptors;
-use lls_api_common::store::SqlStore;
+use lls_api_common::store::{Column, ColumnType, Filter, SqlStore};
 use lls_api_common::{Api, BuildContext, ErrorKind, RequestContext, unix_now};
 use lls_api_files::{FilePurpose, Files, UploadFile};
 use lls_files_inline_localfs::{LocalFsConfig, LocalFsFiles, PROVIDER_TYPE};
@@ -17,6 +17,11 @@ use serde_json::json;
 
 fn ctx() -> RequestContext {
     RequestContext::default()
+}
+
+/// A caller with a role of its own, under the default policy.
+fn tenant(principal: &str) -> RequestContext {
+    lls_testkit::caller_ctx(principal, &[("roles", &[principal])], lls_testkit::callers::default_policy())
 }
 
 fn upload(name: &str, content: &'static [u8]) -> UploadFile {
@@ -106,18 +111,49 @@ async fn the_sweep_deletes_expired_rows_and_bytes() {
     let files = LocalFsFiles::open_with_clock(&config, s.store.clone(), Arc::new(move || unix_now() + seen.load(Ordering::SeqCst)))
         .await
         .unwrap();
-    for name in ["a", "b", "c"] {
-        files.upload(&ctx(), upload(name, b"x")).await.unwrap();
+    // The sweep is the server's own work: it deletes every owner's expired files.
+    let (alice, bob) = (tenant("alice"), tenant("bob"));
+    for (name, who) in [("a", &alice), ("b", &bob), ("c", &ctx())] {
+        files.upload(who, upload(name, b"x")).await.unwrap();
     }
     assert_eq!(files.sweep_expired().await.unwrap(), 0);
     offset.store(11, Ordering::SeqCst);
-    let keep = files.upload(&ctx(), upload("d", b"x")).await.unwrap();
+    let keep = files.upload(&alice, upload("d", b"x")).await.unwrap();
     assert_eq!(files.sweep_expired().await.unwrap(), 3);
     assert_eq!(entries(&s.files_dir()), std::slice::from_ref(&keep.id));
     // The rows are gone too: an unexpired provider over the same table lists only the survivor.
     let wall_clock = s.open().await;
     let listed: Vec<String> = wall_clock.list(&ctx(), Default::default()).await.unwrap().data.into_iter().map(|f| f.id).collect();
     assert_eq!(listed, [keep.id]);
+}
+
+#[tokio::test]
+async fn rows_record_their_owner_and_older_rows_read_as_unowned() {
+    let s = Setup::new().await;
+    // A table from before owners were recorded, with one file in it.
+    let old_columns = [
+        Column::primary_key("id", ColumnType::Text),
+        Column::new("filename", ColumnType::Text),
+        Column::new("purpose", ColumnType::Text),
+        Column::new("bytes", ColumnType::Integer),
+        Column::new("created_at", ColumnType::Integer),
+        Column::new("expires_at", ColumnType::Integer),
+    ];
+    let table = &s.config.metadata_store.table_name;
+    s.store.create_table(table, &old_columns).await.unwrap();
+    let old = "file-0123456789abcdef0123456789abcdef";
+    let row = json!({"id": old, "filename": "old.txt", "purpose": "assistants", "bytes": 1, "created_at": unix_now(), "expires_at": null});
+    s.store.insert(table, &[row.as_object().unwrap().clone()]).await.unwrap();
+    let files = s.open().await;
+    let alice = tenant("alice");
+    let hers = files.upload(&alice, upload("hers.txt", b"x")).await.unwrap();
+    let stored = s.store.fetch_one(table, &Filter::eq("id", hers.id.as_str())).await.unwrap().unwrap();
+    assert_eq!((&stored["owner_principal"], &stored["access_attributes"]), (&json!("alice"), &json!({"roles": ["alice"]})));
+    let unowned = files.upload(&ctx(), upload("open.txt", b"x")).await.unwrap();
+    let stored = s.store.fetch_one(table, &Filter::eq("id", unowned.id.as_str())).await.unwrap().unwrap();
+    assert_eq!((&stored["owner_principal"], &stored["access_attributes"]), (&json!(""), &json!(null)));
+    let listed: Vec<String> = files.list(&tenant("bob"), Default::default()).await.unwrap().data.into_iter().map(|f| f.id).collect();
+    assert_eq!(listed, [unowned.id.clone(), old.to_owned()], "bob sees the unowned files, not alice's");
 }
 
 #[tokio::test]

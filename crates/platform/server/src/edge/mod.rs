@@ -5,6 +5,7 @@
 //! shutdown end open SSE streams with an error event. CORS and the request quota come from
 //! run.yaml.
 
+pub mod auth;
 pub mod cors;
 pub mod quota;
 mod stream_end;
@@ -30,6 +31,7 @@ use tracing::Instrument;
 
 use lls_http::error::{LoggedError, Rendered, edge_error};
 use crate::shutdown::Shutdown;
+pub use auth::Auth;
 pub use quota::{ClientIdentity, Quota};
 
 /// Longest request target (path and query) accepted; past it, 414.
@@ -47,23 +49,40 @@ const DISABLE_VERSION_CHECK: &str = "LLAMA_STACK_DISABLE_VERSION_CHECK";
 pub struct RequestId(pub HeaderValue);
 
 /// The whole application for a built stack (no shutdown to watch).
-pub fn app(stack: Arc<Stack>) -> Router {
+pub fn app(stack: Arc<Stack>) -> lls_api_common::Result<Router> {
     app_with(stack, &Shutdown::new())
 }
 
-/// The whole application, ending SSE streams when `shutdown`'s grace period expires.
-pub fn app_with(stack: Arc<Stack>, shutdown: &Shutdown) -> Router {
+/// The whole application, ending SSE streams when `shutdown`'s grace period expires. Fails
+/// when `server.auth` cannot be set up (a `tls_cafile` that cannot be read).
+pub fn app_with(stack: Arc<Stack>, shutdown: &Shutdown) -> lls_api_common::Result<Router> {
     let cors = stack.config.server.cors.as_ref().and_then(|c| c.policy());
     let stores: Arc<dyn lls_api_common::store::StoreResolver> = stack.stores.clone();
     let quota = stack.config.server.quota.as_ref().map(|q| Arc::new(Quota::new(q, stores)));
-    wrap(crate::routes::app(stack), cors.as_ref(), quota, shutdown)
+    let auth = Auth::from_config(&stack.config.server)?;
+    Ok(wrap(crate::routes::app(stack), Layers { cors: cors.as_ref(), auth, quota }, shutdown))
 }
 
-/// The edge layers around `router`; `cors` was validated with the config (see [`cors::layer`]).
-/// The quota sits inside CORS, so preflights are not counted and a 429 carries CORS headers.
-pub fn wrap(router: Router, cors: Option<&CorsPolicy>, quota: Option<Arc<Quota>>, shutdown: &Shutdown) -> Router {
+/// The run.yaml-driven edge layers: all optional.
+#[derive(Default)]
+pub struct Layers<'a> {
+    /// Validated with the config (see [`cors::layer`]).
+    pub cors: Option<&'a CorsPolicy>,
+    pub auth: Option<Arc<Auth>>,
+    pub quota: Option<Arc<Quota>>,
+}
+
+/// The edge layers around `router`, outermost first: the guard, CORS (preflights are answered
+/// before authentication, and 401/429 carry CORS headers), authentication, the quota (counting
+/// authenticated callers by principal; a 401 is not counted).
+pub fn wrap(router: Router, layers: Layers<'_>, shutdown: &Shutdown) -> Router {
+    let Layers { cors, auth, quota } = layers;
     let router = match quota {
         Some(quota) => router.layer(middleware::from_fn_with_state(quota, quota::enforce)),
+        None => router,
+    };
+    let router = match auth {
+        Some(auth) => router.layer(middleware::from_fn_with_state(auth, auth::authenticate)),
         None => router,
     };
     let router = match cors.map(cors::layer) {

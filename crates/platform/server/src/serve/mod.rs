@@ -40,7 +40,7 @@ impl ServeOptions {
 /// Serves the stack until SIGTERM or SIGINT, then shuts down gracefully.
 pub async fn serve(stack: Arc<Stack>, options: ServeOptions) -> Result<()> {
     let server = Server::bind(options).await?;
-    let app = crate::edge::app_with(stack, &server.shutdown());
+    let app = crate::edge::app_with(stack, &server.shutdown())?;
     server.run_until_signal(app).await
 }
 

@@ -19,12 +19,13 @@ macro_rules! kv_tests {
     )*};
 }
 
+/// Scenarios of module `$suite` taking a SQL store and a table name of their own.
 macro_rules! sql_tests {
-    ($backend:ident: $($name:ident),* $(,)?) => {$(
+    ($backend:ident, $suite:ident: $($name:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
             let Some(h) = Harness::$backend(concat!(stringify!($backend), "::", stringify!($name))).await else { return };
-            sql::$name(&*h.sql().await, &h.table(stringify!($name))).await;
+            $suite::$name(&*h.sql().await, &h.table(stringify!($name))).await;
         }
     )*};
 }
@@ -45,10 +46,10 @@ macro_rules! behavior_tests {
     ($backend:ident) => {
         mod $backend {
             use crate::harness::Harness;
-            use crate::suite::{kv, queue, sql};
+            use crate::suite::{authorized, kv, queue, sql};
 
             kv_tests!($backend: kv_set_get_delete, kv_ranges_in_key_order, kv_expired_rows_are_invisible, kv_incr_counts_atomically);
-            sql_tests!($backend:
+            sql_tests!($backend, sql:
                 sql_types_round_trip,
                 sql_duplicate_key_is_conflict,
                 sql_upsert_replaces,
@@ -62,6 +63,11 @@ macro_rules! behavior_tests {
                 sql_create_table_adds_missing_columns,
                 sql_bad_identifiers_are_rejected,
                 sql_bad_values_are_rejected,
+            );
+            sql_tests!($backend, authorized:
+                authorized_default_policy,
+                authorized_delete_refused,
+                authorized_pages_fill_past_hidden_rows,
             );
             queue_tests!($backend:
                 queue_flush_writes_everything,

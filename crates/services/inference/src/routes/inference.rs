@@ -69,14 +69,18 @@ pub struct ListParams {
     order: Option<Order>,
 }
 
-pub async fn list_chats(State(state): State<AppState>, params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>) -> ApiResult<Json<ListChatCompletions>> {
+pub async fn list_chats(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    params: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+) -> ApiResult<Json<ListChatCompletions>> {
     let Query(p) = params.map_err(|e| ApiError(Error::invalid(format!("invalid query parameters: {}", e.body_text()))))?;
     if p.limit == Some(0) {
         return Err(ApiError(Error::invalid("'limit' must be at least 1").with_param("limit")));
     }
-    Ok(Json(store(&state)?.list(p.after, p.limit, p.model, p.order.unwrap_or_default()).await?))
+    Ok(Json(store(&state)?.list(&ctx, p.after, p.limit, p.model, p.order.unwrap_or_default()).await?))
 }
 
-pub async fn get_chat(State(state): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<StoredChatCompletion>> {
-    Ok(Json(store(&state)?.get(&id).await?))
+pub async fn get_chat(State(state): State<AppState>, Ctx(ctx): Ctx, Path(id): Path<String>) -> ApiResult<Json<StoredChatCompletion>> {
+    Ok(Json(store(&state)?.get(&ctx, &id).await?))
 }

@@ -6,36 +6,40 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use lls_api_models::{ListModelsResponse, Model, OpenAiListModelsResponse, OpenAiModel, RegisterModelRequest};
 
-use lls_http::{ApiJson, ApiResult};
+use lls_http::{ApiJson, ApiResult, Ctx};
 
 use crate::InferenceService;
 
 type State = axum::extract::State<std::sync::Arc<InferenceService>>;
 
-pub async fn list(axum::extract::State(svc): State) -> Json<ListModelsResponse> {
-    Json(ListModelsResponse { data: svc.models.list() })
+pub async fn list(axum::extract::State(svc): State, Ctx(ctx): Ctx) -> Json<ListModelsResponse> {
+    Json(ListModelsResponse { data: svc.models.list(&ctx) })
 }
 
-pub async fn openai_list(axum::extract::State(svc): State) -> Json<OpenAiListModelsResponse> {
+pub async fn openai_list(axum::extract::State(svc): State, Ctx(ctx): Ctx) -> Json<OpenAiListModelsResponse> {
     let now = lls_api_common::unix_now();
     let data: Vec<OpenAiModel> = svc
         .models
-        .list()
+        .list(&ctx)
         .into_iter()
         .map(|m| OpenAiModel { id: m.identifier, object: "model".into(), created: now, owned_by: "llama_stack".into() })
         .collect();
     Json(OpenAiListModelsResponse { data, object: "list".into() })
 }
 
-pub async fn get(axum::extract::State(svc): State, Path(model_id): Path<String>) -> ApiResult<Json<Model>> {
-    Ok(Json(svc.models.get(&model_id)?))
+pub async fn get(axum::extract::State(svc): State, Ctx(ctx): Ctx, Path(model_id): Path<String>) -> ApiResult<Json<Model>> {
+    Ok(Json(svc.models.get(&ctx, &model_id)?))
 }
 
-pub async fn register(axum::extract::State(svc): State, ApiJson(request): ApiJson<RegisterModelRequest>) -> ApiResult<Json<Model>> {
-    Ok(Json(svc.models.register(request).await?))
+pub async fn register(
+    axum::extract::State(svc): State,
+    Ctx(ctx): Ctx,
+    ApiJson(request): ApiJson<RegisterModelRequest>,
+) -> ApiResult<Json<Model>> {
+    Ok(Json(svc.models.register(&ctx, request).await?))
 }
 
-pub async fn unregister(axum::extract::State(svc): State, Path(model_id): Path<String>) -> ApiResult<StatusCode> {
-    svc.models.unregister(&model_id).await?;
+pub async fn unregister(axum::extract::State(svc): State, Ctx(ctx): Ctx, Path(model_id): Path<String>) -> ApiResult<StatusCode> {
+    svc.models.unregister(&ctx, &model_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

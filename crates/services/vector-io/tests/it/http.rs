@@ -140,7 +140,7 @@ async fn app_on(dir: &std::path::Path, name: &str) -> App {
     let config = lls_config::RunConfig::from_yaml_str(&run_yaml(dir, name), &|_| None).unwrap();
     config.validate().unwrap();
     let stack = lls_registry::Stack::build(config).await.unwrap();
-    App { router: lls_server::app(Arc::new(stack)), files: files_named(name) }
+    App { router: lls_server::app(Arc::new(stack)).unwrap(), files: files_named(name) }
 }
 
 async fn app() -> (App, tempfile::TempDir) {

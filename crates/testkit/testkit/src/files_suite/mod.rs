@@ -14,10 +14,12 @@
 mod crud;
 mod limits;
 mod listing;
+mod owners;
 
 pub use crud::{content_round_trip, delete, filename_is_metadata, unknown_id, upload_and_retrieve, upload_stream_chunks};
 pub use limits::{expires_after_honoured, expiry, failed_stream_leaves_nothing, upload_too_large};
 pub use listing::{list_order, list_pagination, list_purpose_filter};
+pub use owners::{owners_admin_policy, owners_default_policy, owners_pages_fill};
 
 use std::any::Any;
 use std::sync::Arc;
@@ -87,6 +89,9 @@ pub const SUITE: Suite<Features> = Suite {
         Scenario { name: "expiry", runs_with: |f| f.movable_clock },
         Scenario { name: "upload_too_large", runs_with: |f| f.small_size_cap },
         Scenario::always("failed_stream_leaves_nothing"),
+        Scenario::always("owners_default_policy"),
+        Scenario::always("owners_admin_policy"),
+        Scenario::always("owners_pages_fill"),
     ],
     timeout: Duration::from_secs(120),
     runtime: Runtime::CurrentThread,
@@ -117,6 +122,9 @@ macro_rules! files_conformance {
             expiry,
             upload_too_large,
             failed_stream_leaves_nothing,
+            owners_default_policy,
+            owners_admin_policy,
+            owners_pages_fill,
         );
     };
 }

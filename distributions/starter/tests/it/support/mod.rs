@@ -99,7 +99,7 @@ pub async fn stack_from_yaml(yaml: &str) -> lls_api_common::Result<lls_registry:
 
 /// The HTTP app over the stack of a run.yaml (which must build).
 pub async fn app_from_yaml(yaml: &str) -> Router {
-    lls_server::app(Arc::new(stack_from_yaml(yaml).await.unwrap()))
+    lls_server::app(Arc::new(stack_from_yaml(yaml).await.unwrap())).unwrap()
 }
 
 /// [`app_from_yaml`] for the run.yaml `run_yaml` writes for a new temporary directory, which
@@ -315,7 +315,7 @@ pub async fn serve_stack(stack: std::sync::Arc<lls_registry::Stack>) -> (SocketA
     let server = lls_server::Server::bind(options).await.unwrap();
     let addr = server.local_addr();
     let shutdown = server.shutdown();
-    let app = lls_server::app_with(stack, &shutdown);
+    let app = lls_server::app_with(stack, &shutdown).unwrap();
     let task = tokio::spawn(async move { server.run(app).await.unwrap() });
     (addr, shutdown, task)
 }

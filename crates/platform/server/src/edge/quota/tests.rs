@@ -46,7 +46,7 @@ fn app(quota: Quota) -> Router {
         .route("/v1/models", get(|| async { "ok" }))
         .route("/v1/health", get(|| async { "ok" }))
         .route("/v1/version", get(|| async { "ok" }));
-    super::super::wrap(router, None, Some(Arc::new(quota)), &Shutdown::new())
+    super::super::wrap(router, super::super::Layers { quota: Some(Arc::new(quota)), ..Default::default() }, &Shutdown::new())
 }
 
 async fn call(app: &Router, path: &str, ip: [u8; 4], identity: Option<&str>) -> (StatusCode, Option<String>, String) {

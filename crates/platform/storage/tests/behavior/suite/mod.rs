@@ -1,5 +1,6 @@
 //! The scenarios every backend must pass.
 
+pub mod authorized;
 pub mod kv;
 pub mod queue;
 pub mod sql;

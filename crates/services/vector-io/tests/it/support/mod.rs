@@ -126,7 +126,7 @@ impl Files for FakeFiles {
 pub struct Models;
 
 impl EmbeddingModels for Models {
-    fn get(&self, identifier: &str) -> Result<Model> {
+    fn get(&self, _: &lls_api_common::RequestContext, identifier: &str) -> Result<Model> {
         let embedding = |dim: u64| {
             let mut m = Map::new();
             m.insert("embedding_dimension".into(), json!(dim));
