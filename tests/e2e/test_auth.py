@@ -394,6 +394,11 @@ def test_models_are_isolated(alice, bob):
     assert ident not in [x["id"] for x in bob.http.get("/v1/openai/v1/models").json()["data"]]
     assert_like_missing(lambda: bob.ls.models.retrieve(ident), lambda: bob.ls.models.retrieve(missing), ident, missing)
     assert_like_missing(lambda: bob.ls.models.unregister(ident), lambda: bob.ls.models.unregister(missing), ident, missing)
+    # Inference with it is refused as for a model that does not exist, and does not fall back to
+    # the provider (0.3.5's RBAC fix of the fallback path): an unregistered `mock/...` id would.
+    with pytest.raises(openai.NotFoundError) as e:
+        bob.oa.chat.completions.create(model=ident, messages=[{"role": "user", "content": "borrow it"}])
+    assert "Permission" not in str(e.value)
 
     assert alice.ls.models.retrieve(ident).identifier == ident
     assert ident in [x.identifier for x in alice.ls.models.list()]
