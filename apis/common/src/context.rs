@@ -28,6 +28,16 @@ pub enum Refusal {
     Forbidden(Error),
 }
 
+impl Refusal {
+    /// The error to answer: `not_found()` for a hidden resource, else the 403.
+    pub fn or_not_found(self, not_found: impl FnOnce() -> Error) -> Error {
+        match self {
+            Refusal::Hidden => not_found(),
+            Refusal::Forbidden(e) => e,
+        }
+    }
+}
+
 impl RequestContext {
     pub fn new(provider_data: Map<String, Value>) -> Self {
         RequestContext { provider_data: (!provider_data.is_empty()).then(|| Arc::new(provider_data)), caller: None }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use lls_api_common::access::{Action, Owner, ProtectedResource};
 use lls_api_common::store::KvStore;
-use lls_api_common::{Refusal, RequestContext, Result};
+use lls_api_common::{Error, Refusal, RequestContext, Result};
 use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -86,9 +86,20 @@ impl ResourceRegistry {
             .collect()
     }
 
-    /// Whether the caller may do `action` to the stored resource (see [`RequestContext::authorize`]).
-    pub fn authorize(ctx: &RequestContext, action: Action, resource: &StoredResource) -> std::result::Result<(), Refusal> {
-        ctx.authorize(action, &resource.protected())
+    /// The stored resource, if the caller may do `action` to it: `not_found()` when there is
+    /// none or the caller may not read it, a 403 when it may read but not do this (see
+    /// [`RequestContext::authorize`]).
+    pub fn get_authorized(
+        &self,
+        ctx: &RequestContext,
+        action: Action,
+        resource_type: &str,
+        identifier: &str,
+        not_found: impl Fn() -> Error,
+    ) -> Result<StoredResource> {
+        let stored = self.get(resource_type, identifier).ok_or_else(&not_found)?;
+        ctx.authorize(action, &stored.protected()).map_err(|r: Refusal| r.or_not_found(&not_found))?;
+        Ok(stored)
     }
 
     pub async fn put(&self, resource: StoredResource) -> Result<()> {

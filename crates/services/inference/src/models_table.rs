@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lls_api_common::access::{Action, Owner, ProtectedResource};
-use lls_api_common::{Error, Refusal, RequestContext, Result, Tasks};
+use lls_api_common::{Error, RequestContext, Result, Tasks};
 use lls_api_inference::{Capability, InferenceProvider};
 use lls_api_models::{Model, ModelSource, ModelType, RegisterModelRequest};
 use lls_registry::{ResourceRegistry, StoredResource};
@@ -122,12 +122,7 @@ impl ModelsTable {
     /// earlier version, or by run.yaml) gives way to the listed one, so no listed model is lost.
     /// A model the caller may not read is not found; one it may read but not delete is a 403.
     pub async fn unregister(&self, ctx: &RequestContext, identifier: &str) -> Result<()> {
-        let stored = self.registry.get(RESOURCE, identifier).ok_or_else(|| not_found(identifier))?;
-        match ResourceRegistry::authorize(ctx, Action::Delete, &stored) {
-            Ok(()) => {}
-            Err(Refusal::Hidden) => return Err(not_found(identifier)),
-            Err(Refusal::Forbidden(e)) => return Err(e),
-        }
+        let stored = self.registry.get_authorized(ctx, Action::Delete, RESOURCE, identifier, || not_found(identifier))?;
         let model: Model = serde_json::from_value(stored.body).map_err(|_| not_found(identifier))?;
         let source = stored.source;
         self.registry.remove(RESOURCE, identifier).await?;

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 
 use lls_api_common::access::{Action, Owner, ProtectedResource};
-use lls_api_common::{Error, ErrorKind, Refusal, RequestContext, Result};
+use lls_api_common::{Error, ErrorKind, RequestContext, Result};
 use lls_api_tool_runtime::{RegisterToolGroupRequest, TOOL_GROUP_RESOURCE, ToolDef, ToolGroup, ToolRuntimeProvider};
 use lls_registry::{ResourceRegistry, StoredResource};
 use parking_lot::RwLock;
@@ -188,12 +188,7 @@ impl ToolGroupsTable {
     /// `DELETE /v1/toolgroups/{id}`: forgets the group and its tools. A group the caller may
     /// not read is not found; one it may read but not delete is a 403.
     pub async fn unregister(&self, ctx: &RequestContext, toolgroup_id: &str) -> Result<()> {
-        let stored = self.registry.get(TOOL_GROUP_RESOURCE, toolgroup_id).ok_or_else(|| group_not_found(toolgroup_id))?;
-        match ResourceRegistry::authorize(ctx, Action::Delete, &stored) {
-            Ok(()) => {}
-            Err(Refusal::Hidden) => return Err(group_not_found(toolgroup_id)),
-            Err(Refusal::Forbidden(e)) => return Err(e),
-        }
+        self.registry.get_authorized(ctx, Action::Delete, TOOL_GROUP_RESOURCE, toolgroup_id, || group_not_found(toolgroup_id))?;
         self.registry.remove(TOOL_GROUP_RESOURCE, toolgroup_id).await?;
         self.index.write().remove(toolgroup_id);
         Ok(())

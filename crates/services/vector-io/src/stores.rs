@@ -7,7 +7,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use lls_api_common::store::Order;
 use lls_api_common::access::{Action, ProtectedResource};
-use lls_api_common::{Error, Refusal, RequestContext, Result, unix_now};
+use lls_api_common::{Error, RequestContext, Result, unix_now};
 use lls_api_models::ModelType;
 use lls_api_vector_io::store::parse_dimension;
 use lls_api_vector_io::{
@@ -274,11 +274,7 @@ impl Inner {
         }
         let handle = self.store(id)?;
         let state = handle.lock().await;
-        match ctx.authorize(action, &state.row.protected()) {
-            Ok(()) => Ok(()),
-            Err(Refusal::Hidden) => Err(self.not_served(id)),
-            Err(Refusal::Forbidden(e)) => Err(e),
-        }
+        ctx.authorize(action, &state.row.protected()).map_err(|r| r.or_not_found(|| self.not_served(id)))
     }
 }
 
