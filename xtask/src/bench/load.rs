@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::Request;
-use hyper::header::{AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -37,11 +37,12 @@ impl HttpClient {
         self.send(request).await
     }
 
-    /// `POST url` with a JSON body: status and whole body (to the last byte of a stream).
-    pub async fn post_json(&self, url: &str, body: Bytes) -> anyhow::Result<(u16, Bytes)> {
+    /// `POST url` with a JSON body and `authorization` (a header value, `Bearer …`): status
+    /// and whole body (to the last byte of a stream).
+    pub async fn post_json(&self, url: &str, body: Bytes, authorization: &HeaderValue) -> anyhow::Result<(u16, Bytes)> {
         let request = Request::post(url)
             .header(CONTENT_TYPE, "application/json")
-            .header(AUTHORIZATION, "Bearer mock-key")
+            .header(AUTHORIZATION, authorization.clone())
             .body(Body::Left(Full::new(body)))
             .context("building a POST")?;
         self.send(request).await
@@ -72,6 +73,9 @@ pub struct Run {
     pub requests: usize,
     /// Workers stop taking new requests after this long.
     pub time_cap: Duration,
+    /// The `Authorization` header every request carries: the mock's key, or a JWT when the
+    /// server authenticates.
+    pub authorization: HeaderValue,
     /// A successful answer contains this (checked on every answer; cheap next to the request).
     pub expect: &'static [u8],
     /// Processes whose CPU time is read before and after the measured requests.
@@ -130,7 +134,7 @@ impl Stats {
 pub async fn run(client: &HttpClient, run: &Run) -> anyhow::Result<Stats> {
     // The first answer is checked in full so a wrong model or route fails loudly, not as a
     // column of errors.
-    let (status, body) = client.post_json(&run.url, run.body.clone()).await.with_context(|| format!("POST {}", run.url))?;
+    let (status, body) = client.post_json(&run.url, run.body.clone(), &run.authorization).await.with_context(|| format!("POST {}", run.url))?;
     if status != 200 || !contains(&body, run.expect) {
         let expected = String::from_utf8_lossy(run.expect);
         bail!("POST {} answered {status} without {expected}: {}", run.url, String::from_utf8_lossy(&body[..body.len().min(2000)]));
@@ -159,12 +163,13 @@ async fn phase(client: &HttpClient, run: &Run, budget: usize, time_cap: Duration
     let mut workers = Vec::with_capacity(concurrency);
     for _ in 0..concurrency {
         let (client, next, url, body, expect) = (client.clone(), next.clone(), run.url.clone(), run.body.clone(), run.expect);
+        let authorization = run.authorization.clone();
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::with_capacity(budget / concurrency + 1);
             let mut errors = 0;
             while next.fetch_add(1, Ordering::Relaxed) < budget && Instant::now() < deadline {
                 let sent = Instant::now();
-                match client.post_json(&url, body.clone()).await {
+                match client.post_json(&url, body.clone(), &authorization).await {
                     Ok((200, answer)) if contains(&answer, expect) => latencies.push(sent.elapsed()),
                     _ => errors += 1,
                 }

@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow};
 use bytes::Bytes;
+use hyper::header::HeaderValue;
+use lls_testkit::issuers::{JwksIssuer, SigningKey, now_secs};
 use serde_json::json;
 
 pub use load::{HttpClient, Stats};
@@ -102,8 +104,9 @@ const EMBEDDINGS: Workload = Workload {
 };
 
 /// The server configurations, each with the workloads it runs.
-const PLAN: [(StoreKind, &[&Workload]); 3] = [
+const PLAN: [(StoreKind, &[&Workload]); 4] = [
     (StoreKind::None, &[&CHAT, &CHAT_STREAM, &EMBEDDINGS]),
+    (StoreKind::Auth, &[&CHAT]),
     (StoreKind::Sqlite, &[&CHAT, &CHAT_STREAM]),
     (StoreKind::Postgres, &[&CHAT]),
 ];
@@ -172,10 +175,18 @@ async fn measure(binaries: &procs::Binaries, state: &Path, options: &GatewayOpti
     let mut mock = procs::Guard::spawn("mock backend", &binaries.mock, &mock_args, state.join("mock.log"), placement.mock)?;
     mock.wait_ready(&client, &format!("{mock_base}/v1/models"), "fixed-llm", Instant::now()).await?;
 
+    // The issuer of the authenticated rows' tokens: a JWKS served from here (fetched once by the
+    // server, which then reuses each validated token until it expires).
+    let key = SigningKey::rs256("bench").map_err(|e| anyhow!("making a signing key: {e}"))?;
+    let issuer = JwksIssuer::start(&[&key]).await.context("starting the JWKS endpoint")?;
+    let claims = json!({"sub": "bench", "iss": issuer.issuer(), "aud": "llama-stack", "exp": now_secs() + 24 * 3600});
+    let jwt = HeaderValue::from_str(&format!("Bearer {}", key.sign(&claims))).context("a JWT header")?;
+    let mock_key = HeaderValue::from_static("Bearer mock-key");
+
     let mut report = GatewayReport::new(options, placement);
     for (kind, workloads) in PLAN {
         let store = match kind {
-            StoreKind::None => procs::InferenceStore::None,
+            StoreKind::None | StoreKind::Auth => procs::InferenceStore::None,
             StoreKind::Sqlite => procs::InferenceStore::Sqlite,
             StoreKind::Postgres => match &options.postgres_url {
                 Some(url) => procs::InferenceStore::Postgres(url.clone()),
@@ -189,7 +200,9 @@ async fn measure(binaries: &procs::Binaries, state: &Path, options: &GatewayOpti
         let dir = state.join(kind.label());
         std::fs::create_dir_all(&dir).context("creating a state dir")?;
         let config = dir.join("run.yaml");
-        std::fs::write(&config, procs::run_yaml(mock_port, &dir, &store)?).context("writing run.yaml")?;
+        let auth = (kind == StoreKind::Auth).then(|| procs::Auth { jwks_uri: issuer.uri(), issuer: issuer.issuer() });
+        std::fs::write(&config, procs::run_yaml(mock_port, &dir, &store, auth.as_ref())?).context("writing run.yaml")?;
+        let server_authorization = if auth.is_some() { jwt.clone() } else { mock_key.clone() };
         let port = procs::free_port()?;
         let server_base = format!("http://127.0.0.1:{port}");
         let args = ["run", &config.display().to_string(), "--port", &port.to_string(), "--host", "127.0.0.1"].map(str::to_owned);
@@ -203,7 +216,11 @@ async fn measure(binaries: &procs::Binaries, state: &Path, options: &GatewayOpti
             report.startup = startup;
             report.idle = procs::memory(server.pid())?;
         }
-        server.wait_ready(&client, &format!("{server_base}/v1/models"), "mock/fixed-llm", Instant::now()).await?;
+        // (The probe sends no token; with authentication on, `mock/fixed-llm` is served by the
+        // provider fallback until the listing registers it, which costs the same.)
+        if auth.is_none() {
+            server.wait_ready(&client, &format!("{server_base}/v1/models"), "mock/fixed-llm", Instant::now()).await?;
+        }
 
         for workload in workloads {
             for concurrency in CONCURRENCY {
@@ -216,11 +233,13 @@ async fn measure(binaries: &procs::Binaries, state: &Path, options: &GatewayOpti
                     time_cap: options.time_cap,
                     expect: workload.expect,
                     watch: vec![mock.pid()],
+                    authorization: mock_key.clone(),
                 };
                 let direct = load::run(&client, &run).await.context("direct to the mock")?;
                 run.url = format!("{server_base}{}", workload.path);
                 run.body = workload.body(workload.server_model)?;
                 run.watch = vec![server.pid(), mock.pid()];
+                run.authorization = server_authorization.clone();
                 let through = load::run(&client, &run).await.context("through the server")?;
                 mock.ensure_running()?;
                 server.ensure_running()?;

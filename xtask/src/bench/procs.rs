@@ -105,9 +105,21 @@ pub enum InferenceStore {
     Postgres(String),
 }
 
+/// `server.auth` for the authenticated rows: `oauth2_token` over this JWKS.
+pub struct Auth {
+    pub jwks_uri: String,
+    pub issuer: String,
+}
+
 /// The server's run config: the mock as `remote::openai` provider `mock`, the registry in SQLite
-/// under `state`, stored chat completions where `store` says.
-pub fn run_yaml(mock_port: u16, state: &Path, store: &InferenceStore) -> anyhow::Result<String> {
+/// under `state`, stored chat completions where `store` says, authentication when `auth` says.
+pub fn run_yaml(mock_port: u16, state: &Path, store: &InferenceStore, auth: Option<&Auth>) -> anyhow::Result<String> {
+    let auth = auth.map_or(String::new(), |a| {
+        format!(
+            "  auth:\n    provider_config:\n      type: oauth2_token\n      issuer: {}\n      audience: llama-stack\n      jwks:\n        uri: {}\n",
+            a.issuer, a.jwks_uri
+        )
+    });
     let dir = state.display();
     let (backend, inference) = match store {
         InferenceStore::None => (String::new(), String::new()),
@@ -172,7 +184,7 @@ storage:
 server:
   host: 127.0.0.1
   port: 8321
-"#
+{auth}"#
     ))
 }
 

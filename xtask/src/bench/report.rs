@@ -29,6 +29,9 @@ pub enum StoreKind {
     None,
     Sqlite,
     Postgres,
+    /// No store, `server.auth` on: `oauth2_token` over a JWKS, every request with a bearer JWT
+    /// (the default access policy).
+    Auth,
 }
 
 impl StoreKind {
@@ -37,6 +40,7 @@ impl StoreKind {
             StoreKind::None => "none",
             StoreKind::Sqlite => "sqlite",
             StoreKind::Postgres => "postgres",
+            StoreKind::Auth => "none, auth",
         }
     }
 
@@ -46,6 +50,8 @@ impl StoreKind {
             StoreKind::None => 60.0,
             StoreKind::Sqlite => 80.0,
             StoreKind::Postgres => 100.0,
+            // Authentication must cost little: a validated token is reused until it expires.
+            StoreKind::Auth => 70.0,
         }
     }
 }
