@@ -12,6 +12,7 @@ use lls_api_common::RequestContext;
 use serde_json::{Value, json};
 
 use super::row;
+use super::sql::page as query;
 
 fn user(principal: &str, attributes: &[(&str, &[&str])]) -> User {
     let attributes: AccessAttributes =
@@ -49,17 +50,6 @@ async fn insert(store: &dyn SqlStore, table: &str, rows: &[(String, i64, Option<
         })
         .collect();
     store.insert(table, &rows).await.unwrap();
-}
-
-fn query(order: Order, after: Option<&str>, limit: Option<usize>) -> PageQuery {
-    PageQuery {
-        filter: Filter::all(),
-        order_by: "created".into(),
-        order,
-        id_column: "id".into(),
-        after: after.map(str::to_owned),
-        limit,
-    }
 }
 
 async fn page_ids(store: &dyn SqlStore, table: &str, q: &PageQuery, ctx: &RequestContext) -> (Vec<String>, bool) {

@@ -39,7 +39,8 @@ async fn five_rows(store: &dyn SqlStore, table: &str) {
     store.insert(table, &rows).await.unwrap();
 }
 
-fn page(order: Order, after: Option<&str>, limit: Option<usize>) -> PageQuery {
+/// Rows ordered by `created` (ties by `id`), unfiltered.
+pub fn page(order: Order, after: Option<&str>, limit: Option<usize>) -> PageQuery {
     PageQuery {
         filter: Filter::all(),
         order_by: "created".into(),
