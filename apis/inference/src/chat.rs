@@ -152,7 +152,9 @@ impl ChatMessage {
         }
     }
 
-    fn validate(&self) -> Result<()> {
+    /// Checks what each role needs (`content`, `tool_calls`, `tool_call_id`) and the content
+    /// parts' shapes.
+    pub fn validate(&self) -> Result<()> {
         match self.role {
             Role::User | Role::System | Role::Developer if self.content.is_none() => {
                 Err(Error::invalid("'content' is required for this role"))
