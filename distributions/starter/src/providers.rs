@@ -11,6 +11,8 @@ extern crate lls_inference_inline_sentence_transformers as _;
 extern crate lls_inference_remote_openai as _;
 #[cfg(feature = "inference-remote-vllm")]
 extern crate lls_inference_remote_vllm as _;
+#[cfg(feature = "safety-inline-llama-guard")]
+extern crate lls_safety_inline_llama_guard as _;
 #[cfg(feature = "tool-runtime-inline-rag-runtime")]
 extern crate lls_tool_runtime_inline_rag_runtime as _;
 #[cfg(feature = "tool-runtime-remote-model-context-protocol")]

@@ -35,6 +35,7 @@
 //! model names that inject failures).
 
 pub mod callers;
+pub mod fake_guard;
 pub mod fake_tool_runtime;
 pub mod fake_vector_io;
 pub mod files_suite;
@@ -45,6 +46,7 @@ pub mod mock_openai;
 pub mod prerequisite;
 pub mod registered;
 pub mod sample_config;
+pub mod safety_suite;
 pub mod scenario;
 pub mod stores;
 pub mod tool_runtime_suite;

@@ -16,12 +16,14 @@ pub fn chat(req: &ChatCompletionRequest, id: &str, created: i64) -> Result<ChatC
     let n = req.n.unwrap_or(1).max(1);
     let tool = chosen_tool(req)?;
     let asked = last_user_text(&req.messages);
+    let verdict = super::guard_verdict(&asked);
     let mut completion_tokens = 0;
     let choices: Vec<ChatChoice> = (0..n)
         .map(|index| {
-            let choice = match tool {
-                Some(t) => tool_call_choice(t, &asked, id, index),
-                None => text_choice(req, &asked, index),
+            let choice = match (&verdict, tool) {
+                (Some(verdict), _) => verdict_choice(verdict, index),
+                (None, Some(t)) => tool_call_choice(t, &asked, id, index),
+                (None, None) => text_choice(req, &asked, index),
             };
             completion_tokens += choice_tokens(&choice.message);
             choice
@@ -166,6 +168,17 @@ fn answer_text(req: &ChatCompletionRequest, asked: &str) -> String {
         }
         Some(ResponseFormat::JsonObject) => json!({ "answer": plain }).to_string(),
         _ => plain,
+    }
+}
+
+/// A guard model's verdict as the whole answer.
+fn verdict_choice(verdict: &str, index: u32) -> ChatChoice {
+    ChatChoice {
+        index,
+        message: AssistantMessage { role: "assistant".into(), content: Some(verdict.to_owned()), ..AssistantMessage::default() },
+        finish_reason: Some("stop".into()),
+        logprobs: None,
+        extra: Map::new(),
     }
 }
 

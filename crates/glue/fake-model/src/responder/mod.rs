@@ -4,13 +4,16 @@
 //!
 //! Rules: chat echoes the last user message (`Mock answer. You asked: ...`), answers a tool result
 //! with `The tool returned: ...`, calls the offered tool, fills JSON schemas; completions say
-//! `" This is a deterministic mock completion about <prompt>."`; embeddings are
+//! `" This is a deterministic mock completion about <prompt>."`; a Llama Guard prompt gets a
+//! verdict ([`guard_verdict`]); embeddings are
 //! [`crate::embedding`]'s. A model whose name contains `embed` is an embedding model.
 
 mod chat;
 mod completion;
+mod guard;
 
 pub use chat::{chat, chat_chunks};
+pub use guard::guard_verdict;
 pub use completion::{completion, completion_chunks};
 
 use lls_api_common::{Error, Result};
