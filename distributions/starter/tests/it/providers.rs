@@ -14,6 +14,7 @@ fn default_features_register_these_providers() {
         "inference inline::sentence-transformers",
         "inference remote::openai",
         "inference remote::vllm",
+        "safety inline::llama-guard",
         "tool_runtime inline::rag-runtime",
         "tool_runtime remote::model-context-protocol",
         "vector_io inline::faiss",
