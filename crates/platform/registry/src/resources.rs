@@ -86,6 +86,17 @@ impl ResourceRegistry {
             .collect()
     }
 
+    /// The bodies of the resources of a type the caller may read, as `T` (unreadable bodies are
+    /// skipped).
+    pub fn list_as<T: serde::de::DeserializeOwned>(&self, ctx: &RequestContext, resource_type: &str) -> Vec<T> {
+        self.list_for(ctx, resource_type).into_iter().filter_map(|r| serde_json::from_value(r.body).ok()).collect()
+    }
+
+    /// The body of a resource the caller may read, as `T`.
+    pub fn get_as<T: serde::de::DeserializeOwned>(&self, ctx: &RequestContext, resource_type: &str, identifier: &str) -> Option<T> {
+        self.get_for(ctx, resource_type, identifier).and_then(|r| serde_json::from_value(r.body).ok())
+    }
+
     /// The stored resource, if the caller may do `action` to it: `not_found()` when there is
     /// none or the caller may not read it, a 403 when it may read but not do this (see
     /// [`RequestContext::authorize`]).

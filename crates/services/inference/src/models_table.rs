@@ -46,15 +46,12 @@ impl ModelsTable {
 
     /// The models the caller may read.
     pub fn list(&self, ctx: &RequestContext) -> Vec<Model> {
-        self.registry.list_for(ctx, RESOURCE).into_iter().filter_map(|r| serde_json::from_value(r.body).ok()).collect()
+        self.registry.list_as(ctx, RESOURCE)
     }
 
     /// A model the caller may read; any other is not found (ids of others do not leak).
     pub fn get(&self, ctx: &RequestContext, identifier: &str) -> Result<Model> {
-        self.registry
-            .get_for(ctx, RESOURCE, identifier)
-            .and_then(|r| serde_json::from_value(r.body).ok())
-            .ok_or_else(|| not_found(identifier))
+        self.registry.get_as(ctx, RESOURCE, identifier).ok_or_else(|| not_found(identifier))
     }
 
     /// `POST /v1/models`. As in 0.3.5, an identifier (`provider_id/provider_model_id`) that a

@@ -27,15 +27,12 @@ impl ShieldsTable {
 
     /// The shields the caller may read.
     pub fn list(&self, ctx: &RequestContext) -> Vec<Shield> {
-        self.registry.list_for(ctx, SHIELD_RESOURCE).into_iter().filter_map(|r| serde_json::from_value(r.body).ok()).collect()
+        self.registry.list_as(ctx, SHIELD_RESOURCE)
     }
 
     /// A shield the caller may read; any other is not found.
     pub fn get(&self, ctx: &RequestContext, identifier: &str) -> Result<Shield> {
-        self.registry
-            .get_for(ctx, SHIELD_RESOURCE, identifier)
-            .and_then(|r| serde_json::from_value(r.body).ok())
-            .ok_or_else(|| shield_not_found(identifier))
+        self.registry.get_as(ctx, SHIELD_RESOURCE, identifier).ok_or_else(|| shield_not_found(identifier))
     }
 
     /// The shield and its provider, for running it: 0.3.5's "not served" 400 for a shield the

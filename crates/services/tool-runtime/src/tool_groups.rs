@@ -80,19 +80,12 @@ impl ToolGroupsTable {
 
     /// The groups the caller may read.
     pub fn list(&self, ctx: &RequestContext) -> Vec<ToolGroup> {
-        self.registry
-            .list_for(ctx, TOOL_GROUP_RESOURCE)
-            .into_iter()
-            .filter_map(|r| serde_json::from_value(r.body).ok())
-            .collect()
+        self.registry.list_as(ctx, TOOL_GROUP_RESOURCE)
     }
 
     /// A registered group the caller may read; 404 in upstream's words otherwise.
     pub fn get(&self, ctx: &RequestContext, toolgroup_id: &str) -> Result<ToolGroup> {
-        self.registry
-            .get_for(ctx, TOOL_GROUP_RESOURCE, toolgroup_id)
-            .and_then(|r| serde_json::from_value(r.body).ok())
-            .ok_or_else(|| group_not_found(toolgroup_id))
+        self.registry.get_as(ctx, TOOL_GROUP_RESOURCE, toolgroup_id).ok_or_else(|| group_not_found(toolgroup_id))
     }
 
     fn provider(&self, provider_id: &str) -> Result<&Arc<dyn ToolRuntimeProvider>> {
