@@ -13,6 +13,8 @@ extern crate lls_inference_remote_openai as _;
 extern crate lls_inference_remote_vllm as _;
 #[cfg(feature = "safety-inline-llama-guard")]
 extern crate lls_safety_inline_llama_guard as _;
+#[cfg(feature = "safety-remote-trustyai-fms")]
+extern crate lls_safety_remote_trustyai_fms as _;
 #[cfg(feature = "tool-runtime-inline-rag-runtime")]
 extern crate lls_tool_runtime_inline_rag_runtime as _;
 #[cfg(feature = "tool-runtime-remote-model-context-protocol")]

@@ -76,8 +76,10 @@ pub fn provider_naming(ws: &Workspace) -> Checked {
         if p.name != expected {
             push(p.describe(), format!("the package should be named `{expected}` after its folder"));
         }
+        // Upstream types may spell a word break `_` (`remote::trustyai_fms`); folders and
+        // packages always spell it `-`.
         if let Some(declared) = ws.read(&p.dir.join("src/lib.rs")).as_deref().and_then(provider_type)
-            && declared != format!("{kind}::{name}")
+            && declared.replace('_', "-") != format!("{kind}::{name}")
         {
             push(p.describe(), format!("PROVIDER_TYPE is \"{declared}\" but the folder says \"{kind}::{name}\""));
         }

@@ -27,6 +27,8 @@
 //!   unless opted out by name (`LLS_TEST_NO_POSTGRES=1`, `LLS_TEST_NO_MODELS=1`), loudly.
 //! - [`issuers`]: real token issuers for the `server.auth` validators (JWKS with keys made at
 //!   test time, RFC 7662 introspection, a `custom` endpoint, Kubernetes, GitHub).
+//! - [`fms_mock`]: the FMS guardrails detector and orchestrator APIs (axum), flagging trigger
+//!   words, for the `remote::trustyai_fms` safety provider's tests.
 //! - [`registered`]: a provider built from its descriptor and config behind the real call
 //!   layers, as the server builds it.
 //!
@@ -39,6 +41,7 @@ pub mod fake_guard;
 pub mod fake_tool_runtime;
 pub mod fake_vector_io;
 pub mod files_suite;
+pub mod fms_mock;
 pub mod inference_suite;
 pub mod issuers;
 pub mod mcp_server;
@@ -56,6 +59,7 @@ pub use callers::caller_ctx;
 pub use fake_tool_runtime::FakeToolRuntime;
 pub use fake_vector_io::FakeVectorIo;
 pub use files_suite::FilesHarness;
+pub use fms_mock::{FmsMock, Trigger};
 pub use inference_suite::{Capabilities, Harness};
 pub use mcp_server::TestMcpServer;
 pub use mock_openai::{MockConfig, MockOpenAi, RecordedRequest};
