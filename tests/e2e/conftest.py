@@ -182,6 +182,25 @@ class MockBackend:
         self.process.start(announced)
 
 
+class MockFms:
+    """`lls-mock-fms` (the FMS guardrails detector and orchestrator APIs; detector `hap` flags
+    "kidnap") on a port of its own choosing; its URL is MOCK_FMS_URL for the servers."""
+
+    def __init__(self, workdir: Path):
+        exe = str(binary("lls-mock-fms"))
+        self.process = Process("lls-mock-fms", [exe], dict(os.environ), workdir / "mock-fms.log")
+        self.url = ""
+
+        def announced() -> str | None:
+            m = re.search(r"listening on (http://\S+)", self.process.output())
+            if m:
+                self.url = m.group(1)
+                return f"{self.url}/health"
+            return None
+
+        self.process.start(announced)
+
+
 # --------------------------------------------------------------------------- storage flavours
 
 
@@ -389,7 +408,11 @@ def workdir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def mock_backend(workdir):
     mock = MockBackend(workdir)
+    fms = MockFms(workdir)
+    # Every server's run.yaml reads it (the trustyai_fms provider's orchestrator).
+    os.environ["MOCK_FMS_URL"] = fms.url
     yield mock
+    fms.process.stop()
     mock.process.stop()
 
 

@@ -71,3 +71,22 @@ def test_the_openai_alias_route(http):
     answer = http.post("/v1/openai/v1/moderations", json={"model": GUARD_MODEL, "input": UNSAFE})
     assert answer.status_code == 200, answer.text
     assert answer.json()["results"][0]["flagged"] is True
+
+
+# --------------------------------------------------------------------------- remote::trustyai_fms
+
+
+def test_trustyai_shield_through_both_sdks(ls_client, openai_client):
+    blocked = ls_client.safety.run_shield(shield_id="trustyai-hap", messages=[{"role": "user", "content": UNSAFE}], params={})
+    assert blocked.violation is not None and blocked.violation.violation_level == "error"
+    assert "hap" in (blocked.violation.user_message or "")
+    passed = ls_client.safety.run_shield(shield_id="trustyai-hap", messages=[{"role": "user", "content": SAFE}], params={})
+    assert passed.violation is None
+    # Only user messages are looked at (the shield's message_types).
+    ignored = ls_client.safety.run_shield(
+        shield_id="trustyai-hap", messages=[{"role": "system", "content": UNSAFE}, {"role": "user", "content": SAFE}], params={}
+    )
+    assert ignored.violation is None
+    result = openai_client.moderations.create(model="hap", input=[SAFE, UNSAFE])
+    assert [r.flagged for r in result.results] == [False, True]
+    assert result.results[1].model_dump()["categories"].get("HAP") is True

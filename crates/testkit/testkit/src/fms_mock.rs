@@ -94,6 +94,8 @@ impl FmsMock {
             .route("/api/v1/text/chat", post(detector_chat))
             .route("/api/v2/text/detection/content", post(orchestrator_content))
             .route("/api/v2/text/detection/chat", post(orchestrator_chat))
+            // The orchestrator's and detectors' liveness probe.
+            .route("/health", axum::routing::get(|| async { "OK" }))
             .with_state(state.clone());
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
