@@ -107,7 +107,11 @@ mod tests {
     }
 
     async fn router(providers: &[&str]) -> (Arc<ShieldsTable>, SafetyRouter) {
-        let stores = Stores::in_memory();
+        router_over(&Stores::in_memory(), providers).await
+    }
+
+    /// A table over `stores`, as a (re)started server opens it.
+    async fn router_over(stores: &Stores, providers: &[&str]) -> (Arc<ShieldsTable>, SafetyRouter) {
         let kv = stores.kv(&KvStoreRef { backend: "kv_default".into(), namespace: "registry".into() }).await.unwrap();
         let registry = Arc::new(ResourceRegistry::open(kv).await.unwrap());
         let providers: BTreeMap<String, Arc<dyn SafetyProvider>> =
@@ -158,6 +162,19 @@ mod tests {
         table.unregister(&ctx, "guard").await.unwrap();
         assert_eq!(table.get(&ctx, "guard").unwrap_err().message(), "Shield 'guard' not found");
         assert!(table.unregister(&ctx, "guard").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn shields_survive_a_restart_with_their_owner() {
+        let stores = Stores::in_memory();
+        let alice = caller_ctx("alice", &[("roles", &["alice"])], default_policy());
+        let (table, _) = router_over(&stores, &["kw"]).await;
+        table.register(&alice, register("kept", Some("mock/kept"))).await.unwrap();
+        let (restarted, router) = router_over(&stores, &["kw"]).await;
+        assert_eq!(restarted.get(&alice, "kept").unwrap().provider_resource(), "mock/kept");
+        let bob = caller_ctx("bob", &[("roles", &["bob"])], default_policy());
+        assert!(restarted.get(&bob, "kept").is_err());
+        assert!(router.run_shield(&alice, run("kept", "bad")).await.unwrap().violation.is_some());
     }
 
     #[tokio::test]
