@@ -10,7 +10,6 @@
 //! what was sent and how many requests were in flight at most.
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -23,8 +22,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use parking_lot::Mutex;
 use serde_json::{Map, Value, json};
-use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 /// A word the mock's detectors flag.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,15 +65,14 @@ struct FmsState {
 
 /// The running mock; stops when dropped.
 pub struct FmsMock {
-    addr: SocketAddr,
+    server: crate::local_server::LocalServer,
     state: Arc<FmsState>,
-    _stop: oneshot::Sender<()>,
 }
 
 impl std::fmt::Debug for FmsMock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FmsMock")
-            .field("addr", &self.addr)
+            .field("addr", &self.server.addr)
             .finish_non_exhaustive()
     }
 }
@@ -97,26 +93,12 @@ impl FmsMock {
             // The orchestrator's and detectors' liveness probe.
             .route("/health", axum::routing::get(|| async { "OK" }))
             .with_state(state.clone());
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
-        let addr = listener.local_addr()?;
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, router)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
-        Ok(FmsMock {
-            addr,
-            state,
-            _stop: stop,
-        })
+        Ok(FmsMock { server: crate::local_server::serve(router).await?, state })
     }
 
     /// `http://127.0.0.1:PORT` (the detector or orchestrator base URL).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
 
     /// From now on, requests without `Authorization: Bearer <token>` get 401.

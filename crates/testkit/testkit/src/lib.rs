@@ -44,6 +44,7 @@ pub mod files_suite;
 pub mod fms_mock;
 pub mod inference_suite;
 pub mod issuers;
+mod local_server;
 pub mod mcp_server;
 pub mod mock_openai;
 pub mod prerequisite;
