@@ -11,7 +11,7 @@ mod stack;
 
 pub use graph::enabled;
 pub use lookup::{check_provider_configs, find_descriptor};
-pub use resources::{ResourceRegistry, StoredResource};
+pub use resources::{ResourceRegistry, StoredResource, chosen_provider};
 pub use service::{BuiltService, ServiceContext, ServiceDescriptor, service_descriptors};
 pub use stack::{BuiltProvider, ServiceEntry, Stack};
 

@@ -125,3 +125,53 @@ impl ResourceRegistry {
         Ok(self.cache.write().remove(&(resource_type.to_owned(), identifier.to_owned())))
     }
 }
+
+/// The provider a registration names (empty counts as none), or the only one when it names
+/// none, checked against `providers`: 0.3.5's rule for routing tables. `api` names the
+/// providers in messages (`inference`, `safety`); `several` is the 400's text when none is named
+/// and several exist (0.3.5 words it differently per table).
+pub fn chosen_provider<'a, P>(
+    providers: &'a BTreeMap<String, P>,
+    requested: Option<String>,
+    api: &str,
+    several: &str,
+) -> Result<(String, &'a P)> {
+    let have = || providers.keys().cloned().collect::<Vec<_>>().join(", ");
+    let provider_id = match requested.filter(|p| !p.is_empty()) {
+        Some(p) => p,
+        None => {
+            let mut ids = providers.keys();
+            match (ids.next(), ids.next()) {
+                (Some(only), None) => only.clone(),
+                (None, _) => return Err(Error::invalid(format!("no {api} provider is configured"))),
+                _ => return Err(Error::invalid(several.replace("{have}", &have())).with_param("provider_id")),
+            }
+        }
+    };
+    match providers.get(&provider_id) {
+        Some(provider) => Ok((provider_id, provider)),
+        None => Err(Error::invalid(format!("provider '{provider_id}' is not one of this stack's {api} providers (have: {})", have()))
+            .with_param("provider_id")),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_provider_is_named_or_the_only_one() {
+        let one: BTreeMap<String, ()> = [("a".to_owned(), ())].into();
+        let two: BTreeMap<String, ()> = [("a".to_owned(), ()), ("b".to_owned(), ())].into();
+        let none: BTreeMap<String, ()> = BTreeMap::new();
+        assert_eq!(chosen_provider(&one, None, "safety", "x").unwrap().0, "a");
+        assert_eq!(chosen_provider(&one, Some(String::new()), "safety", "x").unwrap().0, "a");
+        assert_eq!(chosen_provider(&two, Some("b".into()), "safety", "x").unwrap().0, "b");
+        let e = chosen_provider(&two, None, "safety", "pick one of {have}").unwrap_err();
+        assert_eq!((e.message(), e.param()), ("pick one of a, b", Some("provider_id")));
+        assert_eq!(chosen_provider(&none, None, "safety", "x").unwrap_err().message(), "no safety provider is configured");
+        let e = chosen_provider(&two, Some("c".into()), "inference", "x").unwrap_err();
+        assert_eq!(e.message(), "provider 'c' is not one of this stack's inference providers (have: a, b)");
+    }
+}

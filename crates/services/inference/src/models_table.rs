@@ -9,7 +9,7 @@ use lls_api_common::access::{Action, Owner, ProtectedResource};
 use lls_api_common::{Error, RequestContext, Result, Tasks};
 use lls_api_inference::{Capability, InferenceProvider};
 use lls_api_models::{Model, ModelSource, ModelType, RegisterModelRequest};
-use lls_registry::{ResourceRegistry, StoredResource};
+use lls_registry::{ResourceRegistry, StoredResource, chosen_provider};
 use parking_lot::RwLock;
 use serde_json::Value;
 
@@ -82,30 +82,8 @@ impl ModelsTable {
     /// when none is named) and an embedding dimension for embedding models.
     fn model_of(&self, request: RegisterModelRequest) -> Result<Model> {
         request.validate()?;
-        let provider_id = match request.provider_id.filter(|p| !p.is_empty()) {
-            Some(p) => p,
-            None => {
-                let mut ids = self.providers.keys();
-                match (ids.next(), ids.next()) {
-                    (Some(only), None) => only.clone(),
-                    (None, _) => return Err(Error::invalid("no inference provider is configured")),
-                    _ => {
-                        return Err(Error::invalid(format!(
-                            "'provider_id' is required when several inference providers exist: {}",
-                            self.providers.keys().cloned().collect::<Vec<_>>().join(", ")
-                        ))
-                        .with_param("provider_id"));
-                    }
-                }
-            }
-        };
-        if !self.providers.contains_key(&provider_id) {
-            return Err(Error::invalid(format!(
-                "provider '{provider_id}' is not an inference provider of this stack (have: {})",
-                self.providers.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))
-            .with_param("provider_id"));
-        }
+        let several = "'provider_id' is required when several inference providers exist: {have}";
+        let (provider_id, _) = chosen_provider(&self.providers, request.provider_id, "inference", several)?;
         let model_type = request.model_type.unwrap_or_default();
         let metadata = request.metadata.unwrap_or_default();
         if model_type == ModelType::Embedding && metadata.get("embedding_dimension").and_then(Value::as_u64).is_none() {

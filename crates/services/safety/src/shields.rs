@@ -7,7 +7,7 @@ use std::sync::Arc;
 use lls_api_common::access::{Action, Owner, ProtectedResource};
 use lls_api_common::{Error, RequestContext, Result};
 use lls_api_safety::{RegisterShieldRequest, SHIELD_RESOURCE, SafetyProvider, Shield};
-use lls_registry::{ResourceRegistry, StoredResource};
+use lls_registry::{ResourceRegistry, StoredResource, chosen_provider};
 
 /// Shields by identifier, and the safety providers that serve them.
 pub struct ShieldsTable {
@@ -63,29 +63,9 @@ impl ShieldsTable {
     /// 0.3.5 picks), `provider_shield_id` defaulting to the id.
     fn shield_of(&self, request: RegisterShieldRequest) -> Result<(Shield, Arc<dyn SafetyProvider>)> {
         request.validate()?;
-        let provider_id = match request.provider_id.filter(|p| !p.is_empty()) {
-            Some(p) => p,
-            None => {
-                let mut ids = self.providers.keys();
-                match (ids.next(), ids.next()) {
-                    (Some(only), None) => only.clone(),
-                    (None, _) => return Err(Error::invalid("no safety provider is configured")),
-                    _ => {
-                        return Err(Error::invalid(
-                            "No provider specified and multiple providers available. Please specify a provider_id.",
-                        )
-                        .with_param("provider_id"));
-                    }
-                }
-            }
-        };
-        let provider = self.providers.get(&provider_id).cloned().ok_or_else(|| {
-            Error::invalid(format!(
-                "provider '{provider_id}' is not a safety provider of this stack (have: {})",
-                self.providers.keys().cloned().collect::<Vec<_>>().join(", ")
-            ))
-            .with_param("provider_id")
-        })?;
+        let several = "No provider specified and multiple providers available. Please specify a provider_id.";
+        let (provider_id, provider) = chosen_provider(&self.providers, request.provider_id, "safety", several)?;
+        let provider = provider.clone();
         let resource = request.provider_shield_id.filter(|p| !p.is_empty()).unwrap_or_else(|| request.shield_id.clone());
         Ok((Shield::new(request.shield_id, resource, provider_id, request.params.unwrap_or_default()), provider))
     }
