@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use lls_api_common::{ErrorKind, OutboundPolicy, ProviderConfig, RequestContext};
 use lls_api_inference::{ChatMessage, Role};
-use lls_api_safety::{SafetyProvider, Shield, ViolationLevel};
+use lls_api_safety::{RunShieldResponse, SafetyProvider, Shield, ViolationLevel};
 use lls_safety_remote_trustyai_fms::{FmsConfig, TrustyAiFms};
 use lls_testkit::{FmsMock, Trigger};
 use serde_json::{Map, Value, json};
@@ -25,6 +25,11 @@ fn shield(id: &str) -> Shield {
 
 fn ctx() -> RequestContext {
     RequestContext::default()
+}
+
+/// The shield's verdict on one message.
+async fn judge(p: &TrustyAiFms, s: &Shield, role: Role, text: &str) -> RunShieldResponse {
+    p.run_shield(&ctx(), s, &[ChatMessage::text(role, text)], &Map::new()).await.unwrap()
 }
 
 async fn mock() -> FmsMock {
@@ -51,26 +56,10 @@ async fn direct_content_shield_flags_above_the_threshold_in_the_selected_message
     p.register_shield(&ctx(), &s).await.unwrap();
 
     // A score equal to the threshold does not count (TrustyAI compares with `>`).
-    let ok = p
-        .run_shield(
-            &ctx(),
-            &s,
-            &[ChatMessage::text(Role::User, "meh, fine")],
-            &Map::new(),
-        )
-        .await
-        .unwrap();
+    let ok = judge(&p, &s, Role::User, "meh, fine").await;
     assert!(ok.violation.is_none(), "{ok:?}");
     // A system message is not looked at.
-    let skipped = p
-        .run_shield(
-            &ctx(),
-            &s,
-            &[ChatMessage::text(Role::System, "stupid")],
-            &Map::new(),
-        )
-        .await
-        .unwrap();
+    let skipped = judge(&p, &s, Role::System, "stupid").await;
     assert!(skipped.violation.is_none());
     assert_eq!(
         m.requests().len(),
@@ -158,15 +147,7 @@ async fn orchestrator_shields_with_several_detectors() {
         "detectors": {"hap": {"detector_params": {}}, "regex": {"detector_params": {"regex": ["email"]}}}}}}),
     );
     let s = shield("email_hap");
-    let v = p
-        .run_shield(
-            &ctx(),
-            &s,
-            &[ChatMessage::text(Role::User, "my email is stupid")],
-            &Map::new(),
-        )
-        .await
-        .unwrap()
+    let v = judge(&p, &s, Role::User, "my email is stupid").await
         .violation
         .unwrap();
     assert_eq!(
@@ -230,25 +211,9 @@ async fn shields_are_registered_from_the_config_or_from_params() {
     let dynamic = Shield::new("hap", "hap", "trustyai_fms", params);
     p.register_shield(&ctx(), &dynamic).await.unwrap();
     // Shields made from params look at system messages unless they say otherwise (as TrustyAI's).
-    let user = p
-        .run_shield(
-            &ctx(),
-            &dynamic,
-            &[ChatMessage::text(Role::User, "stupid")],
-            &Map::new(),
-        )
-        .await
-        .unwrap();
+    let user = judge(&p, &dynamic, Role::User, "stupid").await;
     assert!(user.violation.is_none());
-    let system = p
-        .run_shield(
-            &ctx(),
-            &dynamic,
-            &[ChatMessage::text(Role::System, "meh")],
-            &Map::new(),
-        )
-        .await
-        .unwrap();
+    let system = judge(&p, &dynamic, Role::System, "meh").await;
     assert!(system.violation.is_some(), "0.5 > 0.3");
 
     let bad = Shield::new(
