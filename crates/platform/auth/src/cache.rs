@@ -93,7 +93,7 @@ fn token_hash(token: &str) -> TokenHash {
 
 #[async_trait]
 impl Authenticator for Cached {
-    async fn validate(&self, token: &str, request: &RequestInfo) -> Result<User, AuthError> {
+    async fn validate(&self, token: &str, request: &RequestInfo<'_>) -> Result<User, AuthError> {
         if !self.inner.cacheable() {
             return Ok(self.inner.check(token, request).await?.user);
         }
@@ -121,7 +121,7 @@ mod tests {
 
     #[async_trait]
     impl Validator for Counting {
-        async fn check(&self, token: &str, _: &RequestInfo) -> Result<Validated, AuthError> {
+        async fn check(&self, token: &str, _: &RequestInfo<'_>) -> Result<Validated, AuthError> {
             self.0.fetch_add(1, Ordering::SeqCst);
             let expires_at = self.1.map(|d| SystemTime::now() + d);
             Ok(Validated { user: User { principal: token.to_owned(), ..User::default() }, expires_at })

@@ -170,7 +170,7 @@ fn invalid_jwt(why: &str) -> AuthError {
 
 #[async_trait]
 impl Validator for JwksValidator {
-    async fn check(&self, token: &str, _: &RequestInfo) -> Result<Validated, AuthError> {
+    async fn check(&self, token: &str, _: &RequestInfo<'_>) -> Result<Validated, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| invalid_jwt("malformed"))?;
         let Some(kid) = header.kid else { return Err(invalid_jwt("no key id (kid) in its header")) };
         if matches!(header.alg, Algorithm::HS256 | Algorithm::HS384 | Algorithm::HS512) {

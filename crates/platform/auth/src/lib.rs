@@ -28,14 +28,24 @@ pub use config::{AuthProviderConfig, ConfigProblem};
 /// Who made a request: the principal and its access attributes (`roles`, `teams`, …).
 pub use lls_api_common::access::User;
 
-/// What a validator may see of the request besides the token (the `custom` endpoint receives it).
-#[derive(Clone, Debug, Default)]
-pub struct RequestInfo {
+/// What a validator may see of the request besides the token (the `custom` endpoint receives
+/// it), borrowed from the request: nothing is copied on the hot path.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestInfo<'a> {
     /// The request path, e.g. `/v1/models`.
-    pub path: String,
+    pub path: &'a str,
     /// The raw query string, without the `?`.
-    pub query: Option<String>,
-    pub headers: http::HeaderMap,
+    pub query: Option<&'a str>,
+    /// All of them, `Authorization` included: validators that pass headers on drop it.
+    pub headers: &'a http::HeaderMap,
+}
+
+impl Default for RequestInfo<'static> {
+    /// No path, no query, no headers.
+    fn default() -> Self {
+        static NO_HEADERS: std::sync::LazyLock<http::HeaderMap> = std::sync::LazyLock::new(http::HeaderMap::new);
+        RequestInfo { path: "", query: None, headers: &NO_HEADERS }
+    }
 }
 
 /// Why a token was not accepted. Both become a 401 at the edge; `Unavailable` carries 0.3.5's
@@ -63,7 +73,7 @@ impl AuthError {
 #[async_trait]
 pub trait Authenticator: Send + Sync {
     /// The user a token belongs to, or why it is refused.
-    async fn validate(&self, token: &str, request: &RequestInfo) -> Result<User, AuthError>;
+    async fn validate(&self, token: &str, request: &RequestInfo<'_>) -> Result<User, AuthError>;
 
     /// The provider-specific text of the 401 for a request without a token (0.3.5's wording).
     fn challenge(&self) -> String {
@@ -82,7 +92,7 @@ pub struct Validated {
 /// One token type's check, without caching; [`Cached`] turns it into an [`Authenticator`].
 #[async_trait]
 pub trait Validator: Send + Sync {
-    async fn check(&self, token: &str, request: &RequestInfo) -> Result<Validated, AuthError>;
+    async fn check(&self, token: &str, request: &RequestInfo<'_>) -> Result<Validated, AuthError>;
 
     /// See [`Authenticator::challenge`].
     fn challenge(&self) -> String;

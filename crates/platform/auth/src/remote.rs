@@ -55,7 +55,7 @@ impl Introspection {
 
 #[async_trait]
 impl Validator for Introspection {
-    async fn check(&self, token: &str, _: &RequestInfo) -> Result<Validated, AuthError> {
+    async fn check(&self, token: &str, _: &RequestInfo<'_>) -> Result<Validated, AuthError> {
         let mut form = vec![("token", token)];
         let mut req = self.http.post(&self.url);
         if self.in_body {
@@ -111,16 +111,16 @@ impl Custom {
 /// The request as the endpoint sees it: headers (lower-case names, the last of repeated ones,
 /// never `Authorization`), the query as `{name: [values]}` (blank values dropped, like Python's
 /// `parse_qs`).
-fn request_context(request: &RequestInfo) -> Value {
+fn request_context(request: &RequestInfo<'_>) -> Value {
     let mut headers = serde_json::Map::new();
-    for (name, value) in &request.headers {
+    for (name, value) in request.headers {
         if name == http::header::AUTHORIZATION {
             continue;
         }
         headers.insert(name.as_str().to_owned(), Value::String(String::from_utf8_lossy(value.as_bytes()).into_owned()));
     }
     let mut params: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (k, v) in form_urlencoded::parse(request.query.as_deref().unwrap_or("").as_bytes()) {
+    for (k, v) in form_urlencoded::parse(request.query.unwrap_or("").as_bytes()) {
         if !v.is_empty() {
             params.entry(k.into_owned()).or_default().push(v.into_owned());
         }
@@ -137,7 +137,7 @@ struct CustomAnswer {
 
 #[async_trait]
 impl Validator for Custom {
-    async fn check(&self, token: &str, request: &RequestInfo) -> Result<Validated, AuthError> {
+    async fn check(&self, token: &str, request: &RequestInfo<'_>) -> Result<Validated, AuthError> {
         let body = json!({"api_key": token, "request": request_context(request)});
         let resp = self.http.post(&self.endpoint).json(&body).send().await.map_err(|e| unreachable("Authentication", &e))?;
         if resp.status() != reqwest::StatusCode::OK {
@@ -190,7 +190,7 @@ impl Kubernetes {
 
 #[async_trait]
 impl Validator for Kubernetes {
-    async fn check(&self, token: &str, _: &RequestInfo) -> Result<Validated, AuthError> {
+    async fn check(&self, token: &str, _: &RequestInfo<'_>) -> Result<Validated, AuthError> {
         let review = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"});
         let resp = self
             .http
@@ -244,7 +244,7 @@ impl GitHub {
 
 #[async_trait]
 impl Validator for GitHub {
-    async fn check(&self, token: &str, _: &RequestInfo) -> Result<Validated, AuthError> {
+    async fn check(&self, token: &str, _: &RequestInfo<'_>) -> Result<Validated, AuthError> {
         let resp = self
             .http
             .get(&self.user_url)

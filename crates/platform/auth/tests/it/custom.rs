@@ -13,7 +13,7 @@ async fn the_endpoint_sees_the_request_without_authorization_and_decides() {
     let mut headers = http::HeaderMap::new();
     headers.insert("authorization", "Bearer key-1".parse().unwrap());
     headers.insert("x-tenant", "acme".parse().unwrap());
-    let req = RequestInfo { path: "/v1/models".into(), query: Some("a=1&a=2&b=&c=x%20y".into()), headers };
+    let req = RequestInfo { path: "/v1/models", query: Some("a=1&a=2&b=&c=x%20y"), headers: &headers };
     let user = auth.validate("key-1", &req).await.unwrap();
     assert_eq!(user.principal, "svc");
     assert_eq!(user.attributes["roles"], ["admin"]);

@@ -20,6 +20,6 @@ fn build(yaml: &str) -> Arc<dyn Authenticator> {
     lls_auth::build(&config).unwrap()
 }
 
-fn request() -> RequestInfo {
+fn request() -> RequestInfo<'static> {
     RequestInfo::default()
 }

@@ -54,12 +54,9 @@ pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next:
             _ => return unauthorized("Invalid Authorization header format"),
         },
     };
-    let info = RequestInfo {
-        path: req.uri().path().to_owned(),
-        query: req.uri().query().map(str::to_owned),
-        headers: without_authorization(req.headers()),
-    };
-    match auth.authenticator.validate(&token, &info).await {
+    let info = RequestInfo { path: req.uri().path(), query: req.uri().query(), headers: req.headers() };
+    let validated = auth.authenticator.validate(&token, &info).await;
+    match validated {
         Ok(user) => {
             tracing::debug!(principal = %user.principal, "authenticated");
             req.extensions_mut().insert(ClientIdentity(user.principal.clone()));
@@ -86,10 +83,4 @@ fn unauthorized(message: &str) -> Response {
     let mut response = edge_error(StatusCode::UNAUTHORIZED, message);
     response.headers_mut().insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     response
-}
-
-fn without_authorization(headers: &axum::http::HeaderMap) -> axum::http::HeaderMap {
-    let mut headers = headers.clone();
-    headers.remove(AUTHORIZATION);
-    headers
 }
