@@ -34,16 +34,15 @@ impl Safety for SafetyRouter {
     async fn run_moderation(&self, ctx: &RequestContext, request: RunModerationRequest) -> Result<ModerationObject> {
         let inputs = request.inputs()?;
         let model = request.model()?;
-        let matches: Vec<String> =
-            self.table.list(ctx).into_iter().filter(|s| s.provider_resource_id.as_deref() == Some(model)).map(|s| s.identifier).collect();
-        let shield_id = match matches.as_slice() {
-            [one] => one,
-            [] => return Err(Error::invalid(format!("No shield associated with provider_resource id {model}")).with_param("model")),
+        let mut matches: Vec<_> = self.table.list(ctx).into_iter().filter(|s| s.provider_resource_id.as_deref() == Some(model)).collect();
+        let shield = match matches.len() {
+            1 => matches.swap_remove(0),
+            0 => return Err(Error::invalid(format!("No shield associated with provider_resource id {model}")).with_param("model")),
             _ => {
                 return Err(Error::invalid(format!("Multiple shields associated with provider_resource id {model}")).with_param("model"));
             }
         };
-        let (shield, provider) = self.table.resolve(ctx, shield_id)?;
+        let provider = self.table.provider_of(&shield)?;
         provider.run_moderation(ctx, &shield, &inputs).await
     }
 }

@@ -50,13 +50,22 @@ impl ShieldsTable {
             .with_param("shield_id")
         };
         let shield = self.get(ctx, identifier).map_err(|_| not_served())?;
-        let provider = self.providers.get(&shield.provider_id).cloned().ok_or_else(|| {
+        let provider = self.provider_of(&shield)?;
+        Ok((shield, provider))
+    }
+
+    /// The provider serving a shield the caller has already read; a 503 when run.yaml no longer
+    /// configures it.
+    pub fn provider_of(&self, shield: &Shield) -> Result<Arc<dyn SafetyProvider>> {
+        self.providers.get(&shield.provider_id).cloned().ok_or_else(|| {
             Error::new(
                 lls_api_common::ErrorKind::UpstreamUnavailable,
-                format!("shield '{identifier}' is served by safety provider '{}', which this stack no longer configures", shield.provider_id),
+                format!(
+                    "shield '{}' is served by safety provider '{}', which this stack no longer configures",
+                    shield.identifier, shield.provider_id
+                ),
             )
-        })?;
-        Ok((shield, provider))
+        })
     }
 
     /// The shield a request describes: a known provider (the only one when none is named, as
