@@ -77,7 +77,12 @@ impl Item {
     }
 
     pub fn message(role: Role, content: MessageContent) -> Item {
-        Item::Message(MessageItem { content, role, id: None, status: None })
+        Item::Message(MessageItem {
+            content,
+            role,
+            id: None,
+            status: None,
+        })
     }
 }
 
@@ -119,7 +124,11 @@ impl MessageItem {
     pub fn text(&self) -> String {
         match &self.content {
             MessageContent::Text(t) => t.clone(),
-            MessageContent::Parts(parts) => parts.iter().filter_map(ContentPart::text).collect::<Vec<_>>().join(""),
+            MessageContent::Parts(parts) => parts
+                .iter()
+                .filter_map(ContentPart::text)
+                .collect::<Vec<_>>()
+                .join(""),
         }
     }
 }
@@ -170,7 +179,10 @@ impl ContentPart {
     }
 
     pub fn output_text(text: impl Into<String>) -> Self {
-        ContentPart::OutputText { text: text.into(), annotations: Vec::new() }
+        ContentPart::OutputText {
+            text: text.into(),
+            annotations: Vec::new(),
+        }
     }
 }
 
@@ -178,10 +190,28 @@ impl ContentPart {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Annotation {
-    FileCitation { file_id: String, filename: String, index: usize },
-    UrlCitation { end_index: usize, start_index: usize, title: String, url: String },
-    ContainerFileCitation { container_id: String, end_index: usize, file_id: String, filename: String, start_index: usize },
-    FilePath { file_id: String, index: usize },
+    FileCitation {
+        file_id: String,
+        filename: String,
+        index: usize,
+    },
+    UrlCitation {
+        end_index: usize,
+        start_index: usize,
+        title: String,
+        url: String,
+    },
+    ContainerFileCitation {
+        container_id: String,
+        end_index: usize,
+        file_id: String,
+        filename: String,
+        start_index: usize,
+    },
+    FilePath {
+        file_id: String,
+        index: usize,
+    },
 }
 
 /// A web search the server ran.
@@ -293,7 +323,10 @@ mod tests {
     #[test]
     fn a_message_without_type_is_read_as_input() {
         let item = Item::from_input(json!({"role": "user", "content": "hi"})).unwrap();
-        assert_eq!(item, Item::message(Role::User, MessageContent::Text("hi".into())));
+        assert_eq!(
+            item,
+            Item::message(Role::User, MessageContent::Text("hi".into()))
+        );
         assert!(serde_json::from_value::<Item>(json!({"role": "user", "content": "hi"})).is_err());
     }
 

@@ -27,13 +27,18 @@ pub struct User {
 /// `owner_principal` and `access_attributes` columns). 0.3.5 uses the same shape as [`User`].
 pub type Owner = User;
 
-fn attributes_or_null<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<AccessAttributes, D::Error> {
+fn attributes_or_null<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<AccessAttributes, D::Error> {
     Ok(Option::<AccessAttributes>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl User {
     pub fn new(principal: impl Into<String>, attributes: AccessAttributes) -> Self {
-        User { principal: principal.into(), attributes }
+        User {
+            principal: principal.into(),
+            attributes,
+        }
     }
 
     /// The owner 0.3.5 reads back from a SQL row: the `owner_principal` column (SQL NULL reads
@@ -45,13 +50,20 @@ impl User {
             Value::Object(map) => map
                 .iter()
                 .filter_map(|(name, values)| {
-                    let values = values.as_array()?.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+                    let values = values
+                        .as_array()?
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect();
                     Some((name.clone(), values))
                 })
                 .collect(),
             _ => AccessAttributes::new(),
         };
-        User { principal: owner_principal.unwrap_or_default().to_owned(), attributes }
+        User {
+            principal: owner_principal.unwrap_or_default().to_owned(),
+            attributes,
+        }
     }
 
     /// The `access_attributes` column value a SQL store writes for a row this user creates:
@@ -107,7 +119,11 @@ impl FromStr for Action {
         Action::ALL
             .into_iter()
             .find(|a| a.as_str() == s)
-            .ok_or_else(|| format!("unknown action `{s}`, expected one of `create`, `read`, `update`, `delete`"))
+            .ok_or_else(|| {
+                format!(
+                    "unknown action `{s}`, expected one of `create`, `read`, `update`, `delete`"
+                )
+            })
     }
 }
 
@@ -129,7 +145,11 @@ pub struct ProtectedResource<'a> {
 
 impl<'a> ProtectedResource<'a> {
     pub fn new(type_: &'a str, identifier: &'a str, owner: Option<&'a Owner>) -> Self {
-        ProtectedResource { type_, identifier, owner }
+        ProtectedResource {
+            type_,
+            identifier,
+            owner,
+        }
     }
 
     /// `"<type>::<identifier>"`, what a rule's `resource` is matched against.
@@ -144,7 +164,8 @@ pub trait AccessPolicy: Send + Sync + fmt::Debug {
     /// Whether `user` may do `action` to `resource`.
     fn is_allowed(&self, action: Action, resource: &ProtectedResource<'_>, user: &User) -> bool;
     /// The 403 for a refused action, in 0.3.5's words.
-    fn denied(&self, action: Action, resource: &ProtectedResource<'_>, user: &User) -> crate::Error;
+    fn denied(&self, action: Action, resource: &ProtectedResource<'_>, user: &User)
+    -> crate::Error;
     /// What a SQL store may filter in the database before checking each row it reads with
     /// [`AccessPolicy::is_allowed`]; `None` when the policy cannot be expressed as a filter.
     fn sql_filter(&self, user: &User) -> Option<OwnerFilter>;
@@ -192,13 +213,16 @@ impl OwnerFilter {
         if self.shared.is_empty() {
             return false;
         }
-        self.shared.iter().all(|(name, reader_values)| match access_attributes.get(name) {
-            None | Some(Value::Null) => true,
-            Some(Value::Array(owner_values)) => {
-                owner_values.iter().any(|v| v.as_str().is_some_and(|v| reader_values.iter().any(|r| r == v)))
-            }
-            Some(_) => false,
-        })
+        self.shared
+            .iter()
+            .all(|(name, reader_values)| match access_attributes.get(name) {
+                None | Some(Value::Null) => true,
+                Some(Value::Array(owner_values)) => owner_values.iter().any(|v| {
+                    v.as_str()
+                        .is_some_and(|v| reader_values.iter().any(|r| r == v))
+                }),
+                Some(_) => false,
+            })
     }
 }
 
@@ -210,12 +234,16 @@ mod tests {
     use super::*;
 
     fn attrs(pairs: &[(&str, &[&str])]) -> AccessAttributes {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.iter().map(|s| s.to_string()).collect()))
+            .collect()
     }
 
     #[test]
     fn user_reads_null_attributes_as_empty_and_round_trips() {
-        let user: User = serde_json::from_value(json!({"principal": "alice", "attributes": null})).unwrap();
+        let user: User =
+            serde_json::from_value(json!({"principal": "alice", "attributes": null})).unwrap();
         assert_eq!(user, User::new("alice", AccessAttributes::new()));
         let user: User = serde_json::from_value(json!({"principal": "bob"})).unwrap();
         assert!(user.attributes.is_empty());
@@ -229,23 +257,39 @@ mod tests {
     fn owner_from_sql_columns() {
         let owner = User::from_columns(None, &Value::Null);
         assert_eq!(owner, User::new("", AccessAttributes::new()));
-        let owner = User::from_columns(Some("alice"), &json!({"roles": ["a", 1, "b"], "teams": "x"}));
+        let owner = User::from_columns(
+            Some("alice"),
+            &json!({"roles": ["a", 1, "b"], "teams": "x"}),
+        );
         assert_eq!(owner, User::new("alice", attrs(&[("roles", &["a", "b"])])));
-        assert!(User::from_columns(Some("x"), &json!([1])).attributes.is_empty());
+        assert!(
+            User::from_columns(Some("x"), &json!([1]))
+                .attributes
+                .is_empty()
+        );
     }
 
     #[test]
     fn access_attributes_column_is_null_without_attributes() {
-        assert_eq!(User::new("a", AccessAttributes::new()).access_attributes_column(), Value::Null);
+        assert_eq!(
+            User::new("a", AccessAttributes::new()).access_attributes_column(),
+            Value::Null
+        );
         let user = User::new("a", attrs(&[("roles", &["r1", "r2"])]));
-        assert_eq!(user.access_attributes_column(), json!({"roles": ["r1", "r2"]}));
+        assert_eq!(
+            user.access_attributes_column(),
+            json!({"roles": ["r1", "r2"]})
+        );
     }
 
     #[test]
     fn actions_parse_and_print_in_lower_case() {
         for action in Action::ALL {
             assert_eq!(action.as_str().parse::<Action>().unwrap(), action);
-            assert_eq!(serde_json::to_value(action).unwrap(), json!(action.to_string()));
+            assert_eq!(
+                serde_json::to_value(action).unwrap(),
+                json!(action.to_string())
+            );
         }
         assert!("Read".parse::<Action>().is_err());
         assert!(serde_json::from_value::<Action>(json!("write")).is_err());
@@ -257,12 +301,17 @@ mod tests {
         let table = sql_record_type("openai_files");
         let r = ProtectedResource::new(&table, "file-1", Some(&owner));
         assert_eq!(r.qualified_id(), "sql_record::openai_files::file-1");
-        assert_eq!(ProtectedResource::new("model", "m", None).qualified_id(), "model::m");
+        assert_eq!(
+            ProtectedResource::new("model", "m", None).qualified_id(),
+            "model::m"
+        );
     }
 
     #[test]
     fn owner_filter_admits_like_the_sql_of_0_3_5() {
-        let reader = OwnerFilter { shared: attrs(&[("roles", &["dev", "ops"]), ("teams", &["ml"])]) };
+        let reader = OwnerFilter {
+            shared: attrs(&[("roles", &["dev", "ops"]), ("teams", &["ml"])]),
+        };
         let public = OwnerFilter::public_only();
         let cases: &[(Option<&str>, Value, bool, bool)] = &[
             // (owner_principal, access_attributes, admitted for `reader`, for `public`)
@@ -270,19 +319,42 @@ mod tests {
             (Some("bob"), Value::Null, true, true),
             (None, Value::Null, true, true),
             (None, json!({"roles": ["dev"]}), true, false),
-            (Some("bob"), json!({"roles": ["ops"], "teams": ["ml", "x"]}), true, false),
+            (
+                Some("bob"),
+                json!({"roles": ["ops"], "teams": ["ml", "x"]}),
+                true,
+                false,
+            ),
             (Some("bob"), json!({"roles": ["ops"]}), true, false),
-            (Some("bob"), json!({"roles": ["ops"], "teams": null}), true, false),
+            (
+                Some("bob"),
+                json!({"roles": ["ops"], "teams": null}),
+                true,
+                false,
+            ),
             (Some("bob"), json!({"projects": ["p"]}), true, false),
             (Some("bob"), json!({}), true, false),
             (Some("bob"), json!({"roles": ["admin"]}), false, false),
-            (Some("bob"), json!({"roles": ["dev"], "teams": ["infra"]}), false, false),
+            (
+                Some("bob"),
+                json!({"roles": ["dev"], "teams": ["infra"]}),
+                false,
+                false,
+            ),
             (Some("bob"), json!({"roles": []}), false, false),
             (Some("bob"), json!({"roles": "dev"}), false, false),
         ];
         for (principal, attributes, for_reader, for_public) in cases {
-            assert_eq!(reader.admits(*principal, attributes), *for_reader, "{principal:?} {attributes}");
-            assert_eq!(public.admits(*principal, attributes), *for_public, "{principal:?} {attributes}");
+            assert_eq!(
+                reader.admits(*principal, attributes),
+                *for_reader,
+                "{principal:?} {attributes}"
+            );
+            assert_eq!(
+                public.admits(*principal, attributes),
+                *for_public,
+                "{principal:?} {attributes}"
+            );
         }
     }
 }

@@ -36,14 +36,24 @@ pub fn row_allows(ctx: &RequestContext, action: Action, table: &str, row: &Row) 
 }
 
 /// [`RequestContext::authorize`] for `row` of `table`.
-pub fn authorize_row(ctx: &RequestContext, action: Action, table: &str, row: &Row) -> std::result::Result<(), Refusal> {
+pub fn authorize_row(
+    ctx: &RequestContext,
+    action: Action,
+    table: &str,
+    row: &Row,
+) -> std::result::Result<(), Refusal> {
     let (type_, id, owner) = (sql_record_type(table), record_id(row), row_owner(row));
     ctx.authorize(action, &ProtectedResource::new(&type_, &id, Some(&owner)))
 }
 
 /// The row `filter` selects if the caller may read it: `None` when there is none or it is
 /// hidden from the caller (answer the API's usual not-found error either way).
-pub async fn fetch_readable_one(store: &dyn SqlStore, table: &str, filter: &Filter, ctx: &RequestContext) -> Result<Option<Row>> {
+pub async fn fetch_readable_one(
+    store: &dyn SqlStore,
+    table: &str,
+    filter: &Filter,
+    ctx: &RequestContext,
+) -> Result<Option<Row>> {
     let filter = filter.clone().owned(ctx.sql_filter());
     let row = store.fetch_one(table, &filter).await?;
     Ok(row.filter(|row| row_allows(ctx, Action::Read, table, row)))
@@ -52,7 +62,13 @@ pub async fn fetch_readable_one(store: &dyn SqlStore, table: &str, filter: &Filt
 /// The row `filter` selects, for changing it (`action` is update or delete): `None` when there
 /// is none or the caller may not read it (not found), a 403 when the caller may read it but not
 /// do `action`.
-pub async fn fetch_for(store: &dyn SqlStore, table: &str, filter: &Filter, ctx: &RequestContext, action: Action) -> Result<Option<Row>> {
+pub async fn fetch_for(
+    store: &dyn SqlStore,
+    table: &str,
+    filter: &Filter,
+    ctx: &RequestContext,
+    action: Action,
+) -> Result<Option<Row>> {
     let Some(row) = fetch_readable_one(store, table, filter, ctx).await? else {
         return Ok(None);
     };
@@ -68,7 +84,12 @@ pub async fn fetch_for(store: &dyn SqlStore, table: &str, filter: &Filter, ctx: 
 /// dropped, and more fetched after the last row seen until the page holds `query.limit` rows or
 /// the table is exhausted. `has_more` says whether a further readable row exists. A cursor the
 /// caller may not read is refused as the store refuses an unknown one.
-pub async fn fetch_readable_page(store: &dyn SqlStore, table: &str, query: &PageQuery, ctx: &RequestContext) -> Result<Page> {
+pub async fn fetch_readable_page(
+    store: &dyn SqlStore,
+    table: &str,
+    query: &PageQuery,
+    ctx: &RequestContext,
+) -> Result<Page> {
     fetch_readable_page_where(store, table, query, ctx, &mut |_| true).await
 }
 
@@ -84,7 +105,10 @@ pub async fn fetch_readable_page_where(
 ) -> Result<Page> {
     if let (Some(after), Some(_)) = (&query.after, ctx.user()) {
         let cursor = Filter::eq(query.id_column.clone(), after.clone());
-        if fetch_readable_one(store, table, &cursor, ctx).await?.is_none() {
+        if fetch_readable_one(store, table, &cursor, ctx)
+            .await?
+            .is_none()
+        {
             return Err(unknown_cursor(table, &query.id_column, after));
         }
     }
@@ -94,10 +118,17 @@ pub async fn fetch_readable_page_where(
     for refill in 0_usize.. {
         // One readable row past the page tells whether there is another page.
         let wanted = query.limit.map(|limit| limit + 1 - rows.len());
-        fetch.limit = if refill == 0 { wanted } else { wanted.map(|n| n.max(REFILL_BATCH)) };
+        fetch.limit = if refill == 0 {
+            wanted
+        } else {
+            wanted.map(|n| n.max(REFILL_BATCH))
+        };
         let page = store.fetch_page(table, &fetch).await?;
         let Some(last) = page.rows.last() else {
-            return Ok(Page { rows, has_more: false });
+            return Ok(Page {
+                rows,
+                has_more: false,
+            });
         };
         fetch.after = Some(cursor_of(last, &query.id_column)?);
         for row in page.rows {
@@ -109,14 +140,20 @@ pub async fn fetch_readable_page_where(
                 && rows.len() > limit
             {
                 rows.truncate(limit);
-                return Ok(Page { rows, has_more: true });
+                return Ok(Page {
+                    rows,
+                    has_more: true,
+                });
             }
         }
         if !page.has_more {
             break;
         }
     }
-    Ok(Page { rows, has_more: false })
+    Ok(Page {
+        rows,
+        has_more: false,
+    })
 }
 
 /// The id of `row` as a cursor.
@@ -124,12 +161,16 @@ fn cursor_of(row: &Row, id_column: &str) -> Result<String> {
     match row.get(id_column) {
         Some(Value::String(id)) => Ok(id.clone()),
         Some(Value::Number(id)) => Ok(id.to_string()),
-        other => Err(Error::internal(format!("a row's id column '{id_column}' holds {other:?}, not an id"))),
+        other => Err(Error::internal(format!(
+            "a row's id column '{id_column}' holds {other:?}, not an id"
+        ))),
     }
 }
 
 /// What the SQL stores answer for a cursor naming no row (the caller must not tell a hidden
 /// row from a missing one).
 fn unknown_cursor(table: &str, id_column: &str, after: &str) -> Error {
-    Error::invalid(format!("Record with {id_column}='{after}' not found in table '{table}'"))
+    Error::invalid(format!(
+        "Record with {id_column}='{after}' not found in table '{table}'"
+    ))
 }

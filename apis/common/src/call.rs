@@ -48,7 +48,17 @@ impl Next<'_> {
     /// Runs the remaining layers and the provider call once.
     pub async fn run(&mut self, call: &Call<'_>) -> Result<Erased> {
         match self.layers.split_first() {
-            Some((layer, rest)) => layer.call(call, Next { layers: rest, attempt: &mut *self.attempt }).await,
+            Some((layer, rest)) => {
+                layer
+                    .call(
+                        call,
+                        Next {
+                            layers: rest,
+                            attempt: &mut *self.attempt,
+                        },
+                    )
+                    .await
+            }
             None => (self.attempt)().await,
         }
     }
@@ -75,13 +85,20 @@ pub struct CallStack {
 
 impl std::fmt::Debug for CallStack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CallStack").field("provider_id", &self.provider_id).field("layers", &self.layers.len()).finish()
+        f.debug_struct("CallStack")
+            .field("provider_id", &self.provider_id)
+            .field("layers", &self.layers.len())
+            .finish()
     }
 }
 
 impl CallStack {
     pub fn new(api: Api, provider_id: &str, layers: Vec<Arc<dyn CallLayer>>) -> Self {
-        CallStack { api, provider_id: provider_id.into(), layers: layers.into() }
+        CallStack {
+            api,
+            provider_id: provider_id.into(),
+            layers: layers.into(),
+        }
     }
 
     /// No layers: calls go straight to the provider.
@@ -93,12 +110,28 @@ impl CallStack {
         &self.provider_id
     }
 
-    fn call<'a>(&'a self, method: &'static str, idempotent: bool, model: Option<&'a str>) -> Call<'a> {
-        Call { api: self.api, provider_id: &self.provider_id, method, idempotent, model }
+    fn call<'a>(
+        &'a self,
+        method: &'static str,
+        idempotent: bool,
+        model: Option<&'a str>,
+    ) -> Call<'a> {
+        Call {
+            api: self.api,
+            provider_id: &self.provider_id,
+            method,
+            idempotent,
+            model,
+        }
     }
 
     /// A call that is made at most once (it has side effects or costs money: chat, uploads).
-    pub async fn once<T, Fut>(&self, method: &'static str, model: Option<&str>, fut: Fut) -> Result<T>
+    pub async fn once<T, Fut>(
+        &self,
+        method: &'static str,
+        model: Option<&str>,
+        fut: Fut,
+    ) -> Result<T>
     where
         T: Send + 'static,
         Fut: Future<Output = Result<T>> + Send + 'static,
@@ -110,16 +143,30 @@ impl CallStack {
         let mut attempt = move || -> BoxFuture<'static, Result<Erased>> {
             match slot.take() {
                 Some(fut) => Box::pin(async move { fut.await.map(|t| Box::new(t) as Erased) }),
-                None => Box::pin(async { Err(Error::internal("a call that must not be repeated was attempted twice")) }),
+                None => Box::pin(async {
+                    Err(Error::internal(
+                        "a call that must not be repeated was attempted twice",
+                    ))
+                }),
             }
         };
         let call = self.call(method, false, model);
-        let out = Next { layers: &self.layers, attempt: &mut attempt }.run(&call).await?;
+        let out = Next {
+            layers: &self.layers,
+            attempt: &mut attempt,
+        }
+        .run(&call)
+        .await?;
         downcast(out)
     }
 
     /// A call that may be attempted again after a retryable failure (`make` builds each attempt).
-    pub async fn repeatable<T, F, Fut>(&self, method: &'static str, model: Option<&str>, mut make: F) -> Result<T>
+    pub async fn repeatable<T, F, Fut>(
+        &self,
+        method: &'static str,
+        model: Option<&str>,
+        mut make: F,
+    ) -> Result<T>
     where
         T: Send + 'static,
         F: FnMut() -> Fut + Send,
@@ -133,7 +180,12 @@ impl CallStack {
             Box::pin(async move { fut.await.map(|t| Box::new(t) as Erased) })
         };
         let call = self.call(method, true, model);
-        let out = Next { layers: &self.layers, attempt: &mut attempt }.run(&call).await?;
+        let out = Next {
+            layers: &self.layers,
+            attempt: &mut attempt,
+        }
+        .run(&call)
+        .await?;
         downcast(out)
     }
 }
@@ -173,18 +225,37 @@ mod tests {
         let out: u32 = stack
             .repeatable("list_models", None, || {
                 let n = attempts.fetch_add(1, Ordering::SeqCst);
-                async move { if n == 0 { Err(Error::new(ErrorKind::UpstreamUnavailable, "down")) } else { Ok(7) } }
+                async move {
+                    if n == 0 {
+                        Err(Error::new(ErrorKind::UpstreamUnavailable, "down"))
+                    } else {
+                        Ok(7)
+                    }
+                }
             })
             .await
             .unwrap();
-        assert_eq!((out, attempts.load(Ordering::SeqCst), layer.0.load(Ordering::SeqCst)), (7, 2, 1));
+        assert_eq!(
+            (
+                out,
+                attempts.load(Ordering::SeqCst),
+                layer.0.load(Ordering::SeqCst)
+            ),
+            (7, 2, 1)
+        );
     }
 
     #[tokio::test]
     async fn once_calls_are_never_repeated() {
-        let stack = CallStack::new(Api::Inference, "p", vec![Arc::new(Twice(AtomicU32::new(0)))]);
+        let stack = CallStack::new(
+            Api::Inference,
+            "p",
+            vec![Arc::new(Twice(AtomicU32::new(0)))],
+        );
         let err = stack
-            .once::<u32, _>("chat_completion", Some("m"), async { Err(Error::new(ErrorKind::UpstreamUnavailable, "down")) })
+            .once::<u32, _>("chat_completion", Some("m"), async {
+                Err(Error::new(ErrorKind::UpstreamUnavailable, "down"))
+            })
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ErrorKind::UpstreamUnavailable);
@@ -193,6 +264,12 @@ mod tests {
     #[tokio::test]
     async fn an_empty_stack_calls_straight_through() {
         let stack = CallStack::empty(Api::Files, "p");
-        assert_eq!(stack.once("x", None, async { Ok::<_, Error>("direct") }).await.unwrap(), "direct");
+        assert_eq!(
+            stack
+                .once("x", None, async { Ok::<_, Error>("direct") })
+                .await
+                .unwrap(),
+            "direct"
+        );
     }
 }

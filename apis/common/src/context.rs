@@ -40,7 +40,21 @@ impl Refusal {
 
 impl RequestContext {
     pub fn new(provider_data: Map<String, Value>) -> Self {
-        RequestContext { provider_data: (!provider_data.is_empty()).then(|| Arc::new(provider_data)), caller: None }
+        RequestContext {
+            provider_data: (!provider_data.is_empty()).then(|| Arc::new(provider_data)),
+            caller: None,
+        }
+    }
+
+    /// This context with one provider-data entry set (the caller stays): e.g. the Responses
+    /// API handing an MCP tool's `headers` to the MCP provider as `mcp_headers`.
+    pub fn with_provider_data_entry(&self, key: impl Into<String>, value: Value) -> Self {
+        let mut data = self.provider_data.as_deref().cloned().unwrap_or_default();
+        data.insert(key.into(), value);
+        RequestContext {
+            provider_data: Some(Arc::new(data)),
+            caller: self.caller.clone(),
+        }
     }
 
     /// This context acting for an authenticated caller.
@@ -83,7 +97,11 @@ impl RequestContext {
     /// The check for an existing resource: a caller who may not read it gets
     /// [`Refusal::Hidden`] (its id must not leak), one who may read it but not do `action`
     /// gets [`Refusal::Forbidden`].
-    pub fn authorize(&self, action: Action, resource: &ProtectedResource<'_>) -> Result<(), Refusal> {
+    pub fn authorize(
+        &self,
+        action: Action,
+        resource: &ProtectedResource<'_>,
+    ) -> Result<(), Refusal> {
         if !self.can(Action::Read, resource) {
             return Err(Refusal::Hidden);
         }
@@ -103,7 +121,11 @@ impl RequestContext {
 
     /// A string field of the provider data, e.g. `openai_api_key`; empty strings count as absent.
     pub fn provider_data_str(&self, key: &str) -> Option<&str> {
-        self.provider_data.as_ref()?.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+        self.provider_data
+            .as_ref()?
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
     }
 
     /// The provider data object (empty when the request sent none).

@@ -79,7 +79,14 @@ impl Error {
             kind,
             ErrorKind::RateLimited | ErrorKind::UpstreamUnavailable | ErrorKind::Timeout
         );
-        Error { kind, message: message.into(), param: None, provider: None, upstream_status: None, retryable }
+        Error {
+            kind,
+            message: message.into(),
+            param: None,
+            provider: None,
+            upstream_status: None,
+            retryable,
+        }
     }
 
     pub fn invalid(message: impl Into<String>) -> Self {
@@ -104,7 +111,9 @@ impl Error {
 
     /// "Model 'x' not found" in the words llama-stack-client users already know.
     pub fn resource_not_found(resource: &str, id: &str, list_call: &str) -> Self {
-        Self::not_found(format!("{resource} '{id}' not found. Use '{list_call}' to list available {resource}s."))
+        Self::not_found(format!(
+            "{resource} '{id}' not found. Use '{list_call}' to list available {resource}s."
+        ))
     }
 
     pub fn with_param(mut self, param: impl Into<String>) -> Self {

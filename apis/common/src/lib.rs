@@ -21,14 +21,17 @@ pub mod store;
 pub mod tasks;
 
 pub use api::Api;
+pub use call::{CallPolicy, CallStack};
 pub use context::{Refusal, RequestContext};
 pub use error::{Error, ErrorKind, Result};
-pub use call::{CallPolicy, CallStack};
-pub use provider::{BuildContext, Deps, Export, HealthState, HealthStatus, ProviderConfig, ProviderDescriptor, ProviderInstance};
+pub use outbound::OutboundPolicy;
+pub use provider::{
+    BuildContext, Deps, Export, HealthState, HealthStatus, ProviderConfig, ProviderDescriptor,
+    ProviderInstance,
+};
+pub use secret::Secret;
 pub use spec::ApiSpec;
 pub use tasks::Tasks;
-pub use outbound::OutboundPolicy;
-pub use secret::Secret;
 
 /// Re-exported so provider crates can register themselves without naming `inventory`.
 pub use inventory;
@@ -49,8 +52,12 @@ where
     use serde::Deserialize;
     match Option::<serde_json::Value>::deserialize(deserializer)? {
         None | Some(serde_json::Value::Null) => Ok(None),
-        Some(value @ serde_json::Value::Object(_)) => serde_json::from_value(value).map(Some).map_err(serde::de::Error::custom),
-        Some(other) => Err(serde::de::Error::custom(format!("expected an object, got {other}"))),
+        Some(value @ serde_json::Value::Object(_)) => serde_json::from_value(value)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "expected an object, got {other}"
+        ))),
     }
 }
 
@@ -67,7 +74,11 @@ pub fn unix_now() -> i64 {
 mod tests {
     /// The characters [`super::NOT_BLANK_PATTERN`]'s negated class lists.
     fn excluded() -> Vec<char> {
-        let class = super::NOT_BLANK_PATTERN.strip_prefix("[^").unwrap().strip_suffix(']').unwrap();
+        let class = super::NOT_BLANK_PATTERN
+            .strip_prefix("[^")
+            .unwrap()
+            .strip_suffix(']')
+            .unwrap();
         let mut chars = class.chars().peekable();
         let one = |chars: &mut std::iter::Peekable<std::str::Chars>| -> Option<char> {
             let c = chars.next()?;
@@ -122,7 +133,10 @@ mod tests {
     #[test]
     fn not_blank_pattern_excludes_exactly_what_trim_removes() {
         let excluded = excluded();
-        let whitespace: Vec<char> = (0..=0x10FFFF).filter_map(char::from_u32).filter(|c| c.is_whitespace()).collect();
+        let whitespace: Vec<char> = (0..=0x10FFFF)
+            .filter_map(char::from_u32)
+            .filter(|c| c.is_whitespace())
+            .collect();
         let mut sorted = excluded.clone();
         sorted.sort_unstable();
         assert_eq!(sorted, whitespace);

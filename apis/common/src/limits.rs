@@ -10,18 +10,27 @@ use crate::{Error, Result};
 pub const MAX_ID_CHARS: usize = 256;
 
 fn too_long(field: &str, what: &str, max: usize, got: usize) -> Error {
-    Error::invalid(format!("'{field}' must be at most {max} {what} long (got {got})")).with_param(field.to_owned())
+    Error::invalid(format!(
+        "'{field}' must be at most {max} {what} long (got {got})"
+    ))
+    .with_param(field.to_owned())
 }
 
 /// `value`'s length in characters, counting no further than `max + 1` (cheap on huge input).
 fn chars_up_to(value: &str, max: usize) -> usize {
-    if value.len() <= max { value.chars().count() } else { value.chars().take(max + 1).count() }
+    if value.len() <= max {
+        value.chars().count()
+    } else {
+        value.chars().take(max + 1).count()
+    }
 }
 
 /// A client-chosen id: not empty (nor only whitespace) and at most `max_chars` characters.
 pub fn check_id(field: &str, value: &str, max_chars: usize) -> Result<()> {
     if value.trim().is_empty() {
-        return Err(Error::invalid(format!("'{field}' must not be empty")).with_param(field.to_owned()));
+        return Err(
+            Error::invalid(format!("'{field}' must not be empty")).with_param(field.to_owned())
+        );
     }
     check_chars(field, value, max_chars)
 }
@@ -29,7 +38,12 @@ pub fn check_id(field: &str, value: &str, max_chars: usize) -> Result<()> {
 /// A string of at most `max_chars` characters.
 pub fn check_chars(field: &str, value: &str, max_chars: usize) -> Result<()> {
     if chars_up_to(value, max_chars) > max_chars {
-        return Err(too_long(field, "characters", max_chars, value.chars().count()));
+        return Err(too_long(
+            field,
+            "characters",
+            max_chars,
+            value.chars().count(),
+        ));
     }
     Ok(())
 }
@@ -37,7 +51,10 @@ pub fn check_chars(field: &str, value: &str, max_chars: usize) -> Result<()> {
 /// A list of at most `max` items.
 pub fn check_len(field: &str, len: usize, max: usize) -> Result<()> {
     if len > max {
-        return Err(Error::invalid(format!("'{field}' must have at most {max} items (got {len})")).with_param(field.to_owned()));
+        return Err(Error::invalid(format!(
+            "'{field}' must have at most {max} items (got {len})"
+        ))
+        .with_param(field.to_owned()));
     }
     Ok(())
 }
@@ -57,8 +74,12 @@ pub struct MapLimits {
 /// A map within `limits`; errors name `field.key`.
 pub fn check_map(field: &str, map: &Map<String, Value>, limits: &MapLimits) -> Result<()> {
     if map.len() > limits.max_keys {
-        return Err(Error::invalid(format!("'{field}' must have at most {} keys (got {})", limits.max_keys, map.len()))
-            .with_param(field.to_owned()));
+        return Err(Error::invalid(format!(
+            "'{field}' must have at most {} keys (got {})",
+            limits.max_keys,
+            map.len()
+        ))
+        .with_param(field.to_owned()));
     }
     for (key, value) in map {
         if chars_up_to(key, limits.max_key_chars) > limits.max_key_chars {
@@ -74,7 +95,10 @@ pub fn check_map(field: &str, map: &Map<String, Value>, limits: &MapLimits) -> R
             Value::String(s) => check_chars(&name, s, limits.max_value_chars)?,
             Value::Number(_) | Value::Bool(_) => {}
             Value::Null | Value::Array(_) | Value::Object(_) if limits.scalars_only => {
-                return Err(Error::invalid(format!("'{name}' must be a string, a number or a boolean")).with_param(field.to_owned()));
+                return Err(Error::invalid(format!(
+                    "'{name}' must be a string, a number or a boolean"
+                ))
+                .with_param(field.to_owned()));
             }
             nested => {
                 let text = serde_json::to_string(nested).unwrap_or_default();
@@ -93,7 +117,12 @@ mod tests {
     use super::*;
     use crate::ErrorKind;
 
-    const LIMITS: MapLimits = MapLimits { max_keys: 2, max_key_chars: 3, max_value_chars: 5, scalars_only: true };
+    const LIMITS: MapLimits = MapLimits {
+        max_keys: 2,
+        max_key_chars: 3,
+        max_value_chars: 5,
+        scalars_only: true,
+    };
 
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
@@ -102,32 +131,64 @@ mod tests {
     #[test]
     fn ids_are_non_empty_and_bounded() {
         assert!(check_id("model_id", "m", 3).is_ok());
-        assert!(check_id("model_id", "ééé", 3).is_ok(), "characters, not bytes");
+        assert!(
+            check_id("model_id", "ééé", 3).is_ok(),
+            "characters, not bytes"
+        );
         let e = check_id("model_id", " ", 3).unwrap_err();
-        assert_eq!((e.kind(), e.message(), e.param()), (ErrorKind::InvalidRequest, "'model_id' must not be empty", Some("model_id")));
+        assert_eq!(
+            (e.kind(), e.message(), e.param()),
+            (
+                ErrorKind::InvalidRequest,
+                "'model_id' must not be empty",
+                Some("model_id")
+            )
+        );
         let e = check_id("model_id", &"x".repeat(10_000_000), 256).unwrap_err();
-        assert_eq!(e.message(), "'model_id' must be at most 256 characters long (got 10000000)");
+        assert_eq!(
+            e.message(),
+            "'model_id' must be at most 256 characters long (got 10000000)"
+        );
     }
 
     #[test]
     fn lists_are_bounded() {
         assert!(check_len("tools", 128, 128).is_ok());
         let e = check_len("tools", 129, 128).unwrap_err();
-        assert_eq!((e.message(), e.param()), ("'tools' must have at most 128 items (got 129)", Some("tools")));
+        assert_eq!(
+            (e.message(), e.param()),
+            (
+                "'tools' must have at most 128 items (got 129)",
+                Some("tools")
+            )
+        );
     }
 
     #[test]
     fn maps_are_bounded_by_keys_key_length_and_values() {
         assert!(check_map("attributes", &map(json!({"a": "12345", "b": 1.5})), &LIMITS).is_ok());
-        let e = check_map("attributes", &map(json!({"a": 1, "b": 2, "c": 3})), &LIMITS).unwrap_err();
+        let e =
+            check_map("attributes", &map(json!({"a": 1, "b": 2, "c": 3})), &LIMITS).unwrap_err();
         assert_eq!(e.message(), "'attributes' must have at most 2 keys (got 3)");
         let e = check_map("attributes", &map(json!({"long": 1})), &LIMITS).unwrap_err();
-        assert!(e.message().contains("keys must be at most 3 characters"), "{e}");
+        assert!(
+            e.message().contains("keys must be at most 3 characters"),
+            "{e}"
+        );
         let e = check_map("attributes", &map(json!({"a": "123456"})), &LIMITS).unwrap_err();
-        assert_eq!(e.message(), "'attributes.a' must be at most 5 characters long (got 6)");
+        assert_eq!(
+            e.message(),
+            "'attributes.a' must be at most 5 characters long (got 6)"
+        );
         let e = check_map("attributes", &map(json!({"a": [1]})), &LIMITS).unwrap_err();
-        assert_eq!(e.message(), "'attributes.a' must be a string, a number or a boolean");
-        let nested = MapLimits { scalars_only: false, ..LIMITS };
+        assert_eq!(
+            e.message(),
+            "'attributes.a' must be a string, a number or a boolean"
+        );
+        let nested = MapLimits {
+            scalars_only: false,
+            ..LIMITS
+        };
         assert!(check_map("metadata", &map(json!({"a": [1]})), &nested).is_ok());
         assert!(check_map("metadata", &map(json!({"a": [1, 2, 3]})), &nested).is_err());
     }

@@ -68,7 +68,11 @@ pub struct ProviderInstance {
 
 impl ProviderInstance {
     pub fn new<A: ApiSpec>(provider: Arc<A::Provider>) -> Self {
-        ProviderInstance { api: A::API, inner: Arc::new(provider), health: health_of::<A> }
+        ProviderInstance {
+            api: A::API,
+            inner: Arc::new(provider),
+            health: health_of::<A>,
+        }
     }
 
     pub fn api(&self) -> Api {
@@ -110,7 +114,10 @@ pub struct Export {
 
 impl Export {
     pub fn new<A: ApiSpec>(service: Arc<A::Service>) -> Self {
-        Export { api: A::API, inner: Arc::new(service) }
+        Export {
+            api: A::API,
+            inner: Arc::new(service),
+        }
     }
 
     pub fn api(&self) -> Api {
@@ -146,8 +153,12 @@ impl Deps {
 
     /// Like [`Deps::get`], for a dependency the descriptor declared as required.
     pub fn require<A: ApiSpec>(&self) -> Result<Arc<A::Service>> {
-        self.get::<A>()
-            .ok_or_else(|| Error::internal(format!("required dependency on the {} API is missing", A::API)))
+        self.get::<A>().ok_or_else(|| {
+            Error::internal(format!(
+                "required dependency on the {} API is missing",
+                A::API
+            ))
+        })
     }
 }
 
@@ -169,7 +180,12 @@ pub struct BuildContext {
 
 impl BuildContext {
     /// A context with no dependencies, no call layers and its own task supervisor.
-    pub fn new(api: Api, provider_id: impl Into<String>, config: Value, stores: Arc<dyn StoreResolver>) -> Self {
+    pub fn new(
+        api: Api,
+        provider_id: impl Into<String>,
+        config: Value,
+        stores: Arc<dyn StoreResolver>,
+    ) -> Self {
         let provider_id = provider_id.into();
         BuildContext {
             calls: CallStack::empty(api, &provider_id),
@@ -198,7 +214,11 @@ pub trait ProviderConfig: DeserializeOwned + Serialize {
 
 /// Deserializes a config, naming the path of the first bad field.
 pub fn parse_config<C: ProviderConfig>(config: &Value) -> Result<C> {
-    let config = if config.is_null() { Value::Object(Default::default()) } else { config.clone() };
+    let config = if config.is_null() {
+        Value::Object(Default::default())
+    } else {
+        config.clone()
+    };
     let parsed: C = serde_path_to_error::deserialize(config).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -288,7 +308,9 @@ pub struct HealthStatus {
     pub message: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub enum HealthState {
     #[serde(rename = "OK")]
     Ok,
@@ -300,11 +322,17 @@ pub enum HealthState {
 
 impl HealthStatus {
     pub fn ok() -> Self {
-        HealthStatus { status: HealthState::Ok, message: None }
+        HealthStatus {
+            status: HealthState::Ok,
+            message: None,
+        }
     }
 
     pub fn error(message: impl Into<String>) -> Self {
-        HealthStatus { status: HealthState::Error, message: Some(message.into()) }
+        HealthStatus {
+            status: HealthState::Error,
+            message: Some(message.into()),
+        }
     }
 
     pub fn not_implemented() -> Self {

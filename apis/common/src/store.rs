@@ -83,18 +83,30 @@ pub struct Column {
 
 impl Column {
     pub const fn new(name: &'static str, ty: ColumnType) -> Self {
-        Column { name, ty, primary_key: false, nullable: true }
+        Column {
+            name,
+            ty,
+            primary_key: false,
+            nullable: true,
+        }
     }
 
     pub const fn primary_key(name: &'static str, ty: ColumnType) -> Self {
-        Column { name, ty, primary_key: true, nullable: false }
+        Column {
+            name,
+            ty,
+            primary_key: true,
+            nullable: false,
+        }
     }
 }
 
 /// One row: column name to value (JSON columns hold any JSON value).
 pub type Row = Map<String, Value>;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Order {
     Asc,
@@ -117,7 +129,10 @@ impl Filter {
     }
 
     pub fn eq(column: impl Into<String>, value: impl Into<Value>) -> Self {
-        Filter { eq: vec![(column.into(), value.into())], owner: None }
+        Filter {
+            eq: vec![(column.into(), value.into())],
+            owner: None,
+        }
     }
 
     pub fn and(mut self, column: impl Into<String>, value: impl Into<Value>) -> Self {
@@ -136,8 +151,10 @@ impl Filter {
 /// The columns a table whose rows have owners carries: `owner_principal` (text, `""` for rows
 /// written without authentication) and `access_attributes` (JSON, `null` when the owner had
 /// no attributes), as 0.3.5's `AuthorizedSqlStore` writes them.
-pub const OWNER_COLUMNS: [Column; 2] =
-    [Column::new("owner_principal", ColumnType::Text), Column::new("access_attributes", ColumnType::Json)];
+pub const OWNER_COLUMNS: [Column; 2] = [
+    Column::new("owner_principal", ColumnType::Text),
+    Column::new("access_attributes", ColumnType::Json),
+];
 
 /// The values of the [`OWNER_COLUMNS`] for a row created for `owner` (`None`: authentication
 /// off).
@@ -147,7 +164,10 @@ pub fn owner_columns(owner: Option<&crate::access::Owner>) -> [(&'static str, Va
             ("owner_principal", Value::String(owner.principal.clone())),
             ("access_attributes", owner.access_attributes_column()),
         ],
-        None => [("owner_principal", Value::String(String::new())), ("access_attributes", Value::Null)],
+        None => [
+            ("owner_principal", Value::String(String::new())),
+            ("access_attributes", Value::Null),
+        ],
     }
 }
 
@@ -155,7 +175,10 @@ pub fn owner_columns(owner: Option<&crate::access::Owner>) -> [(&'static str, Va
 /// recorded read as unowned).
 pub fn row_owner(row: &Row) -> crate::access::Owner {
     let principal = row.get("owner_principal").and_then(Value::as_str);
-    crate::access::User::from_columns(principal, row.get("access_attributes").unwrap_or(&Value::Null))
+    crate::access::User::from_columns(
+        principal,
+        row.get("access_attributes").unwrap_or(&Value::Null),
+    )
 }
 
 /// A page of rows: filtered, ordered by one column (ties broken by `id_column`),

@@ -29,7 +29,9 @@ struct Inner {
 
 impl std::fmt::Debug for Tasks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tasks").field("running", &self.inner.tracker.len()).finish()
+        f.debug_struct("Tasks")
+            .field("running", &self.inner.tracker.len())
+            .finish()
     }
 }
 
@@ -45,11 +47,13 @@ impl Tasks {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let supervised = std::panic::AssertUnwindSafe(task).catch_unwind().map(move |outcome| {
-            if outcome.is_err() {
-                tracing::error!(task = name, "background task panicked");
-            }
-        });
+        let supervised = std::panic::AssertUnwindSafe(task)
+            .catch_unwind()
+            .map(move |outcome| {
+                if outcome.is_err() {
+                    tracing::error!(task = name, "background task panicked");
+                }
+            });
         self.inner.tracker.spawn(supervised);
     }
 
@@ -73,7 +77,10 @@ impl Tasks {
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        self.inner.hooks.lock().push((name, Box::new(move || hook().boxed())));
+        self.inner
+            .hooks
+            .lock()
+            .push((name, Box::new(move || hook().boxed())));
     }
 
     /// How many background tasks are running.
@@ -86,8 +93,14 @@ impl Tasks {
     pub async fn shutdown(&self, grace: Duration) {
         self.inner.stop.cancel();
         self.inner.tracker.close();
-        if tokio::time::timeout(grace, self.inner.tracker.wait()).await.is_err() {
-            tracing::warn!(still_running = self.inner.tracker.len(), "background tasks did not stop within the grace period");
+        if tokio::time::timeout(grace, self.inner.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                still_running = self.inner.tracker.len(),
+                "background tasks did not stop within the grace period"
+            );
         }
         let hooks = std::mem::take(&mut *self.inner.hooks.lock());
         for (name, hook) in hooks {

@@ -20,7 +20,11 @@ impl InterleavedContent {
         match self {
             InterleavedContent::Text(t) => t.clone(),
             InterleavedContent::Item(item) => item.text().unwrap_or_default().to_owned(),
-            InterleavedContent::Items(items) => items.iter().filter_map(ContentItem::text).collect::<Vec<_>>().join("\n"),
+            InterleavedContent::Items(items) => items
+                .iter()
+                .filter_map(ContentItem::text)
+                .collect::<Vec<_>>()
+                .join("\n"),
         }
     }
 }
@@ -73,7 +77,12 @@ mod tests {
     fn text_joins_text_parts_only() {
         let c = InterleavedContent::Items(vec![
             ContentItem::Text { text: "a".into() },
-            ContentItem::Image { image: ImageSource { url: None, data: Some("x".into()) } },
+            ContentItem::Image {
+                image: ImageSource {
+                    url: None,
+                    data: Some("x".into()),
+                },
+            },
             ContentItem::Text { text: "b".into() },
         ]);
         assert_eq!(c.text(), "a\nb");

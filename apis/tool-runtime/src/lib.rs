@@ -18,10 +18,11 @@ pub use spec::ToolRuntimeApi;
 #[doc(hidden)]
 pub use lls_api_common as __common;
 pub use rag::{
-    DEFAULT_CHUNK_TEMPLATE, INSERT_INTO_MEMORY, KNOWLEDGE_SEARCH, QueryGeneratorConfig, RagDocument, RagDocumentContent,
-    RagInsertRequest, RagQueryConfig, RagQueryRequest, RagQueryResult, RagRanker, RagSearchMode, RagTool,
+    DEFAULT_CHUNK_TEMPLATE, INSERT_INTO_MEMORY, KNOWLEDGE_SEARCH, QueryGeneratorConfig,
+    RagDocument, RagDocumentContent, RagInsertRequest, RagQueryConfig, RagQueryRequest,
+    RagQueryResult, RagRanker, RagSearchMode, RagTool,
 };
 pub use types::{
-    InvokeToolRequest, ListToolDefsResponse, ListToolGroupsResponse, McpEndpoint, RegisterToolGroupRequest, TOOL_GROUP_RESOURCE, ToolDef, ToolGroup,
-    ToolInvocationResult,
+    InvokeToolRequest, ListToolDefsResponse, ListToolGroupsResponse, McpEndpoint,
+    RegisterToolGroupRequest, TOOL_GROUP_RESOURCE, ToolDef, ToolGroup, ToolInvocationResult,
 };

@@ -14,7 +14,12 @@ pub const MAX_ENDPOINT_URI_CHARS: usize = 2048;
 
 /// `args`: 0.3.5 takes any JSON (`builtin::rag` gets `vector_db_ids` lists), so values are
 /// bounded by their JSON text rather than by type.
-pub const ARGS: MapLimits = MapLimits { max_keys: 64, max_key_chars: 256, max_value_chars: 16 * 1024, scalars_only: false };
+pub const ARGS: MapLimits = MapLimits {
+    max_keys: 64,
+    max_key_chars: 256,
+    max_value_chars: 16 * 1024,
+    scalars_only: false,
+};
 
 impl RegisterToolGroupRequest {
     /// Bounds only; the provider and the endpoint's scheme are checked by the tool groups table.
@@ -40,17 +45,39 @@ mod tests {
 
     fn param(body: serde_json::Value) -> Option<String> {
         let request: RegisterToolGroupRequest = serde_json::from_value(body).unwrap();
-        request.validate().err().and_then(|e| e.param().map(str::to_owned))
+        request
+            .validate()
+            .err()
+            .and_then(|e| e.param().map(str::to_owned))
     }
 
     #[test]
     fn registrations_are_bounded() {
-        assert_eq!(param(json!({"toolgroup_id": "mcp::x", "provider_id": "p", "args": {"vector_db_ids": ["vs_1"]}})), None);
-        assert_eq!(param(json!({"toolgroup_id": "", "provider_id": "p"})).as_deref(), Some("toolgroup_id"));
-        assert_eq!(param(json!({"toolgroup_id": "x".repeat(257), "provider_id": "p"})).as_deref(), Some("toolgroup_id"));
+        assert_eq!(
+            param(
+                json!({"toolgroup_id": "mcp::x", "provider_id": "p", "args": {"vector_db_ids": ["vs_1"]}})
+            ),
+            None
+        );
+        assert_eq!(
+            param(json!({"toolgroup_id": "", "provider_id": "p"})).as_deref(),
+            Some("toolgroup_id")
+        );
+        assert_eq!(
+            param(json!({"toolgroup_id": "x".repeat(257), "provider_id": "p"})).as_deref(),
+            Some("toolgroup_id")
+        );
         let uri = format!("http://h/{}", "x".repeat(MAX_ENDPOINT_URI_CHARS));
-        assert_eq!(param(json!({"toolgroup_id": "g", "provider_id": "p", "mcp_endpoint": {"uri": uri}})).as_deref(), Some("mcp_endpoint.uri"));
+        assert_eq!(
+            param(json!({"toolgroup_id": "g", "provider_id": "p", "mcp_endpoint": {"uri": uri}}))
+                .as_deref(),
+            Some("mcp_endpoint.uri")
+        );
         let big = "x".repeat(ARGS.max_value_chars);
-        assert_eq!(param(json!({"toolgroup_id": "g", "provider_id": "p", "args": {"a": [big]}})).as_deref(), Some("args.a"));
+        assert_eq!(
+            param(json!({"toolgroup_id": "g", "provider_id": "p", "args": {"a": [big]}}))
+                .as_deref(),
+            Some("args.a")
+        );
     }
 }

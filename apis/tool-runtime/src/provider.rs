@@ -23,8 +23,33 @@ pub trait ToolRuntime: Send + Sync {
     ) -> Result<Vec<ToolDef>>;
 
     /// Runs a tool with keyword arguments.
-    async fn invoke_tool(&self, ctx: &RequestContext, tool_name: &str, kwargs: Map<String, Value>)
-    -> Result<ToolInvocationResult>;
+    async fn invoke_tool(
+        &self,
+        ctx: &RequestContext,
+        tool_name: &str,
+        kwargs: Map<String, Value>,
+    ) -> Result<ToolInvocationResult>;
+
+    /// A tool of a registered group, by name (404 when no group the caller may read has it).
+    async fn get_tool(&self, ctx: &RequestContext, tool_name: &str) -> Result<ToolDef>;
+
+    /// The tools of the MCP server at `endpoint`, which no group names (the Responses API's
+    /// `mcp` tools), through the provider that serves MCP; per-request headers come in
+    /// `ctx`'s `mcp_headers` as for groups.
+    async fn list_mcp_tools(
+        &self,
+        ctx: &RequestContext,
+        endpoint: &McpEndpoint,
+    ) -> Result<Vec<ToolDef>>;
+
+    /// Runs `tool_name` on the MCP server at `endpoint` (see [`ToolRuntime::list_mcp_tools`]).
+    async fn invoke_mcp_tool(
+        &self,
+        ctx: &RequestContext,
+        endpoint: &McpEndpoint,
+        tool_name: &str,
+        kwargs: Map<String, Value>,
+    ) -> Result<ToolInvocationResult>;
 }
 
 /// How long the router waits for one tool group's listing unless its provider says otherwise:
@@ -58,6 +83,12 @@ pub trait ToolRuntimeProvider: Send + Sync {
     async fn check_mcp_endpoint(&self, endpoint: &McpEndpoint) -> Result<()> {
         let _ = endpoint;
         Ok(())
+    }
+
+    /// Whether this provider speaks MCP to any endpoint (`remote::model-context-protocol`):
+    /// the router sends MCP servers that no group names to it.
+    fn serves_mcp(&self) -> bool {
+        false
     }
 
     /// The provider as the RAG tool (`rag-tool/insert` and `rag-tool/query`), if it is one.

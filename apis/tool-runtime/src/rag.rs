@@ -69,7 +69,9 @@ pub struct RagQueryResult {
 }
 
 /// `RAGSearchMode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum RagSearchMode {
     #[default]
@@ -130,12 +132,15 @@ fn default_separator() -> String {
 
 impl Default for QueryGeneratorConfig {
     fn default() -> Self {
-        QueryGeneratorConfig::Default { separator: default_separator() }
+        QueryGeneratorConfig::Default {
+            separator: default_separator(),
+        }
     }
 }
 
 /// The default `chunk_template`.
-pub const DEFAULT_CHUNK_TEMPLATE: &str = "Result {index}\nContent: {chunk.content}\nMetadata: {metadata}\n";
+pub const DEFAULT_CHUNK_TEMPLATE: &str =
+    "Result {index}\nContent: {chunk.content}\nMetadata: {metadata}\n";
 
 /// `RAGQueryConfig`, with 0.3.5's defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -189,7 +194,8 @@ impl RagQueryConfig {
     /// 0.3.5's checks on `chunk_template`, plus bounds serde cannot express.
     pub fn validate(&self) -> Result<()> {
         let bad = |field: &str, message: &str| {
-            Err(Error::invalid(format!("query_config.{field}: {message}")).with_param(format!("query_config.{field}")))
+            Err(Error::invalid(format!("query_config.{field}: {message}"))
+                .with_param(format!("query_config.{field}")))
         };
         if self.chunk_template.is_empty() {
             return bad("chunk_template", "must not be empty");
@@ -206,7 +212,9 @@ impl RagQueryConfig {
             return bad("max_tokens_in_context", "must not be negative");
         }
         match self.ranker {
-            Some(RagRanker::Rrf { impact_factor }) if !(impact_factor > 0.0 && impact_factor.is_finite()) => {
+            Some(RagRanker::Rrf { impact_factor })
+                if !(impact_factor > 0.0 && impact_factor.is_finite()) =>
+            {
                 bad("ranker.impact_factor", "must be greater than 0")
             }
             Some(RagRanker::Weighted { alpha }) if !(0.0..=1.0).contains(&alpha) => {
@@ -226,7 +234,8 @@ pub trait RagTool: Send + Sync {
     async fn insert(&self, ctx: &RequestContext, request: RagInsertRequest) -> Result<()>;
 
     /// Searches the vector stores and formats the best chunks as model context.
-    async fn query(&self, ctx: &RequestContext, request: RagQueryRequest) -> Result<RagQueryResult>;
+    async fn query(&self, ctx: &RequestContext, request: RagQueryRequest)
+    -> Result<RagQueryResult>;
 }
 
 #[cfg(test)]
@@ -239,33 +248,54 @@ mod tests {
     fn query_config_defaults_are_0_3_5s() {
         let c: RagQueryConfig = serde_json::from_value(json!({})).unwrap();
         assert_eq!(c, RagQueryConfig::default());
-        assert_eq!((c.max_chunks, c.max_tokens_in_context, c.mode), (5, 4096, Some(RagSearchMode::Vector)));
+        assert_eq!(
+            (c.max_chunks, c.max_tokens_in_context, c.mode),
+            (5, 4096, Some(RagSearchMode::Vector))
+        );
         c.validate().unwrap();
     }
 
     #[test]
     fn bad_query_configs_are_refused() {
         let parse = |v: Value| serde_json::from_value::<RagQueryConfig>(v).unwrap();
-        let e = parse(json!({"chunk_template": "no index {chunk.content}"})).validate().unwrap_err();
+        let e = parse(json!({"chunk_template": "no index {chunk.content}"}))
+            .validate()
+            .unwrap_err();
         assert!(e.message().contains("{index}"), "{e}");
         assert!(parse(json!({"max_chunks": 0})).validate().is_err());
-        assert!(parse(json!({"ranker": {"type": "weighted", "alpha": 2.0}})).validate().is_err());
+        assert!(
+            parse(json!({"ranker": {"type": "weighted", "alpha": 2.0}}))
+                .validate()
+                .is_err()
+        );
         assert!(serde_json::from_value::<RagQueryConfig>(json!({"mode": "fuzzy"})).is_err());
-        assert!(serde_json::from_value::<RagQueryConfig>(json!({"ranker": {"type": "best"}})).is_err());
+        assert!(
+            serde_json::from_value::<RagQueryConfig>(json!({"ranker": {"type": "best"}})).is_err()
+        );
     }
 
     #[test]
     fn requests_accept_both_store_id_names() {
-        let q: RagQueryRequest = serde_json::from_value(json!({"content": "q", "vector_store_ids": ["vs"]})).unwrap();
+        let q: RagQueryRequest =
+            serde_json::from_value(json!({"content": "q", "vector_store_ids": ["vs"]})).unwrap();
         assert_eq!(q.vector_db_ids, ["vs"]);
         let i: RagInsertRequest = serde_json::from_value(json!({
             "documents": [{"document_id": "d", "content": {"uri": "data:text/plain,hi"}}],
             "vector_store_id": "vs",
         }))
         .unwrap();
-        assert_eq!((i.vector_db_id.as_str(), i.chunk_size_in_tokens), ("vs", 512));
+        assert_eq!(
+            (i.vector_db_id.as_str(), i.chunk_size_in_tokens),
+            ("vs", 512)
+        );
         assert!(matches!(i.documents[0].content, RagDocumentContent::Url(_)));
-        let d: RagDocument = serde_json::from_value(json!({"document_id": "d", "content": {"type": "text", "text": "x"}})).unwrap();
-        assert!(matches!(d.content, RagDocumentContent::Content(InterleavedContent::Item(_))));
+        let d: RagDocument = serde_json::from_value(
+            json!({"document_id": "d", "content": {"type": "text", "text": "x"}}),
+        )
+        .unwrap();
+        assert!(matches!(
+            d.content,
+            RagDocumentContent::Content(InterleavedContent::Item(_))
+        ));
     }
 }

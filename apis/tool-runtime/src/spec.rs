@@ -8,7 +8,9 @@ use lls_api_common::call::CallStack;
 use lls_api_common::{Api, ApiSpec, RequestContext, Result};
 use serde_json::{Map, Value};
 
-use crate::{McpEndpoint, RagTool, ToolDef, ToolInvocationResult, ToolRuntime, ToolRuntimeProvider};
+use crate::{
+    McpEndpoint, RagTool, ToolDef, ToolInvocationResult, ToolRuntime, ToolRuntimeProvider,
+};
 
 /// The tool runtime API: providers build `dyn ToolRuntimeProvider`; dependents get the
 /// router as `dyn ToolRuntime`.
@@ -20,8 +22,14 @@ impl ApiSpec for ToolRuntimeApi {
     type Provider = dyn ToolRuntimeProvider;
     type Service = dyn ToolRuntime;
 
-    fn layer(provider: Arc<dyn ToolRuntimeProvider>, calls: &CallStack) -> Arc<dyn ToolRuntimeProvider> {
-        Arc::new(Layered { inner: provider, calls: calls.clone() })
+    fn layer(
+        provider: Arc<dyn ToolRuntimeProvider>,
+        calls: &CallStack,
+    ) -> Arc<dyn ToolRuntimeProvider> {
+        Arc::new(Layered {
+            inner: provider,
+            calls: calls.clone(),
+        })
     }
 }
 
@@ -49,15 +57,33 @@ impl ToolRuntimeProvider for Layered {
         let (group, endpoint) = (tool_group_id.map(str::to_owned), mcp_endpoint.cloned());
         self.calls
             .repeatable("list_runtime_tools", None, || {
-                let (inner, ctx, group, endpoint) = (self.inner.clone(), ctx.clone(), group.clone(), endpoint.clone());
-                async move { inner.list_runtime_tools(&ctx, group.as_deref(), endpoint.as_ref()).await }
+                let (inner, ctx, group, endpoint) = (
+                    self.inner.clone(),
+                    ctx.clone(),
+                    group.clone(),
+                    endpoint.clone(),
+                );
+                async move {
+                    inner
+                        .list_runtime_tools(&ctx, group.as_deref(), endpoint.as_ref())
+                        .await
+                }
             })
             .await
     }
 
-    async fn invoke_tool(&self, ctx: &RequestContext, tool: &ToolDef, kwargs: Map<String, Value>) -> Result<ToolInvocationResult> {
+    async fn invoke_tool(
+        &self,
+        ctx: &RequestContext,
+        tool: &ToolDef,
+        kwargs: Map<String, Value>,
+    ) -> Result<ToolInvocationResult> {
         let (inner, ctx, tool) = (self.inner.clone(), ctx.clone(), tool.clone());
-        self.calls.once("invoke_tool", None, async move { inner.invoke_tool(&ctx, &tool, kwargs).await }).await
+        self.calls
+            .once("invoke_tool", None, async move {
+                inner.invoke_tool(&ctx, &tool, kwargs).await
+            })
+            .await
     }
 
     async fn check_mcp_endpoint(&self, endpoint: &McpEndpoint) -> Result<()> {
@@ -66,6 +92,10 @@ impl ToolRuntimeProvider for Layered {
 
     fn rag_tool(&self) -> Option<&dyn RagTool> {
         self.inner.rag_tool()
+    }
+
+    fn serves_mcp(&self) -> bool {
+        self.inner.serves_mcp()
     }
 
     fn list_timeout(&self) -> std::time::Duration {

@@ -150,7 +150,14 @@ mod tests {
 
     #[test]
     fn tool_group_has_the_0_3_5_shape() {
-        let g = ToolGroup::new("mcp::x", "model-context-protocol", Some(McpEndpoint { uri: "http://h/sse".into() }), None);
+        let g = ToolGroup::new(
+            "mcp::x",
+            "model-context-protocol",
+            Some(McpEndpoint {
+                uri: "http://h/sse".into(),
+            }),
+            None,
+        );
         assert_eq!(
             serde_json::to_value(&g).unwrap(),
             json!({
@@ -167,7 +174,12 @@ mod tests {
     #[test]
     fn tool_def_writes_every_field() {
         let mut t = ToolDef::named("greet");
-        t.metadata = Some(json!({ "endpoint": "http://h/sse" }).as_object().cloned().unwrap());
+        t.metadata = Some(
+            json!({ "endpoint": "http://h/sse" })
+                .as_object()
+                .cloned()
+                .unwrap(),
+        );
         assert_eq!(t.endpoint(), Some("http://h/sse"));
         assert_eq!(
             serde_json::to_value(&t).unwrap(),
@@ -180,16 +192,38 @@ mod tests {
 
     #[test]
     fn results_say_when_the_tool_failed() {
-        assert!(!ToolInvocationResult { error_code: Some(0), ..Default::default() }.is_error());
-        assert!(ToolInvocationResult { error_code: Some(1), ..Default::default() }.is_error());
-        assert!(ToolInvocationResult { error_message: Some("x".into()), ..Default::default() }.is_error());
+        assert!(
+            !ToolInvocationResult {
+                error_code: Some(0),
+                ..Default::default()
+            }
+            .is_error()
+        );
+        assert!(
+            ToolInvocationResult {
+                error_code: Some(1),
+                ..Default::default()
+            }
+            .is_error()
+        );
+        assert!(
+            ToolInvocationResult {
+                error_message: Some("x".into()),
+                ..Default::default()
+            }
+            .is_error()
+        );
     }
 
     #[test]
     fn register_request_needs_an_id_and_a_provider() {
-        assert!(serde_json::from_value::<RegisterToolGroupRequest>(json!({ "provider_id": "p" })).is_err());
+        assert!(
+            serde_json::from_value::<RegisterToolGroupRequest>(json!({ "provider_id": "p" }))
+                .is_err()
+        );
         let r: RegisterToolGroupRequest =
-            serde_json::from_value(json!({ "toolgroup_id": "g", "provider_id": "p", "extra": 1 })).unwrap();
+            serde_json::from_value(json!({ "toolgroup_id": "g", "provider_id": "p", "extra": 1 }))
+                .unwrap();
         assert_eq!((r.mcp_endpoint, r.args), (None, None));
     }
 }

@@ -8,8 +8,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use lls_api_common::Error;
 use lls_api_tool_runtime::{
-    InvokeToolRequest, ListToolDefsResponse, ListToolGroupsResponse, McpEndpoint, RagInsertRequest, RagQueryRequest, RagQueryResult,
-    RagTool, RegisterToolGroupRequest, ToolDef, ToolGroup, ToolInvocationResult, ToolRuntime,
+    InvokeToolRequest, ListToolDefsResponse, ListToolGroupsResponse, McpEndpoint, RagInsertRequest,
+    RagQueryRequest, RagQueryResult, RagTool, RegisterToolGroupRequest, ToolDef, ToolGroup,
+    ToolInvocationResult, ToolRuntime,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -21,7 +22,12 @@ use crate::ToolRuntimeService;
 type AppState = std::sync::Arc<ToolRuntimeService>;
 
 fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
-    q.map(|Query(t)| t).map_err(|e| ApiError(Error::invalid(format!("invalid query parameters: {}", e.body_text()))))
+    q.map(|Query(t)| t).map_err(|e| {
+        ApiError(Error::invalid(format!(
+            "invalid query parameters: {}",
+            e.body_text()
+        )))
+    })
 }
 
 /// An empty id means "none", as upstream's `if toolgroup_id:` reads it.
@@ -39,15 +45,28 @@ pub async fn register(
     Ok(Json(Value::Null))
 }
 
-pub async fn list_groups(State(state): State<AppState>, Ctx(ctx): Ctx) -> Json<ListToolGroupsResponse> {
-    Json(ListToolGroupsResponse { data: state.tool_groups.list(&ctx) })
+pub async fn list_groups(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+) -> Json<ListToolGroupsResponse> {
+    Json(ListToolGroupsResponse {
+        data: state.tool_groups.list(&ctx),
+    })
 }
 
-pub async fn get_group(State(state): State<AppState>, Ctx(ctx): Ctx, Path(toolgroup_id): Path<String>) -> ApiResult<Json<ToolGroup>> {
+pub async fn get_group(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Path(toolgroup_id): Path<String>,
+) -> ApiResult<Json<ToolGroup>> {
     Ok(Json(state.tool_groups.get(&ctx, &toolgroup_id)?))
 }
 
-pub async fn unregister(State(state): State<AppState>, Ctx(ctx): Ctx, Path(toolgroup_id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn unregister(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Path(toolgroup_id): Path<String>,
+) -> ApiResult<StatusCode> {
     state.tool_groups.unregister(&ctx, &toolgroup_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -64,11 +83,18 @@ pub async fn list_tools(
     params: Result<Query<ListToolsParams>, QueryRejection>,
 ) -> ApiResult<Json<ListToolDefsResponse>> {
     let params = query(params)?;
-    let data = state.tool_groups.list_tools(&ctx, non_empty(params.toolgroup_id).as_deref()).await?;
+    let data = state
+        .tool_groups
+        .list_tools(&ctx, non_empty(params.toolgroup_id).as_deref())
+        .await?;
     Ok(Json(ListToolDefsResponse { data }))
 }
 
-pub async fn get_tool(State(state): State<AppState>, Ctx(ctx): Ctx, Path(tool_name): Path<String>) -> ApiResult<Json<ToolDef>> {
+pub async fn get_tool(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Path(tool_name): Path<String>,
+) -> ApiResult<Json<ToolDef>> {
     Ok(Json(state.tool_groups.get_tool(&ctx, &tool_name)?))
 }
 
@@ -92,7 +118,10 @@ pub async fn list_runtime_tools(
     let p = query(params)?;
     let endpoint = non_empty(p.mcp_endpoint_uri.or(p.mcp_endpoint)).map(|uri| McpEndpoint { uri });
     let group = non_empty(p.tool_group_id);
-    let data = state.router.list_runtime_tools(&ctx, group.as_deref(), endpoint.as_ref()).await?;
+    let data = state
+        .router
+        .list_runtime_tools(&ctx, group.as_deref(), endpoint.as_ref())
+        .await?;
     Ok(Json(ListToolDefsResponse { data }))
 }
 
@@ -101,7 +130,12 @@ pub async fn invoke(
     Ctx(ctx): Ctx,
     ApiJson(request): ApiJson<InvokeToolRequest>,
 ) -> ApiResult<Json<ToolInvocationResult>> {
-    Ok(Json(state.router.invoke_tool(&ctx, &request.tool_name, request.kwargs).await?))
+    Ok(Json(
+        state
+            .router
+            .invoke_tool(&ctx, &request.tool_name, request.kwargs)
+            .await?,
+    ))
 }
 
 /// `POST /v1/tool-runtime/rag-tool/insert`; answers `null`, as upstream's handler returns nothing.
@@ -120,5 +154,7 @@ pub async fn rag_query(
     Ctx(ctx): Ctx,
     ApiJson(request): ApiJson<RagQueryRequest>,
 ) -> ApiResult<Json<RagQueryResult>> {
-    Ok(Json(RagTool::query(state.router.as_ref(), &ctx, request).await?))
+    Ok(Json(
+        RagTool::query(state.router.as_ref(), &ctx, request).await?,
+    ))
 }

@@ -18,7 +18,9 @@ use futures::StreamExt;
 
 use lls_api_common::access::{Action, Owner, ProtectedResource};
 use lls_api_common::{Error, ErrorKind, RequestContext, Result};
-use lls_api_tool_runtime::{RegisterToolGroupRequest, TOOL_GROUP_RESOURCE, ToolDef, ToolGroup, ToolRuntimeProvider};
+use lls_api_tool_runtime::{
+    RegisterToolGroupRequest, TOOL_GROUP_RESOURCE, ToolDef, ToolGroup, ToolRuntimeProvider,
+};
 use lls_registry::{ResourceRegistry, StoredResource};
 use parking_lot::RwLock;
 
@@ -48,7 +50,11 @@ impl ToolIndex {
 
     fn tool(&self, name: &str) -> Option<ToolDef> {
         let group = self.group_of.get(name)?;
-        self.by_group.get(group)?.iter().find(|t| t.name == name).cloned()
+        self.by_group
+            .get(group)?
+            .iter()
+            .find(|t| t.name == name)
+            .cloned()
     }
 }
 
@@ -60,7 +66,9 @@ pub struct ToolGroupsTable {
 }
 
 fn group_not_found(id: &str) -> Error {
-    Error::not_found(format!("Tool Group '{id}' not found. Use 'client.toolgroups.list()' to list available Tool Groups."))
+    Error::not_found(format!(
+        "Tool Group '{id}' not found. Use 'client.toolgroups.list()' to list available Tool Groups."
+    ))
 }
 
 fn tool_not_found(name: &str) -> Error {
@@ -70,12 +78,24 @@ fn tool_not_found(name: &str) -> Error {
 }
 
 impl ToolGroupsTable {
-    pub fn new(registry: Arc<ResourceRegistry>, providers: BTreeMap<String, Arc<dyn ToolRuntimeProvider>>) -> Self {
-        ToolGroupsTable { registry, providers, index: RwLock::new(ToolIndex::default()) }
+    pub fn new(
+        registry: Arc<ResourceRegistry>,
+        providers: BTreeMap<String, Arc<dyn ToolRuntimeProvider>>,
+    ) -> Self {
+        ToolGroupsTable {
+            registry,
+            providers,
+            index: RwLock::new(ToolIndex::default()),
+        }
     }
 
     pub fn provider_ids(&self) -> impl Iterator<Item = &String> {
         self.providers.keys()
+    }
+
+    /// The stack's tool runtime providers.
+    pub fn providers(&self) -> impl Iterator<Item = &Arc<dyn ToolRuntimeProvider>> {
+        self.providers.values()
     }
 
     /// The groups the caller may read.
@@ -85,7 +105,9 @@ impl ToolGroupsTable {
 
     /// A registered group the caller may read; 404 in upstream's words otherwise.
     pub fn get(&self, ctx: &RequestContext, toolgroup_id: &str) -> Result<ToolGroup> {
-        self.registry.get_as(ctx, TOOL_GROUP_RESOURCE, toolgroup_id).ok_or_else(|| group_not_found(toolgroup_id))
+        self.registry
+            .get_as(ctx, TOOL_GROUP_RESOURCE, toolgroup_id)
+            .ok_or_else(|| group_not_found(toolgroup_id))
     }
 
     fn provider(&self, provider_id: &str) -> Result<&Arc<dyn ToolRuntimeProvider>> {
@@ -104,7 +126,12 @@ impl ToolGroupsTable {
     fn group_of(&self, request: RegisterToolGroupRequest) -> Result<ToolGroup> {
         request.validate()?;
         let provider_id = match request.provider_id.as_str() {
-            "" => self.providers.keys().next().cloned().ok_or_else(|| Error::invalid("no tool_runtime provider is configured"))?,
+            "" => self
+                .providers
+                .keys()
+                .next()
+                .cloned()
+                .ok_or_else(|| Error::invalid("no tool_runtime provider is configured"))?,
             id => {
                 self.provider(id)?;
                 id.to_owned()
@@ -113,10 +140,18 @@ impl ToolGroupsTable {
         if let Some(endpoint) = &request.mcp_endpoint
             && !(endpoint.uri.starts_with("http://") || endpoint.uri.starts_with("https://"))
         {
-            return Err(Error::invalid(format!("mcp_endpoint.uri '{}' must be an http:// or https:// URL", endpoint.uri))
-                .with_param("mcp_endpoint"));
+            return Err(Error::invalid(format!(
+                "mcp_endpoint.uri '{}' must be an http:// or https:// URL",
+                endpoint.uri
+            ))
+            .with_param("mcp_endpoint"));
         }
-        Ok(ToolGroup::new(request.toolgroup_id, provider_id, request.mcp_endpoint, request.args))
+        Ok(ToolGroup::new(
+            request.toolgroup_id,
+            provider_id,
+            request.mcp_endpoint,
+            request.args,
+        ))
     }
 
     async fn store(&self, group: &ToolGroup, owner: Option<Owner>) -> Result<()> {
@@ -137,13 +172,22 @@ impl ToolGroupsTable {
     /// endpoint has its tools listed now; if that fails the group is not kept.
     /// The caller must be allowed to create it (it becomes its owner) before the server
     /// connects anywhere on its behalf.
-    pub async fn register(&self, ctx: &RequestContext, request: RegisterToolGroupRequest) -> Result<ToolGroup> {
+    pub async fn register(
+        &self,
+        ctx: &RequestContext,
+        request: RegisterToolGroupRequest,
+    ) -> Result<ToolGroup> {
         let group = self.group_of(request)?;
         let owner = ctx.owner();
-        ctx.check(Action::Create, &ProtectedResource::new(TOOL_GROUP_RESOURCE, &group.identifier, owner.as_ref()))?;
+        ctx.check(
+            Action::Create,
+            &ProtectedResource::new(TOOL_GROUP_RESOURCE, &group.identifier, owner.as_ref()),
+        )?;
         if let Some(endpoint) = &group.mcp_endpoint {
             // The server's outbound policy (SSRF): refused before anything is stored.
-            self.provider(&group.provider_id)?.check_mcp_endpoint(endpoint).await?;
+            self.provider(&group.provider_id)?
+                .check_mcp_endpoint(endpoint)
+                .await?;
         }
         if let Some(existing) = self.registry.get(TOOL_GROUP_RESOURCE, &group.identifier) {
             let existing: Option<ToolGroup> = serde_json::from_value(existing.body).ok();
@@ -160,7 +204,9 @@ impl ToolGroupsTable {
         if group.mcp_endpoint.is_none()
             && let Err(e) = self.index(ctx, &group).await
         {
-            self.registry.remove(TOOL_GROUP_RESOURCE, &group.identifier).await?;
+            self.registry
+                .remove(TOOL_GROUP_RESOURCE, &group.identifier)
+                .await?;
             return Err(e);
         }
         Ok(group)
@@ -168,7 +214,11 @@ impl ToolGroupsTable {
 
     /// A group of run.yaml's `registered_resources`: run.yaml is the source of truth, so it
     /// replaces what an earlier run stored under the same id.
-    pub async fn register_from_config(&self, ctx: &RequestContext, request: RegisterToolGroupRequest) -> Result<ToolGroup> {
+    pub async fn register_from_config(
+        &self,
+        ctx: &RequestContext,
+        request: RegisterToolGroupRequest,
+    ) -> Result<ToolGroup> {
         let group = self.group_of(request)?;
         self.store(&group, None).await?;
         self.index.write().remove(&group.identifier);
@@ -181,8 +231,16 @@ impl ToolGroupsTable {
     /// `DELETE /v1/toolgroups/{id}`: forgets the group and its tools. A group the caller may
     /// not read is not found; one it may read but not delete is a 403.
     pub async fn unregister(&self, ctx: &RequestContext, toolgroup_id: &str) -> Result<()> {
-        self.registry.get_authorized(ctx, Action::Delete, TOOL_GROUP_RESOURCE, toolgroup_id, || group_not_found(toolgroup_id))?;
-        self.registry.remove(TOOL_GROUP_RESOURCE, toolgroup_id).await?;
+        self.registry.get_authorized(
+            ctx,
+            Action::Delete,
+            TOOL_GROUP_RESOURCE,
+            toolgroup_id,
+            || group_not_found(toolgroup_id),
+        )?;
+        self.registry
+            .remove(TOOL_GROUP_RESOURCE, toolgroup_id)
+            .await?;
         self.index.write().remove(toolgroup_id);
         Ok(())
     }
@@ -192,11 +250,15 @@ impl ToolGroupsTable {
     async fn index(&self, ctx: &RequestContext, group: &ToolGroup) -> Result<Vec<ToolDef>> {
         let provider = self.provider(&group.provider_id)?;
         let limit = provider.list_timeout();
-        let listing = provider.list_runtime_tools(ctx, Some(&group.identifier), group.mcp_endpoint.as_ref());
+        let listing =
+            provider.list_runtime_tools(ctx, Some(&group.identifier), group.mcp_endpoint.as_ref());
         let mut tools = tokio::time::timeout(limit, listing).await.map_err(|_| {
             Error::new(
                 ErrorKind::Timeout,
-                format!("the tools of tool group '{}' could not be listed within {limit:?}", group.identifier),
+                format!(
+                    "the tools of tool group '{}' could not be listed within {limit:?}",
+                    group.identifier
+                ),
             )
             .with_provider(group.provider_id.clone())
         })??;
@@ -233,20 +295,29 @@ impl ToolGroupsTable {
     /// server fails or does not answer in time is left out with a warning naming it (the
     /// others are still the answer, in 0.3.5's shape); one that wants credentials fails the
     /// listing, so the client learns it must send them.
-    pub async fn list_tools(&self, ctx: &RequestContext, toolgroup_id: Option<&str>) -> Result<Vec<ToolDef>> {
+    pub async fn list_tools(
+        &self,
+        ctx: &RequestContext,
+        toolgroup_id: Option<&str>,
+    ) -> Result<Vec<ToolDef>> {
         if let Some(id) = toolgroup_id {
             let group = self.resolve_group(ctx, id)?;
             return self.tools_of(ctx, &group).await;
         }
         let groups = self.list(ctx);
-        let listings: Vec<Result<Vec<ToolDef>>> =
-            futures::stream::iter(groups.clone()).map(|g| async move { self.tools_of(ctx, &g).await }).buffered(LIST_CONCURRENCY).collect().await;
+        let listings: Vec<Result<Vec<ToolDef>>> = futures::stream::iter(groups.clone())
+            .map(|g| async move { self.tools_of(ctx, &g).await })
+            .buffered(LIST_CONCURRENCY)
+            .collect()
+            .await;
         let mut all = Vec::new();
         for (group, listing) in groups.iter().zip(listings) {
             match listing {
                 Ok(tools) => all.extend(tools),
                 Err(e) if matches!(e.kind(), ErrorKind::Unauthenticated) => return Err(e),
-                Err(e) => tracing::warn!(toolgroup_id = %group.identifier, "leaving out the tools of a group: {e}"),
+                Err(e) => {
+                    tracing::warn!(toolgroup_id = %group.identifier, "leaving out the tools of a group: {e}")
+                }
             }
         }
         Ok(all)
@@ -255,23 +326,35 @@ impl ToolGroupsTable {
     /// `GET /v1/tools/{name}`: a tool from the last listing of its group, if the caller may
     /// read the group.
     pub fn get_tool(&self, ctx: &RequestContext, tool_name: &str) -> Result<ToolDef> {
-        let tool = self.index.read().tool(tool_name).ok_or_else(|| tool_not_found(tool_name))?;
+        let tool = self
+            .index
+            .read()
+            .tool(tool_name)
+            .ok_or_else(|| tool_not_found(tool_name))?;
         let group_id = tool.toolgroup_id.as_deref().unwrap_or_default();
         match self.registry.get(TOOL_GROUP_RESOURCE, group_id) {
-            Some(group) if !ctx.can(Action::Read, &group.protected()) => Err(tool_not_found(tool_name)),
+            Some(group) if !ctx.can(Action::Read, &group.protected()) => {
+                Err(tool_not_found(tool_name))
+            }
             _ => Ok(tool),
         }
     }
 
     /// The provider and definition of a tool, for invoking it. A tool no listing has shown yet
     /// is looked for by listing the groups not listed so far (so a client need not list first).
-    pub async fn resolve_tool(&self, ctx: &RequestContext, tool_name: &str) -> Result<(Arc<dyn ToolRuntimeProvider>, ToolDef)> {
+    pub async fn resolve_tool(
+        &self,
+        ctx: &RequestContext,
+        tool_name: &str,
+    ) -> Result<(Arc<dyn ToolRuntimeProvider>, ToolDef)> {
         let tool = match self.get_tool(ctx, tool_name) {
             Ok(t) => t,
             Err(not_found) => self.search(ctx, tool_name).await?.ok_or(not_found)?,
         };
         let group_id = tool.toolgroup_id.clone().unwrap_or_default();
-        let group = self.get(ctx, &group_id).map_err(|_| tool_not_found(tool_name))?;
+        let group = self
+            .get(ctx, &group_id)
+            .map_err(|_| tool_not_found(tool_name))?;
         Ok((self.provider(&group.provider_id)?.clone(), tool))
     }
 
@@ -280,10 +363,16 @@ impl ToolGroupsTable {
     /// the answer.
     async fn search(&self, ctx: &RequestContext, tool_name: &str) -> Result<Option<ToolDef>> {
         let mut credentials_wanted = None;
-        let unseen: Vec<ToolGroup> =
-            self.list(ctx).into_iter().filter(|g| !self.index.read().by_group.contains_key(&g.identifier)).collect();
-        let listings: Vec<Result<Vec<ToolDef>>> =
-            futures::stream::iter(unseen.clone()).map(|g| async move { self.index(ctx, &g).await }).buffered(LIST_CONCURRENCY).collect().await;
+        let unseen: Vec<ToolGroup> = self
+            .list(ctx)
+            .into_iter()
+            .filter(|g| !self.index.read().by_group.contains_key(&g.identifier))
+            .collect();
+        let listings: Vec<Result<Vec<ToolDef>>> = futures::stream::iter(unseen.clone())
+            .map(|g| async move { self.index(ctx, &g).await })
+            .buffered(LIST_CONCURRENCY)
+            .collect()
+            .await;
         for (group, listing) in unseen.iter().zip(listings) {
             match listing {
                 Ok(tools) => {
@@ -291,8 +380,12 @@ impl ToolGroupsTable {
                         return Ok(Some(t));
                     }
                 }
-                Err(e) if e.kind() == ErrorKind::Unauthenticated => credentials_wanted = credentials_wanted.or(Some(e)),
-                Err(e) => tracing::warn!(toolgroup_id = %group.identifier, "could not list the tools of a group: {e}"),
+                Err(e) if e.kind() == ErrorKind::Unauthenticated => {
+                    credentials_wanted = credentials_wanted.or(Some(e))
+                }
+                Err(e) => {
+                    tracing::warn!(toolgroup_id = %group.identifier, "could not list the tools of a group: {e}")
+                }
             }
         }
         match credentials_wanted {
@@ -321,12 +414,22 @@ mod tests {
 
     impl Fixture {
         fn new() -> Self {
-            Fixture { stores: Stores::in_memory(), fake: Arc::new(FakeToolRuntime::new()) }
+            Fixture {
+                stores: Stores::in_memory(),
+                fake: Arc::new(FakeToolRuntime::new()),
+            }
         }
 
         /// A table over the same store each time, as a restarted server would open it.
         async fn table(&self) -> ToolGroupsTable {
-            let kv = self.stores.kv(&KvStoreRef { backend: "kv_default".into(), namespace: "registry".into() }).await.unwrap();
+            let kv = self
+                .stores
+                .kv(&KvStoreRef {
+                    backend: "kv_default".into(),
+                    namespace: "registry".into(),
+                })
+                .await
+                .unwrap();
             let registry = Arc::new(ResourceRegistry::open(kv).await.unwrap());
             let provider: Arc<dyn ToolRuntimeProvider> = self.fake.clone();
             ToolGroupsTable::new(registry, BTreeMap::from([("fake".to_owned(), provider)]))
@@ -343,7 +446,12 @@ mod tests {
     }
 
     fn secure_ctx() -> RequestContext {
-        RequestContext::new(json!({ FAKE_TOOLS_TOKEN.0: FAKE_TOOLS_TOKEN.1 }).as_object().cloned().unwrap())
+        RequestContext::new(
+            json!({ FAKE_TOOLS_TOKEN.0: FAKE_TOOLS_TOKEN.1 })
+                .as_object()
+                .cloned()
+                .unwrap(),
+        )
     }
 
     #[tokio::test]
@@ -351,29 +459,68 @@ mod tests {
         let f = Fixture::new();
         let t = f.table().await;
         let ctx = RequestContext::default();
-        let g = t.register(&ctx, request("mcp::a", Some("http://a/sse"))).await.unwrap();
-        assert_eq!(serde_json::to_value(&g).unwrap()["provider_resource_id"], "mcp::a");
+        let g = t
+            .register(&ctx, request("mcp::a", Some("http://a/sse")))
+            .await
+            .unwrap();
+        assert_eq!(
+            serde_json::to_value(&g).unwrap()["provider_resource_id"],
+            "mcp::a"
+        );
         t.register(&ctx, request("builtin::b", None)).await.unwrap();
-        let mut ids: Vec<String> = t.list(&RequestContext::default()).into_iter().map(|g| g.identifier).collect();
+        let mut ids: Vec<String> = t
+            .list(&RequestContext::default())
+            .into_iter()
+            .map(|g| g.identifier)
+            .collect();
         ids.sort();
         assert_eq!(ids, ["builtin::b", "mcp::a"]);
         assert_eq!(t.get(&RequestContext::default(), "mcp::a").unwrap(), g);
-        t.unregister(&RequestContext::default(), "mcp::a").await.unwrap();
+        t.unregister(&RequestContext::default(), "mcp::a")
+            .await
+            .unwrap();
         let e = t.get(&RequestContext::default(), "mcp::a").unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
-        assert_eq!(e.message(), "Tool Group 'mcp::a' not found. Use 'client.toolgroups.list()' to list available Tool Groups.");
-        assert_eq!(t.unregister(&RequestContext::default(), "mcp::a").await.unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(t.list_tools(&ctx, Some("mcp::a")).await.unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            e.message(),
+            "Tool Group 'mcp::a' not found. Use 'client.toolgroups.list()' to list available Tool Groups."
+        );
+        assert_eq!(
+            t.unregister(&RequestContext::default(), "mcp::a")
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            t.list_tools(&ctx, Some("mcp::a")).await.unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
     }
 
     #[tokio::test]
     async fn groups_survive_a_restart() {
         let f = Fixture::new();
         let ctx = RequestContext::default();
-        f.table().await.register(&ctx, request("mcp::kept", Some("http://k/sse"))).await.unwrap();
+        f.table()
+            .await
+            .register(&ctx, request("mcp::kept", Some("http://k/sse")))
+            .await
+            .unwrap();
         let restarted = f.table().await;
-        assert_eq!(restarted.get(&RequestContext::default(), "mcp::kept").unwrap().mcp_endpoint, Some(McpEndpoint { uri: "http://k/sse".into() }));
-        restarted.unregister(&RequestContext::default(), "mcp::kept").await.unwrap();
+        assert_eq!(
+            restarted
+                .get(&RequestContext::default(), "mcp::kept")
+                .unwrap()
+                .mcp_endpoint,
+            Some(McpEndpoint {
+                uri: "http://k/sse".into()
+            })
+        );
+        restarted
+            .unregister(&RequestContext::default(), "mcp::kept")
+            .await
+            .unwrap();
         assert!(f.table().await.list(&RequestContext::default()).is_empty());
     }
 
@@ -382,25 +529,53 @@ mod tests {
         let f = Fixture::new();
         let t = f.table().await;
         let ctx = RequestContext::default();
-        t.register(&ctx, request("g", Some("http://g/sse"))).await.unwrap();
+        t.register(&ctx, request("g", Some("http://g/sse")))
+            .await
+            .unwrap();
         // The same group again is fine; a different one under the same id is not.
-        t.register(&ctx, request("g", Some("http://g/sse"))).await.unwrap();
-        let e = t.register(&ctx, request("g", Some("http://other/sse"))).await.unwrap_err();
+        t.register(&ctx, request("g", Some("http://g/sse")))
+            .await
+            .unwrap();
+        let e = t
+            .register(&ctx, request("g", Some("http://other/sse")))
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidRequest);
         assert!(e.message().contains("already exists"), "{e}");
         let mut unknown = request("u", None);
         unknown.provider_id = "nope".into();
         let e = t.register(&ctx, unknown).await.unwrap_err();
         assert!(e.message().contains("Provider `nope` not found"), "{e}");
-        assert_eq!(t.register(&ctx, request(" ", None)).await.unwrap_err().kind(), ErrorKind::InvalidRequest);
-        assert_eq!(t.register(&ctx, request("f", Some("file:///x"))).await.unwrap_err().kind(), ErrorKind::InvalidRequest);
+        assert_eq!(
+            t.register(&ctx, request(" ", None))
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidRequest
+        );
+        assert_eq!(
+            t.register(&ctx, request("f", Some("file:///x")))
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::InvalidRequest
+        );
         // An empty provider id picks the first provider, as upstream does.
         let mut first = request("first", None);
         first.provider_id = String::new();
         assert_eq!(t.register(&ctx, first).await.unwrap().provider_id, "fake");
         // run.yaml's version replaces a stored one.
-        t.register_from_config(&ctx, request("g", Some("http://other/sse"))).await.unwrap();
-        assert_eq!(t.get(&RequestContext::default(), "g").unwrap().mcp_endpoint.unwrap().uri, "http://other/sse");
+        t.register_from_config(&ctx, request("g", Some("http://other/sse")))
+            .await
+            .unwrap();
+        assert_eq!(
+            t.get(&RequestContext::default(), "g")
+                .unwrap()
+                .mcp_endpoint
+                .unwrap()
+                .uri,
+            "http://other/sse"
+        );
     }
 
     #[tokio::test]
@@ -408,11 +583,24 @@ mod tests {
         let f = Fixture::new();
         let t = f.table().await;
         let ctx = RequestContext::default();
-        let e = t.register(&ctx, request("builtin::broken", None)).await.unwrap_err();
+        let e = t
+            .register(&ctx, request("builtin::broken", None))
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable);
-        assert_eq!(t.get(&RequestContext::default(), "builtin::broken").unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            t.get(&RequestContext::default(), "builtin::broken")
+                .unwrap_err()
+                .kind(),
+            ErrorKind::NotFound
+        );
         // MCP groups are listed lazily, as upstream does, so registering one never fails that way.
-        t.register(&ctx, request("mcp::down", Some("http://unreachable.invalid/sse"))).await.unwrap();
+        t.register(
+            &ctx,
+            request("mcp::down", Some("http://unreachable.invalid/sse")),
+        )
+        .await
+        .unwrap();
         assert_eq!(f.fake.listings(), 1);
     }
 
@@ -421,26 +609,77 @@ mod tests {
         let f = Fixture::new();
         let t = f.table().await;
         let ctx = RequestContext::default();
-        t.register(&ctx, request("builtin::local", None)).await.unwrap();
-        assert_eq!(f.fake.listings(), 1, "groups without an endpoint are listed at registration");
+        t.register(&ctx, request("builtin::local", None))
+            .await
+            .unwrap();
+        assert_eq!(
+            f.fake.listings(),
+            1,
+            "groups without an endpoint are listed at registration"
+        );
         let tools = t.list_tools(&ctx, Some("builtin::local")).await.unwrap();
         assert_eq!(f.fake.listings(), 1, "and cached");
-        assert!(tools.iter().all(|t| t.toolgroup_id.as_deref() == Some("builtin::local")));
-        assert_eq!(t.get_tool(&RequestContext::default(), "echo").unwrap().toolgroup_id.as_deref(), Some("builtin::local"));
+        assert!(
+            tools
+                .iter()
+                .all(|t| t.toolgroup_id.as_deref() == Some("builtin::local"))
+        );
+        assert_eq!(
+            t.get_tool(&RequestContext::default(), "echo")
+                .unwrap()
+                .toolgroup_id
+                .as_deref(),
+            Some("builtin::local")
+        );
         // `group/tool` names the group.
-        assert_eq!(t.list_tools(&ctx, Some("builtin::local/echo")).await.unwrap().len(), tools.len());
+        assert_eq!(
+            t.list_tools(&ctx, Some("builtin::local/echo"))
+                .await
+                .unwrap()
+                .len(),
+            tools.len()
+        );
 
-        t.register(&ctx, request("mcp::remote", Some("http://remote/sse"))).await.unwrap();
+        t.register(&ctx, request("mcp::remote", Some("http://remote/sse")))
+            .await
+            .unwrap();
         t.list_tools(&ctx, Some("mcp::remote")).await.unwrap();
         t.list_tools(&ctx, Some("mcp::remote")).await.unwrap();
-        assert_eq!(f.fake.listings(), 3, "MCP groups are listed afresh each time");
+        assert_eq!(
+            f.fake.listings(),
+            3,
+            "MCP groups are listed afresh each time"
+        );
         // The last group listing a name owns it.
-        assert_eq!(t.get_tool(&RequestContext::default(), "echo").unwrap().toolgroup_id.as_deref(), Some("mcp::remote"));
-        assert_eq!(t.get_tool(&RequestContext::default(), "echo").unwrap().endpoint(), Some("http://remote/sse"));
+        assert_eq!(
+            t.get_tool(&RequestContext::default(), "echo")
+                .unwrap()
+                .toolgroup_id
+                .as_deref(),
+            Some("mcp::remote")
+        );
+        assert_eq!(
+            t.get_tool(&RequestContext::default(), "echo")
+                .unwrap()
+                .endpoint(),
+            Some("http://remote/sse")
+        );
         // Unregistering forgets its tools.
-        t.unregister(&RequestContext::default(), "mcp::remote").await.unwrap();
-        assert_eq!(t.get_tool(&RequestContext::default(), "echo").unwrap_err().kind(), ErrorKind::NotFound);
-        assert_eq!(t.get_tool(&RequestContext::default(), "nope").unwrap_err().message(), tool_not_found("nope").message());
+        t.unregister(&RequestContext::default(), "mcp::remote")
+            .await
+            .unwrap();
+        assert_eq!(
+            t.get_tool(&RequestContext::default(), "echo")
+                .unwrap_err()
+                .kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            t.get_tool(&RequestContext::default(), "nope")
+                .unwrap_err()
+                .message(),
+            tool_not_found("nope").message()
+        );
     }
 
     #[tokio::test]
@@ -448,41 +687,93 @@ mod tests {
         let f = Fixture::new();
         let t = f.table().await;
         let ctx = RequestContext::default();
-        t.register(&ctx, request("mcp::ok", Some("http://ok/sse"))).await.unwrap();
-        t.register(&ctx, request("mcp::down", Some("http://unreachable.invalid/sse"))).await.unwrap();
+        t.register(&ctx, request("mcp::ok", Some("http://ok/sse")))
+            .await
+            .unwrap();
+        t.register(
+            &ctx,
+            request("mcp::down", Some("http://unreachable.invalid/sse")),
+        )
+        .await
+        .unwrap();
         let tools = t.list_tools(&ctx, None).await.unwrap();
-        assert!(!tools.is_empty() && tools.iter().all(|t| t.toolgroup_id.as_deref() == Some("mcp::ok")));
+        assert!(
+            !tools.is_empty()
+                && tools
+                    .iter()
+                    .all(|t| t.toolgroup_id.as_deref() == Some("mcp::ok"))
+        );
         // Asked for by name, the unreachable group's failure is the answer.
-        assert_eq!(t.list_tools(&ctx, Some("mcp::down")).await.unwrap_err().kind(), ErrorKind::UpstreamUnavailable);
-        t.register(&ctx, request("mcp::secure", Some("http://h/secure/sse"))).await.unwrap();
-        assert_eq!(t.list_tools(&ctx, None).await.unwrap_err().kind(), ErrorKind::Unauthenticated);
+        assert_eq!(
+            t.list_tools(&ctx, Some("mcp::down"))
+                .await
+                .unwrap_err()
+                .kind(),
+            ErrorKind::UpstreamUnavailable
+        );
+        t.register(&ctx, request("mcp::secure", Some("http://h/secure/sse")))
+            .await
+            .unwrap();
+        assert_eq!(
+            t.list_tools(&ctx, None).await.unwrap_err().kind(),
+            ErrorKind::Unauthenticated
+        );
         assert!(t.list_tools(&secure_ctx(), None).await.is_ok());
     }
 
     #[tokio::test]
     async fn a_group_that_never_answers_is_reported_not_waited_on() {
-        let f = Fixture { stores: Stores::in_memory(), fake: Arc::new(FakeToolRuntime::with_list_timeout(Duration::from_millis(200))) };
+        let f = Fixture {
+            stores: Stores::in_memory(),
+            fake: Arc::new(FakeToolRuntime::with_list_timeout(Duration::from_millis(
+                200,
+            ))),
+        };
         let t = f.table().await;
         let ctx = RequestContext::default();
-        t.register(&ctx, request("mcp::a", Some("http://a/sse"))).await.unwrap();
-        t.register(&ctx, request("mcp::hang", Some("http://hang.invalid/sse"))).await.unwrap();
-        t.register(&ctx, request("mcp::hang2", Some("http://hang.invalid/other"))).await.unwrap();
-        t.register(&ctx, request("mcp::b", Some("http://b/sse"))).await.unwrap();
+        t.register(&ctx, request("mcp::a", Some("http://a/sse")))
+            .await
+            .unwrap();
+        t.register(&ctx, request("mcp::hang", Some("http://hang.invalid/sse")))
+            .await
+            .unwrap();
+        t.register(
+            &ctx,
+            request("mcp::hang2", Some("http://hang.invalid/other")),
+        )
+        .await
+        .unwrap();
+        t.register(&ctx, request("mcp::b", Some("http://b/sse")))
+            .await
+            .unwrap();
         // Every group at once: the others answer, the hanging ones cost one timeout together.
         let started = Instant::now();
         let tools = t.list_tools(&ctx, None).await.unwrap();
-        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
-        let mut groups: Vec<&str> = tools.iter().filter_map(|t| t.toolgroup_id.as_deref()).collect();
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+        let mut groups: Vec<&str> = tools
+            .iter()
+            .filter_map(|t| t.toolgroup_id.as_deref())
+            .collect();
         groups.dedup();
         assert_eq!(groups, ["mcp::a", "mcp::b"]);
         // Asked for by id, the group's timeout is the answer: a 504 naming it.
         let e = t.list_tools(&ctx, Some("mcp::hang")).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Timeout);
-        assert_eq!(e.message(), "the tools of tool group 'mcp::hang' could not be listed within 200ms");
+        assert_eq!(
+            e.message(),
+            "the tools of tool group 'mcp::hang' could not be listed within 200ms"
+        );
         assert_eq!(e.provider(), Some("fake"));
         // Resolving a tool name no listing has shown does not wait on it either.
         let started = Instant::now();
-        assert_eq!(t.resolve_tool(&ctx, "nope").await.err().unwrap().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            t.resolve_tool(&ctx, "nope").await.err().unwrap().kind(),
+            ErrorKind::NotFound
+        );
         assert!(started.elapsed() < Duration::from_secs(2));
     }
 
@@ -491,12 +782,21 @@ mod tests {
         let f = Fixture::new();
         let t = f.table().await;
         let ctx = RequestContext::default();
-        t.register(&ctx, request("mcp::secure", Some("http://h/secure/sse"))).await.unwrap();
+        t.register(&ctx, request("mcp::secure", Some("http://h/secure/sse")))
+            .await
+            .unwrap();
         // Without credentials the group cannot be listed: that is the answer, not "not found".
         let e = t.resolve_tool(&ctx, "add").await.err().unwrap();
         assert_eq!(e.kind(), ErrorKind::Unauthenticated);
         let (_, tool) = t.resolve_tool(&secure_ctx(), "add").await.unwrap();
         assert_eq!(tool.toolgroup_id.as_deref(), Some("mcp::secure"));
-        assert_eq!(t.resolve_tool(&secure_ctx(), "nope").await.err().unwrap().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            t.resolve_tool(&secure_ctx(), "nope")
+                .await
+                .err()
+                .unwrap()
+                .kind(),
+            ErrorKind::NotFound
+        );
     }
 }

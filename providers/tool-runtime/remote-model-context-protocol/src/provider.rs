@@ -131,6 +131,10 @@ impl ToolRuntimeProvider for McpProvider {
         self.list_timeout
     }
 
+    fn serves_mcp(&self) -> bool {
+        true
+    }
+
     async fn check_mcp_endpoint(&self, endpoint: &McpEndpoint) -> Result<()> {
         self.check(&endpoint.uri).await
     }
