@@ -427,8 +427,6 @@ pub struct InputItemsQuery {
     pub after: Option<String>,
     #[serde(default)]
     pub before: Option<String>,
-    #[serde(default)]
-    pub include: Option<Vec<String>>,
     /// Default 20.
     #[serde(default)]
     pub limit: Option<i64>,

@@ -15,8 +15,9 @@ use serde_json::{Map, Value};
 
 pub use spec::SafetyApi;
 pub use types::{
-    ListShieldsResponse, ModerationInput, ModerationObject, ModerationResult, RegisterShieldRequest, RunModerationRequest,
-    RunShieldRequest, RunShieldResponse, SHIELD_RESOURCE, SafetyViolation, Shield, ViolationLevel,
+    ListShieldsResponse, ModerationInput, ModerationObject, ModerationResult,
+    RegisterShieldRequest, RunModerationRequest, RunShieldRequest, RunShieldResponse,
+    SHIELD_RESOURCE, SafetyViolation, Shield, ViolationLevel,
 };
 
 #[doc(hidden)]
@@ -42,14 +43,38 @@ pub trait SafetyProvider: Send + Sync {
 
     /// OpenAI's moderation of each input, in order; `model` is the shield's
     /// `provider_resource_id`, as the client named it.
-    async fn run_moderation(&self, ctx: &RequestContext, shield: &Shield, inputs: &[String]) -> Result<ModerationObject>;
+    async fn run_moderation(
+        &self,
+        ctx: &RequestContext,
+        shield: &Shield,
+        inputs: &[String],
+    ) -> Result<ModerationObject>;
 }
 
 /// The safety service as dependents (the Responses API's guardrails) and routes see it.
 #[async_trait]
 pub trait Safety: Send + Sync {
-    async fn run_shield(&self, ctx: &RequestContext, request: RunShieldRequest) -> Result<RunShieldResponse>;
-    async fn run_moderation(&self, ctx: &RequestContext, request: RunModerationRequest) -> Result<ModerationObject>;
+    async fn run_shield(
+        &self,
+        ctx: &RequestContext,
+        request: RunShieldRequest,
+    ) -> Result<RunShieldResponse>;
+    async fn run_moderation(
+        &self,
+        ctx: &RequestContext,
+        request: RunModerationRequest,
+    ) -> Result<ModerationObject>;
+
+    /// A shield the caller may read, by id (404 otherwise).
+    async fn get_shield(&self, ctx: &RequestContext, shield_id: &str) -> Result<Shield>;
+
+    /// OpenAI's moderation of `inputs` by one named shield (the Responses API's guardrails).
+    async fn moderate_with(
+        &self,
+        ctx: &RequestContext,
+        shield_id: &str,
+        inputs: &[String],
+    ) -> Result<ModerationObject>;
 }
 
 /// Registers a safety provider; `build` must return `Arc<dyn SafetyProvider>`.

@@ -22,7 +22,10 @@ impl ApiSpec for SafetyApi {
     type Service = dyn Safety;
 
     fn layer(provider: Arc<dyn SafetyProvider>, calls: &CallStack) -> Arc<dyn SafetyProvider> {
-        Arc::new(Layered { inner: provider, calls: calls.clone() })
+        Arc::new(Layered {
+            inner: provider,
+            calls: calls.clone(),
+        })
     }
 }
 
@@ -37,7 +40,11 @@ struct Layered {
 impl SafetyProvider for Layered {
     async fn register_shield(&self, ctx: &RequestContext, shield: &Shield) -> Result<()> {
         let (inner, ctx, shield) = (self.inner.clone(), ctx.clone(), shield.clone());
-        self.calls.once("register_shield", None, async move { inner.register_shield(&ctx, &shield).await }).await
+        self.calls
+            .once("register_shield", None, async move {
+                inner.register_shield(&ctx, &shield).await
+            })
+            .await
     }
 
     async fn run_shield(
@@ -49,17 +56,32 @@ impl SafetyProvider for Layered {
     ) -> Result<RunShieldResponse> {
         self.calls
             .repeatable("run_shield", None, || {
-                let (inner, ctx, shield, messages, params) =
-                    (self.inner.clone(), ctx.clone(), shield.clone(), messages.to_vec(), params.clone());
+                let (inner, ctx, shield, messages, params) = (
+                    self.inner.clone(),
+                    ctx.clone(),
+                    shield.clone(),
+                    messages.to_vec(),
+                    params.clone(),
+                );
                 async move { inner.run_shield(&ctx, &shield, &messages, &params).await }
             })
             .await
     }
 
-    async fn run_moderation(&self, ctx: &RequestContext, shield: &Shield, inputs: &[String]) -> Result<ModerationObject> {
+    async fn run_moderation(
+        &self,
+        ctx: &RequestContext,
+        shield: &Shield,
+        inputs: &[String],
+    ) -> Result<ModerationObject> {
         self.calls
             .repeatable("run_moderation", None, || {
-                let (inner, ctx, shield, inputs) = (self.inner.clone(), ctx.clone(), shield.clone(), inputs.to_vec());
+                let (inner, ctx, shield, inputs) = (
+                    self.inner.clone(),
+                    ctx.clone(),
+                    shield.clone(),
+                    inputs.to_vec(),
+                );
                 async move { inner.run_moderation(&ctx, &shield, &inputs).await }
             })
             .await

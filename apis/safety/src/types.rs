@@ -32,7 +32,12 @@ fn shield_kind() -> String {
 }
 
 impl Shield {
-    pub fn new(identifier: impl Into<String>, provider_resource_id: impl Into<String>, provider_id: impl Into<String>, params: Map<String, Value>) -> Self {
+    pub fn new(
+        identifier: impl Into<String>,
+        provider_resource_id: impl Into<String>,
+        provider_id: impl Into<String>,
+        params: Map<String, Value>,
+    ) -> Self {
         Shield {
             identifier: identifier.into(),
             provider_resource_id: Some(provider_resource_id.into()),
@@ -44,7 +49,9 @@ impl Shield {
 
     /// What the provider judges with: `provider_resource_id`, else the identifier.
     pub fn provider_resource(&self) -> &str {
-        self.provider_resource_id.as_deref().unwrap_or(&self.identifier)
+        self.provider_resource_id
+            .as_deref()
+            .unwrap_or(&self.identifier)
     }
 }
 
@@ -75,8 +82,10 @@ fn check_id(field: &str, id: &str) -> Result<()> {
         return Err(Error::invalid(format!("'{field}' must not be empty")).with_param(field));
     }
     if id.chars().count() > MAX_ID_CHARS || id.chars().any(char::is_control) {
-        return Err(Error::invalid(format!("'{field}' must be at most {MAX_ID_CHARS} characters, without control characters"))
-            .with_param(field));
+        return Err(Error::invalid(format!(
+            "'{field}' must be at most {MAX_ID_CHARS} characters, without control characters"
+        ))
+        .with_param(field));
     }
     Ok(())
 }
@@ -101,7 +110,10 @@ impl RunShieldRequest {
     pub fn validate(&self) -> Result<()> {
         check_id("shield_id", &self.shield_id)?;
         for (i, m) in self.messages.iter().enumerate() {
-            m.validate().map_err(|e| Error::invalid(format!("messages[{i}]: {}", e.message())).with_param(format!("messages[{i}]")))?;
+            m.validate().map_err(|e| {
+                Error::invalid(format!("messages[{i}]: {}", e.message()))
+                    .with_param(format!("messages[{i}]"))
+            })?;
         }
         Ok(())
     }
@@ -167,11 +179,17 @@ impl RunModerationRequest {
             ModerationInput::Many(v) => v.clone(),
         };
         if inputs.is_empty() {
-            return Err(Error::invalid("'input' must be a string or a non-empty list of strings").with_param("input"));
+            return Err(
+                Error::invalid("'input' must be a string or a non-empty list of strings")
+                    .with_param("input"),
+            );
         }
         if inputs.len() > MAX_MODERATION_INPUTS {
-            return Err(Error::invalid(format!("'input' holds {} texts; at most {MAX_MODERATION_INPUTS} are accepted", inputs.len()))
-                .with_param("input"));
+            return Err(Error::invalid(format!(
+                "'input' holds {} texts; at most {MAX_MODERATION_INPUTS} are accepted",
+                inputs.len()
+            ))
+            .with_param("input"));
         }
         Ok(inputs)
     }
@@ -180,7 +198,10 @@ impl RunModerationRequest {
     pub fn model(&self) -> Result<&str> {
         match self.model.as_deref() {
             Some(m) if !m.trim().is_empty() => Ok(m),
-            _ => Err(Error::invalid("'model' is required: the provider_resource_id of a registered shield").with_param("model")),
+            _ => Err(Error::invalid(
+                "'model' is required: the provider_resource_id of a registered shield",
+            )
+            .with_param("model")),
         }
     }
 }
@@ -223,21 +244,31 @@ mod tests {
             serde_json::to_value(&s).unwrap(),
             json!({"identifier": "llama-guard", "provider_resource_id": "mock/mock-guard", "provider_id": "llama-guard", "type": "shield", "params": {}})
         );
-        let back: Shield = serde_json::from_value(json!({"identifier": "x", "provider_id": "p"})).unwrap();
-        assert_eq!((back.kind.as_str(), back.provider_resource()), ("shield", "x"));
+        let back: Shield =
+            serde_json::from_value(json!({"identifier": "x", "provider_id": "p"})).unwrap();
+        assert_eq!(
+            (back.kind.as_str(), back.provider_resource()),
+            ("shield", "x")
+        );
     }
 
     #[test]
     fn moderation_inputs_and_model() {
-        let one: RunModerationRequest = serde_json::from_value(json!({"input": "hi", "model": "m"})).unwrap();
+        let one: RunModerationRequest =
+            serde_json::from_value(json!({"input": "hi", "model": "m"})).unwrap();
         assert_eq!(one.inputs().unwrap(), ["hi"]);
-        let many: RunModerationRequest = serde_json::from_value(json!({"input": ["a", ""], "model": "m"})).unwrap();
+        let many: RunModerationRequest =
+            serde_json::from_value(json!({"input": ["a", ""], "model": "m"})).unwrap();
         assert_eq!(many.inputs().unwrap(), ["a", ""]);
-        let empty: RunModerationRequest = serde_json::from_value(json!({"input": [], "model": "m"})).unwrap();
+        let empty: RunModerationRequest =
+            serde_json::from_value(json!({"input": [], "model": "m"})).unwrap();
         assert_eq!(empty.inputs().unwrap_err().param(), Some("input"));
         let no_model: RunModerationRequest = serde_json::from_value(json!({"input": "x"})).unwrap();
         assert_eq!(no_model.model().unwrap_err().param(), Some("model"));
-        assert!(serde_json::from_value::<RunModerationRequest>(json!({"input": 3, "model": "m"})).is_err());
+        assert!(
+            serde_json::from_value::<RunModerationRequest>(json!({"input": 3, "model": "m"}))
+                .is_err()
+        );
     }
 
     #[test]
@@ -245,10 +276,17 @@ mod tests {
         let ok: RunShieldRequest =
             serde_json::from_value(json!({"shield_id": "s", "messages": [{"role": "user", "content": "hi"}], "params": {}})).unwrap();
         ok.validate().unwrap();
-        let bad: RunShieldRequest = serde_json::from_value(json!({"shield_id": "s", "messages": [{"role": "tool", "content": "x"}]})).unwrap();
+        let bad: RunShieldRequest = serde_json::from_value(
+            json!({"shield_id": "s", "messages": [{"role": "tool", "content": "x"}]}),
+        )
+        .unwrap();
         assert_eq!(bad.validate().unwrap_err().param(), Some("messages[0]"));
-        let blank: RunShieldRequest = serde_json::from_value(json!({"shield_id": " ", "messages": []})).unwrap();
+        let blank: RunShieldRequest =
+            serde_json::from_value(json!({"shield_id": " ", "messages": []})).unwrap();
         assert!(blank.validate().is_err());
-        assert_eq!(serde_json::to_value(ViolationLevel::Error).unwrap(), json!("error"));
+        assert_eq!(
+            serde_json::to_value(ViolationLevel::Error).unwrap(),
+            json!("error")
+        );
     }
 }

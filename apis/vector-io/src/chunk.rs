@@ -41,7 +41,11 @@ pub struct Chunk {
     pub embedding: Option<Vec<f32>>,
     /// `stored_chunk_id` is 0.3.5's field name, which Python clients send when they dump a
     /// `Chunk` by name rather than by alias.
-    #[serde(default, alias = "stored_chunk_id", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "stored_chunk_id",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub chunk_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chunk_metadata: Option<ChunkMetadata>,
@@ -50,7 +54,13 @@ pub struct Chunk {
 impl Chunk {
     /// A text chunk with metadata.
     pub fn text(text: impl Into<String>, metadata: Map<String, Value>) -> Self {
-        Chunk { content: Value::String(text.into()), metadata, embedding: None, chunk_id: None, chunk_metadata: None }
+        Chunk {
+            content: Value::String(text.into()),
+            metadata,
+            embedding: None,
+            chunk_id: None,
+            chunk_metadata: None,
+        }
     }
 
     /// Moves a `chunk_id` given inside `metadata` to the top-level field, as 0.3.5 does on parse.
@@ -71,7 +81,10 @@ impl Chunk {
         match self.metadata.get("document_id") {
             Some(Value::String(s)) => Some(s),
             Some(_) => None,
-            None => self.chunk_metadata.as_ref().and_then(|m| m.document_id.as_deref()),
+            None => self
+                .chunk_metadata
+                .as_ref()
+                .and_then(|m| m.document_id.as_deref()),
         }
     }
 
@@ -85,7 +98,12 @@ impl Chunk {
 pub fn content_text(content: &Value) -> String {
     match content {
         Value::String(s) => s.clone(),
-        Value::Array(items) => items.iter().map(content_text).filter(|t| !t.is_empty()).collect::<Vec<_>>().join(" "),
+        Value::Array(items) => items
+            .iter()
+            .map(content_text)
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+            .join(" "),
         Value::Object(item) => match (item.get("type").and_then(Value::as_str), item.get("text")) {
             (Some("text") | None, Some(Value::String(t))) => t.clone(),
             _ => String::new(),
@@ -108,7 +126,10 @@ mod tests {
 
     #[test]
     fn chunk_id_in_metadata_moves_to_the_top_level() {
-        let c: Chunk = serde_json::from_value(json!({"content": "hi", "metadata": {"chunk_id": "c1", "document_id": "d"}})).unwrap();
+        let c: Chunk = serde_json::from_value(
+            json!({"content": "hi", "metadata": {"chunk_id": "c1", "document_id": "d"}}),
+        )
+        .unwrap();
         let c = c.normalized();
         assert_eq!(c.chunk_id.as_deref(), Some("c1"));
         assert!(!c.metadata.contains_key("chunk_id"));
@@ -117,7 +138,8 @@ mod tests {
 
     #[test]
     fn stored_chunk_id_is_read_as_chunk_id() {
-        let c: Chunk = serde_json::from_value(json!({"content": "hi", "stored_chunk_id": "c9"})).unwrap();
+        let c: Chunk =
+            serde_json::from_value(json!({"content": "hi", "stored_chunk_id": "c9"})).unwrap();
         assert_eq!(c.chunk_id.as_deref(), Some("c9"));
     }
 
@@ -134,7 +156,10 @@ mod tests {
     fn document_id_falls_back_to_chunk_metadata() {
         let mut c = Chunk::text("x", Map::new());
         assert_eq!(c.document_id(), None);
-        c.chunk_metadata = Some(ChunkMetadata { document_id: Some("doc".into()), ..Default::default() });
+        c.chunk_metadata = Some(ChunkMetadata {
+            document_id: Some("doc".into()),
+            ..Default::default()
+        });
         assert_eq!(c.document_id(), Some("doc"));
     }
 }

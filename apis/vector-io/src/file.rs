@@ -8,7 +8,9 @@ use crate::search::VectorStoreContent;
 use crate::store::FileCounts;
 
 /// How a file is cut into chunks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ChunkingStrategy {
     /// 800-token windows overlapping by 400 (OpenAI's defaults).
@@ -186,16 +188,34 @@ mod tests {
 
     #[test]
     fn chunking_strategies_round_trip_in_openai_shape() {
-        let s: ChunkingStrategy = serde_json::from_value(json!({"type": "static", "static": {"max_chunk_size_tokens": 200}})).unwrap();
-        assert_eq!(s, ChunkingStrategy::Static { config: StaticChunking { chunk_overlap_tokens: 400, max_chunk_size_tokens: 200 } });
-        assert_eq!(serde_json::to_value(ChunkingStrategy::Auto).unwrap(), json!({"type": "auto"}));
-        assert_eq!(serde_json::to_value(s).unwrap()["static"]["max_chunk_size_tokens"], 200);
+        let s: ChunkingStrategy = serde_json::from_value(
+            json!({"type": "static", "static": {"max_chunk_size_tokens": 200}}),
+        )
+        .unwrap();
+        assert_eq!(
+            s,
+            ChunkingStrategy::Static {
+                config: StaticChunking {
+                    chunk_overlap_tokens: 400,
+                    max_chunk_size_tokens: 200
+                }
+            }
+        );
+        assert_eq!(
+            serde_json::to_value(ChunkingStrategy::Auto).unwrap(),
+            json!({"type": "auto"})
+        );
+        assert_eq!(
+            serde_json::to_value(s).unwrap()["static"]["max_chunk_size_tokens"],
+            200
+        );
         assert!(serde_json::from_value::<ChunkingStrategy>(json!({"type": "other"})).is_err());
     }
 
     #[test]
     fn list_files_query_reads_the_filter() {
-        let q: ListFilesQuery = serde_json::from_value(json!({"filter": "failed", "limit": 2})).unwrap();
+        let q: ListFilesQuery =
+            serde_json::from_value(json!({"filter": "failed", "limit": 2})).unwrap();
         assert_eq!(q.filter, Some(FileStatus::Failed));
         assert_eq!(q.page().limit, Some(2));
     }

@@ -22,7 +22,11 @@ pub enum Comparison {
 /// A parsed filter.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
-    Compare { op: Comparison, key: String, value: Value },
+    Compare {
+        op: Comparison,
+        key: String,
+        value: Value,
+    },
     And(Vec<Filter>),
     Or(Vec<Filter>),
 }
@@ -38,7 +42,10 @@ impl Filter {
 
     fn parse_at(value: &Value, path: &str) -> Result<Filter> {
         let Value::Object(map) = value else {
-            return Err(invalid(path, format!("a filter must be an object, got {value}")));
+            return Err(invalid(
+                path,
+                format!("a filter must be an object, got {value}"),
+            ));
         };
         let Some(kind) = map.get("type") else {
             if map.is_empty() {
@@ -46,22 +53,35 @@ impl Filter {
             }
             let each = map
                 .iter()
-                .map(|(k, v)| Filter::Compare { op: Comparison::Eq, key: k.clone(), value: v.clone() })
+                .map(|(k, v)| Filter::Compare {
+                    op: Comparison::Eq,
+                    key: k.clone(),
+                    value: v.clone(),
+                })
                 .collect();
             return Ok(Filter::And(each));
         };
-        let kind = kind.as_str().ok_or_else(|| invalid(path, "'type' must be a string".into()))?;
+        let kind = kind
+            .as_str()
+            .ok_or_else(|| invalid(path, "'type' must be a string".into()))?;
         let op = match kind {
             "and" | "or" => {
                 let Some(Value::Array(items)) = map.get("filters") else {
-                    return Err(invalid(path, format!("a '{kind}' filter needs a 'filters' list")));
+                    return Err(invalid(
+                        path,
+                        format!("a '{kind}' filter needs a 'filters' list"),
+                    ));
                 };
                 let parts = items
                     .iter()
                     .enumerate()
                     .map(|(i, f)| Self::parse_at(f, &format!("{path}.filters[{i}]")))
                     .collect::<Result<Vec<_>>>()?;
-                return Ok(if kind == "and" { Filter::And(parts) } else { Filter::Or(parts) });
+                return Ok(if kind == "and" {
+                    Filter::And(parts)
+                } else {
+                    Filter::Or(parts)
+                });
             }
             "eq" => Comparison::Eq,
             "ne" => Comparison::Ne,
@@ -74,7 +94,9 @@ impl Filter {
             other => {
                 return Err(invalid(
                     path,
-                    format!("unsupported filter type '{other}': expected one of eq, ne, gt, gte, lt, lte, in, nin, and, or"),
+                    format!(
+                        "unsupported filter type '{other}': expected one of eq, ne, gt, gte, lt, lte, in, nin, and, or"
+                    ),
                 ));
             }
         };
@@ -82,18 +104,30 @@ impl Filter {
             .get("key")
             .and_then(Value::as_str)
             .ok_or_else(|| invalid(path, format!("a '{kind}' filter needs a string 'key'")))?;
-        let value = map.get("value").ok_or_else(|| invalid(path, format!("a '{kind}' filter needs a 'value'")))?;
+        let value = map
+            .get("value")
+            .ok_or_else(|| invalid(path, format!("a '{kind}' filter needs a 'value'")))?;
         match (op, value) {
             (Comparison::In | Comparison::Nin, Value::Array(_)) => {}
             (Comparison::In | Comparison::Nin, _) => {
-                return Err(invalid(path, format!("an '{kind}' filter needs a list 'value'")));
+                return Err(invalid(
+                    path,
+                    format!("an '{kind}' filter needs a list 'value'"),
+                ));
             }
             (_, Value::String(_) | Value::Number(_) | Value::Bool(_)) => {}
             (_, other) => {
-                return Err(invalid(path, format!("'value' must be a string, number or boolean, got {other}")));
+                return Err(invalid(
+                    path,
+                    format!("'value' must be a string, number or boolean, got {other}"),
+                ));
             }
         }
-        Ok(Filter::Compare { op, key: key.to_owned(), value: value.clone() })
+        Ok(Filter::Compare {
+            op,
+            key: key.to_owned(),
+            value: value.clone(),
+        })
     }
 
     /// Whether `metadata` passes. A missing key never matches, whatever the comparison.
@@ -102,16 +136,27 @@ impl Filter {
             Filter::And(parts) => parts.iter().all(|f| f.matches(metadata)),
             Filter::Or(parts) => parts.iter().any(|f| f.matches(metadata)),
             Filter::Compare { op, key, value } => {
-                let Some(actual) = metadata.get(key) else { return false };
+                let Some(actual) = metadata.get(key) else {
+                    return false;
+                };
                 match op {
                     Comparison::Eq => same(actual, value),
                     Comparison::Ne => !same(actual, value),
-                    Comparison::In => value.as_array().is_some_and(|vs| vs.iter().any(|v| same(actual, v))),
-                    Comparison::Nin => value.as_array().is_some_and(|vs| !vs.iter().any(|v| same(actual, v))),
+                    Comparison::In => value
+                        .as_array()
+                        .is_some_and(|vs| vs.iter().any(|v| same(actual, v))),
+                    Comparison::Nin => value
+                        .as_array()
+                        .is_some_and(|vs| !vs.iter().any(|v| same(actual, v))),
                     Comparison::Gt => order(actual, value) == Some(Ordering::Greater),
-                    Comparison::Gte => matches!(order(actual, value), Some(Ordering::Greater | Ordering::Equal)),
+                    Comparison::Gte => matches!(
+                        order(actual, value),
+                        Some(Ordering::Greater | Ordering::Equal)
+                    ),
                     Comparison::Lt => order(actual, value) == Some(Ordering::Less),
-                    Comparison::Lte => matches!(order(actual, value), Some(Ordering::Less | Ordering::Equal)),
+                    Comparison::Lte => {
+                        matches!(order(actual, value), Some(Ordering::Less | Ordering::Equal))
+                    }
                 }
             }
         }
@@ -174,7 +219,10 @@ mod tests {
             {"type": "and", "filters": [{"type": "eq", "key": "a", "value": 1}, {"type": "eq", "key": "b", "value": "x"}]}
         ]}));
         assert!(f.matches(&m));
-        assert!(!parse(json!({"type": "and", "filters": [{"type": "eq", "key": "a", "value": 2}]})).matches(&m));
+        assert!(
+            !parse(json!({"type": "and", "filters": [{"type": "eq", "key": "a", "value": 2}]}))
+                .matches(&m)
+        );
     }
 
     #[test]
@@ -185,7 +233,10 @@ mod tests {
 
     #[test]
     fn bad_filters_name_their_path() {
-        let e = Filter::parse(&json!({"type": "and", "filters": [{"type": "near", "key": "a", "value": 1}]})).unwrap_err();
+        let e = Filter::parse(
+            &json!({"type": "and", "filters": [{"type": "near", "key": "a", "value": 1}]}),
+        )
+        .unwrap_err();
         assert_eq!(e.param(), Some("filters.filters[0]"));
         assert!(Filter::parse(&json!({"type": "eq", "value": 1})).is_err());
         assert!(Filter::parse(&json!({"type": "eq", "key": "a", "value": {"x": 1}})).is_err());

@@ -42,31 +42,65 @@ impl VectorIo for Layered {
     async fn insert(&self, vector_store_id: &str, chunks: Vec<EmbeddedChunk>) -> Result<()> {
         // Not retried: a batch can be large, and one attempt avoids copying it.
         let (inner, id) = (self.inner.clone(), vector_store_id.to_owned());
-        self.calls.once("insert", None, async move { inner.insert(&id, chunks).await }).await
+        self.calls
+            .once(
+                "insert",
+                None,
+                async move { inner.insert(&id, chunks).await },
+            )
+            .await
     }
 
     async fn delete_chunks(&self, vector_store_id: &str, chunk_ids: &[String]) -> Result<()> {
         self.calls
             .repeatable("delete_chunks", None, || {
-                let (inner, id, ids) = (self.inner.clone(), vector_store_id.to_owned(), chunk_ids.to_vec());
+                let (inner, id, ids) = (
+                    self.inner.clone(),
+                    vector_store_id.to_owned(),
+                    chunk_ids.to_vec(),
+                );
                 async move { inner.delete_chunks(&id, &ids).await }
             })
             .await
     }
 
-    async fn query_vector(&self, vector_store_id: &str, embedding: &[f32], k: usize, score_threshold: f32) -> Result<Vec<ScoredChunk>> {
+    async fn query_vector(
+        &self,
+        vector_store_id: &str,
+        embedding: &[f32],
+        k: usize,
+        score_threshold: f32,
+    ) -> Result<Vec<ScoredChunk>> {
         self.calls
             .repeatable("query_vector", None, || {
-                let (inner, id, embedding) = (self.inner.clone(), vector_store_id.to_owned(), embedding.to_vec());
-                async move { inner.query_vector(&id, &embedding, k, score_threshold).await }
+                let (inner, id, embedding) = (
+                    self.inner.clone(),
+                    vector_store_id.to_owned(),
+                    embedding.to_vec(),
+                );
+                async move {
+                    inner
+                        .query_vector(&id, &embedding, k, score_threshold)
+                        .await
+                }
             })
             .await
     }
 
-    async fn query_keyword(&self, vector_store_id: &str, query: &str, k: usize, score_threshold: f32) -> Result<Vec<ScoredChunk>> {
+    async fn query_keyword(
+        &self,
+        vector_store_id: &str,
+        query: &str,
+        k: usize,
+        score_threshold: f32,
+    ) -> Result<Vec<ScoredChunk>> {
         self.calls
             .repeatable("query_keyword", None, || {
-                let (inner, id, query) = (self.inner.clone(), vector_store_id.to_owned(), query.to_owned());
+                let (inner, id, query) = (
+                    self.inner.clone(),
+                    vector_store_id.to_owned(),
+                    query.to_owned(),
+                );
                 async move { inner.query_keyword(&id, &query, k, score_threshold).await }
             })
             .await
@@ -83,9 +117,18 @@ impl VectorIo for Layered {
     ) -> Result<Vec<ScoredChunk>> {
         self.calls
             .repeatable("query_hybrid", None, || {
-                let (inner, id, embedding, query, ranker) =
-                    (self.inner.clone(), vector_store_id.to_owned(), embedding.to_vec(), query.to_owned(), ranker);
-                async move { inner.query_hybrid(&id, &embedding, &query, k, score_threshold, ranker).await }
+                let (inner, id, embedding, query, ranker) = (
+                    self.inner.clone(),
+                    vector_store_id.to_owned(),
+                    embedding.to_vec(),
+                    query.to_owned(),
+                    ranker,
+                );
+                async move {
+                    inner
+                        .query_hybrid(&id, &embedding, &query, k, score_threshold, ranker)
+                        .await
+                }
             })
             .await
     }

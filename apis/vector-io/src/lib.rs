@@ -10,8 +10,8 @@
 
 pub mod chunk;
 pub mod file;
-mod layered;
 pub mod filter;
+mod layered;
 pub mod limits;
 pub mod native;
 pub mod ranking;
@@ -21,17 +21,20 @@ pub mod vector_stores;
 
 pub use chunk::{Chunk, ChunkMetadata, QueryChunksResponse};
 pub use file::{
-    AttachFileRequest, ChunkingStrategy, CreateFileBatchRequest, FileLastError, FileStatus, LastErrorCode,
-    ListFilesQuery, StaticChunking, UpdateFileRequest, VectorStoreFileBatchObject, VectorStoreFileContents,
-    VectorStoreFileDeleted, VectorStoreFileObject,
+    AttachFileRequest, ChunkingStrategy, CreateFileBatchRequest, FileLastError, FileStatus,
+    LastErrorCode, ListFilesQuery, StaticChunking, UpdateFileRequest, VectorStoreFileBatchObject,
+    VectorStoreFileContents, VectorStoreFileDeleted, VectorStoreFileObject,
 };
 pub use filter::Filter;
 pub use native::{InsertChunksRequest, QueryChunksRequest, QueryParams, QueryPlan};
 pub use ranking::{Ranker, combine_hybrid};
-pub use search::{SearchMode, SearchPlan, SearchRequest, SearchResult, SearchResultsPage, VectorStoreContent};
+pub use search::{
+    RankingOptions, SearchMode, SearchPlan, SearchQuery, SearchRequest, SearchResult,
+    SearchResultsPage, VectorStoreContent,
+};
 pub use store::{
-    CreateVectorStoreRequest, FileCounts, ListPage, ListQuery, StoreExpiresAfter, StoreStatus, UpdateVectorStoreRequest,
-    VectorStoreDeleted, VectorStoreObject,
+    CreateVectorStoreRequest, FileCounts, ListPage, ListQuery, StoreExpiresAfter, StoreStatus,
+    UpdateVectorStoreRequest, VectorStoreDeleted, VectorStoreObject,
 };
 pub use vector_stores::VectorStores;
 
@@ -46,7 +49,10 @@ impl lls_api_common::ApiSpec for VectorIoApi {
     type Service = dyn VectorStores;
 
     fn layer(provider: Arc<dyn VectorIo>, calls: &lls_api_common::CallStack) -> Arc<dyn VectorIo> {
-        Arc::new(layered::Layered { inner: provider, calls: calls.clone() })
+        Arc::new(layered::Layered {
+            inner: provider,
+            calls: calls.clone(),
+        })
     }
 
     fn health(provider: &dyn VectorIo) -> futures::future::BoxFuture<'_, HealthStatus> {
@@ -148,7 +154,9 @@ pub trait VectorIo: Send + Sync {
         score_threshold: f32,
     ) -> Result<Vec<ScoredChunk>> {
         let _ = (vector_store_id, query, k, score_threshold);
-        Err(Error::unsupported("Keyword search is not supported by this vector_io provider"))
+        Err(Error::unsupported(
+            "Keyword search is not supported by this vector_io provider",
+        ))
     }
 
     /// Vector and keyword results fused by `ranker`. The default runs both queries and combines them.
@@ -161,8 +169,12 @@ pub trait VectorIo: Send + Sync {
         score_threshold: f32,
         ranker: Ranker,
     ) -> Result<Vec<ScoredChunk>> {
-        let vector = self.query_vector(vector_store_id, embedding, k, f32::NEG_INFINITY).await?;
-        let keyword = self.query_keyword(vector_store_id, query, k, f32::NEG_INFINITY).await?;
+        let vector = self
+            .query_vector(vector_store_id, embedding, k, f32::NEG_INFINITY)
+            .await?;
+        let keyword = self
+            .query_keyword(vector_store_id, query, k, f32::NEG_INFINITY)
+            .await?;
         Ok(combine_hybrid(vector, keyword, ranker, k, score_threshold))
     }
 

@@ -111,10 +111,24 @@ impl QueryParams {
         };
         let score_threshold = self.score_threshold.unwrap_or(0.0);
         if !score_threshold.is_finite() {
-            return Err(Error::invalid("params.score_threshold must be a finite number").with_param("params.score_threshold"));
+            return Err(
+                Error::invalid("params.score_threshold must be a finite number")
+                    .with_param("params.score_threshold"),
+            );
         }
-        let ranker = self.ranker.as_ref().map(RankerParams::ranker).transpose()?.unwrap_or_default();
-        Ok(QueryPlan { query: text, mode, max_chunks, score_threshold: score_threshold as f32, ranker })
+        let ranker = self
+            .ranker
+            .as_ref()
+            .map(RankerParams::ranker)
+            .transpose()?
+            .unwrap_or_default();
+        Ok(QueryPlan {
+            query: text,
+            mode,
+            max_chunks,
+            score_threshold: score_threshold as f32,
+            ranker,
+        })
     }
 }
 
@@ -178,27 +192,56 @@ mod tests {
     #[test]
     fn defaults_follow_upstream() {
         let p = QueryParams::default().plan(&json!("hello")).unwrap();
-        assert_eq!((p.max_chunks, p.mode, p.score_threshold, p.ranker), (3, SearchMode::Vector, 0.0, Ranker::Rrf { k: 60.0 }));
-        let p = QueryParams::default().plan(&json!([{"type": "text", "text": "a"}, "b"])).unwrap();
+        assert_eq!(
+            (p.max_chunks, p.mode, p.score_threshold, p.ranker),
+            (3, SearchMode::Vector, 0.0, Ranker::Rrf { k: 60.0 })
+        );
+        let p = QueryParams::default()
+            .plan(&json!([{"type": "text", "text": "a"}, "b"]))
+            .unwrap();
         assert_eq!(p.query, "a b");
     }
 
     #[test]
     fn rankers_and_their_params() {
-        let p = params(json!({"mode": "hybrid", "ranker": {"strategy": "weighted", "params": {"weights": [0.8, 0.2]}}}));
-        assert_eq!(p.plan(&json!("q")).unwrap().ranker, Ranker::Weighted { alpha: 0.8 });
+        let p = params(
+            json!({"mode": "hybrid", "ranker": {"strategy": "weighted", "params": {"weights": [0.8, 0.2]}}}),
+        );
+        assert_eq!(
+            p.plan(&json!("q")).unwrap().ranker,
+            Ranker::Weighted { alpha: 0.8 }
+        );
         let p = params(json!({"ranker": {"strategy": "rrf", "params": {"k": 10}}}));
         assert_eq!(p.plan(&json!("q")).unwrap().ranker, Ranker::Rrf { k: 10.0 });
         let p = params(json!({"ranker": {"strategy": "normalized"}}));
-        assert_eq!(p.plan(&json!("q")).unwrap().ranker, Ranker::Weighted { alpha: 0.5 });
+        assert_eq!(
+            p.plan(&json!("q")).unwrap().ranker,
+            Ranker::Weighted { alpha: 0.5 }
+        );
     }
 
     #[test]
     fn bad_params_are_rejected() {
-        assert!(params(json!({"mode": "semantic"})).plan(&json!("q")).is_err());
+        assert!(
+            params(json!({"mode": "semantic"}))
+                .plan(&json!("q"))
+                .is_err()
+        );
         assert!(params(json!({"max_chunks": 0})).plan(&json!("q")).is_err());
-        assert!(params(json!({"ranker": {"strategy": "weighted", "params": {"weights": [3]}}})).plan(&json!("q")).is_err());
-        assert!(params(json!({"ranker": {"strategy": "best"}})).plan(&json!("q")).is_err());
-        assert!(QueryParams::default().plan(&json!({"type": "image"})).is_err());
+        assert!(
+            params(json!({"ranker": {"strategy": "weighted", "params": {"weights": [3]}}}))
+                .plan(&json!("q"))
+                .is_err()
+        );
+        assert!(
+            params(json!({"ranker": {"strategy": "best"}}))
+                .plan(&json!("q"))
+                .is_err()
+        );
+        assert!(
+            QueryParams::default()
+                .plan(&json!({"type": "image"}))
+                .is_err()
+        );
     }
 }

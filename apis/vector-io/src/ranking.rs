@@ -24,7 +24,9 @@ impl Ranker {
 
 impl Default for Ranker {
     fn default() -> Self {
-        Ranker::Rrf { k: Self::DEFAULT_RRF_K }
+        Ranker::Rrf {
+            k: Self::DEFAULT_RRF_K,
+        }
     }
 }
 
@@ -62,7 +64,8 @@ pub fn combine_hybrid(
         .into_iter()
         .enumerate()
         .map(|(i, id)| {
-            let s = wv * vector_scores.get(&id).copied().unwrap_or(0.0) + wk * keyword_scores.get(&id).copied().unwrap_or(0.0);
+            let s = wv * vector_scores.get(&id).copied().unwrap_or(0.0)
+                + wk * keyword_scores.get(&id).copied().unwrap_or(0.0);
             (s, i, id)
         })
         .collect();
@@ -86,7 +89,8 @@ fn rrf_scores(results: &[ScoredChunk], k: f64) -> HashMap<String, f64> {
     sorted.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut out = HashMap::new();
     for (rank, c) in sorted.into_iter().enumerate() {
-        out.entry(c.id().to_owned()).or_insert(1.0 / (k + rank as f64 + 1.0));
+        out.entry(c.id().to_owned())
+            .or_insert(1.0 / (k + rank as f64 + 1.0));
     }
     out
 }
@@ -94,12 +98,18 @@ fn rrf_scores(results: &[ScoredChunk], k: f64) -> HashMap<String, f64> {
 fn normalized_scores(results: &[ScoredChunk]) -> HashMap<String, f64> {
     let (min, max) = results
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), c| (lo.min(c.score as f64), hi.max(c.score as f64)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), c| {
+            (lo.min(c.score as f64), hi.max(c.score as f64))
+        });
     let range = max - min;
     results
         .iter()
         .map(|c| {
-            let n = if range > 0.0 && range.is_finite() { (c.score as f64 - min) / range } else { 1.0 };
+            let n = if range > 0.0 && range.is_finite() {
+                (c.score as f64 - min) / range
+            } else {
+                1.0
+            };
             (c.id().to_owned(), n)
         })
         .collect()
@@ -136,7 +146,13 @@ mod tests {
     fn weighted_uses_alpha_over_normalised_scores() {
         let vector = vec![sc("a", 0.9), sc("b", 0.1)];
         let keyword = vec![sc("b", 10.0), sc("c", 0.0)];
-        let r = combine_hybrid(vector.clone(), keyword.clone(), Ranker::Weighted { alpha: 1.0 }, 10, 0.0);
+        let r = combine_hybrid(
+            vector.clone(),
+            keyword.clone(),
+            Ranker::Weighted { alpha: 1.0 },
+            10,
+            0.0,
+        );
         assert_eq!(ids(&r)[0], "a");
         let r = combine_hybrid(vector, keyword, Ranker::Weighted { alpha: 0.0 }, 10, 0.0);
         assert_eq!(ids(&r)[0], "b");
@@ -144,14 +160,23 @@ mod tests {
 
     #[test]
     fn equal_scores_normalise_to_one() {
-        let r = combine_hybrid(vec![sc("a", 2.0), sc("b", 2.0)], vec![], Ranker::Weighted { alpha: 0.5 }, 10, 0.0);
+        let r = combine_hybrid(
+            vec![sc("a", 2.0), sc("b", 2.0)],
+            vec![],
+            Ranker::Weighted { alpha: 0.5 },
+            10,
+            0.0,
+        );
         assert!(r.iter().all(|c| (c.score - 0.5).abs() < 1e-6));
     }
 
     #[test]
     fn k_and_threshold_cut_the_list() {
         let vector = vec![sc("a", 0.9), sc("b", 0.8), sc("c", 0.7)];
-        assert_eq!(combine_hybrid(vector.clone(), vec![], Ranker::default(), 2, 0.0).len(), 2);
+        assert_eq!(
+            combine_hybrid(vector.clone(), vec![], Ranker::default(), 2, 0.0).len(),
+            2
+        );
         assert!(combine_hybrid(vector, vec![], Ranker::default(), 10, 0.5).is_empty());
     }
 }

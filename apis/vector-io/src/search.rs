@@ -9,7 +9,9 @@ use crate::filter::Filter;
 use crate::ranking::Ranker;
 
 /// Which index answers a search.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum SearchMode {
     #[default]
@@ -113,7 +115,9 @@ impl RankingOptions {
 pub fn rrf(k: Option<f64>, param: &str) -> Result<Ranker> {
     let k = k.unwrap_or(Ranker::DEFAULT_RRF_K);
     if !(k.is_finite() && k > 0.0) {
-        return Err(Error::invalid(format!("{param} must be a positive number, got {k}")).with_param(param));
+        return Err(
+            Error::invalid(format!("{param} must be a positive number, got {k}")).with_param(param),
+        );
     }
     Ok(Ranker::Rrf { k })
 }
@@ -122,7 +126,10 @@ pub fn rrf(k: Option<f64>, param: &str) -> Result<Ranker> {
 pub fn weighted(alpha: Option<f64>, param: &str) -> Result<Ranker> {
     let alpha = alpha.unwrap_or(Ranker::DEFAULT_ALPHA);
     if !(0.0..=1.0).contains(&alpha) {
-        return Err(Error::invalid(format!("{param} must be between 0 and 1, got {alpha}")).with_param(param));
+        return Err(
+            Error::invalid(format!("{param} must be between 0 and 1, got {alpha}"))
+                .with_param(param),
+        );
     }
     Ok(Ranker::Weighted { alpha })
 }
@@ -185,12 +192,26 @@ impl SearchRequest {
         let options = self.ranking_options.clone().unwrap_or_default();
         let score_threshold = options.score_threshold.unwrap_or(0.0);
         if !score_threshold.is_finite() {
-            return Err(Error::invalid("ranking_options.score_threshold must be a finite number")
-                .with_param("ranking_options.score_threshold"));
+            return Err(
+                Error::invalid("ranking_options.score_threshold must be a finite number")
+                    .with_param("ranking_options.score_threshold"),
+            );
         }
         let ranker = options.ranker()?;
-        let filter = self.filters.as_ref().filter(|f| !f.is_null()).map(Filter::parse).transpose()?;
-        Ok(SearchPlan { query, mode, max_num_results, score_threshold: score_threshold as f32, ranker, filter })
+        let filter = self
+            .filters
+            .as_ref()
+            .filter(|f| !f.is_null())
+            .map(Filter::parse)
+            .transpose()?;
+        Ok(SearchPlan {
+            query,
+            mode,
+            max_num_results,
+            score_threshold: score_threshold as f32,
+            ranker,
+            filter,
+        })
     }
 }
 
@@ -205,7 +226,10 @@ pub struct VectorStoreContent {
 
 impl VectorStoreContent {
     pub fn text(text: impl Into<String>) -> Self {
-        VectorStoreContent { kind: "text".into(), text: text.into() }
+        VectorStoreContent {
+            kind: "text".into(),
+            text: text.into(),
+        }
     }
 
     /// The text items of a chunk's `InterleavedContent` (other items are skipped).
@@ -213,10 +237,12 @@ impl VectorStoreContent {
         match content {
             Value::String(s) => vec![Self::text(s.clone())],
             Value::Array(items) => items.iter().flat_map(Self::from_content).collect(),
-            Value::Object(item) => match (item.get("type").and_then(Value::as_str), item.get("text")) {
-                (Some("text") | None, Some(Value::String(t))) => vec![Self::text(t.clone())],
-                _ => Vec::new(),
-            },
+            Value::Object(item) => {
+                match (item.get("type").and_then(Value::as_str), item.get("text")) {
+                    (Some("text") | None, Some(Value::String(t))) => vec![Self::text(t.clone())],
+                    _ => Vec::new(),
+                }
+            }
             _ => Vec::new(),
         }
     }
@@ -277,28 +303,49 @@ mod tests {
 
     #[test]
     fn bad_fields_are_named() {
-        let e = request(json!({"query": "q", "search_mode": "fuzzy"})).plan().unwrap_err();
+        let e = request(json!({"query": "q", "search_mode": "fuzzy"}))
+            .plan()
+            .unwrap_err();
         assert_eq!(e.param(), Some("search_mode"));
-        let e = request(json!({"query": "q", "max_num_results": 51})).plan().unwrap_err();
+        let e = request(json!({"query": "q", "max_num_results": 51}))
+            .plan()
+            .unwrap_err();
         assert_eq!(e.param(), Some("max_num_results"));
-        let e = request(json!({"query": "q", "ranking_options": {"ranker": "weighted", "alpha": 2}})).plan().unwrap_err();
+        let e =
+            request(json!({"query": "q", "ranking_options": {"ranker": "weighted", "alpha": 2}}))
+                .plan()
+                .unwrap_err();
         assert_eq!(e.param(), Some("ranking_options.alpha"));
-        let e = request(json!({"query": "q", "ranking_options": {"ranker": "magic"}})).plan().unwrap_err();
+        let e = request(json!({"query": "q", "ranking_options": {"ranker": "magic"}}))
+            .plan()
+            .unwrap_err();
         assert_eq!(e.param(), Some("ranking_options.ranker"));
         assert!(request(json!({"query": " "})).plan().is_err());
     }
 
     #[test]
     fn rankers_can_be_chosen() {
-        let p = request(json!({"query": "q", "ranking_options": {"ranker": "weighted", "alpha": 0.7}})).plan().unwrap();
+        let p =
+            request(json!({"query": "q", "ranking_options": {"ranker": "weighted", "alpha": 0.7}}))
+                .plan()
+                .unwrap();
         assert_eq!(p.ranker, Ranker::Weighted { alpha: 0.7 });
-        let p = request(json!({"query": "q", "ranking_options": {"ranker": "rrf", "impact_factor": 10}})).plan().unwrap();
+        let p = request(
+            json!({"query": "q", "ranking_options": {"ranker": "rrf", "impact_factor": 10}}),
+        )
+        .plan()
+        .unwrap();
         assert_eq!(p.ranker, Ranker::Rrf { k: 10.0 });
     }
 
     #[test]
     fn content_keeps_text_items_only() {
-        let c = VectorStoreContent::from_content(&json!([{"type": "text", "text": "a"}, {"type": "image"}, "b"]));
-        assert_eq!(c, vec![VectorStoreContent::text("a"), VectorStoreContent::text("b")]);
+        let c = VectorStoreContent::from_content(
+            &json!([{"type": "text", "text": "a"}, {"type": "image"}, "b"]),
+        );
+        assert_eq!(
+            c,
+            vec![VectorStoreContent::text("a"), VectorStoreContent::text("b")]
+        );
     }
 }

@@ -9,7 +9,9 @@ use serde_json::{Map, Value};
 use crate::file::{ChunkingStrategy, FileStatus};
 
 /// How many of a store's (or a batch's) files are in each state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct FileCounts {
     pub completed: u64,
     pub cancelled: u64,
@@ -183,8 +185,11 @@ impl ListQuery {
         match self.limit {
             None => Ok(Self::DEFAULT_LIMIT),
             Some(n) if (1..=Self::MAX_LIMIT).contains(&n) => Ok(n),
-            Some(n) => Err(Error::invalid(format!("limit must be between 1 and {} (got {n})", Self::MAX_LIMIT))
-                .with_param("limit")),
+            Some(n) => Err(Error::invalid(format!(
+                "limit must be between 1 and {} (got {n})",
+                Self::MAX_LIMIT
+            ))
+            .with_param("limit")),
         }
     }
 
@@ -206,8 +211,19 @@ pub struct ListPage<T> {
 }
 
 impl<T> ListPage<T> {
-    pub fn new(data: Vec<T>, first_id: Option<String>, last_id: Option<String>, has_more: bool) -> Self {
-        ListPage { object: "list".into(), data, first_id, last_id, has_more }
+    pub fn new(
+        data: Vec<T>,
+        first_id: Option<String>,
+        last_id: Option<String>,
+        has_more: bool,
+    ) -> Self {
+        ListPage {
+            object: "list".into(),
+            data,
+            first_id,
+            last_id,
+            has_more,
+        }
     }
 }
 
@@ -236,9 +252,9 @@ fn lenient_dimension<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D
     let value = Option::<Value>::deserialize(d)?;
     match value {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => parse_dimension(&v)
-            .map(Some)
-            .ok_or_else(|| serde::de::Error::custom(format!("expected a positive integer, got {v}"))),
+        Some(v) => parse_dimension(&v).map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!("expected a positive integer, got {v}"))
+        }),
     }
 }
 
@@ -256,7 +272,10 @@ mod tests {
         assert_eq!(r.embedding_dimension, Some(384));
         assert_eq!(r.provider_id.as_deref(), Some("faiss"));
         assert_eq!(r.extra.get("other"), Some(&json!(1)));
-        assert!(serde_json::from_value::<CreateVectorStoreRequest>(json!({"embedding_dimension": "x"})).is_err());
+        assert!(
+            serde_json::from_value::<CreateVectorStoreRequest>(json!({"embedding_dimension": "x"}))
+                .is_err()
+        );
     }
 
     #[test]
@@ -265,21 +284,46 @@ mod tests {
         c.add(FileStatus::InProgress);
         c.remove(FileStatus::InProgress);
         c.add(FileStatus::Completed);
-        assert_eq!(c, FileCounts { completed: 1, total: 1, ..Default::default() });
+        assert_eq!(
+            c,
+            FileCounts {
+                completed: 1,
+                total: 1,
+                ..Default::default()
+            }
+        );
     }
 
     #[test]
     fn list_limit_is_bounded() {
         assert_eq!(ListQuery::default().limit().unwrap(), 20);
-        assert!(ListQuery { limit: Some(0), ..Default::default() }.limit().is_err());
-        assert!(ListQuery { limit: Some(101), ..Default::default() }.limit().is_err());
+        assert!(
+            ListQuery {
+                limit: Some(0),
+                ..Default::default()
+            }
+            .limit()
+            .is_err()
+        );
+        assert!(
+            ListQuery {
+                limit: Some(101),
+                ..Default::default()
+            }
+            .limit()
+            .is_err()
+        );
     }
 
     #[test]
     fn expires_after_is_checked() {
-        let e: StoreExpiresAfter = serde_json::from_value(json!({"anchor": "last_active_at", "days": 2})).unwrap();
+        let e: StoreExpiresAfter =
+            serde_json::from_value(json!({"anchor": "last_active_at", "days": 2})).unwrap();
         assert_eq!(e.expires_at(0), 172_800);
         assert!(StoreExpiresAfter { days: 0, ..e }.validate().is_err());
-        assert!(serde_json::from_value::<StoreExpiresAfter>(json!({"anchor": "created_at", "days": 2})).is_err());
+        assert!(
+            serde_json::from_value::<StoreExpiresAfter>(json!({"anchor": "created_at", "days": 2}))
+                .is_err()
+        );
     }
 }

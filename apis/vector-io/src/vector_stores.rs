@@ -8,13 +8,15 @@ use serde_json::Value;
 
 use crate::chunk::{Chunk, QueryChunksResponse};
 use crate::file::{
-    AttachFileRequest, CreateFileBatchRequest, ListFilesQuery, UpdateFileRequest, VectorStoreFileBatchObject,
-    VectorStoreFileContents, VectorStoreFileDeleted, VectorStoreFileObject,
+    AttachFileRequest, CreateFileBatchRequest, ListFilesQuery, UpdateFileRequest,
+    VectorStoreFileBatchObject, VectorStoreFileContents, VectorStoreFileDeleted,
+    VectorStoreFileObject,
 };
 use crate::native::QueryParams;
 use crate::search::{SearchRequest, SearchResultsPage};
 use crate::store::{
-    CreateVectorStoreRequest, ListPage, ListQuery, UpdateVectorStoreRequest, VectorStoreDeleted, VectorStoreObject,
+    CreateVectorStoreRequest, ListPage, ListQuery, UpdateVectorStoreRequest, VectorStoreDeleted,
+    VectorStoreObject,
 };
 
 /// Vector stores as clients see them. An unknown store id is an invalid-request error carrying
@@ -22,11 +24,23 @@ use crate::store::{
 #[async_trait]
 pub trait VectorStores: Send + Sync {
     /// Creates a store on a vector_io provider and attaches `file_ids` before answering.
-    async fn create_vector_store(&self, ctx: &RequestContext, request: CreateVectorStoreRequest) -> Result<VectorStoreObject>;
+    async fn create_vector_store(
+        &self,
+        ctx: &RequestContext,
+        request: CreateVectorStoreRequest,
+    ) -> Result<VectorStoreObject>;
 
-    async fn list_vector_stores(&self, ctx: &RequestContext, query: ListQuery) -> Result<ListPage<VectorStoreObject>>;
+    async fn list_vector_stores(
+        &self,
+        ctx: &RequestContext,
+        query: ListQuery,
+    ) -> Result<ListPage<VectorStoreObject>>;
 
-    async fn retrieve_vector_store(&self, ctx: &RequestContext, vector_store_id: &str) -> Result<VectorStoreObject>;
+    async fn retrieve_vector_store(
+        &self,
+        ctx: &RequestContext,
+        vector_store_id: &str,
+    ) -> Result<VectorStoreObject>;
 
     async fn update_vector_store(
         &self,
@@ -36,7 +50,11 @@ pub trait VectorStores: Send + Sync {
     ) -> Result<VectorStoreObject>;
 
     /// Deletes the store, its index, and every record of its files and batches.
-    async fn delete_vector_store(&self, ctx: &RequestContext, vector_store_id: &str) -> Result<VectorStoreDeleted>;
+    async fn delete_vector_store(
+        &self,
+        ctx: &RequestContext,
+        vector_store_id: &str,
+    ) -> Result<VectorStoreDeleted>;
 
     async fn search_vector_store(
         &self,
@@ -61,9 +79,19 @@ pub trait VectorStores: Send + Sync {
         query: ListFilesQuery,
     ) -> Result<ListPage<VectorStoreFileObject>>;
 
-    async fn retrieve_file(&self, ctx: &RequestContext, vector_store_id: &str, file_id: &str) -> Result<VectorStoreFileObject>;
+    async fn retrieve_file(
+        &self,
+        ctx: &RequestContext,
+        vector_store_id: &str,
+        file_id: &str,
+    ) -> Result<VectorStoreFileObject>;
 
-    async fn file_contents(&self, ctx: &RequestContext, vector_store_id: &str, file_id: &str) -> Result<VectorStoreFileContents>;
+    async fn file_contents(
+        &self,
+        ctx: &RequestContext,
+        vector_store_id: &str,
+        file_id: &str,
+    ) -> Result<VectorStoreFileContents>;
 
     async fn update_file(
         &self,
@@ -74,7 +102,12 @@ pub trait VectorStores: Send + Sync {
     ) -> Result<VectorStoreFileObject>;
 
     /// Detaches a file and removes its chunks from the index.
-    async fn delete_file(&self, ctx: &RequestContext, vector_store_id: &str, file_id: &str) -> Result<VectorStoreFileDeleted>;
+    async fn delete_file(
+        &self,
+        ctx: &RequestContext,
+        vector_store_id: &str,
+        file_id: &str,
+    ) -> Result<VectorStoreFileDeleted>;
 
     /// Starts ingesting the files in the background; answers at once with `in_progress`.
     async fn create_file_batch(

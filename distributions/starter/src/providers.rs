@@ -1,6 +1,8 @@
 //! One line per provider feature. rustc drops crates nothing refers to, and their `inventory`
 //! registrations with them; naming each crate here keeps them in the binary.
 
+#[cfg(feature = "agents-inline-meta-reference")]
+extern crate lls_agents_inline_meta_reference as _;
 #[cfg(feature = "files-inline-localfs")]
 extern crate lls_files_inline_localfs as _;
 #[cfg(feature = "inference-inline-fake")]

@@ -21,8 +21,14 @@ fn shield_not_found(identifier: &str) -> Error {
 }
 
 impl ShieldsTable {
-    pub fn new(registry: Arc<ResourceRegistry>, providers: BTreeMap<String, Arc<dyn SafetyProvider>>) -> Self {
-        ShieldsTable { registry, providers }
+    pub fn new(
+        registry: Arc<ResourceRegistry>,
+        providers: BTreeMap<String, Arc<dyn SafetyProvider>>,
+    ) -> Self {
+        ShieldsTable {
+            registry,
+            providers,
+        }
     }
 
     /// The shields the caller may read.
@@ -32,12 +38,18 @@ impl ShieldsTable {
 
     /// A shield the caller may read; any other is not found.
     pub fn get(&self, ctx: &RequestContext, identifier: &str) -> Result<Shield> {
-        self.registry.get_as(ctx, SHIELD_RESOURCE, identifier).ok_or_else(|| shield_not_found(identifier))
+        self.registry
+            .get_as(ctx, SHIELD_RESOURCE, identifier)
+            .ok_or_else(|| shield_not_found(identifier))
     }
 
     /// The shield and its provider, for running it: 0.3.5's "not served" 400 for a shield the
     /// caller may not read or that does not exist.
-    pub fn resolve(&self, ctx: &RequestContext, identifier: &str) -> Result<(Shield, Arc<dyn SafetyProvider>)> {
+    pub fn resolve(
+        &self,
+        ctx: &RequestContext,
+        identifier: &str,
+    ) -> Result<(Shield, Arc<dyn SafetyProvider>)> {
         let not_served = || {
             let ids: Vec<&str> = self.providers.keys().map(String::as_str).collect();
             let by = match ids.as_slice() {
@@ -70,13 +82,29 @@ impl ShieldsTable {
 
     /// The shield a request describes: a known provider (the only one when none is named, as
     /// 0.3.5 picks), `provider_shield_id` defaulting to the id.
-    fn shield_of(&self, request: RegisterShieldRequest) -> Result<(Shield, Arc<dyn SafetyProvider>)> {
+    fn shield_of(
+        &self,
+        request: RegisterShieldRequest,
+    ) -> Result<(Shield, Arc<dyn SafetyProvider>)> {
         request.validate()?;
-        let several = "No provider specified and multiple providers available. Please specify a provider_id.";
-        let (provider_id, provider) = chosen_provider(&self.providers, request.provider_id, "safety", several)?;
+        let several =
+            "No provider specified and multiple providers available. Please specify a provider_id.";
+        let (provider_id, provider) =
+            chosen_provider(&self.providers, request.provider_id, "safety", several)?;
         let provider = provider.clone();
-        let resource = request.provider_shield_id.filter(|p| !p.is_empty()).unwrap_or_else(|| request.shield_id.clone());
-        Ok((Shield::new(request.shield_id, resource, provider_id, request.params.unwrap_or_default()), provider))
+        let resource = request
+            .provider_shield_id
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| request.shield_id.clone());
+        Ok((
+            Shield::new(
+                request.shield_id,
+                resource,
+                provider_id,
+                request.params.unwrap_or_default(),
+            ),
+            provider,
+        ))
     }
 
     async fn store(&self, shield: &Shield, owner: Option<Owner>) -> Result<()> {
@@ -95,10 +123,17 @@ impl ShieldsTable {
     /// `POST /v1/shields`: the caller must be allowed to create it (it becomes its owner), and
     /// the provider must accept it. The same registration again answers the shield; a
     /// different shield under a taken id is refused, as 0.3.5's registry refuses it.
-    pub async fn register(&self, ctx: &RequestContext, request: RegisterShieldRequest) -> Result<Shield> {
+    pub async fn register(
+        &self,
+        ctx: &RequestContext,
+        request: RegisterShieldRequest,
+    ) -> Result<Shield> {
         let (shield, provider) = self.shield_of(request)?;
         let owner = ctx.owner();
-        ctx.check(Action::Create, &ProtectedResource::new(SHIELD_RESOURCE, &shield.identifier, owner.as_ref()))?;
+        ctx.check(
+            Action::Create,
+            &ProtectedResource::new(SHIELD_RESOURCE, &shield.identifier, owner.as_ref()),
+        )?;
         if let Some(existing) = self.registry.get(SHIELD_RESOURCE, &shield.identifier) {
             let existing: Option<Shield> = serde_json::from_value(existing.body).ok();
             if let Some(existing) = existing.filter(|e| *e == shield) {
@@ -117,7 +152,11 @@ impl ShieldsTable {
 
     /// A shield of run.yaml's `registered_resources`: run.yaml is the source of truth, so it
     /// replaces what an earlier run stored under the same id.
-    pub async fn register_from_config(&self, ctx: &RequestContext, request: RegisterShieldRequest) -> Result<Shield> {
+    pub async fn register_from_config(
+        &self,
+        ctx: &RequestContext,
+        request: RegisterShieldRequest,
+    ) -> Result<Shield> {
         let (shield, provider) = self.shield_of(request)?;
         provider.register_shield(ctx, &shield).await?;
         self.store(&shield, None).await?;
@@ -127,7 +166,10 @@ impl ShieldsTable {
     /// `DELETE /v1/shields/{id}`: a shield the caller may not read is not found; one it may
     /// read but not delete is a 403.
     pub async fn unregister(&self, ctx: &RequestContext, identifier: &str) -> Result<()> {
-        self.registry.get_authorized(ctx, Action::Delete, SHIELD_RESOURCE, identifier, || shield_not_found(identifier))?;
+        self.registry
+            .get_authorized(ctx, Action::Delete, SHIELD_RESOURCE, identifier, || {
+                shield_not_found(identifier)
+            })?;
         self.registry.remove(SHIELD_RESOURCE, identifier).await?;
         Ok(())
     }

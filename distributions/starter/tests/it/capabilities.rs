@@ -37,19 +37,34 @@ async fn requests_a_provider_cannot_serve_are_refused_before_it_is_called() {
     // `provider_id/model` fallback: both refused for chat and completions.
     let registered = json!({"model_id": "pretend-llm", "provider_id": "sentence-transformers", "model_type": "llm"});
     assert_eq!(post(&app, "/v1/models", registered).await.0, StatusCode::OK);
-    for model in ["sentence-transformers/pretend-llm", "sentence-transformers/unregistered"] {
+    for model in [
+        "sentence-transformers/pretend-llm",
+        "sentence-transformers/unregistered",
+    ] {
         let chat = json!({"model": model, "messages": [{"role": "user", "content": "hi"}]});
         let (status, body) = post(&app, "/v1/chat/completions", chat).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        let expected =
-            format!("Model '{model}' is served by provider 'sentence-transformers', which does not support chat completions");
+        let expected = format!(
+            "Model '{model}' is served by provider 'sentence-transformers', which does not support chat completions"
+        );
         assert_eq!(body["detail"], expected.as_str());
         assert_eq!(body["error"]["message"], expected.as_str());
         assert_eq!(body["error"]["type"], "invalid_request_error");
         assert_eq!(body["error"]["param"], "model");
-        let (status, body) = post(&app, "/v1/completions", json!({"model": model, "prompt": "p"})).await;
+        let (status, body) = post(
+            &app,
+            "/v1/completions",
+            json!({"model": model, "prompt": "p"}),
+        )
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        assert!(body["detail"].as_str().unwrap().ends_with("which does not support completions"), "{body}");
+        assert!(
+            body["detail"]
+                .as_str()
+                .unwrap()
+                .ends_with("which does not support completions"),
+            "{body}"
+        );
     }
     // The provider that can chat still does, with every feature.
     let chat = json!({

@@ -54,8 +54,14 @@ async fn inspect_routes() {
     assert_eq!(v["version"], "0.3.5");
     let (_, v) = call(&app, Method::GET, "/v1/inspect/routes", None).await;
     let routes = v["data"].as_array().unwrap();
-    assert!(routes.iter().any(|r| r["route"] == "/v1/chat/completions" && r["method"] == "POST" && r["provider_types"] == json!(["inline::fake"])));
-    assert!(routes.iter().any(|r| r["route"] == "/v1/models/{model_id}" && r["method"] == "DELETE"));
+    assert!(routes.iter().any(|r| r["route"] == "/v1/chat/completions"
+        && r["method"] == "POST"
+        && r["provider_types"] == json!(["inline::fake"])));
+    assert!(
+        routes
+            .iter()
+            .any(|r| r["route"] == "/v1/models/{model_id}" && r["method"] == "DELETE")
+    );
     let (_, doc) = call(&app, Method::GET, "/openapi.json", None).await;
     assert!(doc["paths"]["/v1/chat/completions"]["post"].is_object());
 }
@@ -78,24 +84,59 @@ async fn providers_are_listed_with_config() {
 async fn models_lifecycle() {
     let (app, _dir) = app().await;
     let (_, v) = call(&app, Method::GET, "/v1/models", None).await;
-    let ids: Vec<&str> = v["data"].as_array().unwrap().iter().map(|m| m["identifier"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["identifier"].as_str().unwrap())
+        .collect();
     assert!(ids.contains(&"fake/fake-llm"), "{ids:?}");
     assert!(ids.contains(&"fake/fake-embed"), "{ids:?}");
     let (s, m) = call(&app, Method::GET, "/v1/models/fake/fake-llm", None).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(m, json!({"identifier": "fake/fake-llm", "provider_resource_id": "fake-llm", "provider_id": "fake", "type": "model", "metadata": {}, "model_type": "llm"}));
-    let (s, m) = call(&app, Method::POST, "/v1/models", Some(json!({"model_id": "extra", "provider_id": "fake"}))).await;
+    assert_eq!(
+        m,
+        json!({"identifier": "fake/fake-llm", "provider_resource_id": "fake-llm", "provider_id": "fake", "type": "model", "metadata": {}, "model_type": "llm"})
+    );
+    let (s, m) = call(
+        &app,
+        Method::POST,
+        "/v1/models",
+        Some(json!({"model_id": "extra", "provider_id": "fake"})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{m}");
     assert_eq!(m["identifier"], "fake/extra");
-    let (s, _) = call(&app, Method::POST, "/v1/models", Some(json!({"model_id": "e", "model_type": "embedding"}))).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "embedding models need a dimension");
-    let (s, _) = call(&app, Method::POST, "/v1/models", Some(json!({"model_id": "x", "provider_id": "nope"}))).await;
+    let (s, _) = call(
+        &app,
+        Method::POST,
+        "/v1/models",
+        Some(json!({"model_id": "e", "model_type": "embedding"})),
+    )
+    .await;
+    assert_eq!(
+        s,
+        StatusCode::BAD_REQUEST,
+        "embedding models need a dimension"
+    );
+    let (s, _) = call(
+        &app,
+        Method::POST,
+        "/v1/models",
+        Some(json!({"model_id": "x", "provider_id": "nope"})),
+    )
+    .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _) = call_text(&app, Method::DELETE, "/v1/models/fake/extra", None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, v) = call(&app, Method::GET, "/v1/models/fake/extra", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    assert!(v["error"]["message"].as_str().unwrap().contains("client.models.list()"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("client.models.list()")
+    );
     let (_, v) = call(&app, Method::GET, "/v1/openai/v1/models", None).await;
     assert_eq!(v["data"][0]["object"], "model");
     assert_eq!(v["data"][0]["owned_by"], "llama_stack");
@@ -104,30 +145,63 @@ async fn models_lifecycle() {
 #[tokio::test]
 async fn chat_completion_and_store() {
     let (app, _dir) = app().await;
-    let (s, v) = call(&app, Method::POST, "/v1/chat/completions", Some(chat("fake/fake-llm", false))).await;
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        "/v1/chat/completions",
+        Some(chat("fake/fake-llm", false)),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    assert_eq!(v["model"], "fake/fake-llm", "answers carry the client's model id");
+    assert_eq!(
+        v["model"], "fake/fake-llm",
+        "answers carry the client's model id"
+    );
     assert_eq!(v["object"], "chat.completion");
-    let content = v["choices"][0]["message"]["content"].as_str().unwrap().to_owned();
+    let content = v["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(content.contains("capital of France"), "{content}");
     let id = v["id"].as_str().unwrap().to_owned();
-    let (s, stored) = call(&app, Method::GET, &format!("/v1/chat/completions/{id}"), None).await;
+    let (s, stored) = call(
+        &app,
+        Method::GET,
+        &format!("/v1/chat/completions/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{stored}");
     assert_eq!(stored["choices"][0]["message"]["content"], content);
-    assert_eq!(stored["input_messages"][0]["content"], "What is the capital of France?");
+    assert_eq!(
+        stored["input_messages"][0]["content"],
+        "What is the capital of France?"
+    );
     let (_, list) = call(&app, Method::GET, "/v1/chat/completions?limit=5", None).await;
     assert_eq!(list["object"], "list");
     assert_eq!(list["first_id"], id);
     let (s, _) = call(&app, Method::GET, "/v1/chat/completions/nope", None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
-    let (s, _) = call(&app, Method::POST, "/v1/openai/v1/chat/completions", Some(chat("fake/fake-llm", false))).await;
+    let (s, _) = call(
+        &app,
+        Method::POST,
+        "/v1/openai/v1/chat/completions",
+        Some(chat("fake/fake-llm", false)),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "deprecated alias is served");
 }
 
 #[tokio::test]
 async fn chat_streams_as_upstream_does() {
     let (app, _dir) = app().await;
-    let (s, body) = call_text(&app, Method::POST, "/v1/chat/completions", Some(&chat("fake/fake-llm", true).to_string())).await;
+    let (s, body) = call_text(
+        &app,
+        Method::POST,
+        "/v1/chat/completions",
+        Some(&chat("fake/fake-llm", true).to_string()),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     assert!(!body.contains("[DONE]"), "0.3.5 sends no [DONE]");
     let events: Vec<Value> = body
@@ -136,12 +210,25 @@ async fn chat_streams_as_upstream_does() {
         .map(|e| serde_json::from_str(e.strip_prefix("data: ").unwrap()).unwrap())
         .collect();
     assert!(events.len() >= 2);
-    assert!(events.iter().all(|e| e["model"] == "fake/fake-llm" && e["object"] == "chat.completion.chunk"));
-    let text: String = events.iter().filter_map(|e| e["choices"][0]["delta"]["content"].as_str()).collect();
+    assert!(
+        events
+            .iter()
+            .all(|e| e["model"] == "fake/fake-llm" && e["object"] == "chat.completion.chunk")
+    );
+    let text: String = events
+        .iter()
+        .filter_map(|e| e["choices"][0]["delta"]["content"].as_str())
+        .collect();
     assert!(text.contains("capital of France"));
     // The streamed completion is stored once the stream ends.
     let id = events[0]["id"].as_str().unwrap();
-    let (s, stored) = call(&app, Method::GET, &format!("/v1/chat/completions/{id}"), None).await;
+    let (s, stored) = call(
+        &app,
+        Method::GET,
+        &format!("/v1/chat/completions/{id}"),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{stored}");
     assert_eq!(stored["choices"][0]["message"]["content"], text);
 }
@@ -149,7 +236,13 @@ async fn chat_streams_as_upstream_does() {
 #[tokio::test]
 async fn stream_failing_midway_ends_with_an_error_event() {
     let (app, _dir) = app().await;
-    let (s, body) = call_text(&app, Method::POST, "/v1/chat/completions", Some(&chat("fake/midstream-error", true).to_string())).await;
+    let (s, body) = call_text(
+        &app,
+        Method::POST,
+        "/v1/chat/completions",
+        Some(&chat("fake/midstream-error", true).to_string()),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK);
     let last = body.split("\n\n").filter(|e| !e.is_empty()).last().unwrap();
     let last: Value = serde_json::from_str(last.strip_prefix("data: ").unwrap()).unwrap();
@@ -160,37 +253,123 @@ async fn stream_failing_midway_ends_with_an_error_event() {
 async fn bad_requests_are_4xx_with_a_message() {
     let (app, _dir) = app().await;
     let cases: Vec<(Method, &str, Option<&str>, StatusCode)> = vec![
-        (Method::POST, "/v1/chat/completions", Some("{not json"), StatusCode::BAD_REQUEST),
-        (Method::POST, "/v1/chat/completions", None, StatusCode::BAD_REQUEST),
-        (Method::POST, "/v1/chat/completions", Some(r#"{"model": "fake/fake-llm"}"#), StatusCode::BAD_REQUEST),
-        (Method::POST, "/v1/chat/completions", Some(r#"{"model": "fake/fake-llm", "messages": []}"#), StatusCode::BAD_REQUEST),
-        (Method::POST, "/v1/chat/completions", Some(r#"{"model": "fake/fake-llm", "messages": "hi"}"#), StatusCode::BAD_REQUEST),
-        (Method::POST, "/v1/chat/completions", Some(r#"{"model": "fake/fake-llm", "messages": [{"role": "wizard", "content": "x"}]}"#), StatusCode::BAD_REQUEST),
-        (Method::POST, "/v1/chat/completions", Some(r#"{"model": "fake/fake-llm", "messages": [{"role": "user", "content": "x"}], "temperature": "hot"}"#), StatusCode::BAD_REQUEST),
-        (Method::POST, "/v1/chat/completions", Some(r#"{"model": "fake/fake-llm", "messages": [{"role": "user", "content": "x"}], "tool_choice": "auto"}"#), StatusCode::BAD_REQUEST),
-        (Method::POST, "/v1/chat/completions", Some(r#"{"model": "nope/nope", "messages": [{"role": "user", "content": "x"}]}"#), StatusCode::NOT_FOUND),
-        (Method::POST, "/v1/chat/completions", Some(r#"{"model": "fake/fake-embed", "messages": [{"role": "user", "content": "x"}]}"#), StatusCode::BAD_REQUEST),
-        (Method::POST, "/v1/embeddings", Some(r#"{"model": "fake/fake-llm", "input": "x"}"#), StatusCode::BAD_REQUEST),
-        (Method::POST, "/v1/embeddings", Some(r#"{"model": "fake/fake-embed", "input": []}"#), StatusCode::BAD_REQUEST),
+        (
+            Method::POST,
+            "/v1/chat/completions",
+            Some("{not json"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::POST,
+            "/v1/chat/completions",
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::POST,
+            "/v1/chat/completions",
+            Some(r#"{"model": "fake/fake-llm"}"#),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::POST,
+            "/v1/chat/completions",
+            Some(r#"{"model": "fake/fake-llm", "messages": []}"#),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::POST,
+            "/v1/chat/completions",
+            Some(r#"{"model": "fake/fake-llm", "messages": "hi"}"#),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::POST,
+            "/v1/chat/completions",
+            Some(r#"{"model": "fake/fake-llm", "messages": [{"role": "wizard", "content": "x"}]}"#),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::POST,
+            "/v1/chat/completions",
+            Some(
+                r#"{"model": "fake/fake-llm", "messages": [{"role": "user", "content": "x"}], "temperature": "hot"}"#,
+            ),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::POST,
+            "/v1/chat/completions",
+            Some(
+                r#"{"model": "fake/fake-llm", "messages": [{"role": "user", "content": "x"}], "tool_choice": "auto"}"#,
+            ),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::POST,
+            "/v1/chat/completions",
+            Some(r#"{"model": "nope/nope", "messages": [{"role": "user", "content": "x"}]}"#),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            Method::POST,
+            "/v1/chat/completions",
+            Some(r#"{"model": "fake/fake-embed", "messages": [{"role": "user", "content": "x"}]}"#),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::POST,
+            "/v1/embeddings",
+            Some(r#"{"model": "fake/fake-llm", "input": "x"}"#),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            Method::POST,
+            "/v1/embeddings",
+            Some(r#"{"model": "fake/fake-embed", "input": []}"#),
+            StatusCode::BAD_REQUEST,
+        ),
         (Method::GET, "/v1/nope", None, StatusCode::NOT_FOUND),
-        (Method::DELETE, "/v1/health", None, StatusCode::METHOD_NOT_ALLOWED),
+        (
+            Method::DELETE,
+            "/v1/health",
+            None,
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
     ];
     for (method, path, body, expected) in cases {
         let (s, text) = call_text(&app, method.clone(), path, body).await;
         assert_eq!(s, expected, "{method} {path} {body:?}: {text}");
         let v: Value = serde_json::from_str(&text).unwrap();
-        assert!(v["error"]["message"].is_string() && v["detail"].is_string(), "{text}");
+        assert!(
+            v["error"]["message"].is_string() && v["detail"].is_string(),
+            "{text}"
+        );
     }
 }
 
 #[tokio::test]
 async fn backend_failures_are_5xx_naming_the_provider() {
     let (app, _dir) = app().await;
-    for (model, status) in [("fake/error-502", StatusCode::BAD_GATEWAY), ("fake/error-503", StatusCode::SERVICE_UNAVAILABLE), ("fake/error-504", StatusCode::GATEWAY_TIMEOUT), ("fake/error-429", StatusCode::TOO_MANY_REQUESTS)] {
+    for (model, status) in [
+        ("fake/error-502", StatusCode::BAD_GATEWAY),
+        ("fake/error-503", StatusCode::SERVICE_UNAVAILABLE),
+        ("fake/error-504", StatusCode::GATEWAY_TIMEOUT),
+        ("fake/error-429", StatusCode::TOO_MANY_REQUESTS),
+    ] {
         for stream in [false, true] {
-            let (s, v) = call(&app, Method::POST, "/v1/chat/completions", Some(chat(model, stream))).await;
+            let (s, v) = call(
+                &app,
+                Method::POST,
+                "/v1/chat/completions",
+                Some(chat(model, stream)),
+            )
+            .await;
             assert_eq!(s, status, "{model} stream={stream}: {v}");
-            assert!(v["error"]["message"].as_str().unwrap().contains("fake"), "{v}");
+            assert!(
+                v["error"]["message"].as_str().unwrap().contains("fake"),
+                "{v}"
+            );
         }
     }
 }
@@ -198,16 +377,37 @@ async fn backend_failures_are_5xx_naming_the_provider() {
 #[tokio::test]
 async fn completions_and_embeddings() {
     let (app, _dir) = app().await;
-    let (s, v) = call(&app, Method::POST, "/v1/completions", Some(json!({"model": "fake/fake-llm", "prompt": "Once upon a time", "logprobs": 2}))).await;
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        "/v1/completions",
+        Some(json!({"model": "fake/fake-llm", "prompt": "Once upon a time", "logprobs": 2})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["model"], "fake/fake-llm");
-    assert!(v["choices"][0]["logprobs"].is_object(), "integer logprobs are accepted: {v}");
-    let (s, v) = call(&app, Method::POST, "/v1/embeddings", Some(json!({"model": "fake/my-embed", "input": ["a b", "c"]}))).await;
+    assert!(
+        v["choices"][0]["logprobs"].is_object(),
+        "integer logprobs are accepted: {v}"
+    );
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        "/v1/embeddings",
+        Some(json!({"model": "fake/my-embed", "input": ["a b", "c"]})),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["model"], "fake/my-embed");
     assert_eq!(v["data"].as_array().unwrap().len(), 2);
     assert_eq!(v["data"][0]["embedding"].as_array().unwrap().len(), 8);
-    let (_, b) = call(&app, Method::POST, "/v1/embeddings", Some(json!({"model": "fake/my-embed", "input": "a b", "encoding_format": "base64"}))).await;
+    let (_, b) = call(
+        &app,
+        Method::POST,
+        "/v1/embeddings",
+        Some(json!({"model": "fake/my-embed", "input": "a b", "encoding_format": "base64"})),
+    )
+    .await;
     assert!(b["data"][0]["embedding"].is_string());
 }
 
@@ -216,10 +416,22 @@ async fn unregistered_provider_prefixed_ids_fall_back_to_that_provider() {
     let (app, _dir) = app().await;
     let (s, _) = call_text(&app, Method::DELETE, "/v1/models/fake/fake-llm", None).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    let (s, v) = call(&app, Method::POST, "/v1/chat/completions", Some(chat("fake/fake-llm", false))).await;
+    let (s, v) = call(
+        &app,
+        Method::POST,
+        "/v1/chat/completions",
+        Some(chat("fake/fake-llm", false)),
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["model"], "fake/fake-llm");
-    let (s, _) = call(&app, Method::POST, "/v1/chat/completions", Some(chat("nobody/fake-llm", false))).await;
+    let (s, _) = call(
+        &app,
+        Method::POST,
+        "/v1/chat/completions",
+        Some(chat("nobody/fake-llm", false)),
+    )
+    .await;
     assert_eq!(s, StatusCode::NOT_FOUND, "no provider 'nobody'");
 }
 
@@ -241,5 +453,8 @@ async fn provider_data_header_must_be_a_json_object() {
         .header("content-type", "application/json")
         .body(Body::from(chat("fake/fake-llm", false).to_string()))
         .unwrap();
-    assert_eq!(app.clone().oneshot(req).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        app.clone().oneshot(req).await.unwrap().status(),
+        StatusCode::OK
+    );
 }

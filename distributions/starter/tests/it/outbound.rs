@@ -34,7 +34,11 @@ fn group(id: &str, uri: &str) -> serde_json::Value {
 #[tokio::test]
 async fn metadata_endpoints_are_refused_at_registration_by_default() {
     let (app, _dir) = app_in_tempdir(|dir| run_yaml(dir, "")).await;
-    for uri in ["http://169.254.169.254/sse", "http://metadata.google.internal/computeMetadata/v1/", "http://[fd00:ec2::254]/sse"] {
+    for uri in [
+        "http://169.254.169.254/sse",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://[fd00:ec2::254]/sse",
+    ] {
         let (status, body) = post(&app, "/v1/toolgroups", group("mcp::meta", uri)).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
         let text = body.to_string();
@@ -63,6 +67,9 @@ async fn deny_hosts_refuses_names_by_the_addresses_they_resolve_to() {
     let (status, body) = post(&app, "/v1/toolgroups", group("mcp::local", &uri)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let text = body.to_string();
-    assert!(text.contains("localhost") && text.contains("server.outbound.deny_hosts"), "{text}");
+    assert!(
+        text.contains("localhost") && text.contains("server.outbound.deny_hosts"),
+        "{text}"
+    );
     assert!(mcp.hits().is_empty(), "{:?}", mcp.hits());
 }

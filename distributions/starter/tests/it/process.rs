@@ -3,7 +3,6 @@
 //! settings that are refused, and plain (colourless) logs when stderr is not a terminal.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-
 use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::process::{Child, Command, Stdio};
@@ -52,7 +51,11 @@ impl Running {
     }
 
     fn signal(&self, name: &str) {
-        let ok = Command::new("kill").arg(format!("-{name}")).arg(self.child.id().to_string()).status().unwrap();
+        let ok = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
         assert!(ok.success());
     }
 }
@@ -65,7 +68,11 @@ impl Drop for Running {
 }
 
 fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    StdListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts `llama-stack <args> <run.yaml>` with `server` settings under `ulimit -n fd_limit`.
@@ -77,12 +84,15 @@ async fn spawn_on(port: u16, command: &str, server: &str, fd_limit: u32) -> Runn
     let backend = backend().await;
     let dir = tempfile::tempdir().unwrap();
     let server = format!("  host: 127.0.0.1\n{server}");
-    let yaml = run_yaml(dir.path(), backend, &server).replace("port: 8321", &format!("port: {port}"));
+    let yaml =
+        run_yaml(dir.path(), backend, &server).replace("port: 8321", &format!("port: {port}"));
     let path = dir.path().join("run.yaml");
     std::fs::write(&path, yaml).unwrap();
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg(format!("ulimit -n {fd_limit} && exec \"$0\" {command} \"$1\""))
+        .arg(format!(
+            "ulimit -n {fd_limit} && exec \"$0\" {command} \"$1\""
+        ))
         .arg(BIN)
         .arg(&path)
         .env("LLAMA_STACK_LOG", "info")
@@ -98,12 +108,23 @@ async fn spawn_on(port: u16, command: &str, server: &str, fd_limit: u32) -> Runn
             lines.lock().unwrap().push(line);
         }
     });
-    Running { child, addr: SocketAddr::from(([127, 0, 0, 1], port)), stderr, _dir: dir }
+    Running {
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        stderr,
+        _dir: dir,
+    }
 }
 
 async fn started(server: &str, fd_limit: u32) -> Running {
     let running = spawn("run", server, fd_limit).await;
-    assert!(running.wait_for_log("listening on http://", Duration::from_secs(60)).await, "{}", running.log());
+    assert!(
+        running
+            .wait_for_log("listening on http://", Duration::from_secs(60))
+            .await,
+        "{}",
+        running.log()
+    );
     running
 }
 
@@ -114,22 +135,57 @@ async fn health_answers_while_hundreds_of_idle_connections_are_held_under_256_fd
     for i in 0..400 {
         let mut tcp = TcpStream::connect(running.addr).await.unwrap();
         if i % 2 == 1 {
-            tcp.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+            tcp.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n")
+                .await
+                .unwrap();
         }
         held.push(tcp);
     }
     let started = Instant::now();
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap();
-    let response = client.get(format!("http://{}/v1/health", running.addr)).send().await.expect("health answers");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let response = client
+        .get(format!("http://{}/v1/health", running.addr))
+        .send()
+        .await
+        .expect("health answers");
     assert_eq!(response.status(), 200);
-    assert!(started.elapsed() < Duration::from_secs(5), "health took {:?}", started.elapsed());
-    let closed = futures::future::join_all(held.iter_mut().map(|tcp| closed_within(tcp, Duration::from_secs(15)))).await;
-    assert_eq!(closed.iter().filter(|c| **c).count(), 400, "every idle or half-sent connection is closed");
-    assert!(running.log().contains("closing idle connections to make room"), "the fd limit was reached: {}", running.log());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "health took {:?}",
+        started.elapsed()
+    );
+    let closed = futures::future::join_all(
+        held.iter_mut()
+            .map(|tcp| closed_within(tcp, Duration::from_secs(15))),
+    )
+    .await;
+    assert_eq!(
+        closed.iter().filter(|c| **c).count(),
+        400,
+        "every idle or half-sent connection is closed"
+    );
+    assert!(
+        running
+            .log()
+            .contains("closing idle connections to make room"),
+        "the fd limit was reached: {}",
+        running.log()
+    );
     // A new connection: the pooled one from the first request idled past keepalive_timeout_s and
     // the server closes it, racing a reuse.
-    let fresh = reqwest::Client::builder().pool_max_idle_per_host(0).timeout(Duration::from_secs(10)).build().unwrap();
-    let response = fresh.get(format!("http://{}/v1/health", running.addr)).send().await.unwrap();
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let response = fresh
+        .get(format!("http://{}/v1/health", running.addr))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
 }
 
@@ -153,13 +209,25 @@ async fn sigterm_drains_streams_within_the_grace_period_and_exits_cleanly() {
     }
     let events = events(&String::from_utf8_lossy(&rest));
     let last = events.last().unwrap();
-    assert!(last["error"]["message"].as_str().unwrap().contains("shutting down"), "{last}");
-    let status = running.exit(Duration::from_secs(10)).await.expect("the process exits");
+    assert!(
+        last["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("shutting down"),
+        "{last}"
+    );
+    let status = running
+        .exit(Duration::from_secs(10))
+        .await
+        .expect("the process exits");
     assert!(status.success(), "{status:?}\n{}", running.log());
     let log = running.log();
     assert!(log.contains("shutting down: no longer accepting"), "{log}");
     assert!(log.contains("shutdown complete"), "{log}");
-    assert!(!log.contains('\u{1b}'), "no colour escapes when stderr is not a terminal: {log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no colour escapes when stderr is not a terminal: {log}"
+    );
 }
 
 #[tokio::test]
@@ -177,10 +245,22 @@ async fn a_busy_port_fails_before_claiming_to_listen() {
 #[tokio::test]
 async fn validate_refuses_settings_that_are_incomplete_or_not_implemented() {
     for (server, expected) in [
-        ("  auth:\n    provider_config: {type: oauth2_token}", "server.auth.provider_config.jwks: oauth2_token needs one of jwks and introspection"),
-        ("  quota: {kvstore: {backend: sql_default, namespace: quota}}", "server.quota.kvstore.backend: needs a kv_* backend"),
-        ("  cors: {allow_origins: ['*'], allow_credentials: true}", "Cannot use wildcard origins with credentials enabled"),
-        ("  keepalive_timeout_s: 0", "server.keepalive_timeout_s: must be a number of seconds above 0"),
+        (
+            "  auth:\n    provider_config: {type: oauth2_token}",
+            "server.auth.provider_config.jwks: oauth2_token needs one of jwks and introspection",
+        ),
+        (
+            "  quota: {kvstore: {backend: sql_default, namespace: quota}}",
+            "server.quota.kvstore.backend: needs a kv_* backend",
+        ),
+        (
+            "  cors: {allow_origins: ['*'], allow_credentials: true}",
+            "Cannot use wildcard origins with credentials enabled",
+        ),
+        (
+            "  keepalive_timeout_s: 0",
+            "server.keepalive_timeout_s: must be a number of seconds above 0",
+        ),
     ] {
         for command in ["validate", "run"] {
             let mut running = spawn(command, server, 1024).await;

@@ -22,9 +22,17 @@ fn default_features_register_these_providers() {
         "vector_io inline::sqlite-vec",
     ];
     for e in expected {
-        assert!(registered.iter().any(|r| r == e), "{e} missing from {registered:?}");
+        assert!(
+            registered.iter().any(|r| r == e),
+            "{e} missing from {registered:?}"
+        );
     }
-    assert!(registered.iter().all(|r| expected.contains(&r.as_str()) || r == "inference inline::fake"), "{registered:?}");
+    assert!(
+        registered
+            .iter()
+            .all(|r| expected.contains(&r.as_str()) || r == "inference inline::fake"),
+        "{registered:?}"
+    );
 }
 
 /// `remote::trustyai_fms` is on only with `FMS_ORCHESTRATOR_URL`, and its config (as the
@@ -33,14 +41,20 @@ fn default_features_register_these_providers() {
 fn trustyai_fms_follows_fms_orchestrator_url() {
     lls_distribution_starter::link();
     let load = |vars: &[(&str, &str)]| {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         lls_config::RunConfig::from_yaml_str(lls_distribution_starter::RUN_YAML, &|name| {
             vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
         })
         .unwrap_or_else(|e| panic!("run.yaml: {e}"))
     };
     let fms = |c: &lls_config::RunConfig| {
-        c.providers["safety"].iter().find(|p| p.provider_type == "remote::trustyai_fms" && !p.provider_id.is_empty()).cloned()
+        c.providers["safety"]
+            .iter()
+            .find(|p| p.provider_type == "remote::trustyai_fms" && !p.provider_id.is_empty())
+            .cloned()
     };
     assert!(fms(&load(&[])).is_none(), "on without FMS_ORCHESTRATOR_URL");
     let descriptor = lls_api_common::provider::descriptors()
@@ -49,11 +63,17 @@ fn trustyai_fms_follows_fms_orchestrator_url() {
         .unwrap_or_else(|| panic!("remote::trustyai_fms not linked"));
     for vars in [
         &[("FMS_ORCHESTRATOR_URL", "https://orchestrator:8032")][..],
-        &[("FMS_ORCHESTRATOR_URL", "http://o:8033"), ("FMS_VERIFY_SSL", "false"), ("FMS_AUTH_TOKEN", "t"), ("FMS_SSL_CERT_PATH", "/etc/ca.pem")][..],
+        &[
+            ("FMS_ORCHESTRATOR_URL", "http://o:8033"),
+            ("FMS_VERIFY_SSL", "false"),
+            ("FMS_AUTH_TOKEN", "t"),
+            ("FMS_SSL_CERT_PATH", "/etc/ca.pem"),
+        ][..],
     ] {
         let entry = fms(&load(vars)).unwrap_or_else(|| panic!("off with {vars:?}"));
         assert_eq!(entry.provider_id, "trustyai_fms");
-        let config = (descriptor.check_config)(&entry.config).unwrap_or_else(|e| panic!("{vars:?}: {e}"));
+        let config =
+            (descriptor.check_config)(&entry.config).unwrap_or_else(|e| panic!("{vars:?}: {e}"));
         assert_eq!(config["orchestrator_url"], vars[0].1, "{vars:?}");
         assert_eq!(config["verify_ssl"], vars.len() == 1, "{vars:?}");
     }

@@ -16,7 +16,9 @@ fn get(path: &str) -> Vec<u8> {
 #[tokio::test]
 async fn past_the_limit_a_client_gets_429_with_retry_after() {
     let dir = tempfile::tempdir().unwrap();
-    let stack = stack_from_yaml(&run_yaml(dir.path(), backend().await, QUOTA)).await.unwrap();
+    let stack = stack_from_yaml(&run_yaml(dir.path(), backend().await, QUOTA))
+        .await
+        .unwrap();
     let (addr, _shutdown, _task) = serve_stack(Arc::new(stack)).await;
     let wait = Duration::from_secs(10);
     for i in 0..3 {
@@ -38,10 +40,17 @@ async fn past_the_limit_a_client_gets_429_with_retry_after() {
         .unwrap();
     assert!((1..=86_400).contains(&retry_after), "{retry_after}");
     // The browser can read the refusal, and it carries a request id like every answer.
-    assert!(lower.contains("access-control-allow-origin: http://localhost:3000"), "{answer}");
+    assert!(
+        lower.contains("access-control-allow-origin: http://localhost:3000"),
+        "{answer}"
+    );
     assert!(lower.contains("x-request-id: "), "{answer}");
     // Probes are not counted.
     for path in ["/v1/health", "/v1/version"] {
-        assert_eq!(parse_answer(&raw(addr, &get(path), wait).await).0, 200, "{path}");
+        assert_eq!(
+            parse_answer(&raw(addr, &get(path), wait).await).0,
+            200,
+            "{path}"
+        );
     }
 }

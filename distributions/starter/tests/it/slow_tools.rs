@@ -59,14 +59,26 @@ async fn a_server_that_never_answers_costs_one_timeout_and_its_own_group() {
 
     // Several clients at once: each answered after about one list timeout, with the good group.
     let started = Instant::now();
-    let (a, b, c) = tokio::join!(get(&app, "/v1/tools"), get(&app, "/v1/tools"), get(&app, "/v1/tools"));
+    let (a, b, c) = tokio::join!(
+        get(&app, "/v1/tools"),
+        get(&app, "/v1/tools"),
+        get(&app, "/v1/tools")
+    );
     let answers = [a, b, c];
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
     for (status, body) in answers {
         assert_eq!(status, StatusCode::OK, "{body}");
-        let groups: Vec<&str> = body["data"].as_array().unwrap().iter().map(|t| t["toolgroup_id"].as_str().unwrap()).collect();
-        assert!(!groups.is_empty() && groups.iter().all(|g| *g == "mcp::good"), "{groups:?}");
+        let groups: Vec<&str> = body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["toolgroup_id"].as_str().unwrap())
+            .collect();
+        assert!(
+            !groups.is_empty() && groups.iter().all(|g| *g == "mcp::good"),
+            "{groups:?}"
+        );
     }
 
     // Asked for by id, the silent group is a 504 that names it, in the error shape.
@@ -75,9 +87,15 @@ async fn a_server_that_never_answers_costs_one_timeout_and_its_own_group() {
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body}");
     let message = body["detail"].as_str().unwrap();
-    assert!(message.contains("tool group 'mcp::silent' could not be listed within 1s"), "{message}");
+    assert!(
+        message.contains("tool group 'mcp::silent' could not be listed within 1s"),
+        "{message}"
+    );
     assert_eq!(body["error"]["message"], message);
     // The good group alone is unaffected.
-    assert_eq!(get(&app, "/v1/tools?toolgroup_id=mcp::good").await.0, StatusCode::OK);
+    assert_eq!(
+        get(&app, "/v1/tools?toolgroup_id=mcp::good").await.0,
+        StatusCode::OK
+    );
     hole.abort();
 }

@@ -32,7 +32,10 @@ pub fn storage_yaml(dir: &Path) -> String {
 
 /// [`storage_yaml`] with the inference store (chat completions are stored) as well.
 pub fn storage_yaml_with_inference_store(dir: &Path) -> String {
-    storage_with(dir, "    inference: {backend: sql_default, table_name: inference_store}\n")
+    storage_with(
+        dir,
+        "    inference: {backend: sql_default, table_name: inference_store}\n",
+    )
 }
 
 fn storage_with(dir: &Path, more_stores: &str) -> String {
@@ -114,12 +117,23 @@ pub async fn app_in_tempdir(run_yaml: impl FnOnce(&Path) -> String) -> (Router, 
 
 /// Sends `method path` to `app` in process (`oneshot`) with `content-type: application/json`,
 /// the extra `headers` and `body` (none: empty); the status and the body as text.
-pub async fn send_text(app: &Router, method: Method, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> (StatusCode, String) {
-    let mut req = Request::builder().method(method).uri(path).header("content-type", "application/json");
+pub async fn send_text(
+    app: &Router,
+    method: Method,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let mut req = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("content-type", "application/json");
     for (name, value) in headers {
         req = req.header(*name, *value);
     }
-    let body = body.map(|b| Body::from(b.to_owned())).unwrap_or_else(Body::empty);
+    let body = body
+        .map(|b| Body::from(b.to_owned()))
+        .unwrap_or_else(Body::empty);
     let res = app.clone().oneshot(req.body(body).unwrap()).await.unwrap();
     let status = res.status();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
@@ -127,7 +141,12 @@ pub async fn send_text(app: &Router, method: Method, path: &str, body: Option<&s
 }
 
 /// [`send_text`] without extra headers.
-pub async fn call_text(app: &Router, method: Method, path: &str, body: Option<&str>) -> (StatusCode, String) {
+pub async fn call_text(
+    app: &Router,
+    method: Method,
+    path: &str,
+    body: Option<&str>,
+) -> (StatusCode, String) {
     send_text(app, method, path, body, &[]).await
 }
 
@@ -137,7 +156,12 @@ pub fn json_or_text(text: String) -> Value {
 }
 
 /// [`call_text`] with a JSON body; the answer's body as JSON (see [`json_or_text`]).
-pub async fn call(app: &Router, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+pub async fn call(
+    app: &Router,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
     let body = body.map(|b| b.to_string());
     let (status, text) = call_text(app, method, path, body.as_deref()).await;
     (status, json_or_text(text))
@@ -164,21 +188,37 @@ pub async fn delete(app: &Router, path: &str) -> (StatusCode, Value) {
 /// `bad-empty` an empty event stream, `bad-html` an HTML page, `bad-text` plain text,
 /// `bad-half` one chunk then a broken one, `bad-cut` one chunk then a cut connection,
 /// `forever` a chunk every 100 ms for a minute, anything else two chunks and `[DONE]`.
-pub const MODELS: [&str; 6] = ["bad-empty", "bad-html", "bad-text", "bad-half", "bad-cut", "forever"];
+pub const MODELS: [&str; 6] = [
+    "bad-empty",
+    "bad-html",
+    "bad-text",
+    "bad-half",
+    "bad-cut",
+    "forever",
+];
 
 pub async fn backend() -> SocketAddr {
     let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
     let addr = listener.local_addr().unwrap();
     let app = Router::new()
         .route("/v1/models", routing::get(models))
-        .route("/v1/chat/completions", routing::post(|body: Bytes| answer(body, true)))
-        .route("/v1/completions", routing::post(|body: Bytes| answer(body, false)));
+        .route(
+            "/v1/chat/completions",
+            routing::post(|body: Bytes| answer(body, true)),
+        )
+        .route(
+            "/v1/completions",
+            routing::post(|body: Bytes| answer(body, false)),
+        );
     tokio::spawn(async move { axum::serve(listener, app).await });
     addr
 }
 
 async fn models() -> Response {
-    let data: Vec<Value> = MODELS.iter().map(|m| json!({"id": m, "object": "model", "owned_by": "test", "created": 1})).collect();
+    let data: Vec<Value> = MODELS
+        .iter()
+        .map(|m| json!({"id": m, "object": "model", "owned_by": "test", "created": 1}))
+        .collect();
     axum::Json(json!({"object": "list", "data": data})).into_response()
 }
 
@@ -199,9 +239,23 @@ async fn answer(body: Bytes, chat: bool) -> Response {
     let sse = |body: Body| ([(header::CONTENT_TYPE, "text/event-stream")], body).into_response();
     match model.as_str() {
         "bad-empty" => sse(Body::empty()),
-        "bad-html" => ([(header::CONTENT_TYPE, "text/html")], "<html><body><h1>502 Bad Gateway</h1></body></html>").into_response(),
-        "bad-text" => ([(header::CONTENT_TYPE, "text/plain")], "upstream connect error or disconnect").into_response(),
-        "bad-half" => sse(Body::from([chunk(chat, "one"), Bytes::from_static(b"data: {not json\n\n")].concat())),
+        "bad-html" => (
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+        )
+            .into_response(),
+        "bad-text" => (
+            [(header::CONTENT_TYPE, "text/plain")],
+            "upstream connect error or disconnect",
+        )
+            .into_response(),
+        "bad-half" => sse(Body::from(
+            [
+                chunk(chat, "one"),
+                Bytes::from_static(b"data: {not json\n\n"),
+            ]
+            .concat(),
+        )),
         "bad-cut" => {
             let first = futures::stream::iter([Ok::<_, std::io::Error>(chunk(chat, "one"))]);
             let cut = futures::stream::once(async {
@@ -219,7 +273,14 @@ async fn answer(body: Bytes, chat: bool) -> Response {
             });
             sse(Body::from_stream(ticks))
         }
-        _ => sse(Body::from([chunk(chat, "hello"), chunk(chat, " world"), Bytes::from_static(b"data: [DONE]\n\n")].concat())),
+        _ => sse(Body::from(
+            [
+                chunk(chat, "hello"),
+                chunk(chat, " world"),
+                Bytes::from_static(b"data: [DONE]\n\n"),
+            ]
+            .concat(),
+        )),
     }
 }
 
@@ -290,14 +351,20 @@ pub async fn closed_within(tcp: &mut TcpStream, wait: Duration) -> bool {
 pub fn parse_answer(text: &str) -> (u16, Value) {
     let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-    (status, serde_json::from_str(body).unwrap_or(Value::String(body.to_owned())))
+    (
+        status,
+        serde_json::from_str(body).unwrap_or(Value::String(body.to_owned())),
+    )
 }
 
 /// SSE `data:` payloads of a body, parsed.
 pub fn events(body: &str) -> Vec<Value> {
     body.split("\n\n")
         .filter(|e| !e.trim().is_empty())
-        .map(|e| serde_json::from_str(e.trim().strip_prefix("data: ").unwrap_or(e)).unwrap_or(Value::String(e.to_owned())))
+        .map(|e| {
+            serde_json::from_str(e.trim().strip_prefix("data: ").unwrap_or(e))
+                .unwrap_or(Value::String(e.to_owned()))
+        })
         .collect()
 }
 
@@ -309,7 +376,13 @@ pub const OK: StatusCode = StatusCode::OK;
 
 /// Serves `stack` on a real socket (127.0.0.1, a free port) with its run.yaml's limits; the
 /// server stops when the returned shutdown begins.
-pub async fn serve_stack(stack: std::sync::Arc<lls_registry::Stack>) -> (SocketAddr, lls_server::Shutdown, tokio::task::JoinHandle<()>) {
+pub async fn serve_stack(
+    stack: std::sync::Arc<lls_registry::Stack>,
+) -> (
+    SocketAddr,
+    lls_server::Shutdown,
+    tokio::task::JoinHandle<()>,
+) {
     let mut options = lls_server::ServeOptions::new(SocketAddr::from(([127, 0, 0, 1], 0)));
     options.limits = stack.config.server.limits();
     let server = lls_server::Server::bind(options).await.unwrap();

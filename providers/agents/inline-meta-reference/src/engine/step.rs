@@ -1,0 +1,581 @@
+//! One model call of the loop, always streamed: its chunks become the output text, reasoning
+//! and refusal events of one assistant message, and the tool calls the model made. With
+//! guardrails, each chunk's events are held until the text so far passes the shields.
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures::StreamExt;
+use futures::stream::{self, BoxStream};
+use lls_api_agents::{
+    ContentPart, EventPart, FunctionCall, Item, MessageContent, MessageItem, ResponseEvent, Role,
+    SummaryPart,
+};
+use lls_api_common::{Error, Result};
+use lls_api_inference::{
+    ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, ChatMessage, Output, ToolCall,
+};
+use serde_json::{Value, json};
+
+use super::sink::Sink;
+use super::{Run, choice_for_call};
+use crate::input::{extract_citations, tool_call};
+
+/// What one model call produced.
+pub(super) struct StepOutcome {
+    /// The raw text (citation markers kept), as the model said it.
+    pub content: String,
+    pub tool_calls: Vec<ToolCall>,
+    pub finish_reason: Option<String>,
+    /// Tool call id → the output item id its events used.
+    pub item_ids: HashMap<String, String>,
+    /// The assistant message item, when the model said something.
+    pub message: Option<Item>,
+    /// A guardrail's refusal, when one flagged the output.
+    pub violation: Option<String>,
+}
+
+const TEXT_INDEX: usize = 0;
+const REASONING_INDEX: usize = 1;
+const REFUSAL_INDEX: usize = 2;
+
+/// A tool call as it arrives in pieces.
+struct PartialCall {
+    id: String,
+    name: String,
+    arguments: String,
+    item_id: String,
+}
+
+/// The kind of tool a call is for, which decides its events.
+#[derive(Clone, Copy, PartialEq)]
+enum CallKind {
+    Function,
+    Mcp,
+    Builtin,
+}
+
+/// The chunks of a complete answer, for a provider that did not stream.
+fn chunks_of(c: ChatCompletion) -> Vec<Result<ChatCompletionChunk>> {
+    let choices: Vec<Value> = c
+        .choices
+        .iter()
+        .map(|choice| {
+            let calls: Vec<Value> = choice
+                .message
+                .tool_calls
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, t)| json!({"index": i, "id": t.id, "type": "function", "function": {"name": t.function.name, "arguments": t.function.arguments}}))
+                .collect();
+            json!({"index": choice.index, "finish_reason": choice.finish_reason, "delta": {
+                "content": choice.message.content, "tool_calls": if calls.is_empty() { Value::Null } else { Value::Array(calls) },
+                "refusal": choice.message.refusal, "reasoning_content": choice.message.reasoning_content}})
+        })
+        .collect();
+    let chunk = json!({"id": c.id, "object": "chat.completion.chunk", "created": c.created, "model": c.model, "choices": choices, "usage": c.usage});
+    vec![
+        serde_json::from_value(chunk)
+            .map_err(|e| Error::internal(format!("could not read a completion as chunks: {e}"))),
+    ]
+}
+
+impl Run {
+    fn call_kind(&self, name: &str) -> CallKind {
+        if self.mcp_tools.contains_key(name) {
+            CallKind::Mcp
+        } else if self.is_function(name) {
+            CallKind::Function
+        } else {
+            CallKind::Builtin
+        }
+    }
+
+    fn request(&self, messages: &[ChatMessage], first: bool) -> Result<ChatCompletionRequest> {
+        let t = &self.turn;
+        let tools = self.tools_for_call();
+        let mut body = json!({
+            "model": t.model,
+            "messages": messages,
+            "stream": true,
+            "stream_options": {"include_usage": true},
+        });
+        let Value::Object(map) = &mut body else {
+            unreachable!("a JSON object literal")
+        };
+        if !tools.is_empty() {
+            map.insert(
+                "tools".into(),
+                serde_json::to_value(&tools).unwrap_or_default(),
+            );
+            if let Some(choice) = choice_for_call(t, first, &tools) {
+                map.insert(
+                    "tool_choice".into(),
+                    serde_json::to_value(choice).unwrap_or_default(),
+                );
+            }
+            if let Some(p) = t.parallel_tool_calls {
+                map.insert("parallel_tool_calls".into(), Value::Bool(p));
+            }
+        }
+        if let Some(format) = &t.response_format {
+            map.insert(
+                "response_format".into(),
+                serde_json::to_value(format).unwrap_or_default(),
+            );
+        }
+        if let Some(v) = t.temperature {
+            map.insert("temperature".into(), json!(v));
+        }
+        if let Some(v) = t.top_p {
+            map.insert("top_p".into(), json!(v));
+        }
+        if let Some(max) = t.max_output_tokens {
+            map.insert(
+                "max_tokens".into(),
+                json!((max - self.output_tokens).max(1)),
+            );
+        }
+        serde_json::from_value(body)
+            .map_err(|e| Error::internal(format!("could not build the chat request: {e}")))
+    }
+
+    /// Calls the model once and streams what it says as events.
+    pub(super) async fn step(
+        &mut self,
+        sink: &mut Sink,
+        messages: &[ChatMessage],
+        first: bool,
+    ) -> Result<StepOutcome> {
+        let request = self.request(messages, first)?;
+        let answer = self
+            .engine
+            .deps
+            .inference
+            .chat_completion(&self.turn.ctx, request)
+            .await?;
+        let mut chunks: BoxStream<'static, Result<ChatCompletionChunk>> = match answer {
+            Output::Stream(s) => s.map(|r| r.and_then(|a| a.into_typed())).boxed(),
+            Output::Complete(a) => stream::iter(chunks_of(a.into_typed()?)).boxed(),
+        };
+        let response_id = self.turn.id.clone();
+        let message_id = format!("msg_{}", uuid::Uuid::new_v4());
+        let message_index = self.output.len();
+        let guarded = !self.turn.guardrails.is_empty();
+        let (mut message_added, mut text_part, mut reasoning_part, mut refusal_part) =
+            (false, false, false, false);
+        let (mut content, mut reasoning, mut refusal) =
+            (String::new(), String::new(), String::new());
+        let mut calls: BTreeMap<u32, PartialCall> = BTreeMap::new();
+        let mut functions_announced = 0;
+        let mut finish_reason = None;
+
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk?;
+            if let Some(usage) = &chunk.usage {
+                self.add_usage(usage);
+            }
+            let mut held: Vec<ResponseEvent> = Vec::new();
+            let mut text_changed = false;
+            for choice in chunk.choices.iter().filter(|c| c.index == 0) {
+                let d = &choice.delta;
+                let wants_message = d.content.as_deref().is_some_and(|c| !c.is_empty())
+                    || d.reasoning_content
+                        .as_deref()
+                        .is_some_and(|c| !c.is_empty())
+                    || d.refusal.as_deref().is_some_and(|c| !c.is_empty());
+                if wants_message && !message_added {
+                    message_added = true;
+                    let item = Item::Message(MessageItem {
+                        content: MessageContent::Parts(Vec::new()),
+                        role: Role::Assistant,
+                        id: Some(message_id.clone()),
+                        status: Some("in_progress".into()),
+                    });
+                    sink.emit(ResponseEvent::OutputItemAdded {
+                        response_id: response_id.clone(),
+                        item,
+                        output_index: message_index,
+                        sequence_number: 0,
+                    })
+                    .await;
+                }
+                if let Some(delta) = d.content.as_deref().filter(|c| !c.is_empty()) {
+                    if !text_part {
+                        text_part = true;
+                        let part = EventPart::OutputText {
+                            text: String::new(),
+                            annotations: Vec::new(),
+                            logprobs: None,
+                        };
+                        sink.emit(ResponseEvent::ContentPartAdded {
+                            content_index: TEXT_INDEX,
+                            response_id: response_id.clone(),
+                            item_id: message_id.clone(),
+                            output_index: message_index,
+                            part,
+                            sequence_number: 0,
+                        })
+                        .await;
+                    }
+                    content.push_str(delta);
+                    text_changed = true;
+                    held.push(ResponseEvent::OutputTextDelta {
+                        content_index: TEXT_INDEX,
+                        delta: delta.to_owned(),
+                        item_id: message_id.clone(),
+                        output_index: message_index,
+                        sequence_number: 0,
+                    });
+                }
+                if let Some(delta) = d.reasoning_content.as_deref().filter(|c| !c.is_empty()) {
+                    if !reasoning_part {
+                        reasoning_part = true;
+                        held.push(ResponseEvent::ContentPartAdded {
+                            content_index: REASONING_INDEX,
+                            response_id: response_id.clone(),
+                            item_id: message_id.clone(),
+                            output_index: message_index,
+                            part: EventPart::ReasoningText {
+                                text: String::new(),
+                            },
+                            sequence_number: 0,
+                        });
+                        if self.turn.reasoning_summary {
+                            held.push(ResponseEvent::ReasoningSummaryPartAdded {
+                                item_id: message_id.clone(),
+                                output_index: message_index,
+                                part: SummaryPart::new(""),
+                                sequence_number: 0,
+                                summary_index: 0,
+                            });
+                        }
+                    }
+                    reasoning.push_str(delta);
+                    held.push(ResponseEvent::ReasoningTextDelta {
+                        content_index: REASONING_INDEX,
+                        delta: delta.to_owned(),
+                        item_id: message_id.clone(),
+                        output_index: message_index,
+                        sequence_number: 0,
+                    });
+                    if self.turn.reasoning_summary {
+                        held.push(ResponseEvent::ReasoningSummaryTextDelta {
+                            delta: delta.to_owned(),
+                            item_id: message_id.clone(),
+                            output_index: message_index,
+                            sequence_number: 0,
+                            summary_index: 0,
+                        });
+                    }
+                }
+                if let Some(delta) = d.refusal.as_deref().filter(|c| !c.is_empty()) {
+                    if !refusal_part {
+                        refusal_part = true;
+                        held.push(ResponseEvent::ContentPartAdded {
+                            content_index: REFUSAL_INDEX,
+                            response_id: response_id.clone(),
+                            item_id: message_id.clone(),
+                            output_index: message_index,
+                            part: EventPart::Refusal {
+                                refusal: String::new(),
+                            },
+                            sequence_number: 0,
+                        });
+                    }
+                    refusal.push_str(delta);
+                    held.push(ResponseEvent::RefusalDelta {
+                        content_index: REFUSAL_INDEX,
+                        delta: delta.to_owned(),
+                        item_id: message_id.clone(),
+                        output_index: message_index,
+                        sequence_number: 0,
+                    });
+                }
+                for call in d.tool_calls.iter().flatten() {
+                    let function = call.function.as_ref();
+                    let piece = function
+                        .and_then(|f| f.arguments.clone())
+                        .unwrap_or_default();
+                    let (item_id, name) = match calls.get_mut(&call.index) {
+                        Some(partial) => {
+                            partial.arguments.push_str(&piece);
+                            if let Some(name) = function
+                                .and_then(|f| f.name.as_deref())
+                                .filter(|n| partial.name.is_empty() && !n.is_empty())
+                            {
+                                partial.name = name.to_owned();
+                            }
+                            (partial.item_id.clone(), partial.name.clone())
+                        }
+                        None => {
+                            let name = function.and_then(|f| f.name.clone()).unwrap_or_default();
+                            let item_id = format!("fc_{}", uuid::Uuid::new_v4());
+                            let id = call
+                                .id
+                                .clone()
+                                .unwrap_or_else(|| format!("call_{}", uuid::Uuid::new_v4()));
+                            if self.call_kind(&name) == CallKind::Function {
+                                let item = Item::FunctionCall(FunctionCall {
+                                    call_id: id.clone(),
+                                    name: name.clone(),
+                                    arguments: String::new(),
+                                    id: Some(item_id.clone()),
+                                    status: Some("in_progress".into()),
+                                });
+                                let output_index = message_index
+                                    + usize::from(message_added)
+                                    + functions_announced;
+                                functions_announced += 1;
+                                sink.emit(ResponseEvent::OutputItemAdded {
+                                    response_id: response_id.clone(),
+                                    item,
+                                    output_index,
+                                    sequence_number: 0,
+                                })
+                                .await;
+                            }
+                            calls.insert(
+                                call.index,
+                                PartialCall {
+                                    id,
+                                    name: name.clone(),
+                                    arguments: piece.clone(),
+                                    item_id: item_id.clone(),
+                                },
+                            );
+                            (item_id, name)
+                        }
+                    };
+                    if piece.is_empty() {
+                        continue;
+                    }
+                    let output_index = message_index + usize::from(message_added);
+                    match self.call_kind(&name) {
+                        CallKind::Mcp => {
+                            sink.emit(ResponseEvent::McpCallArgumentsDelta {
+                                delta: piece,
+                                item_id,
+                                output_index,
+                                sequence_number: 0,
+                            })
+                            .await
+                        }
+                        CallKind::Function => {
+                            sink.emit(ResponseEvent::FunctionCallArgumentsDelta {
+                                delta: piece,
+                                item_id,
+                                output_index,
+                                sequence_number: 0,
+                            })
+                            .await
+                        }
+                        CallKind::Builtin => {}
+                    }
+                }
+                if let Some(reason) = &choice.finish_reason {
+                    finish_reason = Some(reason.clone());
+                }
+            }
+            if guarded && text_changed {
+                if let Some(violation) = self.guardrail_violation(&content).await? {
+                    return Ok(StepOutcome {
+                        content,
+                        tool_calls: Vec::new(),
+                        finish_reason,
+                        item_ids: HashMap::new(),
+                        message: None,
+                        violation: Some(violation),
+                    });
+                }
+            }
+            for event in held {
+                sink.emit(event).await;
+            }
+        }
+
+        let mut tool_calls = Vec::new();
+        let mut item_ids = HashMap::new();
+        for partial in calls.into_values() {
+            let arguments = if partial.arguments.is_empty() {
+                "{}".to_owned()
+            } else {
+                partial.arguments
+            };
+            let output_index = message_index + usize::from(message_added);
+            match self.call_kind(&partial.name) {
+                CallKind::Mcp => {
+                    sink.emit(ResponseEvent::McpCallArgumentsDone {
+                        arguments: arguments.clone(),
+                        item_id: partial.item_id.clone(),
+                        output_index,
+                        sequence_number: 0,
+                    })
+                    .await
+                }
+                CallKind::Function => {
+                    sink.emit(ResponseEvent::FunctionCallArgumentsDone {
+                        arguments: arguments.clone(),
+                        item_id: partial.item_id.clone(),
+                        output_index,
+                        sequence_number: 0,
+                    })
+                    .await
+                }
+                CallKind::Builtin => {}
+            }
+            item_ids.insert(partial.id.clone(), partial.item_id);
+            tool_calls.push(tool_call(&partial.id, &partial.name, &arguments));
+        }
+
+        let (annotations, cleaned) = extract_citations(&content, &self.citation_files);
+        if text_part {
+            for (annotation_index, annotation) in annotations.iter().enumerate() {
+                sink.emit(ResponseEvent::OutputTextAnnotationAdded {
+                    item_id: message_id.clone(),
+                    output_index: message_index,
+                    content_index: TEXT_INDEX,
+                    annotation_index,
+                    annotation: annotation.clone(),
+                    sequence_number: 0,
+                })
+                .await;
+            }
+            sink.emit(ResponseEvent::OutputTextDone {
+                content_index: TEXT_INDEX,
+                text: cleaned.clone(),
+                item_id: message_id.clone(),
+                output_index: message_index,
+                sequence_number: 0,
+            })
+            .await;
+            sink.emit(ResponseEvent::ContentPartDone {
+                content_index: TEXT_INDEX,
+                response_id: response_id.clone(),
+                item_id: message_id.clone(),
+                output_index: message_index,
+                part: EventPart::OutputText {
+                    text: cleaned.clone(),
+                    annotations: annotations.clone(),
+                    logprobs: None,
+                },
+                sequence_number: 0,
+            })
+            .await;
+        }
+        if reasoning_part {
+            sink.emit(ResponseEvent::ReasoningTextDone {
+                content_index: REASONING_INDEX,
+                text: reasoning.clone(),
+                item_id: message_id.clone(),
+                output_index: message_index,
+                sequence_number: 0,
+            })
+            .await;
+            sink.emit(ResponseEvent::ContentPartDone {
+                content_index: REASONING_INDEX,
+                response_id: response_id.clone(),
+                item_id: message_id.clone(),
+                output_index: message_index,
+                part: EventPart::ReasoningText {
+                    text: reasoning.clone(),
+                },
+                sequence_number: 0,
+            })
+            .await;
+            if self.turn.reasoning_summary {
+                sink.emit(ResponseEvent::ReasoningSummaryTextDone {
+                    text: reasoning.clone(),
+                    item_id: message_id.clone(),
+                    output_index: message_index,
+                    sequence_number: 0,
+                    summary_index: 0,
+                })
+                .await;
+                sink.emit(ResponseEvent::ReasoningSummaryPartDone {
+                    item_id: message_id.clone(),
+                    output_index: message_index,
+                    part: SummaryPart::new(reasoning.clone()),
+                    sequence_number: 0,
+                    summary_index: 0,
+                })
+                .await;
+            }
+        }
+        if refusal_part {
+            sink.emit(ResponseEvent::RefusalDone {
+                content_index: REFUSAL_INDEX,
+                refusal: refusal.clone(),
+                item_id: message_id.clone(),
+                output_index: message_index,
+                sequence_number: 0,
+            })
+            .await;
+            sink.emit(ResponseEvent::ContentPartDone {
+                content_index: REFUSAL_INDEX,
+                response_id: response_id.clone(),
+                item_id: message_id.clone(),
+                output_index: message_index,
+                part: EventPart::Refusal {
+                    refusal: refusal.clone(),
+                },
+                sequence_number: 0,
+            })
+            .await;
+        }
+        if !message_added && tool_calls.is_empty() {
+            // The model said nothing: the answer is still a (empty) message, as 0.3.5 gives it.
+            message_added = true;
+            text_part = true;
+            let item = Item::Message(MessageItem {
+                content: MessageContent::Parts(Vec::new()),
+                role: Role::Assistant,
+                id: Some(message_id.clone()),
+                status: Some("in_progress".into()),
+            });
+            sink.emit(ResponseEvent::OutputItemAdded {
+                response_id: response_id.clone(),
+                item,
+                output_index: message_index,
+                sequence_number: 0,
+            })
+            .await;
+        }
+        let message = if message_added {
+            let mut parts = Vec::new();
+            if text_part {
+                parts.push(ContentPart::OutputText {
+                    text: cleaned,
+                    annotations,
+                });
+            }
+            if refusal_part {
+                parts.push(ContentPart::Refusal { refusal });
+            }
+            let item = Item::Message(MessageItem {
+                content: MessageContent::Parts(parts),
+                role: Role::Assistant,
+                id: Some(message_id),
+                status: Some("completed".into()),
+            });
+            sink.emit(ResponseEvent::OutputItemDone {
+                response_id,
+                item: item.clone(),
+                output_index: message_index,
+                sequence_number: 0,
+            })
+            .await;
+            Some(item)
+        } else {
+            None
+        };
+        Ok(StepOutcome {
+            content,
+            tool_calls,
+            finish_reason,
+            item_ids,
+            message,
+            violation: None,
+        })
+    }
+}
