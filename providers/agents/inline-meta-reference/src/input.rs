@@ -10,7 +10,7 @@ use lls_api_inference::{
     ChatMessage, FunctionCall, MessageContent as ChatContent, Role as ChatRole, ToolCall,
 };
 use regex::Regex;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 
 /// A chat message with only a role and content.
 pub fn chat(role: ChatRole, content: ChatContent) -> ChatMessage {

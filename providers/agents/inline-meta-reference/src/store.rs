@@ -58,8 +58,10 @@ pub struct ResponsesStore {
     sql: Arc<dyn SqlStore>,
 }
 
+/// 0.3.5 answers an unknown (or another caller's) response with a 400 carrying this text, and
+/// its clients expect that status (`BadRequestError`), so it is kept.
 fn not_found(id: &str) -> Error {
-    Error::not_found(format!("Response with id {id} not found"))
+    Error::invalid(format!("Response with id {id} not found"))
 }
 
 fn decode(row: &Row) -> Result<StoredResponse> {
