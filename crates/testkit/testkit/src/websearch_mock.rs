@@ -146,12 +146,16 @@ fn score(rank: usize) -> f64 {
     hundredths as f64 / 100.0
 }
 
-/// Waits, then takes an injected failure if one is queued.
-async fn delay_and_failure(s: &MockState) -> Option<u16> {
+/// Every answer waits the configured delay first.
+async fn delay(s: &MockState) {
     let delay = *s.delay.lock();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+}
+
+/// The next injected failure, if one is queued.
+fn take_failure(s: &MockState) -> Option<u16> {
     let mut failures = s.failures.lock();
     (!failures.is_empty()).then(|| failures.remove(0))
 }
@@ -192,11 +196,11 @@ async fn tavily_search(
         query: query.clone(),
         body: value.clone(),
     });
-    let failure = delay_and_failure(&s).await;
+    delay(&s).await;
     if api_key.as_deref() != Some(s.api_key.as_str()) {
         return tavily_error(StatusCode::UNAUTHORIZED, TAVILY_UNAUTHORIZED);
     }
-    if let Some(status) = failure {
+    if let Some(status) = take_failure(&s) {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return tavily_error(status, "Injected failure.");
     }
@@ -284,7 +288,7 @@ async fn brave_search(
         query: query.clone(),
         body: Value::Object(params.clone()),
     });
-    let failure = delay_and_failure(&s).await;
+    delay(&s).await;
     if api_key.as_deref() != Some(s.api_key.as_str()) {
         return brave_error(
             StatusCode::UNAUTHORIZED,
@@ -293,7 +297,7 @@ async fn brave_search(
             "authentication",
         );
     }
-    if let Some(status) = failure {
+    if let Some(status) = take_failure(&s) {
         let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return brave_error(status, "INTERNAL_ERROR", "Injected failure.", "search");
     }
