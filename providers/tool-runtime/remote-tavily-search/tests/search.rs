@@ -17,6 +17,9 @@ use serde_json::{Map, Value, json};
 
 const KEY: &str = "tvly-good";
 
+/// `json.dumps(_clean_tavily_response(answer))` of the mock's answer to "rust", by CPython 3.13.
+const TAVILY_RUST: &str = r#"{"query": "rust", "top_k": [{"title": "rust: result 1", "url": "https://example.com/rust/1", "content": "Result 1 of the web search for \"rust\".", "score": 0.99, "raw_content": null}, {"title": "rust: result 2", "url": "https://example.com/rust/2", "content": "Result 2 of the web search for \"rust\".", "score": 0.95, "raw_content": null}, {"title": "rust: result 3", "url": "https://example.com/rust/3", "content": "Result 3 of the web search for \"rust\".", "score": 0.91, "raw_content": null}]}"#;
+
 fn provider(base_url: &str, key: Option<&str>) -> TavilySearchProvider {
     let config = TavilySearchConfig {
         api_key: key.map(Secret::new),
@@ -83,10 +86,8 @@ async fn a_search_with_the_config_key_answers_upstreams_text() {
     let top = parsed["top_k"].as_array().unwrap();
     assert_eq!(top.len(), 3, "max_results defaults to 3");
     assert_eq!(top[0]["title"], result_title("rust", 1));
-    assert!(
-        text.starts_with(r#"{"query": "rust", "top_k": [{"title": "rust: result 1", "url": "#),
-        "{text}"
-    );
+    // Exactly what 0.3.5's json.dumps writes for the mock's answer (tests/compat checks it).
+    assert_eq!(text, TAVILY_RUST);
     let sent = mock.requests();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].vendor, Vendor::Tavily);
