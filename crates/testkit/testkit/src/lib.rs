@@ -29,6 +29,8 @@
 //!   test time, RFC 7662 introspection, a `custom` endpoint, Kubernetes, GitHub).
 //! - [`fms_mock`]: the FMS guardrails detector and orchestrator APIs (axum), flagging trigger
 //!   words, for the `remote::trustyai_fms` safety provider's tests.
+//! - [`websearch_mock`]: the Tavily and Brave search APIs (axum) with results derived from
+//!   the query, for the `remote::tavily-search` and `remote::brave-search` tool runtimes.
 //! - [`registered`]: a provider built from its descriptor and config behind the real call
 //!   layers, as the server builds it.
 //!
@@ -49,12 +51,13 @@ pub mod mcp_server;
 pub mod mock_openai;
 pub mod prerequisite;
 pub mod registered;
-pub mod sample_config;
 pub mod safety_suite;
+pub mod sample_config;
 pub mod scenario;
 pub mod stores;
 pub mod tool_runtime_suite;
 pub mod vector_io_suite;
+pub mod websearch_mock;
 
 pub use callers::caller_ctx;
 pub use fake_tool_runtime::FakeToolRuntime;
@@ -68,3 +71,4 @@ pub use prerequisite::Prerequisite;
 pub use sample_config::expand_sample_config;
 pub use tool_runtime_suite::ToolHarness;
 pub use vector_io_suite::VectorIoHarness;
+pub use websearch_mock::WebSearchMock;

@@ -31,3 +31,4 @@ mod quota;
 mod rag_tool;
 mod slow_tools;
 mod tools;
+mod websearch;
