@@ -27,6 +27,8 @@
 //!   unless opted out by name (`LLS_TEST_NO_POSTGRES=1`, `LLS_TEST_NO_MODELS=1`), loudly.
 //! - [`issuers`]: real token issuers for the `server.auth` validators (JWKS with keys made at
 //!   test time, RFC 7662 introspection, a `custom` endpoint, Kubernetes, GitHub).
+//! - [`responses_suite`]: the conformance suite of the Responses API (agents providers), with
+//!   [`agent_doubles`] (vector stores and search tools the agents provider calls).
 //! - [`fms_mock`]: the FMS guardrails detector and orchestrator APIs (axum), flagging trigger
 //!   words, for the `remote::trustyai_fms` safety provider's tests.
 //! - [`websearch_mock`]: the Tavily and Brave search APIs (axum) with results derived from
@@ -38,6 +40,7 @@
 //! `lls-fake-model` (what "the model" says, hashed embeddings, schema-shaped documents, and the
 //! model names that inject failures).
 
+pub mod agent_doubles;
 pub mod callers;
 pub mod fake_guard;
 pub mod fake_tool_runtime;
@@ -51,6 +54,7 @@ pub mod mcp_server;
 pub mod mock_openai;
 pub mod prerequisite;
 pub mod registered;
+pub mod responses_suite;
 pub mod safety_suite;
 pub mod sample_config;
 pub mod scenario;
