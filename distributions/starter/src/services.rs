@@ -1,6 +1,7 @@
 //! One line per API service this distribution serves. Like providers, services register
 //! through `inventory`; naming each crate here keeps it (and its registration) in the binary.
 
+extern crate lls_service_conversations as _;
 extern crate lls_service_files as _;
 extern crate lls_service_inference as _;
 extern crate lls_service_safety as _;
