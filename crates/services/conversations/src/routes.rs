@@ -12,9 +12,15 @@ use lls_api_conversations::{
 };
 use lls_http::{ApiError, ApiJson, ApiResult, Ctx};
 
+use crate::validate;
+
 type AppState = State<Arc<dyn Conversations>>;
 
+// The 20-item limit is OpenAI's for clients; the Responses API appends a turn's items through
+// the trait, however many there are.
+
 pub async fn create(State(svc): AppState, Ctx(ctx): Ctx, ApiJson(request): ApiJson<CreateConversationRequest>) -> ApiResult<Json<Conversation>> {
+    validate::item_count(request.items.as_ref().map_or(0, Vec::len))?;
     Ok(Json(svc.create(&ctx, request).await?))
 }
 
@@ -41,6 +47,7 @@ pub async fn add_items(
     Path(id): Path<String>,
     ApiJson(request): ApiJson<AddItemsRequest>,
 ) -> ApiResult<Json<ItemList>> {
+    validate::item_count(request.items.len())?;
     Ok(Json(svc.add_items(&ctx, &id, request.items).await?))
 }
 

@@ -173,7 +173,6 @@ impl SqlConversations {
 impl Conversations for SqlConversations {
     async fn create(&self, ctx: &RequestContext, request: CreateConversationRequest) -> Result<Conversation> {
         let items = request.items.unwrap_or_default();
-        validate::item_count(items.len())?;
         if let Some(metadata) = &request.metadata {
             validate::metadata(metadata)?;
         }
@@ -228,7 +227,6 @@ impl Conversations for SqlConversations {
     }
 
     async fn add_items(&self, ctx: &RequestContext, conversation_id: &str, items: Vec<Item>) -> Result<ItemList> {
-        validate::item_count(items.len())?;
         self.conversation_row(ctx, conversation_id, Action::Update).await?;
         Ok(to_list(self.append(conversation_id, items).await?, false))
     }

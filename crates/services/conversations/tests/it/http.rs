@@ -117,6 +117,9 @@ async fn bad_requests_are_400s_naming_the_field() {
     fails(&app, Method::POST, "/v1/conversations", Some(r#"{"items": [{"type": "nonsense"}]}"#), bad).await;
     let many: Vec<Value> = (0..21).map(|_| json!({"type": "message", "role": "user", "content": "x"})).collect();
     assert_eq!(fails(&app, Method::POST, &items, Some(&json!({"items": many}).to_string()), bad).await, "items");
+    assert_eq!(fails(&app, Method::POST, "/v1/conversations", Some(&json!({"items": many}).to_string()), bad).await, "items");
+    let twenty = &many[..20];
+    ok(&app, Method::POST, &items, Some(json!({"items": twenty}))).await;
     fails(&app, Method::POST, &items, Some("{}"), bad).await;
     assert_eq!(fails(&app, Method::GET, &format!("{items}?limit=0"), None, bad).await, "limit");
     assert_eq!(fails(&app, Method::GET, &format!("{items}?limit=abc"), None, bad).await, "limit");
