@@ -89,6 +89,7 @@ impl WebSearchMock {
         let router = Router::new()
             .route("/search", post(tavily_search))
             .route("/res/v1/web/search", get(brave_search))
+            .route("/health", get(|| async { "OK" }))
             .with_state(state.clone());
         Ok(WebSearchMock {
             server: crate::local_server::serve_on(router, port).await?,
