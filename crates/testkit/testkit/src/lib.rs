@@ -42,6 +42,7 @@
 
 pub mod agent_doubles;
 pub mod callers;
+pub mod fake_chat;
 pub mod fake_guard;
 pub mod fake_tool_runtime;
 pub mod fake_vector_io;

@@ -1,5 +1,5 @@
-//! The Responses conformance suite against `inline::meta-reference` over the fake inference
-//! provider, a vector stores double holding one file, and a tool runtime double defining the
+//! The Responses conformance suite against `inline::meta-reference` over the test kit's fake chat
+//! model, a vector stores double holding one file, and a tool runtime double defining the
 //! search tools; responses are stored in an in-memory SQLite store.
 
 use std::sync::Arc;
@@ -7,7 +7,6 @@ use std::sync::Arc;
 use lls_agents_inline_meta_reference::{Deps, Engine, MetaReference, ResponsesStore};
 use lls_api_agents::Responses;
 use lls_api_common::{RequestContext, Tasks};
-use lls_inference_inline_fake::{FakeConfig, FakeInference};
 use lls_testkit::agent_doubles::{Document, SearchStores, SearchTools};
 use lls_testkit::responses_suite::{FileSearchFixture, ResponsesHarness};
 use serde_json::{Map, json};
@@ -35,7 +34,7 @@ lls_testkit::responses_conformance!(async {
         }],
     };
     let deps = Deps {
-        inference: Arc::new(FakeInference::new(FakeConfig::default())),
+        inference: lls_testkit::fake_chat::inference(),
         tools: Some(Arc::new(SearchTools)),
         vector_stores: Some(Arc::new(stores)),
         safety: None,

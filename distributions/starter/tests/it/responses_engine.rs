@@ -1,7 +1,9 @@
 //! The engine beyond the shared suite: every event type, MCP tools (listing, filters, calls,
 //! failures, approvals), guardrails, limits, tool choice, conversations, and stored responses
 //! surviving a restart. Real MCP servers (the test kit's) through the real MCP provider and
-//! tool runtime router; a scripted model for reasoning and refusal chunks.
+//! tool runtime router; a scripted model for reasoning and refusal chunks. (Here rather than in
+//! the provider crate: it puts providers and services together, which only a distribution may.)
+
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -25,7 +27,6 @@ use lls_api_safety::{
 use lls_api_tool_runtime::{
     McpEndpoint, ToolDef, ToolInvocationResult, ToolRuntime, ToolRuntimeProvider,
 };
-use lls_inference_inline_fake::{FakeConfig, FakeInference};
 use lls_registry::ResourceRegistry;
 use lls_service_tool_runtime::{ToolGroupsTable, ToolRuntimeRouter};
 use lls_testkit::TestMcpServer;
@@ -233,7 +234,7 @@ async fn setup_with(inference: Arc<dyn Inference>, sql: Arc<dyn SqlStore>) -> Se
 
 async fn setup() -> Setup {
     setup_with(
-        Arc::new(FakeInference::new(FakeConfig::default())),
+        lls_testkit::fake_chat::inference(),
         lls_testkit::stores::memory_sql().await.unwrap(),
     )
     .await
@@ -517,7 +518,7 @@ async fn output_guardrails_cut_the_stream() {
     let sql = lls_testkit::stores::memory_sql().await.unwrap();
     let store = Arc::new(ResponsesStore::open(sql).await.unwrap());
     let deps = Deps {
-        inference: Arc::new(FakeInference::new(FakeConfig::default())),
+        inference: lls_testkit::fake_chat::inference(),
         tools: None,
         vector_stores: None,
         safety: Some(Arc::new(WordShield("Mock"))),
@@ -659,7 +660,7 @@ async fn stored_responses_survive_a_restart() {
     let id = {
         let stores = open();
         let s = setup_with(
-            Arc::new(FakeInference::new(FakeConfig::default())),
+            lls_testkit::fake_chat::inference(),
             stores.sql("sql_default").await.unwrap(),
         )
         .await;
@@ -667,7 +668,7 @@ async fn stored_responses_survive_a_restart() {
     };
     let stores = open();
     let s = setup_with(
-        Arc::new(FakeInference::new(FakeConfig::default())),
+        lls_testkit::fake_chat::inference(),
         stores.sql("sql_default").await.unwrap(),
     )
     .await;
