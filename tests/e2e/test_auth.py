@@ -401,6 +401,24 @@ def test_conversations_are_isolated(alice, bob):
     assert alice.oa.conversations.delete(conv.id).deleted is True
 
 
+def test_responses_are_isolated(alice, bob):
+    r = alice.oa.responses.create(model="mock/mock-llm", input="my secret plan")
+    missing = "resp_" + str(uuid.uuid4())
+    calls = [
+        lambda i: bob.oa.responses.retrieve(i),
+        lambda i: bob.oa.responses.input_items.list(i),
+        lambda i: bob.oa.responses.delete(i),
+        lambda i: bob.oa.responses.create(model="mock/mock-llm", input="continue", previous_response_id=i),
+    ]
+    for call in calls:
+        assert_like_missing(lambda: call(r.id), lambda: call(missing), r.id, missing)
+    listed = bob.http.get("/v1/responses").json()["data"]
+    assert r.id not in [x["id"] for x in listed]
+    assert alice.oa.responses.retrieve(r.id).id == r.id
+    follow = alice.oa.responses.create(model="mock/mock-llm", input="continue", previous_response_id=r.id)
+    assert follow.previous_response_id == r.id
+
+
 # --------------------------------------------------------------------------- models
 
 
