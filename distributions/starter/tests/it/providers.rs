@@ -10,6 +10,7 @@ fn default_features_register_these_providers() {
         .collect();
     // inline::fake is a dev-dependency of the test build only.
     let expected = [
+        "agents inline::meta-reference",
         "files inline::localfs",
         "inference inline::sentence-transformers",
         "inference remote::openai",

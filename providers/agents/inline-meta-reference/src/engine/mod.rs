@@ -476,13 +476,22 @@ impl Run {
             messages.push(assistant_calls(Some(step.content), Vec::new()));
             return Ok(Executed::Nothing);
         }
-        let mut function_calls = Vec::new();
+        let (function_calls, others): (Vec<ToolCall>, Vec<ToolCall>) = calls.into_iter().partition(|c| self.is_function(&c.function.name));
+        // Client-side calls first: their items were announced right after the message.
+        for call in &function_calls {
+            let item = Item::FunctionCall(FunctionCall {
+                call_id: call.id.clone(),
+                name: call.function.name.clone(),
+                arguments: call.function.arguments.clone(),
+                id: Some(step.item_ids.get(&call.id).cloned().unwrap_or_else(|| format!("fc_{}", uuid::Uuid::new_v4()))),
+                status: Some("completed".into()),
+            });
+            self.output.push(item.clone());
+            let output_index = self.output.len() - 1;
+            sink.emit(ResponseEvent::OutputItemDone { response_id: self.turn.id.clone(), item, output_index, sequence_number: 0 }).await;
+        }
         let mut server_calls = Vec::new();
-        for call in calls {
-            if self.is_function(&call.function.name) {
-                function_calls.push(call);
-                continue;
-            }
+        for call in others {
             if let Some(server) = self.mcp_tools.get(&call.function.name).cloned()
                 && server.require_approval.required_for(&call.function.name)
             {
@@ -502,11 +511,7 @@ impl Run {
             self.builtin_calls += 1;
             server_calls.push(call);
         }
-        let kept: Vec<ToolCall> = server_calls
-            .iter()
-            .chain(&function_calls)
-            .cloned()
-            .collect();
+        let kept: Vec<ToolCall> = server_calls.iter().chain(&function_calls).cloned().collect();
         if !kept.is_empty() {
             // As 0.3.5 sends it: text that came with tool calls is not repeated to the model.
             messages.push(assistant_calls(Some(String::new()), kept));
@@ -515,29 +520,6 @@ impl Run {
         if ran_server_calls {
             let results = self.run_tools(sink, &server_calls, &step.item_ids).await;
             messages.extend(results);
-        }
-        for call in &function_calls {
-            let item = Item::FunctionCall(FunctionCall {
-                call_id: call.id.clone(),
-                name: call.function.name.clone(),
-                arguments: call.function.arguments.clone(),
-                id: Some(
-                    step.item_ids
-                        .get(&call.id)
-                        .cloned()
-                        .unwrap_or_else(|| format!("fc_{}", uuid::Uuid::new_v4())),
-                ),
-                status: Some("completed".into()),
-            });
-            self.output.push(item.clone());
-            let output_index = self.output.len() - 1;
-            sink.emit(ResponseEvent::OutputItemDone {
-                response_id: self.turn.id.clone(),
-                item,
-                output_index,
-                sequence_number: 0,
-            })
-            .await;
         }
         Ok(match (function_calls.is_empty(), ran_server_calls) {
             (false, _) => Executed::ClientCalls,
