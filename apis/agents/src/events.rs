@@ -276,6 +276,113 @@ pub enum ResponseEvent {
     },
 }
 
+/// Matches every variant of [`ResponseEvent`], binding its `sequence_number` as `$n`.
+macro_rules! with_sequence_number {
+    ($event:expr, $n:ident => $body:expr) => {{
+        use ResponseEvent::*;
+        match $event {
+            Created {
+                sequence_number: $n, ..
+            }
+            | InProgress {
+                sequence_number: $n, ..
+            }
+            | OutputItemAdded {
+                sequence_number: $n, ..
+            }
+            | OutputItemDone {
+                sequence_number: $n, ..
+            }
+            | OutputTextDelta {
+                sequence_number: $n, ..
+            }
+            | OutputTextDone {
+                sequence_number: $n, ..
+            }
+            | FunctionCallArgumentsDelta {
+                sequence_number: $n, ..
+            }
+            | FunctionCallArgumentsDone {
+                sequence_number: $n, ..
+            }
+            | WebSearchCallInProgress {
+                sequence_number: $n, ..
+            }
+            | WebSearchCallSearching {
+                sequence_number: $n, ..
+            }
+            | WebSearchCallCompleted {
+                sequence_number: $n, ..
+            }
+            | McpListToolsInProgress { sequence_number: $n }
+            | McpListToolsFailed { sequence_number: $n }
+            | McpListToolsCompleted { sequence_number: $n }
+            | McpCallArgumentsDelta {
+                sequence_number: $n, ..
+            }
+            | McpCallArgumentsDone {
+                sequence_number: $n, ..
+            }
+            | McpCallInProgress {
+                sequence_number: $n, ..
+            }
+            | McpCallFailed { sequence_number: $n }
+            | McpCallCompleted { sequence_number: $n }
+            | ContentPartAdded {
+                sequence_number: $n, ..
+            }
+            | ContentPartDone {
+                sequence_number: $n, ..
+            }
+            | ReasoningTextDelta {
+                sequence_number: $n, ..
+            }
+            | ReasoningTextDone {
+                sequence_number: $n, ..
+            }
+            | ReasoningSummaryPartAdded {
+                sequence_number: $n, ..
+            }
+            | ReasoningSummaryPartDone {
+                sequence_number: $n, ..
+            }
+            | ReasoningSummaryTextDelta {
+                sequence_number: $n, ..
+            }
+            | ReasoningSummaryTextDone {
+                sequence_number: $n, ..
+            }
+            | RefusalDelta {
+                sequence_number: $n, ..
+            }
+            | RefusalDone {
+                sequence_number: $n, ..
+            }
+            | OutputTextAnnotationAdded {
+                sequence_number: $n, ..
+            }
+            | FileSearchCallInProgress {
+                sequence_number: $n, ..
+            }
+            | FileSearchCallSearching {
+                sequence_number: $n, ..
+            }
+            | FileSearchCallCompleted {
+                sequence_number: $n, ..
+            }
+            | Incomplete {
+                sequence_number: $n, ..
+            }
+            | Failed {
+                sequence_number: $n, ..
+            }
+            | Completed {
+                sequence_number: $n, ..
+            } => $body,
+        }
+    }};
+}
+
 impl ResponseEvent {
     /// Every event type, as `type` names it.
     pub const TYPES: [&'static str; 36] = [
@@ -372,212 +479,12 @@ impl ResponseEvent {
     }
 
     pub fn sequence_number(&self) -> u64 {
-        use ResponseEvent::*;
-        match self {
-            Created {
-                sequence_number, ..
-            }
-            | InProgress {
-                sequence_number, ..
-            }
-            | OutputItemAdded {
-                sequence_number, ..
-            }
-            | OutputItemDone {
-                sequence_number, ..
-            }
-            | OutputTextDelta {
-                sequence_number, ..
-            }
-            | OutputTextDone {
-                sequence_number, ..
-            }
-            | FunctionCallArgumentsDelta {
-                sequence_number, ..
-            }
-            | FunctionCallArgumentsDone {
-                sequence_number, ..
-            }
-            | WebSearchCallInProgress {
-                sequence_number, ..
-            }
-            | WebSearchCallSearching {
-                sequence_number, ..
-            }
-            | WebSearchCallCompleted {
-                sequence_number, ..
-            }
-            | McpListToolsInProgress { sequence_number }
-            | McpListToolsFailed { sequence_number }
-            | McpListToolsCompleted { sequence_number }
-            | McpCallArgumentsDelta {
-                sequence_number, ..
-            }
-            | McpCallArgumentsDone {
-                sequence_number, ..
-            }
-            | McpCallInProgress {
-                sequence_number, ..
-            }
-            | McpCallFailed { sequence_number }
-            | McpCallCompleted { sequence_number }
-            | ContentPartAdded {
-                sequence_number, ..
-            }
-            | ContentPartDone {
-                sequence_number, ..
-            }
-            | ReasoningTextDelta {
-                sequence_number, ..
-            }
-            | ReasoningTextDone {
-                sequence_number, ..
-            }
-            | ReasoningSummaryPartAdded {
-                sequence_number, ..
-            }
-            | ReasoningSummaryPartDone {
-                sequence_number, ..
-            }
-            | ReasoningSummaryTextDelta {
-                sequence_number, ..
-            }
-            | ReasoningSummaryTextDone {
-                sequence_number, ..
-            }
-            | RefusalDelta {
-                sequence_number, ..
-            }
-            | RefusalDone {
-                sequence_number, ..
-            }
-            | OutputTextAnnotationAdded {
-                sequence_number, ..
-            }
-            | FileSearchCallInProgress {
-                sequence_number, ..
-            }
-            | FileSearchCallSearching {
-                sequence_number, ..
-            }
-            | FileSearchCallCompleted {
-                sequence_number, ..
-            }
-            | Incomplete {
-                sequence_number, ..
-            }
-            | Failed {
-                sequence_number, ..
-            }
-            | Completed {
-                sequence_number, ..
-            } => *sequence_number,
-        }
+        with_sequence_number!(self, n => *n)
     }
 
     /// Sets the sequence number (the emitter numbers events as it sends them).
-    pub fn set_sequence_number(&mut self, n: u64) {
-        use ResponseEvent::*;
-        match self {
-            Created {
-                sequence_number, ..
-            }
-            | InProgress {
-                sequence_number, ..
-            }
-            | OutputItemAdded {
-                sequence_number, ..
-            }
-            | OutputItemDone {
-                sequence_number, ..
-            }
-            | OutputTextDelta {
-                sequence_number, ..
-            }
-            | OutputTextDone {
-                sequence_number, ..
-            }
-            | FunctionCallArgumentsDelta {
-                sequence_number, ..
-            }
-            | FunctionCallArgumentsDone {
-                sequence_number, ..
-            }
-            | WebSearchCallInProgress {
-                sequence_number, ..
-            }
-            | WebSearchCallSearching {
-                sequence_number, ..
-            }
-            | WebSearchCallCompleted {
-                sequence_number, ..
-            }
-            | McpListToolsInProgress { sequence_number }
-            | McpListToolsFailed { sequence_number }
-            | McpListToolsCompleted { sequence_number }
-            | McpCallArgumentsDelta {
-                sequence_number, ..
-            }
-            | McpCallArgumentsDone {
-                sequence_number, ..
-            }
-            | McpCallInProgress {
-                sequence_number, ..
-            }
-            | McpCallFailed { sequence_number }
-            | McpCallCompleted { sequence_number }
-            | ContentPartAdded {
-                sequence_number, ..
-            }
-            | ContentPartDone {
-                sequence_number, ..
-            }
-            | ReasoningTextDelta {
-                sequence_number, ..
-            }
-            | ReasoningTextDone {
-                sequence_number, ..
-            }
-            | ReasoningSummaryPartAdded {
-                sequence_number, ..
-            }
-            | ReasoningSummaryPartDone {
-                sequence_number, ..
-            }
-            | ReasoningSummaryTextDelta {
-                sequence_number, ..
-            }
-            | ReasoningSummaryTextDone {
-                sequence_number, ..
-            }
-            | RefusalDelta {
-                sequence_number, ..
-            }
-            | RefusalDone {
-                sequence_number, ..
-            }
-            | OutputTextAnnotationAdded {
-                sequence_number, ..
-            }
-            | FileSearchCallInProgress {
-                sequence_number, ..
-            }
-            | FileSearchCallSearching {
-                sequence_number, ..
-            }
-            | FileSearchCallCompleted {
-                sequence_number, ..
-            }
-            | Incomplete {
-                sequence_number, ..
-            }
-            | Failed {
-                sequence_number, ..
-            }
-            | Completed {
-                sequence_number, ..
-            } => *sequence_number = n,
-        }
+    pub fn set_sequence_number(&mut self, value: u64) {
+        with_sequence_number!(self, n => *n = value)
     }
 }
 
