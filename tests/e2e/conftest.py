@@ -201,6 +201,25 @@ class MockFms:
         self.process.start(announced)
 
 
+class MockWebSearch:
+    """`lls-mock-websearch` (the Tavily and Brave search APIs, key `mock-websearch-key`) on a port
+    of its own choosing; its URL is MOCK_WEBSEARCH_URL for the servers."""
+
+    def __init__(self, workdir: Path):
+        exe = str(binary("lls-mock-websearch"))
+        self.process = Process("lls-mock-websearch", [exe], dict(os.environ), workdir / "mock-websearch.log")
+        self.url = ""
+
+        def announced() -> str | None:
+            m = re.search(r"listening on (http://\S+)", self.process.output())
+            if m:
+                self.url = m.group(1)
+                return f"{self.url}/health"
+            return None
+
+        self.process.start(announced)
+
+
 # --------------------------------------------------------------------------- storage flavours
 
 
@@ -411,7 +430,10 @@ def mock_backend(workdir):
     fms = MockFms(workdir)
     # Every server's run.yaml reads it (the trustyai_fms provider's orchestrator).
     os.environ["MOCK_FMS_URL"] = fms.url
+    websearch = MockWebSearch(workdir)
+    os.environ["MOCK_WEBSEARCH_URL"] = websearch.url
     yield mock
+    websearch.process.stop()
     fms.process.stop()
     mock.process.stop()
 

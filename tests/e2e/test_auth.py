@@ -381,6 +381,44 @@ def test_stored_chat_completions_are_isolated(alice, bob):
     assert alice.ls.chat.completions.retrieve(r.id).id == r.id
 
 
+def test_conversations_are_isolated(alice, bob):
+    conv = alice.oa.conversations.create(metadata={"owner": "alice"}, items=[{"type": "message", "role": "user", "content": "secret"}])
+    item = alice.oa.conversations.items.list(conv.id).data[0].id
+    missing = "conv_" + uuid.uuid4().hex + uuid.uuid4().hex[:16]
+    calls = [
+        lambda c: bob.oa.conversations.retrieve(c),
+        lambda c: bob.oa.conversations.update(c, metadata={"owner": "bob"}),
+        lambda c: bob.oa.conversations.items.list(c),
+        lambda c: bob.oa.conversations.items.create(c, items=[{"type": "message", "role": "user", "content": "x"}]),
+        lambda c: bob.oa.conversations.items.retrieve(item, conversation_id=c),
+        lambda c: bob.oa.conversations.items.delete(item, conversation_id=c),
+        lambda c: bob.oa.conversations.delete(c),
+    ]
+    for call in calls:
+        assert_like_missing(lambda: call(conv.id), lambda: call(missing), conv.id, missing)
+    assert alice.oa.conversations.retrieve(conv.id).metadata == {"owner": "alice"}
+    assert [i.id for i in alice.oa.conversations.items.list(conv.id).data] == [item]
+    assert alice.oa.conversations.delete(conv.id).deleted is True
+
+
+def test_responses_are_isolated(alice, bob):
+    r = alice.oa.responses.create(model="mock/mock-llm", input="my secret plan")
+    missing = "resp_" + str(uuid.uuid4())
+    calls = [
+        lambda i: bob.oa.responses.retrieve(i),
+        lambda i: bob.oa.responses.input_items.list(i),
+        lambda i: bob.oa.responses.delete(i),
+        lambda i: bob.oa.responses.create(model="mock/mock-llm", input="continue", previous_response_id=i),
+    ]
+    for call in calls:
+        assert_like_missing(lambda: call(r.id), lambda: call(missing), r.id, missing)
+    listed = bob.http.get("/v1/responses").json()["data"]
+    assert r.id not in [x["id"] for x in listed]
+    assert alice.oa.responses.retrieve(r.id).id == r.id
+    follow = alice.oa.responses.create(model="mock/mock-llm", input="continue", previous_response_id=r.id)
+    assert follow.previous_response_id == r.id
+
+
 # --------------------------------------------------------------------------- models
 
 

@@ -19,8 +19,12 @@ extern crate lls_safety_inline_llama_guard as _;
 extern crate lls_safety_remote_trustyai_fms as _;
 #[cfg(feature = "tool-runtime-inline-rag-runtime")]
 extern crate lls_tool_runtime_inline_rag_runtime as _;
+#[cfg(feature = "tool-runtime-remote-brave-search")]
+extern crate lls_tool_runtime_remote_brave_search as _;
 #[cfg(feature = "tool-runtime-remote-model-context-protocol")]
 extern crate lls_tool_runtime_remote_model_context_protocol as _;
+#[cfg(feature = "tool-runtime-remote-tavily-search")]
+extern crate lls_tool_runtime_remote_tavily_search as _;
 #[cfg(feature = "vector-io-inline-faiss")]
 extern crate lls_vector_io_inline_faiss as _;
 #[cfg(feature = "vector-io-inline-sqlite-vec")]

@@ -6,7 +6,9 @@ pub const DEFAULT_DIMENSION: usize = 384;
 
 /// The lower-cased alphanumeric words of `text` ("Paris?" and "paris" are the same word).
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase)
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
 }
 
 /// How many tokens the mock counts for `text`: its whitespace-separated words.
@@ -26,7 +28,9 @@ pub fn embed_tokens(tokens: &[i64], dimension: usize) -> Vec<f32> {
 
 /// 64-bit FNV-1a: stable across platforms and releases, unlike `DefaultHasher`.
 pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn embed_features(hashes: impl Iterator<Item = u64>, dimension: usize) -> Vec<f32> {

@@ -29,10 +29,18 @@ impl Failure {
             "empty-stream" => return Some(Failure::EmptyStream),
             _ => {}
         }
-        if let Some(status) = model.strip_prefix("error-").and_then(|s| s.parse::<u16>().ok()) {
-            return (400..=599).contains(&status).then_some(Failure::Status(status));
+        if let Some(status) = model
+            .strip_prefix("error-")
+            .and_then(|s| s.parse::<u16>().ok())
+        {
+            return (400..=599)
+                .contains(&status)
+                .then_some(Failure::Status(status));
         }
-        model.strip_prefix("slow-").and_then(|ms| ms.parse::<u64>().ok()).map(|ms| Failure::Slow(Duration::from_millis(ms)))
+        model
+            .strip_prefix("slow-")
+            .and_then(|ms| ms.parse::<u64>().ok())
+            .map(|ms| Failure::Slow(Duration::from_millis(ms)))
     }
 }
 
@@ -54,9 +62,12 @@ pub fn kind_for_status(status: u16) -> ErrorKind {
 
 /// The error the fake provider returns for `error-<status>`.
 pub fn status_error(status: u16, provider: &str) -> Error {
-    Error::new(kind_for_status(status), format!("injected failure: upstream answered HTTP {status}"))
-        .with_upstream_status(status)
-        .with_provider(provider)
+    Error::new(
+        kind_for_status(status),
+        format!("injected failure: upstream answered HTTP {status}"),
+    )
+    .with_upstream_status(status)
+    .with_provider(provider)
 }
 
 #[cfg(test)]
@@ -68,10 +79,19 @@ mod tests {
         assert_eq!(Failure::from_model("error-429"), Some(Failure::Status(429)));
         assert_eq!(Failure::from_model("error-200"), None);
         assert_eq!(Failure::from_model("error-x"), None);
-        assert_eq!(Failure::from_model("slow-25"), Some(Failure::Slow(Duration::from_millis(25))));
+        assert_eq!(
+            Failure::from_model("slow-25"),
+            Some(Failure::Slow(Duration::from_millis(25)))
+        );
         assert_eq!(Failure::from_model("garbage"), Some(Failure::Garbage));
-        assert_eq!(Failure::from_model("midstream-error"), Some(Failure::MidstreamError));
-        assert_eq!(Failure::from_model("empty-stream"), Some(Failure::EmptyStream));
+        assert_eq!(
+            Failure::from_model("midstream-error"),
+            Some(Failure::MidstreamError)
+        );
+        assert_eq!(
+            Failure::from_model("empty-stream"),
+            Some(Failure::EmptyStream)
+        );
         assert_eq!(Failure::from_model("mock-llm"), None);
     }
 

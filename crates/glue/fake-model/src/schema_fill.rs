@@ -18,7 +18,12 @@ const MAX_DEPTH: usize = 32;
 /// A document valid for `schema`: strings are `word`, numbers 1 (or the bound that excludes 1),
 /// booleans true, enums their first item, arrays empty, objects filled per `properties`.
 pub fn fill(schema: &Value, word: &str, properties: Properties) -> Value {
-    Filler { root: schema, word, properties }.fill(schema, 0)
+    Filler {
+        root: schema,
+        word,
+        properties,
+    }
+    .fill(schema, 0)
 }
 
 struct Filler<'a> {
@@ -41,12 +46,19 @@ impl Filler<'_> {
         if let Some(c) = node.get("const") {
             return c.clone();
         }
-        if let Some(first) = node.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
+        if let Some(first) = node
+            .get("enum")
+            .and_then(Value::as_array)
+            .and_then(|e| e.first())
+        {
             return first.clone();
         }
         for key in ["anyOf", "oneOf", "allOf"] {
             if let Some(branches) = node.get(key).and_then(Value::as_array) {
-                let branch = branches.iter().find(|b| type_of(b) != Some("null")).or(branches.first());
+                let branch = branches
+                    .iter()
+                    .find(|b| type_of(b) != Some("null"))
+                    .or(branches.first());
                 if let Some(b) = branch {
                     return self.fill(b, depth + 1);
                 }
@@ -106,7 +118,11 @@ fn type_of(node: &Value) -> Option<&str> {
         Some(Value::String(t)) => Some(t),
         Some(Value::Array(ts)) => {
             let names: Vec<&str> = ts.iter().filter_map(Value::as_str).collect();
-            names.iter().find(|t| **t != "null").or(names.first()).copied()
+            names
+                .iter()
+                .find(|t| **t != "null")
+                .or(names.first())
+                .copied()
         }
         _ if node.get("properties").is_some() => Some("object"),
         _ if node.get("items").is_some() => Some("array"),
@@ -123,12 +139,18 @@ fn number(node: &Value, integer: bool) -> Value {
         (_, Some(hi)) if hi < 1.0 => hi,
         _ => 1.0,
     };
-    if integer { json!(v.ceil() as i64) } else { json!(v) }
+    if integer {
+        json!(v.ceil() as i64)
+    } else {
+        json!(v)
+    }
 }
 
 /// `#/$defs/Name` and `#/definitions/Name` (any JSON pointer into the root, in fact).
 fn resolve<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
-    reference.strip_prefix('#').and_then(|pointer| root.pointer(pointer))
+    reference
+        .strip_prefix('#')
+        .and_then(|pointer| root.pointer(pointer))
 }
 
 #[cfg(test)]
@@ -149,7 +171,10 @@ mod tests {
             },
             "required": ["location", "unit"]
         });
-        assert_eq!(fill(&schema, "Paris", Properties::Required), json!({"location": "Paris", "unit": "celsius"}));
+        assert_eq!(
+            fill(&schema, "Paris", Properties::Required),
+            json!({"location": "Paris", "unit": "celsius"})
+        );
         assert_eq!(
             fill(&schema, "Paris", Properties::All),
             json!({"location": "Paris", "unit": "celsius", "days": 1, "precise": true, "tags": [], "extra": {}})
@@ -177,7 +202,8 @@ mod tests {
 
     #[test]
     fn self_reference_terminates() {
-        let schema = json!({"type": "object", "properties": {"next": {"$ref": "#"}}, "required": ["next"]});
+        let schema =
+            json!({"type": "object", "properties": {"next": {"$ref": "#"}}, "required": ["next"]});
         let v = fill(&schema, "w", Properties::Required);
         assert!(v.get("next").is_some());
     }

@@ -9,6 +9,8 @@
 //!   but the space: e.g. U+00A0, U+200D, U+2028, private use, unassigned).
 //! - [`repr_float`]: shortest round-trip digits, `.0` on integral values, exponent form
 //!   (`1e-05`, `1e+16`) below 1e-4 and from 1e16 up.
+//! - [`json_dumps`]: `json.dumps` with its defaults (ASCII only, `", "` and `": "`), what
+//!   0.3.5's web search tools return.
 //!
 //! ```
 //! let v = serde_json::json!({"title": "it's", "n": 1e-5, "tags": ["a\tb"], "ok": true});
@@ -19,7 +21,10 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Number, Value};
 
+mod dumps;
 mod printable;
+
+pub use dumps::json_dumps;
 
 /// Python's `repr` of the object `json.loads` makes of `value` (`str()` of a dict or list is
 /// the same text).

@@ -27,7 +27,8 @@ pub struct Plan {
     pub exporters: BTreeMap<Api, Api>,
 }
 
-/// Whether run.yaml serves `api`: it is listed under `apis:`, or that list is empty.
+/// Whether run.yaml serves `api`: it is listed under `apis:`, or that list is empty. Built-in
+/// services ([`ServiceDescriptor::builtin`]) are served either way.
 pub fn enabled(config: &RunConfig, api: Api) -> bool {
     config.apis.is_empty() || config.apis.iter().any(|a| a == api.as_str())
 }
@@ -59,10 +60,13 @@ pub fn plan(config: &RunConfig) -> Result<Plan> {
     }
     let providers = provider_descriptors(config)?;
 
-    // Services needed: those run.yaml serves or has providers for, and everything they or
-    // the providers depend on.
-    let mut wanted: BTreeSet<Api> =
-        available.keys().copied().filter(|api| enabled(config, *api) || has_providers(config, *api)).collect();
+    // Services needed: the built-in ones, those run.yaml serves or has providers for, and
+    // everything they or the providers depend on.
+    let mut wanted: BTreeSet<Api> = available
+        .values()
+        .filter(|d| d.builtin || enabled(config, d.api) || has_providers(config, d.api))
+        .map(|d| d.api)
+        .collect();
     let mut queue: Vec<Api> = wanted.iter().copied().collect();
     for (_, d) in &providers {
         queue.extend(d.api_dependencies.iter().filter_map(|a| exporters.get(a)));

@@ -23,6 +23,9 @@ pub struct ServiceDescriptor {
     pub depends_on: &'static [Api],
     /// Used when the stack has them.
     pub optional: &'static [Api],
+    /// Built into the stack, as 0.3.5's conversations: wanted and served whatever run.yaml's
+    /// `apis:` says (its build answers `None` when its config is absent).
+    pub builtin: bool,
     pub description: &'static str,
     /// Builds the service; `None` when there is nothing to serve (no providers).
     pub build: fn(ServiceContext) -> BoxFuture<'static, Result<Option<BuiltService>>>,
@@ -105,6 +108,7 @@ impl BuiltService {
 ///     api: InferenceApi,
 ///     also_serves: [ModelsApi],
 ///     depends_on: [],
+///     builtin: false,        // optional: true serves it even when `apis:` leaves it out
 ///     description: "Routes inference to the provider of each model; models table; stored completions",
 ///     build: build,          // async fn(ServiceContext) -> Result<Option<BuiltService>>
 ///     routes: routes::book,  // fn() -> RouteBook<S>
@@ -117,6 +121,7 @@ macro_rules! register_service {
         $(also_serves: [$($also:ty),* $(,)?],)?
         depends_on: [$($dep:ty),* $(,)?],
         $(optional: [$($opt:ty),* $(,)?],)?
+        $(builtin: $builtin:expr,)?
         description: $description:expr,
         build: $build:path,
         routes: $routes:path $(,)?
@@ -127,6 +132,7 @@ macro_rules! register_service {
                 also_serves: &[$($(<$also as $crate::__common::ApiSpec>::API),*)?],
                 depends_on: &[$(<$dep as $crate::__common::ApiSpec>::API),*],
                 optional: &[$($(<$opt as $crate::__common::ApiSpec>::API),*)?],
+                builtin: false $(|| $builtin)?,
                 description: $description,
                 build: |ctx| ::std::boxed::Box::pin($build(ctx)),
                 routes: || $routes().finish().1,

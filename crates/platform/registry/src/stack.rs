@@ -81,7 +81,8 @@ impl Stack {
                 Node::Service(api) => {
                     let Some(built) = stack.build_service(api, &plan, &exports).await? else { continue };
                     exports.extend(built.exports.iter().cloned());
-                    let served = enabled(&stack.config, api);
+                    let builtin = plan.services.get(&api).is_some_and(|d| d.builtin);
+                    let served = builtin || enabled(&stack.config, api);
                     stack.services.push(ServiceEntry { api, served, built });
                 }
             }

@@ -9,12 +9,24 @@ use serde_json::{Value, json};
 
 /// A context acting for `principal` with `attributes` (e.g. `&[("roles", &["admin"])]`)
 /// under `policy`.
-pub fn caller_ctx(principal: &str, attributes: &[(&str, &[&str])], policy: Arc<dyn AccessPolicy>) -> RequestContext {
+pub fn caller_ctx(
+    principal: &str,
+    attributes: &[(&str, &[&str])],
+    policy: Arc<dyn AccessPolicy>,
+) -> RequestContext {
     let attributes: AccessAttributes = attributes
         .iter()
-        .map(|(name, values)| ((*name).to_owned(), values.iter().map(|v| (*v).to_owned()).collect()))
+        .map(|(name, values)| {
+            (
+                (*name).to_owned(),
+                values.iter().map(|v| (*v).to_owned()).collect(),
+            )
+        })
         .collect();
-    RequestContext::default().with_caller(Arc::new(Caller { user: User::new(principal, attributes), policy }))
+    RequestContext::default().with_caller(Arc::new(Caller {
+        user: User::new(principal, attributes),
+        policy,
+    }))
 }
 
 /// 0.3.5's default policy (what an empty `server.auth.access_policy` means).
@@ -24,8 +36,8 @@ pub fn default_policy() -> Arc<dyn AccessPolicy> {
 
 /// A custom policy from run.yaml's `access_policy` rules, as JSON.
 pub fn policy(rules: Value) -> Result<Arc<dyn AccessPolicy>> {
-    let policy: lls_access::Policy =
-        serde_json::from_value(rules).map_err(|e| Error::invalid(format!("bad access policy: {e}")))?;
+    let policy: lls_access::Policy = serde_json::from_value(rules)
+        .map_err(|e| Error::invalid(format!("bad access policy: {e}")))?;
     Ok(Arc::new(policy))
 }
 

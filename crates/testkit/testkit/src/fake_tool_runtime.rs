@@ -14,7 +14,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use lls_api_common::{Error, ErrorKind, RequestContext, Result};
-use lls_api_tool_runtime::{InterleavedContent, McpEndpoint, ToolDef, ToolInvocationResult, ToolRuntimeProvider};
+use lls_api_tool_runtime::{
+    InterleavedContent, McpEndpoint, ToolDef, ToolInvocationResult, ToolRuntimeProvider,
+};
 use serde_json::{Map, Value, json};
 
 /// The provider-data key and value a `secure` endpoint needs.
@@ -34,7 +36,10 @@ impl FakeToolRuntime {
 
     /// A fake whose listings the router gives up on after `limit`.
     pub fn with_list_timeout(limit: Duration) -> Self {
-        FakeToolRuntime { list_timeout: Some(limit), ..Self::default() }
+        FakeToolRuntime {
+            list_timeout: Some(limit),
+            ..Self::default()
+        }
     }
 
     /// How many times tools were listed.
@@ -74,13 +79,21 @@ impl FakeToolRuntime {
                     "required": ["a", "b"],
                 }),
             ),
-            tool("fail", "Reports a tool error.", json!({ "type": "object", "properties": {} })),
+            tool(
+                "fail",
+                "Reports a tool error.",
+                json!({ "type": "object", "properties": {} }),
+            ),
         ]
     }
 }
 
 fn text_result(text: String) -> ToolInvocationResult {
-    ToolInvocationResult { content: Some(InterleavedContent::Text(text)), error_code: Some(0), ..Default::default() }
+    ToolInvocationResult {
+        content: Some(InterleavedContent::Text(text)),
+        error_code: Some(0),
+        ..Default::default()
+    }
 }
 
 #[async_trait]
@@ -93,7 +106,10 @@ impl ToolRuntimeProvider for FakeToolRuntime {
     ) -> Result<Vec<ToolDef>> {
         self.listings.fetch_add(1, Ordering::SeqCst);
         if let Some(id) = tool_group_id.filter(|id| id.contains("broken")) {
-            return Err(Error::new(ErrorKind::UpstreamUnavailable, format!("the fake group '{id}' is broken")));
+            return Err(Error::new(
+                ErrorKind::UpstreamUnavailable,
+                format!("the fake group '{id}' is broken"),
+            ));
         }
         if let Some(endpoint) = mcp_endpoint {
             let uri = endpoint.uri.as_str();
@@ -106,27 +122,46 @@ impl ToolRuntimeProvider for FakeToolRuntime {
                     format!("Failed to connect to MCP server at {uri}: connection refused"),
                 ));
             }
-            if uri.contains("secure") && ctx.provider_data_str(FAKE_TOOLS_TOKEN.0) != Some(FAKE_TOOLS_TOKEN.1) {
+            if uri.contains("secure")
+                && ctx.provider_data_str(FAKE_TOOLS_TOKEN.0) != Some(FAKE_TOOLS_TOKEN.1)
+            {
                 return Err(Error::new(
                     ErrorKind::Unauthenticated,
-                    format!("Authentication required: MCP server at {uri} answered 401 Unauthorized"),
+                    format!(
+                        "Authentication required: MCP server at {uri} answered 401 Unauthorized"
+                    ),
                 ));
             }
         }
-        Ok(Self::tools(tool_group_id, mcp_endpoint.map(|e| e.uri.as_str())))
+        Ok(Self::tools(
+            tool_group_id,
+            mcp_endpoint.map(|e| e.uri.as_str()),
+        ))
     }
 
     fn list_timeout(&self) -> Duration {
-        self.list_timeout.unwrap_or(lls_api_tool_runtime::DEFAULT_LIST_TIMEOUT)
+        self.list_timeout
+            .unwrap_or(lls_api_tool_runtime::DEFAULT_LIST_TIMEOUT)
     }
 
-    async fn invoke_tool(&self, _ctx: &RequestContext, tool: &ToolDef, kwargs: Map<String, Value>) -> Result<ToolInvocationResult> {
+    async fn invoke_tool(
+        &self,
+        _ctx: &RequestContext,
+        tool: &ToolDef,
+        kwargs: Map<String, Value>,
+    ) -> Result<ToolInvocationResult> {
         match tool.name.as_str() {
             "echo" => {
-                let text = kwargs.get("text").and_then(Value::as_str).ok_or_else(|| Error::invalid("echo needs a string 'text'"))?;
+                let text = kwargs
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .ok_or_else(|| Error::invalid("echo needs a string 'text'"))?;
                 Ok(text_result(text.to_owned()))
             }
-            "add" => match (kwargs.get("a").and_then(Value::as_f64), kwargs.get("b").and_then(Value::as_f64)) {
+            "add" => match (
+                kwargs.get("a").and_then(Value::as_f64),
+                kwargs.get("b").and_then(Value::as_f64),
+            ) {
                 (Some(a), Some(b)) => Ok(text_result((a + b).to_string())),
                 _ => Err(Error::invalid("add needs numbers 'a' and 'b'")),
             },

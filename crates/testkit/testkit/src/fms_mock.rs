@@ -93,7 +93,10 @@ impl FmsMock {
             // The orchestrator's and detectors' liveness probe.
             .route("/health", axum::routing::get(|| async { "OK" }))
             .with_state(state.clone());
-        Ok(FmsMock { server: crate::local_server::serve(router).await?, state })
+        Ok(FmsMock {
+            server: crate::local_server::serve(router).await?,
+            state,
+        })
     }
 
     /// `http://127.0.0.1:PORT` (the detector or orchestrator base URL).

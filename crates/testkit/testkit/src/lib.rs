@@ -27,8 +27,12 @@
 //!   unless opted out by name (`LLS_TEST_NO_POSTGRES=1`, `LLS_TEST_NO_MODELS=1`), loudly.
 //! - [`issuers`]: real token issuers for the `server.auth` validators (JWKS with keys made at
 //!   test time, RFC 7662 introspection, a `custom` endpoint, Kubernetes, GitHub).
+//! - [`responses_suite`]: the conformance suite of the Responses API (agents providers), with
+//!   [`agent_doubles`] (vector stores and search tools the agents provider calls).
 //! - [`fms_mock`]: the FMS guardrails detector and orchestrator APIs (axum), flagging trigger
 //!   words, for the `remote::trustyai_fms` safety provider's tests.
+//! - [`websearch_mock`]: the Tavily and Brave search APIs (axum) with results derived from
+//!   the query, for the `remote::tavily-search` and `remote::brave-search` tool runtimes.
 //! - [`registered`]: a provider built from its descriptor and config behind the real call
 //!   layers, as the server builds it.
 //!
@@ -36,7 +40,9 @@
 //! `lls-fake-model` (what "the model" says, hashed embeddings, schema-shaped documents, and the
 //! model names that inject failures).
 
+pub mod agent_doubles;
 pub mod callers;
+pub mod fake_chat;
 pub mod fake_guard;
 pub mod fake_tool_runtime;
 pub mod fake_vector_io;
@@ -49,12 +55,14 @@ pub mod mcp_server;
 pub mod mock_openai;
 pub mod prerequisite;
 pub mod registered;
-pub mod sample_config;
+pub mod responses_suite;
 pub mod safety_suite;
+pub mod sample_config;
 pub mod scenario;
 pub mod stores;
 pub mod tool_runtime_suite;
 pub mod vector_io_suite;
+pub mod websearch_mock;
 
 pub use callers::caller_ctx;
 pub use fake_tool_runtime::FakeToolRuntime;
@@ -68,3 +76,4 @@ pub use prerequisite::Prerequisite;
 pub use sample_config::expand_sample_config;
 pub use tool_runtime_suite::ToolHarness;
 pub use vector_io_suite::VectorIoHarness;
+pub use websearch_mock::WebSearchMock;

@@ -1,5 +1,5 @@
 //! An axum router served on a free 127.0.0.1 port in the background, until dropped: what the
-//! test kit's in-process backends (token issuers, the FMS mock) run on.
+//! test kit's in-process backends (token issuers, the FMS and web search mocks) run on.
 
 use std::net::SocketAddr;
 
@@ -15,7 +15,12 @@ pub(crate) struct LocalServer {
 
 /// Serves `router` on a free loopback port.
 pub(crate) async fn serve(router: Router) -> std::io::Result<LocalServer> {
-    let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+    serve_on(router, 0).await
+}
+
+/// Serves `router` on 127.0.0.1:`port` (0: a free one).
+pub(crate) async fn serve_on(router: Router, port: u16) -> std::io::Result<LocalServer> {
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {

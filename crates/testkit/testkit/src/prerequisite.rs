@@ -32,7 +32,12 @@ impl Prerequisite {
             return found;
         }
         if self.opted_out() {
-            let _ = writeln!(std::io::stderr(), "NOT RUN: {test}: {}=1 ({} missing)", self.opt_out, self.what);
+            let _ = writeln!(
+                std::io::stderr(),
+                "NOT RUN: {test}: {}=1 ({} missing)",
+                self.opt_out,
+                self.what
+            );
             return None;
         }
         panic!(
@@ -46,7 +51,11 @@ impl Prerequisite {
 mod tests {
     use super::*;
 
-    const THING: Prerequisite = Prerequisite { what: "a thing", how: "make one", opt_out: "LLS_TEST_NO_SUCH_THING_EVER" };
+    const THING: Prerequisite = Prerequisite {
+        what: "a thing",
+        how: "make one",
+        opt_out: "LLS_TEST_NO_SUCH_THING_EVER",
+    };
 
     #[test]
     fn present_is_returned() {

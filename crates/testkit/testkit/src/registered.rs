@@ -11,16 +11,36 @@ use serde_json::Value;
 
 /// Builds provider `provider_type` of API `A` as `provider_id` from `config`, behind the call
 /// layers its `ProviderConfig::policy` asks for (with the server's default timeout and retries).
-pub async fn build_registered<A: ApiSpec>(provider_type: &str, provider_id: &str, config: Value) -> Result<Arc<A::Provider>> {
+pub async fn build_registered<A: ApiSpec>(
+    provider_type: &str,
+    provider_id: &str,
+    config: Value,
+) -> Result<Arc<A::Provider>> {
     let descriptor = descriptors()
         .into_iter()
         .find(|d| d.api == A::API && d.provider_type == provider_type)
-        .ok_or_else(|| Error::not_found(format!("no {} provider '{provider_type}' is linked", A::API)))?;
+        .ok_or_else(|| {
+            Error::not_found(format!(
+                "no {} provider '{provider_type}' is linked",
+                A::API
+            ))
+        })?;
     (descriptor.check_config)(&config)?;
     let policy = (descriptor.policy)(&config)?;
-    let calls = stack_for(A::API, provider_id, &policy, &Defaults::default(), Arc::new(CallCounters::default()));
+    let calls = stack_for(
+        A::API,
+        provider_id,
+        &policy,
+        &Defaults::default(),
+        Arc::new(CallCounters::default()),
+    );
     let mut ctx = BuildContext::new(A::API, provider_id, config, crate::stores::memory_stores());
     ctx.calls = calls;
     let instance = (descriptor.build)(ctx).await?;
-    instance.get::<A>().ok_or_else(|| Error::internal(format!("'{provider_type}' did not build a {} provider", A::API)))
+    instance.get::<A>().ok_or_else(|| {
+        Error::internal(format!(
+            "'{provider_type}' did not build a {} provider",
+            A::API
+        ))
+    })
 }

@@ -26,8 +26,8 @@ use lls_api_inference::{ChatMessage, Role};
 use lls_api_safety::{SafetyProvider, Shield, ViolationLevel};
 use serde_json::Map;
 
-use crate::scenario::{Runtime, Scenario, Suite};
 pub use crate::scenario::{Outcome, ScenarioResult, TestResult};
+use crate::scenario::{Runtime, Scenario, Suite};
 
 /// What a provider crate's setup gives the suite. `_guard` keeps the backend alive.
 pub struct SafetyHarness {
@@ -44,7 +44,9 @@ pub struct SafetyHarness {
 
 impl std::fmt::Debug for SafetyHarness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SafetyHarness").field("shield", &self.shield).finish_non_exhaustive()
+        f.debug_struct("SafetyHarness")
+            .field("shield", &self.shield)
+            .finish_non_exhaustive()
     }
 }
 
@@ -58,7 +60,10 @@ impl SafetyHarness {
     }
 
     async fn registered(&self) -> anyhow::Result<()> {
-        self.provider.register_shield(&self.ctx, &self.shield).await.map_err(|e| anyhow!("registering the shield failed: {e}"))
+        self.provider
+            .register_shield(&self.ctx, &self.shield)
+            .await
+            .map_err(|e| anyhow!("registering the shield failed: {e}"))
     }
 }
 
@@ -82,18 +87,41 @@ fn user(text: &str) -> Vec<ChatMessage> {
 /// A safe user message gets no violation.
 pub async fn safe_conversation_passes(h: &SafetyHarness) -> ScenarioResult {
     h.registered().await?;
-    let answer = h.provider.run_shield(&h.ctx, &h.shield, &user(&h.safe), &Map::new()).await.map_err(|e| anyhow!("run_shield: {e}"))?;
-    ensure!(answer.violation.is_none(), "a safe text was flagged: {answer:?}");
+    let answer = h
+        .provider
+        .run_shield(&h.ctx, &h.shield, &user(&h.safe), &Map::new())
+        .await
+        .map_err(|e| anyhow!("run_shield: {e}"))?;
+    ensure!(
+        answer.violation.is_none(),
+        "a safe text was flagged: {answer:?}"
+    );
     Ok(Outcome::Passed)
 }
 
 /// An unsafe user message gets an `error` violation with a message for the user.
 pub async fn unsafe_conversation_is_blocked(h: &SafetyHarness) -> ScenarioResult {
     h.registered().await?;
-    let answer = h.provider.run_shield(&h.ctx, &h.shield, &user(&h.unsafe_), &Map::new()).await.map_err(|e| anyhow!("run_shield: {e}"))?;
-    let violation = answer.violation.ok_or_else(|| anyhow!("an unsafe text passed"))?;
-    ensure!(violation.violation_level == ViolationLevel::Error, "level {:?}, want error", violation.violation_level);
-    ensure!(violation.user_message.as_deref().is_some_and(|m| !m.is_empty()), "no user_message: {violation:?}");
+    let answer = h
+        .provider
+        .run_shield(&h.ctx, &h.shield, &user(&h.unsafe_), &Map::new())
+        .await
+        .map_err(|e| anyhow!("run_shield: {e}"))?;
+    let violation = answer
+        .violation
+        .ok_or_else(|| anyhow!("an unsafe text passed"))?;
+    ensure!(
+        violation.violation_level == ViolationLevel::Error,
+        "level {:?}, want error",
+        violation.violation_level
+    );
+    ensure!(
+        violation
+            .user_message
+            .as_deref()
+            .is_some_and(|m| !m.is_empty()),
+        "no user_message: {violation:?}"
+    );
     Ok(Outcome::Passed)
 }
 
@@ -102,24 +130,55 @@ pub async fn unsafe_conversation_is_blocked(h: &SafetyHarness) -> ScenarioResult
 pub async fn moderation_flags_in_order(h: &SafetyHarness) -> ScenarioResult {
     h.registered().await?;
     let inputs = [h.safe.clone(), h.unsafe_.clone(), h.safe.clone()];
-    let m = h.provider.run_moderation(&h.ctx, &h.shield, &inputs).await.map_err(|e| anyhow!("run_moderation: {e}"))?;
-    ensure!(m.model == h.shield.provider_resource(), "model {:?}, want {:?}", m.model, h.shield.provider_resource());
+    let m = h
+        .provider
+        .run_moderation(&h.ctx, &h.shield, &inputs)
+        .await
+        .map_err(|e| anyhow!("run_moderation: {e}"))?;
+    ensure!(
+        m.model == h.shield.provider_resource(),
+        "model {:?}, want {:?}",
+        m.model,
+        h.shield.provider_resource()
+    );
     ensure!(!m.id.is_empty(), "no id");
     let flagged: Vec<bool> = m.results.iter().map(|r| r.flagged).collect();
-    ensure!(flagged == [false, true, false], "flagged {flagged:?}, want [false, true, false]");
+    ensure!(
+        flagged == [false, true, false],
+        "flagged {flagged:?}, want [false, true, false]"
+    );
     let unsafe_ = &m.results[1];
-    let categories = unsafe_.categories.as_ref().ok_or_else(|| anyhow!("the flagged result has no categories"))?;
-    ensure!(categories.values().any(|c| *c), "no category is flagged: {categories:?}");
-    let scores = unsafe_.category_scores.as_ref().ok_or_else(|| anyhow!("the flagged result has no category_scores"))?;
-    ensure!(categories.keys().all(|c| scores.contains_key(c)), "categories without scores: {categories:?} / {scores:?}");
+    let categories = unsafe_
+        .categories
+        .as_ref()
+        .ok_or_else(|| anyhow!("the flagged result has no categories"))?;
+    ensure!(
+        categories.values().any(|c| *c),
+        "no category is flagged: {categories:?}"
+    );
+    let scores = unsafe_
+        .category_scores
+        .as_ref()
+        .ok_or_else(|| anyhow!("the flagged result has no category_scores"))?;
+    ensure!(
+        categories.keys().all(|c| scores.contains_key(c)),
+        "categories without scores: {categories:?} / {scores:?}"
+    );
     Ok(Outcome::Passed)
 }
 
 /// An empty text is judged (not refused) and passes.
 pub async fn moderation_of_an_empty_text_passes(h: &SafetyHarness) -> ScenarioResult {
     h.registered().await?;
-    let m = h.provider.run_moderation(&h.ctx, &h.shield, &[String::new()]).await.map_err(|e| anyhow!("run_moderation: {e}"))?;
-    ensure!(m.results.len() == 1 && !m.results[0].flagged, "an empty text: {m:?}");
+    let m = h
+        .provider
+        .run_moderation(&h.ctx, &h.shield, &[String::new()])
+        .await
+        .map_err(|e| anyhow!("run_moderation: {e}"))?;
+    ensure!(
+        m.results.len() == 1 && !m.results[0].flagged,
+        "an empty text: {m:?}"
+    );
     Ok(Outcome::Passed)
 }
 

@@ -43,7 +43,10 @@ pub struct Scenario<C: 'static> {
 impl<C> Scenario<C> {
     /// A scenario that runs with any features.
     pub const fn always(name: &'static str) -> Self {
-        Scenario { name, runs_with: |_| true }
+        Scenario {
+            name,
+            runs_with: |_| true,
+        }
     }
 }
 
@@ -79,7 +82,10 @@ impl<C: Debug> Suite<C> {
                 builder
             }
         };
-        builder.enable_all().build().context("building a tokio runtime")
+        builder
+            .enable_all()
+            .build()
+            .context("building a tokio runtime")
     }
 
     /// Runs one scenario on a fresh runtime with the suite's timeout; a skip is reported on
@@ -92,7 +98,11 @@ impl<C: Debug> Suite<C> {
     }
 
     /// [`Suite::run`], giving back the skip note instead of printing it.
-    fn run_quietly(&self, name: &str, scenario: impl Future<Output = ScenarioResult>) -> anyhow::Result<Option<String>> {
+    fn run_quietly(
+        &self,
+        name: &str,
+        scenario: impl Future<Output = ScenarioResult>,
+    ) -> anyhow::Result<Option<String>> {
         let outcome = self
             .runtime()?
             .block_on(async { tokio::time::timeout(self.timeout, scenario).await })
@@ -100,37 +110,68 @@ impl<C: Debug> Suite<C> {
             .with_context(|| format!("scenario {name} failed"))?;
         Ok(match outcome {
             Outcome::Passed => None,
-            Outcome::Skipped(what) => Some(format!("{} scenario {name} skipped: the provider lacks {what}", self.api)),
+            Outcome::Skipped(what) => Some(format!(
+                "{} scenario {name} skipped: the provider lacks {what}",
+                self.api
+            )),
         })
     }
 
     /// The `scenario_count` test: the macro generated every scenario of the table and no other,
     /// and the features of the harness (built by `features`, which may also refuse it) leave at
     /// least one scenario enabled.
-    pub fn check_scenario_count(&self, generated: &[&str], features: impl Future<Output = anyhow::Result<C>>) -> TestResult {
+    pub fn check_scenario_count(
+        &self,
+        generated: &[&str],
+        features: impl Future<Output = anyhow::Result<C>>,
+    ) -> TestResult {
         self.check_generated(generated)?;
         let features = self.runtime()?.block_on(features)?;
         let enabled = self.enabled(&features)?;
-        eprintln!("{} conformance: {enabled} of {} scenarios run with {features:?}", self.api, self.scenarios.len());
+        eprintln!(
+            "{} conformance: {enabled} of {} scenarios run with {features:?}",
+            self.api,
+            self.scenarios.len()
+        );
         Ok(())
     }
 
     /// The generated names are the table's, each once, and there is at least one.
     fn check_generated(&self, generated: &[&str]) -> TestResult {
         let api = self.api;
-        ensure!(!generated.is_empty(), "the {api} conformance suite generated no scenarios");
+        ensure!(
+            !generated.is_empty(),
+            "the {api} conformance suite generated no scenarios"
+        );
         let known: BTreeSet<&str> = self.scenarios.iter().map(|s| s.name).collect();
-        ensure!(known.len() == self.scenarios.len(), "the {api} suite's table names a scenario twice");
+        ensure!(
+            known.len() == self.scenarios.len(),
+            "the {api} suite's table names a scenario twice"
+        );
         let unique: BTreeSet<&str> = generated.iter().copied().collect();
-        ensure!(unique.len() == generated.len(), "the {api} conformance macro generates a scenario twice");
-        ensure!(unique == known, "generated {api} scenarios {unique:?} differ from the suite's {known:?}");
+        ensure!(
+            unique.len() == generated.len(),
+            "the {api} conformance macro generates a scenario twice"
+        );
+        ensure!(
+            unique == known,
+            "generated {api} scenarios {unique:?} differ from the suite's {known:?}"
+        );
         Ok(())
     }
 
     /// How many scenarios run with `features`; none is an error.
     fn enabled(&self, features: &C) -> anyhow::Result<usize> {
-        let enabled = self.scenarios.iter().filter(|s| (s.runs_with)(features)).count();
-        ensure!(enabled > 0, "no {} scenario runs with {features:?}", self.api);
+        let enabled = self
+            .scenarios
+            .iter()
+            .filter(|s| (s.runs_with)(features))
+            .count();
+        ensure!(
+            enabled > 0,
+            "no {} scenario runs with {features:?}",
+            self.api
+        );
         Ok(enabled)
     }
 }
@@ -194,48 +235,117 @@ mod tests {
     #[derive(Debug, Clone, Copy)]
     struct Fast(bool);
 
-    const TABLE: &[Scenario<Fast>] = &[Scenario::always("plain"), Scenario { name: "fast_only", runs_with: |f| f.0 }];
+    const TABLE: &[Scenario<Fast>] = &[
+        Scenario::always("plain"),
+        Scenario {
+            name: "fast_only",
+            runs_with: |f| f.0,
+        },
+    ];
 
-    const SUITE: Suite<Fast> =
-        Suite { api: "test", scenarios: TABLE, timeout: Duration::from_millis(200), runtime: Runtime::CurrentThread };
+    const SUITE: Suite<Fast> = Suite {
+        api: "test",
+        scenarios: TABLE,
+        timeout: Duration::from_millis(200),
+        runtime: Runtime::CurrentThread,
+    };
 
     #[test]
     fn empty_or_drifted_scenario_lists_fail() {
-        let e = SUITE.check_scenario_count(&[], async { Ok(Fast(true)) }).unwrap_err();
+        let e = SUITE
+            .check_scenario_count(&[], async { Ok(Fast(true)) })
+            .unwrap_err();
         assert!(e.to_string().contains("generated no scenarios"), "{e}");
-        let e = SUITE.check_scenario_count(&["plain"], async { Ok(Fast(true)) }).unwrap_err();
+        let e = SUITE
+            .check_scenario_count(&["plain"], async { Ok(Fast(true)) })
+            .unwrap_err();
         assert!(e.to_string().contains("differ from the suite's"), "{e}");
-        assert!(SUITE.check_scenario_count(&["plain", "fast_only", "extra"], async { Ok(Fast(true)) }).is_err());
-        assert!(SUITE.check_scenario_count(&["plain", "plain", "fast_only"], async { Ok(Fast(true)) }).is_err());
-        assert!(SUITE.check_scenario_count(&["fast_only", "plain"], async { Ok(Fast(false)) }).is_ok());
+        assert!(
+            SUITE
+                .check_scenario_count(&["plain", "fast_only", "extra"], async { Ok(Fast(true)) })
+                .is_err()
+        );
+        assert!(
+            SUITE
+                .check_scenario_count(&["plain", "plain", "fast_only"], async { Ok(Fast(true)) })
+                .is_err()
+        );
+        assert!(
+            SUITE
+                .check_scenario_count(&["fast_only", "plain"], async { Ok(Fast(false)) })
+                .is_ok()
+        );
         const TWICE: &[Scenario<Fast>] = &[Scenario::always("plain"), Scenario::always("plain")];
-        let twice = Suite { scenarios: TWICE, ..SUITE };
-        assert!(twice.check_scenario_count(&["plain"], async { Ok(Fast(true)) }).is_err());
+        let twice = Suite {
+            scenarios: TWICE,
+            ..SUITE
+        };
+        assert!(
+            twice
+                .check_scenario_count(&["plain"], async { Ok(Fast(true)) })
+                .is_err()
+        );
     }
 
     #[test]
     fn no_enabled_scenario_or_a_refused_harness_fails() {
-        let only_fast = Suite { scenarios: &[Scenario { name: "fast_only", runs_with: |f: &Fast| f.0 }], ..SUITE };
+        let only_fast = Suite {
+            scenarios: &[Scenario {
+                name: "fast_only",
+                runs_with: |f: &Fast| f.0,
+            }],
+            ..SUITE
+        };
         assert_eq!(only_fast.enabled(&Fast(true)).unwrap(), 1);
-        let e = only_fast.check_scenario_count(&["fast_only"], async { Ok(Fast(false)) }).unwrap_err();
-        assert!(e.to_string().contains("no test scenario runs with Fast(false)"), "{e}");
-        let e = SUITE.check_scenario_count(&["plain", "fast_only"], async { Err(anyhow!("claims too much")) }).unwrap_err();
+        let e = only_fast
+            .check_scenario_count(&["fast_only"], async { Ok(Fast(false)) })
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("no test scenario runs with Fast(false)"),
+            "{e}"
+        );
+        let e = SUITE
+            .check_scenario_count(&["plain", "fast_only"], async {
+                Err(anyhow!("claims too much"))
+            })
+            .unwrap_err();
         assert_eq!(e.to_string(), "claims too much");
     }
 
     #[test]
     fn a_skip_passes_and_is_reported() {
-        assert_eq!(SUITE.run_quietly("s", async { Ok(Outcome::Passed) }).unwrap(), None);
-        let note = SUITE.run_quietly("s", async { Ok(Outcome::Skipped("wings")) }).unwrap();
-        assert_eq!(note.as_deref(), Some("test scenario s skipped: the provider lacks wings"));
-        assert!(SUITE.run("s", async { Ok(Outcome::Skipped("wings")) }).is_ok());
+        assert_eq!(
+            SUITE
+                .run_quietly("s", async { Ok(Outcome::Passed) })
+                .unwrap(),
+            None
+        );
+        let note = SUITE
+            .run_quietly("s", async { Ok(Outcome::Skipped("wings")) })
+            .unwrap();
+        assert_eq!(
+            note.as_deref(),
+            Some("test scenario s skipped: the provider lacks wings")
+        );
+        assert!(
+            SUITE
+                .run("s", async { Ok(Outcome::Skipped("wings")) })
+                .is_ok()
+        );
     }
 
     #[test]
     fn failures_and_timeouts_fail() {
-        let err = SUITE.run("s", async { Err(anyhow!("boom")) }).err().map(|e| format!("{e:#}"));
+        let err = SUITE
+            .run("s", async { Err(anyhow!("boom")) })
+            .err()
+            .map(|e| format!("{e:#}"));
         assert_eq!(err.as_deref(), Some("scenario s failed: boom"));
-        let err = SUITE.run("s", std::future::pending()).err().map(|e| format!("{e:#}"));
+        let err = SUITE
+            .run("s", std::future::pending())
+            .err()
+            .map(|e| format!("{e:#}"));
         assert_eq!(err.as_deref(), Some("scenario s timed out after 200ms"));
     }
 
@@ -247,11 +357,18 @@ mod tests {
             Ok(Outcome::Passed)
         });
         assert!(current.is_ok(), "{current:?}");
-        let multi = Suite { runtime: Runtime::MultiThread { workers: 2 }, ..SUITE };
+        let multi = Suite {
+            runtime: Runtime::MultiThread { workers: 2 },
+            ..SUITE
+        };
         let two = multi.run("s", async {
             let handle = tokio::runtime::Handle::current();
             ensure!(handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-            ensure!(handle.metrics().num_workers() == 2, "{} workers", handle.metrics().num_workers());
+            ensure!(
+                handle.metrics().num_workers() == 2,
+                "{} workers",
+                handle.metrics().num_workers()
+            );
             Ok(Outcome::Passed)
         });
         assert!(two.is_ok(), "{two:?}");

@@ -28,8 +28,8 @@ use lls_api_common::{ErrorKind, RequestContext};
 use lls_api_tool_runtime::{ToolDef, ToolGroup, ToolRuntimeProvider};
 use serde_json::{Map, Value};
 
-use crate::scenario::{Runtime, Scenario, Suite};
 pub use crate::scenario::{Outcome, ScenarioResult, TestResult};
+use crate::scenario::{Runtime, Scenario, Suite};
 
 /// One call the suite makes, and a piece of text its result must contain.
 #[derive(Debug, Clone)]
@@ -46,7 +46,11 @@ impl ToolCallCase {
             Value::Object(map) => map,
             _ => Map::new(),
         };
-        ToolCallCase { tool: tool.into(), kwargs, expect_text: expect_text.into() }
+        ToolCallCase {
+            tool: tool.into(),
+            kwargs,
+            expect_text: expect_text.into(),
+        }
     }
 }
 
@@ -68,7 +72,10 @@ pub struct ToolHarness {
 
 impl std::fmt::Debug for ToolHarness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ToolHarness").field("group", &self.group).field("call", &self.call).finish_non_exhaustive()
+        f.debug_struct("ToolHarness")
+            .field("group", &self.group)
+            .field("call", &self.call)
+            .finish_non_exhaustive()
     }
 }
 
@@ -81,7 +88,9 @@ pub struct Features {
 
 impl ToolHarness {
     pub fn features(&self) -> Features {
-        Features { failing_tool: self.failing_tool.is_some() }
+        Features {
+            failing_tool: self.failing_tool.is_some(),
+        }
     }
 }
 
@@ -95,7 +104,10 @@ pub const SUITE: Suite<Features> = Suite {
         Scenario::always("schema_round_trip"),
         Scenario::always("invoke_with_args"),
         Scenario::always("invoke_unknown_tool"),
-        Scenario { name: "tool_error_is_a_result", runs_with: |f| f.failing_tool },
+        Scenario {
+            name: "tool_error_is_a_result",
+            runs_with: |f| f.failing_tool,
+        },
     ],
     timeout: Duration::from_secs(120),
     runtime: Runtime::CurrentThread,
@@ -103,13 +115,21 @@ pub const SUITE: Suite<Features> = Suite {
 
 async fn listed(h: &ToolHarness) -> anyhow::Result<Vec<ToolDef>> {
     h.provider
-        .list_runtime_tools(&h.ctx, Some(&h.group.identifier), h.group.mcp_endpoint.as_ref())
+        .list_runtime_tools(
+            &h.ctx,
+            Some(&h.group.identifier),
+            h.group.mcp_endpoint.as_ref(),
+        )
         .await
         .map_err(|e| anyhow!("listing the tools of {} failed: {e}", h.group.identifier))
 }
 
 async fn find(h: &ToolHarness, name: &str) -> anyhow::Result<ToolDef> {
-    listed(h).await?.into_iter().find(|t| t.name == name).with_context(|| format!("tool '{name}' is not listed"))
+    listed(h)
+        .await?
+        .into_iter()
+        .find(|t| t.name == name)
+        .with_context(|| format!("tool '{name}' is not listed"))
 }
 
 /// The group lists its tools: named, each name once, the harness's tools among them.
@@ -118,9 +138,15 @@ pub async fn list_tools(h: &ToolHarness) -> ScenarioResult {
     ensure!(!tools.is_empty(), "the group lists no tools");
     let names: BTreeSet<&str> = tools.iter().map(|t| t.name.as_str()).collect();
     ensure!(names.len() == tools.len(), "tool names repeat: {names:?}");
-    ensure!(tools.iter().all(|t| !t.name.is_empty()), "a tool has an empty name");
+    ensure!(
+        tools.iter().all(|t| !t.name.is_empty()),
+        "a tool has an empty name"
+    );
     for wanted in [&h.call.tool, &h.schema.0] {
-        ensure!(names.contains(wanted.as_str()), "'{wanted}' missing from {names:?}");
+        ensure!(
+            names.contains(wanted.as_str()),
+            "'{wanted}' missing from {names:?}"
+        );
     }
     Ok(Outcome::Passed)
 }
@@ -128,18 +154,37 @@ pub async fn list_tools(h: &ToolHarness) -> ScenarioResult {
 /// A tool's input schema comes back exactly as the backend declared it (`$defs`, `$ref` and all).
 pub async fn schema_round_trip(h: &ToolHarness) -> ScenarioResult {
     let tool = find(h, &h.schema.0).await?;
-    let got = tool.input_schema.with_context(|| format!("'{}' has no input_schema", h.schema.0))?;
-    ensure!(got == h.schema.1, "input_schema of '{}' changed:\n got {got:?}\nwant {:?}", h.schema.0, h.schema.1);
+    let got = tool
+        .input_schema
+        .with_context(|| format!("'{}' has no input_schema", h.schema.0))?;
+    ensure!(
+        got == h.schema.1,
+        "input_schema of '{}' changed:\n got {got:?}\nwant {:?}",
+        h.schema.0,
+        h.schema.1
+    );
     Ok(Outcome::Passed)
 }
 
 /// Calling a listed tool with arguments succeeds with the expected text.
 pub async fn invoke_with_args(h: &ToolHarness) -> ScenarioResult {
     let tool = find(h, &h.call.tool).await?;
-    let result = h.provider.invoke_tool(&h.ctx, &tool, h.call.kwargs.clone()).await.map_err(|e| anyhow!("invoke failed: {e}"))?;
+    let result = h
+        .provider
+        .invoke_tool(&h.ctx, &tool, h.call.kwargs.clone())
+        .await
+        .map_err(|e| anyhow!("invoke failed: {e}"))?;
     ensure!(!result.is_error(), "the call reported an error: {result:?}");
-    let text = result.content.as_ref().map(|c| c.text()).unwrap_or_default();
-    ensure!(text.contains(&h.call.expect_text), "result text {text:?} lacks {:?}", h.call.expect_text);
+    let text = result
+        .content
+        .as_ref()
+        .map(|c| c.text())
+        .unwrap_or_default();
+    ensure!(
+        text.contains(&h.call.expect_text),
+        "result text {text:?} lacks {:?}",
+        h.call.expect_text
+    );
     Ok(Outcome::Passed)
 }
 
@@ -149,7 +194,10 @@ pub async fn invoke_unknown_tool(h: &ToolHarness) -> ScenarioResult {
     let mut tool = find(h, &h.call.tool).await?;
     tool.name = "no_such_tool_in_this_group".into();
     match h.provider.invoke_tool(&h.ctx, &tool, Map::new()).await {
-        Ok(result) => ensure!(result.is_error(), "an unknown tool answered a success: {result:?}"),
+        Ok(result) => ensure!(
+            result.is_error(),
+            "an unknown tool answered a success: {result:?}"
+        ),
         Err(e) => ensure!(
             matches!(e.kind(), ErrorKind::NotFound | ErrorKind::InvalidRequest),
             "an unknown tool failed with {:?} ({e}); want not_found or invalid_request",
@@ -161,10 +209,19 @@ pub async fn invoke_unknown_tool(h: &ToolHarness) -> ScenarioResult {
 
 /// A tool that fails on its own terms gives a result with an error code, not an `Err`.
 pub async fn tool_error_is_a_result(h: &ToolHarness) -> ScenarioResult {
-    let Some(name) = &h.failing_tool else { return Ok(Outcome::Skipped("a failing tool")) };
+    let Some(name) = &h.failing_tool else {
+        return Ok(Outcome::Skipped("a failing tool"));
+    };
     let tool = find(h, name).await?;
-    let result = h.provider.invoke_tool(&h.ctx, &tool, Map::new()).await.map_err(|e| anyhow!("invoke of '{name}' failed: {e}"))?;
-    ensure!(result.is_error(), "'{name}' did not report its failure: {result:?}");
+    let result = h
+        .provider
+        .invoke_tool(&h.ctx, &tool, Map::new())
+        .await
+        .map_err(|e| anyhow!("invoke of '{name}' failed: {e}"))?;
+    ensure!(
+        result.is_error(),
+        "'{name}' did not report its failure: {result:?}"
+    );
     Ok(Outcome::Passed)
 }
 
@@ -198,10 +255,20 @@ mod tests {
     use crate::FakeToolRuntime;
 
     fn harness(failing_tool: Option<&str>) -> ToolHarness {
-        let add = FakeToolRuntime::tools(None, None).into_iter().find(|t| t.name == "add").unwrap();
+        let add = FakeToolRuntime::tools(None, None)
+            .into_iter()
+            .find(|t| t.name == "add")
+            .unwrap();
         ToolHarness {
             provider: Arc::new(FakeToolRuntime::new()),
-            group: ToolGroup::new("mcp::fake", "fake", Some(McpEndpoint { uri: "http://fake/sse".into() }), None),
+            group: ToolGroup::new(
+                "mcp::fake",
+                "fake",
+                Some(McpEndpoint {
+                    uri: "http://fake/sse".into(),
+                }),
+                None,
+            ),
             ctx: RequestContext::default(),
             call: ToolCallCase::new("echo", json!({ "text": "ping" }), "ping"),
             schema: ("add".into(), add.input_schema.unwrap()),
@@ -216,8 +283,17 @@ mod tests {
     #[test]
     fn a_harness_without_a_failing_tool_runs_some_scenarios() {
         let names: Vec<&str> = SUITE.scenarios.iter().map(|s| s.name).collect();
-        assert_eq!(harness(None).features(), Features { failing_tool: false });
-        assert!(SUITE.check_scenario_count(&names, async { Ok(harness(None).features()) }).is_ok());
+        assert_eq!(
+            harness(None).features(),
+            Features {
+                failing_tool: false
+            }
+        );
+        assert!(
+            SUITE
+                .check_scenario_count(&names, async { Ok(harness(None).features()) })
+                .is_ok()
+        );
     }
 
     #[test]
@@ -226,13 +302,19 @@ mod tests {
         let mut h = harness(Some("echo"));
         h.call.expect_text = "pong".into();
         h.schema.1.insert("extra".into(), json!(true));
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
             assert!(invoke_with_args(&h).await.is_err());
             assert!(schema_round_trip(&h).await.is_err());
             assert!(tool_error_is_a_result(&h).await.is_err());
             let skipped = harness(None);
-            assert_eq!(tool_error_is_a_result(&skipped).await.unwrap(), Outcome::Skipped("a failing tool"));
+            assert_eq!(
+                tool_error_is_a_result(&skipped).await.unwrap(),
+                Outcome::Skipped("a failing tool")
+            );
         });
     }
 }

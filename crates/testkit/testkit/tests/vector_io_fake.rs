@@ -23,6 +23,10 @@ mod vector_only {
     use super::*;
 
     lls_testkit::vector_io_conformance!(async {
-        VectorIoHarness { provider: Arc::new(FakeVectorIo::vector_only()), reopen: None, _guard: Box::new(()) }
+        VectorIoHarness {
+            provider: Arc::new(FakeVectorIo::vector_only()),
+            reopen: None,
+            _guard: Box::new(()),
+        }
     });
 }

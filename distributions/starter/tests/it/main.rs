@@ -29,5 +29,7 @@ mod process;
 mod providers;
 mod quota;
 mod rag_tool;
+mod responses_engine;
 mod slow_tools;
 mod tools;
+mod websearch;

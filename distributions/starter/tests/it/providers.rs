@@ -17,7 +17,9 @@ fn default_features_register_these_providers() {
         "safety inline::llama-guard",
         "safety remote::trustyai_fms",
         "tool_runtime inline::rag-runtime",
+        "tool_runtime remote::brave-search",
         "tool_runtime remote::model-context-protocol",
+        "tool_runtime remote::tavily-search",
         "vector_io inline::faiss",
         "vector_io inline::sqlite-vec",
     ];
@@ -77,4 +79,60 @@ fn trustyai_fms_follows_fms_orchestrator_url() {
         assert_eq!(config["orchestrator_url"], vars[0].1, "{vars:?}");
         assert_eq!(config["verify_ssl"], vars.len() == 1, "{vars:?}");
     }
+}
+
+/// `remote::tavily-search` is always on and serves `builtin::websearch` (as in 0.3.5's starter);
+/// `remote::brave-search` is on only with `BRAVE_SEARCH_API_KEY`. Their configs, as the run.yaml
+/// writes them, are ones the providers accept, with the keys from the environment.
+#[test]
+fn web_search_providers_follow_their_keys() {
+    lls_distribution_starter::link();
+    let load = |vars: &[(&str, &str)]| {
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        lls_config::RunConfig::from_yaml_str(lls_distribution_starter::RUN_YAML, &|name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+        .unwrap_or_else(|e| panic!("run.yaml: {e}"))
+    };
+    let entry = |c: &lls_config::RunConfig, provider_type: &str| {
+        c.providers["tool_runtime"]
+            .iter()
+            .find(|p| p.provider_type == provider_type && !p.provider_id.is_empty())
+            .cloned()
+    };
+    let check = |provider_type: &str, config: &serde_json::Value| {
+        let descriptor = lls_api_common::provider::descriptors()
+            .into_iter()
+            .find(|d| d.provider_type == provider_type)
+            .unwrap_or_else(|| panic!("{provider_type} not linked"));
+        (descriptor.check_config)(config).unwrap_or_else(|e| panic!("{provider_type}: {e}"))
+    };
+    let plain = load(&[]);
+    assert!(
+        entry(&plain, "remote::brave-search").is_none(),
+        "brave-search on without BRAVE_SEARCH_API_KEY"
+    );
+    let tavily =
+        entry(&plain, "remote::tavily-search").unwrap_or_else(|| panic!("tavily-search off"));
+    assert_eq!(tavily.provider_id, "tavily-search");
+    assert_eq!(
+        check("remote::tavily-search", &tavily.config)["max_results"],
+        3
+    );
+
+    let keyed = load(&[
+        ("BRAVE_SEARCH_API_KEY", "b"),
+        ("TAVILY_SEARCH_API_KEY", "t"),
+    ]);
+    let brave = entry(&keyed, "remote::brave-search")
+        .unwrap_or_else(|| panic!("brave-search off with its key"));
+    assert_eq!(brave.provider_id, "brave-search");
+    assert_eq!(brave.config["api_key"], "b");
+    check("remote::brave-search", &brave.config);
+    let tavily =
+        entry(&keyed, "remote::tavily-search").unwrap_or_else(|| panic!("tavily-search off"));
+    assert_eq!(tavily.config["api_key"], "t");
 }

@@ -22,12 +22,20 @@ pub fn completion(req: &CompletionRequest, id: &str, created: i64) -> Result<Com
     let mut completion_tokens = 0;
     for (p, prompt) in prompts.iter().enumerate() {
         let words = prompt.split_whitespace().collect::<Vec<_>>().join(" ");
-        let about = if words.is_empty() { "nothing".to_owned() } else { words };
+        let about = if words.is_empty() {
+            "nothing".to_owned()
+        } else {
+            words
+        };
         let full = format!(" This is a deterministic mock completion about {about}.");
         let (generated, finish) = shape(&full, req.stop.as_ref(), req.max_tokens);
         for j in 0..n {
             completion_tokens += token_count(&generated);
-            let text = if echo { format!("{prompt}{generated}") } else { generated.clone() };
+            let text = if echo {
+                format!("{prompt}{generated}")
+            } else {
+                generated.clone()
+            };
             let offset = if echo { 0 } else { prompt.len() };
             let logprobs = top.map(|k| legacy_logprobs(&pieces(&text), offset, k));
             choices.push(CompletionChoice {
@@ -117,7 +125,14 @@ fn legacy_logprobs(tokens: &[&str], offset: usize, top: u32) -> Value {
     }
     let top_logprobs: Vec<Value> = tokens
         .iter()
-        .map(|t| Value::Object(alternatives(t, top).into_iter().map(|(tok, lp)| (tok, json!(lp))).collect()))
+        .map(|t| {
+            Value::Object(
+                alternatives(t, top)
+                    .into_iter()
+                    .map(|(tok, lp)| (tok, json!(lp)))
+                    .collect(),
+            )
+        })
         .collect();
     json!({
         "tokens": tokens,
@@ -129,7 +144,13 @@ fn legacy_logprobs(tokens: &[&str], offset: usize, top: u32) -> Value {
 
 /// Entry `i` of each parallel list, as the logprobs of the chunk that carries token `i`.
 fn slice_logprobs(logprobs: &Value, i: usize) -> Value {
-    let pick = |key: &str| logprobs.get(key).and_then(|v| v.get(i)).cloned().map_or_else(Vec::new, |v| vec![v]);
+    let pick = |key: &str| {
+        logprobs
+            .get(key)
+            .and_then(|v| v.get(i))
+            .cloned()
+            .map_or_else(Vec::new, |v| vec![v])
+    };
     json!({
         "tokens": pick("tokens"),
         "token_logprobs": pick("token_logprobs"),
@@ -148,21 +169,44 @@ mod tests {
 
     #[test]
     fn text_n_prompts_and_limits() {
-        let c = completion(&req(json!({"model": "m", "prompt": "Once upon"})), "cmpl-1", 1).unwrap();
-        assert_eq!(c.choices[0].text, " This is a deterministic mock completion about Once upon.");
+        let c = completion(
+            &req(json!({"model": "m", "prompt": "Once upon"})),
+            "cmpl-1",
+            1,
+        )
+        .unwrap();
+        assert_eq!(
+            c.choices[0].text,
+            " This is a deterministic mock completion about Once upon."
+        );
         assert_eq!(c.usage.as_ref().unwrap().prompt_tokens, 2);
-        let c = completion(&req(json!({"model": "m", "prompt": ["a", "b"], "n": 2, "max_tokens": 2})), "x", 1).unwrap();
+        let c = completion(
+            &req(json!({"model": "m", "prompt": ["a", "b"], "n": 2, "max_tokens": 2})),
+            "x",
+            1,
+        )
+        .unwrap();
         assert_eq!(c.choices.len(), 4);
         assert_eq!(c.choices[2].text, " This is");
         assert_eq!(c.choices[3].index, 3);
         assert_eq!(c.choices[3].finish_reason.as_deref(), Some("length"));
-        let c = completion(&req(json!({"model": "m", "prompt": "Hi", "echo": true, "stop": "mock"})), "x", 1).unwrap();
+        let c = completion(
+            &req(json!({"model": "m", "prompt": "Hi", "echo": true, "stop": "mock"})),
+            "x",
+            1,
+        )
+        .unwrap();
         assert_eq!(c.choices[0].text, "Hi This is a deterministic ");
     }
 
     #[test]
     fn integer_logprobs_in_legacy_shape() {
-        let c = completion(&req(json!({"model": "m", "prompt": "abc", "logprobs": 2, "max_tokens": 3})), "x", 1).unwrap();
+        let c = completion(
+            &req(json!({"model": "m", "prompt": "abc", "logprobs": 2, "max_tokens": 3})),
+            "x",
+            1,
+        )
+        .unwrap();
         let lp = c.choices[0].logprobs.as_ref().unwrap();
         assert_eq!(lp["tokens"], json!([" This", " is", " a"]));
         assert_eq!(lp["text_offset"], json!([3, 8, 11]));
@@ -173,13 +217,26 @@ mod tests {
 
     #[test]
     fn chunks_concatenate() {
-        let c = completion(&req(json!({"model": "m", "prompt": "go", "logprobs": 1})), "x", 1).unwrap();
+        let c = completion(
+            &req(json!({"model": "m", "prompt": "go", "logprobs": 1})),
+            "x",
+            1,
+        )
+        .unwrap();
         let chunks = completion_chunks(&c, true);
-        let text: String = chunks.iter().flat_map(|ch| ch.choices.iter().map(|c| c.text.as_str())).collect();
+        let text: String = chunks
+            .iter()
+            .flat_map(|ch| ch.choices.iter().map(|c| c.text.as_str()))
+            .collect();
         assert_eq!(text, c.choices[0].text);
-        assert_eq!(chunks[0].choices[0].logprobs.as_ref().unwrap()["tokens"], json!([" This"]));
+        assert_eq!(
+            chunks[0].choices[0].logprobs.as_ref().unwrap()["tokens"],
+            json!([" This"])
+        );
         let last_choice = &chunks[chunks.len() - 2].choices[0];
         assert_eq!(last_choice.finish_reason.as_deref(), Some("stop"));
-        assert!(chunks.last().unwrap().choices.is_empty() && chunks.last().unwrap().usage.is_some());
+        assert!(
+            chunks.last().unwrap().choices.is_empty() && chunks.last().unwrap().usage.is_some()
+        );
     }
 }

@@ -13,11 +13,13 @@ mod completion;
 mod guard;
 
 pub use chat::{chat, chat_chunks};
-pub use guard::guard_verdict;
 pub use completion::{completion, completion_chunks};
+pub use guard::guard_verdict;
 
 use lls_api_common::{Error, Result};
-use lls_api_inference::{Embedding, EmbeddingInput, EmbeddingUsage, EmbeddingsRequest, EmbeddingsResponse};
+use lls_api_inference::{
+    Embedding, EmbeddingInput, EmbeddingUsage, EmbeddingsRequest, EmbeddingsResponse,
+};
 use lls_api_inference::{EncodingFormat, Stop};
 use serde_json::{Value, json};
 
@@ -50,11 +52,15 @@ pub fn embeddings(req: &EmbeddingsRequest, default_dimension: usize) -> Result<E
     let dim = req.dimensions.map_or(default_dimension, |d| d as usize);
     let (vectors, tokens): (Vec<Vec<f32>>, usize) = match &req.input {
         EmbeddingInput::Text(t) => (vec![embed_text(t, dim)], token_count(t)),
-        EmbeddingInput::Texts(ts) => {
-            (ts.iter().map(|t| embed_text(t, dim)).collect(), ts.iter().map(|t| token_count(t)).sum())
-        }
+        EmbeddingInput::Texts(ts) => (
+            ts.iter().map(|t| embed_text(t, dim)).collect(),
+            ts.iter().map(|t| token_count(t)).sum(),
+        ),
         EmbeddingInput::Tokens(t) => (vec![embed_tokens(t, dim)], t.len()),
-        EmbeddingInput::TokenLists(ls) => (ls.iter().map(|t| embed_tokens(t, dim)).collect(), ls.iter().map(Vec::len).sum()),
+        EmbeddingInput::TokenLists(ls) => (
+            ls.iter().map(|t| embed_tokens(t, dim)).collect(),
+            ls.iter().map(Vec::len).sum(),
+        ),
     };
     let data = vectors
         .into_iter()
@@ -71,7 +77,10 @@ pub fn embeddings(req: &EmbeddingsRequest, default_dimension: usize) -> Result<E
         object: "list".into(),
         data,
         model: req.model.clone(),
-        usage: EmbeddingUsage { prompt_tokens: tokens as i64, total_tokens: tokens as i64 },
+        usage: EmbeddingUsage {
+            prompt_tokens: tokens as i64,
+            total_tokens: tokens as i64,
+        },
     })
 }
 
@@ -98,13 +107,21 @@ pub fn pieces(text: &str) -> Vec<&str> {
 
 /// Applies `stop` (cut before the first stop string) and then `max_tokens` (keep that many
 /// pieces); returns the text and its finish reason, whichever limit bit first.
-pub(crate) fn shape(text: &str, stop: Option<&Stop>, max_tokens: Option<u32>) -> (String, &'static str) {
+pub(crate) fn shape(
+    text: &str,
+    stop: Option<&Stop>,
+    max_tokens: Option<u32>,
+) -> (String, &'static str) {
     let stops: Vec<&str> = match stop {
         Some(Stop::One(s)) => vec![s.as_str()],
         Some(Stop::Many(v)) => v.iter().map(String::as_str).collect(),
         None => Vec::new(),
     };
-    let cut = stops.iter().filter(|s| !s.is_empty()).filter_map(|s| text.find(s)).min();
+    let cut = stops
+        .iter()
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| text.find(s))
+        .min();
     let text = cut.map_or(text, |i| &text[..i]);
     if let Some(max) = max_tokens {
         let ps = pieces(text);
@@ -124,7 +141,13 @@ pub(crate) fn logprob(piece: &str) -> f64 {
 pub(crate) fn alternatives(piece: &str, top: u32) -> Vec<(String, f64)> {
     let lp = logprob(piece);
     (0..top)
-        .map(|j| if j == 0 { (piece.to_owned(), lp) } else { (format!(" alt{j}"), lp - f64::from(j)) })
+        .map(|j| {
+            if j == 0 {
+                (piece.to_owned(), lp)
+            } else {
+                (format!(" alt{j}"), lp - f64::from(j))
+            }
+        })
         .collect()
 }
 
@@ -150,7 +173,13 @@ mod tests {
 
     #[test]
     fn pieces_concatenate_back() {
-        for t in ["Mock answer. You asked: hi", " leading space", "trailing  ", "", "one"] {
+        for t in [
+            "Mock answer. You asked: hi",
+            " leading space",
+            "trailing  ",
+            "",
+            "one",
+        ] {
             assert_eq!(pieces(t).concat(), t);
         }
         assert_eq!(pieces("a b  c"), vec!["a", " b", "  c"]);
@@ -159,8 +188,18 @@ mod tests {
     #[test]
     fn shape_applies_stop_then_length() {
         assert_eq!(shape("a b c d", None, Some(2)), ("a b".into(), "length"));
-        assert_eq!(shape("a b c d", Some(&Stop::One(" c".into())), None), ("a b".into(), "stop"));
-        assert_eq!(shape("a b c d", Some(&Stop::Many(vec!["d".into(), "b".into()])), Some(5)), ("a ".into(), "stop"));
+        assert_eq!(
+            shape("a b c d", Some(&Stop::One(" c".into())), None),
+            ("a b".into(), "stop")
+        );
+        assert_eq!(
+            shape(
+                "a b c d",
+                Some(&Stop::Many(vec!["d".into(), "b".into()])),
+                Some(5)
+            ),
+            ("a ".into(), "stop")
+        );
         assert_eq!(shape("a b", None, Some(2)), ("a b".into(), "stop"));
     }
 

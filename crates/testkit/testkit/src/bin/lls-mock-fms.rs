@@ -28,7 +28,11 @@ fn trigger(spec: &str) -> anyhow::Result<Trigger> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let triggers = args.triggers.iter().map(|t| trigger(t)).collect::<anyhow::Result<Vec<_>>>()?;
+    let triggers = args
+        .triggers
+        .iter()
+        .map(|t| trigger(t))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let detectors: Vec<&str> = args.detectors.iter().map(String::as_str).collect();
     let mock = FmsMock::start(&detectors, triggers).await?;
     // The line a test reads to learn the address.

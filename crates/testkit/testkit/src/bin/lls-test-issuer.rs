@@ -34,7 +34,9 @@ async fn main() -> anyhow::Result<()> {
     // The line a test reads to learn the port (the keys exist by then).
     #[allow(clippy::print_stdout)]
     {
-        println!("lls-test-issuer listening on http://{addr} (issuer {issuer}, JWKS http://{addr}/jwks)");
+        println!(
+            "lls-test-issuer listening on http://{addr} (issuer {issuer}, JWKS http://{addr}/jwks)"
+        );
     }
     axum::serve(listener, mint.router()).await?;
     Ok(())

@@ -9,11 +9,19 @@ use super::{FilesHarness, Outcome, ScenarioResult, ctx, upload};
 
 async fn list(h: &FilesHarness, query: ListFilesQuery) -> anyhow::Result<FileList> {
     let shown = format!("{query:?}");
-    h.files.list(&ctx(), query).await.map_err(|e| anyhow!("list {shown} failed: {e}"))
+    h.files
+        .list(&ctx(), query)
+        .await
+        .map_err(|e| anyhow!("list {shown} failed: {e}"))
 }
 
 fn query(order: Order, limit: Option<usize>, after: Option<&str>) -> ListFilesQuery {
-    ListFilesQuery { after: after.map(str::to_owned), limit, order, purpose: None }
+    ListFilesQuery {
+        after: after.map(str::to_owned),
+        limit,
+        order,
+        purpose: None,
+    }
 }
 
 fn ids(files: &[FileObject]) -> Vec<String> {
@@ -22,10 +30,19 @@ fn ids(files: &[FileObject]) -> Vec<String> {
 
 /// `first_id`/`last_id` name the page's ends, `""` when it is empty.
 fn check_ends(page: &FileList) -> anyhow::Result<()> {
-    ensure!(page.object == "list", "object is {:?}, not \"list\"", page.object);
+    ensure!(
+        page.object == "list",
+        "object is {:?}, not \"list\"",
+        page.object
+    );
     let first = page.data.first().map(|f| f.id.as_str()).unwrap_or("");
     let last = page.data.last().map(|f| f.id.as_str()).unwrap_or("");
-    ensure!(page.first_id == first && page.last_id == last, "first_id/last_id {:?}/{:?} do not match the page", page.first_id, page.last_id);
+    ensure!(
+        page.first_id == first && page.last_id == last,
+        "first_id/last_id {:?}/{:?} do not match the page",
+        page.first_id,
+        page.last_id
+    );
     Ok(())
 }
 
@@ -33,20 +50,45 @@ fn check_ends(page: &FileList) -> anyhow::Result<()> {
 /// same second keep their upload order.
 pub async fn list_order(h: &FilesHarness) -> ScenarioResult {
     let empty = list(h, ListFilesQuery::default()).await?;
-    ensure!(empty.data.is_empty() && !empty.has_more, "a fresh provider lists {:?}", ids(&empty.data));
+    ensure!(
+        empty.data.is_empty() && !empty.has_more,
+        "a fresh provider lists {:?}",
+        ids(&empty.data)
+    );
     check_ends(&empty)?;
     let mut uploaded = Vec::new();
     for i in 0..4 {
-        uploaded.push(upload(&*h.files, &format!("f{i}.txt"), b"x", FilePurpose::Assistants).await?.id);
+        uploaded.push(
+            upload(
+                &*h.files,
+                &format!("f{i}.txt"),
+                b"x",
+                FilePurpose::Assistants,
+            )
+            .await?
+            .id,
+        );
     }
     let asc = list(h, query(Order::Asc, None, None)).await?;
     check_ends(&asc)?;
-    ensure!(ids(&asc.data) == uploaded && !asc.has_more, "asc lists {:?}, uploads were {uploaded:?}", ids(&asc.data));
+    ensure!(
+        ids(&asc.data) == uploaded && !asc.has_more,
+        "asc lists {:?}, uploads were {uploaded:?}",
+        ids(&asc.data)
+    );
     let newest_first: Vec<String> = uploaded.iter().rev().cloned().collect();
     let desc = list(h, query(Order::Desc, None, None)).await?;
-    ensure!(ids(&desc.data) == newest_first, "desc lists {:?}, expected {newest_first:?}", ids(&desc.data));
+    ensure!(
+        ids(&desc.data) == newest_first,
+        "desc lists {:?}, expected {newest_first:?}",
+        ids(&desc.data)
+    );
     let default = list(h, ListFilesQuery::default()).await?;
-    ensure!(ids(&default.data) == newest_first, "the default order lists {:?}, expected newest first", ids(&default.data));
+    ensure!(
+        ids(&default.data) == newest_first,
+        "the default order lists {:?}, expected newest first",
+        ids(&default.data)
+    );
     Ok(Outcome::Passed)
 }
 
@@ -55,7 +97,11 @@ pub async fn list_order(h: &FilesHarness) -> ScenarioResult {
 pub async fn list_pagination(h: &FilesHarness) -> ScenarioResult {
     let mut uploaded = Vec::new();
     for i in 0..5 {
-        uploaded.push(upload(&*h.files, &format!("p{i}.txt"), b"x", FilePurpose::Batch).await?.id);
+        uploaded.push(
+            upload(&*h.files, &format!("p{i}.txt"), b"x", FilePurpose::Batch)
+                .await?
+                .id,
+        );
     }
     for order in [Order::Asc, Order::Desc] {
         let mut seen = Vec::new();
@@ -63,8 +109,16 @@ pub async fn list_pagination(h: &FilesHarness) -> ScenarioResult {
         for expected_len in [2, 2, 1] {
             let page = list(h, query(order, Some(2), after.as_deref())).await?;
             check_ends(&page)?;
-            ensure!(page.data.len() == expected_len, "{order:?} page after {after:?} has {} files, not {expected_len}", page.data.len());
-            ensure!(page.has_more == (expected_len == 2), "{order:?} page after {after:?}: has_more is {}", page.has_more);
+            ensure!(
+                page.data.len() == expected_len,
+                "{order:?} page after {after:?} has {} files, not {expected_len}",
+                page.data.len()
+            );
+            ensure!(
+                page.has_more == (expected_len == 2),
+                "{order:?} page after {after:?}: has_more is {}",
+                page.has_more
+            );
             seen.extend(ids(&page.data));
             after = Some(page.last_id.clone());
         }
@@ -72,14 +126,29 @@ pub async fn list_pagination(h: &FilesHarness) -> ScenarioResult {
         if order == Order::Desc {
             expected.reverse();
         }
-        ensure!(seen == expected, "{order:?} pages walked {seen:?}, expected {expected:?}");
+        ensure!(
+            seen == expected,
+            "{order:?} pages walked {seen:?}, expected {expected:?}"
+        );
     }
     let exact = list(h, query(Order::Asc, Some(5), None)).await?;
-    ensure!(exact.data.len() == 5 && !exact.has_more, "a limit equal to the count says has_more={}", exact.has_more);
+    ensure!(
+        exact.data.len() == 5 && !exact.has_more,
+        "a limit equal to the count says has_more={}",
+        exact.has_more
+    );
     for bad in [0, 10_001] {
-        match h.files.list(&ctx(), query(Order::Desc, Some(bad), None)).await {
+        match h
+            .files
+            .list(&ctx(), query(Order::Desc, Some(bad), None))
+            .await
+        {
             Err(e) if e.kind() == ErrorKind::InvalidRequest => {}
-            other => return Err(anyhow!("limit={bad} answered {other:?}, not an invalid-request error")),
+            other => {
+                return Err(anyhow!(
+                    "limit={bad} answered {other:?}, not an invalid-request error"
+                ));
+            }
         }
     }
     Ok(Outcome::Passed)
@@ -89,9 +158,23 @@ pub async fn list_pagination(h: &FilesHarness) -> ScenarioResult {
 pub async fn list_purpose_filter(h: &FilesHarness) -> ScenarioResult {
     let a = upload(&*h.files, "a.txt", b"a", FilePurpose::Assistants).await?;
     let b = upload(&*h.files, "b.jsonl", b"b", FilePurpose::Batch).await?;
-    for (purpose, expected) in [(FilePurpose::Assistants, &a.id), (FilePurpose::Batch, &b.id)] {
-        let page = list(h, ListFilesQuery { purpose: Some(purpose), ..Default::default() }).await?;
-        ensure!(ids(&page.data) == [expected.clone()], "purpose={purpose:?} lists {:?}", ids(&page.data));
+    for (purpose, expected) in [
+        (FilePurpose::Assistants, &a.id),
+        (FilePurpose::Batch, &b.id),
+    ] {
+        let page = list(
+            h,
+            ListFilesQuery {
+                purpose: Some(purpose),
+                ..Default::default()
+            },
+        )
+        .await?;
+        ensure!(
+            ids(&page.data) == [expected.clone()],
+            "purpose={purpose:?} lists {:?}",
+            ids(&page.data)
+        );
         check_ends(&page)?;
     }
     Ok(Outcome::Passed)

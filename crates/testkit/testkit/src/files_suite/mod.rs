@@ -16,7 +16,10 @@ mod limits;
 mod listing;
 mod owners;
 
-pub use crud::{content_round_trip, delete, filename_is_metadata, unknown_id, upload_and_retrieve, upload_stream_chunks};
+pub use crud::{
+    content_round_trip, delete, filename_is_metadata, unknown_id, upload_and_retrieve,
+    upload_stream_chunks,
+};
 pub use limits::{expires_after_honoured, expiry, failed_stream_leaves_nothing, upload_too_large};
 pub use listing::{list_order, list_pagination, list_purpose_filter};
 pub use owners::{owners_admin_policy, owners_default_policy, owners_pages_fill};
@@ -30,8 +33,8 @@ use bytes::Bytes;
 use lls_api_common::{ErrorKind, RequestContext};
 use lls_api_files::{FileObject, FilePurpose, Files, UploadFile};
 
-use crate::scenario::{Runtime, Scenario, Suite};
 pub use crate::scenario::{Outcome, ScenarioResult, TestResult};
+use crate::scenario::{Runtime, Scenario, Suite};
 
 /// What a provider crate's setup gives the suite; built anew (empty) for every scenario.
 pub struct FilesHarness {
@@ -45,7 +48,9 @@ pub struct FilesHarness {
 
 impl std::fmt::Debug for FilesHarness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FilesHarness").field("advance_clock", &self.advance_clock.is_some()).finish_non_exhaustive()
+        f.debug_struct("FilesHarness")
+            .field("advance_clock", &self.advance_clock.is_some())
+            .finish_non_exhaustive()
     }
 }
 
@@ -86,8 +91,14 @@ pub const SUITE: Suite<Features> = Suite {
         Scenario::always("list_pagination"),
         Scenario::always("list_purpose_filter"),
         Scenario::always("expires_after_honoured"),
-        Scenario { name: "expiry", runs_with: |f| f.movable_clock },
-        Scenario { name: "upload_too_large", runs_with: |f| f.small_size_cap },
+        Scenario {
+            name: "expiry",
+            runs_with: |f| f.movable_clock,
+        },
+        Scenario {
+            name: "upload_too_large",
+            runs_with: |f| f.small_size_cap,
+        },
         Scenario::always("failed_stream_leaves_nothing"),
         Scenario::always("owners_default_policy"),
         Scenario::always("owners_admin_policy"),
@@ -144,40 +155,91 @@ fn upload_of(filename: &str, content: &[u8], purpose: FilePurpose) -> UploadFile
     }
 }
 
-async fn upload(files: &dyn Files, filename: &str, content: &[u8], purpose: FilePurpose) -> anyhow::Result<FileObject> {
-    files.upload(&ctx(), upload_of(filename, content, purpose)).await.map_err(|e| anyhow!("upload of {filename:?} failed: {e}"))
+async fn upload(
+    files: &dyn Files,
+    filename: &str,
+    content: &[u8],
+    purpose: FilePurpose,
+) -> anyhow::Result<FileObject> {
+    files
+        .upload(&ctx(), upload_of(filename, content, purpose))
+        .await
+        .map_err(|e| anyhow!("upload of {filename:?} failed: {e}"))
 }
 
 /// What a fresh upload must look like.
-fn check_new_file(f: &FileObject, filename: &str, bytes: usize, purpose: FilePurpose) -> anyhow::Result<()> {
-    let hex = f.id.strip_prefix("file-").with_context(|| format!("id {:?} does not start with 'file-'", f.id))?;
-    ensure!(hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()), "id {:?} is not file-<32 hex>", f.id);
+fn check_new_file(
+    f: &FileObject,
+    filename: &str,
+    bytes: usize,
+    purpose: FilePurpose,
+) -> anyhow::Result<()> {
+    let hex =
+        f.id.strip_prefix("file-")
+            .with_context(|| format!("id {:?} does not start with 'file-'", f.id))?;
+    ensure!(
+        hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        "id {:?} is not file-<32 hex>",
+        f.id
+    );
     ensure!(f.object == "file", "object is {:?}, not \"file\"", f.object);
-    ensure!(f.filename == filename, "filename is {:?}, not {filename:?}", f.filename);
+    ensure!(
+        f.filename == filename,
+        "filename is {:?}, not {filename:?}",
+        f.filename
+    );
     ensure!(f.bytes == bytes as u64, "bytes is {}, not {bytes}", f.bytes);
-    ensure!(f.purpose == purpose, "purpose is {:?}, not {purpose:?}", f.purpose);
+    ensure!(
+        f.purpose == purpose,
+        "purpose is {:?}, not {purpose:?}",
+        f.purpose
+    );
     let now = lls_api_common::unix_now();
-    ensure!((now - 86_400..=now + 86_400).contains(&f.created_at), "created_at {} is not about now ({now})", f.created_at);
+    ensure!(
+        (now - 86_400..=now + 86_400).contains(&f.created_at),
+        "created_at {} is not about now ({now})",
+        f.created_at
+    );
     if let Some(at) = f.expires_at {
-        ensure!(at > f.created_at, "expires_at {at} is not after created_at {}", f.created_at);
+        ensure!(
+            at > f.created_at,
+            "expires_at {at} is not after created_at {}",
+            f.created_at
+        );
     }
     Ok(())
 }
 
 /// The error must be "not found" in upstream's words for `id`.
-fn check_not_found(result: lls_api_common::Result<impl std::fmt::Debug>, id: &str, what: &str) -> anyhow::Result<()> {
+fn check_not_found(
+    result: lls_api_common::Result<impl std::fmt::Debug>,
+    id: &str,
+    what: &str,
+) -> anyhow::Result<()> {
     let err = match result {
         Ok(v) => return Err(anyhow!("{what} of {id:?} succeeded: {v:?}")),
         Err(e) => e,
     };
-    ensure!(err.kind() == ErrorKind::NotFound, "{what} of {id:?} failed with {:?}, not NotFound: {err}", err.kind());
-    let expected = format!("File '{id}' not found. Use 'client.files.list()' to list available Files.");
-    ensure!(err.message() == expected, "{what} of {id:?}: message {:?}, expected {expected:?}", err.message());
+    ensure!(
+        err.kind() == ErrorKind::NotFound,
+        "{what} of {id:?} failed with {:?}, not NotFound: {err}",
+        err.kind()
+    );
+    let expected =
+        format!("File '{id}' not found. Use 'client.files.list()' to list available Files.");
+    ensure!(
+        err.message() == expected,
+        "{what} of {id:?}: message {:?}, expected {expected:?}",
+        err.message()
+    );
     Ok(())
 }
 
 async fn listed_ids(files: &dyn Files) -> anyhow::Result<Vec<String>> {
-    let list = files.list(&ctx(), Default::default()).await.map_err(|e| anyhow!("list failed: {e}"))?;
+    let list = files
+        .list(&ctx(), Default::default())
+        .await
+        .map_err(|e| anyhow!("list failed: {e}"))?;
     Ok(list.data.into_iter().map(|f| f.id).collect())
 }
 
@@ -188,7 +250,14 @@ mod tests {
     #[test]
     fn a_provider_without_clock_or_small_cap_runs_some_scenarios() {
         let names: Vec<&str> = SUITE.scenarios.iter().map(|s| s.name).collect();
-        let bare = Features { movable_clock: false, small_size_cap: false };
-        assert!(SUITE.check_scenario_count(&names, async move { Ok(bare) }).is_ok());
+        let bare = Features {
+            movable_clock: false,
+            small_size_cap: false,
+        };
+        assert!(
+            SUITE
+                .check_scenario_count(&names, async move { Ok(bare) })
+                .is_ok()
+        );
     }
 }

@@ -21,8 +21,8 @@ mod embeddings;
 mod models;
 
 pub use chat::{
-    chat_json_schema, chat_logprobs, chat_max_tokens, chat_n2, chat_non_stream, chat_stream, chat_tools,
-    chat_tools_stream,
+    chat_json_schema, chat_logprobs, chat_max_tokens, chat_n2, chat_non_stream, chat_stream,
+    chat_tools, chat_tools_stream,
 };
 pub use completion::{completion_logprobs, completion_non_stream, completion_stream};
 pub use embeddings::{embeddings_base64, embeddings_multiple, embeddings_single};
@@ -36,8 +36,8 @@ use std::time::Duration;
 use anyhow::ensure;
 use lls_api_inference::{Capabilities as ApiCapabilities, InferenceProvider};
 
-use crate::scenario::{Runtime, Scenario, Suite, require};
 pub use crate::scenario::{Outcome, ScenarioResult, TestResult};
+use crate::scenario::{Runtime, Scenario, Suite, require};
 
 /// What the suite exercises for a provider under test; scenarios needing more are skipped, not
 /// failed. `provider` is the provider's own description ([`Capabilities::of`]), possibly
@@ -64,7 +64,10 @@ impl std::ops::Deref for Capabilities {
 impl Capabilities {
     /// What `provider` says it supports, without failure injection.
     pub fn of(provider: &dyn InferenceProvider) -> Self {
-        Capabilities { provider: provider.capabilities(), failure_injection: false }
+        Capabilities {
+            provider: provider.capabilities(),
+            failure_injection: false,
+        }
     }
 
     /// The backend fails on request (the fake, the mock server).
@@ -81,7 +84,10 @@ impl Capabilities {
 
     /// Fixed capabilities, for the suite's own tests.
     pub fn from_api(provider: ApiCapabilities) -> Self {
-        Capabilities { provider, failure_injection: false }
+        Capabilities {
+            provider,
+            failure_injection: false,
+        }
     }
 }
 
@@ -99,7 +105,11 @@ pub struct Harness {
 
 impl std::fmt::Debug for Harness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Harness").field("llm", &self.llm).field("embedding", &self.embedding).field("caps", &self.caps).finish()
+        f.debug_struct("Harness")
+            .field("llm", &self.llm)
+            .field("embedding", &self.embedding)
+            .field("caps", &self.caps)
+            .finish()
     }
 }
 
@@ -110,23 +120,68 @@ impl std::fmt::Debug for Harness {
 pub const SUITE: Suite<Capabilities> = Suite {
     api: "inference",
     scenarios: &[
-        Scenario { name: "chat_non_stream", runs_with: |c| c.chat },
-        Scenario { name: "chat_stream", runs_with: |c| c.chat },
-        Scenario { name: "chat_tools", runs_with: |c| c.chat && c.tools },
-        Scenario { name: "chat_tools_stream", runs_with: |c| c.chat && c.tools },
-        Scenario { name: "chat_json_schema", runs_with: |c| c.chat && c.structured_output },
-        Scenario { name: "chat_n2", runs_with: |c| c.chat },
-        Scenario { name: "chat_logprobs", runs_with: |c| c.chat && c.logprobs },
-        Scenario { name: "chat_max_tokens", runs_with: |c| c.chat },
-        Scenario { name: "completion_non_stream", runs_with: |c| c.completions },
-        Scenario { name: "completion_stream", runs_with: |c| c.completions },
-        Scenario { name: "completion_logprobs", runs_with: |c| c.completions && c.logprobs },
-        Scenario { name: "embeddings_single", runs_with: |c| c.embeddings },
-        Scenario { name: "embeddings_multiple", runs_with: |c| c.embeddings },
-        Scenario { name: "embeddings_base64", runs_with: |c| c.embeddings && c.embeddings_base64 },
+        Scenario {
+            name: "chat_non_stream",
+            runs_with: |c| c.chat,
+        },
+        Scenario {
+            name: "chat_stream",
+            runs_with: |c| c.chat,
+        },
+        Scenario {
+            name: "chat_tools",
+            runs_with: |c| c.chat && c.tools,
+        },
+        Scenario {
+            name: "chat_tools_stream",
+            runs_with: |c| c.chat && c.tools,
+        },
+        Scenario {
+            name: "chat_json_schema",
+            runs_with: |c| c.chat && c.structured_output,
+        },
+        Scenario {
+            name: "chat_n2",
+            runs_with: |c| c.chat,
+        },
+        Scenario {
+            name: "chat_logprobs",
+            runs_with: |c| c.chat && c.logprobs,
+        },
+        Scenario {
+            name: "chat_max_tokens",
+            runs_with: |c| c.chat,
+        },
+        Scenario {
+            name: "completion_non_stream",
+            runs_with: |c| c.completions,
+        },
+        Scenario {
+            name: "completion_stream",
+            runs_with: |c| c.completions,
+        },
+        Scenario {
+            name: "completion_logprobs",
+            runs_with: |c| c.completions && c.logprobs,
+        },
+        Scenario {
+            name: "embeddings_single",
+            runs_with: |c| c.embeddings,
+        },
+        Scenario {
+            name: "embeddings_multiple",
+            runs_with: |c| c.embeddings,
+        },
+        Scenario {
+            name: "embeddings_base64",
+            runs_with: |c| c.embeddings && c.embeddings_base64,
+        },
         Scenario::always("list_models"),
         Scenario::always("unknown_model"),
-        Scenario { name: "error_propagation", runs_with: |c| c.failure_injection },
+        Scenario {
+            name: "error_propagation",
+            runs_with: |c| c.failure_injection,
+        },
     ],
     timeout: Duration::from_secs(120),
     runtime: Runtime::CurrentThread,
@@ -195,17 +250,33 @@ mod tests {
     fn a_harness_cannot_claim_more_than_its_provider_declares() {
         let claimed = Capabilities::from_api(ApiCapabilities::all());
         let e = within_declared(claimed, ApiCapabilities::embeddings_only()).unwrap_err();
-        assert!(e.to_string().contains("more than the provider's capabilities() declare"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("more than the provider's capabilities() declare"),
+            "{e}"
+        );
         let narrowed = claimed.except(|c| *c = ApiCapabilities::embeddings_only());
-        assert_eq!(within_declared(narrowed, ApiCapabilities::all()).unwrap(), narrowed);
+        assert_eq!(
+            within_declared(narrowed, ApiCapabilities::all()).unwrap(),
+            narrowed
+        );
     }
 
     #[test]
     fn the_usual_providers_run_some_scenarios() {
         let names: Vec<&str> = SUITE.scenarios.iter().map(|s| s.name).collect();
-        for caps in [ApiCapabilities::all(), ApiCapabilities::chat_only(), ApiCapabilities::embeddings_only()] {
+        for caps in [
+            ApiCapabilities::all(),
+            ApiCapabilities::chat_only(),
+            ApiCapabilities::embeddings_only(),
+        ] {
             let caps = Capabilities::from_api(caps);
-            assert!(SUITE.check_scenario_count(&names, async move { Ok(caps) }).is_ok(), "{caps:?}");
+            assert!(
+                SUITE
+                    .check_scenario_count(&names, async move { Ok(caps) })
+                    .is_ok(),
+                "{caps:?}"
+            );
         }
     }
 }

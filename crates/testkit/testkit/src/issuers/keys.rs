@@ -21,7 +21,10 @@ pub struct SigningKey {
 
 impl std::fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -39,7 +42,12 @@ impl SigningKey {
             "n": URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
             "e": URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
         });
-        Ok(SigningKey { kid: kid.to_owned(), alg: Algorithm::RS256, encoding, jwk })
+        Ok(SigningKey {
+            kid: kid.to_owned(),
+            alg: Algorithm::RS256,
+            encoding,
+            jwk,
+        })
     }
 
     /// A new P-256 key for ES256.
@@ -51,7 +59,11 @@ impl SigningKey {
             .map_err(|e| anyhow::anyhow!("P-256 key: {e}"))?;
         // An uncompressed point: 0x04, then x and y (32 bytes each).
         let point = pair.public_key().as_ref();
-        anyhow::ensure!(point.len() == 65, "unexpected P-256 public key length {}", point.len());
+        anyhow::ensure!(
+            point.len() == 65,
+            "unexpected P-256 public key length {}",
+            point.len()
+        );
         let jwk = json!({
             "kty": "EC",
             "kid": kid,
@@ -62,7 +74,12 @@ impl SigningKey {
             "y": URL_SAFE_NO_PAD.encode(&point[33..]),
         });
         let encoding = EncodingKey::from_ec_der(pkcs8.as_ref());
-        Ok(SigningKey { kid: kid.to_owned(), alg: Algorithm::ES256, encoding, jwk })
+        Ok(SigningKey {
+            kid: kid.to_owned(),
+            alg: Algorithm::ES256,
+            encoding,
+            jwk,
+        })
     }
 
     pub fn kid(&self) -> &str {

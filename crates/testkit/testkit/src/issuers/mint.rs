@@ -101,13 +101,17 @@ impl TokenMint {
             keys: Mutex::new(keys),
             strangers: KeyPair::generate("unpublished-", 1)?,
         };
-        Ok(TokenMint { state: Arc::new(state) })
+        Ok(TokenMint {
+            state: Arc::new(state),
+        })
     }
 
     /// `GET /jwks`, `POST /mint`, `POST /rotate`.
     pub fn router(&self) -> Router {
-        let mint_routes =
-            Router::new().route("/mint", post(mint)).route("/rotate", post(rotate)).with_state(self.clone());
+        let mint_routes = Router::new()
+            .route("/mint", post(mint))
+            .route("/rotate", post(rotate))
+            .with_state(self.clone());
         self.state.jwks.router().merge(mint_routes)
     }
 
@@ -121,17 +125,31 @@ impl TokenMint {
     pub fn mint(&self, request: MintRequest) -> Result<Minted, String> {
         let alg = request.alg.as_deref().unwrap_or("RS256");
         let current = self.state.keys.lock().clone();
-        let pair = if request.unpublished { &self.state.strangers } else { &current };
-        let key = pair.by_alg(alg).ok_or_else(|| format!("alg must be RS256 or ES256, not {alg:?}"))?;
+        let pair = if request.unpublished {
+            &self.state.strangers
+        } else {
+            &current
+        };
+        let key = pair
+            .by_alg(alg)
+            .ok_or_else(|| format!("alg must be RS256 or ES256, not {alg:?}"))?;
         let mut claims = request.claims;
         let now = now_secs();
-        claims.entry("iss").or_insert_with(|| json!(self.state.issuer));
-        claims.entry("aud").or_insert_with(|| json!(self.state.audience));
+        claims
+            .entry("iss")
+            .or_insert_with(|| json!(self.state.issuer));
+        claims
+            .entry("aud")
+            .or_insert_with(|| json!(self.state.audience));
         claims.entry("iat").or_insert_with(|| json!(now));
         claims.entry("exp").or_insert_with(|| json!(now + 3600));
         let claims = Value::Object(claims);
         let kid = request.kid.unwrap_or_else(|| key.kid().to_owned());
-        Ok(Minted { token: key.sign_as(&kid, &claims), kid, claims })
+        Ok(Minted {
+            token: key.sign_as(&kid, &claims),
+            kid,
+            claims,
+        })
     }
 
     /// New keys of the next generation replace the published ones; returns their kids.
@@ -146,16 +164,26 @@ impl TokenMint {
 }
 
 fn bad_request(message: &str) -> Response {
-    (StatusCode::BAD_REQUEST, axum::Json(json!({"error": {"message": message}}))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        axum::Json(json!({"error": {"message": message}})),
+    )
+        .into_response()
 }
 
 async fn mint(State(mint): State<TokenMint>, body: axum::body::Bytes) -> Response {
     let request: MintRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => return bad_request(&format!("expected {{\"claims\": {{...}}, \"alg\": ...}}: {e}")),
+        Err(e) => {
+            return bad_request(&format!(
+                "expected {{\"claims\": {{...}}, \"alg\": ...}}: {e}"
+            ));
+        }
     };
     match mint.mint(request) {
-        Ok(m) => axum::Json(json!({"token": m.token, "kid": m.kid, "claims": m.claims})).into_response(),
+        Ok(m) => {
+            axum::Json(json!({"token": m.token, "kid": m.kid, "claims": m.claims})).into_response()
+        }
         Err(e) => bad_request(&e),
     }
 }
@@ -174,7 +202,9 @@ mod tests {
     use jsonwebtoken::{DecodingKey, Validation, decode, decode_header, jwk::Jwk};
 
     async fn serve(mint: &TokenMint) -> String {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
         let addr = listener.local_addr().unwrap();
         let router = mint.router();
         tokio::spawn(async move { axum::serve(listener, router).await });
@@ -183,10 +213,22 @@ mod tests {
 
     /// Checks `token` against the JWKS at `base`, as a server would: key by `kid`.
     async fn verify(http: &reqwest::Client, base: &str, token: &str) -> Result<Value, String> {
-        let jwks: Value = http.get(format!("{base}/jwks")).send().await.unwrap().json().await.unwrap();
+        let jwks: Value = http
+            .get(format!("{base}/jwks"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let header = decode_header(token).unwrap();
         let kid = header.kid.unwrap();
-        let raw = jwks["keys"].as_array().unwrap().iter().find(|k| k["kid"] == kid.as_str()).ok_or("unknown kid")?;
+        let raw = jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["kid"] == kid.as_str())
+            .ok_or("unknown kid")?;
         let jwk: Jwk = serde_json::from_value(raw.clone()).unwrap();
         let mut validation = Validation::new(header.alg);
         validation.leeway = 0;
@@ -209,32 +251,78 @@ mod tests {
         let http = reqwest::Client::new();
 
         for alg in ["RS256", "ES256"] {
-            let (status, minted) = post(&http, format!("{base}/mint"), json!({"claims": {"sub": "alice"}, "alg": alg})).await;
+            let (status, minted) = post(
+                &http,
+                format!("{base}/mint"),
+                json!({"claims": {"sub": "alice"}, "alg": alg}),
+            )
+            .await;
             assert_eq!(status, 200, "{minted}");
-            let claims = verify(&http, &base, minted["token"].as_str().unwrap()).await.unwrap();
+            let claims = verify(&http, &base, minted["token"].as_str().unwrap())
+                .await
+                .unwrap();
             assert_eq!(claims["sub"], "alice");
             assert_eq!(claims["iss"], "http://issuer.test");
             assert!(claims["exp"].as_i64().unwrap() > now_secs());
         }
 
-        let (_, expired) = post(&http, format!("{base}/mint"), json!({"claims": {"sub": "a", "exp": now_secs() - 60}})).await;
-        let e = verify(&http, &base, expired["token"].as_str().unwrap()).await.unwrap_err();
+        let (_, expired) = post(
+            &http,
+            format!("{base}/mint"),
+            json!({"claims": {"sub": "a", "exp": now_secs() - 60}}),
+        )
+        .await;
+        let e = verify(&http, &base, expired["token"].as_str().unwrap())
+            .await
+            .unwrap_err();
         assert!(e.contains("Expired"), "{e}");
-        let (_, stranger) = post(&http, format!("{base}/mint"), json!({"claims": {"sub": "a"}, "unpublished": true})).await;
-        assert_eq!(verify(&http, &base, stranger["token"].as_str().unwrap()).await.unwrap_err(), "unknown kid");
+        let (_, stranger) = post(
+            &http,
+            format!("{base}/mint"),
+            json!({"claims": {"sub": "a"}, "unpublished": true}),
+        )
+        .await;
+        assert_eq!(
+            verify(&http, &base, stranger["token"].as_str().unwrap())
+                .await
+                .unwrap_err(),
+            "unknown kid"
+        );
         let forged = json!({"claims": {"sub": "a"}, "unpublished": true, "kid": "rs256-1"});
         let (_, forged) = post(&http, format!("{base}/mint"), forged).await;
-        assert!(verify(&http, &base, forged["token"].as_str().unwrap()).await.unwrap_err().contains("InvalidSignature"));
+        assert!(
+            verify(&http, &base, forged["token"].as_str().unwrap())
+                .await
+                .unwrap_err()
+                .contains("InvalidSignature")
+        );
         let (status, _) = post(&http, format!("{base}/mint"), json!({"alg": "HS256"})).await;
         assert_eq!(status, 400);
 
-        let (_, old) = post(&http, format!("{base}/mint"), json!({"claims": {"sub": "a"}})).await;
+        let (_, old) = post(
+            &http,
+            format!("{base}/mint"),
+            json!({"claims": {"sub": "a"}}),
+        )
+        .await;
         let (status, rotated) = post(&http, format!("{base}/rotate"), json!({})).await;
         assert_eq!(status, 200);
         assert_eq!(rotated["kids"], json!(["rs256-2", "es256-2"]));
-        assert_eq!(verify(&http, &base, old["token"].as_str().unwrap()).await.unwrap_err(), "unknown kid");
-        let (_, new) = post(&http, format!("{base}/mint"), json!({"claims": {"sub": "a"}, "alg": "ES256"})).await;
+        assert_eq!(
+            verify(&http, &base, old["token"].as_str().unwrap())
+                .await
+                .unwrap_err(),
+            "unknown kid"
+        );
+        let (_, new) = post(
+            &http,
+            format!("{base}/mint"),
+            json!({"claims": {"sub": "a"}, "alg": "ES256"}),
+        )
+        .await;
         assert_eq!(new["kid"], "es256-2");
-        verify(&http, &base, new["token"].as_str().unwrap()).await.unwrap();
+        verify(&http, &base, new["token"].as_str().unwrap())
+            .await
+            .unwrap();
     }
 }

@@ -10,7 +10,9 @@ mod servers;
 
 pub use keys::SigningKey;
 pub use mint::{MintRequest, Minted, TokenMint};
-pub use servers::{CustomAuthServer, GitHubApi, IntrospectionServer, JwksEndpoint, JwksIssuer, KubeApiServer};
+pub use servers::{
+    CustomAuthServer, GitHubApi, IntrospectionServer, JwksEndpoint, JwksIssuer, KubeApiServer,
+};
 
 /// Seconds since the epoch, for `iat`/`nbf`/`exp` claims.
 pub fn now_secs() -> i64 {

@@ -19,7 +19,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::local_server::{LocalServer as Running, serve};
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
-    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
 }
 
 /// A JWKS endpoint (`GET /jwks`) publishing whichever keys the test says; rotation is
@@ -31,14 +35,19 @@ pub struct JwksIssuer {
 
 impl std::fmt::Debug for JwksIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwksIssuer").field("addr", &self.server.addr).finish_non_exhaustive()
+        f.debug_struct("JwksIssuer")
+            .field("addr", &self.server.addr)
+            .finish_non_exhaustive()
     }
 }
 
 impl JwksIssuer {
     pub async fn start(keys: &[&SigningKey]) -> std::io::Result<JwksIssuer> {
         let endpoint = JwksEndpoint::default();
-        let issuer = JwksIssuer { server: serve(endpoint.router()).await?, endpoint };
+        let issuer = JwksIssuer {
+            server: serve(endpoint.router()).await?,
+            endpoint,
+        };
         issuer.publish(keys);
         Ok(issuer)
     }
@@ -91,7 +100,9 @@ struct JwksState {
 impl JwksEndpoint {
     /// `GET /jwks`, answering `{"keys": [...]}`.
     pub fn router(&self) -> Router {
-        Router::new().route("/jwks", get(jwks)).with_state(self.state.clone())
+        Router::new()
+            .route("/jwks", get(jwks))
+            .with_state(self.state.clone())
     }
 
     /// Replaces the published key set.
@@ -139,12 +150,17 @@ struct IntrospectionState {
 
 impl std::fmt::Debug for IntrospectionServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("IntrospectionServer").field("addr", &self.server.addr).finish_non_exhaustive()
+        f.debug_struct("IntrospectionServer")
+            .field("addr", &self.server.addr)
+            .finish_non_exhaustive()
     }
 }
 
 impl IntrospectionServer {
-    pub async fn start(client_id: &str, client_secret: &str) -> std::io::Result<IntrospectionServer> {
+    pub async fn start(
+        client_id: &str,
+        client_secret: &str,
+    ) -> std::io::Result<IntrospectionServer> {
         let state = Arc::new(IntrospectionState {
             client_id: client_id.to_owned(),
             client_secret: client_secret.to_owned(),
@@ -152,8 +168,13 @@ impl IntrospectionServer {
             calls: AtomicUsize::new(0),
             credentials_in_body: Mutex::default(),
         });
-        let router = Router::new().route("/introspect", post(introspect)).with_state(state.clone());
-        Ok(IntrospectionServer { server: serve(router).await?, state })
+        let router = Router::new()
+            .route("/introspect", post(introspect))
+            .with_state(state.clone());
+        Ok(IntrospectionServer {
+            server: serve(router).await?,
+            state,
+        })
     }
 
     /// `http://127.0.0.1:PORT/introspect`.
@@ -177,7 +198,11 @@ impl IntrospectionServer {
     }
 }
 
-async fn introspect(State(s): State<Arc<IntrospectionState>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn introspect(
+    State(s): State<Arc<IntrospectionState>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     s.calls.fetch_add(1, Ordering::SeqCst);
     let form: HashMap<String, String> = form_urlencoded::parse(&body).into_owned().collect();
     let basic = headers
@@ -187,15 +212,29 @@ async fn introspect(State(s): State<Arc<IntrospectionState>>, headers: HeaderMap
         .and_then(|b| STANDARD.decode(b).ok())
         .and_then(|b| String::from_utf8(b).ok());
     let expected = format!("{}:{}", s.client_id, s.client_secret);
-    let in_body = form.get("client_id") == Some(&s.client_id) && form.get("client_secret") == Some(&s.client_secret);
+    let in_body = form.get("client_id") == Some(&s.client_id)
+        && form.get("client_secret") == Some(&s.client_secret);
     if basic.as_deref() != Some(expected.as_str()) && !in_body {
-        return (StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "invalid_client"}))).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"error": "invalid_client"})),
+        )
+            .into_response();
     }
     s.credentials_in_body.lock().push(in_body);
     let Some(token) = form.get("token") else {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({"error": "invalid_request"}))).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"error": "invalid_request"})),
+        )
+            .into_response();
     };
-    let answer = s.tokens.lock().get(token).cloned().unwrap_or_else(|| json!({"active": false}));
+    let answer = s
+        .tokens
+        .lock()
+        .get(token)
+        .cloned()
+        .unwrap_or_else(|| json!({"active": false}));
     axum::Json(answer).into_response()
 }
 
@@ -214,15 +253,22 @@ struct CustomState {
 
 impl std::fmt::Debug for CustomAuthServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CustomAuthServer").field("addr", &self.server.addr).finish_non_exhaustive()
+        f.debug_struct("CustomAuthServer")
+            .field("addr", &self.server.addr)
+            .finish_non_exhaustive()
     }
 }
 
 impl CustomAuthServer {
     pub async fn start() -> std::io::Result<CustomAuthServer> {
         let state = Arc::new(CustomState::default());
-        let router = Router::new().route("/auth", post(custom)).with_state(state.clone());
-        Ok(CustomAuthServer { server: serve(router).await?, state })
+        let router = Router::new()
+            .route("/auth", post(custom))
+            .with_state(state.clone());
+        Ok(CustomAuthServer {
+            server: serve(router).await?,
+            state,
+        })
     }
 
     /// `http://127.0.0.1:PORT/auth`.
@@ -237,7 +283,10 @@ impl CustomAuthServer {
 
     /// Answers `api_key` with this status and raw body.
     pub fn answer(&self, api_key: &str, status: u16, body: &str) {
-        self.state.answers.lock().insert(api_key.to_owned(), (status, body.to_owned()));
+        self.state
+            .answers
+            .lock()
+            .insert(api_key.to_owned(), (status, body.to_owned()));
     }
 
     /// Every request body received, oldest first.
@@ -248,7 +297,11 @@ impl CustomAuthServer {
 
 async fn custom(State(s): State<Arc<CustomState>>, body: Bytes) -> Response {
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let key = request.get("api_key").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let key = request
+        .get("api_key")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     s.requests.lock().push(request);
     let (status, body) = s
         .answers
@@ -277,7 +330,9 @@ struct KubeState {
 
 impl std::fmt::Debug for KubeApiServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KubeApiServer").field("addr", &self.server.addr).finish_non_exhaustive()
+        f.debug_struct("KubeApiServer")
+            .field("addr", &self.server.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -285,9 +340,15 @@ impl KubeApiServer {
     pub async fn start() -> std::io::Result<KubeApiServer> {
         let state = Arc::new(KubeState::default());
         let router = Router::new()
-            .route("/apis/authentication.k8s.io/v1/selfsubjectreviews", post(review))
+            .route(
+                "/apis/authentication.k8s.io/v1/selfsubjectreviews",
+                post(review),
+            )
             .with_state(state.clone());
-        Ok(KubeApiServer { server: serve(router).await?, state })
+        Ok(KubeApiServer {
+            server: serve(router).await?,
+            state,
+        })
     }
 
     /// `http://127.0.0.1:PORT`, the `api_server_url`.
@@ -322,14 +383,22 @@ async fn review(State(s): State<Arc<KubeState>>, headers: HeaderMap, body: Bytes
     s.calls.fetch_add(1, Ordering::SeqCst);
     let token = bearer(&headers).unwrap_or_default().to_owned();
     if s.forbidden.lock().contains(&token) {
-        return kube_status(StatusCode::FORBIDDEN, "Forbidden", "selfsubjectreviews is forbidden");
+        return kube_status(
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "selfsubjectreviews is forbidden",
+        );
     }
     let Some(user_info) = s.users.lock().get(&token).cloned() else {
         return kube_status(StatusCode::UNAUTHORIZED, "Unauthorized", "Unauthorized");
     };
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     if request.get("kind").and_then(Value::as_str) != Some("SelfSubjectReview") {
-        return kube_status(StatusCode::BAD_REQUEST, "BadRequest", "expected a SelfSubjectReview");
+        return kube_status(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            "expected a SelfSubjectReview",
+        );
     }
     let answer = json!({
         "kind": "SelfSubjectReview",
@@ -348,15 +417,22 @@ pub struct GitHubApi {
 
 impl std::fmt::Debug for GitHubApi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GitHubApi").field("addr", &self.server.addr).finish_non_exhaustive()
+        f.debug_struct("GitHubApi")
+            .field("addr", &self.server.addr)
+            .finish_non_exhaustive()
     }
 }
 
 impl GitHubApi {
     pub async fn start() -> std::io::Result<GitHubApi> {
         let users: Arc<Mutex<HashMap<String, Value>>> = Arc::default();
-        let router = Router::new().route("/user", get(github_user)).with_state(users.clone());
-        Ok(GitHubApi { server: serve(router).await?, users })
+        let router = Router::new()
+            .route("/user", get(github_user))
+            .with_state(users.clone());
+        Ok(GitHubApi {
+            server: serve(router).await?,
+            users,
+        })
     }
 
     /// `http://127.0.0.1:PORT`, the `github_api_base_url`.
@@ -369,10 +445,17 @@ impl GitHubApi {
     }
 }
 
-async fn github_user(State(users): State<Arc<Mutex<HashMap<String, Value>>>>, headers: HeaderMap) -> Response {
+async fn github_user(
+    State(users): State<Arc<Mutex<HashMap<String, Value>>>>,
+    headers: HeaderMap,
+) -> Response {
     let user = bearer(&headers).and_then(|t| users.lock().get(t).cloned());
     match user {
         Some(u) => axum::Json(u).into_response(),
-        None => (StatusCode::UNAUTHORIZED, axum::Json(json!({"message": "Bad credentials"}))).into_response(),
+        None => (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({"message": "Bad credentials"})),
+        )
+            .into_response(),
     }
 }

@@ -20,8 +20,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use parking_lot::Mutex;
 use rmcp::model::{
-    CallToolRequestParam, CallToolResult, Implementation, ListToolsResult, PaginatedRequestParam, ServerCapabilities,
-    ServerInfo, ToolsCapability,
+    CallToolRequestParam, CallToolResult, Implementation, ListToolsResult, PaginatedRequestParam,
+    ServerCapabilities, ServerInfo, ToolsCapability,
 };
 use rmcp::service::RequestContext;
 use rmcp::transport::sse_server::{SseServer, SseServerConfig};
@@ -41,7 +41,10 @@ struct ToolServer {
 impl ServerHandler for ToolServer {
     fn get_info(&self) -> ServerInfo {
         ServerInfo {
-            capabilities: ServerCapabilities { tools: Some(ToolsCapability::default()), ..Default::default() },
+            capabilities: ServerCapabilities {
+                tools: Some(ToolsCapability::default()),
+                ..Default::default()
+            },
             server_info: Implementation {
                 name: "lls-test-mcp".into(),
                 title: None,
@@ -60,12 +63,17 @@ impl ServerHandler for ToolServer {
     ) -> Result<ListToolsResult, ErrorData> {
         let all = tools::all();
         let start = match request.and_then(|r| r.cursor) {
-            Some(cursor) => cursor.parse::<usize>().map_err(|_| ErrorData::invalid_params("bad cursor", None))?,
+            Some(cursor) => cursor
+                .parse::<usize>()
+                .map_err(|_| ErrorData::invalid_params("bad cursor", None))?,
             None => 0,
         };
         let end = (start + self.page_size).min(all.len());
         let page = all.get(start..end).map(<[_]>::to_vec).unwrap_or_default();
-        Ok(ListToolsResult { next_cursor: (end < all.len()).then(|| end.to_string()), tools: page })
+        Ok(ListToolsResult {
+            next_cursor: (end < all.len()).then(|| end.to_string()),
+            tools: page,
+        })
     }
 
     async fn call_tool(
@@ -122,7 +130,9 @@ impl TestMcpServerBuilder {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
         let addr = listener.local_addr()?;
         let ct = CancellationToken::new();
-        let service = ToolServer { page_size: self.page_size };
+        let service = ToolServer {
+            page_size: self.page_size,
+        };
         let mut app = Router::new();
         if self.transports != Transports::StreamableOnly {
             let (sse, routes) = SseServer::new(SseServerConfig {
@@ -145,13 +155,26 @@ impl TestMcpServerBuilder {
             app = app.nest_service("/mcp", streamable);
         }
         let hits = Arc::new(Mutex::new(Vec::new()));
-        let gate = Gate { token: self.token, hits: hits.clone() };
-        let app = app.layer(middleware::from_fn_with_state(Arc::new(gate), check_and_record));
+        let gate = Gate {
+            token: self.token,
+            hits: hits.clone(),
+        };
+        let app = app.layer(middleware::from_fn_with_state(
+            Arc::new(gate),
+            check_and_record,
+        ));
         let stop = ct.clone();
         let task = tokio::spawn(async move {
-            axum::serve(listener, app).with_graceful_shutdown(async move { stop.cancelled().await }).await
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.cancelled().await })
+                .await
         });
-        Ok(TestMcpServer { addr, hits, ct, task })
+        Ok(TestMcpServer {
+            addr,
+            hits,
+            ct,
+            task,
+        })
     }
 }
 
@@ -170,7 +193,11 @@ pub struct Hit {
 }
 
 async fn check_and_record(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
-    let authorization = request.headers().get("authorization").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let authorization = request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     gate.hits.lock().push(Hit {
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
@@ -196,7 +223,11 @@ pub struct TestMcpServer {
 impl TestMcpServer {
     /// Both transports, no token, three tools per page.
     pub fn builder() -> TestMcpServerBuilder {
-        TestMcpServerBuilder { token: None, transports: Transports::Both, page_size: 3 }
+        TestMcpServerBuilder {
+            token: None,
+            transports: Transports::Both,
+            page_size: 3,
+        }
     }
 
     pub async fn start() -> std::io::Result<TestMcpServer> {
@@ -224,7 +255,11 @@ impl TestMcpServer {
 
     /// How many requests had this method and path.
     pub fn count(&self, method: &str, path: &str) -> usize {
-        self.hits.lock().iter().filter(|h| h.method == method && h.path == path).count()
+        self.hits
+            .lock()
+            .iter()
+            .filter(|h| h.method == method && h.path == path)
+            .count()
     }
 
     pub fn clear_hits(&self) {

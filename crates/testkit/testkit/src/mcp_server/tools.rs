@@ -60,7 +60,11 @@ fn string_arg(name: &str, description: &str) -> JsonObject {
 
 /// Every tool the server lists, in listing order.
 pub fn all() -> Vec<Tool> {
-    let mut weather = Tool::new("get_weather", "Current weather with structured output.", string_arg("location", "A city"));
+    let mut weather = Tool::new(
+        "get_weather",
+        "Current weather with structured output.",
+        string_arg("location", "A city"),
+    );
     weather.output_schema = Some(
         object(json!({
             "type": "object",
@@ -70,7 +74,11 @@ pub fn all() -> Vec<Tool> {
         .into(),
     );
     vec![
-        Tool::new("greet_everyone", "Greets the world.", string_arg("url", "Any URL")),
+        Tool::new(
+            "greet_everyone",
+            "Greets the world.",
+            string_arg("url", "Any URL"),
+        ),
         Tool::new(
             "get_boiling_point",
             "Returns the boiling point of a liquid in Celsius or Fahrenheit.",
@@ -83,7 +91,11 @@ pub fn all() -> Vec<Tool> {
                 "required": ["liquid_name"],
             })),
         ),
-        Tool::new("book_flight", "Books a flight; uses $defs and $ref.", book_flight_schema()),
+        Tool::new(
+            "book_flight",
+            "Books a flight; uses $defs and $ref.",
+            book_flight_schema(),
+        ),
         Tool::new(
             "process_order",
             "Processes an order with nested address information.",
@@ -114,8 +126,16 @@ pub fn all() -> Vec<Tool> {
             })),
         ),
         weather,
-        Tool::new("always_fails", "Reports a tool error.", object(json!({ "type": "object", "properties": {} }))),
-        Tool::new("pixel", "Answers a one-pixel PNG image.", object(json!({ "type": "object", "properties": {} }))),
+        Tool::new(
+            "always_fails",
+            "Reports a tool error.",
+            object(json!({ "type": "object", "properties": {} })),
+        ),
+        Tool::new(
+            "pixel",
+            "Answers a one-pixel PNG image.",
+            object(json!({ "type": "object", "properties": {} })),
+        ),
     ]
 }
 
@@ -152,10 +172,17 @@ pub fn call(name: &str, args: &JsonObject) -> Result<CallToolResult, ErrorData> 
             result.structured_content = Some(booking);
             Ok(result)
         }
-        "process_order" => text(json!({ "order_id": "ORD789", "status": "processing", "data": args.get("order_data") }).to_string()),
+        "process_order" => text(
+            json!({ "order_id": "ORD789", "status": "processing", "data": args.get("order_data") })
+                .to_string(),
+        ),
         "flexible_contact" => {
             let contact = str_arg(args, "contact_info")?;
-            let kind = if contact.contains('@') { "email" } else { "phone" };
+            let kind = if contact.contains('@') {
+                "email"
+            } else {
+                "phone"
+            };
             text(json!({ "type": kind, "value": contact }).to_string())
         }
         "get_weather" => {
@@ -165,7 +192,13 @@ pub fn call(name: &str, args: &JsonObject) -> Result<CallToolResult, ErrorData> 
             Ok(result)
         }
         "always_fails" => Ok(CallToolResult::error(vec![Content::text(FAILURE_TEXT)])),
-        "pixel" => Ok(CallToolResult::success(vec![Content::image(PIXEL_PNG, "image/png")])),
-        other => Err(ErrorData::invalid_params(format!("tool not found: {other}"), None)),
+        "pixel" => Ok(CallToolResult::success(vec![Content::image(
+            PIXEL_PNG,
+            "image/png",
+        )])),
+        other => Err(ErrorData::invalid_params(
+            format!("tool not found: {other}"),
+            None,
+        )),
     }
 }

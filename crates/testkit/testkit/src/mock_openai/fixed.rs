@@ -118,15 +118,24 @@ fn stream_body(include_usage: bool) -> String {
             "service_tier": "default", "system_fingerprint": "fp_fixed",
             "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]})
     };
-    let mut events = vec![chunk(json!({"role": "assistant", "content": "", "refusal": null}), Value::Null)];
+    let mut events = vec![chunk(
+        json!({"role": "assistant", "content": "", "refusal": null}),
+        Value::Null,
+    )];
     let mut start = 0;
     for (i, c) in FIXED_ANSWER.char_indices().skip(1) {
         if c == ' ' || c == '!' || c == '?' {
-            events.push(chunk(json!({"content": &FIXED_ANSWER[start..i]}), Value::Null));
+            events.push(chunk(
+                json!({"content": &FIXED_ANSWER[start..i]}),
+                Value::Null,
+            ));
             start = i;
         }
     }
-    events.push(chunk(json!({"content": &FIXED_ANSWER[start..]}), Value::Null));
+    events.push(chunk(
+        json!({"content": &FIXED_ANSWER[start..]}),
+        Value::Null,
+    ));
     events.push(chunk(json!({}), json!("stop")));
     if include_usage {
         for e in &mut events {
@@ -148,7 +157,12 @@ fn dense_vector() -> Vec<f32> {
             (h % 20_001) as f32 / 10_000.0 - 1.0
         })
         .collect();
-    let norm = raw.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+    let norm = raw
+        .iter()
+        .map(|x| x * x)
+        .sum::<f32>()
+        .sqrt()
+        .max(f32::MIN_POSITIVE);
     raw.into_iter().map(|x| x / norm).collect()
 }
 
@@ -171,7 +185,9 @@ fn embedding_body(base64: bool) -> Value {
 fn respond(body: Bytes, content_type: &'static str) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = StatusCode::OK;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
@@ -181,8 +197,16 @@ pub(crate) fn chat(probe: &Probe<'_>, id: &str) -> Response {
     if !probe.stream.unwrap_or(false) {
         return respond(answers.chat.render(id), "application/json");
     }
-    let usage = probe.stream_options.as_ref().and_then(|o| o.include_usage).unwrap_or(false);
-    let template = if usage { &answers.stream_with_usage } else { &answers.stream };
+    let usage = probe
+        .stream_options
+        .as_ref()
+        .and_then(|o| o.include_usage)
+        .unwrap_or(false);
+    let template = if usage {
+        &answers.stream_with_usage
+    } else {
+        &answers.stream
+    };
     respond(template.render(id), "text/event-stream; charset=utf-8")
 }
 
@@ -207,16 +231,31 @@ mod tests {
         let body: Value = serde_json::from_slice(&ANSWERS.chat.render("chatcmpl-7")).unwrap();
         assert_eq!(body["id"], "chatcmpl-7");
         assert_eq!(body["choices"][0]["message"]["refusal"], Value::Null);
-        assert_eq!(body["usage"]["completion_tokens_details"]["reasoning_tokens"], 0);
+        assert_eq!(
+            body["usage"]["completion_tokens_details"]["reasoning_tokens"],
+            0
+        );
         let stream = String::from_utf8(ANSWERS.stream_with_usage.render("c1").to_vec()).unwrap();
-        let frames: Vec<&str> = stream.split_terminator("\n\n").map(|f| f.trim_start_matches("data: ")).collect();
+        let frames: Vec<&str> = stream
+            .split_terminator("\n\n")
+            .map(|f| f.trim_start_matches("data: "))
+            .collect();
         assert_eq!(frames.last(), Some(&"[DONE]"));
-        let chunks: Vec<Value> = frames[..frames.len() - 1].iter().map(|f| serde_json::from_str(f).unwrap()).collect();
-        let text: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+        let chunks: Vec<Value> = frames[..frames.len() - 1]
+            .iter()
+            .map(|f| serde_json::from_str(f).unwrap())
+            .collect();
+        let text: String = chunks
+            .iter()
+            .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+            .collect();
         assert_eq!(text, FIXED_ANSWER);
         assert!(chunks.iter().all(|c| c["id"] == "c1"));
         assert_eq!(chunks.last().unwrap()["usage"]["total_tokens"], 23);
         let embedding: Value = serde_json::from_slice(&ANSWERS.embedding_float).unwrap();
-        assert_eq!(embedding["data"][0]["embedding"].as_array().unwrap().len(), FIXED_EMBEDDING_DIMENSION);
+        assert_eq!(
+            embedding["data"][0]["embedding"].as_array().unwrap().len(),
+            FIXED_EMBEDDING_DIMENSION
+        );
     }
 }

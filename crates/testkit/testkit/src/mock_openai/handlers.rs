@@ -40,7 +40,9 @@ impl MockState {
         let Some(key) = &self.config.api_key else {
             return Ok(());
         };
-        let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         match given.and_then(|v| v.strip_prefix("Bearer ")) {
             Some(k) if k == key => Ok(()),
             _ => Err(ApiError::unauthorized()),
@@ -48,19 +50,35 @@ impl MockState {
     }
 
     /// Records the request, checks the key, then parses the body and its required fields.
-    fn admit(&self, uri: &Uri, headers: &HeaderMap, body: &[u8], required: &[&str]) -> Result<Value, ApiError> {
+    fn admit(
+        &self,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: &[u8],
+        required: &[&str],
+    ) -> Result<Value, ApiError> {
         let parsed: Result<Value, _> = serde_json::from_slice(body);
         self.record(&Method::POST, uri, headers, parsed.as_ref().ok());
         self.authorize(headers)?;
-        let value = parsed
-            .map_err(|e| ApiError::invalid(format!("We could not parse the JSON body of your request. ({e})")))?;
+        let value = parsed.map_err(|e| {
+            ApiError::invalid(format!(
+                "We could not parse the JSON body of your request. ({e})"
+            ))
+        })?;
         if !value.is_object() {
             return Err(ApiError::invalid("The request body must be a JSON object"));
         }
-        if value.get("model").and_then(Value::as_str).is_none_or(str::is_empty) {
+        if value
+            .get("model")
+            .and_then(Value::as_str)
+            .is_none_or(str::is_empty)
+        {
             return Err(ApiError::missing("model"));
         }
-        if let Some(missing) = required.iter().find(|f| value.get(**f).is_none_or(Value::is_null)) {
+        if let Some(missing) = required
+            .iter()
+            .find(|f| value.get(**f).is_none_or(Value::is_null))
+        {
             return Err(ApiError::missing(missing));
         }
         Ok(value)
@@ -104,7 +122,10 @@ impl MockState {
     }
 
     fn next_id(&self, prefix: &str) -> String {
-        format!("{prefix}-mock-{}", self.next_id.fetch_add(1, Ordering::Relaxed))
+        format!(
+            "{prefix}-mock-{}",
+            self.next_id.fetch_add(1, Ordering::Relaxed)
+        )
     }
 }
 
@@ -125,14 +146,28 @@ pub(super) async fn list_models(State(state): Shared, uri: Uri, headers: HeaderM
     wire::json(StatusCode::OK, &wire::model_list(&state.config.models))
 }
 
-pub(super) async fn chat_completions(State(state): Shared, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn chat_completions(
+    State(state): Shared,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Some(probe) = Probe::of(&body).filter(|p| p.is(FIXED_LLM)) {
-        return either(state.admit_fixed(&uri, &headers, &body).map(|()| fixed::chat(&probe, &state.next_id("chatcmpl"))));
+        return either(
+            state
+                .admit_fixed(&uri, &headers, &body)
+                .map(|()| fixed::chat(&probe, &state.next_id("chatcmpl"))),
+        );
     }
     either(chat(&state, &uri, &headers, &body).await)
 }
 
-async fn chat(state: &MockState, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+async fn chat(
+    state: &MockState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let value = state.admit(uri, headers, body, &["messages"])?;
     let req: ChatCompletionRequest = typed(&value)?;
     req.validate().map_err(|e| ApiError::from_error(&e))?;
@@ -140,18 +175,32 @@ async fn chat(state: &MockState, uri: &Uri, headers: &HeaderMap, body: &[u8]) ->
     if failure == Some(Failure::Garbage) {
         return Ok(wire::garbage(req.is_stream()));
     }
-    let answer = responder::chat(&req, &state.next_id("chatcmpl"), unix_now()).map_err(|e| ApiError::from_error(&e))?;
+    let answer = responder::chat(&req, &state.next_id("chatcmpl"), unix_now())
+        .map_err(|e| ApiError::from_error(&e))?;
     if req.is_stream() {
-        return Ok(wire::sse(&responder::chat_chunks(&answer, req.include_usage()), failure));
+        return Ok(wire::sse(
+            &responder::chat_chunks(&answer, req.include_usage()),
+            failure,
+        ));
     }
     Ok(wire::json(StatusCode::OK, &answer))
 }
 
-pub(super) async fn completions(State(state): Shared, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn completions(
+    State(state): Shared,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     either(completion(&state, &uri, &headers, &body).await)
 }
 
-async fn completion(state: &MockState, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+async fn completion(
+    state: &MockState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let value = state.admit(uri, headers, body, &["prompt"])?;
     check_legacy_logprobs(value.get("logprobs"))?;
     let req: CompletionRequest = typed(&value)?;
@@ -160,49 +209,88 @@ async fn completion(state: &MockState, uri: &Uri, headers: &HeaderMap, body: &[u
     if failure == Some(Failure::Garbage) {
         return Ok(wire::garbage(req.is_stream()));
     }
-    let answer = responder::completion(&req, &state.next_id("cmpl"), unix_now()).map_err(|e| ApiError::from_error(&e))?;
+    let answer = responder::completion(&req, &state.next_id("cmpl"), unix_now())
+        .map_err(|e| ApiError::from_error(&e))?;
     if req.is_stream() {
-        let include_usage = req.stream_options.as_ref().and_then(|o| o.include_usage).unwrap_or(false);
-        return Ok(wire::sse(&responder::completion_chunks(&answer, include_usage), failure));
+        let include_usage = req
+            .stream_options
+            .as_ref()
+            .and_then(|o| o.include_usage)
+            .unwrap_or(false);
+        return Ok(wire::sse(
+            &responder::completion_chunks(&answer, include_usage),
+            failure,
+        ));
     }
     Ok(wire::json(StatusCode::OK, &answer))
 }
 
 /// OpenAI's legacy `logprobs` is an integer from 0 to 5; a boolean (0.3.5's mistake) is a 400.
 fn check_legacy_logprobs(logprobs: Option<&Value>) -> Result<(), ApiError> {
-    let bad = |message: &str, code: &'static str| ApiError::invalid(message).param("logprobs").code(code);
+    let bad =
+        |message: &str, code: &'static str| ApiError::invalid(message).param("logprobs").code(code);
     match logprobs {
         None | Some(Value::Null) => Ok(()),
         Some(v) if v.as_u64().is_some_and(|n| n <= 5) => Ok(()),
-        Some(v) if v.is_u64() || v.is_i64() => {
-            Err(bad(&format!("Invalid value for 'logprobs': {v}; it must be between 0 and 5."), "invalid_value"))
-        }
+        Some(v) if v.is_u64() || v.is_i64() => Err(bad(
+            &format!("Invalid value for 'logprobs': {v}; it must be between 0 and 5."),
+            "invalid_value",
+        )),
         Some(v) => {
-            let got = if v.is_boolean() { "a boolean" } else { "another type" };
-            Err(bad(&format!("Invalid type for 'logprobs': expected an integer, but got {got} instead."), "invalid_type"))
+            let got = if v.is_boolean() {
+                "a boolean"
+            } else {
+                "another type"
+            };
+            Err(bad(
+                &format!(
+                    "Invalid type for 'logprobs': expected an integer, but got {got} instead."
+                ),
+                "invalid_type",
+            ))
         }
     }
 }
 
-pub(super) async fn embeddings(State(state): Shared, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+pub(super) async fn embeddings(
+    State(state): Shared,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     if let Some(probe) = Probe::of(&body).filter(|p| p.is(FIXED_EMBED)) {
-        return either(state.admit_fixed(&uri, &headers, &body).map(|()| fixed::embeddings(&probe)));
+        return either(
+            state
+                .admit_fixed(&uri, &headers, &body)
+                .map(|()| fixed::embeddings(&probe)),
+        );
     }
     either(embed(&state, &uri, &headers, &body).await)
 }
 
-async fn embed(state: &MockState, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, ApiError> {
+async fn embed(
+    state: &MockState,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, ApiError> {
     let value = state.admit(uri, headers, body, &["input"])?;
     let req: EmbeddingsRequest = typed(&value)?;
     let failure = state.gate(&req.model, Endpoint::Embeddings).await?;
     if failure == Some(Failure::Garbage) {
         return Ok(wire::garbage(false));
     }
-    let answer = responder::embeddings(&req, state.config.embedding_dimension).map_err(|e| ApiError::from_error(&e))?;
+    let answer = responder::embeddings(&req, state.config.embedding_dimension)
+        .map_err(|e| ApiError::from_error(&e))?;
     Ok(wire::json(StatusCode::OK, &answer))
 }
 
-pub(super) async fn not_found(State(state): Shared, method: Method, uri: Uri, headers: HeaderMap) -> Response {
+pub(super) async fn not_found(
+    State(state): Shared,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
     state.record(&method, &uri, &headers, None);
     let message = format!("Invalid URL ({method} {})", uri.path());
     ApiError::new(StatusCode::NOT_FOUND, message, "invalid_request_error").into_response()

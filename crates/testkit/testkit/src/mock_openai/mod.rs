@@ -79,18 +79,32 @@ pub struct RecordedRequest {
 
 impl RecordedRequest {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
     }
 
     fn new(method: &str, path: &str, headers: &HeaderMap, body: Option<Value>) -> Self {
         let kept = headers.iter().filter_map(|(name, value)| {
             let n = name.as_str();
-            let keep = matches!(n, "authorization" | "content-type" | "accept" | "user-agent")
-                || n.starts_with("x-")
+            let keep = matches!(
+                n,
+                "authorization" | "content-type" | "accept" | "user-agent"
+            ) || n.starts_with("x-")
                 || n.starts_with("openai-");
-            keep.then(|| (n.to_owned(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            keep.then(|| {
+                (
+                    n.to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
         });
-        RecordedRequest { method: method.to_owned(), path: path.to_owned(), headers: kept.collect(), body }
+        RecordedRequest {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            headers: kept.collect(),
+            body,
+        }
     }
 }
 
@@ -107,8 +121,14 @@ pub fn router(config: MockConfig) -> Router {
 }
 
 fn build_router(config: MockConfig) -> (Router, Option<Arc<Mutex<Vec<RecordedRequest>>>>) {
-    let records = config.record_requests.then(|| Arc::new(Mutex::new(Vec::new())));
-    let state = Arc::new(MockState { config, records: records.clone(), next_id: AtomicU64::new(1) });
+    let records = config
+        .record_requests
+        .then(|| Arc::new(Mutex::new(Vec::new())));
+    let state = Arc::new(MockState {
+        config,
+        records: records.clone(),
+        next_id: AtomicU64::new(1),
+    });
     let router = Router::new()
         .route("/v1/models", get(handlers::list_models))
         .route("/v1/chat/completions", post(handlers::chat_completions))
@@ -142,7 +162,9 @@ pub struct MockOpenAi {
 
 impl std::fmt::Debug for MockOpenAi {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MockOpenAi").field("addr", &self.addr).finish_non_exhaustive()
+        f.debug_struct("MockOpenAi")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -153,7 +175,12 @@ impl MockOpenAi {
     }
 
     pub fn builder() -> MockOpenAiBuilder {
-        MockOpenAiBuilder { config: MockConfig { record_requests: true, ..MockConfig::default() } }
+        MockOpenAiBuilder {
+            config: MockConfig {
+                record_requests: true,
+                ..MockConfig::default()
+            },
+        }
     }
 
     /// Starts a mock with exactly this config.
@@ -170,7 +197,12 @@ impl MockOpenAi {
                 })
                 .await
         });
-        Ok(MockOpenAi { addr, records, stop: Some(stop), task: Some(task) })
+        Ok(MockOpenAi {
+            addr,
+            records,
+            stop: Some(stop),
+            task: Some(task),
+        })
     }
 
     /// `http://127.0.0.1:PORT/v1`, what OpenAI clients take as their base URL.
@@ -184,7 +216,10 @@ impl MockOpenAi {
 
     /// Every request received so far, oldest first (empty when recording is off).
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.records.as_ref().map(|r| r.lock().clone()).unwrap_or_default()
+        self.records
+            .as_ref()
+            .map(|r| r.lock().clone())
+            .unwrap_or_default()
     }
 
     pub fn clear_requests(&self) {

@@ -19,8 +19,21 @@ use lls_fake_model::failure::Failure;
 /// A JSON response; serialization cannot fail for the mock's types, but would answer 500.
 pub(crate) fn json<T: Serialize>(status: StatusCode, body: &T) -> Response {
     match serde_json::to_vec(body) {
-        Ok(bytes) => (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], bytes).into_response(),
-        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string(), "server_error").into_response(),
+        Ok(bytes) => (
+            status,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            e.to_string(),
+            "server_error",
+        )
+        .into_response(),
     }
 }
 
@@ -36,7 +49,13 @@ pub(crate) struct ApiError {
 
 impl ApiError {
     pub(crate) fn new(status: StatusCode, message: impl Into<String>, kind: &'static str) -> Self {
-        ApiError { status, message: message.into(), kind, param: None, code: None }
+        ApiError {
+            status,
+            message: message.into(),
+            kind,
+            param: None,
+            code: None,
+        }
     }
 
     /// 400 `invalid_request_error`.
@@ -46,7 +65,10 @@ impl ApiError {
 
     /// 400 for a request the contracts reject, naming their `param`.
     pub(crate) fn from_error(e: &Error) -> Self {
-        ApiError { param: e.param().map(str::to_owned), ..Self::invalid(e.message()) }
+        ApiError {
+            param: e.param().map(str::to_owned),
+            ..Self::invalid(e.message())
+        }
     }
 
     pub(crate) fn param(mut self, param: &str) -> Self {
@@ -66,16 +88,26 @@ impl ApiError {
         } else {
             format!("Missing required parameter: '{param}'.")
         };
-        Self::invalid(message).param(param).code("missing_required_parameter")
+        Self::invalid(message)
+            .param(param)
+            .code("missing_required_parameter")
     }
 
     pub(crate) fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "Incorrect API key provided", "invalid_request_error").code("invalid_api_key")
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "Incorrect API key provided",
+            "invalid_request_error",
+        )
+        .code("invalid_api_key")
     }
 
     pub(crate) fn model_not_found(model: &str) -> Self {
-        let message = format!("The model `{model}` does not exist or you do not have access to it.");
-        Self::new(StatusCode::NOT_FOUND, message, "invalid_request_error").param("model").code("model_not_found")
+        let message =
+            format!("The model `{model}` does not exist or you do not have access to it.");
+        Self::new(StatusCode::NOT_FOUND, message, "invalid_request_error")
+            .param("model")
+            .code("model_not_found")
     }
 
     /// The answer to `error-<status>`, with the body OpenAI sends for that status.
@@ -84,10 +116,27 @@ impl ApiError {
         match status {
             401 => Self::unauthorized(),
             404 => Self::model_not_found(&format!("error-{status}")),
-            429 => Self::new(code, "Rate limit reached for requests (injected by the mock)", "requests").code("rate_limit_exceeded"),
-            503 => Self::new(code, "The engine is currently overloaded, please try again later", "server_error"),
-            400..=499 => Self::new(code, format!("Injected HTTP {status}"), "invalid_request_error"),
-            _ => Self::new(code, "The server had an error while processing your request. Sorry about that!", "server_error"),
+            429 => Self::new(
+                code,
+                "Rate limit reached for requests (injected by the mock)",
+                "requests",
+            )
+            .code("rate_limit_exceeded"),
+            503 => Self::new(
+                code,
+                "The engine is currently overloaded, please try again later",
+                "server_error",
+            ),
+            400..=499 => Self::new(
+                code,
+                format!("Injected HTTP {status}"),
+                "invalid_request_error",
+            ),
+            _ => Self::new(
+                code,
+                "The server had an error while processing your request. Sorry about that!",
+                "server_error",
+            ),
         }
     }
 }
@@ -103,10 +152,26 @@ impl IntoResponse for ApiError {
 pub(crate) fn garbage(stream: bool) -> Response {
     if stream {
         let body = "data: {this is not json\n\ndata: [DONE]\n\n";
-        return (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"))], body).into_response();
+        return (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream"),
+            )],
+            body,
+        )
+            .into_response();
     }
     let body = "<html><body>502 Bad Gateway (this is not JSON)</body></html>";
-    (StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// One SSE frame.
@@ -129,7 +194,8 @@ pub(crate) fn sse<T: Serialize>(chunks: &[T], failure: Option<Failure>) -> Respo
     let body: BoxStream<'static, Result<Bytes, io::Error>> = match failure {
         Some(Failure::EmptyStream) => stream::iter([Ok(Bytes::from_static(DONE))]).boxed(),
         Some(Failure::MidstreamError) => {
-            let first: Vec<Result<Bytes, io::Error>> = chunks.iter().take(2).map(|c| Ok(frame(c))).collect();
+            let first: Vec<Result<Bytes, io::Error>> =
+                chunks.iter().take(2).map(|c| Ok(frame(c))).collect();
             let abort = stream::once(async {
                 // Let the two frames reach the socket before the connection is torn down.
                 tokio::time::sleep(Duration::from_millis(20)).await;
@@ -138,15 +204,21 @@ pub(crate) fn sse<T: Serialize>(chunks: &[T], failure: Option<Failure>) -> Respo
             stream::iter(first).chain(abort).boxed()
         }
         _ => {
-            let frames: Vec<Result<Bytes, io::Error>> =
-                chunks.iter().map(|c| Ok(frame(c))).chain([Ok(Bytes::from_static(DONE))]).collect();
+            let frames: Vec<Result<Bytes, io::Error>> = chunks
+                .iter()
+                .map(|c| Ok(frame(c)))
+                .chain([Ok(Bytes::from_static(DONE))])
+                .collect();
             stream::iter(frames).boxed()
         }
     };
     (
         StatusCode::OK,
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream; charset=utf-8")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/event-stream; charset=utf-8"),
+            ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
         Body::from_stream(body),
@@ -158,7 +230,9 @@ pub(crate) fn sse<T: Serialize>(chunks: &[T], failure: Option<Failure>) -> Respo
 pub(crate) fn model_list(models: &[String]) -> Value {
     let data: Vec<Value> = models
         .iter()
-        .map(|id| json!({"id": id, "object": "model", "created": 1_700_000_000, "owned_by": "mock"}))
+        .map(
+            |id| json!({"id": id, "object": "model", "created": 1_700_000_000, "owned_by": "mock"}),
+        )
         .collect();
     json!({"object": "list", "data": data})
 }

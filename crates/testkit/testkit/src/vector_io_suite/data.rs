@@ -16,13 +16,19 @@ pub fn store_id() -> String {
 }
 
 pub fn spec(id: &str, dim: usize) -> IndexSpec {
-    IndexSpec { vector_store_id: id.to_owned(), embedding_model: MODEL.to_owned(), embedding_dimension: dim }
+    IndexSpec {
+        vector_store_id: id.to_owned(),
+        embedding_model: MODEL.to_owned(),
+        embedding_dimension: dim,
+    }
 }
 
 /// Creates a store of dimension `dim` with a fresh id and returns the id.
 pub async fn new_store(p: &dyn VectorIo, dim: usize) -> anyhow::Result<String> {
     let id = store_id();
-    p.create_index(&spec(&id, dim)).await.map_err(|e| anyhow!("create_index({id}, dim {dim}) failed: {e}"))?;
+    p.create_index(&spec(&id, dim))
+        .await
+        .map_err(|e| anyhow!("create_index({id}, dim {dim}) failed: {e}"))?;
     Ok(id)
 }
 
@@ -32,7 +38,11 @@ pub fn chunk(id: &str, text: &str, embedding: Vec<f32>) -> EmbeddedChunk {
     metadata.insert("document_id".into(), json!(format!("doc-{id}")));
     let mut chunk = Chunk::text(text, metadata);
     chunk.chunk_id = Some(id.to_owned());
-    EmbeddedChunk { chunk_id: id.to_owned(), chunk, embedding }
+    EmbeddedChunk {
+        chunk_id: id.to_owned(),
+        chunk,
+        embedding,
+    }
 }
 
 /// A point on the first axis of a `dim`-dimensional space: chunks at `x = 0, 1, 2, …` have
@@ -47,20 +57,46 @@ pub fn on_axis(x: f32, dim: usize) -> Vec<f32> {
 
 /// Five chunks `c0..c4` at `x = 0..4` on the first axis.
 pub fn line_chunks(dim: usize) -> Vec<EmbeddedChunk> {
-    (0..5).map(|i| chunk(&format!("c{i}"), &format!("chunk number {i}"), on_axis(i as f32, dim))).collect()
+    (0..5)
+        .map(|i| {
+            chunk(
+                &format!("c{i}"),
+                &format!("chunk number {i}"),
+                on_axis(i as f32, dim),
+            )
+        })
+        .collect()
 }
 
-pub async fn insert(p: &dyn VectorIo, store: &str, chunks: Vec<EmbeddedChunk>) -> anyhow::Result<()> {
+pub async fn insert(
+    p: &dyn VectorIo,
+    store: &str,
+    chunks: Vec<EmbeddedChunk>,
+) -> anyhow::Result<()> {
     let n = chunks.len();
-    p.insert(store, chunks).await.map_err(|e| anyhow!("inserting {n} chunks into {store} failed: {e}"))
+    p.insert(store, chunks)
+        .await
+        .map_err(|e| anyhow!("inserting {n} chunks into {store} failed: {e}"))
 }
 
-pub async fn query(p: &dyn VectorIo, store: &str, embedding: &[f32], k: usize, threshold: f32) -> anyhow::Result<Vec<ScoredChunk>> {
-    p.query_vector(store, embedding, k, threshold).await.map_err(|e| anyhow!("query_vector on {store} (k {k}) failed: {e}"))
+pub async fn query(
+    p: &dyn VectorIo,
+    store: &str,
+    embedding: &[f32],
+    k: usize,
+    threshold: f32,
+) -> anyhow::Result<Vec<ScoredChunk>> {
+    p.query_vector(store, embedding, k, threshold)
+        .await
+        .map_err(|e| anyhow!("query_vector on {store} (k {k}) failed: {e}"))
 }
 
 /// Every chunk of a store, through a vector query with a large `k` and no threshold.
-pub async fn all_chunks(p: &dyn VectorIo, store: &str, dim: usize) -> anyhow::Result<Vec<ScoredChunk>> {
+pub async fn all_chunks(
+    p: &dyn VectorIo,
+    store: &str,
+    dim: usize,
+) -> anyhow::Result<Vec<ScoredChunk>> {
     query(p, store, &on_axis(0.5, dim), 100_000, 0.0).await
 }
 
@@ -71,7 +107,10 @@ pub fn ids(results: &[ScoredChunk]) -> Vec<String> {
 /// Every result carries its chunk id, and scores are best first.
 pub fn check_well_formed(results: &[ScoredChunk]) -> anyhow::Result<()> {
     for r in results {
-        ensure!(r.chunk.chunk_id.as_deref().is_some_and(|id| !id.is_empty()), "a result has no chunk_id: {r:?}");
+        ensure!(
+            r.chunk.chunk_id.as_deref().is_some_and(|id| !id.is_empty()),
+            "a result has no chunk_id: {r:?}"
+        );
         ensure!(!r.score.is_nan(), "chunk {} has a NaN score", r.id());
     }
     for pair in results.windows(2) {
@@ -88,11 +127,22 @@ pub fn check_well_formed(results: &[ScoredChunk]) -> anyhow::Result<()> {
 }
 
 /// The call failed with `kind`; its message is returned for further checks.
-pub fn expect_kind<T: std::fmt::Debug>(what: &str, result: Result<T, Error>, kind: ErrorKind) -> anyhow::Result<String> {
+pub fn expect_kind<T: std::fmt::Debug>(
+    what: &str,
+    result: Result<T, Error>,
+    kind: ErrorKind,
+) -> anyhow::Result<String> {
     match result {
-        Ok(v) => bail!("{what} succeeded with {v:?}; expected a {} error", kind.as_str()),
+        Ok(v) => bail!(
+            "{what} succeeded with {v:?}; expected a {} error",
+            kind.as_str()
+        ),
         Err(e) if e.kind() == kind => Ok(e.message().to_owned()),
-        Err(e) => bail!("{what} failed with kind {} ({e}); expected {}", e.kind().as_str(), kind.as_str()),
+        Err(e) => bail!(
+            "{what} failed with kind {} ({e}); expected {}",
+            e.kind().as_str(),
+            kind.as_str()
+        ),
     }
 }
 

@@ -8,8 +8,16 @@ use super::{Outcome, ScenarioResult, VectorIoHarness, require};
 
 const DIM: usize = 4;
 
-async fn keyword(p: &dyn VectorIo, store: &str, q: &str, k: usize, threshold: f32) -> anyhow::Result<Vec<ScoredChunk>> {
-    p.query_keyword(store, q, k, threshold).await.map_err(|e| anyhow!("query_keyword({q:?}, k {k}) failed: {e}"))
+async fn keyword(
+    p: &dyn VectorIo,
+    store: &str,
+    q: &str,
+    k: usize,
+    threshold: f32,
+) -> anyhow::Result<Vec<ScoredChunk>> {
+    p.query_keyword(store, q, k, threshold)
+        .await
+        .map_err(|e| anyhow!("query_keyword({q:?}, k {k}) failed: {e}"))
 }
 
 /// Term matches rank first and only matching chunks come back; matching ignores case; any text
@@ -22,10 +30,26 @@ pub async fn keyword_search(h: VectorIoHarness) -> ScenarioResult {
         p,
         &store,
         vec![
-            chunk("andes", "The llama grazes high in the Andes mountains", on_axis(0.0, DIM)),
-            chunk("rust", "Rust is a systems programming language", on_axis(1.0, DIM)),
-            chunk("pasta", "Cooking pasta with fresh tomatoes", on_axis(2.0, DIM)),
-            chunk("alpaca", "A llama and an alpaca are relatives; the llama is larger", on_axis(3.0, DIM)),
+            chunk(
+                "andes",
+                "The llama grazes high in the Andes mountains",
+                on_axis(0.0, DIM),
+            ),
+            chunk(
+                "rust",
+                "Rust is a systems programming language",
+                on_axis(1.0, DIM),
+            ),
+            chunk(
+                "pasta",
+                "Cooking pasta with fresh tomatoes",
+                on_axis(2.0, DIM),
+            ),
+            chunk(
+                "alpaca",
+                "A llama and an alpaca are relatives; the llama is larger",
+                on_axis(3.0, DIM),
+            ),
         ],
     )
     .await?;
@@ -34,18 +58,34 @@ pub async fn keyword_search(h: VectorIoHarness) -> ScenarioResult {
     check_well_formed(&r)?;
     let mut found = ids(&r);
     found.sort();
-    ensure!(found == ["alpaca", "andes"], "\"llama\" matched {:?}, expected alpaca and andes", ids(&r));
-    ensure!(r.iter().all(|c| c.score > 0.0), "keyword scores are not positive: {:?}", r.iter().map(|c| c.score).collect::<Vec<_>>());
+    ensure!(
+        found == ["alpaca", "andes"],
+        "\"llama\" matched {:?}, expected alpaca and andes",
+        ids(&r)
+    );
+    ensure!(
+        r.iter().all(|c| c.score > 0.0),
+        "keyword scores are not positive: {:?}",
+        r.iter().map(|c| c.score).collect::<Vec<_>>()
+    );
 
     let r = keyword(p, &store, "programming", 10, 0.0).await?;
     ensure!(ids(&r) == ["rust"], "\"programming\" matched {:?}", ids(&r));
     let r = keyword(p, &store, "Andes MOUNTAINS llama", 10, 0.0).await?;
     check_well_formed(&r)?;
-    ensure!(r.first().map(|c| c.id()) == Some("andes"), "the chunk with every term is not first: {:?}", ids(&r));
+    ensure!(
+        r.first().map(|c| c.id()) == Some("andes"),
+        "the chunk with every term is not first: {:?}",
+        ids(&r)
+    );
     let r = keyword(p, &store, "llama", 1, 0.0).await?;
     ensure!(r.len() == 1, "k = 1 gave {} results", r.len());
 
-    for odd in ["what about \"pasta\" AND (tomatoes)?", "NOT OR * : ^ -", "llama's"] {
+    for odd in [
+        "what about \"pasta\" AND (tomatoes)?",
+        "NOT OR * : ^ -",
+        "llama's",
+    ] {
         keyword(p, &store, odd, 10, 0.0).await?;
     }
     let none = keyword(p, &store, "xylophone", 10, 0.0).await?;
@@ -54,7 +94,11 @@ pub async fn keyword_search(h: VectorIoHarness) -> ScenarioResult {
     ensure!(ids(&top) == ["pasta"], "\"pasta\" matched {:?}", ids(&top));
     let above = top[0].score * 2.0 + 1.0;
     let none = keyword(p, &store, "pasta", 10, above).await?;
-    ensure!(none.is_empty(), "threshold {above} above every keyword score still gave {:?}", ids(&none));
+    ensure!(
+        none.is_empty(),
+        "threshold {above} above every keyword score still gave {:?}",
+        ids(&none)
+    );
     Ok(Outcome::Passed)
 }
 
@@ -79,17 +123,31 @@ pub async fn hybrid_search(h: VectorIoHarness) -> ScenarioResult {
         let store = store.clone();
         let q = q.clone();
         async move {
-            p.query_hybrid(&store, &q, "llama", k, 0.0, ranker).await.map_err(|e| anyhow!("query_hybrid ({ranker:?}, k {k}) failed: {e}"))
+            p.query_hybrid(&store, &q, "llama", k, 0.0, ranker)
+                .await
+                .map_err(|e| anyhow!("query_hybrid ({ranker:?}, k {k}) failed: {e}"))
         }
     };
     let r = hybrid(Ranker::default(), 3).await?;
     check_well_formed(&r)?;
-    ensure!(r.first().map(|c| c.id()) == Some("llama"), "RRF did not put the chunk both searches found first: {:?}", ids(&r));
+    ensure!(
+        r.first().map(|c| c.id()) == Some("llama"),
+        "RRF did not put the chunk both searches found first: {:?}",
+        ids(&r)
+    );
     ensure!(r.len() == 3, "RRF with k = 3 gave {:?}", ids(&r));
     let r = hybrid(Ranker::Weighted { alpha: 1.0 }, 3).await?;
-    ensure!(r.first().map(|c| c.id()) == Some("pasta"), "weighted alpha 1 (vector only) ranked {:?}", ids(&r));
+    ensure!(
+        r.first().map(|c| c.id()) == Some("pasta"),
+        "weighted alpha 1 (vector only) ranked {:?}",
+        ids(&r)
+    );
     let r = hybrid(Ranker::Weighted { alpha: 0.0 }, 3).await?;
-    ensure!(r.first().map(|c| c.id()) == Some("llama"), "weighted alpha 0 (keyword only) ranked {:?}", ids(&r));
+    ensure!(
+        r.first().map(|c| c.id()) == Some("llama"),
+        "weighted alpha 0 (keyword only) ranked {:?}",
+        ids(&r)
+    );
     let r = hybrid(Ranker::default(), 1).await?;
     ensure!(r.len() == 1, "k = 1 gave {:?}", ids(&r));
     Ok(Outcome::Passed)

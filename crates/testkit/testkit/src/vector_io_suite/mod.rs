@@ -27,10 +27,12 @@ mod scale;
 
 pub use keyword::{hybrid_search, keyword_search};
 pub use lifecycle::{
-    content_round_trip, create_index_idempotent, delete_chunks, delete_index, dimension_mismatch, replace_chunk,
-    stores_isolated, unknown_store,
+    content_round_trip, create_index_idempotent, delete_chunks, delete_index, dimension_mismatch,
+    replace_chunk, stores_isolated, unknown_store,
 };
-pub use query::{query_k_respected, query_nearest_first, query_score_threshold, query_scores_descending};
+pub use query::{
+    query_k_respected, query_nearest_first, query_score_threshold, query_scores_descending,
+};
 pub use scale::{concurrent_inserts_and_queries, large_batch_insert, persistence_across_reopen};
 
 use std::any::Any;
@@ -40,8 +42,8 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use lls_api_vector_io::VectorIo;
 
-use crate::scenario::{Runtime, Scenario, Suite, require};
 pub use crate::scenario::{Outcome, ScenarioResult, TestResult};
+use crate::scenario::{Runtime, Scenario, Suite, require};
 
 /// Rebuilds the provider on the same persistent storage, as a restarted server would.
 pub type Reopen = Box<dyn Fn() -> BoxFuture<'static, Arc<dyn VectorIo>> + Send + Sync>;
@@ -57,7 +59,9 @@ pub struct VectorIoHarness {
 
 impl std::fmt::Debug for VectorIoHarness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VectorIoHarness").field("features", &self.features()).finish_non_exhaustive()
+        f.debug_struct("VectorIoHarness")
+            .field("features", &self.features())
+            .finish_non_exhaustive()
     }
 }
 
@@ -72,7 +76,10 @@ pub struct Features {
 
 impl VectorIoHarness {
     pub fn features(&self) -> Features {
-        Features { keyword: self.provider.search_modes().keyword, reopen: self.reopen.is_some() }
+        Features {
+            keyword: self.provider.search_modes().keyword,
+            reopen: self.reopen.is_some(),
+        }
     }
 }
 
@@ -95,9 +102,18 @@ pub const SUITE: Suite<Features> = Suite {
         Scenario::always("dimension_mismatch"),
         Scenario::always("content_round_trip"),
         Scenario::always("stores_isolated"),
-        Scenario { name: "keyword_search", runs_with: |f| f.keyword },
-        Scenario { name: "hybrid_search", runs_with: |f| f.keyword },
-        Scenario { name: "persistence_across_reopen", runs_with: |f| f.reopen },
+        Scenario {
+            name: "keyword_search",
+            runs_with: |f| f.keyword,
+        },
+        Scenario {
+            name: "hybrid_search",
+            runs_with: |f| f.keyword,
+        },
+        Scenario {
+            name: "persistence_across_reopen",
+            runs_with: |f| f.reopen,
+        },
         Scenario::always("concurrent_inserts_and_queries"),
         Scenario::always("large_batch_insert"),
     ],
@@ -145,8 +161,15 @@ mod tests {
     #[test]
     fn a_bare_provider_runs_some_scenarios() {
         let names: Vec<&str> = SUITE.scenarios.iter().map(|s| s.name).collect();
-        let bare = Features { keyword: false, reopen: false };
-        assert!(SUITE.check_scenario_count(&names, async move { Ok(bare) }).is_ok());
+        let bare = Features {
+            keyword: false,
+            reopen: false,
+        };
+        assert!(
+            SUITE
+                .check_scenario_count(&names, async move { Ok(bare) })
+                .is_ok()
+        );
     }
 
     /// The fake with one defect: results come back worst first, and unknown stores are 500s.
@@ -157,13 +180,20 @@ mod tests {
         fn search_modes(&self) -> lls_api_vector_io::SearchModes {
             self.0.search_modes()
         }
-        async fn create_index(&self, spec: &lls_api_vector_io::IndexSpec) -> lls_api_common::Result<()> {
+        async fn create_index(
+            &self,
+            spec: &lls_api_vector_io::IndexSpec,
+        ) -> lls_api_common::Result<()> {
             self.0.create_index(spec).await
         }
         async fn delete_index(&self, id: &str) -> lls_api_common::Result<()> {
             self.0.delete_index(id).await
         }
-        async fn insert(&self, id: &str, chunks: Vec<lls_api_vector_io::EmbeddedChunk>) -> lls_api_common::Result<()> {
+        async fn insert(
+            &self,
+            id: &str,
+            chunks: Vec<lls_api_vector_io::EmbeddedChunk>,
+        ) -> lls_api_common::Result<()> {
             self.0.insert(id, chunks).await
         }
         async fn delete_chunks(&self, id: &str, ids: &[String]) -> lls_api_common::Result<()> {
@@ -196,14 +226,38 @@ mod tests {
     }
 
     fn defective() -> VectorIoHarness {
-        VectorIoHarness { provider: Arc::new(Defective(crate::FakeVectorIo::new())), reopen: None, _guard: Box::new(()) }
+        VectorIoHarness {
+            provider: Arc::new(Defective(crate::FakeVectorIo::new())),
+            reopen: None,
+            _guard: Box::new(()),
+        }
     }
 
     #[test]
     fn scenarios_catch_a_defective_provider() {
-        assert!(SUITE.run("query_nearest_first", query_nearest_first(defective())).is_err());
-        assert!(SUITE.run("query_scores_descending", query_scores_descending(defective())).is_err());
-        assert!(SUITE.run("unknown_store", unknown_store(defective())).is_err());
-        assert!(SUITE.run("keyword_search", keyword_search(defective())).is_ok(), "the defect is in vector search only");
+        assert!(
+            SUITE
+                .run("query_nearest_first", query_nearest_first(defective()))
+                .is_err()
+        );
+        assert!(
+            SUITE
+                .run(
+                    "query_scores_descending",
+                    query_scores_descending(defective())
+                )
+                .is_err()
+        );
+        assert!(
+            SUITE
+                .run("unknown_store", unknown_store(defective()))
+                .is_err()
+        );
+        assert!(
+            SUITE
+                .run("keyword_search", keyword_search(defective()))
+                .is_ok(),
+            "the defect is in vector search only"
+        );
     }
 }

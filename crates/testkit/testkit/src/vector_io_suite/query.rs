@@ -2,7 +2,9 @@
 
 use anyhow::ensure;
 
-use super::data::{check_well_formed, ids, insert, line_chunks, new_store, on_axis, query, text_of};
+use super::data::{
+    check_well_formed, ids, insert, line_chunks, new_store, on_axis, query, text_of,
+};
 use super::{Outcome, ScenarioResult, VectorIoHarness};
 
 const DIM: usize = 4;
@@ -15,10 +17,19 @@ pub async fn query_nearest_first(h: VectorIoHarness) -> ScenarioResult {
     insert(p, &store, line_chunks(DIM)).await?;
     let r = query(p, &store, &on_axis(2.1, DIM), 5, 0.0).await?;
     check_well_formed(&r)?;
-    ensure!(ids(&r) == ["c2", "c3", "c1", "c4", "c0"], "nearest-first order is {:?}", ids(&r));
+    ensure!(
+        ids(&r) == ["c2", "c3", "c1", "c4", "c0"],
+        "nearest-first order is {:?}",
+        ids(&r)
+    );
     for c in &r {
         let want = format!("chunk number {}", &c.id()[1..]);
-        ensure!(text_of(c) == Some(want.as_str()), "chunk {} came back with content {:?}", c.id(), c.chunk.content);
+        ensure!(
+            text_of(c) == Some(want.as_str()),
+            "chunk {} came back with content {:?}",
+            c.id(),
+            c.chunk.content
+        );
     }
     Ok(Outcome::Passed)
 }
@@ -32,11 +43,23 @@ pub async fn query_scores_descending(h: VectorIoHarness) -> ScenarioResult {
     let r = query(p, &store, &on_axis(-0.7, DIM), 5, 0.0).await?;
     check_well_formed(&r)?;
     ensure!(r.len() == 5, "expected 5 results, got {}", r.len());
-    ensure!(ids(&r) == ["c0", "c1", "c2", "c3", "c4"], "order is {:?}", ids(&r));
+    ensure!(
+        ids(&r) == ["c0", "c1", "c2", "c3", "c4"],
+        "order is {:?}",
+        ids(&r)
+    );
     for pair in r.windows(2) {
-        ensure!(pair[0].score > pair[1].score, "distinct distances gave equal scores: {:?}", r.iter().map(|c| c.score).collect::<Vec<_>>());
+        ensure!(
+            pair[0].score > pair[1].score,
+            "distinct distances gave equal scores: {:?}",
+            r.iter().map(|c| c.score).collect::<Vec<_>>()
+        );
     }
-    ensure!(r.iter().all(|c| c.score > 0.0), "scores are not all positive: {:?}", r.iter().map(|c| c.score).collect::<Vec<_>>());
+    ensure!(
+        r.iter().all(|c| c.score > 0.0),
+        "scores are not all positive: {:?}",
+        r.iter().map(|c| c.score).collect::<Vec<_>>()
+    );
     Ok(Outcome::Passed)
 }
 
@@ -48,8 +71,16 @@ pub async fn query_k_respected(h: VectorIoHarness) -> ScenarioResult {
     for (k, want) in [(1, 1), (3, 3), (5, 5), (50, 5)] {
         let r = query(p, &store, &on_axis(0.2, DIM), k, 0.0).await?;
         check_well_formed(&r)?;
-        ensure!(r.len() == want, "k = {k} gave {} results, expected {want}", r.len());
-        ensure!(r.first().map(|c| c.id()) == Some("c0"), "k = {k}: the best result is {:?}, not c0", ids(&r));
+        ensure!(
+            r.len() == want,
+            "k = {k} gave {} results, expected {want}",
+            r.len()
+        );
+        ensure!(
+            r.first().map(|c| c.id()) == Some("c0"),
+            "k = {k}: the best result is {:?}, not c0",
+            ids(&r)
+        );
     }
     Ok(Outcome::Passed)
 }
@@ -67,10 +98,22 @@ pub async fn query_score_threshold(h: VectorIoHarness) -> ScenarioResult {
     let third = all[2].score;
     let top3 = query(p, &store, &q, 5, third).await?;
     check_well_formed(&top3)?;
-    ensure!(ids(&top3) == ids(&all)[..3], "threshold {third} gave {:?}, expected {:?}", ids(&top3), &ids(&all)[..3]);
-    ensure!(top3.iter().all(|c| c.score >= third), "a result scored under the threshold {third}");
+    ensure!(
+        ids(&top3) == ids(&all)[..3],
+        "threshold {third} gave {:?}, expected {:?}",
+        ids(&top3),
+        &ids(&all)[..3]
+    );
+    ensure!(
+        top3.iter().all(|c| c.score >= third),
+        "a result scored under the threshold {third}"
+    );
     let above = all[0].score * 2.0 + 1.0;
     let none = query(p, &store, &q, 5, above).await?;
-    ensure!(none.is_empty(), "threshold {above} above every score still gave {:?}", ids(&none));
+    ensure!(
+        none.is_empty(),
+        "threshold {above} above every score still gave {:?}",
+        ids(&none)
+    );
     Ok(Outcome::Passed)
 }

@@ -377,17 +377,18 @@ impl Run {
                     finish_reason = Some(reason.clone());
                 }
             }
-            if guarded && text_changed {
-                if let Some(violation) = self.guardrail_violation(&content).await? {
-                    return Ok(StepOutcome {
-                        content,
-                        tool_calls: Vec::new(),
-                        finish_reason,
-                        item_ids: HashMap::new(),
-                        message: None,
-                        violation: Some(violation),
-                    });
-                }
+            if guarded
+                && text_changed
+                && let Some(violation) = self.guardrail_violation(&content).await?
+            {
+                return Ok(StepOutcome {
+                    content,
+                    tool_calls: Vec::new(),
+                    finish_reason,
+                    item_ids: HashMap::new(),
+                    message: None,
+                    violation: Some(violation),
+                });
             }
             for event in held {
                 sink.emit(event).await;

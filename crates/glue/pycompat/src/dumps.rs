@@ -1,0 +1,111 @@
+//! Python's `json.dumps(value)` with its defaults (`ensure_ascii=True`, separators `", "` and
+//! `": "`, floats as `repr` writes them): the text upstream tools hand models as their result.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Number, Value};
+
+use crate::repr_float;
+
+/// `json.dumps` of the object `json.loads` makes of `value`.
+pub fn json_dumps(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value);
+    out
+}
+
+fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => write_number(out, n),
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => write_map(out, map),
+    }
+}
+
+fn write_map(out: &mut String, map: &Map<String, Value>) {
+    out.push('{');
+    for (i, (k, v)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_str(out, k);
+        out.push_str(": ");
+        write_value(out, v);
+    }
+    out.push('}');
+}
+
+/// Ints as they are; floats as `float.__repr__` (`1e-05`, `2.0`), which `json.dumps` uses.
+fn write_number(out: &mut String, n: &Number) {
+    match n.as_f64() {
+        Some(f) if n.is_f64() => out.push_str(&repr_float(f)),
+        _ => {
+            let _ = write!(out, "{n}");
+        }
+    }
+}
+
+/// `py_encode_basestring_ascii`: short escapes where JSON has them, `\u00XX` for other
+/// controls and DEL, `\uXXXX` (surrogate pairs past the BMP) for everything not ASCII.
+fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            ' '..='~' => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    let _ = write!(out, "\\u{unit:04x}");
+                }
+            }
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn python_spacing_and_literals() {
+        let v = json!({"a": [1, 2.5, 1.0, true, null], "b": {}, "c": [], "d": 1e-5});
+        assert_eq!(
+            json_dumps(&v),
+            r#"{"a": [1, 2.5, 1.0, true, null], "b": {}, "c": [], "d": 1e-05}"#
+        );
+    }
+
+    #[test]
+    fn strings_are_ascii_only() {
+        // Checked against CPython 3.12: json.dumps("q\"\\\n\t\x01\x7fé€😀")
+        let s = "q\"\\\n\t\u{1}\u{7f}é€😀";
+        assert_eq!(
+            json_dumps(&json!(s)),
+            r#""q\"\\\n\t\u0001\u007f\u00e9\u20ac\ud83d\ude00""#
+        );
+        assert_eq!(json_dumps(&json!("\u{8}\u{c}\r")), r#""\b\f\r""#);
+    }
+}

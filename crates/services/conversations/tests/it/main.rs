@@ -1,0 +1,9 @@
+//! The conversations service's tests, one binary: the service over SQLite and PostgreSQL
+//! (`service`), its routes in-process (`http`), and its wiring into a stack (`stack`).
+// Helpers here (backends, calls) are not #[test] functions.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod http;
+mod service;
+mod stack;
+mod support;
