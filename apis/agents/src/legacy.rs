@@ -8,6 +8,9 @@ use lls_api_common::{Error, RequestContext, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// A client-side tool the agent offers the model: the tool runtime's `ToolDef`, as in 0.3.5.
+pub use lls_api_tool_runtime::ToolDef;
+
 /// `sampling_params.strategy`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -61,22 +64,6 @@ fn zero() -> Option<i64> {
 }
 fn one() -> Option<f64> {
     Some(1.0)
-}
-
-/// A client-side tool the agent offers the model (0.3.5's `ToolDef`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
-pub struct ToolDef {
-    #[serde(default)]
-    pub toolgroup_id: Option<String>,
-    pub name: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub input_schema: Option<Map<String, Value>>,
-    #[serde(default)]
-    pub output_schema: Option<Map<String, Value>>,
-    #[serde(default)]
-    pub metadata: Option<Map<String, Value>>,
 }
 
 /// `tool_config`: `tool_choice` is `auto` (the default), `required`, `none` or a tool's name.
@@ -270,6 +257,7 @@ pub struct PageQuery {
 
 /// 0.3.5's `PaginatedResponse`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "PaginatedResponse_{T}")]
 pub struct Paginated<T> {
     pub data: Vec<T>,
     pub has_more: bool,
@@ -308,6 +296,7 @@ impl<T> Paginated<T> {
 
 /// A tool call the model made (arguments are JSON text).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "AgentToolCall")]
 pub struct ToolCall {
     pub call_id: String,
     pub tool_name: String,

@@ -209,17 +209,26 @@ async fn a_client_tool_call_waits_and_resumes() {
     )
     .await;
     assert_eq!(kinds(&rest)[0], "step_complete");
-    // The fake model calls an offered tool whatever it is told, so the turn waits again.
     assert_eq!(
         kinds(&rest).last().unwrap(),
-        "turn_awaiting_input",
+        "turn_complete",
         "{:?}",
         kinds(&rest)
     );
-    let resumed = last_turn(&rest);
-    assert_eq!(resumed.turn_id, waiting.turn_id);
-    assert_eq!(resumed.started_at, waiting.started_at);
-    let types: Vec<_> = resumed.steps.iter().map(Step::step_type).collect();
+    let done = last_turn(&rest);
+    assert_eq!(done.turn_id, waiting.turn_id);
+    assert_eq!(done.started_at, waiting.started_at);
+    assert!(
+        done.output_message
+            .content
+            .as_str()
+            .unwrap()
+            .contains("-100"),
+        "{:?}",
+        done.output_message
+    );
+    assert_eq!(done.output_message.stop_reason, "end_of_turn");
+    let types: Vec<_> = done.steps.iter().map(Step::step_type).collect();
     assert_eq!(
         types,
         [
@@ -232,40 +241,28 @@ async fn a_client_tool_call_waits_and_resumes() {
         tool_calls,
         tool_responses,
         ..
-    } = &resumed.steps[1]
+    } = &done.steps[1]
     else {
         panic!()
     };
     assert_eq!(tool_calls[0].call_id, calls[0].call_id);
     assert_eq!(tool_responses[0].content, json!("-100"));
     assert_eq!(
-        p.get_turn(&ctx, &agent, &session, &resumed.turn_id)
+        p.get_turn(&ctx, &agent, &session, &done.turn_id)
             .await
             .unwrap(),
-        resumed
+        done
     );
     let session_now = p.get_session(&ctx, &agent, &session, None).await.unwrap();
     assert_eq!(session_now.turns.len(), 1);
 
-    // A turn not waiting for anything cannot be resumed.
-    let plain = p
-        .create_agent(&ctx, config(json!({})))
-        .await
-        .unwrap()
-        .agent_id;
-    let s2 = p
-        .create_session(&ctx, &plain, "s2".into())
-        .await
-        .unwrap()
-        .session_id;
-    let done =
-        last_turn(&events(p.create_turn(&ctx, &plain, &s2, user("hi")).await.unwrap()).await);
+    // Nothing waits any more.
     let again = ResumeTurnRequest {
         tool_responses: vec![],
         stream: Some(true),
     };
     assert!(
-        p.resume_turn(&ctx, &plain, &s2, &done.turn_id, again)
+        p.resume_turn(&ctx, &agent, &session, &done.turn_id, again)
             .await
             .is_err()
     );
