@@ -7,6 +7,7 @@
 
 mod events;
 mod items;
+mod legacy;
 mod responses;
 
 use std::sync::Arc;
@@ -20,6 +21,14 @@ pub use items::{
     Annotation, ContentPart, FileSearchCall, FileSearchResult, FunctionCall, FunctionCallOutput,
     Item, McpApprovalRequest, McpApprovalResponse, McpCall, McpListTools, McpTool, MessageContent,
     MessageItem, Role, WebSearchCall,
+};
+pub use legacy::{
+    Agent, AgentConfig, AgentCreateResponse, AgentSessionCreateResponse, AgentStepResponse,
+    AgentToolGroup, CompletionMessage, ContentDelta, CreateAgentRequest, CreateSessionRequest,
+    CreateTurnRequest, LegacyAgents, PageQuery, Paginated, ResumeTurnRequest, SamplingParams,
+    SamplingStrategy, Session, Step, StepCommon, StepType, ToolCall as AgentToolCall, ToolConfig,
+    ToolDef, ToolResponse as AgentToolResponse, Turn, TurnEvent, TurnEventPayload, TurnMessage,
+    TurnStream, TurnStreamChunk,
 };
 pub use responses::{
     AllowedTools, CreateResponseRequest, FileSearchTool, FunctionTool, Guardrail,
@@ -75,7 +84,7 @@ pub trait Responses: Send + Sync {
 }
 
 /// An agents provider (`inline::meta-reference`): the Responses API and the v1alpha agents.
-pub trait AgentsProvider: Responses {
+pub trait AgentsProvider: Responses + LegacyAgents {
     /// The provider as the Responses API.
     fn responses(self: Arc<Self>) -> Arc<dyn Responses>;
 }

@@ -241,6 +241,17 @@ impl<S: Clone + Send + Sync + 'static> RouteBook<S> {
         self.add(op, handler)
     }
 
+    /// Serves `handler` at `op.path` (a `/v1alpha/` or `/v1beta/` route) and at the deprecated
+    /// `/v1/` alias 0.3.5 still serves for it.
+    pub fn add_with_v1_alias(mut self, op: Op<Described>, handler: MethodRouter<S>) -> Self {
+        let rest = op.path.split_once('/').map_or("", |(_, r)| r);
+        let rest = rest.split_once('/').map_or("", |(_, r)| r);
+        let alias = format!("/v1/{rest}");
+        self.record(&op, &alias, true);
+        self.router = self.router.route(&alias, handler.clone());
+        self.add(op, handler)
+    }
+
     fn record(&mut self, op: &Op<Described>, path: &str, deprecated: bool) {
         self.routes.push(RouteInfo {
             method: op.method,

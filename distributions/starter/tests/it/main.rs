@@ -23,6 +23,7 @@ mod capabilities;
 mod edge;
 mod files;
 mod http;
+mod legacy_agents;
 mod limits;
 mod outbound;
 mod process;

@@ -6,6 +6,7 @@
 mod config;
 mod engine;
 mod input;
+mod legacy;
 mod provider;
 mod store;
 

@@ -1,4 +1,5 @@
-//! `inline::meta-reference` as the agents API: the Responses API over the [`Engine`].
+//! `inline::meta-reference` as the agents API: the Responses API over the [`Engine`] (the
+//! v1alpha agents, built on it, are in `legacy`).
 
 use std::sync::Arc;
 
@@ -8,23 +9,34 @@ use lls_api_agents::{
     AgentsProvider, CreateResponseRequest, EventStream, InputItemList, InputItemsQuery,
     ListResponsesQuery, ResponseDeleted, ResponseList, ResponseObject, Responses,
 };
+use lls_api_common::store::KvStore;
 use lls_api_common::{BuildContext, Error, RequestContext, Result};
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::MetaReferenceConfig;
 use crate::engine::{Deps, Engine};
+use crate::legacy::AgentStore;
 use crate::store::ResponsesStore;
 
 /// The agents provider.
 pub struct MetaReference {
     engine: Arc<Engine>,
+    /// The v1alpha agents' state (`persistence.agent_state`); `None`: only the Responses API.
+    pub(crate) agents: Option<Arc<AgentStore>>,
 }
 
 impl MetaReference {
     pub fn new(engine: Engine) -> Self {
         MetaReference {
             engine: Arc::new(engine),
+            agents: None,
         }
+    }
+
+    /// Keeps the v1alpha agents, sessions and turns in `agent_state`.
+    pub fn with_agent_state(mut self, agent_state: Arc<dyn KvStore>) -> Self {
+        self.agents = Some(Arc::new(AgentStore::new(agent_state)));
+        self
     }
 
     /// The registry's build function: needs inference; tool runtime, vector stores, safety and
@@ -48,11 +60,11 @@ impl MetaReference {
             .sql(&config.persistence.responses.backend)
             .await?;
         let store = Arc::new(ResponsesStore::open(sql).await?);
-        Ok(Arc::new(MetaReference::new(Engine::new(
-            deps,
-            store,
-            ctx.tasks.clone(),
-        ))))
+        let agent_state = ctx.stores.kv(&config.persistence.agent_state).await?;
+        Ok(Arc::new(
+            MetaReference::new(Engine::new(deps, store, ctx.tasks.clone()))
+                .with_agent_state(agent_state),
+        ))
     }
 }
 
