@@ -282,102 +282,143 @@ macro_rules! with_sequence_number {
         use ResponseEvent::*;
         match $event {
             Created {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | InProgress {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | OutputItemAdded {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | OutputItemDone {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | OutputTextDelta {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | OutputTextDone {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | FunctionCallArgumentsDelta {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | FunctionCallArgumentsDone {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | WebSearchCallInProgress {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | WebSearchCallSearching {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | WebSearchCallCompleted {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
-            | McpListToolsInProgress { sequence_number: $n }
-            | McpListToolsFailed { sequence_number: $n }
-            | McpListToolsCompleted { sequence_number: $n }
+            | McpListToolsInProgress {
+                sequence_number: $n,
+            }
+            | McpListToolsFailed {
+                sequence_number: $n,
+            }
+            | McpListToolsCompleted {
+                sequence_number: $n,
+            }
             | McpCallArgumentsDelta {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | McpCallArgumentsDone {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | McpCallInProgress {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
-            | McpCallFailed { sequence_number: $n }
-            | McpCallCompleted { sequence_number: $n }
+            | McpCallFailed {
+                sequence_number: $n,
+            }
+            | McpCallCompleted {
+                sequence_number: $n,
+            }
             | ContentPartAdded {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | ContentPartDone {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | ReasoningTextDelta {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | ReasoningTextDone {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | ReasoningSummaryPartAdded {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | ReasoningSummaryPartDone {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | ReasoningSummaryTextDelta {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | ReasoningSummaryTextDone {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | RefusalDelta {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | RefusalDone {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | OutputTextAnnotationAdded {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | FileSearchCallInProgress {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | FileSearchCallSearching {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | FileSearchCallCompleted {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | Incomplete {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | Failed {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             }
             | Completed {
-                sequence_number: $n, ..
+                sequence_number: $n,
+                ..
             } => $body,
         }
     }};
