@@ -476,19 +476,32 @@ impl Run {
             messages.push(assistant_calls(Some(step.content), Vec::new()));
             return Ok(Executed::Nothing);
         }
-        let (function_calls, others): (Vec<ToolCall>, Vec<ToolCall>) = calls.into_iter().partition(|c| self.is_function(&c.function.name));
+        let (function_calls, others): (Vec<ToolCall>, Vec<ToolCall>) = calls
+            .into_iter()
+            .partition(|c| self.is_function(&c.function.name));
         // Client-side calls first: their items were announced right after the message.
         for call in &function_calls {
             let item = Item::FunctionCall(FunctionCall {
                 call_id: call.id.clone(),
                 name: call.function.name.clone(),
                 arguments: call.function.arguments.clone(),
-                id: Some(step.item_ids.get(&call.id).cloned().unwrap_or_else(|| format!("fc_{}", uuid::Uuid::new_v4()))),
+                id: Some(
+                    step.item_ids
+                        .get(&call.id)
+                        .cloned()
+                        .unwrap_or_else(|| format!("fc_{}", uuid::Uuid::new_v4())),
+                ),
                 status: Some("completed".into()),
             });
             self.output.push(item.clone());
             let output_index = self.output.len() - 1;
-            sink.emit(ResponseEvent::OutputItemDone { response_id: self.turn.id.clone(), item, output_index, sequence_number: 0 }).await;
+            sink.emit(ResponseEvent::OutputItemDone {
+                response_id: self.turn.id.clone(),
+                item,
+                output_index,
+                sequence_number: 0,
+            })
+            .await;
         }
         let mut server_calls = Vec::new();
         for call in others {
@@ -511,7 +524,11 @@ impl Run {
             self.builtin_calls += 1;
             server_calls.push(call);
         }
-        let kept: Vec<ToolCall> = server_calls.iter().chain(&function_calls).cloned().collect();
+        let kept: Vec<ToolCall> = server_calls
+            .iter()
+            .chain(&function_calls)
+            .cloned()
+            .collect();
         if !kept.is_empty() {
             // As 0.3.5 sends it: text that came with tool calls is not repeated to the model.
             messages.push(assistant_calls(Some(String::new()), kept));

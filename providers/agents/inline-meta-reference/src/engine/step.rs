@@ -38,6 +38,180 @@ const TEXT_INDEX: usize = 0;
 const REASONING_INDEX: usize = 1;
 const REFUSAL_INDEX: usize = 2;
 
+/// The three streams of one assistant message's content.
+#[derive(Clone, Copy)]
+enum Stream {
+    Text,
+    Reasoning,
+    Refusal,
+}
+
+impl Stream {
+    fn index(self) -> usize {
+        match self {
+            Stream::Text => TEXT_INDEX,
+            Stream::Reasoning => REASONING_INDEX,
+            Stream::Refusal => REFUSAL_INDEX,
+        }
+    }
+
+    /// The content part holding `text`, as the `content_part.*` events carry it.
+    fn part(self, text: String, annotations: Vec<lls_api_agents::Annotation>) -> EventPart {
+        match self {
+            Stream::Text => EventPart::OutputText {
+                text,
+                annotations,
+                logprobs: None,
+            },
+            Stream::Reasoning => EventPart::ReasoningText { text },
+            Stream::Refusal => EventPart::Refusal { refusal: text },
+        }
+    }
+}
+
+/// Where one step's message events point (its response, item and output index); builds them.
+struct At {
+    response_id: String,
+    item_id: String,
+    output_index: usize,
+}
+
+impl At {
+    fn part_added(&self, stream: Stream) -> ResponseEvent {
+        ResponseEvent::ContentPartAdded {
+            content_index: stream.index(),
+            response_id: self.response_id.clone(),
+            item_id: self.item_id.clone(),
+            output_index: self.output_index,
+            part: stream.part(String::new(), Vec::new()),
+            sequence_number: 0,
+        }
+    }
+
+    fn part_done(
+        &self,
+        stream: Stream,
+        text: String,
+        annotations: Vec<lls_api_agents::Annotation>,
+    ) -> ResponseEvent {
+        ResponseEvent::ContentPartDone {
+            content_index: stream.index(),
+            response_id: self.response_id.clone(),
+            item_id: self.item_id.clone(),
+            output_index: self.output_index,
+            part: stream.part(text, annotations),
+            sequence_number: 0,
+        }
+    }
+
+    fn delta(&self, stream: Stream, delta: &str) -> ResponseEvent {
+        let (content_index, delta, item_id, output_index) = (
+            stream.index(),
+            delta.to_owned(),
+            self.item_id.clone(),
+            self.output_index,
+        );
+        match stream {
+            Stream::Text => ResponseEvent::OutputTextDelta {
+                content_index,
+                delta,
+                item_id,
+                output_index,
+                sequence_number: 0,
+            },
+            Stream::Reasoning => ResponseEvent::ReasoningTextDelta {
+                content_index,
+                delta,
+                item_id,
+                output_index,
+                sequence_number: 0,
+            },
+            Stream::Refusal => ResponseEvent::RefusalDelta {
+                content_index,
+                delta,
+                item_id,
+                output_index,
+                sequence_number: 0,
+            },
+        }
+    }
+
+    fn finished(&self, stream: Stream, text: String) -> ResponseEvent {
+        let (content_index, item_id, output_index) =
+            (stream.index(), self.item_id.clone(), self.output_index);
+        match stream {
+            Stream::Text => ResponseEvent::OutputTextDone {
+                content_index,
+                text,
+                item_id,
+                output_index,
+                sequence_number: 0,
+            },
+            Stream::Reasoning => ResponseEvent::ReasoningTextDone {
+                content_index,
+                text,
+                item_id,
+                output_index,
+                sequence_number: 0,
+            },
+            Stream::Refusal => ResponseEvent::RefusalDone {
+                content_index,
+                refusal: text,
+                item_id,
+                output_index,
+                sequence_number: 0,
+            },
+        }
+    }
+
+    fn summary_part(&self, done: bool, text: String) -> ResponseEvent {
+        let (item_id, output_index, part) = (
+            self.item_id.clone(),
+            self.output_index,
+            SummaryPart::new(text),
+        );
+        if done {
+            ResponseEvent::ReasoningSummaryPartDone {
+                item_id,
+                output_index,
+                part,
+                sequence_number: 0,
+                summary_index: 0,
+            }
+        } else {
+            ResponseEvent::ReasoningSummaryPartAdded {
+                item_id,
+                output_index,
+                part,
+                sequence_number: 0,
+                summary_index: 0,
+            }
+        }
+    }
+
+    fn summary_text(&self, done: bool, text: &str) -> ResponseEvent {
+        let (item_id, output_index, text) =
+            (self.item_id.clone(), self.output_index, text.to_owned());
+        if done {
+            ResponseEvent::ReasoningSummaryTextDone {
+                text,
+                item_id,
+                output_index,
+                sequence_number: 0,
+                summary_index: 0,
+            }
+        } else {
+            ResponseEvent::ReasoningSummaryTextDelta {
+                delta: text,
+                item_id,
+                output_index,
+                sequence_number: 0,
+                summary_index: 0,
+            }
+        }
+    }
+}
+
 /// A tool call as it arrives in pieces.
 struct PartialCall {
     id: String,
@@ -161,6 +335,11 @@ impl Run {
         let response_id = self.turn.id.clone();
         let message_id = format!("msg_{}", uuid::Uuid::new_v4());
         let message_index = self.output.len();
+        let at = At {
+            response_id: response_id.clone(),
+            item_id: message_id.clone(),
+            output_index: message_index,
+        };
         let guarded = !self.turn.guardrails.is_empty();
         let (mut message_added, mut text_part, mut reasoning_part, mut refusal_part) =
             (false, false, false, false);
@@ -203,94 +382,33 @@ impl Run {
                 if let Some(delta) = d.content.as_deref().filter(|c| !c.is_empty()) {
                     if !text_part {
                         text_part = true;
-                        let part = EventPart::OutputText {
-                            text: String::new(),
-                            annotations: Vec::new(),
-                            logprobs: None,
-                        };
-                        sink.emit(ResponseEvent::ContentPartAdded {
-                            content_index: TEXT_INDEX,
-                            response_id: response_id.clone(),
-                            item_id: message_id.clone(),
-                            output_index: message_index,
-                            part,
-                            sequence_number: 0,
-                        })
-                        .await;
+                        sink.emit(at.part_added(Stream::Text)).await;
                     }
                     content.push_str(delta);
                     text_changed = true;
-                    held.push(ResponseEvent::OutputTextDelta {
-                        content_index: TEXT_INDEX,
-                        delta: delta.to_owned(),
-                        item_id: message_id.clone(),
-                        output_index: message_index,
-                        sequence_number: 0,
-                    });
+                    held.push(at.delta(Stream::Text, delta));
                 }
                 if let Some(delta) = d.reasoning_content.as_deref().filter(|c| !c.is_empty()) {
                     if !reasoning_part {
                         reasoning_part = true;
-                        held.push(ResponseEvent::ContentPartAdded {
-                            content_index: REASONING_INDEX,
-                            response_id: response_id.clone(),
-                            item_id: message_id.clone(),
-                            output_index: message_index,
-                            part: EventPart::ReasoningText {
-                                text: String::new(),
-                            },
-                            sequence_number: 0,
-                        });
+                        held.push(at.part_added(Stream::Reasoning));
                         if self.turn.reasoning_summary {
-                            held.push(ResponseEvent::ReasoningSummaryPartAdded {
-                                item_id: message_id.clone(),
-                                output_index: message_index,
-                                part: SummaryPart::new(""),
-                                sequence_number: 0,
-                                summary_index: 0,
-                            });
+                            held.push(at.summary_part(false, String::new()));
                         }
                     }
                     reasoning.push_str(delta);
-                    held.push(ResponseEvent::ReasoningTextDelta {
-                        content_index: REASONING_INDEX,
-                        delta: delta.to_owned(),
-                        item_id: message_id.clone(),
-                        output_index: message_index,
-                        sequence_number: 0,
-                    });
+                    held.push(at.delta(Stream::Reasoning, delta));
                     if self.turn.reasoning_summary {
-                        held.push(ResponseEvent::ReasoningSummaryTextDelta {
-                            delta: delta.to_owned(),
-                            item_id: message_id.clone(),
-                            output_index: message_index,
-                            sequence_number: 0,
-                            summary_index: 0,
-                        });
+                        held.push(at.summary_text(false, delta));
                     }
                 }
                 if let Some(delta) = d.refusal.as_deref().filter(|c| !c.is_empty()) {
                     if !refusal_part {
                         refusal_part = true;
-                        held.push(ResponseEvent::ContentPartAdded {
-                            content_index: REFUSAL_INDEX,
-                            response_id: response_id.clone(),
-                            item_id: message_id.clone(),
-                            output_index: message_index,
-                            part: EventPart::Refusal {
-                                refusal: String::new(),
-                            },
-                            sequence_number: 0,
-                        });
+                        held.push(at.part_added(Stream::Refusal));
                     }
                     refusal.push_str(delta);
-                    held.push(ResponseEvent::RefusalDelta {
-                        content_index: REFUSAL_INDEX,
-                        delta: delta.to_owned(),
-                        item_id: message_id.clone(),
-                        output_index: message_index,
-                        sequence_number: 0,
-                    });
+                    held.push(at.delta(Stream::Refusal, delta));
                 }
                 for call in d.tool_calls.iter().flatten() {
                     let function = call.function.as_ref();
@@ -442,87 +560,25 @@ impl Run {
                 })
                 .await;
             }
-            sink.emit(ResponseEvent::OutputTextDone {
-                content_index: TEXT_INDEX,
-                text: cleaned.clone(),
-                item_id: message_id.clone(),
-                output_index: message_index,
-                sequence_number: 0,
-            })
-            .await;
-            sink.emit(ResponseEvent::ContentPartDone {
-                content_index: TEXT_INDEX,
-                response_id: response_id.clone(),
-                item_id: message_id.clone(),
-                output_index: message_index,
-                part: EventPart::OutputText {
-                    text: cleaned.clone(),
-                    annotations: annotations.clone(),
-                    logprobs: None,
-                },
-                sequence_number: 0,
-            })
-            .await;
+            sink.emit(at.finished(Stream::Text, cleaned.clone())).await;
+            sink.emit(at.part_done(Stream::Text, cleaned.clone(), annotations.clone()))
+                .await;
         }
         if reasoning_part {
-            sink.emit(ResponseEvent::ReasoningTextDone {
-                content_index: REASONING_INDEX,
-                text: reasoning.clone(),
-                item_id: message_id.clone(),
-                output_index: message_index,
-                sequence_number: 0,
-            })
-            .await;
-            sink.emit(ResponseEvent::ContentPartDone {
-                content_index: REASONING_INDEX,
-                response_id: response_id.clone(),
-                item_id: message_id.clone(),
-                output_index: message_index,
-                part: EventPart::ReasoningText {
-                    text: reasoning.clone(),
-                },
-                sequence_number: 0,
-            })
-            .await;
+            sink.emit(at.finished(Stream::Reasoning, reasoning.clone()))
+                .await;
+            sink.emit(at.part_done(Stream::Reasoning, reasoning.clone(), Vec::new()))
+                .await;
             if self.turn.reasoning_summary {
-                sink.emit(ResponseEvent::ReasoningSummaryTextDone {
-                    text: reasoning.clone(),
-                    item_id: message_id.clone(),
-                    output_index: message_index,
-                    sequence_number: 0,
-                    summary_index: 0,
-                })
-                .await;
-                sink.emit(ResponseEvent::ReasoningSummaryPartDone {
-                    item_id: message_id.clone(),
-                    output_index: message_index,
-                    part: SummaryPart::new(reasoning.clone()),
-                    sequence_number: 0,
-                    summary_index: 0,
-                })
-                .await;
+                sink.emit(at.summary_text(true, &reasoning)).await;
+                sink.emit(at.summary_part(true, reasoning.clone())).await;
             }
         }
         if refusal_part {
-            sink.emit(ResponseEvent::RefusalDone {
-                content_index: REFUSAL_INDEX,
-                refusal: refusal.clone(),
-                item_id: message_id.clone(),
-                output_index: message_index,
-                sequence_number: 0,
-            })
-            .await;
-            sink.emit(ResponseEvent::ContentPartDone {
-                content_index: REFUSAL_INDEX,
-                response_id: response_id.clone(),
-                item_id: message_id.clone(),
-                output_index: message_index,
-                part: EventPart::Refusal {
-                    refusal: refusal.clone(),
-                },
-                sequence_number: 0,
-            })
-            .await;
+            sink.emit(at.finished(Stream::Refusal, refusal.clone()))
+                .await;
+            sink.emit(at.part_done(Stream::Refusal, refusal.clone(), Vec::new()))
+                .await;
         }
         if !message_added && tool_calls.is_empty() {
             // The model said nothing: the answer is still a (empty) message, as 0.3.5 gives it.
