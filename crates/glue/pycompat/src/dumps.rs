@@ -3,60 +3,24 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Map, Number, Value};
+use serde_json::Value;
 
-use crate::repr_float;
+use crate::syntax::Syntax;
 
 /// `json.dumps` of the object `json.loads` makes of `value`.
 pub fn json_dumps(value: &Value) -> String {
     let mut out = String::new();
-    write_value(&mut out, value);
+    JSON.write_value(&mut out, value);
     out
 }
 
-fn write_value(out: &mut String, value: &Value) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(true) => out.push_str("true"),
-        Value::Bool(false) => out.push_str("false"),
-        Value::Number(n) => write_number(out, n),
-        Value::String(s) => write_str(out, s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_value(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => write_map(out, map),
-    }
-}
-
-fn write_map(out: &mut String, map: &Map<String, Value>) {
-    out.push('{');
-    for (i, (k, v)) in map.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        write_str(out, k);
-        out.push_str(": ");
-        write_value(out, v);
-    }
-    out.push('}');
-}
-
-/// Ints as they are; floats as `float.__repr__` (`1e-05`, `2.0`), which `json.dumps` uses.
-fn write_number(out: &mut String, n: &Number) {
-    match n.as_f64() {
-        Some(f) if n.is_f64() => out.push_str(&repr_float(f)),
-        _ => {
-            let _ = write!(out, "{n}");
-        }
-    }
-}
+/// JSON's syntax: `null`, `true`, `false`, ASCII-only double-quoted strings.
+const JSON: Syntax = Syntax {
+    null: "null",
+    true_: "true",
+    false_: "false",
+    write_str,
+};
 
 /// `py_encode_basestring_ascii`: short escapes where JSON has them, `\u00XX` for other
 /// controls and DEL, `\uXXXX` (surrogate pairs past the BMP) for everything not ASCII.

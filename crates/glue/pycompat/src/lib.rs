@@ -19,10 +19,13 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Value};
+
+use crate::syntax::Syntax;
 
 mod dumps;
 mod printable;
+mod syntax;
 
 pub use dumps::json_dumps;
 
@@ -30,14 +33,14 @@ pub use dumps::json_dumps;
 /// the same text).
 pub fn repr(value: &Value) -> String {
     let mut out = String::new();
-    write_value(&mut out, value);
+    REPR.write_value(&mut out, value);
     out
 }
 
 /// Python's `repr` of a dict with these entries, in order.
 pub fn repr_map(map: &Map<String, Value>) -> String {
     let mut out = String::new();
-    write_map(&mut out, map);
+    REPR.write_map(&mut out, map);
     out
 }
 
@@ -68,49 +71,13 @@ pub fn repr_float(f: f64) -> String {
     if s.contains('.') { s } else { format!("{s}.0") }
 }
 
-fn write_value(out: &mut String, value: &Value) {
-    match value {
-        Value::Null => out.push_str("None"),
-        Value::Bool(true) => out.push_str("True"),
-        Value::Bool(false) => out.push_str("False"),
-        Value::Number(n) => write_number(out, n),
-        Value::String(s) => write_str(out, s),
-        Value::Array(items) => {
-            out.push('[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push_str(", ");
-                }
-                write_value(out, item);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => write_map(out, map),
-    }
-}
-
-fn write_map(out: &mut String, map: &Map<String, Value>) {
-    out.push('{');
-    for (i, (k, v)) in map.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        write_str(out, k);
-        out.push_str(": ");
-        write_value(out, v);
-    }
-    out.push('}');
-}
-
-/// JSON numbers with a fraction or exponent are Python floats; the rest are ints.
-fn write_number(out: &mut String, n: &Number) {
-    match n.as_f64() {
-        Some(f) if n.is_f64() => out.push_str(&repr_float(f)),
-        _ => {
-            let _ = write!(out, "{n}");
-        }
-    }
-}
+/// Python's `repr` syntax: `None`, `True`, `False`, strs as [`repr_str`] writes them.
+const REPR: Syntax = Syntax {
+    null: "None",
+    true_: "True",
+    false_: "False",
+    write_str,
+};
 
 /// CPython's `unicode_repr`, character by character.
 fn write_str(out: &mut String, s: &str) {

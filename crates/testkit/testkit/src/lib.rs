@@ -32,7 +32,8 @@
 //! - [`fms_mock`]: the FMS guardrails detector and orchestrator APIs (axum), flagging trigger
 //!   words, for the `remote::trustyai_fms` safety provider's tests.
 //! - [`websearch_mock`]: the Tavily and Brave search APIs (axum) with results derived from
-//!   the query, for the `remote::tavily-search` and `remote::brave-search` tool runtimes.
+//!   the query, for the `remote::tavily-search` and `remote::brave-search` tool runtimes, and
+//!   [`websearch_suite`]: the scenarios both must pass against it ([`websearch_scenarios!`]).
 //! - [`registered`]: a provider built from its descriptor and config behind the real call
 //!   layers, as the server builds it.
 //!
@@ -63,6 +64,7 @@ pub mod stores;
 pub mod tool_runtime_suite;
 pub mod vector_io_suite;
 pub mod websearch_mock;
+pub mod websearch_suite;
 
 pub use callers::caller_ctx;
 pub use fake_tool_runtime::FakeToolRuntime;

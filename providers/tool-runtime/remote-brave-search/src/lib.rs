@@ -5,13 +5,12 @@ mod config;
 mod error;
 mod provider;
 
-pub use config::{
-    BraveSearchConfig, DEFAULT_BASE_URL, DEFAULT_MAX_RESULTS, DEFAULT_TIMEOUT_SECONDS,
-    MAX_MAX_RESULTS,
+pub use config::{BraveSearchConfig, DEFAULT_BASE_URL};
+pub use lls_websearch::{
+    DEFAULT_MAX_RESULTS, DEFAULT_TIMEOUT_SECONDS, MAX_MAX_RESULTS, WEB_SEARCH, query_schema,
+    web_search_tool,
 };
-pub use provider::{
-    BraveSearchProvider, PROVIDER_DATA_KEY, WEB_SEARCH, query_schema, web_search_tool,
-};
+pub use provider::{Brave, BraveSearchProvider, PROVIDER_DATA_KEY};
 
 pub const PROVIDER_TYPE: &str = "remote::brave-search";
 

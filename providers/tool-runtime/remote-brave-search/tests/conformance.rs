@@ -1,45 +1,41 @@
-//! The shared tool runtime conformance suite, run against the test kit's Brave mock with the
-//! key in the config, as the starter distribution configures it.
+//! The shared suites run against the test kit's Brave mock: the tool runtime conformance suite
+//! (the key in the config, as the starter distribution configures it) and the web search
+//! scenarios every search vendor must pass (`lls_testkit::websearch_suite`).
 // The harness the conformance macro calls is not a #[test] function.
 #![allow(clippy::expect_used)]
 
 use std::sync::Arc;
 
-use lls_api_common::RequestContext;
 use lls_api_common::Secret;
-use lls_api_tool_runtime::ToolGroup;
-use lls_testkit::WebSearchMock;
-use lls_testkit::tool_runtime_suite::{ToolCallCase, ToolHarness};
-use lls_testkit::websearch_mock::result_title;
+use lls_testkit::websearch_mock::Vendor;
+use lls_testkit::websearch_suite::WebSearchHarness;
 use lls_tool_runtime_remote_brave_search::{
-    BraveSearchConfig, BraveSearchProvider, WEB_SEARCH, query_schema,
+    BraveSearchConfig, BraveSearchProvider, PROVIDER_DATA_KEY,
 };
-use serde_json::json;
 
-const KEY: &str = "brave-conformance";
-
-async fn harness() -> ToolHarness {
-    let mock = WebSearchMock::start(KEY).await.expect("mock starts");
-    let config = BraveSearchConfig {
-        api_key: Some(Secret::new(KEY)),
-        base_url: mock.url(),
-        ..BraveSearchConfig::default()
-    };
-    let provider = BraveSearchProvider::new("brave-search", &config).expect("provider builds");
-    ToolHarness {
-        provider: Arc::new(provider),
-        group: ToolGroup::new("builtin::websearch", "brave-search", None, None),
-        ctx: RequestContext::default(),
-        call: ToolCallCase::new(
-            WEB_SEARCH,
-            json!({ "query": "llama stack" }),
-            result_title("llama stack", 1),
-        ),
-        schema: (WEB_SEARCH.into(), query_schema()),
-        // web_search has no failure of its own to report: every failure is an HTTP error.
-        failing_tool: None,
-        _guard: Box::new(mock),
-    }
+fn harness() -> WebSearchHarness {
+    WebSearchHarness::new(
+        Vendor::Brave,
+        "brave-search",
+        PROVIDER_DATA_KEY,
+        "BRAVE_SEARCH_API_KEY",
+        |setup| {
+            let mut config = BraveSearchConfig {
+                api_key: setup.api_key.map(Secret::new),
+                base_url: setup.base_url,
+                ..BraveSearchConfig::default()
+            };
+            config.timeout = setup.timeout.unwrap_or(config.timeout);
+            Ok(Arc::new(BraveSearchProvider::new("brave-search", &config)?))
+        },
+    )
 }
 
-lls_testkit::tool_runtime_conformance!(harness());
+lls_testkit::tool_runtime_conformance!(async {
+    harness()
+        .tool_harness()
+        .await
+        .expect("the web search mock starts")
+});
+
+lls_testkit::websearch_scenarios!(async { harness() });

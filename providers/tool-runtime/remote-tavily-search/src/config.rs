@@ -1,146 +1,29 @@
-//! `remote::tavily-search` config: upstream's `api_key` and `max_results`, plus where the
-//! Tavily API is (`base_url`, for a proxy or a mock) and how long one search may take.
+//! `remote::tavily-search` config: the shared web search config (`api_key`, `max_results`,
+//! `base_url`, `timeout`; `lls-websearch`) with Tavily's API as the default `base_url`.
 
-use std::time::Duration;
+use lls_websearch::WebSearchConfig;
 
-use lls_api_common::{Error, ProviderConfig, Result, Secret};
-use lls_openai_compat::optional_secret;
-use serde::{Deserialize, Serialize};
+use crate::Tavily;
 
 pub const DEFAULT_BASE_URL: &str = "https://api.tavily.com";
-pub const DEFAULT_MAX_RESULTS: u32 = 3;
-/// Tavily refuses more.
-pub const MAX_MAX_RESULTS: u32 = 20;
-pub const DEFAULT_TIMEOUT_SECONDS: f64 = 30.0;
 
 /// run.yaml `config:` of a `remote::tavily-search` provider.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TavilySearchConfig {
-    /// The Tavily API key; empty counts as none. A request's provider data
-    /// (`tavily_search_api_key`) takes precedence.
-    #[serde(default, deserialize_with = "optional_secret")]
-    pub api_key: Option<Secret>,
-    /// How many results one search asks Tavily for (1 to 20).
-    #[serde(default = "default_max_results")]
-    pub max_results: u32,
-    /// The Tavily API's base URL; searches go to `{base_url}/search`.
-    #[serde(default = "default_base_url")]
-    pub base_url: String,
-    /// Longest one search may take, connecting included (seconds); past it the call is a 504.
-    #[serde(default = "default_timeout")]
-    pub timeout: f64,
-}
-
-fn default_max_results() -> u32 {
-    DEFAULT_MAX_RESULTS
-}
-
-fn default_base_url() -> String {
-    DEFAULT_BASE_URL.into()
-}
-
-fn default_timeout() -> f64 {
-    DEFAULT_TIMEOUT_SECONDS
-}
-
-impl Default for TavilySearchConfig {
-    fn default() -> Self {
-        TavilySearchConfig {
-            api_key: None,
-            max_results: DEFAULT_MAX_RESULTS,
-            base_url: default_base_url(),
-            timeout: DEFAULT_TIMEOUT_SECONDS,
-        }
-    }
-}
-
-impl TavilySearchConfig {
-    /// The configured key, if it is not empty.
-    pub fn key(&self) -> Option<&str> {
-        self.api_key
-            .as_ref()
-            .map(Secret::expose)
-            .filter(|k| !k.is_empty())
-    }
-
-    pub fn timeout(&self) -> Duration {
-        Duration::from_secs_f64(self.timeout)
-    }
-}
-
-impl ProviderConfig for TavilySearchConfig {
-    fn validate(&self) -> Result<()> {
-        if !(1..=MAX_MAX_RESULTS).contains(&self.max_results) {
-            return Err(Error::invalid(format!(
-                "config.max_results: must be from 1 to {MAX_MAX_RESULTS}"
-            ))
-            .with_param("max_results"));
-        }
-        let url = reqwest::Url::parse(&self.base_url)
-            .map_err(|e| Error::invalid(format!("config.base_url: {e}")).with_param("base_url"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(
-                Error::invalid("config.base_url: must be an http or https URL")
-                    .with_param("base_url"),
-            );
-        }
-        if !(self.timeout.is_finite() && self.timeout > 0.0 && self.timeout <= 86_400.0) {
-            return Err(Error::invalid(
-                "config.timeout: must be more than 0 seconds (and at most a day)",
-            )
-            .with_param("timeout"));
-        }
-        Ok(())
-    }
-}
+pub type TavilySearchConfig = WebSearchConfig<Tavily>;
 
 #[cfg(test)]
 mod tests {
-    use lls_api_common::provider::{check_config, parse_config};
+    use lls_api_common::provider::parse_config;
     use serde_json::json;
 
     use super::*;
 
     #[test]
-    fn upstreams_config_reads_with_defaults() {
+    fn upstreams_config_reads_with_tavilys_url() {
         let c: TavilySearchConfig =
-            parse_config(&json!({ "api_key": "", "max_results": 3 })).unwrap();
+            parse_config(&json!({ "api_key": "tvly-k", "max_results": 5 })).unwrap();
         assert_eq!(
             (c.key(), c.max_results, c.base_url.as_str()),
-            (None, 3, DEFAULT_BASE_URL)
+            (Some("tvly-k"), 5, DEFAULT_BASE_URL)
         );
-        assert_eq!(
-            parse_config::<TavilySearchConfig>(&serde_json::Value::Null).unwrap(),
-            TavilySearchConfig::default()
-        );
-        // Env coercion can turn a key into a number; it is read back as text.
-        let c: TavilySearchConfig = parse_config(&json!({ "api_key": 1234 })).unwrap();
-        assert_eq!(c.key(), Some("1234"));
-    }
-
-    #[test]
-    fn the_key_is_redacted() {
-        let c: TavilySearchConfig = parse_config(&json!({ "api_key": "tvly-secret" })).unwrap();
-        assert!(!format!("{c:?}").contains("tvly-secret"));
-        assert_eq!(
-            check_config::<TavilySearchConfig>(&json!({ "api_key": "tvly-secret" })).unwrap()["api_key"],
-            Secret::REDACTED
-        );
-    }
-
-    #[test]
-    fn bad_configs_name_the_field() {
-        for (config, field) in [
-            (json!({ "max_results": 0 }), "max_results"),
-            (json!({ "max_results": 21 }), "max_results"),
-            (json!({ "base_url": "ftp://x" }), "base_url"),
-            (json!({ "base_url": "not a url" }), "base_url"),
-            (json!({ "timeout": 0 }), "timeout"),
-            (json!({ "url": "x" }), "url"),
-        ] {
-            let e = check_config::<TavilySearchConfig>(&config).unwrap_err();
-            assert!(e.message().contains(field), "{config}: {e}");
-        }
     }
 }

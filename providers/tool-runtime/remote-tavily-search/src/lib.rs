@@ -5,13 +5,12 @@ mod config;
 mod error;
 mod provider;
 
-pub use config::{
-    DEFAULT_BASE_URL, DEFAULT_MAX_RESULTS, DEFAULT_TIMEOUT_SECONDS, MAX_MAX_RESULTS,
-    TavilySearchConfig,
+pub use config::{DEFAULT_BASE_URL, TavilySearchConfig};
+pub use lls_websearch::{
+    DEFAULT_MAX_RESULTS, DEFAULT_TIMEOUT_SECONDS, MAX_MAX_RESULTS, WEB_SEARCH, query_schema,
+    web_search_tool,
 };
-pub use provider::{
-    PROVIDER_DATA_KEY, TavilySearchProvider, WEB_SEARCH, query_schema, web_search_tool,
-};
+pub use provider::{PROVIDER_DATA_KEY, Tavily, TavilySearchProvider};
 
 pub const PROVIDER_TYPE: &str = "remote::tavily-search";
 

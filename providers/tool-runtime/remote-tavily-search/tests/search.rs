@@ -1,81 +1,40 @@
-//! `remote::tavily-search` against the test kit's Tavily mock: listing, keys (config, provider
-//! data, none, refused), what is sent and answered, and each backend failure's error kind.
+//! `remote::tavily-search` against the test kit's Tavily mock: what is sent to Tavily and
+//! answered. Keys, refused keys, backend failures and bad calls are the shared web search
+//! scenarios (`tests/conformance.rs`).
 
-// Helpers (not #[test] functions) unwrap their setup and panic on a wrong content shape.
-#![allow(clippy::unwrap_used, clippy::panic)]
+// Helpers (not #[test] functions) unwrap their setup.
+#![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
-use lls_api_common::{ErrorKind, RequestContext, Secret};
-use lls_api_tool_runtime::{InterleavedContent, ToolRuntimeProvider};
+use lls_api_common::Secret;
 use lls_testkit::WebSearchMock;
-use lls_testkit::websearch_mock::{TAVILY_UNAUTHORIZED, Vendor, result_title};
-use lls_tool_runtime_remote_tavily_search::{
-    PROVIDER_DATA_KEY, TavilySearchConfig, TavilySearchProvider, web_search_tool,
-};
-use serde_json::{Map, Value, json};
+use lls_testkit::websearch_mock::{Vendor, result_title};
+use lls_testkit::websearch_suite::search_text;
+use lls_tool_runtime_remote_tavily_search::{TavilySearchConfig, TavilySearchProvider};
+use serde_json::{Value, json};
 
 const KEY: &str = "tvly-good";
 
 /// `json.dumps(_clean_tavily_response(answer))` of the mock's answer to "rust", by CPython 3.13.
 const TAVILY_RUST: &str = r#"{"query": "rust", "top_k": [{"title": "rust: result 1", "url": "https://example.com/rust/1", "content": "Result 1 of the web search for \"rust\".", "score": 0.99, "raw_content": null}, {"title": "rust: result 2", "url": "https://example.com/rust/2", "content": "Result 2 of the web search for \"rust\".", "score": 0.95, "raw_content": null}, {"title": "rust: result 3", "url": "https://example.com/rust/3", "content": "Result 3 of the web search for \"rust\".", "score": 0.91, "raw_content": null}]}"#;
 
-fn provider(base_url: &str, key: Option<&str>) -> TavilySearchProvider {
-    let config = TavilySearchConfig {
-        api_key: key.map(Secret::new),
-        base_url: base_url.into(),
+/// `web_search(query=q)` of a provider with `config`.
+async fn search(config: &TavilySearchConfig, q: &str) -> String {
+    let p = TavilySearchProvider::new("tavily-search", config).unwrap();
+    search_text(&p, q).await.unwrap()
+}
+
+fn config(base_url: String) -> TavilySearchConfig {
+    TavilySearchConfig {
+        api_key: Some(Secret::new(KEY)),
+        base_url,
         ..TavilySearchConfig::default()
-    };
-    TavilySearchProvider::new("tavily-search", &config).unwrap()
-}
-
-fn query(q: &str) -> Map<String, Value> {
-    json!({ "query": q }).as_object().cloned().unwrap()
-}
-
-fn with_key(key: &str) -> RequestContext {
-    RequestContext::new(
-        json!({ PROVIDER_DATA_KEY: key })
-            .as_object()
-            .cloned()
-            .unwrap(),
-    )
-}
-
-async fn search(
-    p: &TavilySearchProvider,
-    ctx: &RequestContext,
-    q: &str,
-) -> lls_api_common::Result<String> {
-    let result = p.invoke_tool(ctx, &web_search_tool(None), query(q)).await?;
-    assert!(!result.is_error(), "{result:?}");
-    match result.content {
-        Some(InterleavedContent::Text(text)) => Ok(text),
-        other => panic!("content is not a string: {other:?}"),
     }
-}
-
-#[tokio::test]
-async fn lists_web_search_without_a_key() {
-    let p = provider("http://127.0.0.1:9", None);
-    let tools = p
-        .list_runtime_tools(&RequestContext::default(), Some("builtin::websearch"), None)
-        .await
-        .unwrap();
-    assert_eq!(tools, vec![web_search_tool(Some("builtin::websearch"))]);
-    assert_eq!(
-        tools[0].description.as_deref(),
-        Some("Search the web for information")
-    );
 }
 
 #[tokio::test]
 async fn a_search_with_the_config_key_answers_upstreams_text() {
     let mock = WebSearchMock::start(KEY).await.unwrap();
-    let p = provider(&mock.url(), Some(KEY));
-    let text = search(&p, &RequestContext::default(), "rust")
-        .await
-        .unwrap();
+    let text = search(&config(mock.url()), "rust").await;
     // json.dumps({"query": ..., "top_k": results}) as 0.3.5 writes it.
     let parsed: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
@@ -101,138 +60,11 @@ async fn a_search_with_the_config_key_answers_upstreams_text() {
 async fn max_results_is_sent_and_honoured() {
     let mock = WebSearchMock::start(KEY).await.unwrap();
     let config = TavilySearchConfig {
-        api_key: Some(Secret::new(KEY)),
-        base_url: mock.url(),
         max_results: 7,
-        ..TavilySearchConfig::default()
+        ..config(mock.url())
     };
-    let p = TavilySearchProvider::new("tavily-search", &config).unwrap();
-    let text = search(&p, &RequestContext::default(), "q").await.unwrap();
+    let text = search(&config, "q").await;
     let parsed: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(parsed["top_k"].as_array().unwrap().len(), 7);
-}
-
-#[tokio::test]
-async fn the_provider_data_key_wins_over_the_config_key() {
-    let mock = WebSearchMock::start(KEY).await.unwrap();
-    let p = provider(&mock.url(), Some("tvly-config-key-that-the-mock-refuses"));
-    search(&p, &with_key(KEY), "q").await.unwrap();
-    assert_eq!(mock.requests()[0].api_key.as_deref(), Some(KEY));
-    // Without a config key at all, the request's key is enough.
-    let p = provider(&mock.url(), None);
-    search(&p, &with_key(KEY), "q").await.unwrap();
-}
-
-#[tokio::test]
-async fn no_key_anywhere_is_a_400_saying_what_to_set() {
-    let mock = WebSearchMock::start(KEY).await.unwrap();
-    let p = provider(&mock.url(), Some(""));
-    let e = search(&p, &RequestContext::default(), "q")
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
-    assert!(
-        e.message().contains("X-LlamaStack-Provider-Data")
-            && e.message().contains(PROVIDER_DATA_KEY),
-        "{e}"
-    );
-    assert!(e.message().contains("TAVILY_SEARCH_API_KEY"), "{e}");
-    assert!(mock.requests().is_empty(), "nothing is sent without a key");
-}
-
-#[tokio::test]
-async fn a_refused_key_is_the_callers_401_or_the_operators_502() {
-    let mock = WebSearchMock::start(KEY).await.unwrap();
-    let p = provider(&mock.url(), Some("tvly-wrong"));
-    let e = search(&p, &with_key("tvly-also-wrong"), "q")
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Unauthenticated);
-    assert!(e.message().contains(TAVILY_UNAUTHORIZED), "{e}");
-    assert_eq!(e.upstream_status(), Some(401));
-    let e = search(&p, &RequestContext::default(), "q")
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::UpstreamError);
-    assert!(e.message().contains("rejected the API key"), "{e}");
-    assert_eq!(e.provider(), Some("tavily-search"));
-}
-
-#[tokio::test]
-async fn backend_failures_map_to_502_503_and_504() {
-    let mock = WebSearchMock::start(KEY).await.unwrap();
-    let p = provider(&mock.url(), Some(KEY));
-    mock.fail_next(&[500, 503]);
-    assert_eq!(
-        search(&p, &RequestContext::default(), "q")
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::UpstreamError
-    );
-    assert_eq!(
-        search(&p, &RequestContext::default(), "q")
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::UpstreamUnavailable
-    );
-    search(&p, &RequestContext::default(), "q").await.unwrap();
-
-    let config = TavilySearchConfig {
-        api_key: Some(Secret::new(KEY)),
-        base_url: mock.url(),
-        timeout: 0.2,
-        ..TavilySearchConfig::default()
-    };
-    let slow = TavilySearchProvider::new("tavily-search", &config).unwrap();
-    mock.set_delay(Duration::from_secs(2));
-    let e = search(&slow, &RequestContext::default(), "q")
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-}
-
-#[tokio::test]
-async fn an_unreachable_backend_is_a_503() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let p = provider(&format!("http://127.0.0.1:{port}"), Some(KEY));
-    let e = search(&p, &RequestContext::default(), "q")
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable, "{e}");
-}
-
-#[tokio::test]
-async fn bad_arguments_and_unknown_tools_are_client_errors() {
-    let mock = WebSearchMock::start(KEY).await.unwrap();
-    let p = provider(&mock.url(), Some(KEY));
-    let ctx = RequestContext::default();
-    let e = p
-        .invoke_tool(&ctx, &web_search_tool(None), Map::new())
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
-    let e = p
-        .invoke_tool(
-            &ctx,
-            &web_search_tool(None),
-            json!({"query": 3}).as_object().cloned().unwrap(),
-        )
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
-    let mut other = web_search_tool(None);
-    other.name = "brave_search".into();
-    assert_eq!(
-        p.invoke_tool(&ctx, &other, query("q"))
-            .await
-            .unwrap_err()
-            .kind(),
-        ErrorKind::NotFound
-    );
-    assert!(mock.requests().is_empty());
+    assert_eq!(mock.requests()[0].body["max_results"], 7);
 }
