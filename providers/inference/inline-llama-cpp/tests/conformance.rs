@@ -1,0 +1,37 @@
+//! The shared inference conformance suite against the real SmolLM2-135M-Instruct: chat (whole,
+//! streamed, `n`, `max_tokens`), completions, model listing and unknown models. SmolLM2 calls
+//! no tools, so the tool scenarios are left out here (`tests/provider.rs` runs a tool call on
+//! Qwen). Without the file these fail (see `common`), unless `LLS_TEST_NO_MODELS=1`.
+
+mod common;
+
+use std::sync::Arc;
+
+use lls_inference_inline_llama_cpp::LlamaCppProvider;
+use lls_testkit::{Capabilities, Harness};
+
+async fn harness() -> Harness {
+    let config = common::config(common::SMOLLM2, "conformance");
+    let present = config.is_some();
+    let config = config.unwrap_or_else(|| {
+        lls_inference_inline_llama_cpp::LlamaCppConfig::for_path("/nonexistent.gguf")
+    });
+    let provider = LlamaCppProvider::new("llama-cpp", config);
+    let llm = provider.model_id().to_owned();
+    let caps = Capabilities::of(&provider).except(|c| {
+        // The model writes no tool calls; without the file nothing generates.
+        c.tools = false;
+        c.chat &= present;
+        c.streaming &= present;
+        c.completions &= present;
+    });
+    Harness {
+        provider: Arc::new(provider),
+        llm,
+        embedding: String::new(),
+        caps,
+        _guard: Box::new(()),
+    }
+}
+
+lls_testkit::inference_conformance!(harness());
