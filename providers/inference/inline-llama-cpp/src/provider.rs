@@ -454,10 +454,16 @@ impl Inference for LlamaCppProvider {
 
 #[async_trait]
 impl InferenceProvider for LlamaCppProvider {
-    /// The configured model (listed even before its file is installed: requests then say how
-    /// to install it).
+    /// The configured model, once its file is installed: a server whose run.yaml names this
+    /// provider offers the model only where the file is (requests for it without the file,
+    /// e.g. registered by hand, fail with a 503 saying how to install it).
     async fn list_models(&self) -> Result<Vec<ProviderModel>> {
-        Ok(vec![ProviderModel::llm(self.model_id.clone())])
+        if self.loaded.initialized() || self.path.is_file() {
+            return Ok(vec![ProviderModel::llm(self.model_id.clone())]);
+        }
+        tracing::warn!(provider_id = %self.provider_id, path = %self.path.display(),
+            "not listing the model: its file is missing; {INSTALL_HINT}");
+        Ok(Vec::new())
     }
 
     /// Chat (streamed or not, tool calls parsed from the text) and completions; no embeddings,
@@ -833,7 +839,7 @@ mod tests {
             "{err}"
         );
         assert!(err.message().contains("bash scripts/models.sh"), "{err}");
-        assert_eq!(p.list_models().await.unwrap(), [ProviderModel::llm("tiny")]);
+        assert_eq!(p.list_models().await.unwrap(), []);
         assert_ne!(p.health().await, HealthStatus::ok());
     }
 

@@ -13,8 +13,11 @@ use lls_testkit::{Capabilities, Harness};
 async fn harness() -> Harness {
     let config = common::config(common::SMOLLM2, "conformance");
     let present = config.is_some();
+    // Opted out without the file: a stand-in file (not a model) is listed; nothing generates.
     let config = config.unwrap_or_else(|| {
-        lls_inference_inline_llama_cpp::LlamaCppConfig::for_path("/nonexistent.gguf")
+        let stand_in = std::env::temp_dir().join(format!("lls-llama-cpp-stand-in-{}.gguf", std::process::id()));
+        let _ = std::fs::write(&stand_in, b"");
+        lls_inference_inline_llama_cpp::LlamaCppConfig::for_path(stand_in.display().to_string())
     });
     let provider = LlamaCppProvider::new("llama-cpp", config);
     let llm = provider.model_id().to_owned();
