@@ -57,6 +57,8 @@ pub enum Failure {
         context_length: u32,
     },
     Decode(String),
+    /// The grammar the request asked for does not compile.
+    Grammar(String),
 }
 
 /// How to pick tokens.
@@ -77,6 +79,8 @@ pub struct Job {
     pub sampling: Sampling,
     pub max_tokens: u32,
     pub stop: Vec<String>,
+    /// A GBNF grammar (root rule `root`) the answer must follow.
+    pub grammar: Option<String>,
     pub events: mpsc::UnboundedSender<Event>,
 }
 
@@ -335,6 +339,13 @@ impl Decoder<'_> {
             let _ = job.events.send(Event::Failed(failure));
             return;
         }
+        let mut sampler = match sampler(self.model, job.sampling, job.grammar.as_deref()) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = job.events.send(Event::Failed(Failure::Grammar(e)));
+                return;
+            }
+        };
         self.release(id);
         let n_batch = self.ctx.n_batch().max(1) as usize;
         let mut batch = LlamaBatch::new(n_batch, 1);
@@ -358,7 +369,6 @@ impl Decoder<'_> {
                 return;
             }
         }
-        let mut sampler = sampler(job.sampling);
         let first = sampler.sample(&self.ctx, batch.n_tokens() - 1);
         let stops = StopFilter::new(job.stop.clone());
         let mut s = Sequence {
@@ -419,15 +429,26 @@ impl Decoder<'_> {
     }
 }
 
-fn sampler(s: Sampling) -> LlamaSampler {
-    if s.temperature <= 0.0 {
-        return LlamaSampler::greedy();
+/// Greedy at temperature 0, else top-p, temperature and a seeded draw; after the grammar, when
+/// there is one.
+fn sampler(model: &LlamaModel, s: Sampling, grammar: Option<&str>) -> Result<LlamaSampler, String> {
+    let mut chain = Vec::new();
+    if let Some(g) = grammar {
+        chain.push(
+            LlamaSampler::grammar(model, g, "root")
+                .map_err(|e| format!("the grammar does not compile: {e}"))?,
+        );
     }
-    LlamaSampler::chain_simple([
-        LlamaSampler::top_p(s.top_p.clamp(0.0, 1.0), 1),
-        LlamaSampler::temp(s.temperature),
-        LlamaSampler::dist(s.seed),
-    ])
+    if s.temperature <= 0.0 {
+        chain.push(LlamaSampler::greedy());
+    } else {
+        chain.extend([
+            LlamaSampler::top_p(s.top_p.clamp(0.0, 1.0), 1),
+            LlamaSampler::temp(s.temperature),
+            LlamaSampler::dist(s.seed),
+        ]);
+    }
+    Ok(LlamaSampler::chain_simple(chain))
 }
 
 /// The longest complete UTF-8 prefix of `bytes`, removed from it (invalid bytes become U+FFFD

@@ -149,6 +149,7 @@ fn failure(f: Failure, provider_id: &str) -> Error {
         )
         .with_param("messages"),
         Failure::Decode(e) => Error::new(ErrorKind::UpstreamError, e),
+        Failure::Grammar(e) => Error::invalid(e).with_param("response_format"),
     }
     .with_provider(provider_id)
 }

@@ -4,6 +4,7 @@
 mod config;
 mod engine;
 mod generate;
+pub mod grammar;
 mod provider;
 mod stops;
 pub mod template;

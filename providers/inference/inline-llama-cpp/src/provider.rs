@@ -183,6 +183,7 @@ impl LlamaCppProvider {
                 sampling,
                 max_tokens: settings.max_tokens,
                 stop: settings.stop.clone(),
+                grammar: settings.grammar.clone(),
                 events,
             };
             loaded.engine.submit(job).map_err(|r| self.refused(r))?;
@@ -220,6 +221,7 @@ struct Settings {
     stop: Vec<String>,
     sampling: Sampling,
     seed: u32,
+    grammar: Option<String>,
 }
 
 impl Settings {
@@ -261,24 +263,63 @@ impl Settings {
                 seed,
             },
             seed,
+            grammar: None,
         })
     }
 }
 
-/// The tool names a chat request offers, when the model may call them.
-fn offered_tools(request: &ChatCompletionRequest) -> Result<Option<Vec<String>>> {
+/// The tool names a chat request offers when the model may call them, and the grammar that
+/// forces a call when `tool_choice` is `required` or names a function.
+fn offered_tools(request: &ChatCompletionRequest) -> Result<(Option<Vec<String>>, Option<String>)> {
     let tools = match request.tools.as_ref().filter(|t| !t.is_empty()) {
         Some(t) => t,
-        None => return Ok(None),
+        None => return Ok((None, None)),
     };
-    match &request.tool_choice {
-        Some(ToolChoice::Mode(m)) if m == "none" => Ok(None),
-        None => Ok(Some(tools.iter().map(|t| t.function.name.clone()).collect())),
-        Some(ToolChoice::Mode(m)) if m == "auto" => Ok(Some(tools.iter().map(|t| t.function.name.clone()).collect())),
-        Some(_) => Err(Error::unsupported(format!(
-            "{PROVIDER_TYPE} cannot force a tool call yet (no grammar-constrained decoding): use tool_choice 'auto' or 'none'"
-        ))
-        .with_param("tool_choice")),
+    let names = || Some(tools.iter().map(|t| t.function.name.clone()).collect());
+    let forced: Vec<&lls_api_inference::Tool> = match &request.tool_choice {
+        Some(ToolChoice::Mode(m)) if m == "none" => return Ok((None, None)),
+        None => return Ok((names(), None)),
+        Some(ToolChoice::Mode(m)) if m == "auto" => return Ok((names(), None)),
+        Some(ToolChoice::Mode(_)) => tools.iter().collect(),
+        Some(ToolChoice::Named(named)) => {
+            let name = named
+                .get("function")
+                .and_then(|f| f.get("name"))
+                .and_then(serde_json::Value::as_str);
+            let chosen: Vec<_> = tools
+                .iter()
+                .filter(|t| Some(t.function.name.as_str()) == name)
+                .collect();
+            if chosen.is_empty() {
+                return Err(Error::invalid(format!(
+                    "tool_choice names function {}, which is not among 'tools'",
+                    name.unwrap_or("(none)")
+                ))
+                .with_param("tool_choice"));
+            }
+            chosen
+        }
+    };
+    let spec: Vec<(&str, Option<&serde_json::Value>)> = forced
+        .iter()
+        .map(|t| (t.function.name.as_str(), t.function.parameters.as_ref()))
+        .collect();
+    let grammar = crate::grammar::tool_call(&spec);
+    Ok((
+        Some(forced.iter().map(|t| t.function.name.clone()).collect()),
+        Some(grammar),
+    ))
+}
+
+/// The grammar `response_format` asks for.
+fn response_grammar(format: Option<&ResponseFormat>) -> Option<String> {
+    match format? {
+        ResponseFormat::Text => None,
+        ResponseFormat::JsonObject => Some(crate::grammar::json_object()),
+        ResponseFormat::JsonSchema { json_schema } => Some(match &json_schema.schema {
+            Some(schema) => crate::grammar::json_schema(schema),
+            None => crate::grammar::json_object(),
+        }),
     }
 }
 
@@ -291,23 +332,14 @@ impl Inference for LlamaCppProvider {
     ) -> Result<Output<ChatCompletion, ChatCompletionChunk>> {
         request.validate()?;
         self.check_model(&request.model)?;
-        if matches!(
-            request.response_format,
-            Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })
-        ) {
-            return Err(Error::unsupported(format!(
-                "{PROVIDER_TYPE} cannot constrain answers to JSON yet (no grammar-constrained decoding): leave out response_format"
-            ))
-            .with_param("response_format"));
-        }
         if request.logprobs == Some(true) {
             return Err(
                 Error::unsupported(format!("{PROVIDER_TYPE} does not return logprobs"))
                     .with_param("logprobs"),
             );
         }
-        let tools = offered_tools(&request)?;
-        let settings = Settings::new(
+        let (tools, tool_grammar) = offered_tools(&request)?;
+        let mut settings = Settings::new(
             &self.config,
             request.n,
             request.max_completion_tokens.or(request.max_tokens),
@@ -316,6 +348,9 @@ impl Inference for LlamaCppProvider {
             request.top_p,
             request.seed,
         )?;
+        // A forced tool call wins over response_format: the answer is the call.
+        settings.grammar =
+            tool_grammar.or_else(|| response_grammar(request.response_format.as_ref()));
         let loaded = self.loaded().await?;
         let offered = if tools.is_some() {
             request.tools.as_deref()
@@ -466,11 +501,12 @@ impl InferenceProvider for LlamaCppProvider {
         Ok(Vec::new())
     }
 
-    /// Chat (streamed or not, tool calls parsed from the text) and completions; no embeddings,
-    /// logprobs or structured output.
+    /// Chat (streamed or not; tool calls parsed from the text, or forced by a grammar;
+    /// structured output by grammar) and completions; no embeddings or logprobs.
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             tools: true,
+            structured_output: true,
             completions: true,
             ..Capabilities::chat_only()
         }
@@ -852,10 +888,6 @@ mod tests {
                 "model",
             ),
             (
-                json!({"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "json_object"}}),
-                "response_format",
-            ),
-            (
                 json!({"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "logprobs": true}),
                 "logprobs",
             ),
@@ -864,7 +896,8 @@ mod tests {
                 "n",
             ),
             (
-                json!({"model": "tiny", "messages": [{"role": "user", "content": "hi"}], "tool_choice": "required",
+                json!({"model": "tiny", "messages": [{"role": "user", "content": "hi"}],
+                "tool_choice": {"type": "function", "function": {"name": "g"}},
                 "tools": [{"type": "function", "function": {"name": "f"}}]}),
                 "tool_choice",
             ),

@@ -275,3 +275,53 @@ async fn qwen_calls_a_tool_with_arguments_that_parse() {
     let call = &folded.choices[0].message.tool_calls.as_ref().unwrap()[0];
     serde_json::from_str::<Value>(&call.function.arguments).unwrap();
 }
+
+#[tokio::test]
+async fn grammars_force_json_and_tool_calls() {
+    let Some(config) = common::config(common::SMOLLM2, "grammars") else {
+        return;
+    };
+    let p = common::provider(config);
+    // json_object: any object.
+    let body = json!({"model": p.model_id(), "messages": user("Describe a cat."), "max_tokens": 96, "temperature": 0,
+        "response_format": {"type": "json_object"}});
+    let c = common::chat(&*p, body).await;
+    let text = c.choices[0].message.content.clone().unwrap();
+    if c.choices[0].finish_reason.as_deref() == Some("stop") {
+        assert!(
+            serde_json::from_str::<Value>(&text).unwrap().is_object(),
+            "{text}"
+        );
+    } else {
+        assert!(text.trim_start().starts_with('{'), "{text}");
+    }
+    // json_schema: the schema's required members, in order, of the right types.
+    let schema = json!({"type": "object", "properties": {"name": {"type": "string"}, "age": {"type": "integer"},
+        "pet": {"type": "string", "enum": ["cat", "dog"]}}, "required": ["name", "age", "pet"], "additionalProperties": false});
+    let body = json!({"model": p.model_id(), "messages": user("Ada is 36 and has a cat. Give her as JSON."), "max_tokens": 64,
+        "temperature": 0, "response_format": {"type": "json_schema", "json_schema": {"name": "person", "schema": schema}}});
+    let c = common::chat(&*p, body).await;
+    let text = c.choices[0].message.content.clone().unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert!(
+        doc["name"].is_string()
+            && doc["age"].is_i64()
+            && ["cat", "dog"].contains(&doc["pet"].as_str().unwrap()),
+        "{doc}"
+    );
+    // tool_choice required: SmolLM2 knows no tools, yet it calls one with schema-shaped arguments.
+    let tools = json!([{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object",
+        "properties": {"city": {"type": "string"}}, "required": ["city"]}}}]);
+    let body = json!({"model": p.model_id(), "messages": user("Weather in Paris?"), "tools": tools, "tool_choice": "required",
+        "max_tokens": 48, "temperature": 0});
+    let c = common::chat(&*p, body).await;
+    assert_eq!(
+        c.choices[0].finish_reason.as_deref(),
+        Some("tool_calls"),
+        "{:?}",
+        c.choices[0]
+    );
+    let call = &c.choices[0].message.tool_calls.as_ref().unwrap()[0];
+    let args: Value = serde_json::from_str(&call.function.arguments).unwrap();
+    assert!(args["city"].is_string(), "{args}");
+}
