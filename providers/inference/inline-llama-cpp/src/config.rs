@@ -194,9 +194,15 @@ impl ProviderConfig for LlamaCppConfig {
                     .with_param("max_concurrent_sequences"),
             );
         }
-        if self.context_length < 16 * self.max_concurrent_sequences {
+        // The context holds context_length tokens for each sequence.
+        if !(16..=1 << 20).contains(&self.context_length)
+            || self
+                .context_length
+                .checked_mul(self.max_concurrent_sequences)
+                .is_none_or(|n| n > 1 << 22)
+        {
             return Err(Error::invalid(format!(
-                "config.context_length: {} tokens shared by {} sequences leaves too little for each",
+                "config.context_length: {} tokens per request for {} sequences is out of range (16 to 1M per sequence, 4M in all)",
                 self.context_length, self.max_concurrent_sequences
             ))
             .with_param("context_length"));
@@ -265,6 +271,8 @@ mod tests {
             json!({"model": "a.gguf", "model_path": "/b.gguf"}),
             json!({"model": "../a.gguf"}),
             json!({"model": "a.gguf", "context_length": 0}),
+            json!({"model": "a.gguf", "context_length": 8}),
+            json!({"model": "a.gguf", "context_length": 1048576, "max_concurrent_sequences": 8}),
             json!({"model": "a.gguf", "threads": 0}),
             json!({"model": "a.gguf", "max_concurrent_sequences": 0}),
             json!({"model": "a.gguf", "max_tokens": 0}),

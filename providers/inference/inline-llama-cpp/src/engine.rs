@@ -199,14 +199,25 @@ fn worker(
     if ready.send(Ok(info)).is_err() {
         return;
     }
-    Decoder {
+    let mut decoder = Decoder {
         model: &model,
         ctx,
         params,
         running: Vec::new(),
         generated,
+    };
+    // A panic in a step ends the requests it was running (their channels close: "the worker
+    // stopped"), not the worker: the cache is cleared and the queue served on.
+    loop {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decoder.run(&queue))) {
+            Ok(()) => return,
+            Err(_) => {
+                tracing::error!(path = %path.display(), "a llama.cpp step panicked; its requests fail and the worker goes on");
+                decoder.running.clear();
+                decoder.ctx.clear_kv_cache();
+            }
+        }
     }
-    .run(&queue);
 }
 
 fn model_info(model: &LlamaModel) -> ModelInfo {
@@ -245,7 +256,7 @@ struct Decoder<'m> {
 }
 
 impl Decoder<'_> {
-    fn run(mut self, queue: &Receiver<Job>) {
+    fn run(&mut self, queue: &Receiver<Job>) {
         let mut batch = LlamaBatch::new(self.params.sequences as usize, 1);
         loop {
             if !self.admit(queue) {
