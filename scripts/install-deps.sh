@@ -4,7 +4,7 @@
 #
 #   scripts/install-deps.sh            # everything the test suite needs
 #   scripts/install-deps.sh --runtime  # only what building and running the starter needs (no
-#                                      # PostgreSQL, no Python SDKs): cmake, OpenBLAS, unzip, weights
+#                                      # PostgreSQL, no Python SDKs): cmake, OpenBLAS, libclang, unzip, weights
 #
 # - apt: postgresql-15 when /usr/lib/postgresql/15/bin/postgres is missing (scripts/postgres.sh runs it);
 #   cmake and libopenblas-dev when missing (inline::faiss builds the vendored faiss library);

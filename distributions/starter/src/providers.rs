@@ -7,6 +7,8 @@ extern crate lls_agents_inline_meta_reference as _;
 extern crate lls_files_inline_localfs as _;
 #[cfg(feature = "inference-inline-fake")]
 extern crate lls_inference_inline_fake as _;
+#[cfg(feature = "inference-inline-llama-cpp")]
+extern crate lls_inference_inline_llama_cpp as _;
 #[cfg(feature = "inference-inline-sentence-transformers")]
 extern crate lls_inference_inline_sentence_transformers as _;
 #[cfg(feature = "inference-remote-openai")]

@@ -14,6 +14,15 @@ pub fn json_dumps(value: &Value) -> String {
     out
 }
 
+/// `json.dumps(value, ensure_ascii=False)`: the same, with every character but the quote, the
+/// backslash and the controls below U+0020 written as itself — what Hugging Face chat
+/// templates' `tojson` filter writes into prompts.
+pub fn json_dumps_unicode(value: &Value) -> String {
+    let mut out = String::new();
+    JSON_UNICODE.write_value(&mut out, value);
+    out
+}
+
 /// JSON's syntax: `null`, `true`, `false`, ASCII-only double-quoted strings.
 const JSON: Syntax = Syntax {
     null: "null",
@@ -22,9 +31,25 @@ const JSON: Syntax = Syntax {
     write_str,
 };
 
+/// The same with `ensure_ascii=False` strings.
+const JSON_UNICODE: Syntax = Syntax {
+    write_str: write_str_unicode,
+    ..JSON
+};
+
 /// `py_encode_basestring_ascii`: short escapes where JSON has them, `\u00XX` for other
 /// controls and DEL, `\uXXXX` (surrogate pairs past the BMP) for everything not ASCII.
 fn write_str(out: &mut String, s: &str) {
+    write_escaped(out, s, true);
+}
+
+/// `py_encode_basestring`: short escapes where JSON has them, `\u00XX` for other controls
+/// below U+0020; everything else (DEL and non-ASCII included) as itself.
+fn write_str_unicode(out: &mut String, s: &str) {
+    write_escaped(out, s, false);
+}
+
+fn write_escaped(out: &mut String, s: &str, ascii: bool) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -36,6 +61,7 @@ fn write_str(out: &mut String, s: &str) {
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             ' '..='~' => out.push(c),
+            c if !ascii && c >= ' ' => out.push(c),
             c => {
                 let mut units = [0u16; 2];
                 for unit in c.encode_utf16(&mut units) {
@@ -71,5 +97,15 @@ mod tests {
             r#""q\"\\\n\t\u0001\u007f\u00e9\u20ac\ud83d\ude00""#
         );
         assert_eq!(json_dumps(&json!("\u{8}\u{c}\r")), r#""\b\f\r""#);
+    }
+
+    #[test]
+    fn unicode_strings_keep_their_characters() {
+        // Checked against CPython 3.12: json.dumps(s, ensure_ascii=False)
+        let s = "q\"\\\n\t\u{1}\u{7f}é€😀";
+        assert_eq!(
+            json_dumps_unicode(&json!({"k": s, "n": [1.0]})),
+            "{\"k\": \"q\\\"\\\\\\n\\t\\u0001\u{7f}é€😀\", \"n\": [1.0]}"
+        );
     }
 }

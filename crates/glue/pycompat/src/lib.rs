@@ -10,7 +10,8 @@
 //! - [`repr_float`]: shortest round-trip digits, `.0` on integral values, exponent form
 //!   (`1e-05`, `1e+16`) below 1e-4 and from 1e16 up.
 //! - [`json_dumps`]: `json.dumps` with its defaults (ASCII only, `", "` and `": "`), what
-//!   0.3.5's web search tools return.
+//!   0.3.5's web search tools return; [`json_dumps_unicode`] with `ensure_ascii=False`, what
+//!   chat templates' `tojson` writes.
 //!
 //! ```
 //! let v = serde_json::json!({"title": "it's", "n": 1e-5, "tags": ["a\tb"], "ok": true});
@@ -27,7 +28,7 @@ mod dumps;
 mod printable;
 mod syntax;
 
-pub use dumps::json_dumps;
+pub use dumps::{json_dumps, json_dumps_unicode};
 
 /// Python's `repr` of the object `json.loads` makes of `value` (`str()` of a dict or list is
 /// the same text).

@@ -12,6 +12,7 @@ fn default_features_register_these_providers() {
     let expected = [
         "agents inline::meta-reference",
         "files inline::localfs",
+        "inference inline::llama-cpp",
         "inference inline::sentence-transformers",
         "inference remote::openai",
         "inference remote::vllm",
