@@ -115,7 +115,7 @@ def test_routes(ls_client):
         assert expected in pairs, sorted(pairs)
     chat = next(r for r in routes if (r.route, r.method) == ("/v1/chat/completions", "POST"))
     # Every inference provider is listed on every inference route, as 0.3.5 does.
-    assert set(chat.provider_types) == {"remote::openai", "remote::vllm", "inline::sentence-transformers"}, chat.provider_types
+    assert set(chat.provider_types) == {"remote::openai", "remote::vllm", "inline::sentence-transformers", "inline::llama-cpp"}, chat.provider_types
 
 
 def test_providers(ls_client):
