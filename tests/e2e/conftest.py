@@ -164,60 +164,39 @@ def start_with_retry(make: Callable[[int], Process], ready_path: str, attempts: 
     raise RuntimeError(str(last))
 
 
-class MockBackend:
-    """`lls-mock-openai` on a port of its own choosing (`--port 0`; it prints the address)."""
+class AnnouncedMock:
+    """A test kit binary that picks its own port and prints `listening on <url>`: started, and
+    ready once `<url><ready_path>` answers."""
 
-    def __init__(self, workdir: Path):
-        exe = str(binary("lls-mock-openai"))
-        self.process = Process("lls-mock-openai", [exe, "--host", "127.0.0.1", "--port", "0"], dict(os.environ), workdir / "mock.log")
+    def __init__(self, name: str, argv: list[str], workdir: Path, url_pattern: str, ready_path: str):
+        self.process = Process(name, [str(binary(name)), *argv], dict(os.environ), workdir / f"{name}.log")
         self.url = ""
 
         def announced() -> str | None:
-            m = re.search(r"listening on (http://\S+/v1)", self.process.output())
+            m = re.search(rf"listening on ({url_pattern})", self.process.output())
             if m:
                 self.url = m.group(1)
-                return f"{self.url}/models"
+                return f"{self.url}{ready_path}"
             return None
 
         self.process.start(announced)
 
 
-class MockFms:
+def MockBackend(workdir: Path) -> AnnouncedMock:
+    """`lls-mock-openai` (the OpenAI API, with the deterministic model)."""
+    return AnnouncedMock("lls-mock-openai", ["--host", "127.0.0.1", "--port", "0"], workdir, r"http://\S+/v1", "/models")
+
+
+def MockFms(workdir: Path) -> AnnouncedMock:
     """`lls-mock-fms` (the FMS guardrails detector and orchestrator APIs; detector `hap` flags
-    "kidnap") on a port of its own choosing; its URL is MOCK_FMS_URL for the servers."""
-
-    def __init__(self, workdir: Path):
-        exe = str(binary("lls-mock-fms"))
-        self.process = Process("lls-mock-fms", [exe], dict(os.environ), workdir / "mock-fms.log")
-        self.url = ""
-
-        def announced() -> str | None:
-            m = re.search(r"listening on (http://\S+)", self.process.output())
-            if m:
-                self.url = m.group(1)
-                return f"{self.url}/health"
-            return None
-
-        self.process.start(announced)
+    "kidnap"); its URL is MOCK_FMS_URL for the servers."""
+    return AnnouncedMock("lls-mock-fms", [], workdir, r"http://\S+", "/health")
 
 
-class MockWebSearch:
-    """`lls-mock-websearch` (the Tavily and Brave search APIs, key `mock-websearch-key`) on a port
-    of its own choosing; its URL is MOCK_WEBSEARCH_URL for the servers."""
-
-    def __init__(self, workdir: Path):
-        exe = str(binary("lls-mock-websearch"))
-        self.process = Process("lls-mock-websearch", [exe], dict(os.environ), workdir / "mock-websearch.log")
-        self.url = ""
-
-        def announced() -> str | None:
-            m = re.search(r"listening on (http://\S+)", self.process.output())
-            if m:
-                self.url = m.group(1)
-                return f"{self.url}/health"
-            return None
-
-        self.process.start(announced)
+def MockWebSearch(workdir: Path) -> AnnouncedMock:
+    """`lls-mock-websearch` (the Tavily and Brave search APIs, key `mock-websearch-key`); its URL is
+    MOCK_WEBSEARCH_URL for the servers."""
+    return AnnouncedMock("lls-mock-websearch", [], workdir, r"http://\S+", "/health")
 
 
 # --------------------------------------------------------------------------- storage flavours
