@@ -77,6 +77,22 @@ struct At {
 }
 
 impl At {
+    /// `output_item.added` for the (still empty) assistant message.
+    fn message_added(&self) -> ResponseEvent {
+        let item = Item::Message(MessageItem {
+            content: MessageContent::Parts(Vec::new()),
+            role: Role::Assistant,
+            id: Some(self.item_id.clone()),
+            status: Some("in_progress".into()),
+        });
+        ResponseEvent::OutputItemAdded {
+            response_id: self.response_id.clone(),
+            item,
+            output_index: self.output_index,
+            sequence_number: 0,
+        }
+    }
+
     fn part_added(&self, stream: Stream) -> ResponseEvent {
         ResponseEvent::ContentPartAdded {
             content_index: stream.index(),
@@ -365,19 +381,7 @@ impl Run {
                     || d.refusal.as_deref().is_some_and(|c| !c.is_empty());
                 if wants_message && !message_added {
                     message_added = true;
-                    let item = Item::Message(MessageItem {
-                        content: MessageContent::Parts(Vec::new()),
-                        role: Role::Assistant,
-                        id: Some(message_id.clone()),
-                        status: Some("in_progress".into()),
-                    });
-                    sink.emit(ResponseEvent::OutputItemAdded {
-                        response_id: response_id.clone(),
-                        item,
-                        output_index: message_index,
-                        sequence_number: 0,
-                    })
-                    .await;
+                    sink.emit(at.message_added()).await;
                 }
                 if let Some(delta) = d.content.as_deref().filter(|c| !c.is_empty()) {
                     if !text_part {
@@ -584,19 +588,7 @@ impl Run {
             // The model said nothing: the answer is still a (empty) message, as 0.3.5 gives it.
             message_added = true;
             text_part = true;
-            let item = Item::Message(MessageItem {
-                content: MessageContent::Parts(Vec::new()),
-                role: Role::Assistant,
-                id: Some(message_id.clone()),
-                status: Some("in_progress".into()),
-            });
-            sink.emit(ResponseEvent::OutputItemAdded {
-                response_id: response_id.clone(),
-                item,
-                output_index: message_index,
-                sequence_number: 0,
-            })
-            .await;
+            sink.emit(at.message_added()).await;
         }
         let message = if message_added {
             let mut parts = Vec::new();
