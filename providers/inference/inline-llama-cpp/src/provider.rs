@@ -760,18 +760,11 @@ fn chat_stream(
         Some((stream::iter(out), st))
     })
     .flatten();
-    first
-        .chain(rest)
-        .map(move |p| match p {
-            Piece2::Chunk(c) => Ok(Answer::Typed(head.chunk(vec![c]))),
-            Piece2::Usage(p, c) => {
-                let mut chunk = head.chunk(Vec::new());
-                chunk.usage = Some(usage(p, c));
-                Ok(Answer::Typed(chunk))
-            }
-            Piece2::Failed(e) => Err(e),
-        })
-        .boxed()
+    answers(first.chain(rest), move |choices, usage| {
+        let mut chunk = head.chunk(choices);
+        chunk.usage = usage;
+        chunk
+    })
 }
 
 /// A stream item before it is a chunk.
@@ -779,6 +772,25 @@ enum Piece2<C> {
     Chunk(C),
     Usage(u32, u32),
     Failed(Error),
+}
+
+/// The streamed answers of `pieces`: one per choice piece, one carrying the usage, the failure
+/// as an error. `frame` builds an answer from its choices and usage.
+fn answers<C, T>(
+    pieces: impl futures::Stream<Item = Piece2<C>> + Send + 'static,
+    frame: impl Fn(Vec<C>, Option<lls_api_inference::Usage>) -> T + Send + 'static,
+) -> BoxStream<'static, Result<Answer<T>>>
+where
+    C: Send + 'static,
+    T: Send + 'static,
+{
+    pieces
+        .map(move |p| match p {
+            Piece2::Chunk(c) => Ok(Answer::Typed(frame(vec![c], None))),
+            Piece2::Usage(p, c) => Ok(Answer::Typed(frame(Vec::new(), Some(usage(p, c))))),
+            Piece2::Failed(e) => Err(e),
+        })
+        .boxed()
 }
 
 /// Completion chunks: text pieces (the prompt first with `echo`), a last chunk per choice with
@@ -838,18 +850,11 @@ fn completion_stream(
         },
     )
     .flatten();
-    stream::iter(echoes)
-        .chain(rest)
-        .map(move |p| match p {
-            Piece2::Chunk(c) => Ok(Answer::Typed(head.completion(vec![c]))),
-            Piece2::Usage(p, c) => {
-                let mut chunk = head.completion(Vec::new());
-                chunk.usage = Some(usage(p, c));
-                Ok(Answer::Typed(chunk))
-            }
-            Piece2::Failed(e) => Err(e),
-        })
-        .boxed()
+    answers(stream::iter(echoes).chain(rest), move |choices, usage| {
+        let mut chunk = head.completion(choices);
+        chunk.usage = usage;
+        chunk
+    })
 }
 
 #[cfg(test)]
