@@ -114,6 +114,34 @@ pub enum Order {
     Desc,
 }
 
+impl Order {
+    /// A list route's `order` query parameter: `asc`, or `desc` (also when absent); else a 400.
+    pub fn from_query(order: Option<&str>) -> crate::Result<Order> {
+        match order {
+            None | Some("desc") => Ok(Order::Desc),
+            Some("asc") => Ok(Order::Asc),
+            Some(other) => Err(crate::Error::invalid(format!(
+                "'order' must be 'asc' or 'desc', got '{other}'"
+            ))
+            .with_param("order")),
+        }
+    }
+}
+
+/// A list route's `limit` query parameter: `default` when absent, else 1..=`max` or a 400.
+pub fn page_limit(limit: Option<i64>, default: usize, max: usize) -> crate::Result<usize> {
+    match limit {
+        None => Ok(default),
+        Some(n) => usize::try_from(n)
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| {
+                crate::Error::invalid(format!("'limit' must be between 1 and {max}, got {n}"))
+                    .with_param("limit")
+            }),
+    }
+}
+
 /// Which rows a statement touches: equality conditions, all of which must hold, and, when
 /// reading for an authenticated caller, the [`OwnerFilter`](crate::access::OwnerFilter) the
 /// database applies to the table's [`OWNER_COLUMNS`].

@@ -7,8 +7,8 @@ use axum::extract::{Path, RawQuery, State};
 use lls_api_agents::Item;
 use lls_api_common::Error;
 use lls_api_conversations::{
-    AddItemsRequest, Conversation, ConversationDeleted, Conversations, CreateConversationRequest, ItemDeleted, ItemList,
-    ListItemsQuery, UpdateConversationRequest,
+    AddItemsRequest, Conversation, ConversationDeleted, Conversations, CreateConversationRequest,
+    ItemDeleted, ItemList, ListItemsQuery, UpdateConversationRequest,
 };
 use lls_http::{ApiError, ApiJson, ApiResult, Ctx};
 
@@ -19,12 +19,20 @@ type AppState = State<Arc<dyn Conversations>>;
 // The 20-item limit is OpenAI's for clients; the Responses API appends a turn's items through
 // the trait, however many there are.
 
-pub async fn create(State(svc): AppState, Ctx(ctx): Ctx, ApiJson(request): ApiJson<CreateConversationRequest>) -> ApiResult<Json<Conversation>> {
+pub async fn create(
+    State(svc): AppState,
+    Ctx(ctx): Ctx,
+    ApiJson(request): ApiJson<CreateConversationRequest>,
+) -> ApiResult<Json<Conversation>> {
     validate::item_count(request.items.as_ref().map_or(0, Vec::len))?;
     Ok(Json(svc.create(&ctx, request).await?))
 }
 
-pub async fn get(State(svc): AppState, Ctx(ctx): Ctx, Path(id): Path<String>) -> ApiResult<Json<Conversation>> {
+pub async fn get(
+    State(svc): AppState,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Conversation>> {
     Ok(Json(svc.get(&ctx, &id).await?))
 }
 
@@ -37,7 +45,11 @@ pub async fn update(
     Ok(Json(svc.update(&ctx, &id, request).await?))
 }
 
-pub async fn delete(State(svc): AppState, Ctx(ctx): Ctx, Path(id): Path<String>) -> ApiResult<Json<ConversationDeleted>> {
+pub async fn delete(
+    State(svc): AppState,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ConversationDeleted>> {
     Ok(Json(svc.delete(&ctx, &id).await?))
 }
 
@@ -51,11 +63,23 @@ pub async fn add_items(
     Ok(Json(svc.add_items(&ctx, &id, request.items).await?))
 }
 
-pub async fn list_items(State(svc): AppState, Ctx(ctx): Ctx, Path(id): Path<String>, RawQuery(query): RawQuery) -> ApiResult<Json<ItemList>> {
-    Ok(Json(svc.list_items(&ctx, &id, list_query(query.as_deref().unwrap_or(""))?).await?))
+pub async fn list_items(
+    State(svc): AppState,
+    Ctx(ctx): Ctx,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<ItemList>> {
+    Ok(Json(
+        svc.list_items(&ctx, &id, list_query(query.as_deref().unwrap_or(""))?)
+            .await?,
+    ))
 }
 
-pub async fn get_item(State(svc): AppState, Ctx(ctx): Ctx, Path((id, item_id)): Path<(String, String)>) -> ApiResult<Json<Item>> {
+pub async fn get_item(
+    State(svc): AppState,
+    Ctx(ctx): Ctx,
+    Path((id, item_id)): Path<(String, String)>,
+) -> ApiResult<Json<Item>> {
     Ok(Json(svc.get_item(&ctx, &id, &item_id).await?))
 }
 
@@ -78,11 +102,17 @@ fn list_query(raw: &str) -> Result<ListItemsQuery, ApiError> {
             "order" => query.order = Some(value.into_owned()),
             "limit" => {
                 let limit = value.trim().parse().map_err(|_| {
-                    ApiError(Error::invalid(format!("'limit' must be an integer; got '{value}'")).with_param("limit"))
+                    ApiError(
+                        Error::invalid(format!("'limit' must be an integer; got '{value}'"))
+                            .with_param("limit"),
+                    )
                 })?;
                 query.limit = Some(limit);
             }
-            "include" | "include[]" => query.include.get_or_insert_with(Vec::new).push(value.into_owned()),
+            "include" | "include[]" => query
+                .include
+                .get_or_insert_with(Vec::new)
+                .push(value.into_owned()),
             _ => {}
         }
     }

@@ -9,11 +9,13 @@ use async_trait::async_trait;
 use lls_api_agents::Item;
 use lls_api_common::access::Action;
 use lls_api_common::authorized_sql::{fetch_for, fetch_readable_one};
-use lls_api_common::store::{Column, ColumnType, Filter, OWNER_COLUMNS, Order, PageQuery, Row, SqlStore, owner_columns};
+use lls_api_common::store::{
+    Column, ColumnType, Filter, OWNER_COLUMNS, Order, PageQuery, Row, SqlStore, owner_columns,
+};
 use lls_api_common::{Error, RequestContext, Result, unix_now};
 use lls_api_conversations::{
-    Conversation, ConversationDeleted, Conversations, CreateConversationRequest, ItemDeleted, ItemList, ListItemsQuery, Metadata,
-    UpdateConversationRequest,
+    Conversation, ConversationDeleted, Conversations, CreateConversationRequest, ItemDeleted,
+    ItemList, ListItemsQuery, Metadata, UpdateConversationRequest,
 };
 use serde_json::Value;
 
@@ -53,7 +55,9 @@ fn conversation_not_found(id: &str) -> Error {
 }
 
 fn item_not_found(conversation_id: &str, item_id: &str) -> Error {
-    Error::not_found(format!("Item {item_id} not found in conversation {conversation_id}"))
+    Error::not_found(format!(
+        "Item {item_id} not found in conversation {conversation_id}"
+    ))
 }
 
 fn item_key(conversation_id: &str, item_id: &str) -> String {
@@ -81,15 +85,24 @@ fn next_sequences(n: usize) -> i64 {
 }
 
 fn to_conversation(row: &Row) -> Result<Conversation> {
-    let id = row.get("id").and_then(Value::as_str).ok_or_else(|| Error::internal("a conversation row lacks its id"))?;
+    let id = row
+        .get("id")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::internal("a conversation row lacks its id"))?;
     let metadata: Option<Metadata> = match row.get("metadata") {
         None | Some(Value::Null) => None,
-        Some(v) => Some(serde_json::from_value(v.clone()).map_err(|e| Error::internal(format!("conversation {id}: bad metadata: {e}")))?),
+        Some(v) => Some(
+            serde_json::from_value(v.clone())
+                .map_err(|e| Error::internal(format!("conversation {id}: bad metadata: {e}")))?,
+        ),
     };
     Ok(Conversation {
         id: id.to_owned(),
         object: "conversation".into(),
-        created_at: row.get("created_at").and_then(Value::as_i64).unwrap_or_default(),
+        created_at: row
+            .get("created_at")
+            .and_then(Value::as_i64)
+            .unwrap_or_default(),
         metadata,
         items: None,
     })
@@ -97,7 +110,8 @@ fn to_conversation(row: &Row) -> Result<Conversation> {
 
 fn to_item(row: &Row) -> Result<Item> {
     let data = row.get("item_data").cloned().unwrap_or(Value::Null);
-    serde_json::from_value(data).map_err(|e| Error::internal(format!("a stored conversation item does not parse: {e}")))
+    serde_json::from_value(data)
+        .map_err(|e| Error::internal(format!("a stored conversation item does not parse: {e}")))
 }
 
 fn to_list(items: Vec<Item>, has_more: bool) -> ItemList {
@@ -115,11 +129,19 @@ impl SqlConversations {
     pub async fn open(store: Arc<dyn SqlStore>, table: &str) -> Result<Self> {
         store.create_table(table, &CONVERSATION_COLUMNS).await?;
         store.create_table(ITEMS_TABLE, &ITEM_COLUMNS).await?;
-        Ok(SqlConversations { store, table: table.to_owned() })
+        Ok(SqlConversations {
+            store,
+            table: table.to_owned(),
+        })
     }
 
     /// The conversation row if the caller may read it (`Read`) or also do `action` to it.
-    async fn conversation_row(&self, ctx: &RequestContext, id: &str, action: Action) -> Result<Row> {
+    async fn conversation_row(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        action: Action,
+    ) -> Result<Row> {
         validate::conversation_id(id)?;
         let filter = Filter::eq("id", id);
         let row = match action {
@@ -139,10 +161,18 @@ impl SqlConversations {
         let created_at = unix_now();
         let mut rows = Vec::with_capacity(items.len());
         for (item, sequence) in items.iter_mut().zip(first..) {
-            let prefix = if matches!(item, Item::Message(_)) { "msg_" } else { "item_" };
+            let prefix = if matches!(item, Item::Message(_)) {
+                "msg_"
+            } else {
+                "item_"
+            };
             item.set_id_if_missing(|| validate::new_id(prefix));
-            let id = item.id().ok_or_else(|| Error::internal(format!("a {} item has no id", item.kind())))?.to_owned();
-            let data = serde_json::to_value(&*item).map_err(|e| Error::internal(format!("an item does not serialise: {e}")))?;
+            let id = item
+                .id()
+                .ok_or_else(|| Error::internal(format!("a {} item has no id", item.kind())))?
+                .to_owned();
+            let data = serde_json::to_value(&*item)
+                .map_err(|e| Error::internal(format!("an item does not serialise: {e}")))?;
             let mut row = Row::new();
             row.insert("item_key".into(), item_key(conversation_id, &id).into());
             row.insert("id".into(), id.into());
@@ -153,7 +183,9 @@ impl SqlConversations {
             rows.push(row);
         }
         // An id added again replaces the earlier item and moves to the end, as in 0.3.5.
-        self.store.upsert_many(ITEMS_TABLE, &rows, &["item_key"]).await?;
+        self.store
+            .upsert_many(ITEMS_TABLE, &rows, &["item_key"])
+            .await?;
         Ok(items)
     }
 
@@ -171,7 +203,11 @@ impl SqlConversations {
 
 #[async_trait]
 impl Conversations for SqlConversations {
-    async fn create(&self, ctx: &RequestContext, request: CreateConversationRequest) -> Result<Conversation> {
+    async fn create(
+        &self,
+        ctx: &RequestContext,
+        request: CreateConversationRequest,
+    ) -> Result<Conversation> {
         let items = request.items.unwrap_or_default();
         if let Some(metadata) = &request.metadata {
             validate::metadata(metadata)?;
@@ -186,61 +222,117 @@ impl Conversations for SqlConversations {
         let mut row = Row::new();
         row.insert("id".into(), conversation.id.clone().into());
         row.insert("created_at".into(), conversation.created_at.into());
-        let metadata = serde_json::to_value(&conversation.metadata).map_err(|e| Error::internal(e.to_string()))?;
+        let metadata = serde_json::to_value(&conversation.metadata)
+            .map_err(|e| Error::internal(e.to_string()))?;
         row.insert("metadata".into(), metadata);
-        row.extend(owner_columns(ctx.owner().as_ref()).map(|(column, value)| (column.to_owned(), value)));
+        row.extend(
+            owner_columns(ctx.owner().as_ref()).map(|(column, value)| (column.to_owned(), value)),
+        );
         self.store.insert(&self.table, &[row]).await?;
         if let Err(e) = self.append(&conversation.id, items).await {
             // No half-made conversation: the client saw an error, so it has no id to use.
-            let _ = self.store.delete(&self.table, &Filter::eq("id", conversation.id.as_str())).await;
+            let _ = self
+                .store
+                .delete(&self.table, &Filter::eq("id", conversation.id.as_str()))
+                .await;
             return Err(e);
         }
         Ok(conversation)
     }
 
     async fn get(&self, ctx: &RequestContext, conversation_id: &str) -> Result<Conversation> {
-        to_conversation(&self.conversation_row(ctx, conversation_id, Action::Read).await?)
+        to_conversation(
+            &self
+                .conversation_row(ctx, conversation_id, Action::Read)
+                .await?,
+        )
     }
 
-    async fn update(&self, ctx: &RequestContext, conversation_id: &str, request: UpdateConversationRequest) -> Result<Conversation> {
+    async fn update(
+        &self,
+        ctx: &RequestContext,
+        conversation_id: &str,
+        request: UpdateConversationRequest,
+    ) -> Result<Conversation> {
         validate::metadata(&request.metadata)?;
-        let mut conversation = to_conversation(&self.conversation_row(ctx, conversation_id, Action::Update).await?)?;
+        let mut conversation = to_conversation(
+            &self
+                .conversation_row(ctx, conversation_id, Action::Update)
+                .await?,
+        )?;
         let mut set = Row::new();
-        let metadata = serde_json::to_value(&request.metadata).map_err(|e| Error::internal(e.to_string()))?;
+        let metadata =
+            serde_json::to_value(&request.metadata).map_err(|e| Error::internal(e.to_string()))?;
         set.insert("metadata".into(), metadata);
-        if self.store.update(&self.table, &set, &Filter::eq("id", conversation_id)).await? == 0 {
+        if self
+            .store
+            .update(&self.table, &set, &Filter::eq("id", conversation_id))
+            .await?
+            == 0
+        {
             return Err(conversation_not_found(conversation_id));
         }
         conversation.metadata = Some(request.metadata);
         Ok(conversation)
     }
 
-    async fn delete(&self, ctx: &RequestContext, conversation_id: &str) -> Result<ConversationDeleted> {
-        self.conversation_row(ctx, conversation_id, Action::Delete).await?;
+    async fn delete(
+        &self,
+        ctx: &RequestContext,
+        conversation_id: &str,
+    ) -> Result<ConversationDeleted> {
+        self.conversation_row(ctx, conversation_id, Action::Delete)
+            .await?;
         // The row first: once it is gone nobody can reach the items. 0.3.5 leaves the items
         // behind for good; they belong to the conversation, so they go with it.
-        if self.store.delete(&self.table, &Filter::eq("id", conversation_id)).await? == 0 {
+        if self
+            .store
+            .delete(&self.table, &Filter::eq("id", conversation_id))
+            .await?
+            == 0
+        {
             return Err(conversation_not_found(conversation_id));
         }
-        self.store.delete(ITEMS_TABLE, &Filter::eq("conversation_id", conversation_id)).await?;
-        Ok(ConversationDeleted { id: conversation_id.to_owned(), object: "conversation.deleted".into(), deleted: true })
+        self.store
+            .delete(ITEMS_TABLE, &Filter::eq("conversation_id", conversation_id))
+            .await?;
+        Ok(ConversationDeleted {
+            id: conversation_id.to_owned(),
+            object: "conversation.deleted".into(),
+            deleted: true,
+        })
     }
 
-    async fn add_items(&self, ctx: &RequestContext, conversation_id: &str, items: Vec<Item>) -> Result<ItemList> {
-        self.conversation_row(ctx, conversation_id, Action::Update).await?;
+    async fn add_items(
+        &self,
+        ctx: &RequestContext,
+        conversation_id: &str,
+        items: Vec<Item>,
+    ) -> Result<ItemList> {
+        self.conversation_row(ctx, conversation_id, Action::Update)
+            .await?;
         Ok(to_list(self.append(conversation_id, items).await?, false))
     }
 
-    async fn list_items(&self, ctx: &RequestContext, conversation_id: &str, query: ListItemsQuery) -> Result<ItemList> {
+    async fn list_items(
+        &self,
+        ctx: &RequestContext,
+        conversation_id: &str,
+        query: ListItemsQuery,
+    ) -> Result<ItemList> {
         let (limit, order) = validate::list_query(&query)?;
-        self.conversation_row(ctx, conversation_id, Action::Read).await?;
+        self.conversation_row(ctx, conversation_id, Action::Read)
+            .await?;
         let mut page = Self::items_query(conversation_id, order);
         page.limit = Some(limit);
         if let Some(after) = &query.after {
             // An unknown cursor is the client's mistake (400), as on the other listings.
             let cursor = Filter::eq("conversation_id", conversation_id).and("id", after.as_str());
             if self.store.fetch_one(ITEMS_TABLE, &cursor).await?.is_none() {
-                return Err(Error::invalid(format!("Item {after} not found in conversation {conversation_id}")).with_param("after"));
+                return Err(Error::invalid(format!(
+                    "Item {after} not found in conversation {conversation_id}"
+                ))
+                .with_param("after"));
             }
             page.after = Some(item_key(conversation_id, after));
         }
@@ -250,22 +342,56 @@ impl Conversations for SqlConversations {
     }
 
     async fn all_items(&self, ctx: &RequestContext, conversation_id: &str) -> Result<Vec<Item>> {
-        self.conversation_row(ctx, conversation_id, Action::Read).await?;
-        let found = self.store.fetch_page(ITEMS_TABLE, &Self::items_query(conversation_id, Order::Asc)).await?;
+        self.conversation_row(ctx, conversation_id, Action::Read)
+            .await?;
+        let found = self
+            .store
+            .fetch_page(ITEMS_TABLE, &Self::items_query(conversation_id, Order::Asc))
+            .await?;
         found.rows.iter().map(to_item).collect()
     }
 
-    async fn get_item(&self, ctx: &RequestContext, conversation_id: &str, item_id: &str) -> Result<Item> {
-        self.conversation_row(ctx, conversation_id, Action::Read).await?;
-        let row = self.store.fetch_one(ITEMS_TABLE, &Filter::eq("item_key", item_key(conversation_id, item_id))).await?;
+    async fn get_item(
+        &self,
+        ctx: &RequestContext,
+        conversation_id: &str,
+        item_id: &str,
+    ) -> Result<Item> {
+        self.conversation_row(ctx, conversation_id, Action::Read)
+            .await?;
+        let row = self
+            .store
+            .fetch_one(
+                ITEMS_TABLE,
+                &Filter::eq("item_key", item_key(conversation_id, item_id)),
+            )
+            .await?;
         to_item(&row.ok_or_else(|| item_not_found(conversation_id, item_id))?)
     }
 
-    async fn delete_item(&self, ctx: &RequestContext, conversation_id: &str, item_id: &str) -> Result<ItemDeleted> {
-        self.conversation_row(ctx, conversation_id, Action::Update).await?;
-        if self.store.delete(ITEMS_TABLE, &Filter::eq("item_key", item_key(conversation_id, item_id))).await? == 0 {
+    async fn delete_item(
+        &self,
+        ctx: &RequestContext,
+        conversation_id: &str,
+        item_id: &str,
+    ) -> Result<ItemDeleted> {
+        self.conversation_row(ctx, conversation_id, Action::Update)
+            .await?;
+        if self
+            .store
+            .delete(
+                ITEMS_TABLE,
+                &Filter::eq("item_key", item_key(conversation_id, item_id)),
+            )
+            .await?
+            == 0
+        {
             return Err(item_not_found(conversation_id, item_id));
         }
-        Ok(ItemDeleted { id: item_id.to_owned(), object: "conversation.item.deleted".into(), deleted: true })
+        Ok(ItemDeleted {
+            id: item_id.to_owned(),
+            object: "conversation.item.deleted".into(),
+            deleted: true,
+        })
     }
 }

@@ -14,6 +14,7 @@ use lls_api_common::access::Action;
 use lls_api_common::authorized_sql::{fetch_for, fetch_readable_one, fetch_readable_page};
 use lls_api_common::store::{
     Column, ColumnType, Filter, OWNER_COLUMNS, Order, PageQuery, Row, SqlStore, owner_columns,
+    page_limit,
 };
 use lls_api_common::{Error, RequestContext, Result};
 use lls_api_inference::ChatMessage;
@@ -40,7 +41,7 @@ const MESSAGE_COLUMNS: [Column; 4] = [
 ];
 
 /// Most items one input-items page holds.
-const MAX_LIMIT: i64 = 100;
+const MAX_LIMIT: usize = 100;
 
 /// A stored response: what the client sees, the input it was made from, and the chat
 /// messages (without system messages) a follow-up continues from.
@@ -71,28 +72,6 @@ fn decode(row: &Row) -> Result<StoredResponse> {
         .unwrap_or_default();
     serde_json::from_str(text)
         .map_err(|e| Error::internal(format!("a stored response could not be read: {e}")))
-}
-
-fn order_of(order: Option<&str>) -> Result<Order> {
-    match order {
-        None | Some("desc") => Ok(Order::Desc),
-        Some("asc") => Ok(Order::Asc),
-        Some(other) => Err(Error::invalid(format!(
-            "'order' must be 'asc' or 'desc', got '{other}'"
-        ))
-        .with_param("order")),
-    }
-}
-
-fn limit_of(limit: Option<i64>, default: i64) -> Result<usize> {
-    let limit = limit.unwrap_or(default);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Error::invalid(format!(
-            "'limit' must be between 1 and {MAX_LIMIT}, got {limit}"
-        ))
-        .with_param("limit"));
-    }
-    Ok(limit as usize)
 }
 
 impl ResponsesStore {
@@ -154,10 +133,10 @@ impl ResponsesStore {
         let query = PageQuery {
             filter,
             order_by: "created_at".into(),
-            order: order_of(order)?,
+            order: Order::from_query(order)?,
             id_column: "id".into(),
             after,
-            limit: Some(limit_of(limit, 50)?),
+            limit: Some(page_limit(limit, 50, MAX_LIMIT)?),
         };
         let page = fetch_readable_page(self.sql.as_ref(), RESPONSES, &query, ctx).await?;
         let data = page
@@ -198,8 +177,8 @@ impl ResponsesStore {
                 "Cannot specify both 'before' and 'after' parameters",
             ));
         }
-        let order = order_of(query.order.as_deref())?;
-        let limit = limit_of(query.limit, 20)?;
+        let order = Order::from_query(query.order.as_deref())?;
+        let limit = page_limit(query.limit, 20, MAX_LIMIT)?;
         let mut items = self.get(ctx, id).await?.input;
         if order == Order::Desc {
             items.reverse();

@@ -3,29 +3,48 @@
 
 use lls_api_agents::{FunctionCall, Item};
 use lls_api_common::ErrorKind;
-use lls_api_common::store::Filter;
-use lls_api_conversations::{Conversations, CreateConversationRequest, ListItemsQuery, Metadata, UpdateConversationRequest};
 use lls_api_common::RequestContext;
+use lls_api_common::store::Filter;
+use lls_api_conversations::{
+    Conversations, CreateConversationRequest, ListItemsQuery, Metadata, UpdateConversationRequest,
+};
 use lls_service_conversations::ITEMS_TABLE;
 use lls_testkit::callers::{admin_or_owner_policy, caller_ctx, default_policy};
 
 use crate::support::{Backend, on_both, text, user};
 
-on_both!(conversation_lifecycle, items_get_ids_in_order, pagination_is_exact, limits_are_400s, items_one_by_one, owners_are_isolated);
+on_both!(
+    conversation_lifecycle,
+    items_get_ids_in_order,
+    pagination_is_exact,
+    limits_are_400s,
+    items_one_by_one,
+    owners_are_isolated
+);
 
 fn meta(pairs: &[(&str, &str)]) -> Metadata {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 fn hex48(id: &str, prefix: &str) -> bool {
-    id.strip_prefix(prefix).is_some_and(|h| h.len() == 48 && h.chars().all(|c| c.is_ascii_hexdigit()))
+    id.strip_prefix(prefix)
+        .is_some_and(|h| h.len() == 48 && h.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 async fn conversation_lifecycle(b: Backend) {
     let ctx = RequestContext::default();
     let svc = &b.service;
     let created = svc
-        .create(&ctx, CreateConversationRequest { items: Some(vec![user("hi")]), metadata: Some(meta(&[("topic", "demo")])) })
+        .create(
+            &ctx,
+            CreateConversationRequest {
+                items: Some(vec![user("hi")]),
+                metadata: Some(meta(&[("topic", "demo")])),
+            },
+        )
         .await
         .unwrap();
     assert!(hex48(&created.id, "conv_"), "{}", created.id);
@@ -36,27 +55,68 @@ async fn conversation_lifecycle(b: Backend) {
     let got = svc.get(&ctx, &created.id).await.unwrap();
     assert_eq!(got, created);
     // Without metadata it stays null, as 0.3.5 answers.
-    let bare = svc.create(&ctx, CreateConversationRequest::default()).await.unwrap();
+    let bare = svc
+        .create(&ctx, CreateConversationRequest::default())
+        .await
+        .unwrap();
     assert_eq!(svc.get(&ctx, &bare.id).await.unwrap().metadata, None);
 
     // Update replaces the whole map.
-    let updated = svc.update(&ctx, &created.id, UpdateConversationRequest { metadata: meta(&[("other", "x")]) }).await.unwrap();
+    let updated = svc
+        .update(
+            &ctx,
+            &created.id,
+            UpdateConversationRequest {
+                metadata: meta(&[("other", "x")]),
+            },
+        )
+        .await
+        .unwrap();
     assert_eq!(updated.metadata, Some(meta(&[("other", "x")])));
     assert_eq!(updated.created_at, created.created_at);
-    assert_eq!(svc.get(&ctx, &created.id).await.unwrap().metadata, Some(meta(&[("other", "x")])));
+    assert_eq!(
+        svc.get(&ctx, &created.id).await.unwrap().metadata,
+        Some(meta(&[("other", "x")]))
+    );
 
     // Delete takes the items with it.
     let deleted = svc.delete(&ctx, &created.id).await.unwrap();
-    assert_eq!((deleted.id.as_str(), deleted.object.as_str(), deleted.deleted), (created.id.as_str(), "conversation.deleted", true));
+    assert_eq!(
+        (
+            deleted.id.as_str(),
+            deleted.object.as_str(),
+            deleted.deleted
+        ),
+        (created.id.as_str(), "conversation.deleted", true)
+    );
     for e in [
         svc.get(&ctx, &created.id).await.unwrap_err(),
         svc.delete(&ctx, &created.id).await.unwrap_err(),
-        svc.list_items(&ctx, &created.id, ListItemsQuery::default()).await.unwrap_err(),
-        svc.update(&ctx, &created.id, UpdateConversationRequest { metadata: Metadata::new() }).await.unwrap_err(),
+        svc.list_items(&ctx, &created.id, ListItemsQuery::default())
+            .await
+            .unwrap_err(),
+        svc.update(
+            &ctx,
+            &created.id,
+            UpdateConversationRequest {
+                metadata: Metadata::new(),
+            },
+        )
+        .await
+        .unwrap_err(),
     ] {
         assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
     }
-    assert!(b.store.fetch_one(ITEMS_TABLE, &Filter::eq("conversation_id", created.id.as_str())).await.unwrap().is_none());
+    assert!(
+        b.store
+            .fetch_one(
+                ITEMS_TABLE,
+                &Filter::eq("conversation_id", created.id.as_str())
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
     // The other conversation is untouched.
     assert!(svc.get(&ctx, &bare.id).await.is_ok());
 }
@@ -64,8 +124,23 @@ async fn conversation_lifecycle(b: Backend) {
 async fn items_get_ids_in_order(b: Backend) {
     let ctx = RequestContext::default();
     let svc = &b.service;
-    let call = Item::FunctionCall(FunctionCall { call_id: "c1".into(), name: "f".into(), arguments: "{}".into(), id: None, status: None });
-    let conv = svc.create(&ctx, CreateConversationRequest { items: Some(vec![user("one"), call]), metadata: None }).await.unwrap();
+    let call = Item::FunctionCall(FunctionCall {
+        call_id: "c1".into(),
+        name: "f".into(),
+        arguments: "{}".into(),
+        id: None,
+        status: None,
+    });
+    let conv = svc
+        .create(
+            &ctx,
+            CreateConversationRequest {
+                items: Some(vec![user("one"), call]),
+                metadata: None,
+            },
+        )
+        .await
+        .unwrap();
     let all = svc.all_items(&ctx, &conv.id).await.unwrap();
     assert_eq!(all.len(), 2);
     assert!(hex48(all[0].id().unwrap(), "msg_"), "{:?}", all[0].id());
@@ -73,7 +148,10 @@ async fn items_get_ids_in_order(b: Backend) {
 
     let mut given = user("three");
     given.set_id_if_missing(|| "msg_given".into());
-    let added = svc.add_items(&ctx, &conv.id, vec![user("two"), given]).await.unwrap();
+    let added = svc
+        .add_items(&ctx, &conv.id, vec![user("two"), given])
+        .await
+        .unwrap();
     assert_eq!(added.object, "list");
     assert_eq!(added.data.len(), 2);
     assert_eq!(added.first_id.as_deref(), added.data[0].id());
@@ -81,9 +159,18 @@ async fn items_get_ids_in_order(b: Backend) {
     assert!(!added.has_more);
     // Many appends within one second keep their order exactly.
     for i in 4..=10 {
-        svc.add_items(&ctx, &conv.id, vec![user(&i.to_string())]).await.unwrap();
+        svc.add_items(&ctx, &conv.id, vec![user(&i.to_string())])
+            .await
+            .unwrap();
     }
-    let texts: Vec<String> = svc.all_items(&ctx, &conv.id).await.unwrap().iter().skip(2).map(text).collect();
+    let texts: Vec<String> = svc
+        .all_items(&ctx, &conv.id)
+        .await
+        .unwrap()
+        .iter()
+        .skip(2)
+        .map(text)
+        .collect();
     assert_eq!(texts, ["two", "three", "4", "5", "6", "7", "8", "9", "10"]);
 
     // Adding an id again replaces that item and moves it last (0.3.5's upsert).
@@ -93,24 +180,56 @@ async fn items_get_ids_in_order(b: Backend) {
     let all = svc.all_items(&ctx, &conv.id).await.unwrap();
     assert_eq!(all.len(), 11);
     assert_eq!(text(all.last().unwrap()), "three again");
-    assert_eq!(all.iter().filter(|i| i.id() == Some("msg_given")).count(), 1);
+    assert_eq!(
+        all.iter().filter(|i| i.id() == Some("msg_given")).count(),
+        1
+    );
 
     // The same id in another conversation is another item.
-    let other = svc.create(&ctx, CreateConversationRequest::default()).await.unwrap();
+    let other = svc
+        .create(&ctx, CreateConversationRequest::default())
+        .await
+        .unwrap();
     let mut copy = user("copy");
     copy.set_id_if_missing(|| "msg_given".into());
     svc.add_items(&ctx, &other.id, vec![copy]).await.unwrap();
-    assert_eq!(text(&svc.get_item(&ctx, &conv.id, "msg_given").await.unwrap()), "three again");
-    assert_eq!(text(&svc.get_item(&ctx, &other.id, "msg_given").await.unwrap()), "copy");
+    assert_eq!(
+        text(&svc.get_item(&ctx, &conv.id, "msg_given").await.unwrap()),
+        "three again"
+    );
+    assert_eq!(
+        text(&svc.get_item(&ctx, &other.id, "msg_given").await.unwrap()),
+        "copy"
+    );
 }
 
 async fn pagination_is_exact(b: Backend) {
     let ctx = RequestContext::default();
     let svc = &b.service;
-    let conv = svc.create(&ctx, CreateConversationRequest { items: Some((0..20).map(|i| user(&i.to_string())).collect()), metadata: None }).await.unwrap();
-    svc.add_items(&ctx, &conv.id, (20..25).map(|i| user(&i.to_string())).collect()).await.unwrap();
+    let conv = svc
+        .create(
+            &ctx,
+            CreateConversationRequest {
+                items: Some((0..20).map(|i| user(&i.to_string())).collect()),
+                metadata: None,
+            },
+        )
+        .await
+        .unwrap();
+    svc.add_items(
+        &ctx,
+        &conv.id,
+        (20..25).map(|i| user(&i.to_string())).collect(),
+    )
+    .await
+    .unwrap();
     let list = |after: Option<String>, limit: Option<i64>, order: Option<&str>| {
-        let query = ListItemsQuery { after, limit, order: order.map(Into::into), include: None };
+        let query = ListItemsQuery {
+            after,
+            limit,
+            order: order.map(Into::into),
+            include: None,
+        };
         svc.list_items(&ctx, &conv.id, query)
     };
     let texts = |l: &lls_api_conversations::ItemList| l.data.iter().map(text).collect::<Vec<_>>();
@@ -144,21 +263,50 @@ async fn pagination_is_exact(b: Backend) {
     // A page ending exactly at the last item says there is no more.
     let exact = list(None, Some(25), Some("asc")).await.unwrap();
     assert!(!exact.has_more);
-    let past = list(exact.last_id.clone(), Some(5), Some("asc")).await.unwrap();
-    assert!(past.data.is_empty() && !past.has_more && past.first_id.is_none() && past.last_id.is_none());
+    let past = list(exact.last_id.clone(), Some(5), Some("asc"))
+        .await
+        .unwrap();
+    assert!(
+        past.data.is_empty() && !past.has_more && past.first_id.is_none() && past.last_id.is_none()
+    );
 
     // A cursor that is not an item of this conversation is a 400 naming `after`.
-    let other = svc.create(&ctx, CreateConversationRequest { items: Some(vec![user("x")]), metadata: None }).await.unwrap();
-    let foreign = svc.all_items(&ctx, &other.id).await.unwrap()[0].id().unwrap().to_owned();
+    let other = svc
+        .create(
+            &ctx,
+            CreateConversationRequest {
+                items: Some(vec![user("x")]),
+                metadata: None,
+            },
+        )
+        .await
+        .unwrap();
+    let foreign = svc.all_items(&ctx, &other.id).await.unwrap()[0]
+        .id()
+        .unwrap()
+        .to_owned();
     for bad in ["msg_nope".to_owned(), foreign] {
         let e = list(Some(bad), None, None).await.unwrap_err();
-        assert_eq!((e.kind(), e.param()), (ErrorKind::InvalidRequest, Some("after")), "{e}");
+        assert_eq!(
+            (e.kind(), e.param()),
+            (ErrorKind::InvalidRequest, Some("after")),
+            "{e}"
+        );
     }
     for limit in [0, 101] {
-        assert_eq!(list(None, Some(limit), None).await.unwrap_err().param(), Some("limit"));
+        assert_eq!(
+            list(None, Some(limit), None).await.unwrap_err().param(),
+            Some("limit")
+        );
     }
     assert!(list(None, Some(100), None).await.is_ok());
-    assert_eq!(list(None, None, Some("sideways")).await.unwrap_err().param(), Some("order"));
+    assert_eq!(
+        list(None, None, Some("sideways"))
+            .await
+            .unwrap_err()
+            .param(),
+        Some("order")
+    );
 }
 
 async fn limits_are_400s(b: Backend) {
@@ -167,40 +315,115 @@ async fn limits_are_400s(b: Backend) {
     // The 20-item limit is the routes' (tests/it/http.rs): the Responses API appends a whole
     // turn through the trait.
     let many = (0..25).map(|i| user(&i.to_string())).collect::<Vec<_>>();
-    let conv = svc.create(&ctx, CreateConversationRequest { items: Some(many.clone()), metadata: None }).await.unwrap();
+    let conv = svc
+        .create(
+            &ctx,
+            CreateConversationRequest {
+                items: Some(many.clone()),
+                metadata: None,
+            },
+        )
+        .await
+        .unwrap();
     svc.add_items(&ctx, &conv.id, many).await.unwrap();
     assert_eq!(svc.all_items(&ctx, &conv.id).await.unwrap().len(), 50);
     let big: Metadata = (0..17).map(|i| (format!("k{i}"), "v".to_owned())).collect();
-    let e = svc.create(&ctx, CreateConversationRequest { items: None, metadata: Some(big.clone()) }).await.unwrap_err();
-    assert_eq!((e.kind(), e.param()), (ErrorKind::InvalidRequest, Some("metadata")));
-    for metadata in [big, meta(&[(&"k".repeat(65), "v")]), meta(&[("k", &"v".repeat(513))])] {
-        let e = svc.update(&ctx, &conv.id, UpdateConversationRequest { metadata }).await.unwrap_err();
+    let e = svc
+        .create(
+            &ctx,
+            CreateConversationRequest {
+                items: None,
+                metadata: Some(big.clone()),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        (e.kind(), e.param()),
+        (ErrorKind::InvalidRequest, Some("metadata"))
+    );
+    for metadata in [
+        big,
+        meta(&[(&"k".repeat(65), "v")]),
+        meta(&[("k", &"v".repeat(513))]),
+    ] {
+        let e = svc
+            .update(&ctx, &conv.id, UpdateConversationRequest { metadata })
+            .await
+            .unwrap_err();
         assert_eq!(e.param(), Some("metadata"));
     }
-    assert!(svc.update(&ctx, &conv.id, UpdateConversationRequest { metadata: meta(&[(&"k".repeat(64), &"v".repeat(512))]) }).await.is_ok());
+    assert!(
+        svc.update(
+            &ctx,
+            &conv.id,
+            UpdateConversationRequest {
+                metadata: meta(&[(&"k".repeat(64), &"v".repeat(512))])
+            }
+        )
+        .await
+        .is_ok()
+    );
     // Ids not shaped like conversation ids are refused as 0.3.5 does; well-shaped unknown ones are not found.
     let e = svc.get(&ctx, "nope").await.unwrap_err();
-    assert_eq!((e.kind(), e.param()), (ErrorKind::InvalidRequest, Some("conversation_id")));
-    assert_eq!(svc.get(&ctx, "conv_unknown").await.unwrap_err().kind(), ErrorKind::NotFound);
-    assert_eq!(svc.add_items(&ctx, "conv_unknown", vec![user("x")]).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        (e.kind(), e.param()),
+        (ErrorKind::InvalidRequest, Some("conversation_id"))
+    );
+    assert_eq!(
+        svc.get(&ctx, "conv_unknown").await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        svc.add_items(&ctx, "conv_unknown", vec![user("x")])
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
 }
 
 async fn items_one_by_one(b: Backend) {
     let ctx = RequestContext::default();
     let svc = &b.service;
-    let conv = svc.create(&ctx, CreateConversationRequest::default()).await.unwrap();
-    let added = svc.add_items(&ctx, &conv.id, vec![user("a"), user("b")]).await.unwrap();
+    let conv = svc
+        .create(&ctx, CreateConversationRequest::default())
+        .await
+        .unwrap();
+    let added = svc
+        .add_items(&ctx, &conv.id, vec![user("a"), user("b")])
+        .await
+        .unwrap();
     let id = added.data[0].id().unwrap().to_owned();
     let item = svc.get_item(&ctx, &conv.id, &id).await.unwrap();
     assert_eq!(item, added.data[0]);
     let deleted = svc.delete_item(&ctx, &conv.id, &id).await.unwrap();
-    assert_eq!((deleted.id.as_str(), deleted.object.as_str(), deleted.deleted), (id.as_str(), "conversation.item.deleted", true));
-    for e in [svc.get_item(&ctx, &conv.id, &id).await.unwrap_err(), svc.delete_item(&ctx, &conv.id, &id).await.unwrap_err()] {
+    assert_eq!(
+        (
+            deleted.id.as_str(),
+            deleted.object.as_str(),
+            deleted.deleted
+        ),
+        (id.as_str(), "conversation.item.deleted", true)
+    );
+    for e in [
+        svc.get_item(&ctx, &conv.id, &id).await.unwrap_err(),
+        svc.delete_item(&ctx, &conv.id, &id).await.unwrap_err(),
+    ] {
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert!(e.message().contains(&id), "{e}");
     }
-    assert_eq!(svc.get_item(&ctx, "conv_unknown", &id).await.unwrap_err().kind(), ErrorKind::NotFound);
-    let left = svc.list_items(&ctx, &conv.id, ListItemsQuery::default()).await.unwrap();
+    assert_eq!(
+        svc.get_item(&ctx, "conv_unknown", &id)
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::NotFound
+    );
+    let left = svc
+        .list_items(&ctx, &conv.id, ListItemsQuery::default())
+        .await
+        .unwrap();
     assert_eq!(left.data.iter().map(text).collect::<Vec<_>>(), ["b"]);
 }
 
@@ -209,13 +432,37 @@ async fn owners_are_isolated(b: Backend) {
     // The default policy isolates by attributes (a row whose owner has none is public).
     let alice = caller_ctx("alice", &[("teams", &["red"])], default_policy());
     let bob = caller_ctx("bob", &[("teams", &["blue"])], default_policy());
-    let conv = svc.create(&alice, CreateConversationRequest { items: Some(vec![user("secret")]), metadata: None }).await.unwrap();
-    let item = svc.all_items(&alice, &conv.id).await.unwrap()[0].id().unwrap().to_owned();
+    let conv = svc
+        .create(
+            &alice,
+            CreateConversationRequest {
+                items: Some(vec![user("secret")]),
+                metadata: None,
+            },
+        )
+        .await
+        .unwrap();
+    let item = svc.all_items(&alice, &conv.id).await.unwrap()[0]
+        .id()
+        .unwrap()
+        .to_owned();
     let errors = [
         svc.get(&bob, &conv.id).await.unwrap_err(),
-        svc.update(&bob, &conv.id, UpdateConversationRequest { metadata: Metadata::new() }).await.unwrap_err(),
-        svc.add_items(&bob, &conv.id, vec![user("x")]).await.unwrap_err(),
-        svc.list_items(&bob, &conv.id, ListItemsQuery::default()).await.unwrap_err(),
+        svc.update(
+            &bob,
+            &conv.id,
+            UpdateConversationRequest {
+                metadata: Metadata::new(),
+            },
+        )
+        .await
+        .unwrap_err(),
+        svc.add_items(&bob, &conv.id, vec![user("x")])
+            .await
+            .unwrap_err(),
+        svc.list_items(&bob, &conv.id, ListItemsQuery::default())
+            .await
+            .unwrap_err(),
         svc.all_items(&bob, &conv.id).await.unwrap_err(),
         svc.get_item(&bob, &conv.id, &item).await.unwrap_err(),
         svc.delete_item(&bob, &conv.id, &item).await.unwrap_err(),
@@ -230,9 +477,16 @@ async fn owners_are_isolated(b: Backend) {
     assert_eq!(svc.get(&alice, &conv.id).await.unwrap().metadata, None);
     // Unauthenticated work (the server's own) and an admin under a custom policy see it.
     assert!(svc.get(&RequestContext::default(), &conv.id).await.is_ok());
-    let admin = caller_ctx("root", &[("roles", &["admin"])], admin_or_owner_policy().unwrap());
+    let admin = caller_ctx(
+        "root",
+        &[("roles", &["admin"])],
+        admin_or_owner_policy().unwrap(),
+    );
     assert!(svc.get(&admin, &conv.id).await.is_ok());
     let carol = caller_ctx("carol", &[], admin_or_owner_policy().unwrap());
-    assert_eq!(svc.get(&carol, &conv.id).await.unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(
+        svc.get(&carol, &conv.id).await.unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
     assert!(svc.delete(&alice, &conv.id).await.is_ok());
 }

@@ -25,31 +25,59 @@ pub struct Backend {
 
 pub async fn sqlite() -> Backend {
     let dir = tempfile::tempdir().unwrap();
-    let stores = Stores::new([("sql".to_owned(), BackendSpec::SqliteSql { path: dir.path().join("sql.db") })]).unwrap();
+    let stores = Stores::new([(
+        "sql".to_owned(),
+        BackendSpec::SqliteSql {
+            path: dir.path().join("sql.db"),
+        },
+    )])
+    .unwrap();
     let store = stores.sql("sql").await.unwrap();
-    let service = SqlConversations::open(store.clone(), "openai_conversations").await.unwrap();
-    Backend { service, store, _dir: Some(dir) }
+    let service = SqlConversations::open(store.clone(), "openai_conversations")
+        .await
+        .unwrap();
+    Backend {
+        service,
+        store,
+        _dir: Some(dir),
+    }
 }
 
 /// `None` only when PostgreSQL is opted out (the test then says it did not run).
 pub async fn postgres(test: &str) -> Option<Backend> {
-    let url = std::env::var("LLS_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty());
-    let url = POSTGRES.require(test, url, "the conversations tables are checked on PostgreSQL too")?;
+    let url = std::env::var("LLS_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.trim().is_empty());
+    let url = POSTGRES.require(
+        test,
+        url,
+        "the conversations tables are checked on PostgreSQL too",
+    )?;
     let stores = Stores::new([("sql".to_owned(), BackendSpec::PostgresSql { url })]).unwrap();
     let store = stores.sql("sql").await.unwrap();
     let table = format!("conv_test_{}", uuid_like());
     let service = SqlConversations::open(store.clone(), &table).await.unwrap();
-    Some(Backend { service, store, _dir: None })
+    Some(Backend {
+        service,
+        store,
+        _dir: None,
+    })
 }
 
 fn uuid_like() -> String {
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
     format!("{}_{}", std::process::id(), nanos % 1_000_000_000_000)
 }
 
 /// A user message with one input text part, without id.
 pub fn user(text: &str) -> Item {
-    Item::message(Role::User, MessageContent::Parts(vec![ContentPart::InputText { text: text.into() }]))
+    Item::message(
+        Role::User,
+        MessageContent::Parts(vec![ContentPart::InputText { text: text.into() }]),
+    )
 }
 
 /// The text of a message item.
