@@ -72,6 +72,21 @@ impl Db {
         result.map_err(|e| from_sqlx(&self.name, e))
     }
 
+    /// Runs a schema change (`CREATE TABLE IF NOT EXISTS`, `ALTER TABLE`). On PostgreSQL,
+    /// schema changes from every process on the database take turns on one advisory lock:
+    /// two servers creating the same table at the same moment would otherwise collide in
+    /// the catalog (a unique violation on `pg_type`, `IF NOT EXISTS` notwithstanding).
+    pub(crate) async fn change_schema(&self, stmt: Statement) -> Result<()> {
+        let result = match &self.pool {
+            Pool::Sqlite(pool, writes) => {
+                let _one_writer = writes.lock().await;
+                sqlite::execute(pool, stmt).await.map(|_| ())
+            }
+            Pool::Postgres(pool) => postgres::change_schema(pool, stmt).await,
+        };
+        result.map_err(|e| from_sqlx(&self.name, e))
+    }
+
     /// Runs all statements in one transaction: all of them take effect or none does.
     pub(crate) async fn execute_in_transaction(&self, stmts: Vec<Statement>) -> Result<u64> {
         let result = match &self.pool {

@@ -35,6 +35,15 @@ impl Dialect {
         }
     }
 
+    /// How `ALTER TABLE` adds a column: on PostgreSQL without failing when another server
+    /// added it since we looked (SQLite has no `IF NOT EXISTS` there, nor other servers).
+    pub(crate) fn add_column(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "ADD COLUMN",
+            Dialect::Postgres => "ADD COLUMN IF NOT EXISTS",
+        }
+    }
+
     /// A query listing the column names `table` already has (bind: the table name).
     pub(crate) fn existing_columns_sql(self) -> &'static str {
         match self {

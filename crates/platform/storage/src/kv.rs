@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use lls_api_common::store::{ColumnType, KvStore};
-use lls_api_common::{Error, ErrorKind, Result, unix_now};
+use lls_api_common::{Error, Result, unix_now};
 use serde_json::Value;
 
 use crate::db::Db;
@@ -35,15 +35,7 @@ impl KvTable {
         b.sql(&format!(
             "CREATE TABLE IF NOT EXISTS {table} (\"key\" {key_type} PRIMARY KEY, \"value\" TEXT, \"expiration\" {expiration_type})"
         ));
-        let create = b.build();
-        // Two servers creating the table at the same moment can collide in PostgreSQL's catalog
-        // (a unique violation, though IF NOT EXISTS); by the retry the table exists.
-        if let Err(e) = db.execute(create.clone()).await {
-            if e.kind() != ErrorKind::Conflict {
-                return Err(e);
-            }
-            db.execute(create).await?;
-        }
+        db.change_schema(b.build()).await?;
         Ok(Arc::new(KvTable { db, table }))
     }
 }

@@ -43,6 +43,20 @@ pub(crate) async fn execute_in_transaction(
     Ok(affected)
 }
 
+/// The advisory lock key schema changes take turns on ("llsschem" in ASCII): one key for
+/// the whole database, as schema changes are rare and quick.
+const SCHEMA_LOCK: i64 = 0x6c6c_7373_6368_656d;
+
+pub(crate) async fn change_schema(pool: &PgPool, stmt: Statement) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(SCHEMA_LOCK)
+        .execute(&mut *tx)
+        .await?;
+    query(stmt).execute(&mut *tx).await?;
+    tx.commit().await
+}
+
 pub(crate) async fn fetch(
     pool: &PgPool,
     stmt: Statement,

@@ -363,7 +363,7 @@ impl SqlStore for SqlTableStore {
         let dialect = self.db.dialect();
         let create = create_table_sql(dialect, table, columns)?;
         self.db
-            .execute(Statement {
+            .change_schema(Statement {
                 sql: create,
                 params: Vec::new(),
             })
@@ -372,13 +372,14 @@ impl SqlStore for SqlTableStore {
         for column in columns.iter().filter(|c| !existing.contains(c.name)) {
             // Added columns are nullable: rows written before them have no value.
             let sql = format!(
-                "ALTER TABLE {} ADD COLUMN {} {}",
+                "ALTER TABLE {} {} {} {}",
                 quote_ident(table)?,
+                dialect.add_column(),
                 quote_ident(column.name)?,
                 dialect.type_name(column.ty)
             );
             self.db
-                .execute(Statement {
+                .change_schema(Statement {
                     sql,
                     params: Vec::new(),
                 })

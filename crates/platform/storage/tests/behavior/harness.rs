@@ -116,7 +116,7 @@ pub fn postgres_url(test: &str) -> Option<String> {
     );
 }
 
-fn unique_suffix() -> String {
+pub fn unique_suffix() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
