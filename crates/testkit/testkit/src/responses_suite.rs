@@ -118,6 +118,10 @@ pub const SUITE: Suite<Features> = Suite {
             name: "max_infer_iters_leaves_it_incomplete",
             runs_with: |f| f.file_search,
         },
+        Scenario {
+            name: "a_repeated_search_is_answered_not_rerun",
+            runs_with: |f| f.file_search,
+        },
     ],
     timeout: Duration::from_secs(60),
     runtime: Runtime::MultiThread { workers: 2 },
@@ -517,6 +521,30 @@ pub async fn max_infer_iters_leaves_it_incomplete(h: &ResponsesHarness) -> Scena
     Ok(Outcome::Passed)
 }
 
+/// A model that calls the same search again after its result (small models do) is not looped
+/// until `max_infer_iters`: the search runs once, then the model is asked to answer.
+pub async fn a_repeated_search_is_answered_not_rerun(h: &ResponsesHarness) -> ScenarioResult {
+    let Some(fs) = &h.file_search else {
+        return Ok(Outcome::Skipped("file search"));
+    };
+    let r = h
+        .respond(json!({"input": fs.query, "model": lls_fake_model::responder::REPEATS_TOOL_CALLS,
+            "tools": [{"type": "file_search", "vector_store_ids": [fs.vector_store_id]}]}))
+        .await?;
+    let kinds: Vec<&str> = r.output.iter().map(Item::kind).collect();
+    ensure!(r.status == "completed", "status {} with {kinds:?}", r.status);
+    ensure!(
+        kinds == ["file_search_call", "message"],
+        "output {kinds:?}: one search, then the answer"
+    );
+    ensure!(
+        output_text(&r).contains("The tool returned"),
+        "the answer {:?} is not from the search",
+        output_text(&r)
+    );
+    Ok(Outcome::Passed)
+}
+
 /// Expands into one `#[test]` per scenario of the Responses suite inside a module
 /// `responses_conformance`, plus `scenario_count`. `$setup` is an async block evaluating to a
 /// [`ResponsesHarness`]; it runs anew for every test.
@@ -537,6 +565,7 @@ macro_rules! responses_conformance {
             options_are_echoed,
             file_search_cites_its_files,
             max_infer_iters_leaves_it_incomplete,
+            a_repeated_search_is_answered_not_rerun,
         );
     };
 }

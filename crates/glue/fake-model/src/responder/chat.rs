@@ -15,6 +15,10 @@ use super::{chat_logprob_entry, last_word, pieces, shape};
 use crate::embedding::token_count;
 use crate::schema_fill::{Properties, fill};
 
+/// A model that, as small models do, calls its tool again (same arguments) after the tool's
+/// result instead of answering, unless `tool_choice` is `none`: agent loops must not spin on it.
+pub const REPEATS_TOOL_CALLS: &str = "repeats-tool-calls";
+
 /// The answer to a chat request; `id` and `created` are the caller's.
 pub fn chat(req: &ChatCompletionRequest, id: &str, created: i64) -> Result<ChatCompletion> {
     let n = req.n.unwrap_or(1).max(1);
@@ -180,7 +184,8 @@ fn chosen_tool(req: &ChatCompletionRequest) -> Result<Option<&Tool>> {
     };
     // After a tool's result the model answers with text, unless a tool call is forced (as a real
     // model would; an agent loop would otherwise call the tool forever).
-    let answered = req.messages.last().is_some_and(|m| m.role == Role::Tool);
+    let answered = req.model != REPEATS_TOOL_CALLS
+        && req.messages.last().is_some_and(|m| m.role == Role::Tool);
     match &req.tool_choice {
         Some(ToolChoice::Mode(m)) if m == "none" => Ok(None),
         Some(ToolChoice::Mode(m)) if m == "auto" && answered => Ok(None),
@@ -372,6 +377,29 @@ mod tests {
             c.choices[0].message.content.as_deref(),
             Some("The tool returned: sunny")
         );
+    }
+
+    #[test]
+    fn a_stubborn_model_calls_its_tool_again_until_told_not_to() {
+        let tools = json!([{"type": "function", "function": {"name": "search",
+            "parameters": {"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]}}}]);
+        let messages = json!([
+            {"role": "user", "content": "Find zebras"},
+            {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "type": "function",
+                "function": {"name": "search", "arguments": "{\"q\": \"zebras\"}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "zebras are striped"},
+        ]);
+        let ask = |model: &str, choice: Value| {
+            let mut body = json!({"model": model, "messages": messages, "tools": tools});
+            if !choice.is_null() {
+                body["tool_choice"] = choice;
+            }
+            chat(&req(body), "chatcmpl-1", 0).unwrap().choices[0].message.clone()
+        };
+        assert!(ask("m", Value::Null).tool_calls.is_none());
+        let again = ask(REPEATS_TOOL_CALLS, json!("auto")).tool_calls.unwrap();
+        assert_eq!(again[0].function.name, "search");
+        assert!(ask(REPEATS_TOOL_CALLS, json!("none")).tool_calls.is_none());
     }
 
     #[test]

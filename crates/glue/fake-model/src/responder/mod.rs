@@ -6,13 +6,14 @@
 //! with `The tool returned: ...`, calls the offered tool, fills JSON schemas; completions say
 //! `" This is a deterministic mock completion about <prompt>."`; a Llama Guard prompt gets a
 //! verdict ([`guard_verdict`]); embeddings are
-//! [`crate::embedding`]'s. A model whose name contains `embed` is an embedding model.
+//! [`crate::embedding`]'s. A model whose name contains `embed` is an embedding model;
+//! [`REPEATS_TOOL_CALLS`] behaves as small models do and calls its tool again after its result.
 
 mod chat;
 mod completion;
 mod guard;
 
-pub use chat::{chat, chat_chunks};
+pub use chat::{REPEATS_TOOL_CALLS, chat, chat_chunks};
 pub use completion::{completion, completion_chunks};
 pub use guard::guard_verdict;
 

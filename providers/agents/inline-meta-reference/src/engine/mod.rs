@@ -9,7 +9,7 @@ mod sink;
 mod step;
 mod tools;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use lls_api_agents::{
@@ -91,6 +91,12 @@ struct Run {
     builtin_calls: i64,
     /// Output tokens so far (for `max_output_tokens`).
     output_tokens: i64,
+    /// Server-side calls made so far, by tool name and arguments (as canonical JSON).
+    calls_made: HashSet<(String, String)>,
+    /// The model repeated a server-side call it had already made: rather than running it again
+    /// (same answer, and small models do this until `max_infer_iters`), the next model call
+    /// gets `tool_choice: none`, so it answers from what it has.
+    answer_now: bool,
 }
 
 /// How the loop ended.
@@ -113,6 +119,8 @@ impl Run {
             mcp_tools: HashMap::new(),
             builtin_calls: 0,
             output_tokens: 0,
+            calls_made: HashSet::new(),
+            answer_now: false,
         }
     }
 
@@ -521,6 +529,11 @@ impl Run {
                 tracing::debug!(tool = %call.function.name, "max_tool_calls reached: the call is ignored");
                 continue;
             }
+            if !self.calls_made.insert(call_key(&call)) {
+                tracing::debug!(tool = %call.function.name, "a repeated call: the model is asked to answer");
+                self.answer_now = true;
+                continue;
+            }
             self.builtin_calls += 1;
             server_calls.push(call);
         }
@@ -657,16 +670,77 @@ fn error_code(e: &Error) -> &'static str {
     }
 }
 
+/// A server-side call's identity: its tool and its arguments, whatever their spacing or key order.
+fn call_key(call: &ToolCall) -> (String, String) {
+    let arguments = serde_json::from_str::<Value>(&call.function.arguments)
+        .map(|v| canonical_json(&v))
+        .unwrap_or_else(|_| call.function.arguments.trim().to_owned());
+    (call.function.name.clone(), arguments)
+}
+
+/// JSON with object keys sorted at every level.
+fn canonical_json(value: &Value) -> String {
+    match value {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let fields: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical_json(&map[k])))
+                .collect();
+            format!("{{{}}}", fields.join(","))
+        }
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(canonical_json).collect();
+            format!("[{}]", items.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
 /// The tool choice for a model call: the client's on the first call, `auto` after (a forced
-/// choice on every call would loop until `max_infer_iters`).
-fn choice_for_call(turn: &Turn, first: bool, tools: &[Tool]) -> Option<ToolChoice> {
+/// choice on every call would loop until `max_infer_iters`); `none` once the model repeated a
+/// call ([`Run::answer_now`]).
+fn choice_for_call(turn: &Turn, first: bool, answer_now: bool, tools: &[Tool]) -> Option<ToolChoice> {
     if tools.is_empty() {
         return None;
+    }
+    if answer_now {
+        return Some(ToolChoice::Mode("none".into()));
     }
     match &turn.tool_choice {
         Some(ToolChoice::Mode(m)) if m == "none" => Some(ToolChoice::Mode("none".into())),
         Some(choice) if first => Some(choice.clone()),
         Some(_) => Some(ToolChoice::Mode("auto".into())),
         None => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use lls_api_inference::FunctionCall;
+
+    use super::*;
+
+    fn call(name: &str, arguments: &str) -> ToolCall {
+        ToolCall {
+            id: "c".into(),
+            kind: "function".into(),
+            function: FunctionCall {
+                name: name.into(),
+                arguments: arguments.into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_call_is_the_same_whatever_its_spacing_or_key_order() {
+        let a = call("knowledge_search", r#"{"query": "zebra", "opts": {"k": 1, "a": [1, 2]}}"#);
+        let b = call("knowledge_search", r#"{"opts":{"a":[1,2],"k":1},"query":"zebra"}"#);
+        assert_eq!(call_key(&a), call_key(&b));
+        assert_ne!(call_key(&a), call_key(&call("web_search", r#"{"query": "zebra"}"#)));
+        assert_ne!(call_key(&a), call_key(&call("knowledge_search", r#"{"query": "zebras"}"#)));
+        // Arguments that are not JSON compare as text.
+        assert_eq!(call_key(&call("t", " {oops ")), call_key(&call("t", "{oops")));
     }
 }

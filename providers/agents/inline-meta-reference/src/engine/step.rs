@@ -298,7 +298,7 @@ impl Run {
                 "tools".into(),
                 serde_json::to_value(&tools).unwrap_or_default(),
             );
-            if let Some(choice) = choice_for_call(t, first, &tools) {
+            if let Some(choice) = choice_for_call(t, first, self.answer_now, &tools) {
                 map.insert(
                     "tool_choice".into(),
                     serde_json::to_value(choice).unwrap_or_default(),
