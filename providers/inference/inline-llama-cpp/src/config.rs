@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use lls_api_common::{Error, ProviderConfig, Result};
 use serde::{Deserialize, Serialize};
 
-/// Tokens of context shared by every sequence of the one llama.cpp context.
+/// Tokens of context of each sequence (prompt and answer); the one llama.cpp context holds
+/// this many for each of the `max_concurrent_sequences`.
 pub const DEFAULT_CONTEXT_LENGTH: u32 = 4096;
 /// Requests decoded together.
 pub const DEFAULT_MAX_CONCURRENT_SEQUENCES: u32 = 4;

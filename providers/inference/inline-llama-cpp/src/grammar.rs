@@ -32,6 +32,13 @@ pub fn json_schema(schema: &Value) -> String {
     g.finish(&root)
 }
 
+/// Text that is not a tool call: it must not open with `{`, `<` or a code fence (the shapes
+/// `tool_calls` parses) nor with blanks, so `tool_choice: none` holds even for a model that
+/// imitates the calls earlier in the conversation.
+pub fn no_tool_call() -> String {
+    "root ::= [^{<`\\x00-\\x20] [^\\x00]*\n".to_owned()
+}
+
 /// `grammar` (from [`tool_call`]) with the call inside `<tool_call>` tags, as Qwen-style
 /// templates ask for it.
 pub fn in_tool_call_tags(grammar: &str) -> String {

@@ -19,7 +19,7 @@ use lls_api_inference::{
 use lls_api_inference::{
     EmbeddingsRequest, EmbeddingsResponse, FunctionCallDelta, Inference, InferenceProvider, Output,
 };
-use lls_api_inference::{Prompt, ResponseFormat, Stop, ToolCallDelta, ToolChoice};
+use lls_api_inference::{Prompt, ResponseFormat, Role, Stop, ToolCallDelta, ToolChoice};
 use lls_api_models::ProviderModel;
 use serde_json::Map;
 use tokio::sync::{OnceCell, mpsc};
@@ -357,13 +357,24 @@ impl Inference for LlamaCppProvider {
                 g
             }
         });
-        settings.grammar =
-            tool_grammar.or_else(|| response_grammar(request.response_format.as_ref()));
+        // No tool may be called (none offered, or tool_choice none; the router drops the tools
+        // of the latter) but earlier turns hold calls: the answer may not be one. Small models
+        // imitate the calls (or the results) before them otherwise, as text.
+        let history_has_calls = request.messages.iter().any(|m| {
+            m.role == Role::Tool || m.tool_calls.as_ref().is_some_and(|c| !c.is_empty())
+        });
+        let no_call = tools.is_none() && history_has_calls;
+        settings.grammar = tool_grammar
+            .or_else(|| response_grammar(request.response_format.as_ref()))
+            .or_else(|| no_call.then(crate::grammar::no_tool_call));
         let offered = if tools.is_some() {
             request.tools.as_deref()
         } else {
             None
         };
+        if let (Some(_), Some(marker)) = (offered, loaded.template.tool_result_marker()) {
+            settings.stop.push(marker.to_owned());
+        }
         let prompt = loaded
             .template
             .render(&request.messages, offered)

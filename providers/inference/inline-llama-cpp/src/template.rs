@@ -19,6 +19,8 @@ pub struct ChatTemplate {
     eos_token: String,
     /// The template asks for calls inside `<tool_call>` tags (Qwen, Hermes).
     tool_call_tags: bool,
+    /// The template marks tool results with `<tool_response>` (Qwen, Hermes).
+    tool_response_tags: bool,
 }
 
 impl ChatTemplate {
@@ -37,6 +39,7 @@ impl ChatTemplate {
             bos_token: bos_token.to_owned(),
             eos_token: eos_token.to_owned(),
             tool_call_tags: source.contains("<tool_call>"),
+            tool_response_tags: source.contains("<tool_response>"),
         })
     }
 
@@ -45,6 +48,13 @@ impl ChatTemplate {
     /// trained on (bare, a small model's forced call drifts: e.g. an essay as a search query).
     pub fn wants_tool_call_tags(&self) -> bool {
         self.tool_call_tags
+    }
+
+    /// Where the template marks a tool's result, which only the caller writes: a model that may
+    /// call tools stops there instead of inventing the result (Qwen 0.5B goes on past its call
+    /// with a made-up `<tool_response>`).
+    pub fn tool_result_marker(&self) -> Option<&'static str> {
+        self.tool_response_tags.then_some("<tool_response>")
     }
 
     /// The prompt for `messages` (and `tools`, when given), ending with the assistant's turn.
@@ -187,6 +197,16 @@ mod tests {
             t.render(&m, None).unwrap(),
             "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
         );
+    }
+
+    #[test]
+    fn tool_tags_come_from_the_template() {
+        let qwen = ChatTemplate::new(QWEN, "<|endoftext|>", "<|im_end|>").unwrap();
+        assert!(qwen.wants_tool_call_tags());
+        assert_eq!(qwen.tool_result_marker(), Some("<tool_response>"));
+        let smol = ChatTemplate::new(SMOL, "<|im_start|>", "<|im_end|>").unwrap();
+        assert!(!smol.wants_tool_call_tags());
+        assert_eq!(smol.tool_result_marker(), None);
     }
 
     #[test]

@@ -325,3 +325,46 @@ async fn grammars_force_json_and_tool_calls() {
     let args: Value = serde_json::from_str(&call.function.arguments).unwrap();
     assert!(args["city"].is_string(), "{args}");
 }
+
+#[tokio::test]
+async fn without_tools_to_call_the_answer_is_text_even_after_calls() {
+    let Some(config) = common::config(common::QWEN, "tool_choice none") else {
+        return;
+    };
+    let p = common::provider(config);
+    let tools = json!([{"type": "function", "function": {"name": "knowledge_search", "description": "Search the documents",
+        "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}}}]);
+    // The conversation so far holds a call and its result: Qwen 0.5B imitates the call when it
+    // may choose, and wrote it as text under tool_choice none before the grammar.
+    let messages = json!([
+        {"role": "user", "content": "What is the launch code of Project Zebra?"},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "call_1", "type": "function",
+            "function": {"name": "knowledge_search", "arguments": "{\"query\": \"launch code of Project Zebra\"}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "Project Zebra internal memo. The launch code of Project Zebra is 4417."},
+    ]);
+    let body = json!({"model": p.model_id(), "messages": messages, "tools": tools, "tool_choice": "none",
+        "max_tokens": 48, "temperature": 0});
+    let mut streamed = body.clone();
+    streamed["stream"] = json!(true);
+    let mut acc = ChunkAccumulator::default();
+    common::chat_stream(&*p, streamed).await.iter().for_each(|c| acc.push(c));
+    let folded = acc.finish().unwrap();
+    let c = common::chat(&*p, body).await;
+    assert_eq!(folded.choices[0].message.content, c.choices[0].message.content, "streamed and whole differ");
+    let message = &c.choices[0].message;
+    assert!(message.tool_calls.is_none(), "{message:?}");
+    let text = message.content.clone().unwrap_or_default();
+    assert!(
+        !text.starts_with(['{', '<', '`']) && !text.contains("\"arguments\""),
+        "{text:?}"
+    );
+    assert!(text.contains("4417"), "{text:?}");
+    // No tools offered at all (the router drops them under tool_choice none): the same.
+    let body = json!({"model": p.model_id(), "messages": messages, "max_tokens": 48, "temperature": 0});
+    let c = common::chat(&*p, body).await;
+    let text = c.choices[0].message.content.clone().unwrap_or_default();
+    assert!(
+        !text.starts_with(['{', '<', '`']) && text.contains("4417"),
+        "{text:?}"
+    );
+}
