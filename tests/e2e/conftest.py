@@ -290,7 +290,8 @@ class StackServer:
         self.process: Process | None = None
         self.port = 0
 
-    def start(self) -> "StackServer":
+    def start(self, attempts: int = 3) -> "StackServer":
+        """Starts the server; `attempts` > 1 retries on another port when it exits while starting."""
         exe = str(binary("llama-stack"))
         env = dict(os.environ)
         env.setdefault("RUST_LOG", "info")
@@ -302,7 +303,7 @@ class StackServer:
             argv += ["--env", f"MOCK_OPENAI_URL={self.mock_url}"]
             return Process("llama-stack", argv, env, self.log_path)
 
-        self.process, self.port = start_with_retry(make, "/v1/health")
+        self.process, self.port = start_with_retry(make, "/v1/health", attempts)
         return self
 
     def stop(self) -> int | None:
@@ -567,6 +568,6 @@ def pytest_runtest_makereport(item, call):
         for server in servers:
             report.sections.append((f"llama-stack log ({server.log_path})", server.tail()))
         mock = funcargs.get("mock_backend")
-        if isinstance(mock, MockBackend):
+        if isinstance(mock, AnnouncedMock):
             report.sections.append((f"mock log ({mock.process.log_path})", mock.process.tail(15)))
     return report

@@ -3,6 +3,7 @@
 pub mod config;
 mod contents;
 mod index;
+mod owner;
 pub mod provider;
 mod record;
 mod store;

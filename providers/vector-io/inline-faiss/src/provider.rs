@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 use crate::config::FaissConfig;
 use crate::contents::Row;
 use crate::index::blocking;
-use crate::record;
+use crate::{owner, record};
 use crate::store::{Settings, Store, not_found};
 
 /// A vector of the store's dimension with only finite values.
@@ -36,6 +36,9 @@ fn check_vector(store: &Store, vector: &[f32], what: &str) -> Result<()> {
     Ok(())
 }
 
+/// How much longer than a heartbeat's lifetime a starting server waits for another to leave.
+const OWNER_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The `inline::faiss` provider.
 pub struct FaissVectorIo {
     kv: Arc<dyn KvStore>,
@@ -52,10 +55,12 @@ impl std::fmt::Debug for FaissVectorIo {
 }
 
 impl FaissVectorIo {
-    /// The registry's build function: opens the kv store named by `persistence`, reads the
-    /// stores' specs, and loads their chunks in the background.
+    /// The registry's build function: opens the kv store named by `persistence`, becomes the
+    /// one server serving it (see `owner`), reads the stores' specs, and loads their chunks in
+    /// the background.
     pub async fn build(ctx: BuildContext, config: FaissConfig) -> Result<Arc<dyn VectorIo>> {
         let kv = ctx.stores.kv(&config.persistence).await?;
+        owner::claim(kv.clone(), &ctx.tasks, owner::TTL + OWNER_GRACE, &config.persistence.namespace).await?;
         let provider = Arc::new(Self::open(kv, &config).await?);
         provider.warm_up(&ctx.tasks);
         Ok(provider)

@@ -28,7 +28,7 @@ const SPEC_PREFIX: &str = "faiss:v2:spec:";
 const LOG_PREFIX: &str = "faiss:v2:log:";
 const CENTROIDS_PREFIX: &str = "faiss:v2:centroids:";
 /// Sorts after every key with a given prefix (the last Unicode scalar value).
-const RANGE_END: char = '\u{10FFFF}';
+pub(crate) const RANGE_END: char = '\u{10FFFF}';
 /// Most chunks in one log entry (about 2.5 MB at 384 dimensions with short texts).
 pub(crate) const SEGMENT_CHUNKS: usize = 1000;
 
