@@ -1,8 +1,8 @@
 """The embedded chat model (`inline::llama-cpp` with Qwen2.5-Coder-0.5B-Instruct from
 scripts/models.sh) through the real SDKs: a tool call whose arguments fit the tool's schema, and
 a Responses call whose model searches an uploaded document with file_search. Structure is
-asserted (tool called, arguments valid, the document found, the loop terminates), not prose: this
-0.5B model searches, but its answer after the search is not reliably about the document. Runs once per storage flavour."""
+asserted (tool called, arguments valid, the document found, the loop terminates, the document's
+fact in the answer), not prose. Runs once per storage flavour."""
 
 from __future__ import annotations
 
@@ -62,12 +62,14 @@ def test_file_search_answers_from_the_uploaded_document(openai_client):
         temperature=0,
         timeout=300,
     )
-    # The loop ends, the model searched the store with a query, and the document was found.
-    assert r.status in ("completed", "incomplete"), r.status
-    searches = [o for o in r.output if o.type == "file_search_call"]
-    assert searches and searches[0].status == "completed", [o.type for o in r.output]
-    assert searches[0].queries and "Zebra" in searches[0].queries[0], searches[0].queries
-    hit = [res for res in searches[0].results if res.file_id == f.id]
-    assert hit and hit[0].filename == "zebra.txt" and "4417" in hit[0].text, searches[0].results
-    # Within max_infer_iters: a final message, or (this small model tends to search again) incomplete.
-    assert (r.status, r.output[-1].type) in (("completed", "message"), ("incomplete", "file_search_call")), (r.status, [o.type for o in r.output])
+    # The model searched the store with a query, the document was found, and after the search
+    # (which this model tends to repeat: the engine then has it answer) the answer is the
+    # document's fact.
+    assert r.status == "completed", (r.status, r.incomplete_details, [o.type for o in r.output])
+    assert [o.type for o in r.output] == ["file_search_call", "message"], [o.type for o in r.output]
+    search = r.output[0]
+    assert search.status == "completed" and search.queries and "Zebra" in search.queries[0], search
+    hit = [res for res in search.results if res.file_id == f.id]
+    assert hit and hit[0].filename == "zebra.txt" and "4417" in hit[0].text, search.results
+    assert "4417" in r.output_text, r.output_text
+    assert not r.output_text.lstrip().startswith(("{", "<", "`")), r.output_text

@@ -86,6 +86,31 @@ enum BenchCommand {
         #[arg(long)]
         no_pin: bool,
     },
+    /// inline::llama-cpp through the server vs llama-server (same ggml kernels): prompt processing,
+    /// time to first token, decode, aggregate decode at 1 and 4 streams.
+    Llm {
+        /// The GGUF file in the models directory (default the starter's Qwen2.5-Coder-0.5B).
+        #[arg(long)]
+        model: Option<String>,
+        /// Threads for both engines (default: the available cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Tokens per decode stream (default 128; 48 with --quick).
+        #[arg(long)]
+        max_tokens: Option<u64>,
+        /// One short round.
+        #[arg(long)]
+        quick: bool,
+        /// Also write the Markdown report to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Use the release server already built instead of running `cargo build --release`.
+        #[arg(long)]
+        no_build: bool,
+        /// Exit non-zero when a figure misses its target.
+        #[arg(long)]
+        check_targets: bool,
+    },
     /// Retrieval: file ingestion, then search latency, QPS and recall at scale (inline::faiss).
     Rag {
         /// Chunks in the large store (default 100000; 25000 with --quick).
@@ -145,6 +170,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let mut options = RagOptions::new(quick, chunks, !no_build);
             options.probe_fraction = ivf_probe_fraction;
             let report = bench::rag(&options)?;
+            let markdown = report.markdown();
+            println!("{markdown}");
+            if let Some(path) = out {
+                std::fs::write(&path, &markdown).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+                eprintln!("wrote {}", path.display());
+            }
+            let missed = report.missed_targets();
+            if check_targets && !missed.is_empty() {
+                eprintln!("missed targets: {}", missed.join("; "));
+                return Ok(ExitCode::FAILURE);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { which: BenchCommand::Llm { model, threads, max_tokens, quick, out, no_build, check_targets } } => {
+            let options = bench::LlmOptions::new(quick, model, threads, max_tokens, !no_build);
+            let report = bench::llm(&options)?;
             let markdown = report.markdown();
             println!("{markdown}");
             if let Some(path) = out {
