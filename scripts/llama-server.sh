@@ -13,11 +13,11 @@
 # Built as models.md §2.2 says: GGML_NATIVE=OFF (-march=native compiles an AMX path that faults
 # on our VMs) with AVX/AVX2/FMA/F16C/BMI2, as .cargo/config.toml does for the crate; no web UI,
 # no OpenSSL, no tests. About 8 minutes on 2 cores; cached in
-# ~/.cache/llama-stack-rs/tools/llama-server-<crate version>-py<sdist version>/.
+# ${LLS_TOOLS_DIR:-~/.cache/llama-stack-rs/tools}/llama-server-<crate version>-py<sdist version>/.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TOOLS="$HOME/.cache/llama-stack-rs/tools"
+TOOLS="${LLS_TOOLS_DIR:-$HOME/.cache/llama-stack-rs/tools}"
 SDIST_VERSION=0.3.36
 
 log() { echo "llama-server: $*" >&2; }

@@ -144,6 +144,21 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints a bench report, writes it to `out` when given, and fails the exit status for missed
+/// targets when asked to.
+fn report_out(markdown: &str, out: Option<PathBuf>, missed: &[String], check_targets: bool) -> anyhow::Result<ExitCode> {
+    println!("{markdown}");
+    if let Some(path) = out {
+        std::fs::write(&path, markdown).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    if check_targets && !missed.is_empty() {
+        eprintln!("missed targets: {}", missed.join("; "));
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Bench {
@@ -153,51 +168,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             options.postgres_url = postgres_url.filter(|u| !u.is_empty());
             options.pin = !no_pin;
             let report = bench::gateway(&options)?;
-            let markdown = report.markdown();
-            println!("{markdown}");
-            if let Some(path) = out {
-                std::fs::write(&path, &markdown).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-                eprintln!("wrote {}", path.display());
-            }
-            let missed = report.missed_targets();
-            if check_targets && !missed.is_empty() {
-                eprintln!("missed targets: {}", missed.join("; "));
-                return Ok(ExitCode::FAILURE);
-            }
-            Ok(ExitCode::SUCCESS)
+            report_out(&report.markdown(), out, &report.missed_targets(), check_targets)
         }
         Command::Bench { which: BenchCommand::Rag { chunks, quick, ivf_probe_fraction, out, no_build, check_targets } } => {
             let mut options = RagOptions::new(quick, chunks, !no_build);
             options.probe_fraction = ivf_probe_fraction;
             let report = bench::rag(&options)?;
-            let markdown = report.markdown();
-            println!("{markdown}");
-            if let Some(path) = out {
-                std::fs::write(&path, &markdown).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-                eprintln!("wrote {}", path.display());
-            }
-            let missed = report.missed_targets();
-            if check_targets && !missed.is_empty() {
-                eprintln!("missed targets: {}", missed.join("; "));
-                return Ok(ExitCode::FAILURE);
-            }
-            Ok(ExitCode::SUCCESS)
+            report_out(&report.markdown(), out, &report.missed_targets(), check_targets)
         }
         Command::Bench { which: BenchCommand::Llm { model, threads, max_tokens, quick, out, no_build, check_targets } } => {
             let options = bench::LlmOptions::new(quick, model, threads, max_tokens, !no_build);
             let report = bench::llm(&options)?;
-            let markdown = report.markdown();
-            println!("{markdown}");
-            if let Some(path) = out {
-                std::fs::write(&path, &markdown).map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-                eprintln!("wrote {}", path.display());
-            }
-            let missed = report.missed_targets();
-            if check_targets && !missed.is_empty() {
-                eprintln!("missed targets: {}", missed.join("; "));
-                return Ok(ExitCode::FAILURE);
-            }
-            Ok(ExitCode::SUCCESS)
+            report_out(&report.markdown(), out, &report.missed_targets(), check_targets)
         }
         Command::Bench { which: BenchCommand::Embeddings { sentences, batch_size, threads, quick, out, no_build } } => {
             let options = xtask::embeddings_bench::EmbeddingsOptions::new(quick, sentences, batch_size, threads, !no_build);

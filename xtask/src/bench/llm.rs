@@ -366,7 +366,8 @@ pub fn llm(options: &LlmOptions) -> anyhow::Result<LlmReport> {
             .context("running cargo build")?;
         ensure!(status.success(), "cargo build --release failed ({status})");
     }
-    let server = procs::binaries(false).map(|b| b.server).or_else(|_| release_server())?;
+    let server = procs::target_directory()?.join("release/llama-stack");
+    ensure!(server.is_file(), "{} does not exist (run without --no-build)", server.display());
 
     let state = tempfile::tempdir().context("creating a temp dir")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -375,20 +376,6 @@ pub fn llm(options: &LlmOptions) -> anyhow::Result<LlmReport> {
         .build()
         .context("building the tokio runtime")?;
     runtime.block_on(measure(options, &server, &llama_server, &model_path, state.path()))
-}
-
-/// The release server, when the mock binary `procs::binaries` also wants was not built.
-fn release_server() -> anyhow::Result<PathBuf> {
-    let output = crate::cargo_command()
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .stderr(Stdio::inherit())
-        .output()
-        .context("running cargo metadata")?;
-    let metadata: Value = serde_json::from_slice(&output.stdout).context("parsing cargo metadata")?;
-    let target = metadata["target_directory"].as_str().context("no target_directory")?;
-    let server = Path::new(target).join("release/llama-stack");
-    ensure!(server.is_file(), "{} does not exist (run without --no-build)", server.display());
-    Ok(server)
 }
 
 fn models_dir() -> PathBuf {

@@ -51,7 +51,7 @@ pub fn binaries(build: bool) -> anyhow::Result<Binaries> {
 }
 
 /// Cargo's target directory (honours `CARGO_TARGET_DIR` and `.cargo/config.toml`).
-fn target_directory() -> anyhow::Result<PathBuf> {
+pub(super) fn target_directory() -> anyhow::Result<PathBuf> {
     let output = crate::cargo_command()
         .args(["metadata", "--format-version", "1", "--no-deps"])
         .stderr(Stdio::inherit())
