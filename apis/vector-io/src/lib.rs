@@ -105,6 +105,50 @@ impl ScoredChunk {
     pub fn id(&self) -> &str {
         self.chunk.chunk_id.as_deref().unwrap_or_default()
     }
+
+    /// A result from a chunk stored as JSON under `id` (providers that keep chunks as text).
+    pub fn from_stored(id: String, json: &str, score: f32) -> Result<Self> {
+        let mut chunk: Chunk = serde_json::from_str(json)
+            .map_err(|e| Error::internal(format!("chunk '{id}' is stored as invalid JSON: {e}")))?;
+        chunk.chunk_id = Some(id);
+        Ok(ScoredChunk { chunk, score })
+    }
+}
+
+impl EmbeddedChunk {
+    /// The chunks of one write with each id once: a later chunk with an id replaces the
+    /// earlier one in its place; every chunk's own `chunk_id` is set to its id.
+    pub fn last_per_id(chunks: Vec<EmbeddedChunk>) -> Vec<EmbeddedChunk> {
+        let mut position = std::collections::HashMap::with_capacity(chunks.len());
+        let mut out: Vec<EmbeddedChunk> = Vec::with_capacity(chunks.len());
+        for mut c in chunks {
+            c.chunk.chunk_id = Some(c.chunk_id.clone());
+            match position.get(&c.chunk_id) {
+                Some(&i) => out[i] = c,
+                None => {
+                    position.insert(c.chunk_id.clone(), out.len());
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Checks `v` against a store of `dimension`: its length, and finite values only.
+pub fn check_embedding(store: &str, dimension: usize, v: &[f32], what: &str) -> Result<()> {
+    if v.len() != dimension {
+        return Err(Error::invalid(format!(
+            "{what} has dimension {}, but vector store '{store}' has dimension {dimension}",
+            v.len()
+        )));
+    }
+    if v.iter().any(|x| !x.is_finite()) {
+        return Err(Error::invalid(format!(
+            "{what} contains a value that is not a finite number"
+        )));
+    }
+    Ok(())
 }
 
 /// Which search modes a provider answers itself. Hybrid is derived from vector + keyword by

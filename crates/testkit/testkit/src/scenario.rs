@@ -125,8 +125,20 @@ impl<C: Debug> Suite<C> {
         generated: &[&str],
         features: impl Future<Output = anyhow::Result<C>>,
     ) -> TestResult {
+        self.check_scenario_count_optional(generated, async { features.await.map(Some) })
+    }
+
+    /// [`Suite::check_scenario_count`] for a harness that may be absent (a service the
+    /// developer opted out of): without one, only the generated names are checked.
+    pub fn check_scenario_count_optional(
+        &self,
+        generated: &[&str],
+        features: impl Future<Output = anyhow::Result<Option<C>>>,
+    ) -> TestResult {
         self.check_generated(generated)?;
-        let features = self.runtime()?.block_on(features)?;
+        let Some(features) = self.runtime()?.block_on(features)? else {
+            return Ok(());
+        };
         let enabled = self.enabled(&features)?;
         eprintln!(
             "{} conformance: {enabled} of {} scenarios run with {features:?}",
@@ -195,8 +207,10 @@ pub(crate) use require;
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_tests {
+    // `$setup` evaluates to an `Option` of the harness: `None` when the service it needs was
+    // opted out of (the setup then said "NOT RUN"), and every test returns without running.
     (
-        mod $module:ident, suite $suite:ident, setup $setup:expr,
+        optional, mod $module:ident, suite $suite:ident, setup $setup:expr,
         |$h:ident: $harness:ty| $args:tt, features $features:expr;
         $($name:ident),+ $(,)?
     ) => {
@@ -209,7 +223,9 @@ macro_rules! __conformance_tests {
                 #[test]
                 fn $name() -> $crate::scenario::TestResult {
                     $crate::$suite::SUITE.run(::std::stringify!($name), async {
-                        let $h: $harness = ($setup).await;
+                        let ::std::option::Option::Some($h): ::std::option::Option<$harness> = ($setup).await else {
+                            return ::std::result::Result::Ok($crate::scenario::Outcome::Passed);
+                        };
                         $crate::$suite::$name $args.await
                     })
                 }
@@ -217,12 +233,25 @@ macro_rules! __conformance_tests {
 
             #[test]
             fn scenario_count() -> $crate::scenario::TestResult {
-                $crate::$suite::SUITE.check_scenario_count(&[$(::std::stringify!($name)),+], async {
-                    let $h: $harness = ($setup).await;
-                    $features
+                $crate::$suite::SUITE.check_scenario_count_optional(&[$(::std::stringify!($name)),+], async {
+                    let ::std::option::Option::Some($h): ::std::option::Option<$harness> = ($setup).await else {
+                        return ::std::result::Result::Ok(::std::option::Option::None);
+                    };
+                    $features.map(::std::option::Option::Some)
                 })
             }
         }
+    };
+    (
+        mod $module:ident, suite $suite:ident, setup $setup:expr,
+        |$h:ident: $harness:ty| $args:tt, features $features:expr;
+        $($name:ident),+ $(,)?
+    ) => {
+        $crate::__conformance_tests!(
+            optional, mod $module, suite $suite, setup async { ::std::option::Option::Some(($setup).await) },
+            |$h: $harness| $args, features $features;
+            $($name),+
+        );
     };
 }
 

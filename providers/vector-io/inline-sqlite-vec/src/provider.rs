@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use lls_api_common::{BuildContext, Error, HealthStatus, Result};
-use lls_api_vector_io::{Chunk, EmbeddedChunk, IndexSpec, ScoredChunk, SearchModes, VectorIo};
+use lls_api_vector_io::{EmbeddedChunk, IndexSpec, ScoredChunk, SearchModes, VectorIo};
 use parking_lot::RwLock;
 use lls_sql::SqliteOpener;
 use sqlx::sqlite::{SqlitePool, SqliteRow};
@@ -93,17 +93,7 @@ impl SqliteVecProvider {
 }
 
 fn check_vector(store: &str, info: StoreInfo, v: &[f32], what: &str) -> Result<()> {
-    if v.len() != info.dimension {
-        return Err(Error::invalid(format!(
-            "{what} has dimension {}, but vector store '{store}' has dimension {}",
-            v.len(),
-            info.dimension
-        )));
-    }
-    if v.iter().any(|x| !x.is_finite()) {
-        return Err(Error::invalid(format!("{what} contains a value that is not a finite number")));
-    }
-    Ok(())
+    lls_api_vector_io::check_embedding(store, info.dimension, v, what)
 }
 
 fn vector_bytes(v: &[f32]) -> Vec<u8> {
@@ -120,21 +110,17 @@ fn score_from_distance(distance: f64) -> f32 {
 /// is stored as given (its own `embedding` field included, if the caller set one); an id that
 /// comes again later in the batch replaces the earlier chunk in place.
 fn prepare(chunks: Vec<EmbeddedChunk>) -> Result<Vec<PreparedChunk>> {
-    let mut position: HashMap<String, usize> = HashMap::new();
-    let mut rows: Vec<PreparedChunk> = Vec::with_capacity(chunks.len());
-    for c in chunks {
-        let mut chunk = c.chunk;
-        chunk.chunk_id = Some(c.chunk_id.clone());
-        let row = PreparedChunk { text: chunk.content_text(), json: serde_json::to_string(&chunk)?, vector: vector_bytes(&c.embedding), id: c.chunk_id };
-        match position.get(&row.id) {
-            Some(&i) => rows[i] = row,
-            None => {
-                position.insert(row.id.clone(), rows.len());
-                rows.push(row);
-            }
-        }
-    }
-    Ok(rows)
+    EmbeddedChunk::last_per_id(chunks)
+        .into_iter()
+        .map(|c| {
+            Ok(PreparedChunk {
+                text: c.chunk.content_text(),
+                json: serde_json::to_string(&c.chunk)?,
+                vector: vector_bytes(&c.embedding),
+                id: c.chunk_id,
+            })
+        })
+        .collect()
 }
 
 /// Turns `(id, chunk JSON, distance-or-rank)` rows into results.
@@ -145,13 +131,9 @@ fn decode(rows: Vec<SqliteRow>, score: impl Fn(f64) -> f32, threshold: f32) -> R
         let json: String = row.try_get(1).map_err(|e| db_error("reading a chunk", e))?;
         let raw: f64 = row.try_get(2).map_err(|e| db_error("reading a chunk", e))?;
         let s = score(raw);
-        if s < threshold {
-            continue;
+        if s >= threshold {
+            out.push(ScoredChunk::from_stored(id, &json, s)?);
         }
-        let mut chunk: Chunk = serde_json::from_str(&json)
-            .map_err(|e| Error::internal(format!("chunk '{id}' is stored as invalid JSON: {e}")))?;
-        chunk.chunk_id = Some(id);
-        out.push(ScoredChunk { chunk, score: s });
     }
     Ok(out)
 }
@@ -354,6 +336,7 @@ impl VectorIo for SqliteVecProvider {
 mod tests {
     use super::*;
     use lls_api_common::ErrorKind;
+    use lls_api_vector_io::Chunk;
     use serde_json::Map;
 
     fn spec(id: &str, dim: usize) -> IndexSpec {

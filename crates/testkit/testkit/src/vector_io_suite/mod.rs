@@ -125,12 +125,14 @@ pub const SUITE: Suite<Features> = Suite {
 /// runtime; the calling crate needs no tokio dependency), inside a module
 /// `vector_io_conformance`, plus a `scenario_count` test ([`Suite::check_scenario_count`] with
 /// [`VectorIoHarness::features`]). `$setup` is an async block evaluating to a
-/// [`VectorIoHarness`]; it runs anew for every test.
+/// [`VectorIoHarness`]; it runs anew for every test. With `optional`, `$setup` evaluates to an
+/// `Option<VectorIoHarness>`, `None` when the service the provider needs was opted out of (the
+/// setup says "NOT RUN"): the tests then return without running.
 #[macro_export]
 macro_rules! vector_io_conformance {
-    ($setup:expr $(,)?) => {
+    (optional $setup:expr $(,)?) => {
         $crate::__conformance_tests!(
-            mod vector_io_conformance, suite vector_io_suite, setup $setup,
+            optional, mod vector_io_conformance, suite vector_io_suite, setup $setup,
             |h: $crate::vector_io_suite::VectorIoHarness| (h),
             features ::std::result::Result::Ok(h.features());
             query_nearest_first,
@@ -151,6 +153,9 @@ macro_rules! vector_io_conformance {
             concurrent_inserts_and_queries,
             large_batch_insert,
         );
+    };
+    ($setup:expr $(,)?) => {
+        $crate::vector_io_conformance!(optional async { ::std::option::Option::Some(($setup).await) });
     };
 }
 
