@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL 15 for tests (trust auth, fsync off, 127.0.0.1 only).
 #
-#   scripts/postgres.sh start   # installs postgresql-15 if missing, starts a fresh cluster,
+#   scripts/postgres.sh start   # installs postgresql-15 and pgvector if missing, starts a fresh cluster,
 #                               # prints postgres://postgres@127.0.0.1:54329/llamastack
 #   scripts/postgres.sh stop
 #   scripts/postgres.sh status | url
@@ -35,6 +35,37 @@ install_if_missing() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15 >&2
 }
 
+# pgvector (remote::pgvector and its tests): bookworm packages no pgvector, so its Debian source
+# package (trixie's, 0.8.0) is built with PGXS against postgresql-server-dev-15. The system's apt
+# sources are untouched (a private source list); OPTFLAGS="" keeps the .so portable (no
+# -march=native). About 20 s.
+install_pgvector_if_missing() {
+    if [ -f /usr/share/postgresql/15/extension/vector.control ]; then return; fi
+    if [ "$(id -u)" != 0 ]; then
+        log "pgvector is missing and building it needs root (see install_pgvector_if_missing in $0)"
+        exit 1
+    fi
+    log "installing pgvector (PGXS build of Debian's source package)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-server-dev-15 build-essential >&2 \
+        || { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-server-dev-15 build-essential >&2; }
+    local work mirror aptopt
+    work="$(mktemp -d)"
+    mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
+    mirror="$(grep -rhE '^[[:space:]]*(deb|URIs:)[[:space:]]' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
+        | grep -oE 'https?://[^ ]+/debian/?' | head -1 || true)"
+    mirror="${mirror:-http://deb.debian.org/debian}"
+    echo "deb-src [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror%/} trixie main" > "$work/src.list"
+    aptopt=(-o "Dir::Etc::SourceList=$work/src.list" -o Dir::Etc::SourceParts=/nonexistent
+            -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache")
+    apt-get "${aptopt[@]}" update -qq >&2
+    (cd "$work" && apt-get "${aptopt[@]}" source --download-only pgvector >&2)
+    tar -xzf "$work"/pgvector_*.orig.tar.gz -C "$work"
+    make -C "$work"/pgvector-*/ PG_CONFIG="$PG_BIN/pg_config" OPTFLAGS="" -j"$(nproc)" >"$work/make.log" 2>&1 \
+        && make -C "$work"/pgvector-*/ PG_CONFIG="$PG_BIN/pg_config" install >>"$work/make.log" 2>&1 \
+        || { tail -n 20 "$work/make.log" >&2; exit 1; }
+    rm -rf "$work"
+}
+
 is_running() {
     [ -f "$DATA/PG_VERSION" ] && as_owner "$PG_BIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1
 }
@@ -51,6 +82,7 @@ ensure_database() {
 
 start() {
     install_if_missing
+    install_pgvector_if_missing
     if is_running; then
         ensure_database
         echo "$URL"

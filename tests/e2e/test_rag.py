@@ -31,8 +31,10 @@ DOCS = {
 }
 
 
-@pytest.fixture(params=["faiss", "sqlite-vec"])
-def provider_id(request) -> str:
+@pytest.fixture(params=["faiss", "sqlite-vec", "pgvector"])
+def provider_id(request, storage) -> str:
+    if request.param == "pgvector" and storage.name != "postgres":
+        pytest.skip("remote::pgvector is configured in the postgres flavour (run-postgres.yaml), which runs it")
     return request.param
 
 

@@ -31,6 +31,8 @@ extern crate lls_tool_runtime_remote_tavily_search as _;
 extern crate lls_vector_io_inline_faiss as _;
 #[cfg(feature = "vector-io-inline-sqlite-vec")]
 extern crate lls_vector_io_inline_sqlite_vec as _;
+#[cfg(feature = "vector-io-remote-pgvector")]
+extern crate lls_vector_io_remote_pgvector as _;
 
 /// Called by the binary so this module, and the crates it names, are linked.
 pub(crate) fn link() {}

@@ -24,6 +24,7 @@ fn default_features_register_these_providers() {
         "tool_runtime remote::tavily-search",
         "vector_io inline::faiss",
         "vector_io inline::sqlite-vec",
+        "vector_io remote::pgvector",
     ];
     for e in expected {
         assert!(
@@ -137,4 +138,46 @@ fn web_search_providers_follow_their_keys() {
     let tavily =
         entry(&keyed, "remote::tavily-search").unwrap_or_else(|| panic!("tavily-search off"));
     assert_eq!(tavily.config["api_key"], "t");
+}
+
+/// `remote::pgvector` is on only with `ENABLE_PGVECTOR`, and its config (as the run.yaml writes
+/// it, with the RH distribution's variables set or not) is one the provider accepts.
+#[test]
+fn pgvector_follows_enable_pgvector() {
+    lls_distribution_starter::link();
+    let load = |vars: &[(&str, &str)]| {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        lls_config::RunConfig::from_yaml_str(lls_distribution_starter::RUN_YAML, &|name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+        .unwrap_or_else(|e| panic!("run.yaml: {e}"))
+    };
+    let pgvector = |c: &lls_config::RunConfig| {
+        c.providers["vector_io"]
+            .iter()
+            .find(|p| p.provider_type == "remote::pgvector" && !p.provider_id.is_empty())
+            .cloned()
+    };
+    assert!(pgvector(&load(&[])).is_none(), "on without ENABLE_PGVECTOR");
+    let descriptor = lls_api_common::provider::descriptors()
+        .into_iter()
+        .find(|d| d.provider_type == "remote::pgvector")
+        .unwrap_or_else(|| panic!("remote::pgvector not linked"));
+    for vars in [
+        &[("ENABLE_PGVECTOR", "true")][..],
+        &[
+            ("ENABLE_PGVECTOR", "1"),
+            ("PGVECTOR_HOST", "pg.svc"),
+            ("PGVECTOR_PORT", "6543"),
+            ("PGVECTOR_DB", "vectors"),
+            ("PGVECTOR_USER", "llama"),
+            ("PGVECTOR_PASSWORD", "1234"),
+        ][..],
+    ] {
+        let entry = pgvector(&load(vars)).unwrap_or_else(|| panic!("off with {vars:?}"));
+        assert_eq!(entry.provider_id, "pgvector");
+        let config = (descriptor.check_config)(&entry.config).unwrap_or_else(|e| panic!("{vars:?}: {e}"));
+        let host = vars.iter().find(|(k, _)| *k == "PGVECTOR_HOST").map_or("localhost", |(_, v)| v);
+        assert_eq!(config["host"], host, "{vars:?}");
+    }
 }

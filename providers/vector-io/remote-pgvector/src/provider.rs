@@ -1,0 +1,399 @@
+//! [`PgVectorProvider`]: the [`VectorIo`] trait over PostgreSQL with pgvector.
+//!
+//! One table per vector store (`lls_pgv_{key}`: id, chunk JSON, searchable text, `vector(dim)`,
+//! a generated `tsvector`), with an HNSW index for the configured metric and a GIN index for
+//! full text. A registry table maps store ids to their key and dimension. Nothing is cached in
+//! the process: every call reads the registry, so servers sharing the database (replicas) see
+//! each other's stores at once. Schema changes take turns on one advisory lock (concurrent
+//! `CREATE TABLE IF NOT EXISTS` collide in PostgreSQL's catalog).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use lls_api_common::{BuildContext, Error, ErrorKind, HealthStatus, Result};
+use lls_api_vector_io::{EmbeddedChunk, IndexSpec, ScoredChunk, SearchModes, VectorIo};
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::{AssertSqlSafe, Postgres, Row, Transaction};
+
+use crate::PROVIDER_TYPE;
+use crate::config::{DistanceMetric, PgVectorConfig};
+
+/// The store registry.
+const REGISTRY: &str = "lls_pgvector_stores";
+/// The advisory lock schema changes take ("llspgvec" in ASCII).
+const SCHEMA_LOCK: i64 = 0x6c6c_7370_6776_6563;
+/// pgvector's `vector` type holds at most this many dimensions.
+pub const MAX_DIMENSION: usize = 16_000;
+/// pgvector's HNSW index takes `vector` columns of at most this many dimensions; larger stores
+/// are searched exactly.
+pub const HNSW_MAX_DIMENSION: usize = 2_000;
+/// Rows per multi-row insert (4 parameters each, far below PostgreSQL's 65,535).
+const BATCH_ROWS: usize = 500;
+/// `hnsw.ef_search` cannot exceed this; a larger `k` is searched exactly.
+const EF_SEARCH_MAX: usize = 1_000;
+
+/// A failure while `doing` something with the database, with the kind of its SQLSTATE.
+fn db_error(doing: &str, e: sqlx::Error) -> Error {
+    Error::new(lls_sql::error_kind(&e), format!("pgvector: {doing} failed: {e}")).with_provider(PROVIDER_TYPE)
+}
+
+fn not_found(id: &str) -> Error {
+    Error::not_found(format!("Vector store '{id}' not found"))
+}
+
+/// `42P01`: the store's table is gone (another server deleted the store meanwhile).
+fn table_gone(e: &sqlx::Error) -> bool {
+    e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "42P01")
+}
+
+/// A store as the registry has it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StoreInfo {
+    key: i64,
+    dimension: usize,
+}
+
+impl StoreInfo {
+    fn table(&self) -> String {
+        format!("lls_pgv_{}", self.key)
+    }
+}
+
+/// The `remote::pgvector` vector_io provider.
+pub struct PgVectorProvider {
+    pool: PgPool,
+    metric: DistanceMetric,
+    hnsw_m: u32,
+    hnsw_ef_construction: u32,
+    ef_search: usize,
+}
+
+impl std::fmt::Debug for PgVectorProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgVectorProvider").field("metric", &self.metric).finish_non_exhaustive()
+    }
+}
+
+/// A chunk ready to write.
+struct PreparedChunk {
+    id: String,
+    json: String,
+    text: String,
+    vector: String,
+}
+
+impl PgVectorProvider {
+    /// The descriptor's build function.
+    pub async fn build(_ctx: BuildContext, config: PgVectorConfig) -> Result<Arc<dyn VectorIo>> {
+        Ok(Arc::new(Self::connect(&config.url(), &config).await?))
+    }
+
+    /// Connects to `url` (the config's own address, or another for tests), makes sure the
+    /// pgvector extension and the registry exist.
+    pub async fn connect(url: &str, config: &PgVectorConfig) -> Result<Self> {
+        let pool = lls_sql::postgres::connect(url).await.map_err(|e| {
+            let mut e = db_error("connecting", e);
+            if e.kind() == ErrorKind::Internal {
+                e = Error::new(ErrorKind::UpstreamUnavailable, e.message().to_owned()).with_provider(PROVIDER_TYPE);
+            }
+            e
+        })?;
+        let provider = PgVectorProvider {
+            pool,
+            metric: config.distance_metric,
+            hnsw_m: config.hnsw_m,
+            hnsw_ef_construction: config.hnsw_ef_construction,
+            ef_search: config.hnsw_ef_search as usize,
+        };
+        let setup = [
+            "CREATE EXTENSION IF NOT EXISTS vector".to_owned(),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {REGISTRY} (id TEXT PRIMARY KEY, key BIGSERIAL UNIQUE, \
+                 dimension INTEGER NOT NULL, embedding_model TEXT NOT NULL)"
+            ),
+        ];
+        if let Err(e) = provider.change_schema("setting up", &setup, |tx| async { Ok(tx) }).await {
+            return Err(Error::new(
+                ErrorKind::UpstreamUnavailable,
+                format!(
+                    "{} (the database needs the pgvector extension, and the user the right to create it or it \
+                     created already: CREATE EXTENSION vector; scripts/postgres.sh installs pgvector for tests)",
+                    e.message()
+                ),
+            )
+            .with_provider(PROVIDER_TYPE));
+        }
+        Ok(provider)
+    }
+
+    /// Runs `stmts` then `more` in one transaction holding the schema lock.
+    async fn change_schema<F, Fut>(&self, doing: &str, stmts: &[String], more: F) -> Result<()>
+    where
+        F: FnOnce(Transaction<'static, Postgres>) -> Fut,
+        Fut: std::future::Future<Output = Result<Transaction<'static, Postgres>>>,
+    {
+        let mut tx = self.pool.begin().await.map_err(|e| db_error(doing, e))?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(SCHEMA_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| db_error(doing, e))?;
+        for stmt in stmts {
+            sqlx::query(AssertSqlSafe(stmt.clone())).execute(&mut *tx).await.map_err(|e| db_error(doing, e))?;
+        }
+        let tx = more(tx).await?;
+        tx.commit().await.map_err(|e| db_error(doing, e))
+    }
+
+    async fn store(&self, id: &str) -> Result<StoreInfo> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT key, dimension FROM {REGISTRY} WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| db_error("reading the store registry", e))?;
+        let row = row.ok_or_else(|| not_found(id))?;
+        let key: i64 = row.try_get(0).map_err(|e| db_error("reading the store registry", e))?;
+        let dimension: i32 = row.try_get(1).map_err(|e| db_error("reading the store registry", e))?;
+        Ok(StoreInfo { key, dimension: usize::try_from(dimension).unwrap_or_default() })
+    }
+
+    /// `(operator, HNSW operator class)` of the metric.
+    fn operator(&self) -> (&'static str, &'static str) {
+        match self.metric {
+            DistanceMetric::Cosine => ("<=>", "vector_cosine_ops"),
+            DistanceMetric::L2 => ("<->", "vector_l2_ops"),
+            DistanceMetric::InnerProduct => ("<#>", "vector_ip_ops"),
+        }
+    }
+
+    /// Higher is better: `1 / distance` for cosine and L2 as 0.3.5 scores them (an exact match
+    /// is the largest finite `f32`: JSON has no infinity), the inner product itself for `<#>`.
+    fn score(&self, distance: f64) -> f32 {
+        match self.metric {
+            DistanceMetric::InnerProduct => (-distance) as f32,
+            _ if distance > 0.0 => (1.0 / distance) as f32,
+            _ => f32::MAX,
+        }
+    }
+}
+
+fn check_vector(store: &str, info: StoreInfo, v: &[f32], what: &str) -> Result<()> {
+    lls_api_vector_io::check_embedding(store, info.dimension, v, what)
+}
+
+/// pgvector's text form, `[1,0.5,-2]` (Rust prints the shortest text that reads back the same).
+fn vector_text(v: &[f32]) -> String {
+    let parts: Vec<String> = v.iter().map(f32::to_string).collect();
+    format!("[{}]", parts.join(","))
+}
+
+/// Serialises the chunks for writing; an id given twice keeps its last chunk.
+fn prepare(chunks: Vec<EmbeddedChunk>) -> Result<Vec<PreparedChunk>> {
+    EmbeddedChunk::last_per_id(chunks)
+        .into_iter()
+        .map(|c| {
+            Ok(PreparedChunk {
+                text: c.chunk.content_text().replace('\0', ""),
+                json: serde_json::to_string(&c.chunk)?,
+                vector: vector_text(&c.embedding),
+                id: c.chunk_id,
+            })
+        })
+        .collect()
+}
+
+/// `(id, chunk JSON, raw score)` rows into results at or above `threshold`.
+fn decode(rows: Vec<PgRow>, score: impl Fn(f64) -> f32, threshold: f32) -> Result<Vec<ScoredChunk>> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let id: String = row.try_get(0).map_err(|e| db_error("reading a chunk", e))?;
+        let json: String = row.try_get(1).map_err(|e| db_error("reading a chunk", e))?;
+        let raw: f64 = row.try_get(2).map_err(|e| db_error("reading a chunk", e))?;
+        let s = score(raw);
+        if s >= threshold {
+            out.push(ScoredChunk::from_stored(id, &json, s)?);
+        }
+    }
+    Ok(out)
+}
+
+#[async_trait]
+impl VectorIo for PgVectorProvider {
+    fn search_modes(&self) -> SearchModes {
+        SearchModes { vector: true, keyword: true }
+    }
+
+    async fn create_index(&self, spec: &IndexSpec) -> Result<()> {
+        let (id, dim) = (spec.vector_store_id.clone(), spec.embedding_dimension);
+        if !(1..=MAX_DIMENSION).contains(&dim) {
+            return Err(Error::invalid(format!("embedding_dimension {dim} is out of range: pgvector takes 1 to {MAX_DIMENSION}")));
+        }
+        let (_, ops) = self.operator();
+        let (m, ef) = (self.hnsw_m, self.hnsw_ef_construction);
+        let model = spec.embedding_model.clone();
+        self.change_schema("creating a vector store", &[], |mut tx| async move {
+            let doing = "creating a vector store";
+            let existing = sqlx::query(AssertSqlSafe(format!("SELECT dimension FROM {REGISTRY} WHERE id = $1")))
+                .bind(&id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| db_error(doing, e))?;
+            if let Some(row) = existing {
+                let existing: i32 = row.try_get(0).map_err(|e| db_error(doing, e))?;
+                if usize::try_from(existing).ok() == Some(dim) {
+                    return Ok(tx);
+                }
+                return Err(Error::conflict(format!("Vector store '{id}' already exists with dimension {existing}, not {dim}")));
+            }
+            let key: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+                "INSERT INTO {REGISTRY} (id, dimension, embedding_model) VALUES ($1, $2, $3) RETURNING key"
+            )))
+            .bind(&id)
+            .bind(i32::try_from(dim).unwrap_or(i32::MAX))
+            .bind(&model)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(|e| db_error(doing, e))?;
+            let table = StoreInfo { key, dimension: dim }.table();
+            let mut ddl = vec![
+                format!(
+                    "CREATE TABLE {table} (id TEXT PRIMARY KEY, chunk TEXT NOT NULL, content TEXT NOT NULL, \
+                     embedding vector({dim}) NOT NULL, \
+                     tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED)"
+                ),
+                format!("CREATE INDEX {table}_tsv ON {table} USING gin (tsv)"),
+            ];
+            if dim <= HNSW_MAX_DIMENSION {
+                ddl.push(format!(
+                    "CREATE INDEX {table}_hnsw ON {table} USING hnsw (embedding {ops}) WITH (m = {m}, ef_construction = {ef})"
+                ));
+            }
+            for stmt in ddl {
+                sqlx::query(AssertSqlSafe(stmt)).execute(&mut *tx).await.map_err(|e| db_error(doing, e))?;
+            }
+            Ok(tx)
+        })
+        .await
+    }
+
+    async fn delete_index(&self, vector_store_id: &str) -> Result<()> {
+        let id = vector_store_id.to_owned();
+        self.change_schema("deleting a vector store", &[], |mut tx| async move {
+            let doing = "deleting a vector store";
+            let key: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!("DELETE FROM {REGISTRY} WHERE id = $1 RETURNING key")))
+                .bind(&id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(|e| db_error(doing, e))?;
+            if let Some(key) = key {
+                let table = StoreInfo { key, dimension: 0 }.table();
+                sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}")))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| db_error(doing, e))?;
+            }
+            Ok(tx)
+        })
+        .await
+    }
+
+    async fn insert(&self, vector_store_id: &str, chunks: Vec<EmbeddedChunk>) -> Result<()> {
+        let info = self.store(vector_store_id).await?;
+        for c in &chunks {
+            check_vector(vector_store_id, info, &c.embedding, &format!("the embedding of chunk '{}'", c.chunk_id))?;
+        }
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        let rows = tokio::task::spawn_blocking(move || prepare(chunks))
+            .await
+            .map_err(|e| Error::internal(format!("preparing chunks failed: {e}")))??;
+        let doing = "inserting chunks";
+        let table = info.table();
+        let mut tx = self.pool.begin().await.map_err(|e| db_error(doing, e))?;
+        for batch in rows.chunks(BATCH_ROWS) {
+            let values: Vec<String> = (0..batch.len())
+                .map(|i| format!("(${}, ${}, ${}, ${}::vector)", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
+                .collect();
+            let sql = format!(
+                "INSERT INTO {table} (id, chunk, content, embedding) VALUES {} ON CONFLICT (id) DO UPDATE SET \
+                 chunk = EXCLUDED.chunk, content = EXCLUDED.content, embedding = EXCLUDED.embedding",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for r in batch {
+                q = q.bind(r.id.as_str()).bind(r.json.as_str()).bind(r.text.as_str()).bind(r.vector.as_str());
+            }
+            q.execute(&mut *tx).await.map_err(|e| if table_gone(&e) { not_found(vector_store_id) } else { db_error(doing, e) })?;
+        }
+        tx.commit().await.map_err(|e| db_error(doing, e))
+    }
+
+    async fn delete_chunks(&self, vector_store_id: &str, chunk_ids: &[String]) -> Result<()> {
+        let info = self.store(vector_store_id).await?;
+        if chunk_ids.is_empty() {
+            return Ok(());
+        }
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {} WHERE id = ANY($1)", info.table())))
+            .bind(chunk_ids)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| if table_gone(&e) { not_found(vector_store_id) } else { db_error("deleting chunks", e) })?;
+        Ok(())
+    }
+
+    async fn query_vector(&self, vector_store_id: &str, embedding: &[f32], k: usize, score_threshold: f32) -> Result<Vec<ScoredChunk>> {
+        let info = self.store(vector_store_id).await?;
+        check_vector(vector_store_id, info, embedding, "the query embedding")?;
+        if k == 0 {
+            return Ok(Vec::new());
+        }
+        let doing = "querying vectors";
+        let (op, _) = self.operator();
+        let mut tx = self.pool.begin().await.map_err(|e| db_error(doing, e))?;
+        // HNSW returns at most ef_search rows: widen it to k, or search exactly beyond its cap.
+        let setting = if k <= EF_SEARCH_MAX {
+            format!("SET LOCAL hnsw.ef_search = {}", self.ef_search.max(k))
+        } else {
+            "SET LOCAL enable_indexscan = off".to_owned()
+        };
+        sqlx::query(AssertSqlSafe(setting)).execute(&mut *tx).await.map_err(|e| db_error(doing, e))?;
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, chunk, (embedding {op} $1::vector)::float8 AS distance FROM {} \
+             ORDER BY embedding {op} $1::vector, id LIMIT $2",
+            info.table()
+        )))
+        .bind(vector_text(embedding))
+        .bind(i64::try_from(k).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(|e| if table_gone(&e) { not_found(vector_store_id) } else { db_error(doing, e) })?;
+        tx.commit().await.map_err(|e| db_error(doing, e))?;
+        decode(rows, |d| self.score(d), score_threshold)
+    }
+
+    async fn query_keyword(&self, vector_store_id: &str, query: &str, k: usize, score_threshold: f32) -> Result<Vec<ScoredChunk>> {
+        let info = self.store(vector_store_id).await?;
+        if k == 0 || query.trim().is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, chunk, ts_rank(tsv, q)::float8 AS score FROM {}, plainto_tsquery('english', $1) q \
+             WHERE tsv @@ q ORDER BY score DESC, id LIMIT $2",
+            info.table()
+        )))
+        .bind(query.replace('\0', ""))
+        .bind(i64::try_from(k).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| if table_gone(&e) { not_found(vector_store_id) } else { db_error("searching text", e) })?;
+        decode(rows, |s| s as f32, score_threshold)
+    }
+
+    async fn health(&self) -> HealthStatus {
+        match sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&self.pool).await {
+            Ok(_) => HealthStatus::ok(),
+            Err(e) => HealthStatus::error(db_error("checking the database", e).to_string()),
+        }
+    }
+}
