@@ -11,7 +11,7 @@ use serde_json::Value;
 pub fn parse(text: &str, known: &[&str]) -> Option<Vec<ToolCall>> {
     let trimmed = text.trim();
     let objects = tagged(trimmed).or_else(|| fenced(trimmed)).or_else(|| {
-        serde_json::from_str::<Value>(trimmed)
+        serde_json::from_str::<Value>(half_fenced(trimmed))
             .ok()
             .map(|v| match v {
                 Value::Array(items) => items,
@@ -45,6 +45,17 @@ fn fenced(text: &str) -> Option<Vec<Value>> {
         Value::Array(items) => Some(items),
         other => Some(vec![other]),
     }
+}
+
+/// `text` without a lone opening or closing fence (small models also write one half of a
+/// fence around a bare call: Qwen 0.5B ended a call with a stray "```").
+fn half_fenced(text: &str) -> &str {
+    let t = ["```json", "```JSON", "```"]
+        .iter()
+        .find_map(|f| text.strip_prefix(f))
+        .unwrap_or(text)
+        .trim();
+    t.strip_suffix("```").unwrap_or(t).trim()
 }
 
 fn strip_fence(text: &str) -> Option<&str> {
@@ -124,6 +135,8 @@ mod tests {
             "```json\n{ \"name\": \"get_weather\", \"arguments\": { \"city\": \"Paris\", \"unit\": \"celsius\" } }\n```",
             "```\n{\"name\": \"get_weather\", \"parameters\": {\"city\": \"Paris\", \"unit\": \"celsius\"}}\n```",
             "{\"type\": \"function\", \"function\": {\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"unit\": \"celsius\"}}}",
+            "{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"unit\": \"celsius\"}}\n```",
+            "```json\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\", \"unit\": \"celsius\"}}",
         ] {
             assert_eq!(one(text), want, "{text}");
         }
