@@ -149,7 +149,7 @@ pub fn embeddings(options: &EmbeddingsOptions) -> anyhow::Result<EmbeddingsRepor
         ours.env("RAYON_NUM_THREADS", t.to_string());
         torch.env("OMP_NUM_THREADS", t.to_string()).env("MKL_NUM_THREADS", t.to_string());
     }
-    let load_before = load_average();
+    let load_before = crate::host::load_average();
     eprintln!("embedding {} sentences with llama-stack-rs ...", sentences.len());
     let ours = run_engine(ours)?;
     eprintln!("embedding {} sentences with PyTorch sentence-transformers ...", sentences.len());
@@ -163,23 +163,13 @@ pub fn embeddings(options: &EmbeddingsOptions) -> anyhow::Result<EmbeddingsRepor
         torch,
         min_cosine,
         machine: machine(),
-        load: format!("{load_before} before, {} after", load_average()),
+        load: format!("{load_before} before, {} after", crate::host::load_average()),
     })
 }
 
 fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model =
-        cpuinfo.lines().find_map(|l| l.strip_prefix("model name")).and_then(|l| l.split(':').nth(1)).unwrap_or("unknown CPU");
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    format!("{} logical cores ({}), release build", cores, model.trim())
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .ok()
-        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
-        .unwrap_or_else(|| "?".into())
+    format!("{cores} logical cores ({}), release build", crate::host::cpu_model())
 }
 
 fn run_engine(mut cmd: Command) -> anyhow::Result<EngineRun> {

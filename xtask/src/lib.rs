@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod codegen;
 pub mod embeddings_bench;
+pub mod host;
 pub mod tidy;
 
 use std::path::{Path, PathBuf};

@@ -492,7 +492,7 @@ async fn measure(options: &LlmOptions, server_bin: &Path, llama_server_bin: &Pat
             .and_then(Path::file_name)
             .map_or_else(|| llama_server_bin.display().to_string(), |d| d.to_string_lossy().into_owned()),
         machine: machine(),
-        load: std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().next().unwrap_or("?").to_owned(),
+        load: crate::host::load_average(),
     })
 }
 
@@ -549,11 +549,6 @@ async fn measure_round(engine: &Engine, http: &reqwest::Client, options: &LlmOpt
 }
 
 fn machine() -> String {
-    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
-    let model = cpuinfo
-        .lines()
-        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split(':').nth(1)))
-        .map_or_else(|| "unknown CPU".to_owned(), |m| m.trim().to_owned());
     let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    format!("{cores} logical cores ({model})")
+    format!("{cores} logical cores ({})", crate::host::cpu_model())
 }

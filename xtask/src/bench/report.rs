@@ -290,12 +290,7 @@ impl GatewayReport {
     fn setup_line(&self) -> String {
         // The machine's, not this (pinned) process's.
         let cores = std::fs::read_to_string("/proc/cpuinfo").map_or(0, |info| info.lines().filter(|l| l.starts_with("processor")).count());
-        let cpu = std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|info| {
-                info.lines().find(|l| l.starts_with("model name")).and_then(|l| l.split(':').nth(1)).map(|m| m.trim().to_owned())
-            })
-            .unwrap_or_else(|| "unknown CPU".to_owned());
+        let cpu = crate::host::cpu_model();
         let pinning = match (self.placement.server, self.placement.mock, self.placement.loadgen) {
             (Some(server), Some(mock), Some(loadgen)) => format!(
                 "pinned with taskset: server on CPU {server} (so its tokio runtime has one worker), mock on CPU {mock}, load generator on CPU {loadgen}"
