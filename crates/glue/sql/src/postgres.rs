@@ -25,7 +25,11 @@ pub fn connect_options(url: &str) -> Result<PgConnectOptions, sqlx::Error> {
 /// connection attempt comes first: the pool would retry a refused connection until its acquire
 /// timeout, and a server that is down should be reported at once.
 pub async fn connect(url: &str) -> Result<PgPool, sqlx::Error> {
-    let options = connect_options(url)?;
+    connect_with(connect_options(url)?).await
+}
+
+/// [`connect`] with options a caller adjusted (say, session settings for every connection).
+pub async fn connect_with(options: PgConnectOptions) -> Result<PgPool, sqlx::Error> {
     let probe = tokio::time::timeout(ACQUIRE_TIMEOUT, PgConnection::connect_with(&options))
         .await
         .map_err(|_| {

@@ -91,7 +91,11 @@ impl PgVectorProvider {
     /// Connects to `url` (the config's own address, or another for tests), makes sure the
     /// pgvector extension and the registry exist.
     pub async fn connect(url: &str, config: &PgVectorConfig) -> Result<Self> {
-        let pool = lls_sql::postgres::connect(url).await.map_err(|e| {
+        // Every connection searches HNSW as wide as configured; wider queries widen it per query.
+        let options = lls_sql::postgres::connect_options(url)
+            .map_err(|e| db_error("connecting", e))?
+            .options([("hnsw.ef_search", config.hnsw_ef_search.to_string())]);
+        let pool = lls_sql::postgres::connect_with(options).await.map_err(|e| {
             let mut e = db_error("connecting", e);
             if e.kind() == ErrorKind::Internal {
                 e = Error::new(ErrorKind::UpstreamUnavailable, e.message().to_owned()).with_provider(PROVIDER_TYPE);
@@ -350,25 +354,33 @@ impl VectorIo for PgVectorProvider {
         }
         let doing = "querying vectors";
         let (op, _) = self.operator();
-        let mut tx = self.pool.begin().await.map_err(|e| db_error(doing, e))?;
-        // HNSW returns at most ef_search rows: widen it to k, or search exactly beyond its cap.
-        let setting = if k <= EF_SEARCH_MAX {
-            format!("SET LOCAL hnsw.ef_search = {}", self.ef_search.max(k))
-        } else {
-            "SET LOCAL enable_indexscan = off".to_owned()
-        };
-        sqlx::query(AssertSqlSafe(setting)).execute(&mut *tx).await.map_err(|e| db_error(doing, e))?;
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let query = format!(
             "SELECT id, chunk, (embedding {op} $1::vector)::float8 AS distance FROM {} \
              ORDER BY embedding {op} $1::vector, id LIMIT $2",
             info.table()
-        )))
-        .bind(vector_text(embedding))
-        .bind(i64::try_from(k).unwrap_or(i64::MAX))
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(|e| if table_gone(&e) { not_found(vector_store_id) } else { db_error(doing, e) })?;
-        tx.commit().await.map_err(|e| db_error(doing, e))?;
+        );
+        let query = || {
+            sqlx::query(AssertSqlSafe(query.clone()))
+                .bind(vector_text(embedding))
+                .bind(i64::try_from(k).unwrap_or(i64::MAX))
+        };
+        let failed = |e: sqlx::Error| if table_gone(&e) { not_found(vector_store_id) } else { db_error(doing, e) };
+        // HNSW returns at most ef_search rows: the connections' setting covers k up to it (one
+        // round trip); a larger k widens it for this query, or searches exactly beyond its cap.
+        let rows = if k <= self.ef_search {
+            query().fetch_all(&self.pool).await.map_err(failed)?
+        } else {
+            let setting = if k <= EF_SEARCH_MAX {
+                format!("SET LOCAL hnsw.ef_search = {k}")
+            } else {
+                "SET LOCAL enable_indexscan = off".to_owned()
+            };
+            let mut tx = self.pool.begin().await.map_err(|e| db_error(doing, e))?;
+            sqlx::query(AssertSqlSafe(setting)).execute(&mut *tx).await.map_err(|e| db_error(doing, e))?;
+            let rows = query().fetch_all(&mut *tx).await.map_err(failed)?;
+            tx.commit().await.map_err(|e| db_error(doing, e))?;
+            rows
+        };
         decode(rows, |d| self.score(d), score_threshold)
     }
 

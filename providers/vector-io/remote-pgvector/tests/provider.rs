@@ -90,3 +90,22 @@ async fn a_database_it_cannot_reach_is_unavailable_not_a_crash() {
     assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable, "{e}");
     assert!(e.to_string().contains("pgvector"), "{e}");
 }
+
+#[tokio::test]
+async fn hnsw_searches_as_wide_as_configured_or_as_k() {
+    let Some(url) = common::schema_url("pgvector ef_search").await else { return };
+    let chunks = || (0..80).map(|i| chunk(&format!("c{i}"), "x", vec![i as f32, 1.0, (i % 7) as f32])).collect::<Vec<_>>();
+    // The default (100) holds on every connection: pgvector's own default, 40, would cut k = 60.
+    let p = PgVectorProvider::connect(&url, &common::config("l2")).await.unwrap();
+    p.create_index(&spec("wide", 3)).await.unwrap();
+    p.insert("wide", chunks()).await.unwrap();
+    assert_eq!(p.query_vector("wide", &[40.0, 1.0, 3.0], 60, 0.0).await.unwrap().len(), 60);
+    // A narrow setting, and a k beyond it: widened for that query.
+    let mut narrow = common::config("l2");
+    narrow.hnsw_ef_search = 10;
+    let p = PgVectorProvider::connect(&url, &narrow).await.unwrap();
+    assert_eq!(p.query_vector("wide", &[40.0, 1.0, 3.0], 8, 0.0).await.unwrap().len(), 8);
+    let r = p.query_vector("wide", &[40.0, 1.0, 3.0], 25, 0.0).await.unwrap();
+    assert_eq!(r.len(), 25);
+    assert_eq!(r[0].id(), "c39", "the nearest: [39, 1, 4]");
+}
