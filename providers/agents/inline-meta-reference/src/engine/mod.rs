@@ -672,30 +672,14 @@ fn error_code(e: &Error) -> &'static str {
 
 /// A server-side call's identity: its tool and its arguments, whatever their spacing or key order.
 fn call_key(call: &ToolCall) -> (String, String) {
-    let arguments = serde_json::from_str::<Value>(&call.function.arguments)
-        .map(|v| canonical_json(&v))
-        .unwrap_or_else(|_| call.function.arguments.trim().to_owned());
+    let arguments = match serde_json::from_str::<Value>(&call.function.arguments) {
+        Ok(mut v) => {
+            v.sort_all_objects();
+            v.to_string()
+        }
+        Err(_) => call.function.arguments.trim().to_owned(),
+    };
     (call.function.name.clone(), arguments)
-}
-
-/// JSON with object keys sorted at every level.
-fn canonical_json(value: &Value) -> String {
-    match value {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
-            keys.sort();
-            let fields: Vec<String> = keys
-                .into_iter()
-                .map(|k| format!("{}:{}", Value::String(k.clone()), canonical_json(&map[k])))
-                .collect();
-            format!("{{{}}}", fields.join(","))
-        }
-        Value::Array(items) => {
-            let items: Vec<String> = items.iter().map(canonical_json).collect();
-            format!("[{}]", items.join(","))
-        }
-        other => other.to_string(),
-    }
 }
 
 /// The tool choice for a model call: the client's on the first call, `auto` after (a forced
