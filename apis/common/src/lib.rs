@@ -1,8 +1,9 @@
 //! Contracts shared by every API crate and provider: one error type, the list of APIs, typed
 //! provider registration ([`ApiSpec`], descriptors collected with `inventory`), the call
 //! layers' contract, background-task supervision, per-request context, the store traits and
-//! the types every access check speaks in (`access`: the caller, owners, actions), and reads
-//! of owned SQL rows for a caller (`authorized_sql`).
+//! the types every access check speaks in (`access`: the caller, owners, actions), reads of
+//! owned SQL rows for a caller (`authorized_sql`), and replicas sharing work through a store
+//! (`replicas`).
 //!
 //! Nothing here does I/O or knows HTTP; the server maps [`Error`] to HTTP in one place.
 
@@ -15,6 +16,7 @@ pub mod error;
 pub mod limits;
 pub mod outbound;
 pub mod provider;
+pub mod replicas;
 pub mod secret;
 pub mod spec;
 pub mod store;

@@ -135,10 +135,10 @@ pub struct OpenAiListModelsResponse {
 #[async_trait::async_trait]
 pub trait Models: Send + Sync {
     /// The models the caller may read.
-    fn list(&self, ctx: &RequestContext) -> Vec<Model>;
+    async fn list(&self, ctx: &RequestContext) -> lls_api_common::Result<Vec<Model>>;
     /// The model registered under `identifier`, if the caller may read it; a not-found error
     /// otherwise.
-    fn get(&self, ctx: &RequestContext, identifier: &str) -> lls_api_common::Result<Model>;
+    async fn get(&self, ctx: &RequestContext, identifier: &str) -> lls_api_common::Result<Model>;
     /// Registers a model the caller then owns (a 403 when the policy forbids creating it).
     async fn register(&self, ctx: &RequestContext, request: RegisterModelRequest) -> lls_api_common::Result<Model>;
     /// A model the caller may not read is not found; one it may not delete is a 403.

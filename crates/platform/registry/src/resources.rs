@@ -1,5 +1,5 @@
 //! The persistent registry of routable resources (models, shields, vector stores, ...), kept in
-//! the `metadata` kv store under upstream's key layout, with an in-memory cache for reads.
+//! the `metadata` kv store under upstream's key layout and read from it on every call.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -7,7 +7,6 @@ use std::sync::Arc;
 use lls_api_common::access::{Action, Owner, ProtectedResource};
 use lls_api_common::store::KvStore;
 use lls_api_common::{Error, Refusal, RequestContext, Result};
-use parking_lot::RwLock;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -36,71 +35,82 @@ impl StoredResource {
     }
 }
 
-/// Resources by `(type, identifier)`. Reads hit the cache; writes go to the store first.
+/// Resources by `(type, identifier)`, read from the store on every call: several server
+/// processes share one store (replicas on one PostgreSQL), so what one registers, changes or
+/// removes is what the next read anywhere sees. Reads are one key lookup (or one range of
+/// keys for a type), cheap next to the requests that need them.
 pub struct ResourceRegistry {
     kv: Arc<dyn KvStore>,
-    cache: RwLock<BTreeMap<(String, String), StoredResource>>,
 }
 
 impl ResourceRegistry {
-    /// Opens the registry and loads every stored resource into the cache.
+    /// Opens the registry over `kv`.
     pub async fn open(kv: Arc<dyn KvStore>) -> Result<Self> {
-        let start = KEY_PREFIX.to_string();
-        let end = format!("{KEY_PREFIX}\u{10FFFF}");
-        let mut cache = BTreeMap::new();
-        for raw in kv.values_in_range(&start, &end).await? {
-            match serde_json::from_str::<StoredResource>(&raw) {
-                Ok(r) => {
-                    cache.insert((r.resource_type.clone(), r.identifier.clone()), r);
-                }
-                Err(e) => tracing::warn!("skipping unreadable registry entry: {e}"),
-            }
-        }
-        Ok(ResourceRegistry { kv, cache: RwLock::new(cache) })
+        Ok(ResourceRegistry { kv })
     }
 
     fn key(resource_type: &str, identifier: &str) -> String {
         format!("{KEY_PREFIX}{resource_type}:{identifier}")
     }
 
-    pub fn get(&self, resource_type: &str, identifier: &str) -> Option<StoredResource> {
-        self.cache.read().get(&(resource_type.to_owned(), identifier.to_owned())).cloned()
+    fn parse(raw: &str) -> Option<StoredResource> {
+        match serde_json::from_str::<StoredResource>(raw) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::warn!("skipping unreadable registry entry: {e}");
+                None
+            }
+        }
     }
 
-    pub fn list(&self, resource_type: &str) -> Vec<StoredResource> {
-        self.cache.read().values().filter(|r| r.resource_type == resource_type).cloned().collect()
+    pub async fn get(&self, resource_type: &str, identifier: &str) -> Result<Option<StoredResource>> {
+        let raw = self.kv.get(&Self::key(resource_type, identifier)).await?;
+        Ok(raw.as_deref().and_then(Self::parse).filter(|r| r.resource_type == resource_type && r.identifier == identifier))
+    }
+
+    /// The resources of a type, by identifier.
+    pub async fn list(&self, resource_type: &str) -> Result<Vec<StoredResource>> {
+        let start = format!("{KEY_PREFIX}{resource_type}:");
+        let end = format!("{start}\u{10FFFF}");
+        let mut all: Vec<StoredResource> = self
+            .kv
+            .values_in_range(&start, &end)
+            .await?
+            .iter()
+            .filter_map(|raw| Self::parse(raw))
+            .filter(|r| r.resource_type == resource_type)
+            .collect();
+        all.sort_by(|a, b| a.identifier.cmp(&b.identifier));
+        Ok(all)
     }
 
     /// [`ResourceRegistry::get`] for a caller: a resource it may not read is absent.
-    pub fn get_for(&self, ctx: &RequestContext, resource_type: &str, identifier: &str) -> Option<StoredResource> {
-        self.get(resource_type, identifier).filter(|r| ctx.can(Action::Read, &r.protected()))
+    pub async fn get_for(&self, ctx: &RequestContext, resource_type: &str, identifier: &str) -> Result<Option<StoredResource>> {
+        Ok(self.get(resource_type, identifier).await?.filter(|r| ctx.can(Action::Read, &r.protected())))
     }
 
     /// [`ResourceRegistry::list`] for a caller: only what it may read.
-    pub fn list_for(&self, ctx: &RequestContext, resource_type: &str) -> Vec<StoredResource> {
-        self.cache
-            .read()
-            .values()
-            .filter(|r| r.resource_type == resource_type && ctx.can(Action::Read, &r.protected()))
-            .cloned()
-            .collect()
+    pub async fn list_for(&self, ctx: &RequestContext, resource_type: &str) -> Result<Vec<StoredResource>> {
+        let mut all = self.list(resource_type).await?;
+        all.retain(|r| ctx.can(Action::Read, &r.protected()));
+        Ok(all)
     }
 
     /// The bodies of the resources of a type the caller may read, as `T` (unreadable bodies are
     /// skipped).
-    pub fn list_as<T: serde::de::DeserializeOwned>(&self, ctx: &RequestContext, resource_type: &str) -> Vec<T> {
-        self.list_for(ctx, resource_type).into_iter().filter_map(|r| serde_json::from_value(r.body).ok()).collect()
+    pub async fn list_as<T: serde::de::DeserializeOwned>(&self, ctx: &RequestContext, resource_type: &str) -> Result<Vec<T>> {
+        Ok(self.list_for(ctx, resource_type).await?.into_iter().filter_map(|r| serde_json::from_value(r.body).ok()).collect())
     }
 
     /// The body of a resource the caller may read, as `T`.
-    pub fn get_as<T: serde::de::DeserializeOwned>(&self, ctx: &RequestContext, resource_type: &str, identifier: &str) -> Option<T> {
-        self.get_for(ctx, resource_type, identifier).and_then(|r| serde_json::from_value(r.body).ok())
+    pub async fn get_as<T: serde::de::DeserializeOwned>(&self, ctx: &RequestContext, resource_type: &str, identifier: &str) -> Result<Option<T>> {
+        Ok(self.get_for(ctx, resource_type, identifier).await?.and_then(|r| serde_json::from_value(r.body).ok()))
     }
 
     /// The stored resource, if the caller may do `action` to it: `not_found()` when there is
     /// none or the caller may not read it, a 403 when it may read but not do this (see
     /// [`RequestContext::authorize`]).
-    pub fn get_authorized(
+    pub async fn get_authorized(
         &self,
         ctx: &RequestContext,
         action: Action,
@@ -108,21 +118,21 @@ impl ResourceRegistry {
         identifier: &str,
         not_found: impl Fn() -> Error,
     ) -> Result<StoredResource> {
-        let stored = self.get(resource_type, identifier).ok_or_else(&not_found)?;
+        let stored = self.get(resource_type, identifier).await?.ok_or_else(&not_found)?;
         ctx.authorize(action, &stored.protected()).map_err(|r: Refusal| r.or_not_found(&not_found))?;
         Ok(stored)
     }
 
     pub async fn put(&self, resource: StoredResource) -> Result<()> {
         let raw = serde_json::to_string(&resource)?;
-        self.kv.set(&Self::key(&resource.resource_type, &resource.identifier), &raw, None).await?;
-        self.cache.write().insert((resource.resource_type.clone(), resource.identifier.clone()), resource);
-        Ok(())
+        self.kv.set(&Self::key(&resource.resource_type, &resource.identifier), &raw, None).await
     }
 
+    /// Removes a resource; answers what was stored.
     pub async fn remove(&self, resource_type: &str, identifier: &str) -> Result<Option<StoredResource>> {
+        let existing = self.get(resource_type, identifier).await?;
         self.kv.delete(&Self::key(resource_type, identifier)).await?;
-        Ok(self.cache.write().remove(&(resource_type.to_owned(), identifier.to_owned())))
+        Ok(existing)
     }
 }
 

@@ -45,13 +45,13 @@ impl ModelsTable {
     }
 
     /// The models the caller may read.
-    pub fn list(&self, ctx: &RequestContext) -> Vec<Model> {
-        self.registry.list_as(ctx, RESOURCE)
+    pub async fn list(&self, ctx: &RequestContext) -> Result<Vec<Model>> {
+        self.registry.list_as(ctx, RESOURCE).await
     }
 
     /// A model the caller may read; any other is not found (ids of others do not leak).
-    pub fn get(&self, ctx: &RequestContext, identifier: &str) -> Result<Model> {
-        self.registry.get_as(ctx, RESOURCE, identifier).ok_or_else(|| not_found(identifier))
+    pub async fn get(&self, ctx: &RequestContext, identifier: &str) -> Result<Model> {
+        self.registry.get_as(ctx, RESOURCE, identifier).await?.ok_or_else(|| not_found(identifier))
     }
 
     /// `POST /v1/models`. As in 0.3.5, an identifier (`provider_id/provider_model_id`) that a
@@ -62,7 +62,7 @@ impl ModelsTable {
         let model = self.model_of(request)?;
         let owner = ctx.owner();
         ctx.check(Action::Create, &ProtectedResource::new(RESOURCE, &model.identifier, owner.as_ref()))?;
-        if let Some(existing) = self.registry.get(RESOURCE, &model.identifier) {
+        if let Some(existing) = self.registry.get(RESOURCE, &model.identifier).await? {
             let same = existing.source == "via_register_api" && serde_json::from_value::<Model>(existing.body).ok().as_ref() == Some(&model);
             return if same { Ok(model) } else { Err(already_exists(&model.identifier)) };
         }
@@ -97,7 +97,7 @@ impl ModelsTable {
     /// earlier version, or by run.yaml) gives way to the listed one, so no listed model is lost.
     /// A model the caller may not read is not found; one it may read but not delete is a 403.
     pub async fn unregister(&self, ctx: &RequestContext, identifier: &str) -> Result<()> {
-        let stored = self.registry.get_authorized(ctx, Action::Delete, RESOURCE, identifier, || not_found(identifier))?;
+        let stored = self.registry.get_authorized(ctx, Action::Delete, RESOURCE, identifier, || not_found(identifier)).await?;
         let model: Model = serde_json::from_value(stored.body).map_err(|_| not_found(identifier))?;
         let source = stored.source;
         self.registry.remove(RESOURCE, identifier).await?;
@@ -129,7 +129,7 @@ impl ModelsTable {
     pub async fn refresh(&self, provider_id: &str) -> Result<usize> {
         let Some(provider) = self.providers.get(provider_id) else { return Ok(0) };
         let listed = provider.list_models().await?;
-        let registered = self.registry.list(RESOURCE);
+        let registered = self.registry.list(RESOURCE).await?;
         let by_api: Vec<&StoredResource> =
             registered.iter().filter(|r| r.provider_id == provider_id && r.source == "via_register_api").collect();
         let all: Vec<Model> =
@@ -187,27 +187,27 @@ impl ModelsTable {
     /// have the expected type; unregistered `provider_id/x` ids fall back to provider `provider_id`.
     /// A registered model the caller may not read is not found (no fallback either); the
     /// fallback is checked as a read of `model::<model_id>`, as 0.3.5 does.
-    pub fn resolve(&self, ctx: &RequestContext, model_id: &str, expected: ModelType) -> Result<(Arc<dyn InferenceProvider>, String)> {
-        self.resolve_with_id(ctx, model_id, expected).map(|(_, provider, model)| (provider, model))
+    pub async fn resolve(&self, ctx: &RequestContext, model_id: &str, expected: ModelType) -> Result<(Arc<dyn InferenceProvider>, String)> {
+        self.resolve_with_id(ctx, model_id, expected).await.map(|(_, provider, model)| (provider, model))
     }
 
     /// [`Self::resolve`], refusing (400) a request that needs what the provider cannot do
     /// (`needs` as [`lls_api_inference::ChatCompletionRequest::needs`] lists it).
-    pub fn resolve_for(
+    pub async fn resolve_for(
         &self,
         ctx: &RequestContext,
         model_id: &str,
         expected: ModelType,
         needs: &[Capability],
     ) -> Result<(Arc<dyn InferenceProvider>, String)> {
-        let (provider_id, provider, model) = self.resolve_with_id(ctx, model_id, expected)?;
+        let (provider_id, provider, model) = self.resolve_with_id(ctx, model_id, expected).await?;
         provider.capabilities().require(model_id, &provider_id, needs)?;
         Ok((provider, model))
     }
 
-    fn resolve_with_id(&self, ctx: &RequestContext, model_id: &str, expected: ModelType) -> Result<(String, Arc<dyn InferenceProvider>, String)> {
+    async fn resolve_with_id(&self, ctx: &RequestContext, model_id: &str, expected: ModelType) -> Result<(String, Arc<dyn InferenceProvider>, String)> {
         let unknown = || Error::resource_not_found("Model", model_id, "client.models.list()").with_param("model");
-        if let Some(stored) = self.registry.get(RESOURCE, model_id) {
+        if let Some(stored) = self.registry.get(RESOURCE, model_id).await? {
             if !ctx.can(Action::Read, &stored.protected()) {
                 return Err(unknown());
             }
@@ -242,12 +242,12 @@ fn not_found(identifier: &str) -> Error {
 
 #[async_trait::async_trait]
 impl lls_api_models::Models for ModelsTable {
-    fn list(&self, ctx: &RequestContext) -> Vec<Model> {
-        ModelsTable::list(self, ctx)
+    async fn list(&self, ctx: &RequestContext) -> Result<Vec<Model>> {
+        ModelsTable::list(self, ctx).await
     }
 
-    fn get(&self, ctx: &RequestContext, identifier: &str) -> Result<Model> {
-        ModelsTable::get(self, ctx, identifier)
+    async fn get(&self, ctx: &RequestContext, identifier: &str) -> Result<Model> {
+        ModelsTable::get(self, ctx, identifier).await
     }
 
     async fn register(&self, ctx: &RequestContext, request: RegisterModelRequest) -> Result<Model> {
@@ -309,8 +309,8 @@ mod tests {
         serde_json::from_value(body).unwrap()
     }
 
-    fn source(t: &ModelsTable, id: &str) -> String {
-        t.registry.get(RESOURCE, id).unwrap().source
+    async fn source(t: &ModelsTable, id: &str) -> String {
+        t.registry.get(RESOURCE, id).await.unwrap().unwrap().source
     }
 
     #[tokio::test]
@@ -323,7 +323,7 @@ mod tests {
             e.message(),
             "Object of type 'model' and identifier 'p/listed' already exists. Unregister it first if you want to replace it."
         );
-        assert_eq!(source(&t, "p/listed"), "listed_from_provider");
+        assert_eq!(source(&t, "p/listed").await, "listed_from_provider");
         // Registering a new model twice is fine; a different one under its identifier is not.
         let mine = request(serde_json::json!({"model_id": "mine", "metadata": {"k": "v"}}));
         let model = t.register(&RequestContext::default(), mine.clone()).await.unwrap();
@@ -337,16 +337,16 @@ mod tests {
         let t = table(&stores).await;
         // run.yaml (or an earlier version) may store a registration over a listed model.
         t.register_from_config(request(serde_json::json!({"model_id": "listed", "metadata": {"k": "v"}}))).await.unwrap();
-        assert_eq!(source(&t, "p/listed"), "via_register_api");
+        assert_eq!(source(&t, "p/listed").await, "via_register_api");
         t.unregister(&RequestContext::default(), "p/listed").await.unwrap();
-        let back = t.get(&RequestContext::default(), "p/listed").unwrap();
+        let back = t.get(&RequestContext::default(), "p/listed").await.unwrap();
         assert!(back.metadata.is_empty());
-        assert_eq!(source(&t, "p/listed"), "listed_from_provider");
+        assert_eq!(source(&t, "p/listed").await, "listed_from_provider");
         // A listed model itself can be removed (it comes back with the next listing).
         t.unregister(&RequestContext::default(), "p/listed").await.unwrap();
-        assert_eq!(t.get(&RequestContext::default(), "p/listed").unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(t.get(&RequestContext::default(), "p/listed").await.unwrap_err().kind(), ErrorKind::NotFound);
         t.refresh("p").await.unwrap();
-        assert!(t.get(&RequestContext::default(), "p/listed").is_ok());
+        assert!(t.get(&RequestContext::default(), "p/listed").await.is_ok());
     }
 
     #[tokio::test]
@@ -356,6 +356,6 @@ mod tests {
         assert_eq!(t.register(&RequestContext::default(), request(serde_json::json!({"model_id": ""}))).await.unwrap_err().param(), Some("model_id"));
         let long = "x".repeat(10_000);
         assert_eq!(t.register(&RequestContext::default(), request(serde_json::json!({"model_id": long}))).await.unwrap_err().param(), Some("model_id"));
-        assert!(t.list(&RequestContext::default()).iter().all(|m| m.identifier == "p/listed"));
+        assert!(t.list(&RequestContext::default()).await.unwrap().iter().all(|m| m.identifier == "p/listed"));
     }
 }

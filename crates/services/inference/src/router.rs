@@ -45,7 +45,7 @@ impl Inference for InferenceRouter {
         mut request: ChatCompletionRequest,
     ) -> Result<Output<ChatCompletion, ChatCompletionChunk>> {
         request.validate()?;
-        let (provider, provider_model) = self.models.resolve_for(ctx, &request.model, ModelType::Llm, &request.needs())?;
+        let (provider, provider_model) = self.models.resolve_for(ctx, &request.model, ModelType::Llm, &request.needs()).await?;
         let client_model = std::mem::replace(&mut request.model, provider_model);
         if matches!(&request.tool_choice, Some(ToolChoice::Mode(m)) if m == "none") {
             request.tools = None;
@@ -84,7 +84,7 @@ impl Inference for InferenceRouter {
 
     async fn completion(&self, ctx: &RequestContext, mut request: CompletionRequest) -> Result<Output<Completion, Completion>> {
         request.validate()?;
-        let (provider, provider_model) = self.models.resolve_for(ctx, &request.model, ModelType::Llm, &request.needs())?;
+        let (provider, provider_model) = self.models.resolve_for(ctx, &request.model, ModelType::Llm, &request.needs()).await?;
         let client_model = std::mem::replace(&mut request.model, provider_model);
         request.normalize_logprobs();
         Ok(match provider.completion(ctx, request).await? {
@@ -103,7 +103,7 @@ impl Inference for InferenceRouter {
 
     async fn embeddings(&self, ctx: &RequestContext, mut request: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
         request.validate()?;
-        let (provider, provider_model) = self.models.resolve_for(ctx, &request.model, ModelType::Embedding, &[Capability::Embeddings])?;
+        let (provider, provider_model) = self.models.resolve_for(ctx, &request.model, ModelType::Embedding, &[Capability::Embeddings]).await?;
         let client_model = std::mem::replace(&mut request.model, provider_model);
         let encoding = request.encoding();
         let mut answer = provider.embeddings(ctx, request).await?;

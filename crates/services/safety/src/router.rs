@@ -31,7 +31,7 @@ impl Safety for SafetyRouter {
         request: RunShieldRequest,
     ) -> Result<RunShieldResponse> {
         request.validate()?;
-        let (shield, provider) = self.table.resolve(ctx, &request.shield_id)?;
+        let (shield, provider) = self.table.resolve(ctx, &request.shield_id).await?;
         let params = request.params.unwrap_or_default();
         provider
             .run_shield(ctx, &shield, &request.messages, &params)
@@ -49,6 +49,7 @@ impl Safety for SafetyRouter {
         let mut matches: Vec<_> = self
             .table
             .list(ctx)
+            .await?
             .into_iter()
             .filter(|s| s.provider_resource_id.as_deref() == Some(model))
             .collect();
@@ -72,7 +73,7 @@ impl Safety for SafetyRouter {
     }
 
     async fn get_shield(&self, ctx: &RequestContext, shield_id: &str) -> Result<Shield> {
-        self.table.get(ctx, shield_id)
+        self.table.get(ctx, shield_id).await
     }
 
     async fn moderate_with(
@@ -81,7 +82,7 @@ impl Safety for SafetyRouter {
         shield_id: &str,
         inputs: &[String],
     ) -> Result<ModerationObject> {
-        let (shield, provider) = self.table.resolve(ctx, shield_id)?;
+        let (shield, provider) = self.table.resolve(ctx, shield_id).await?;
         provider.run_moderation(ctx, &shield, inputs).await
     }
 }
@@ -234,7 +235,7 @@ mod tests {
                 .message()
                 .contains("cannot serve")
         );
-        assert_eq!(table.list(&ctx).len(), 1);
+        assert_eq!(table.list(&ctx).await.unwrap().len(), 1);
 
         assert!(
             router
@@ -294,7 +295,7 @@ mod tests {
 
         table.unregister(&ctx, "guard").await.unwrap();
         assert_eq!(
-            table.get(&ctx, "guard").unwrap_err().message(),
+            table.get(&ctx, "guard").await.unwrap_err().message(),
             "Shield 'guard' not found"
         );
         assert!(table.unregister(&ctx, "guard").await.is_err());
@@ -311,11 +312,11 @@ mod tests {
             .unwrap();
         let (restarted, router) = router_over(&stores, &["kw"]).await;
         assert_eq!(
-            restarted.get(&alice, "kept").unwrap().provider_resource(),
+            restarted.get(&alice, "kept").await.unwrap().provider_resource(),
             "mock/kept"
         );
         let bob = caller_ctx("bob", &[("roles", &["bob"])], default_policy());
-        assert!(restarted.get(&bob, "kept").is_err());
+        assert!(restarted.get(&bob, "kept").await.is_err());
         assert!(
             router
                 .run_shield(&alice, run("kept", "bad"))
@@ -364,22 +365,17 @@ mod tests {
             .register(&alice, register("mine", Some("mock/mine")))
             .await
             .unwrap();
-        let ids = |ctx: &RequestContext| {
-            table
-                .list(ctx)
-                .into_iter()
-                .map(|s| s.identifier)
-                .collect::<Vec<_>>()
-        };
-        assert_eq!(ids(&alice), ["mine", "shared"]);
-        assert_eq!(ids(&bob), ["shared"]);
+        let ids = |shields: Vec<Shield>| shields.into_iter().map(|s| s.identifier).collect::<Vec<_>>();
+        assert_eq!(ids(table.list(&alice).await.unwrap()), ["mine", "shared"]);
+        assert_eq!(ids(table.list(&bob).await.unwrap()), ["shared"]);
         // Bob's answers for alice's shield are those for one that does not exist.
         let hidden = table
             .get(&bob, "mine")
+            .await
             .unwrap_err()
             .message()
             .replace("mine", "x");
-        assert_eq!(hidden, table.get(&bob, "x").unwrap_err().message());
+        assert_eq!(hidden, table.get(&bob, "x").await.unwrap_err().message());
         let hidden = router
             .run_shield(&bob, run("mine", "bad"))
             .await

@@ -15,10 +15,10 @@ use crate::SafetyService;
 
 type AppState = State<Arc<SafetyService>>;
 
-pub async fn list(State(svc): AppState, Ctx(ctx): Ctx) -> Json<ListShieldsResponse> {
-    Json(ListShieldsResponse {
-        data: svc.shields.list(&ctx),
-    })
+pub async fn list(State(svc): AppState, Ctx(ctx): Ctx) -> ApiResult<Json<ListShieldsResponse>> {
+    Ok(Json(ListShieldsResponse {
+        data: svc.shields.list(&ctx).await?,
+    }))
 }
 
 pub async fn get(
@@ -26,7 +26,7 @@ pub async fn get(
     Ctx(ctx): Ctx,
     Path(identifier): Path<String>,
 ) -> ApiResult<Json<Shield>> {
-    Ok(Json(svc.shields.get(&ctx, &identifier)?))
+    Ok(Json(svc.shields.get(&ctx, &identifier).await?))
 }
 
 pub async fn register(

@@ -32,20 +32,21 @@ impl ShieldsTable {
     }
 
     /// The shields the caller may read.
-    pub fn list(&self, ctx: &RequestContext) -> Vec<Shield> {
-        self.registry.list_as(ctx, SHIELD_RESOURCE)
+    pub async fn list(&self, ctx: &RequestContext) -> Result<Vec<Shield>> {
+        self.registry.list_as(ctx, SHIELD_RESOURCE).await
     }
 
     /// A shield the caller may read; any other is not found.
-    pub fn get(&self, ctx: &RequestContext, identifier: &str) -> Result<Shield> {
+    pub async fn get(&self, ctx: &RequestContext, identifier: &str) -> Result<Shield> {
         self.registry
             .get_as(ctx, SHIELD_RESOURCE, identifier)
+            .await?
             .ok_or_else(|| shield_not_found(identifier))
     }
 
     /// The shield and its provider, for running it: 0.3.5's "not served" 400 for a shield the
     /// caller may not read or that does not exist.
-    pub fn resolve(
+    pub async fn resolve(
         &self,
         ctx: &RequestContext,
         identifier: &str,
@@ -61,7 +62,7 @@ impl ShieldsTable {
             ))
             .with_param("shield_id")
         };
-        let shield = self.get(ctx, identifier).map_err(|_| not_served())?;
+        let shield: Shield = self.registry.get_as(ctx, SHIELD_RESOURCE, identifier).await?.ok_or_else(not_served)?;
         let provider = self.provider_of(&shield)?;
         Ok((shield, provider))
     }
@@ -134,7 +135,7 @@ impl ShieldsTable {
             Action::Create,
             &ProtectedResource::new(SHIELD_RESOURCE, &shield.identifier, owner.as_ref()),
         )?;
-        if let Some(existing) = self.registry.get(SHIELD_RESOURCE, &shield.identifier) {
+        if let Some(existing) = self.registry.get(SHIELD_RESOURCE, &shield.identifier).await? {
             let existing: Option<Shield> = serde_json::from_value(existing.body).ok();
             if let Some(existing) = existing.filter(|e| *e == shield) {
                 return Ok(existing);
@@ -169,7 +170,8 @@ impl ShieldsTable {
         self.registry
             .get_authorized(ctx, Action::Delete, SHIELD_RESOURCE, identifier, || {
                 shield_not_found(identifier)
-            })?;
+            })
+            .await?;
         self.registry.remove(SHIELD_RESOURCE, identifier).await?;
         Ok(())
     }

@@ -48,10 +48,10 @@ pub async fn register(
 pub async fn list_groups(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
-) -> Json<ListToolGroupsResponse> {
-    Json(ListToolGroupsResponse {
-        data: state.tool_groups.list(&ctx),
-    })
+) -> ApiResult<Json<ListToolGroupsResponse>> {
+    Ok(Json(ListToolGroupsResponse {
+        data: state.tool_groups.list(&ctx).await?,
+    }))
 }
 
 pub async fn get_group(
@@ -59,7 +59,7 @@ pub async fn get_group(
     Ctx(ctx): Ctx,
     Path(toolgroup_id): Path<String>,
 ) -> ApiResult<Json<ToolGroup>> {
-    Ok(Json(state.tool_groups.get(&ctx, &toolgroup_id)?))
+    Ok(Json(state.tool_groups.get(&ctx, &toolgroup_id).await?))
 }
 
 pub async fn unregister(
@@ -95,7 +95,7 @@ pub async fn get_tool(
     Ctx(ctx): Ctx,
     Path(tool_name): Path<String>,
 ) -> ApiResult<Json<ToolDef>> {
-    Ok(Json(state.tool_groups.get_tool(&ctx, &tool_name)?))
+    Ok(Json(state.tool_groups.get_tool(&ctx, &tool_name).await?))
 }
 
 /// `mcp_endpoint` arrives as `mcp_endpoint[uri]=...` from llama-stack-client, or as a plain URI.

@@ -99,14 +99,15 @@ impl ToolGroupsTable {
     }
 
     /// The groups the caller may read.
-    pub fn list(&self, ctx: &RequestContext) -> Vec<ToolGroup> {
-        self.registry.list_as(ctx, TOOL_GROUP_RESOURCE)
+    pub async fn list(&self, ctx: &RequestContext) -> Result<Vec<ToolGroup>> {
+        self.registry.list_as(ctx, TOOL_GROUP_RESOURCE).await
     }
 
     /// A registered group the caller may read; 404 in upstream's words otherwise.
-    pub fn get(&self, ctx: &RequestContext, toolgroup_id: &str) -> Result<ToolGroup> {
+    pub async fn get(&self, ctx: &RequestContext, toolgroup_id: &str) -> Result<ToolGroup> {
         self.registry
             .get_as(ctx, TOOL_GROUP_RESOURCE, toolgroup_id)
+            .await?
             .ok_or_else(|| group_not_found(toolgroup_id))
     }
 
@@ -189,7 +190,7 @@ impl ToolGroupsTable {
                 .check_mcp_endpoint(endpoint)
                 .await?;
         }
-        if let Some(existing) = self.registry.get(TOOL_GROUP_RESOURCE, &group.identifier) {
+        if let Some(existing) = self.registry.get(TOOL_GROUP_RESOURCE, &group.identifier).await? {
             let existing: Option<ToolGroup> = serde_json::from_value(existing.body).ok();
             if let Some(existing) = existing.filter(|e| *e == group) {
                 return Ok(existing);
@@ -237,7 +238,8 @@ impl ToolGroupsTable {
             TOOL_GROUP_RESOURCE,
             toolgroup_id,
             || group_not_found(toolgroup_id),
-        )?;
+        )
+        .await?;
         self.registry
             .remove(TOOL_GROUP_RESOURCE, toolgroup_id)
             .await?;
@@ -280,13 +282,14 @@ impl ToolGroupsTable {
     }
 
     /// A group id as clients pass it; `builtin::rag/knowledge_search` names group `builtin::rag`.
-    fn resolve_group(&self, ctx: &RequestContext, toolgroup_id: &str) -> Result<ToolGroup> {
-        match self.get(ctx, toolgroup_id) {
+    async fn resolve_group(&self, ctx: &RequestContext, toolgroup_id: &str) -> Result<ToolGroup> {
+        match self.get(ctx, toolgroup_id).await {
             Ok(g) => Ok(g),
-            Err(e) => match toolgroup_id.split_once('/') {
-                Some((group, tool)) if !tool.contains('/') => self.get(ctx, group).map_err(|_| e),
+            Err(e) if e.kind() == ErrorKind::NotFound => match toolgroup_id.split_once('/') {
+                Some((group, tool)) if !tool.contains('/') => self.get(ctx, group).await.map_err(|_| e),
                 _ => Err(e),
             },
+            Err(e) => Err(e),
         }
     }
 
@@ -301,10 +304,10 @@ impl ToolGroupsTable {
         toolgroup_id: Option<&str>,
     ) -> Result<Vec<ToolDef>> {
         if let Some(id) = toolgroup_id {
-            let group = self.resolve_group(ctx, id)?;
+            let group = self.resolve_group(ctx, id).await?;
             return self.tools_of(ctx, &group).await;
         }
-        let groups = self.list(ctx);
+        let groups = self.list(ctx).await?;
         let listings: Vec<Result<Vec<ToolDef>>> = futures::stream::iter(groups.clone())
             .map(|g| async move { self.tools_of(ctx, &g).await })
             .buffered(LIST_CONCURRENCY)
@@ -324,37 +327,35 @@ impl ToolGroupsTable {
     }
 
     /// `GET /v1/tools/{name}`: a tool from the last listing of its group, if the caller may
-    /// read the group.
-    pub fn get_tool(&self, ctx: &RequestContext, tool_name: &str) -> Result<ToolDef> {
-        let tool = self
-            .index
-            .read()
-            .tool(tool_name)
-            .ok_or_else(|| tool_not_found(tool_name))?;
-        let group_id = tool.toolgroup_id.as_deref().unwrap_or_default();
-        match self.registry.get(TOOL_GROUP_RESOURCE, group_id) {
-            Some(group) if !ctx.can(Action::Read, &group.protected()) => {
-                Err(tool_not_found(tool_name))
+    /// read the group. The group is read from the registry each time (another server may have
+    /// removed it); a tool no listing here has shown yet is looked for by listing the groups
+    /// not listed so far (so a client need not list first, and groups registered through
+    /// another server are found).
+    pub async fn get_tool(&self, ctx: &RequestContext, tool_name: &str) -> Result<ToolDef> {
+        let indexed = self.index.read().tool(tool_name);
+        if let Some(tool) = indexed {
+            let group_id = tool.toolgroup_id.clone().unwrap_or_default();
+            match self.registry.get(TOOL_GROUP_RESOURCE, &group_id).await? {
+                Some(group) if ctx.can(Action::Read, &group.protected()) => return Ok(tool),
+                Some(_) => return Err(tool_not_found(tool_name)),
+                None => self.index.write().remove(&group_id),
             }
-            _ => Ok(tool),
         }
+        self.search(ctx, tool_name).await?.ok_or_else(|| tool_not_found(tool_name))
     }
 
-    /// The provider and definition of a tool, for invoking it. A tool no listing has shown yet
-    /// is looked for by listing the groups not listed so far (so a client need not list first).
+    /// The provider and definition of a tool, for invoking it.
     pub async fn resolve_tool(
         &self,
         ctx: &RequestContext,
         tool_name: &str,
     ) -> Result<(Arc<dyn ToolRuntimeProvider>, ToolDef)> {
-        let tool = match self.get_tool(ctx, tool_name) {
-            Ok(t) => t,
-            Err(not_found) => self.search(ctx, tool_name).await?.ok_or(not_found)?,
-        };
+        let tool = self.get_tool(ctx, tool_name).await?;
         let group_id = tool.toolgroup_id.clone().unwrap_or_default();
-        let group = self
-            .get(ctx, &group_id)
-            .map_err(|_| tool_not_found(tool_name))?;
+        let group = self.get(ctx, &group_id).await.map_err(|e| match e.kind() {
+            ErrorKind::NotFound => tool_not_found(tool_name),
+            _ => e,
+        })?;
         Ok((self.provider(&group.provider_id)?.clone(), tool))
     }
 
@@ -365,6 +366,7 @@ impl ToolGroupsTable {
         let mut credentials_wanted = None;
         let unseen: Vec<ToolGroup> = self
             .list(ctx)
+            .await?
             .into_iter()
             .filter(|g| !self.index.read().by_group.contains_key(&g.identifier))
             .collect();
@@ -470,16 +472,18 @@ mod tests {
         t.register(&ctx, request("builtin::b", None)).await.unwrap();
         let mut ids: Vec<String> = t
             .list(&RequestContext::default())
+            .await
+            .unwrap()
             .into_iter()
             .map(|g| g.identifier)
             .collect();
         ids.sort();
         assert_eq!(ids, ["builtin::b", "mcp::a"]);
-        assert_eq!(t.get(&RequestContext::default(), "mcp::a").unwrap(), g);
+        assert_eq!(t.get(&RequestContext::default(), "mcp::a").await.unwrap(), g);
         t.unregister(&RequestContext::default(), "mcp::a")
             .await
             .unwrap();
-        let e = t.get(&RequestContext::default(), "mcp::a").unwrap_err();
+        let e = t.get(&RequestContext::default(), "mcp::a").await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::NotFound);
         assert_eq!(
             e.message(),
@@ -511,6 +515,7 @@ mod tests {
         assert_eq!(
             restarted
                 .get(&RequestContext::default(), "mcp::kept")
+                .await
                 .unwrap()
                 .mcp_endpoint,
             Some(McpEndpoint {
@@ -521,7 +526,7 @@ mod tests {
             .unregister(&RequestContext::default(), "mcp::kept")
             .await
             .unwrap();
-        assert!(f.table().await.list(&RequestContext::default()).is_empty());
+        assert!(f.table().await.list(&RequestContext::default()).await.unwrap().is_empty());
     }
 
     #[tokio::test]
@@ -570,6 +575,7 @@ mod tests {
             .unwrap();
         assert_eq!(
             t.get(&RequestContext::default(), "g")
+                .await
                 .unwrap()
                 .mcp_endpoint
                 .unwrap()
@@ -590,6 +596,7 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::UpstreamUnavailable);
         assert_eq!(
             t.get(&RequestContext::default(), "builtin::broken")
+                .await
                 .unwrap_err()
                 .kind(),
             ErrorKind::NotFound
@@ -626,6 +633,7 @@ mod tests {
         );
         assert_eq!(
             t.get_tool(&RequestContext::default(), "echo")
+                .await
                 .unwrap()
                 .toolgroup_id
                 .as_deref(),
@@ -653,6 +661,7 @@ mod tests {
         // The last group listing a name owns it.
         assert_eq!(
             t.get_tool(&RequestContext::default(), "echo")
+                .await
                 .unwrap()
                 .toolgroup_id
                 .as_deref(),
@@ -660,6 +669,7 @@ mod tests {
         );
         assert_eq!(
             t.get_tool(&RequestContext::default(), "echo")
+                .await
                 .unwrap()
                 .endpoint(),
             Some("http://remote/sse")
@@ -670,12 +680,14 @@ mod tests {
             .unwrap();
         assert_eq!(
             t.get_tool(&RequestContext::default(), "echo")
+                .await
                 .unwrap_err()
                 .kind(),
             ErrorKind::NotFound
         );
         assert_eq!(
             t.get_tool(&RequestContext::default(), "nope")
+                .await
                 .unwrap_err()
                 .message(),
             tool_not_found("nope").message()

@@ -1,8 +1,9 @@
 //! File batches: created `in_progress` with a record per file, processed in the background a
-//! few files at a time, cancellable, and resumed after a restart. A batch's counts and status
-//! are read from its files' records, so they can never drift from them.
+//! few files at a time by the replica that created them, cancellable. Files a replica left
+//! unfinished (it stopped or died) are taken over file by file (`work.rs`). A batch's counts and
+//! status are read from its files' records, so they can never drift from them.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -16,12 +17,10 @@ use crate::files::sorted;
 use crate::ingestion::chunking_params;
 use crate::pagination::{Bounds, paginate};
 use crate::records::{BatchRow, FileRow, keys};
-use crate::service::{Inner, StoreHandle, StoreState};
+use crate::service::{Inner, StoreState};
 
 /// Files of one batch ingested at once (0.3.5's limit).
 const FILES_AT_ONCE: usize = 3;
-/// Files re-ingested at once after a restart, outside batches.
-const RESUME_AT_ONCE: usize = 3;
 /// Batches are forgotten a week after creation, as in 0.3.5.
 const BATCH_LIFETIME_SECONDS: i64 = 7 * 24 * 60 * 60;
 
@@ -35,7 +34,7 @@ impl Inner {
         let strategy = request.chunking_strategy.unwrap_or_default();
         chunking_params(strategy)?;
         request.validate()?;
-        let handle = self.store(store_id)?;
+        let handle = self.store(store_id).await?;
         if request.file_ids.is_empty() {
             return Err(Error::invalid("file_ids must list at least one file").with_param("file_ids"));
         }
@@ -76,12 +75,12 @@ impl Inner {
                     filename: String::new(),
                     attached_ns: self.now_ns(),
                     batch_id: Some(batch.id.clone()),
+                    worker: Some(self.presence.id().to_owned()),
                 };
-                self.records.put(&keys::file(store_id, file_id), &row).await?;
+                self.record_in_progress(store_id, &row).await?;
                 state.files.insert(file_id.clone(), row);
             }
             self.records.put(&keys::batch(&batch.id), &batch).await?;
-            self.batches.lock().insert(batch.id.clone(), batch.clone());
         }
         let object = self.retrieve_batch(store_id, &batch.id).await?;
         self.tasks.spawn("vector store file batch", process_batch(self.clone(), ctx.clone(), batch.id));
@@ -89,13 +88,12 @@ impl Inner {
     }
 
     /// The batch, checked to exist, be current, and belong to the store (0.3.5's 400s).
-    fn batch(&self, store_id: &str, batch_id: &str) -> Result<BatchRow> {
-        self.store(store_id)?;
+    async fn batch(&self, store_id: &str, batch_id: &str) -> Result<BatchRow> {
+        self.row(store_id).await?;
         let batch = self
-            .batches
-            .lock()
-            .get(batch_id)
-            .cloned()
+            .records
+            .get::<BatchRow>(&keys::batch(batch_id))
+            .await?
             .ok_or_else(|| Error::invalid(format!("File batch {batch_id} not found")).with_param("batch_id"))?;
         if unix_now() > batch.expires_at {
             return Err(Error::invalid(format!("File batch {batch_id} has expired after 7 days from creation")));
@@ -107,8 +105,8 @@ impl Inner {
     }
 
     pub async fn retrieve_batch(&self, store_id: &str, batch_id: &str) -> Result<VectorStoreFileBatchObject> {
-        let batch = self.batch(store_id, batch_id)?;
-        let handle = self.store(store_id)?;
+        let batch = self.batch(store_id, batch_id).await?;
+        let handle = self.store(store_id).await?;
         let state = handle.lock().await;
         Ok(batch_object(&batch, &state))
     }
@@ -121,8 +119,8 @@ impl Inner {
     ) -> Result<ListPage<VectorStoreFileObject>> {
         let page = query.page();
         page.limit()?;
-        let batch = self.batch(store_id, batch_id)?;
-        let handle = self.store(store_id)?;
+        let batch = self.batch(store_id, batch_id).await?;
+        let handle = self.store(store_id).await?;
         let state = handle.lock().await;
         let rows = batch
             .file_ids
@@ -134,8 +132,8 @@ impl Inner {
 
     /// Files not started yet become `cancelled`; those being ingested finish.
     pub async fn cancel_batch(&self, store_id: &str, batch_id: &str) -> Result<VectorStoreFileBatchObject> {
-        let mut batch = self.batch(store_id, batch_id)?;
-        let handle = self.store(store_id)?;
+        let mut batch = self.batch(store_id, batch_id).await?;
+        let handle = self.store(store_id).await?;
         let mut state = handle.lock().await;
         let current = batch_object(&batch, &state);
         if current.status != FileStatus::InProgress {
@@ -147,7 +145,6 @@ impl Inner {
         }
         batch.cancelled = true;
         self.records.put(&keys::batch(batch_id), &batch).await?;
-        self.batches.lock().insert(batch_id.to_owned(), batch.clone());
         for file_id in &batch.file_ids {
             let pending = state.files.get(file_id).filter(|f| {
                 f.object.status == FileStatus::InProgress
@@ -157,80 +154,40 @@ impl Inner {
             if let Some(row) = pending.cloned() {
                 let mut row = row;
                 row.object.status = FileStatus::Cancelled;
+                row.worker = None;
                 self.records.put(&keys::file(store_id, file_id), &row).await?;
+                self.finish_work(store_id, file_id).await?;
                 state.files.insert(file_id.clone(), row);
             }
         }
         Ok(batch_object(&batch, &state))
     }
 
-    /// After a restart: batches continue with their unfinished files; other files that were
-    /// being ingested start over.
-    pub async fn resume(self: &Arc<Self>) -> Result<()> {
-        let batches: BTreeMap<String, BatchRow> = self.batches.lock().clone();
-        let handles: Vec<StoreHandle> = self.stores.read().values().cloned().collect();
-        let mut to_batches = HashSet::new();
-        let mut singles: Vec<(StoreHandle, String)> = Vec::new();
-        for handle in handles {
-            let mut state = handle.lock().await;
-            let store_id = state.row.id.clone();
-            let pending: Vec<FileRow> =
-                state.files.values().filter(|f| f.object.status == FileStatus::InProgress).cloned().collect();
-            for mut row in pending {
-                match row.batch_id.as_ref().and_then(|b| batches.get(b)) {
-                    Some(b) if b.cancelled => {
-                        row.object.status = FileStatus::Cancelled;
-                        self.records.put(&keys::file(&store_id, &row.object.id), &row).await?;
-                        state.files.insert(row.object.id.clone(), row);
-                    }
-                    Some(b) => {
-                        to_batches.insert(b.id.clone());
-                    }
-                    None => {
-                        state.ingesting.insert(row.object.id.clone());
-                        singles.push((handle.clone(), row.object.id.clone()));
-                    }
-                }
-            }
-        }
-        for batch_id in to_batches {
-            tracing::info!(batch = %batch_id, "resuming an interrupted vector store file batch");
-            self.tasks.spawn("vector store file batch", process_batch(self.clone(), RequestContext::default(), batch_id));
-        }
-        if !singles.is_empty() {
-            tracing::info!("re-ingesting {} vector store files interrupted by a restart", singles.len());
-            let inner = self.clone();
-            self.tasks.spawn("resume vector store ingestion", async move {
-                let ctx = RequestContext::default();
-                futures::stream::iter(singles)
-                    .for_each_concurrent(RESUME_AT_ONCE, |(handle, file_id)| {
-                        let (inner, ctx) = (&inner, &ctx);
-                        async move {
-                            if let Err(e) = inner.ingest_claimed(ctx, &handle, &file_id).await {
-                                tracing::warn!(file = %file_id, "resumed ingestion failed: {e}");
-                            }
-                        }
-                    })
-                    .await;
-            });
-        }
-        Ok(())
-    }
-
     /// Claims and ingests one file of a batch, unless the batch was cancelled or the file is
     /// no longer this batch's to ingest.
     async fn process_batch_file(&self, ctx: &RequestContext, batch_id: &str, store_id: &str, file_id: &str) {
         // After shutdown began, files not started stay `in_progress` for the next start.
-        if self.tasks.is_stopping() || self.batches.lock().get(batch_id).is_none_or(|b| b.cancelled) {
+        if self.tasks.is_stopping() {
             return;
         }
-        let Ok(handle) = self.store(store_id) else { return };
+        match self.records.get::<BatchRow>(&keys::batch(batch_id)).await {
+            Ok(Some(b)) if !b.cancelled => {}
+            Ok(_) => return,
+            Err(e) => {
+                tracing::warn!(batch = %batch_id, "could not read the file batch; its files are taken over later: {e}");
+                return;
+            }
+        }
+        let Ok(handle) = self.store(store_id).await else { return };
         {
             let mut state = handle.lock().await;
+            let me = self.presence.id();
             let ours = !state.deleted
                 && !state.ingesting.contains(file_id)
                 && state.files.get(file_id).is_some_and(|f| {
-                    f.object.status == FileStatus::InProgress && f.batch_id.as_deref() == Some(batch_id)
+                    f.object.status == FileStatus::InProgress
+                        && f.batch_id.as_deref() == Some(batch_id)
+                        && f.worker.as_deref() == Some(me)
                 });
             if !ours {
                 return;
@@ -245,7 +202,14 @@ impl Inner {
 
 /// Processes a batch's files, a few at a time.
 async fn process_batch(inner: Arc<Inner>, ctx: RequestContext, batch_id: String) {
-    let Some(batch) = inner.batches.lock().get(&batch_id).cloned() else { return };
+    let batch = match inner.records.get::<BatchRow>(&keys::batch(&batch_id)).await {
+        Ok(Some(batch)) => batch,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::warn!(batch = %batch_id, "could not read the file batch; its files are taken over later: {e}");
+            return;
+        }
+    };
     futures::stream::iter(batch.file_ids.iter())
         .for_each_concurrent(FILES_AT_ONCE, |file_id| {
             inner.process_batch_file(&ctx, &batch.id, &batch.vector_store_id, file_id)

@@ -31,7 +31,7 @@ impl Inner {
         let strategy = request.chunking_strategy.unwrap_or_default();
         chunking_params(strategy)?;
         request.validate()?;
-        let handle = self.store(store_id)?;
+        let handle = self.store(store_id).await?;
         {
             let mut state = handle.lock().await;
             if state.deleted {
@@ -57,8 +57,9 @@ impl Inner {
                 filename: String::new(),
                 attached_ns: self.now_ns(),
                 batch_id: None,
+                worker: Some(self.presence.id().to_owned()),
             };
-            self.records.put(&keys::file(store_id, &request.file_id), &row).await?;
+            self.record_in_progress(store_id, &row).await?;
             state.files.insert(request.file_id.clone(), row);
             state.ingesting.insert(request.file_id.clone());
         }
@@ -74,9 +75,11 @@ impl Inner {
         }
     }
 
-    /// Ingests a file whose in-progress record this caller has claimed (in `ingesting`), then
-    /// records the outcome. Chunks of a file deleted meanwhile are removed again. Interrupted by
-    /// shutdown, the file is left `in_progress` (as recorded), for the next start to resume.
+    /// Ingests a file whose in-progress record this caller has claimed (in `ingesting`, and as
+    /// its worker), then records the outcome. Chunks of a file deleted meanwhile (here or by
+    /// another replica) are removed again; a file another replica finished meanwhile keeps that
+    /// outcome. Interrupted by shutdown, the file is left `in_progress` (as recorded), for a
+    /// replica or the next start to take over.
     pub async fn ingest_claimed(&self, ctx: &RequestContext, handle: &StoreHandle, file_id: &str) -> Result<VectorStoreFileObject> {
         let prepared = {
             let state = handle.lock().await;
@@ -101,11 +104,32 @@ impl Inner {
         let mut state = handle.lock().await;
         state.ingesting.remove(file_id);
         let Some(outcome) = outcome else {
-            tracing::info!(file = %file_id, "vector store file ingestion interrupted by shutdown; it resumes on the next start");
+            tracing::info!(file = %file_id, "vector store file ingestion interrupted by shutdown; another replica or the next start takes it over");
             return Ok(state.files.get(file_id).map_or(row.object, |f| f.object.clone()));
         };
         let store_id = state.row.id.clone();
-        let gone = state.deleted || !state.files.contains_key(file_id);
+        // What the records say now: another replica may have deleted the store or the file,
+        // or finished the file, while this one worked.
+        let current = if self.records.get::<crate::records::StoreRow>(&keys::store(&store_id)).await?.is_some() {
+            self.records.get::<FileRow>(&keys::file(&store_id, file_id)).await?
+        } else {
+            None
+        };
+        match &current {
+            Some(f) => {
+                state.files.insert(file_id.to_owned(), f.clone());
+            }
+            None => {
+                state.files.remove(file_id);
+            }
+        }
+        if let Some(done) = current.as_ref().filter(|f| matches!(f.object.status, FileStatus::Completed | FileStatus::Failed)) {
+            let object = done.object.clone();
+            drop(state);
+            self.finish_work(&store_id, file_id).await?;
+            return Ok(object);
+        }
+        let gone = state.deleted || current.is_none();
         if gone {
             drop(state);
             if let (Ok(target), Ok(_)) = (&target, &outcome) {
@@ -114,16 +138,19 @@ impl Inner {
                 remove_chunks(target, &ids).await;
                 self.records.delete(&keys::contents(&store_id, file_id)).await?;
             }
+            self.finish_work(&store_id, file_id).await?;
             let mut object = row.object;
             apply(&mut object, &outcome);
             return Ok(object);
         }
-        let mut updated = state.files.get(file_id).cloned().unwrap_or(row);
+        let mut updated = current.unwrap_or(row);
         apply(&mut updated.object, &outcome);
+        updated.worker = None;
         if !filename.is_empty() {
             updated.filename = filename;
         }
         self.records.put(&keys::file(&store_id, file_id), &updated).await?;
+        self.finish_work(&store_id, file_id).await?;
         let object = updated.object.clone();
         state.files.insert(file_id.to_owned(), updated);
         Ok(object)
@@ -132,14 +159,14 @@ impl Inner {
     pub async fn list_files(&self, store_id: &str, query: ListFilesQuery) -> Result<ListPage<VectorStoreFileObject>> {
         let page = query.page();
         page.limit()?;
-        let handle = self.store(store_id)?;
+        let handle = self.store(store_id).await?;
         let state = handle.lock().await;
         let rows = sorted(state.files.values().filter(|f| query.filter.is_none_or(|s| f.object.status == s)), page.order());
         paginate(rows, |o: &VectorStoreFileObject| &o.id, &page, Bounds::Window)
     }
 
     pub async fn retrieve_file(&self, store_id: &str, file_id: &str) -> Result<VectorStoreFileObject> {
-        let handle = self.store(store_id)?;
+        let handle = self.store(store_id).await?;
         let state = handle.lock().await;
         file_of(&state, file_id).map(|f| f.object.clone())
     }
@@ -147,7 +174,7 @@ impl Inner {
     /// Replaces the attributes on the record (chunks already indexed keep the ones they had).
     pub async fn update_file(&self, store_id: &str, file_id: &str, request: UpdateFileRequest) -> Result<VectorStoreFileObject> {
         request.validate()?;
-        let handle = self.store(store_id)?;
+        let handle = self.store(store_id).await?;
         let mut state = handle.lock().await;
         let mut row = file_of(&state, file_id)?.clone();
         row.object.attributes = request.attributes;
@@ -160,7 +187,7 @@ impl Inner {
     /// Removes the file's chunks from the index, then its records. If the provider fails, the
     /// file stays attached.
     pub async fn delete_file(&self, store_id: &str, file_id: &str) -> Result<VectorStoreFileDeleted> {
-        let handle = self.store(store_id)?;
+        let handle = self.store(store_id).await?;
         let mut state = handle.lock().await;
         file_of(&state, file_id)?;
         if !state.ingesting.contains(file_id) {
@@ -177,12 +204,13 @@ impl Inner {
             self.records.delete(&keys::contents(store_id, file_id)).await?;
         }
         self.records.delete(&keys::file(store_id, file_id)).await?;
+        self.finish_work(store_id, file_id).await?;
         state.files.remove(file_id);
         Ok(VectorStoreFileDeleted { id: file_id.to_owned(), object: "vector_store.file.deleted".into(), deleted: true })
     }
 
     pub async fn file_contents(&self, store_id: &str, file_id: &str) -> Result<VectorStoreFileContents> {
-        let handle = self.store(store_id)?;
+        let handle = self.store(store_id).await?;
         let (filename, attributes) = {
             let state = handle.lock().await;
             let row = file_of(&state, file_id)?;

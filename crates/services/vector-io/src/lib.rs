@@ -26,6 +26,7 @@ mod routes;
 mod search;
 mod service;
 mod stores;
+mod work;
 
 pub use service::{Defaults, Dependencies, EmbeddingModels, VectorIoProvider, VectorStoresService};
 

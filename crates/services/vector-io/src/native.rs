@@ -32,9 +32,8 @@ impl Inner {
             return Err(Error::invalid(format!("ttl_seconds must be positive, got {ttl}")).with_param("ttl_seconds"));
         }
         let target = {
-            let handle = self.store(store_id)?;
-            let state = handle.lock().await;
-            self.target(&state.row)?
+            let row = self.row(store_id).await?;
+            self.target(&row)?
         };
         if chunks.is_empty() {
             return Ok(());
@@ -118,9 +117,8 @@ impl Inner {
     ) -> Result<QueryChunksResponse> {
         let plan = params.plan(query)?;
         let target = {
-            let handle = self.store(store_id)?;
-            let state = handle.lock().await;
-            self.target(&state.row)?
+            let row = self.row(store_id).await?;
+            self.target(&row)?
         };
         let query = Query {
             text: &plan.query,
@@ -145,11 +143,8 @@ impl Inner {
         let due = self.records.keys_until(keys::EXPIRIES, &format!("{now:020}:\u{10FFFF}")).await?;
         for key in &due {
             if let Some(row) = self.records.get::<ExpiryRow>(key).await? {
-                let target = match self.store(&row.vector_store_id) {
-                    Ok(handle) => {
-                        let state = handle.lock().await;
-                        self.target(&state.row).ok()
-                    }
+                let target = match self.row(&row.vector_store_id).await {
+                    Ok(store) => self.target(&store).ok(),
                     Err(_) => None,
                 };
                 if let Some(target) = target {

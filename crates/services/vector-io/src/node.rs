@@ -57,7 +57,7 @@ async fn build(ctx: ServiceContext) -> Result<Option<BuiltService>> {
     let service = VectorStoresService::open(providers, kv, defaults.clone(), deps, ctx.tasks.clone()).await?;
     service.start().await?;
     if let Some(model) = defaults.embedding_model
-        && let Err(e) = models.get(&lls_api_common::RequestContext::default(), &model)
+        && let Err(e) = models.get(&lls_api_common::RequestContext::default(), &model).await
     {
         tracing::warn!("vector_stores.default_embedding_model: {}", e.message());
     }
@@ -78,8 +78,9 @@ fn defaults_of(config: &RunConfig) -> Defaults {
 /// The models table as the service reads it.
 struct RegisteredModels(Arc<dyn Models>);
 
+#[async_trait::async_trait]
 impl EmbeddingModels for RegisteredModels {
-    fn get(&self, ctx: &lls_api_common::RequestContext, identifier: &str) -> Result<Model> {
-        self.0.get(ctx, identifier)
+    async fn get(&self, ctx: &lls_api_common::RequestContext, identifier: &str) -> Result<Model> {
+        self.0.get(ctx, identifier).await
     }
 }

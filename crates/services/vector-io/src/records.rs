@@ -1,6 +1,7 @@
 //! What the service persists, and where: one kv namespace holds stores, file records, the chunk
-//! copies of each file, batches, chunk expiries and (for vector-only providers) copies of
-//! natively inserted chunks. The in-memory state is rebuilt from it at startup.
+//! copies of each file, batches, chunk expiries, (for vector-only providers) copies of natively
+//! inserted chunks, the ingestion under way, and the heartbeats of the replicas sharing it.
+//! Operations read it afresh; nothing here is cached across operations.
 
 use std::sync::Arc;
 
@@ -49,6 +50,17 @@ pub(crate) struct FileRow {
     /// The batch that attached the file, while that batch owns its ingestion.
     #[serde(default)]
     pub batch_id: Option<String>,
+    /// The replica ingesting the file, while it is `in_progress` (see `replicas::Presence`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
+}
+
+/// A file being ingested (or waiting for it): the index the takeover sweeper reads, written
+/// before the file's record turns `in_progress` and removed after it leaves that status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct WorkRow {
+    pub vector_store_id: String,
+    pub file_id: String,
 }
 
 /// A file batch; its counts and status are derived from its files' records.
@@ -152,6 +164,19 @@ pub(crate) mod keys {
     }
 
     pub const EXPIRIES: &str = "expiry:";
+
+    pub fn work(store: &str, file: &str) -> String {
+        format!("work:{store}:{file}")
+    }
+
+    pub fn work_of(store: &str) -> String {
+        format!("work:{store}:")
+    }
+
+    pub const WORK: &str = "work:";
+
+    /// Where the replicas sharing the namespace keep their heartbeats and claims.
+    pub const REPLICAS: &str = "replica:";
 }
 
 /// Typed access to the service's kv namespace.

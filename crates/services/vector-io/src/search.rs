@@ -29,9 +29,8 @@ impl Inner {
     pub async fn search(&self, ctx: &RequestContext, store_id: &str, request: SearchRequest) -> Result<SearchResultsPage> {
         let plan = request.plan()?;
         let target = {
-            let handle = self.store(store_id)?;
-            let state = handle.lock().await;
-            self.target(&state.row)?
+            let row = self.row(store_id).await?;
+            self.target(&row)?
         };
         let query = Query {
             text: &plan.query,

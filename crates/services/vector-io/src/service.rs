@@ -1,6 +1,11 @@
 //! [`VectorStoresService`]: the state shared by every operation (providers, dependencies, the
-//! in-memory view of the kv records), its startup, and the [`VectorStores`] implementation,
-//! which delegates to the per-topic modules.
+//! kv records and this process's view of them), its startup, and the [`VectorStores`]
+//! implementation, which delegates to the per-topic modules.
+//!
+//! The kv records are the truth: several server processes may share them (replicas on one
+//! PostgreSQL), so every operation reads the store's records afresh before it acts, and the
+//! in-memory state only serialises this process's operations on a store. Ingestion is work a
+//! replica records as its own (see `work.rs`); another replica takes over what a dead one left.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -9,6 +14,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use lls_api_common::store::KvStore;
 use lls_api_common::access::Action;
+use lls_api_common::replicas::Presence;
 use lls_api_common::{Error, ErrorKind, RequestContext, Result, Tasks};
 use lls_api_files::Files;
 use lls_api_inference::Inference;
@@ -19,7 +25,7 @@ use lls_api_vector_io::{
     VectorIo, VectorStoreDeleted, VectorStoreFileBatchObject, VectorStoreFileContents, VectorStoreFileDeleted,
     VectorStoreFileObject, VectorStoreObject, VectorStores,
 };
-use parking_lot::{Mutex, RwLock};
+use parking_lot::RwLock;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
@@ -42,10 +48,11 @@ pub struct Defaults {
 }
 
 /// Registered models, to check a store's embedding model and read its dimension.
+#[async_trait]
 pub trait EmbeddingModels: Send + Sync {
     /// The model registered under `identifier`, if the caller may read it; a not-found error
     /// otherwise.
-    fn get(&self, ctx: &RequestContext, identifier: &str) -> Result<Model>;
+    async fn get(&self, ctx: &RequestContext, identifier: &str) -> Result<Model>;
 }
 
 /// What the service calls: the other APIs it depends on.
@@ -71,6 +78,12 @@ pub(crate) struct StoreState {
     pub deleted: bool,
 }
 
+impl StoreState {
+    fn new(row: StoreRow) -> StoreState {
+        StoreState { row, files: BTreeMap::new(), ingesting: HashSet::new(), deleted: false }
+    }
+}
+
 pub(crate) type StoreHandle = Arc<tokio::sync::Mutex<StoreState>>;
 
 pub(crate) struct Inner {
@@ -80,8 +93,10 @@ pub(crate) struct Inner {
     deps: Dependencies,
     /// Supervises ingestion, file batches and the expiry sweeper.
     pub tasks: Tasks,
+    /// This process's lock (and last view) of each store it has touched.
     pub stores: RwLock<BTreeMap<String, StoreHandle>>,
-    pub batches: Mutex<BTreeMap<String, BatchRow>>,
+    /// This process among the replicas sharing the records.
+    pub presence: Arc<Presence>,
     /// Bounds CPU-heavy parsing and chunking running at once on the blocking pool.
     pub parse_slots: Semaphore,
     clock: AtomicI64,
@@ -107,28 +122,14 @@ impl VectorStoresService {
                 providers.keys().cloned().collect::<Vec<_>>().join(", ")
             )));
         }
-        let records = Records::new(kv);
-        let mut stores = BTreeMap::new();
-        for row in records.all::<StoreRow>(keys::STORES).await? {
-            let files = records
-                .all::<FileRow>(&keys::files_of(&row.id))
-                .await?
-                .into_iter()
-                .map(|f| (f.object.id.clone(), f))
-                .collect();
-            let id = row.id.clone();
-            let state = StoreState { row, files, ingesting: HashSet::new(), deleted: false };
-            stores.insert(id, Arc::new(tokio::sync::Mutex::new(state)));
-        }
+        let records = Records::new(kv.clone());
         let now = lls_api_common::unix_now();
-        let mut batches = BTreeMap::new();
         for batch in records.all::<BatchRow>(keys::BATCHES).await? {
-            if batch.expires_at < now || !stores.contains_key(&batch.vector_store_id) {
+            if batch.expires_at < now || records.get::<StoreRow>(&keys::store(&batch.vector_store_id)).await?.is_none() {
                 records.delete(&keys::batch(&batch.id)).await?;
-            } else {
-                batches.insert(batch.id.clone(), batch);
             }
         }
+        let presence = Presence::join(kv, &tasks, keys::REPLICAS).await?;
         let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
         let inner = Inner {
             providers,
@@ -136,19 +137,29 @@ impl VectorStoresService {
             records,
             deps,
             tasks,
-            stores: RwLock::new(stores),
-            batches: Mutex::new(batches),
+            stores: RwLock::new(BTreeMap::new()),
+            presence,
             parse_slots: Semaphore::new(cpus),
             clock: AtomicI64::new(0),
         };
         Ok(VectorStoresService { inner: Arc::new(inner) })
     }
 
-    /// Resumes ingestion interrupted by a restart and starts the expiry sweeper.
+    /// Takes over ingestion that no running replica does (interrupted by a restart, or left by
+    /// a replica that died), and starts the sweepers that keep doing so and remove expired
+    /// chunks.
     pub async fn start(&self) -> Result<()> {
-        self.inner.resume().await?;
+        self.inner.record_unowned_work().await?;
+        self.inner.take_over_abandoned().await?;
+        crate::work::spawn_takeover_sweeper(&self.inner.tasks, Arc::downgrade(&self.inner));
         crate::native::spawn_expiry_sweeper(&self.inner.tasks, Arc::downgrade(&self.inner));
         Ok(())
+    }
+
+    /// Takes over, once, the ingestion of files whose replica is gone (the sweeper does this
+    /// every few seconds); answers how many files it took.
+    pub async fn take_over_abandoned(&self) -> Result<usize> {
+        self.inner.take_over_abandoned().await
     }
 
     /// Removes natively inserted chunks whose `ttl_seconds` ran out by `now` (the sweeper calls
@@ -161,14 +172,10 @@ impl VectorStoresService {
     /// orderly shutdown).
     pub async fn idle(&self) {
         loop {
-            let handles: Vec<StoreHandle> = self.inner.stores.read().values().cloned().collect();
-            let mut busy = false;
-            for h in handles {
-                let state = h.lock().await;
-                busy |= state.files.values().any(|f| f.object.status == lls_api_vector_io::FileStatus::InProgress);
-            }
-            if !busy {
-                return;
+            match self.inner.records.all_raw(keys::WORK).await {
+                Ok(work) if work.is_empty() => return,
+                Ok(_) => {}
+                Err(e) => tracing::warn!("could not read the ingestion work records: {e}"),
             }
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
@@ -190,10 +197,42 @@ impl Inner {
         if prev >= wall { self.clock.fetch_add(1, Ordering::SeqCst) + 1 } else { wall }
     }
 
-    /// The store, or 0.3.5's error for an id no provider serves (a 400, as its clients expect).
-    pub fn store(&self, id: &str) -> Result<StoreHandle> {
+    /// The store, its records read afresh under this process's lock, or 0.3.5's error for an
+    /// id no provider serves (a 400, as its clients expect).
+    pub async fn store(&self, id: &str) -> Result<StoreHandle> {
         lls_api_vector_io::limits::check_store_id(id)?;
-        self.stores.read().get(id).cloned().ok_or_else(|| self.not_served(id))
+        let Some(row) = self.records.get::<StoreRow>(&keys::store(id)).await? else {
+            return Err(self.forget(id).await);
+        };
+        let handle = self.stores.write().entry(id.to_owned()).or_insert_with(|| Arc::new(tokio::sync::Mutex::new(StoreState::new(row.clone())))).clone();
+        {
+            let mut state = handle.lock().await;
+            let Some(row) = self.records.get::<StoreRow>(&keys::store(id)).await? else {
+                drop(state);
+                return Err(self.forget(id).await);
+            };
+            let files = self.records.all::<FileRow>(&keys::files_of(id)).await?;
+            state.row = row;
+            state.files = files.into_iter().map(|f| (f.object.id.clone(), f)).collect();
+            state.deleted = false;
+        }
+        Ok(handle)
+    }
+
+    /// The store's record alone, read afresh (for operations that need neither its files nor
+    /// this process's lock).
+    pub async fn row(&self, id: &str) -> Result<StoreRow> {
+        lls_api_vector_io::limits::check_store_id(id)?;
+        self.records.get::<StoreRow>(&keys::store(id)).await?.ok_or_else(|| self.not_served(id))
+    }
+
+    /// Drops this process's view of a store that no longer exists; answers the not-served error.
+    async fn forget(&self, id: &str) -> Error {
+        let gone = self.stores.write().remove(id);
+        if let Some(handle) = gone {
+            handle.lock().await.deleted = true;
+        }
+        self.not_served(id)
     }
 
     pub fn not_served(&self, id: &str) -> Error {

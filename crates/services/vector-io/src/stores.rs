@@ -18,7 +18,10 @@ use serde_json::{Map, Value};
 
 use crate::ingestion::chunking_params;
 use crate::pagination::{Bounds, paginate};
-use crate::records::{StoreRow, keys};
+use crate::records::{BatchRow, FileRow, StoreRow, keys};
+
+/// The prefix of every file record, of every store.
+const FILES: &str = "file:";
 
 /// The resource type of vector stores in access rules (`vector_store::<id>`).
 pub const VECTOR_STORE_RESOURCE: &str = "vector_store";
@@ -41,7 +44,7 @@ impl Inner {
         chunking_params(strategy)?;
         let mut metadata = request.metadata.clone().unwrap_or_default();
         let provider_id = self.choose_provider(request.provider_id.as_deref())?;
-        let embedding = self.choose_embedding(ctx, &request, &metadata)?;
+        let embedding = self.choose_embedding(ctx, &request, &metadata).await?;
         let id = format!("vs_{}", uuid::Uuid::new_v4());
         let owner = ctx.owner();
         ctx.check(Action::Create, &ProtectedResource::new(VECTOR_STORE_RESOURCE, &id, owner.as_ref()))?;
@@ -73,8 +76,6 @@ impl Inner {
             owner,
         };
         self.records.put(&keys::store(&id), &row).await?;
-        let state = StoreState { row, files: BTreeMap::new(), ingesting: HashSet::new(), deleted: false };
-        self.stores.write().insert(id.clone(), Arc::new(tokio::sync::Mutex::new(state)));
 
         let mut seen = HashSet::new();
         let file_ids: Vec<String> =
@@ -129,7 +130,7 @@ impl Inner {
     /// The embedding model and dimension: `metadata.embedding_model` (with its dimension) wins,
     /// then the `embedding_model` extension, then run.yaml's default; the dimension defaults to
     /// the model's registered `embedding_dimension`.
-    fn choose_embedding(&self, ctx: &RequestContext, request: &CreateVectorStoreRequest, metadata: &Map<String, Value>) -> Result<EmbeddingChoice> {
+    async fn choose_embedding(&self, ctx: &RequestContext, request: &CreateVectorStoreRequest, metadata: &Map<String, Value>) -> Result<EmbeddingChoice> {
         let from_metadata = metadata.get("embedding_model").and_then(Value::as_str).filter(|m| !m.is_empty());
         let (model_id, dimension) = match from_metadata {
             Some(m) => {
@@ -158,7 +159,7 @@ impl Inner {
                 (model, request.embedding_dimension)
             }
         };
-        let model = self.deps()?.models.get(ctx, &model_id)?;
+        let model = self.deps()?.models.get(ctx, &model_id).await?;
         if model.model_type != ModelType::Embedding {
             return Err(Error::invalid(format!(
                 "Model '{model_id}' is of type '{}' rather than the expected type 'embedding'",
@@ -183,22 +184,29 @@ impl Inner {
     }
 
     pub async fn retrieve_store(&self, id: &str) -> Result<VectorStoreObject> {
-        let handle = self.store(id)?;
+        let handle = self.store(id).await?;
         let state = handle.lock().await;
         Ok(state.object())
     }
 
-    /// The stores the caller may read.
+    /// The stores the caller may read, from the records (two range reads: stores, then every
+    /// file record for the counts).
     pub async fn list_stores(&self, ctx: &RequestContext, query: ListQuery) -> Result<ListPage<VectorStoreObject>> {
         query.limit()?;
-        let handles: Vec<_> = self.stores.read().values().cloned().collect();
-        let mut all = Vec::with_capacity(handles.len());
-        for h in handles {
-            let state = h.lock().await;
-            if !state.deleted && ctx.can(Action::Read, &state.row.protected()) {
-                all.push((state.row.created_ns, state.object()));
-            }
+        let rows: Vec<StoreRow> =
+            self.records.all::<StoreRow>(keys::STORES).await?.into_iter().filter(|r| ctx.can(Action::Read, &r.protected())).collect();
+        let mut files: BTreeMap<String, Vec<FileRow>> = BTreeMap::new();
+        for f in self.records.all::<FileRow>(FILES).await? {
+            files.entry(f.object.vector_store_id.clone()).or_default().push(f);
         }
+        let now = unix_now();
+        let mut all: Vec<(i64, VectorStoreObject)> = rows
+            .into_iter()
+            .map(|row| {
+                let object = row.object(files.get(&row.id).into_iter().flatten(), now);
+                (row.created_ns, object)
+            })
+            .collect();
         match query.order() {
             Order::Desc => all.sort_by_key(|a| std::cmp::Reverse(a.0)),
             Order::Asc => all.sort_by_key(|a| a.0),
@@ -209,7 +217,7 @@ impl Inner {
 
     pub async fn update_store(&self, id: &str, request: UpdateVectorStoreRequest) -> Result<VectorStoreObject> {
         request.validate()?;
-        let handle = self.store(id)?;
+        let handle = self.store(id).await?;
         let mut state = handle.lock().await;
         let mut row = state.row.clone();
         if let Some(name) = request.name {
@@ -229,7 +237,7 @@ impl Inner {
 
     /// Drops the provider's index first: if that fails, nothing is forgotten.
     pub async fn delete_store(&self, id: &str) -> Result<VectorStoreDeleted> {
-        let handle = self.store(id)?;
+        let handle = self.store(id).await?;
         let mut state = handle.lock().await;
         if state.deleted {
             return Err(self.not_served(id));
@@ -238,21 +246,17 @@ impl Inner {
         provider.provider.delete_index(id).await.map_err(|e| e.with_provider(state.row.provider_id.clone()))?;
         state.deleted = true;
         self.stores.write().remove(id);
-        let batch_ids: Vec<String> = {
-            let mut batches = self.batches.lock();
-            let ids: Vec<String> = batches.values().filter(|b| b.vector_store_id == id).map(|b| b.id.clone()).collect();
-            for b in &ids {
-                batches.remove(b);
+        // The store record goes first: from then on no replica serves the store.
+        self.records.delete(&keys::store(id)).await?;
+        for b in self.records.all::<BatchRow>(keys::BATCHES).await? {
+            if b.vector_store_id == id {
+                self.records.delete(&keys::batch(&b.id)).await?;
             }
-            ids
-        };
-        for b in batch_ids {
-            self.records.delete(&keys::batch(&b)).await?;
         }
+        self.records.delete_prefix(&keys::work_of(id)).await?;
         self.records.delete_prefix(&keys::files_of(id)).await?;
         self.records.delete_prefix(&keys::contents_of(id)).await?;
         self.records.delete_prefix(&keys::natives_of(id)).await?;
-        self.records.delete(&keys::store(id)).await?;
         Ok(VectorStoreDeleted { id: id.to_owned(), object: "vector_store.deleted".into(), deleted: true })
     }
 }
@@ -272,9 +276,8 @@ impl Inner {
         if ctx.user().is_none() {
             return Ok(());
         }
-        let handle = self.store(id)?;
-        let state = handle.lock().await;
-        ctx.authorize(action, &state.row.protected()).map_err(|r| r.or_not_found(|| self.not_served(id)))
+        let row = self.row(id).await?;
+        ctx.authorize(action, &row.protected()).map_err(|r| r.or_not_found(|| self.not_served(id)))
     }
 }
 

@@ -12,23 +12,24 @@ use crate::InferenceService;
 
 type State = axum::extract::State<std::sync::Arc<InferenceService>>;
 
-pub async fn list(axum::extract::State(svc): State, Ctx(ctx): Ctx) -> Json<ListModelsResponse> {
-    Json(ListModelsResponse { data: svc.models.list(&ctx) })
+pub async fn list(axum::extract::State(svc): State, Ctx(ctx): Ctx) -> ApiResult<Json<ListModelsResponse>> {
+    Ok(Json(ListModelsResponse { data: svc.models.list(&ctx).await? }))
 }
 
-pub async fn openai_list(axum::extract::State(svc): State, Ctx(ctx): Ctx) -> Json<OpenAiListModelsResponse> {
+pub async fn openai_list(axum::extract::State(svc): State, Ctx(ctx): Ctx) -> ApiResult<Json<OpenAiListModelsResponse>> {
     let now = lls_api_common::unix_now();
     let data: Vec<OpenAiModel> = svc
         .models
         .list(&ctx)
+        .await?
         .into_iter()
         .map(|m| OpenAiModel { id: m.identifier, object: "model".into(), created: now, owned_by: "llama_stack".into() })
         .collect();
-    Json(OpenAiListModelsResponse { data, object: "list".into() })
+    Ok(Json(OpenAiListModelsResponse { data, object: "list".into() }))
 }
 
 pub async fn get(axum::extract::State(svc): State, Ctx(ctx): Ctx, Path(model_id): Path<String>) -> ApiResult<Json<Model>> {
-    Ok(Json(svc.models.get(&ctx, &model_id)?))
+    Ok(Json(svc.models.get(&ctx, &model_id).await?))
 }
 
 pub async fn register(

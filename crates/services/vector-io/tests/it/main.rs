@@ -7,4 +7,5 @@ mod support;
 
 mod background;
 mod http;
+mod replicas;
 mod service;

@@ -125,8 +125,9 @@ impl Files for FakeFiles {
 /// `fake/error-503` (an embedding model whose calls fail).
 pub struct Models;
 
+#[async_trait::async_trait]
 impl EmbeddingModels for Models {
-    fn get(&self, _: &lls_api_common::RequestContext, identifier: &str) -> Result<Model> {
+    async fn get(&self, _: &lls_api_common::RequestContext, identifier: &str) -> Result<Model> {
         let embedding = |dim: u64| {
             let mut m = Map::new();
             m.insert("embedding_dimension".into(), json!(dim));
