@@ -11,6 +11,8 @@
 #   libclang-dev when missing (inline::llama-cpp's bindings to the vendored llama.cpp).
 # - scripts/models.sh: the all-MiniLM-L6-v2 weights inline::sentence-transformers and its tests use,
 #   and the GGUF chat models of inline::llama-cpp (unzip from apt when missing).
+# - scripts/milvus.sh install: Milvus Lite 3.2.2 + pymilvus 3.0.2 in their own venv
+#   (${LLS_MILVUS_VENV:-$HOME/.cache/llama-stack-rs/milvus-venv}) for the Milvus providers' tests.
 # - The e2e venv at ${LLS_E2E_VENV:-$HOME/.cache/llama-stack-rs/e2e-venv} with tests/e2e/requirements.txt.
 #   llama-stack-client 0.3.5 needs CPython >= 3.12 (bookworm ships 3.11). The interpreter is, in order:
 #   $PYTHON312; python3.12 or python3.13 on PATH; the newest $(pyenv root)/versions/3.1[23]*/bin/python;
@@ -59,6 +61,10 @@ apt_install "${pkgs[@]+"${pkgs[@]}"}"
 # ---------------------------------------------------------------- model weights
 bash "$ROOT/scripts/models.sh" || die "scripts/models.sh failed"
 [ "$RUNTIME_ONLY" = 0 ] || exit 0
+
+# ---------------------------------------------------------------- Milvus Lite
+# remote::milvus tests against it, inline::milvus starts it (scripts/test.sh wires both up).
+bash "$ROOT/scripts/milvus.sh" install >/dev/null || die "scripts/milvus.sh install failed"
 
 # ---------------------------------------------------------------- Python >= 3.12
 py_ok() {  # py_ok CMD: CMD runs, is CPython >= 3.12 and can make venvs
