@@ -3,13 +3,10 @@
 
 use lls_api_common::store::SqlStoreRef;
 use lls_api_common::{Error, ProviderConfig, Result};
+use lls_files_catalog::check_catalog_settings;
 use serde::{Deserialize, Serialize};
 
-/// How long a file lives when the upload names no `expires_after`: one year, as upstream.
-pub const DEFAULT_TTL_SECS: i64 = 365 * 24 * 60 * 60;
-
-/// The largest upload accepted by default: 512 MiB (OpenAI allows larger files; raise it here).
-pub const DEFAULT_MAX_FILE_SIZE_BYTES: u64 = 512 * 1024 * 1024;
+pub use lls_files_catalog::{DEFAULT_MAX_FILE_SIZE_BYTES, DEFAULT_TTL_SECS};
 
 /// run.yaml `config:` of an `inline::localfs` files provider.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,25 +52,7 @@ impl ProviderConfig for LocalFsConfig {
             )
             .with_param("storage_dir"));
         }
-        let table = &self.metadata_store.table_name;
-        let mut chars = table.chars();
-        let starts_well = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-        if !starts_well || !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') || table.len() > 63 {
-            return Err(Error::invalid(format!(
-                "config.metadata_store.table_name: '{table}' is not a table name (letters, digits and '_', not starting with a digit, at most 63)"
-            ))
-            .with_param("metadata_store.table_name"));
-        }
-        if self.metadata_store.backend.is_empty() {
-            return Err(Error::invalid("config.metadata_store.backend: name a sql_* storage backend (e.g. sql_default)")
-                .with_param("metadata_store.backend"));
-        }
-        if self.ttl_secs < 1 {
-            return Err(Error::invalid(format!("config.ttl_secs: must be at least 1 (got {})", self.ttl_secs)).with_param("ttl_secs"));
-        }
-        if self.max_file_size_bytes == 0 {
-            return Err(Error::invalid("config.max_file_size_bytes: must be at least 1").with_param("max_file_size_bytes"));
-        }
+        check_catalog_settings(&self.metadata_store, self.ttl_secs, self.max_file_size_bytes)?;
         Ok(())
     }
 }

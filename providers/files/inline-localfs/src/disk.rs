@@ -1,15 +1,17 @@
-//! The storage directory: one file per file id, named by the id only (never by the client's
-//! filename), written under a temporary name and renamed into place, so a failed, oversized or
-//! cancelled upload never leaves bytes under a real id.
+//! The storage directory, `inline::localfs`'s [`BlobStore`]: one file per file id, named by the
+//! id only (never by the client's filename), written under a temporary name and renamed into
+//! place, so a failed, oversized or cancelled upload never leaves bytes under a real id.
 
 use std::io::ErrorKind as IoKind;
 use std::path::{Path, PathBuf};
 
+use async_trait::async_trait;
 use bytes::Bytes;
 use futures::StreamExt;
 use futures::stream::BoxStream;
 use lls_api_common::{Error, Result};
 use lls_api_files::file_too_large;
+use lls_files_catalog::{BlobStore, StagedBlob};
 use tokio::io::{AsyncWriteExt, BufWriter};
 
 /// Prefix of files being written; whatever carries it at startup was left by a crash.
@@ -18,18 +20,11 @@ const TEMP_PREFIX: &str = ".upload-";
 /// Writes are batched into blocking-pool calls of this size.
 const WRITE_BUFFER: usize = 256 * 1024;
 
-/// Whether `id` is one this provider could have made: `file-` and 32 lowercase hex digits. Only
-/// such ids ever become paths, so `..`, `/` or any other trick never reaches the file system.
-pub(crate) fn is_file_id(id: &str) -> bool {
-    id.strip_prefix("file-")
-        .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
-}
-
 pub(crate) struct Disk {
     dir: PathBuf,
 }
 
-/// A file written to disk whose metadata row is not in yet: dropped without [`StoredFile::keep`]
+/// A file written to disk whose metadata row is not in yet: dropped without [`StagedBlob::keep`]
 /// (an error, a cancelled request), it deletes itself.
 pub(crate) struct StoredFile {
     path: PathBuf,
@@ -37,8 +32,12 @@ pub(crate) struct StoredFile {
     keep: bool,
 }
 
-impl StoredFile {
-    pub(crate) fn keep(mut self) {
+impl StagedBlob for StoredFile {
+    fn bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    fn keep(mut self: Box<Self>) {
         self.keep = true;
     }
 }
@@ -73,18 +72,14 @@ impl Disk {
         Ok(Disk { dir })
     }
 
-    pub(crate) fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// Where the bytes of `id` live; `id` must have passed [`is_file_id`].
+    /// Where the bytes of `id` live; `id` must have passed [`lls_files_catalog::is_file_id`].
     fn path(&self, id: &str) -> PathBuf {
         self.dir.join(id)
     }
 
     /// Streams `content` into a temporary file, refusing more than `max` bytes, and renames it
     /// to `id` once complete and synced.
-    pub(crate) async fn write(&self, id: &str, mut content: BoxStream<'_, Result<Bytes>>, max: u64) -> Result<StoredFile> {
+    async fn write_file(&self, id: &str, mut content: BoxStream<'_, Result<Bytes>>, max: u64) -> Result<StoredFile> {
         let temp = self.dir.join(format!("{TEMP_PREFIX}{id}"));
         let file = tokio::fs::OpenOptions::new()
             .write(true)
@@ -112,7 +107,7 @@ impl Disk {
     }
 
     /// The bytes of `id`; `Ok(None)` when they are missing.
-    pub(crate) async fn read(&self, id: &str) -> Result<Option<Bytes>> {
+    async fn read_file(&self, id: &str) -> Result<Option<Bytes>> {
         let path = self.path(id);
         match tokio::fs::read(&path).await {
             Ok(bytes) => Ok(Some(Bytes::from(bytes))),
@@ -122,7 +117,7 @@ impl Disk {
     }
 
     /// Deletes the bytes of `id`; already gone is fine.
-    pub(crate) async fn remove(&self, id: &str) -> Result<()> {
+    async fn remove_file(&self, id: &str) -> Result<()> {
         let path = self.path(id);
         match tokio::fs::remove_file(&path).await {
             Ok(()) => Ok(()),
@@ -132,28 +127,28 @@ impl Disk {
     }
 }
 
+#[async_trait]
+impl BlobStore for Disk {
+    async fn write(&self, id: &str, content: BoxStream<'_, Result<Bytes>>, max: u64) -> Result<Box<dyn StagedBlob>> {
+        Ok(Box::new(self.write_file(id, content, max).await?))
+    }
+
+    async fn read(&self, id: &str) -> Result<Option<Bytes>> {
+        self.read_file(id).await
+    }
+
+    async fn remove(&self, id: &str) -> Result<()> {
+        self.remove_file(id).await
+    }
+
+    fn location(&self) -> String {
+        self.dir.display().to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn only_generated_ids_become_paths() {
-        assert!(is_file_id("file-0123456789abcdef0123456789abcdef"));
-        for bad in [
-            "",
-            "file-",
-            "file-0123456789ABCDEF0123456789abcdef",
-            "file-0123456789abcdef0123456789abcde",
-            "file-0123456789abcdef0123456789abcdef0",
-            "file-../../../../etc/passwd",
-            "../file-0123456789abcdef0123456789abcdef",
-            "file-0123456789abcdef/123456789abcdef",
-            "file-..3456789abcdef0123456789abcdef",
-            "vs_0123456789abcdef0123456789abcdef",
-        ] {
-            assert!(!is_file_id(bad), "{bad}");
-        }
-    }
 
     fn chunks(parts: &[&'static [u8]]) -> BoxStream<'static, Result<Bytes>> {
         futures::stream::iter(parts.iter().map(|p| Ok(Bytes::from_static(p))).collect::<Vec<_>>()).boxed()
@@ -171,23 +166,23 @@ mod tests {
     async fn writes_by_id_and_cleans_up_unkept_or_failed_writes() {
         let tmp = tempfile::tempdir().unwrap();
         let disk = Disk::open(tmp.path().join("nested/files")).await.unwrap();
-        let stored = disk.write(ID, chunks(&[b"ab", b"cd"]), 4).await.unwrap();
+        let stored = disk.write_file(ID, chunks(&[b"ab", b"cd"]), 4).await.unwrap();
         assert_eq!(stored.bytes, 4);
-        assert_eq!(names(disk.dir()), [ID]);
+        assert_eq!(names(&disk.dir), [ID]);
         drop(stored);
-        assert!(names(disk.dir()).is_empty(), "a write whose row never went in is removed");
+        assert!(names(&disk.dir).is_empty(), "a write whose row never went in is removed");
 
-        let err = disk.write(ID, chunks(&[b"ab", b"cde"]), 4).await.err().unwrap();
+        let err = disk.write_file(ID, chunks(&[b"ab", b"cde"]), 4).await.err().unwrap();
         assert_eq!(err.kind(), lls_api_common::ErrorKind::PayloadTooLarge);
         let broken = futures::stream::iter(vec![Ok(Bytes::from_static(b"x")), Err(Error::invalid("client went away"))]).boxed();
-        assert_eq!(disk.write(ID, broken, 4).await.err().unwrap().message(), "client went away");
-        assert!(names(disk.dir()).is_empty(), "nothing half-written remains");
+        assert_eq!(disk.write_file(ID, broken, 4).await.err().unwrap().message(), "client went away");
+        assert!(names(&disk.dir).is_empty(), "nothing half-written remains");
 
-        disk.write(ID, chunks(&[b"kept"]), 4).await.unwrap().keep();
-        assert_eq!(disk.read(ID).await.unwrap().unwrap(), Bytes::from_static(b"kept"));
-        disk.remove(ID).await.unwrap();
-        disk.remove(ID).await.unwrap();
-        assert!(disk.read(ID).await.unwrap().is_none());
+        StagedBlob::keep(Box::new(disk.write_file(ID, chunks(&[b"kept"]), 4).await.unwrap()));
+        assert_eq!(disk.read_file(ID).await.unwrap().unwrap(), Bytes::from_static(b"kept"));
+        disk.remove_file(ID).await.unwrap();
+        disk.remove_file(ID).await.unwrap();
+        assert!(disk.read_file(ID).await.unwrap().is_none());
     }
 
     #[tokio::test]
@@ -196,6 +191,6 @@ mod tests {
         std::fs::write(tmp.path().join(format!("{TEMP_PREFIX}{ID}")), b"half").unwrap();
         std::fs::write(tmp.path().join(ID), b"whole").unwrap();
         let disk = Disk::open(tmp.path().to_owned()).await.unwrap();
-        assert_eq!(names(disk.dir()), [ID]);
+        assert_eq!(names(&disk.dir), [ID]);
     }
 }

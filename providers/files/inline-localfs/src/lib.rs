@@ -6,7 +6,8 @@ mod disk;
 mod provider;
 
 pub use config::{DEFAULT_MAX_FILE_SIZE_BYTES, DEFAULT_TTL_SECS, LocalFsConfig};
-pub use provider::{Clock, LocalFsFiles, MAX_LIST_LIMIT, SWEEP_INTERVAL};
+pub use lls_files_catalog::{Clock, MAX_LIST_LIMIT, SWEEP_INTERVAL};
+pub use provider::LocalFsFiles;
 
 
 pub const PROVIDER_TYPE: &str = "inline::localfs";
