@@ -1,6 +1,6 @@
-//! The files service: the files API has no router, so its one provider serves every request
-//! and is what dependents (vector stores, the RAG tool) receive; the `/v1/files` routes
-//! stream uploads into it.
+//! The files service: the files API has no router, so one provider (the last listed, as
+//! upstream) serves every request and is what dependents (vector stores, the RAG tool)
+//! receive; the `/v1/files` routes stream uploads into it.
 
 mod routes;
 
@@ -22,18 +22,23 @@ lls_registry::register_service! {
 }
 
 async fn build(ctx: ServiceContext) -> Result<Option<BuiltService>> {
-    let providers = ctx.providers_of::<FilesApi>()?;
-    let files: Arc<dyn Files> = match providers.len() {
-        0 => return Ok(None),
-        1 => providers.into_values().next().ok_or_else(|| Error::internal("the files provider vanished"))?,
-        n => {
-            let ids: Vec<&str> = ctx.providers.iter().map(|p| p.provider_id.as_str()).collect();
-            return Err(Error::invalid(format!(
-                "providers.files: configure exactly one files provider (found {n}: {})",
-                ids.join(", ")
-            )));
-        }
+    let mut providers = ctx.providers_of::<FilesApi>()?;
+    // Several: the one listed last serves, as in upstream 0.3.5 (the Red Hat distribution lists
+    // inline::localfs, then remote::s3 when ENABLE_S3 is set); the others are named in a warning.
+    let Some(serving) = ctx.providers.last().map(|p| p.provider_id.clone()) else {
+        return Ok(None);
     };
+    if providers.len() > 1 {
+        let ignored: Vec<&str> =
+            ctx.providers.iter().map(|p| p.provider_id.as_str()).filter(|id| *id != serving).collect();
+        tracing::warn!(
+            "providers.files: {} files providers are configured; '{serving}' (listed last) serves /v1/files, not {}",
+            providers.len(),
+            ignored.join(", ")
+        );
+    }
+    let files: Arc<dyn Files> =
+        providers.remove(&serving).ok_or_else(|| Error::internal(format!("the files provider '{serving}' vanished")))?;
     Ok(Some(BuiltService::new(Arc::new(files.clone())).export::<FilesApi>(files.clone()).with_routes(RouteGroup::new(book(), files))))
 }
 

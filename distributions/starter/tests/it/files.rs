@@ -636,17 +636,18 @@ async fn list_queries_are_checked() {
 }
 
 #[tokio::test]
-async fn two_files_providers_are_a_config_error() {
+async fn with_two_files_providers_the_last_listed_serves() {
+    // As upstream 0.3.5 resolves it, and what the Red Hat distribution's run.yaml relies on
+    // (inline::localfs, then remote::s3 when ENABLE_S3 is set).
     let dir = tempfile::tempdir().unwrap();
-    let err = stack(dir.path(), 1024, 2)
-        .await
-        .err()
-        .expect("two files providers are refused");
-    assert_eq!(err.kind(), lls_api_common::ErrorKind::InvalidRequest);
-    assert!(
-        err.message()
-            .contains("exactly one files provider (found 2: files-0, files-1)"),
-        "{}",
-        err.message()
-    );
+    let stack = stack(dir.path(), 1024, 2).await.unwrap();
+    let app = App {
+        router: lls_server::app(Arc::new(stack)).unwrap(),
+        dir,
+    };
+    let (s, v) = upload(&app, &[file("a.txt", b"hello"), field("purpose", "assistants")]).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let id = v["id"].as_str().unwrap();
+    assert!(app.stored().is_empty(), "files-0 got nothing");
+    assert!(app.dir.path().join("files1").join(id).exists(), "files-1 holds the upload");
 }

@@ -112,12 +112,14 @@ pub const SUITE: Suite<Features> = Suite {
 /// the calling crate needs no tokio dependency), inside a module `files_conformance`, plus a
 /// `scenario_count` test ([`Suite::check_scenario_count`] with [`FilesHarness::features`]).
 /// `$setup` is an async block evaluating to a [`FilesHarness`]; it runs anew for every test, so
-/// each scenario starts from an empty provider.
+/// each scenario starts from an empty provider. With `optional`, `$setup` evaluates to an
+/// `Option<FilesHarness>`, `None` when the service the provider needs was opted out of (the
+/// setup says "NOT RUN"): the tests then return without running.
 #[macro_export]
 macro_rules! files_conformance {
-    ($setup:expr $(,)?) => {
+    (optional $setup:expr $(,)?) => {
         $crate::__conformance_tests!(
-            mod files_conformance, suite files_suite, setup $setup,
+            optional, mod files_conformance, suite files_suite, setup $setup,
             |h: $crate::files_suite::FilesHarness| (&h),
             features ::std::result::Result::Ok(h.features());
             upload_and_retrieve,
@@ -137,6 +139,9 @@ macro_rules! files_conformance {
             owners_admin_policy,
             owners_pages_fill,
         );
+    };
+    ($setup:expr $(,)?) => {
+        $crate::files_conformance!(optional async { ::std::option::Option::Some(($setup).await) });
     };
 }
 
