@@ -9,6 +9,7 @@
 # - apt: postgresql-15 when /usr/lib/postgresql/15/bin/postgres is missing (scripts/postgres.sh runs it);
 #   cmake and libopenblas-dev when missing (inline::faiss builds the vendored faiss library);
 #   libclang-dev when missing (inline::llama-cpp's bindings to the vendored llama.cpp).
+# - scripts/s3.sh install: moto[server] in its own venv (the S3-compatible server remote::s3's tests use).
 # - scripts/models.sh: the all-MiniLM-L6-v2 weights inline::sentence-transformers and its tests use,
 #   and the GGUF chat models of inline::llama-cpp (unzip from apt when missing).
 # - scripts/milvus.sh install: Milvus Lite 3.2.2 + pymilvus 3.0.2 in their own venv
@@ -65,6 +66,9 @@ bash "$ROOT/scripts/models.sh" || die "scripts/models.sh failed"
 # ---------------------------------------------------------------- Milvus Lite
 # remote::milvus tests against it, inline::milvus starts it (scripts/test.sh wires both up).
 bash "$ROOT/scripts/milvus.sh" install >/dev/null || die "scripts/milvus.sh install failed"
+
+# ---------------------------------------------------------------- moto (remote::s3's tests)
+bash "$ROOT/scripts/s3.sh" install >/dev/null || die "scripts/s3.sh install failed"
 
 # ---------------------------------------------------------------- Python >= 3.12
 py_ok() {  # py_ok CMD: CMD runs, is CPython >= 3.12 and can make venvs
