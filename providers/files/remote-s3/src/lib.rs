@@ -29,7 +29,7 @@ metadata_store:
 
 lls_api_files::register_provider! {
     provider_type: PROVIDER_TYPE,
-    description: "AWS S3-based file storage provider for scalable cloud file management with metadata persistence.",
+    description: "Uploaded files in an S3 bucket (AWS S3 or an S3-compatible store such as MinIO), their metadata in a SQL store.",
     sample_config: SAMPLE_CONFIG,
     config: S3FilesConfig,
     build: S3Files::build,
