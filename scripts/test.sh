@@ -4,7 +4,9 @@
 #   scripts/test.sh
 #
 # 1. scripts/install-deps.sh (postgresql-15, the e2e Python venv)
-# 2. a throwaway PostgreSQL (scripts/postgres.sh), exported as LLS_TEST_POSTGRES_URL and POSTGRES_*
+# 2. a throwaway PostgreSQL (scripts/postgres.sh), exported as LLS_TEST_POSTGRES_URL and POSTGRES_*;
+#    a throwaway Milvus Lite (scripts/milvus.sh), exported as LLS_TEST_MILVUS_URI, and its
+#    executable as LLS_MILVUS_LITE (inline::milvus starts its own)
 # 3. cargo test --workspace        (with the starter's inference-inline-fake provider)
 # 4. cargo clippy --workspace --all-targets -- -D warnings
 # 5. pytest tests/e2e (sqlite and postgres flavours) on the binaries step 3 built
@@ -15,7 +17,12 @@
 # (use this server instead of starting one); LLS_TEST_NO_POSTGRES=1 (do not run the PostgreSQL
 # tests; each says NOT RUN); LLS_TEST_NO_MODELS=1 (likewise for tests needing model weights);
 # LLS_CARGO_FEATURES (default lls-distribution-starter/inference-inline-fake); PYTEST_ARGS.
+# LLS_TEST_MILVUS_URI (use this Milvus instead of starting Milvus Lite); LLS_TEST_NO_MILVUS=1 (do not
+# run the Milvus tests; each says NOT RUN).
 # Tests needing PostgreSQL or weights fail when they are missing, unless opted out as above.
+# S3: moto's server (scripts/s3.sh), exported as LLS_TEST_S3_ENDPOINT with moto's test keys as
+# AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; LLS_TEST_S3_ENDPOINT set: use that server instead;
+# LLS_TEST_NO_S3=1: do not run the S3 tests (each says NOT RUN).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -58,9 +65,16 @@ step() {  # step NAME LIMIT CMD...: runs CMD (killed after LIMIT, e.g. 30m; - fo
 }
 
 PG_STARTED=0
+MILVUS_STARTED=0
 cleanup() {
+    if [ "$MILVUS_STARTED" = 1 ]; then
+        bash scripts/milvus.sh stop >/dev/null 2>&1 || echo "test.sh: warning: milvus.sh stop failed" >&2
+    fi
     if [ "$PG_STARTED" = 1 ]; then
         bash scripts/postgres.sh stop >/dev/null 2>&1 || echo "test.sh: warning: postgres.sh stop failed" >&2
+    fi
+    if [ "${S3_STARTED:-0}" = 1 ]; then
+        bash scripts/s3.sh stop >/dev/null 2>&1 || echo "test.sh: warning: s3.sh stop failed" >&2
     fi
 }
 trap cleanup EXIT
@@ -93,6 +107,42 @@ for k, v in [("HOST", u.hostname or "127.0.0.1"), ("PORT", u.port or 5432), ("DB
 EOF
 )"
     echo "postgres: $POSTGRES_USER@$POSTGRES_HOST:$POSTGRES_PORT/$POSTGRES_DB"
+fi
+
+if [ "${LLS_TEST_NO_MILVUS:-}" = 1 ]; then
+    unset LLS_TEST_MILVUS_URI
+    banner "milvus: NOT RUN (LLS_TEST_NO_MILVUS=1): the Milvus tests print NOT RUN and pass"
+    summary+=("$(printf '  %-16s NOT RUN      (LLS_TEST_NO_MILVUS=1)' "milvus tests")")
+else
+    if [ -z "${LLS_TEST_MILVUS_URI:-}" ]; then
+        banner "milvus"
+        # Stop it at the end only if this script started it.
+        bash scripts/milvus.sh status >/dev/null 2>&1 || MILVUS_STARTED=1
+        LLS_TEST_MILVUS_URI="$(bash scripts/milvus.sh start)"
+    fi
+    export LLS_TEST_MILVUS_URI
+    # inline::milvus runs its own Milvus Lite: the venv's executable, unless one is given.
+    LLS_MILVUS_LITE="${LLS_MILVUS_LITE:-$(bash scripts/milvus.sh install)}"
+    export LLS_MILVUS_LITE
+    echo "milvus: $LLS_TEST_MILVUS_URI (inline::milvus runs $LLS_MILVUS_LITE)"
+fi
+
+S3_STARTED=0
+if [ "${LLS_TEST_NO_S3:-}" = 1 ]; then
+    unset LLS_TEST_S3_ENDPOINT
+    banner "s3: NOT RUN (LLS_TEST_NO_S3=1): the S3 tests print NOT RUN and pass"
+    summary+=("$(printf '  %-16s NOT RUN      (LLS_TEST_NO_S3=1)' "s3 tests")")
+else
+    if [ -z "${LLS_TEST_S3_ENDPOINT:-}" ]; then
+        banner "s3"
+        # Stop it at the end only if this script started it.
+        bash scripts/s3.sh status >/dev/null 2>&1 || S3_STARTED=1
+        LLS_TEST_S3_ENDPOINT="$(bash scripts/s3.sh start)"
+        # moto takes any keys; these are the ones its documentation uses.
+        export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-testing}" AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-testing}"
+    fi
+    export LLS_TEST_S3_ENDPOINT
+    echo "s3: $LLS_TEST_S3_ENDPOINT"
 fi
 
 if [ "${LLS_TEST_NO_MODELS:-}" = 1 ]; then

@@ -5,6 +5,8 @@
 extern crate lls_agents_inline_meta_reference as _;
 #[cfg(feature = "files-inline-localfs")]
 extern crate lls_files_inline_localfs as _;
+#[cfg(feature = "files-remote-s3")]
+extern crate lls_files_remote_s3 as _;
 #[cfg(feature = "inference-inline-fake")]
 extern crate lls_inference_inline_fake as _;
 #[cfg(feature = "inference-inline-llama-cpp")]
@@ -27,10 +29,14 @@ extern crate lls_tool_runtime_remote_brave_search as _;
 extern crate lls_tool_runtime_remote_model_context_protocol as _;
 #[cfg(feature = "tool-runtime-remote-tavily-search")]
 extern crate lls_tool_runtime_remote_tavily_search as _;
+#[cfg(feature = "vector-io-inline-milvus")]
+extern crate lls_vector_io_inline_milvus as _;
 #[cfg(feature = "vector-io-inline-faiss")]
 extern crate lls_vector_io_inline_faiss as _;
 #[cfg(feature = "vector-io-inline-sqlite-vec")]
 extern crate lls_vector_io_inline_sqlite_vec as _;
+#[cfg(feature = "vector-io-remote-milvus")]
+extern crate lls_vector_io_remote_milvus as _;
 #[cfg(feature = "vector-io-remote-pgvector")]
 extern crate lls_vector_io_remote_pgvector as _;
 

@@ -12,6 +12,7 @@ fn default_features_register_these_providers() {
     let expected = [
         "agents inline::meta-reference",
         "files inline::localfs",
+        "files remote::s3",
         "inference inline::llama-cpp",
         "inference inline::sentence-transformers",
         "inference remote::openai",
@@ -23,7 +24,9 @@ fn default_features_register_these_providers() {
         "tool_runtime remote::model-context-protocol",
         "tool_runtime remote::tavily-search",
         "vector_io inline::faiss",
+        "vector_io inline::milvus",
         "vector_io inline::sqlite-vec",
+        "vector_io remote::milvus",
         "vector_io remote::pgvector",
     ];
     for e in expected {
@@ -180,4 +183,97 @@ fn pgvector_follows_enable_pgvector() {
         let host = vars.iter().find(|(k, _)| *k == "PGVECTOR_HOST").map_or("localhost", |(_, v)| v);
         assert_eq!(config["host"], host, "{vars:?}");
     }
+}
+
+/// `remote::milvus` is on only with `MILVUS_ENDPOINT` and `inline::milvus` only with
+/// `ENABLE_INLINE_MILVUS`; their configs (as the run.yaml writes them, with the RH
+/// distribution's variables set or not) are ones the providers accept.
+#[test]
+fn milvus_follows_milvus_endpoint_and_enable_inline_milvus() {
+    lls_distribution_starter::link();
+    let load = |vars: &[(&str, &str)]| {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        lls_config::RunConfig::from_yaml_str(lls_distribution_starter::RUN_YAML, &|name| {
+            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+        })
+        .unwrap_or_else(|e| panic!("run.yaml: {e}"))
+    };
+    let on = |c: &lls_config::RunConfig, ty: &str| {
+        c.providers["vector_io"].iter().find(|p| p.provider_type == ty && !p.provider_id.is_empty()).cloned()
+    };
+    let check = |ty: &str, config: &serde_json::Value| {
+        let d = lls_api_common::provider::descriptors()
+            .into_iter()
+            .find(|d| d.provider_type == ty)
+            .unwrap_or_else(|| panic!("{ty} not linked"));
+        (d.check_config)(config).unwrap_or_else(|e| panic!("{ty}: {e}"))
+    };
+    let none = load(&[]);
+    assert!(on(&none, "remote::milvus").is_none(), "remote::milvus on without MILVUS_ENDPOINT");
+    assert!(on(&none, "inline::milvus").is_none(), "inline::milvus on without ENABLE_INLINE_MILVUS");
+
+    let plain = on(&load(&[("MILVUS_ENDPOINT", "http://milvus.svc:19530")]), "remote::milvus").unwrap_or_else(|| panic!("off"));
+    assert_eq!(plain.provider_id, "milvus-remote");
+    let c = check("remote::milvus", &plain.config);
+    assert_eq!((c["uri"].as_str(), c["consistency_level"].as_str(), &c["secure"]), (Some("http://milvus.svc:19530"), Some("Strong"), &serde_json::json!(false)));
+    assert!(c.get("token").is_none(), "{c}");
+    let full = load(&[
+        ("MILVUS_ENDPOINT", "https://milvus.svc:443"),
+        ("MILVUS_TOKEN", "root:Milvus"),
+        ("MILVUS_CONSISTENCY_LEVEL", "Bounded"),
+        ("MILVUS_SECURE", "true"),
+        ("MILVUS_CA_PEM_PATH", "/etc/ca.pem"),
+    ]);
+    let c = check("remote::milvus", &on(&full, "remote::milvus").unwrap_or_else(|| panic!("off")).config);
+    assert_eq!((c["token"].as_str(), c["consistency_level"].as_str(), &c["secure"]), (Some("root:Milvus"), Some("Bounded"), &serde_json::json!(true)));
+    assert_eq!(c["ca_pem_path"], "/etc/ca.pem");
+
+    let inline = on(&load(&[("ENABLE_INLINE_MILVUS", "true"), ("MILVUS_DB_PATH", "/data")]), "inline::milvus").unwrap_or_else(|| panic!("off"));
+    assert_eq!(inline.provider_id, "milvus");
+    assert_eq!(check("inline::milvus", &inline.config)["db_path"], "/data/milvus.db");
+}
+
+/// `remote::s3` is on only with `ENABLE_S3`, and its config (as the run.yaml writes it, with
+/// the RH distribution's variables set or not) is one the provider accepts once a bucket is named.
+#[test]
+fn s3_follows_enable_s3() {
+    lls_distribution_starter::link();
+    let load = |vars: &[(&str, &str)]| starter_run_yaml(vars).unwrap_or_else(|e| panic!("run.yaml: {e}"));
+    let s3 = |c: &lls_config::RunConfig| {
+        c.providers["files"].iter().find(|p| p.provider_type == "remote::s3" && !p.provider_id.is_empty()).cloned()
+    };
+    assert!(s3(&load(&[])).is_none(), "on without ENABLE_S3");
+    let descriptor = lls_api_common::provider::descriptors()
+        .into_iter()
+        .find(|d| d.provider_type == "remote::s3")
+        .unwrap_or_else(|| panic!("remote::s3 not linked"));
+    let entry = s3(&load(&[("ENABLE_S3", "true")])).unwrap_or_else(|| panic!("off with ENABLE_S3"));
+    let err = (descriptor.check_config)(&entry.config).expect_err("no bucket named");
+    assert!(err.message().contains("config.bucket_name: required"), "{}", err.message());
+    let vars = [
+        ("ENABLE_S3", "1"),
+        ("S3_BUCKET_NAME", "llama-files"),
+        ("AWS_DEFAULT_REGION", "eu-west-1"),
+        ("AWS_ACCESS_KEY_ID", "AKIA1"),
+        ("AWS_SECRET_ACCESS_KEY", "s3cr3t"),
+        ("S3_ENDPOINT_URL", "http://minio:9000"),
+        ("S3_AUTO_CREATE_BUCKET", "true"),
+    ];
+    let loaded = load(&vars);
+    let files = &loaded.providers["files"];
+    assert_eq!(files.last().map(|p| p.provider_id.as_str()), Some("s3"), "listed last, so it serves");
+    let entry = s3(&loaded).unwrap_or_else(|| panic!("off with {vars:?}"));
+    let config = (descriptor.check_config)(&entry.config).unwrap_or_else(|e| panic!("{vars:?}: {e}"));
+    assert_eq!(
+        (&config["bucket_name"], &config["region"], &config["endpoint_url"], &config["auto_create_bucket"]),
+        (&serde_json::json!("llama-files"), &serde_json::json!("eu-west-1"), &serde_json::json!("http://minio:9000"), &serde_json::json!(true))
+    );
+    assert_eq!(config["aws_secret_access_key"], "********");
+}
+
+/// The starter's run.yaml, expanded with only `vars` set.
+fn starter_run_yaml(vars: &[(&str, &str)]) -> Result<lls_config::RunConfig, lls_config::ConfigErrors> {
+    lls_config::RunConfig::from_yaml_str(lls_distribution_starter::RUN_YAML, &|name| {
+        vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+    })
 }
