@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use lls_api_common::call::CallStack;
 use lls_api_common::{HealthStatus, Result};
 
-use crate::{EmbeddedChunk, IndexSpec, Ranker, ScoredChunk, SearchModes, VectorIo};
+use crate::{EmbeddedChunk, Filter, IndexSpec, Ranker, ScoredChunk, SearchModes, VectorIo};
 
 pub(crate) struct Layered {
     pub inner: Arc<dyn VectorIo>,
@@ -19,6 +19,12 @@ pub(crate) struct Layered {
 impl VectorIo for Layered {
     fn search_modes(&self) -> SearchModes {
         self.inner.search_modes()
+    }
+
+    /// The provider's filtered view, behind the same layers.
+    fn filtered(self: Arc<Self>, filter: &Filter) -> Option<Arc<dyn VectorIo>> {
+        let inner = self.inner.clone().filtered(filter)?;
+        Some(Arc::new(Layered { inner, calls: self.calls.clone() }))
     }
 
     async fn create_index(&self, spec: &IndexSpec) -> Result<()> {

@@ -203,6 +203,16 @@ pub trait VectorIo: Send + Sync {
         ))
     }
 
+    /// This provider's queries restricted to chunks whose metadata passes `filter`, when it
+    /// can evaluate (part of) the filter where the chunks are, as a database expression: the
+    /// best `k` are then chosen among the chunks that pass instead of among all of them and
+    /// filtered afterwards. `None` (the default) leaves filtering to the caller, which checks
+    /// every result against the whole filter either way.
+    fn filtered(self: Arc<Self>, filter: &Filter) -> Option<Arc<dyn VectorIo>> {
+        let _ = filter;
+        None
+    }
+
     /// Vector and keyword results fused by `ranker`. The default runs both queries and combines them.
     async fn query_hybrid(
         &self,

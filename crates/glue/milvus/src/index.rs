@@ -1,6 +1,7 @@
 //! [`MilvusIndex`]: the [`VectorIo`] trait over one Milvus database, one collection per store.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use lls_api_common::{Error, HealthStatus, Result};
@@ -399,6 +400,12 @@ impl VectorIo for MilvusIndex {
         Ok(())
     }
 
+    /// Searches restricted by the filter's Milvus expression, when it has one.
+    fn filtered(self: Arc<Self>, filter: &Filter) -> Option<Arc<dyn VectorIo>> {
+        crate::filter_expression(filter)?;
+        Some(Arc::new(Filtered { index: self, filter: filter.clone() }))
+    }
+
     async fn query_vector(&self, vector_store_id: &str, embedding: &[f32], k: usize, score_threshold: f32) -> Result<Vec<ScoredChunk>> {
         self.query_vector_filtered(vector_store_id, embedding, k, score_threshold, None).await
     }
@@ -417,6 +424,41 @@ impl VectorIo for MilvusIndex {
             Ok(_) => HealthStatus::error(format!("{}: Milvus reports itself unhealthy", self.provider)),
             Err(e) => HealthStatus::error(self.failed("checking health", &e).to_string()),
         }
+    }
+}
+
+/// A [`MilvusIndex`] whose searches carry a metadata filter (see `VectorIo::filtered`); the
+/// other operations are the index's own.
+struct Filtered {
+    index: Arc<MilvusIndex>,
+    filter: Filter,
+}
+
+#[async_trait]
+impl VectorIo for Filtered {
+    fn search_modes(&self) -> SearchModes {
+        self.index.search_modes()
+    }
+    async fn create_index(&self, spec: &IndexSpec) -> Result<()> {
+        self.index.create_index(spec).await
+    }
+    async fn delete_index(&self, vector_store_id: &str) -> Result<()> {
+        self.index.delete_index(vector_store_id).await
+    }
+    async fn insert(&self, vector_store_id: &str, chunks: Vec<EmbeddedChunk>) -> Result<()> {
+        self.index.insert(vector_store_id, chunks).await
+    }
+    async fn delete_chunks(&self, vector_store_id: &str, chunk_ids: &[String]) -> Result<()> {
+        self.index.delete_chunks(vector_store_id, chunk_ids).await
+    }
+    async fn query_vector(&self, vector_store_id: &str, embedding: &[f32], k: usize, score_threshold: f32) -> Result<Vec<ScoredChunk>> {
+        self.index.query_vector_filtered(vector_store_id, embedding, k, score_threshold, Some(&self.filter)).await
+    }
+    async fn query_keyword(&self, vector_store_id: &str, query: &str, k: usize, score_threshold: f32) -> Result<Vec<ScoredChunk>> {
+        self.index.query_keyword_filtered(vector_store_id, query, k, score_threshold, Some(&self.filter)).await
+    }
+    async fn health(&self) -> HealthStatus {
+        self.index.health().await
     }
 }
 

@@ -30,7 +30,13 @@ impl Inner {
         let plan = request.plan()?;
         let target = {
             let row = self.row(store_id).await?;
-            self.target(&row)?
+            let mut target = self.target(&row)?;
+            // A provider that evaluates the filter itself picks the best among the chunks that
+            // pass; every hit is still checked below.
+            if let Some(filtered) = plan.filter.as_ref().and_then(|f| target.provider.clone().filtered(f)) {
+                target.provider = filtered;
+            }
+            target
         };
         let query = Query {
             text: &plan.query,

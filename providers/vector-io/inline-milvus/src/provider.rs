@@ -17,7 +17,7 @@ use crate::server::{MilvusLite, find_executable};
 #[derive(Debug)]
 pub struct InlineMilvus {
     // Declared first so it is dropped first: the client goes before the server it talks to.
-    index: MilvusIndex,
+    index: Arc<MilvusIndex>,
     server: Arc<MilvusLite>,
 }
 
@@ -40,7 +40,7 @@ impl InlineMilvus {
         let mut options = ConnectOptions::new(server.uri());
         options.connect_timeout = timeout;
         let index = MilvusIndex::connect(PROVIDER_TYPE, &options, config.index_settings()).await?;
-        Ok(InlineMilvus { index, server })
+        Ok(InlineMilvus { index: Arc::new(index), server })
     }
 
     /// The Milvus Lite address (`http://127.0.0.1:<port>`).
@@ -63,6 +63,9 @@ impl InlineMilvus {
 impl VectorIo for InlineMilvus {
     fn search_modes(&self) -> SearchModes {
         self.index.search_modes()
+    }
+    fn filtered(self: Arc<Self>, filter: &Filter) -> Option<Arc<dyn VectorIo>> {
+        self.index.clone().filtered(filter)
     }
     async fn create_index(&self, spec: &IndexSpec) -> Result<()> {
         self.index.create_index(spec).await

@@ -65,6 +65,16 @@ async fn filters_are_evaluated_by_milvus_and_the_rest_afterwards() {
     let mut found = ids(&r);
     found.sort();
     assert_eq!(found, ["far", "near"]);
+
+    // Through the trait, as the vector stores service searches: the filtered view of a
+    // pushable filter finds the one match k = 1 allows; a filter Milvus cannot take has no view.
+    let p: std::sync::Arc<dyn VectorIo> = std::sync::Arc::new(p);
+    let ml = Filter::parse(&json!({"type": "eq", "key": "topic", "value": "ml"})).unwrap();
+    let view = p.clone().filtered(&ml).expect("an eq filter is pushed down");
+    assert_eq!(ids(&view.query_vector("vs-filters", &q, 1, 0.0).await.unwrap()), ["mid"]);
+    assert_eq!(ids(&p.query_vector("vs-filters", &q, 1, 0.0).await.unwrap()), ["near"]);
+    let ne = Filter::parse(&json!({"type": "ne", "key": "topic", "value": "ai"})).unwrap();
+    assert!(p.clone().filtered(&ne).is_none());
 }
 
 #[tokio::test]
