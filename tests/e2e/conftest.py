@@ -571,3 +571,18 @@ def pytest_runtest_makereport(item, call):
         if isinstance(mock, AnnouncedMock):
             report.sections.append((f"mock log ({mock.process.log_path})", mock.process.tail(15)))
     return report
+
+
+@pytest.fixture
+def s3_endpoint() -> str:
+    """The S3-compatible server at LLS_TEST_S3_ENDPOINT (moto, `scripts/s3.sh start`)."""
+    url = os.environ.get("LLS_TEST_S3_ENDPOINT")
+    if url:
+        return url.rstrip("/")
+    if os.environ.get("LLS_TEST_NO_S3") == "1":
+        pytest.skip("NOT RUN: remote::s3 e2e (LLS_TEST_NO_S3=1)")
+    pytest.fail(
+        "remote::s3 e2e needs LLS_TEST_S3_ENDPOINT (`export LLS_TEST_S3_ENDPOINT=$(scripts/s3.sh start)`), "
+        "or set LLS_TEST_NO_S3=1 to not run it",
+        pytrace=False,
+    )

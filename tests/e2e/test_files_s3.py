@@ -18,20 +18,6 @@ import pytest
 from conftest import CLIENT_TIMEOUT_S, StackServer
 
 
-@pytest.fixture
-def s3_endpoint() -> str:
-    url = os.environ.get("LLS_TEST_S3_ENDPOINT")
-    if url:
-        return url.rstrip("/")
-    if os.environ.get("LLS_TEST_NO_S3") == "1":
-        pytest.skip("NOT RUN: remote::s3 e2e (LLS_TEST_NO_S3=1)")
-    pytest.fail(
-        "remote::s3 e2e needs LLS_TEST_S3_ENDPOINT (`export LLS_TEST_S3_ENDPOINT=$(scripts/s3.sh start)`), "
-        "or set LLS_TEST_NO_S3=1 to not run it",
-        pytrace=False,
-    )
-
-
 def bucket_keys(endpoint: str, bucket: str) -> list[str]:
     """The keys in `bucket` (moto answers unsigned requests)."""
     with urllib.request.urlopen(f"{endpoint}/{bucket}?list-type=2", timeout=CLIENT_TIMEOUT_S) as r:

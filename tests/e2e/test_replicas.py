@@ -6,13 +6,13 @@ used to overwrite the first one's log entries: files then searched empty). It re
 naming the server that holds the namespace, and the first one keeps serving with nothing lost;
 once the first stops, a server over that state starts at once.
 
-With everything in PostgreSQL and pgvector (run-replicas.yaml): two servers are one service.
+With everything in PostgreSQL, pgvector and S3 (run-replicas.yaml): two servers are one service.
 What one creates, changes or deletes, the other sees at once; a file batch the first was
 ingesting when it was killed is finished by the second, each chunk indexed once."""
 
 from __future__ import annotations
 
-import tempfile
+import os
 import time
 import uuid
 
@@ -60,9 +60,9 @@ LLM = "mock/mock-llm"
 BATCH_FILES = 50
 
 
-def _replica(storage, state, mock_backend, workdir, name: str, files_dir: str) -> StackServer:
+def _replica(storage, state, mock_backend, workdir, name: str, s3: dict[str, str]) -> StackServer:
     log = workdir / f"replica-{name}-{uuid.uuid4().hex[:6]}.log"
-    return StackServer(storage, state, mock_backend.url, log, run_yaml=E2E_DIR / "run-replicas.yaml", env={"FILES_STORAGE_DIR": files_dir}).start()
+    return StackServer(storage, state, mock_backend.url, log, run_yaml=E2E_DIR / "run-replicas.yaml", env=s3).start()
 
 
 def _document(i: int) -> bytes:
@@ -86,13 +86,18 @@ def _pgvector_chunks_by_document(storage, state: dict[str, str], store_id: str) 
         conn.close()
 
 
-def test_two_replicas_on_one_postgres_act_as_one_service(storage, mock_backend, workdir):
+def test_two_replicas_on_one_postgres_act_as_one_service(storage, mock_backend, workdir, s3_endpoint):
     if storage.name != "postgres":
         pytest.skip("replicas share one PostgreSQL (with pgvector): the postgres flavour runs this")
     state = storage.new_state()
-    files_dir = tempfile.mkdtemp(prefix="shared-files-", dir=workdir)
-    a = _replica(storage, state, mock_backend, workdir, "a", files_dir)
-    b = _replica(storage, state, mock_backend, workdir, "b", files_dir)
+    s3 = {
+        "S3_ENDPOINT_URL": s3_endpoint,
+        "S3_BUCKET_NAME": f"lls-replicas-{uuid.uuid4().hex[:12]}",
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID") or "testing",
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY") or "testing",
+    }
+    a = _replica(storage, state, mock_backend, workdir, "a", s3)
+    b = _replica(storage, state, mock_backend, workdir, "b", s3)
     try:
         oa = openai.OpenAI(base_url=f"{a.url}/v1", api_key="unused", max_retries=0, timeout=60)
         ob = openai.OpenAI(base_url=f"{b.url}/v1", api_key="unused", max_retries=0, timeout=60)
