@@ -14,92 +14,25 @@
 set -euo pipefail
 
 VENV=${LLS_MILVUS_VENV:-$HOME/.cache/llama-stack-rs/milvus-venv}
-MV_DIR=${LLS_MILVUS_DIR:-/tmp/lls-milvus}
-MV_PORT=${LLS_MILVUS_PORT:-19539}
+SVC_DIR=${LLS_MILVUS_DIR:-/tmp/lls-milvus}
+SVC_PORT=${LLS_MILVUS_PORT:-19539}
+SVC_PORT_ENV=LLS_MILVUS_PORT
+SVC_NAME=milvus.sh
 BIN="$VENV/bin/milvus-lite"
-PID_FILE="$MV_DIR/milvus.pid"
-URI="http://127.0.0.1:${MV_PORT}"
+SVC_ADDR="http://127.0.0.1:${SVC_PORT}"
+SVC_ADDR_COMMAND=uri
+SVC_PACKAGES="milvus-lite==3.2.2 pymilvus==3.0.2"
+SVC_IMPORTS="milvus_lite, pymilvus"
+SVC_LOG=milvus.log
 
-log() { echo "milvus.sh: $*" >&2; }
-
-install_if_missing() {
-    if [ -x "$BIN" ] && "$VENV/bin/python" -c 'import milvus_lite, pymilvus' 2>/dev/null; then return; fi
-    local python
-    python="$(command -v python3 || true)"
-    if [ -z "$python" ]; then
-        log "python3 is missing (apt-get install -y python3 python3-venv)"
-        exit 1
-    fi
-    log "installing milvus-lite 3.2.2 and pymilvus 3.0.2 into $VENV"
-    [ -x "$VENV/bin/python" ] || "$python" -m venv "$VENV" >&2
-    "$VENV/bin/pip" install -q --disable-pip-version-check "milvus-lite==3.2.2" "pymilvus==3.0.2" >&2
+# A fresh data directory each time: Milvus Lite holds a LOCK file in it.
+prepare() {
+    rm -rf "$SVC_DIR/data"
+    mkdir -p "$SVC_DIR/data"
 }
 
-pid() { [ -f "$PID_FILE" ] && cat "$PID_FILE"; }
+launch() { exec "$BIN" server --data-dir "$SVC_DIR/data" --host 127.0.0.1 --port "$SVC_PORT"; }
 
-is_running() {
-    local p
-    p="$(pid)" || return 1
-    [ -n "$p" ] && kill -0 "$p" 2>/dev/null
-}
-
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$MV_PORT") 2>/dev/null; }
-
-start() {
-    install_if_missing
-    if is_running; then
-        echo "$URI"
-        return
-    fi
-    if listening; then
-        log "something else listens on 127.0.0.1:$MV_PORT (set LLS_MILVUS_PORT)"
-        exit 1
-    fi
-    # A fresh data directory each time: Milvus Lite holds a LOCK file in it.
-    rm -rf "$MV_DIR/data"
-    mkdir -p "$MV_DIR/data"
-    log "starting on 127.0.0.1:$MV_PORT (log: $MV_DIR/milvus.log)"
-    nohup "$BIN" server --data-dir "$MV_DIR/data" --host 127.0.0.1 --port "$MV_PORT" \
-        >"$MV_DIR/milvus.log" 2>&1 </dev/null &
-    echo $! >"$PID_FILE"
-    for _ in $(seq 300); do
-        if listening; then
-            echo "$URI"
-            return
-        fi
-        if ! is_running; then break; fi
-        sleep 0.1
-    done
-    log "start failed; last lines of $MV_DIR/milvus.log:"
-    tail -n 20 "$MV_DIR/milvus.log" >&2 || true
-    stop >/dev/null 2>&1 || true
-    exit 1
-}
-
-stop() {
-    if ! is_running; then
-        log "not running"
-        rm -f "$PID_FILE"
-        return
-    fi
-    local p
-    p="$(pid)"
-    kill "$p"
-    for _ in $(seq 100); do
-        kill -0 "$p" 2>/dev/null || { rm -f "$PID_FILE"; return; }
-        sleep 0.1
-    done
-    log "no exit 10 s after SIGTERM; sending SIGKILL"
-    kill -9 "$p" 2>/dev/null || true
-    rm -f "$PID_FILE"
-}
-
-case "${1:-}" in
-    install) install_if_missing; echo "$BIN" ;;
-    start) start ;;
-    stop) stop ;;
-    status) if is_running; then echo "running: $URI (pid $(pid))"; else echo "stopped"; exit 3; fi ;;
-    uri) echo "$URI" ;;
-    bin) echo "$BIN" ;;
-    *) echo "usage: $0 install|start|stop|status|uri|bin" >&2; exit 2 ;;
-esac
+# shellcheck source=scripts/lib/pyservice.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/pyservice.sh"
+svc_main "$@"

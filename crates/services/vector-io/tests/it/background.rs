@@ -6,28 +6,13 @@
 
 use std::time::{Duration, Instant};
 
-use lls_api_vector_io::{FileStatus, VectorStoreFileObject};
+use lls_api_vector_io::FileStatus;
 use lls_service_vector_io::Defaults;
 use serde_json::json;
 use crate::support::{EMBED, Harness};
 
 const TEXT: &[u8] = b"The secret string is foobazbar.";
 
-async fn file(h: &Harness, store: &str, file: &str) -> VectorStoreFileObject {
-    h.api().retrieve_file(&h.ctx, store, file).await.unwrap()
-}
-
-/// Waits until the file is no longer `in_progress`.
-async fn settled(h: &Harness, store: &str, file_id: &str) -> VectorStoreFileObject {
-    for _ in 0..500 {
-        let f = file(h, store, file_id).await;
-        if f.status != FileStatus::InProgress {
-            return f;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("file {file_id} stayed in_progress");
-}
 
 #[tokio::test]
 async fn a_dropped_attach_still_completes() {
@@ -38,8 +23,8 @@ async fn a_dropped_attach_still_completes() {
     // The client gives up midway: its request future is dropped.
     let attach = h.attach(&vs.id, json!({"file_id": id}));
     assert!(tokio::time::timeout(Duration::from_millis(50), attach).await.is_err());
-    assert_eq!(file(&h, &vs.id, &id).await.status, FileStatus::InProgress);
-    let done = settled(&h, &vs.id, &id).await;
+    assert_eq!(h.file(&vs.id, &id).await.status, FileStatus::InProgress);
+    let done = h.settled(&vs.id, &id).await;
     assert_eq!(done.status, FileStatus::Completed, "{:?}", done.last_error);
     let page = h.search(&vs.id, json!({"query": "secret string"})).await.unwrap();
     assert!(page.data[0].content[0].text.contains("foobazbar"));
@@ -55,7 +40,7 @@ async fn a_dropped_create_with_file_ids_still_ingests_them() {
     let stores = h.api().list_vector_stores(&h.ctx, serde_json::from_value(json!({})).unwrap()).await.unwrap();
     let vs = stores.data.into_iter().find(|s| s.name.as_deref() == Some("dropped")).unwrap();
     for id in &ids {
-        assert_eq!(settled(&h, &vs.id, id).await.status, FileStatus::Completed);
+        assert_eq!(h.settled(&vs.id, id).await.status, FileStatus::Completed);
     }
 }
 
@@ -88,12 +73,12 @@ async fn shutdown_stops_ingestion_and_a_restart_resumes_it() {
     assert!(started.elapsed() < Duration::from_secs(2), "shutdown waited {:?}", started.elapsed());
     // The waiting request learns where the file stands: still in progress, nothing indexed.
     assert_eq!(attach.await.unwrap().unwrap().status, FileStatus::InProgress);
-    assert_eq!(file(&h, &vs.id, &id).await.status, FileStatus::InProgress);
+    assert_eq!(h.file(&vs.id, &id).await.status, FileStatus::InProgress);
     assert!(h.search(&vs.id, json!({"query": "secret string"})).await.unwrap().data.is_empty());
 
     let h2 = h.restart(Defaults { provider_id: None, embedding_model: Some(EMBED.into()) }).await;
     *h2.files.delay.lock() = Duration::ZERO;
-    assert_eq!(settled(&h2, &vs.id, &id).await.status, FileStatus::Completed);
+    assert_eq!(h2.settled(&vs.id, &id).await.status, FileStatus::Completed);
     let page = h2.search(&vs.id, json!({"query": "secret string"})).await.unwrap();
     assert!(page.data[0].content[0].text.contains("foobazbar"));
 }
@@ -110,12 +95,12 @@ async fn shutdown_leaves_unstarted_batch_files_for_the_next_start() {
     h.tasks.shutdown(Duration::from_secs(10)).await;
     assert!(started.elapsed() < Duration::from_secs(2));
     for id in &ids {
-        assert_eq!(file(&h, &vs.id, id).await.status, FileStatus::InProgress);
+        assert_eq!(h.file(&vs.id, id).await.status, FileStatus::InProgress);
     }
     let h2 = h.restart(Defaults { provider_id: None, embedding_model: Some(EMBED.into()) }).await;
     *h2.files.delay.lock() = Duration::ZERO;
     for id in &ids {
-        assert_eq!(settled(&h2, &vs.id, id).await.status, FileStatus::Completed);
+        assert_eq!(h2.settled(&vs.id, id).await.status, FileStatus::Completed);
     }
     let done = h2.api().retrieve_file_batch(&h2.ctx, &vs.id, &batch.id).await.unwrap();
     assert_eq!((done.status, done.file_counts.completed), (FileStatus::Completed, 6));

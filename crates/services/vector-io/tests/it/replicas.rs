@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use lls_api_vector_io::{FileStatus, VectorStoreFileObject};
+use lls_api_vector_io::FileStatus;
 use lls_service_vector_io::Defaults;
 use serde_json::json;
 
@@ -17,20 +17,6 @@ fn defaults() -> Defaults {
     Defaults { provider_id: None, embedding_model: Some(EMBED.into()) }
 }
 
-async fn file(h: &Harness, store: &str, file: &str) -> VectorStoreFileObject {
-    h.api().retrieve_file(&h.ctx, store, file).await.unwrap()
-}
-
-async fn settled(h: &Harness, store: &str, file_id: &str) -> VectorStoreFileObject {
-    for _ in 0..500 {
-        let f = file(h, store, file_id).await;
-        if f.status != FileStatus::InProgress {
-            return f;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("file {file_id} stayed in_progress");
-}
 
 #[tokio::test]
 async fn replicas_see_each_others_stores_files_and_batches_at_once() {
@@ -43,7 +29,7 @@ async fn replicas_see_each_others_stores_files_and_batches_at_once() {
 
     let f = a.files.add("a.txt", TEXT);
     assert_eq!(b.attach(&vs.id, json!({"file_id": f})).await.unwrap().status, FileStatus::Completed);
-    assert_eq!(file(&a, &vs.id, &f).await.status, FileStatus::Completed);
+    assert_eq!(a.file(&vs.id, &f).await.status, FileStatus::Completed);
     let counted = a.api().retrieve_vector_store(&a.ctx, &vs.id).await.unwrap();
     assert_eq!(counted.file_counts.completed, 1);
     let hits = a.search(&vs.id, json!({"query": "secret string"})).await.unwrap();
@@ -56,7 +42,7 @@ async fn replicas_see_each_others_stores_files_and_batches_at_once() {
     let g = a.files.add("b.txt", TEXT);
     let batch = a.api().create_file_batch(&a.ctx, &vs.id, serde_json::from_value(json!({"file_ids": [g]})).unwrap());
     let batch = batch.await.unwrap();
-    settled(&a, &vs.id, &g).await;
+    a.settled(&vs.id, &g).await;
     let seen = b.api().retrieve_file_batch(&b.ctx, &vs.id, &batch.id).await.unwrap();
     assert_eq!((seen.status, seen.file_counts.completed), (FileStatus::Completed, 1));
 
@@ -79,7 +65,7 @@ async fn a_live_replicas_work_is_left_to_it() {
     let b = a.restart(defaults()).await;
     assert_eq!(b.service.take_over_abandoned().await.unwrap(), 0);
     for id in &ids {
-        assert_eq!(settled(&b, &vs.id, id).await.status, FileStatus::Completed);
+        assert_eq!(b.settled(&vs.id, id).await.status, FileStatus::Completed);
     }
 }
 
@@ -98,7 +84,7 @@ async fn a_batch_a_stopped_replica_left_is_finished_by_another_each_chunk_once()
     a.tasks.shutdown(Duration::from_secs(5)).await;
     *a.files.delay.lock() = Duration::ZERO;
     for id in &ids {
-        assert_eq!(file(&b, &vs.id, id).await.status, FileStatus::InProgress);
+        assert_eq!(b.file(&vs.id, id).await.status, FileStatus::InProgress);
     }
 
     assert_eq!(b.service.take_over_abandoned().await.unwrap(), ids.len());
@@ -107,7 +93,7 @@ async fn a_batch_a_stopped_replica_left_is_finished_by_another_each_chunk_once()
     let c = b.restart(defaults()).await;
     assert_eq!(c.service.take_over_abandoned().await.unwrap(), 0);
     for id in &ids {
-        assert_eq!(settled(&b, &vs.id, id).await.status, FileStatus::Completed);
+        assert_eq!(b.settled(&vs.id, id).await.status, FileStatus::Completed);
     }
     let done = c.api().retrieve_file_batch(&c.ctx, &vs.id, &batch.id).await.unwrap();
     assert_eq!((done.status, done.file_counts.completed), (FileStatus::Completed, ids.len() as u64));

@@ -1,7 +1,7 @@
 //! Fakes for the vector stores service's tests: an in-memory kv store, an in-memory files API
 //! (with an optional delay, to catch ingestion in flight), a models table, and a harness that
 //! builds the service over `FakeVectorIo` and `FakeInference`.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -265,5 +265,22 @@ impl Harness {
 
     pub async fn search(&self, store: &str, body: serde_json::Value) -> Result<lls_api_vector_io::SearchResultsPage> {
         self.api().search_vector_store(&self.ctx, store, serde_json::from_value(body).unwrap()).await
+    }
+
+    /// A file's record in a store.
+    pub async fn file(&self, store: &str, file_id: &str) -> lls_api_vector_io::VectorStoreFileObject {
+        self.api().retrieve_file(&self.ctx, store, file_id).await.unwrap()
+    }
+
+    /// Waits (up to 5 s) until the file is no longer `in_progress`.
+    pub async fn settled(&self, store: &str, file_id: &str) -> lls_api_vector_io::VectorStoreFileObject {
+        for _ in 0..500 {
+            let f = self.file(store, file_id).await;
+            if f.status != lls_api_vector_io::FileStatus::InProgress {
+                return f;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("file {file_id} stayed in_progress");
     }
 }
