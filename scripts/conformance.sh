@@ -6,7 +6,8 @@
 # Needs ../shared/conformance set up once (its setup.sh). Starts the harness's mock backend,
 # our server on $PORT (default 8399) with fresh state, runs $TESTS (default: the APIs this
 # build serves), compares with the upstream baseline, and stops our server. With
-# LLS_TEST_POSTGRES_URL set, remote::pgvector runs beside faiss and sqlite-vec (a fresh database).
+# LLS_TEST_POSTGRES_URL set, remote::pgvector runs beside faiss and sqlite-vec (a fresh database);
+# with LLS_TEST_MILVUS_URI set, remote::milvus too.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HARNESS="${HARNESS:-$ROOT/../shared/conformance}"
@@ -23,6 +24,10 @@ if [ -n "${LLS_TEST_POSTGRES_URL:-}" ]; then
   export ENABLE_PGVECTOR=1 PGVECTOR_DB PGVECTOR_USER="${creds%%:*}" PGVECTOR_HOST="${hostport%%:*}"
   export PGVECTOR_PORT="${hostport##*:}"
   [ "$creds" = "${creds#*:}" ] || export PGVECTOR_PASSWORD="${creds#*:}"
+fi
+# remote::milvus too when a Milvus server is at hand (scripts/milvus.sh start).
+if [ -n "${LLS_TEST_MILVUS_URI:-}" ]; then
+  export MILVUS_ENDPOINT="$LLS_TEST_MILVUS_URI"
 fi
 cargo build --release -q -p lls-distribution-starter --bin llama-stack
 "$HARNESS/run-against.sh" --mock-only
