@@ -355,8 +355,11 @@ impl VectorIo for PgVectorProvider {
         let doing = "querying vectors";
         let (op, _) = self.operator();
         let query = format!(
+            // Ordered by the distance alone: a second sort key would keep PostgreSQL from
+            // walking the HNSW index (it would sort every row: an exact scan). Ties are put in
+            // id order below.
             "SELECT id, chunk, (embedding {op} $1::vector)::float8 AS distance FROM {} \
-             ORDER BY embedding {op} $1::vector, id LIMIT $2",
+             ORDER BY embedding {op} $1::vector LIMIT $2",
             info.table()
         );
         let query = || {
@@ -381,7 +384,9 @@ impl VectorIo for PgVectorProvider {
             tx.commit().await.map_err(|e| db_error(doing, e))?;
             rows
         };
-        decode(rows, |d| self.score(d), score_threshold)
+        let mut hits = decode(rows, |d| self.score(d), score_threshold)?;
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id().cmp(b.id())));
+        Ok(hits)
     }
 
     async fn query_keyword(&self, vector_store_id: &str, query: &str, k: usize, score_threshold: f32) -> Result<Vec<ScoredChunk>> {

@@ -109,3 +109,31 @@ async fn hnsw_searches_as_wide_as_configured_or_as_k() {
     assert_eq!(r.len(), 25);
     assert_eq!(r[0].id(), "c39", "the nearest: [39, 1, 4]");
 }
+
+#[tokio::test]
+async fn searches_walk_the_hnsw_index() {
+    let Some(url) = common::schema_url("pgvector index scans").await else { return };
+    let p = PgVectorProvider::connect(&url, &common::config("cosine")).await.unwrap();
+    p.create_index(&spec("big", 8)).await.unwrap();
+    let v = |i: usize| (0..8).map(|d| ((i * 31 + d * 17) % 101) as f32 + 1.0).collect::<Vec<f32>>();
+    p.insert("big", (0..3000).map(|i| chunk(&format!("c{i}"), "x", v(i))).collect()).await.unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+    assert_eq!(p.query_vector("big", &v(7), 10, -1.0).await.unwrap().len(), 10);
+    // An idle session reports its statistics within 10 s (PostgreSQL's idle flush interval).
+    let mut scans = 0;
+    for _ in 0..150 {
+        sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&pool).await.unwrap();
+        scans = sqlx::query_scalar::<_, i64>(
+            "SELECT coalesce(sum(idx_scan), 0)::int8 FROM pg_stat_user_indexes WHERE schemaname = current_schema() AND indexrelname LIKE '%_hnsw'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        if scans > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(scans > 0, "a k-nearest search over 3000 rows must use the HNSW index, not sort every row");
+}
