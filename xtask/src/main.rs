@@ -111,7 +111,8 @@ enum BenchCommand {
         #[arg(long)]
         check_targets: bool,
     },
-    /// Retrieval: file ingestion, then search latency, QPS and recall at scale (inline::faiss).
+    /// Retrieval: file ingestion, then search latency, QPS and recall at scale, per vector_io
+    /// provider (inline::faiss, inline::sqlite-vec, remote::pgvector, remote::milvus).
     Rag {
         /// Chunks in the large store (default 100000; 25000 with --quick).
         #[arg(long)]
@@ -122,6 +123,16 @@ enum BenchCommand {
         /// The faiss provider's `ivf_probe_fraction` (its default when absent).
         #[arg(long)]
         ivf_probe_fraction: Option<f64>,
+        /// The providers to measure, in order (the first is the baseline of the ratios).
+        #[arg(long, value_enum, value_delimiter = ',', default_value = "faiss,sqlite-vec,pgvector,milvus")]
+        providers: Vec<bench::Provider>,
+        /// PostgreSQL with pgvector, where the bench makes (and drops) a database per run; else
+        /// LLS_TEST_POSTGRES_URL, else what `scripts/postgres.sh start` prints.
+        #[arg(long, env = "LLS_BENCH_POSTGRES_URL")]
+        postgres_url: Option<String>,
+        /// A Milvus server; else the bench starts its own Milvus Lite (`scripts/milvus.sh`).
+        #[arg(long, env = "LLS_BENCH_MILVUS_URI")]
+        milvus_uri: Option<String>,
         /// Also write the Markdown report to this file.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -170,9 +181,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = bench::gateway(&options)?;
             report_out(&report.markdown(), out, &report.missed_targets(), check_targets)
         }
-        Command::Bench { which: BenchCommand::Rag { chunks, quick, ivf_probe_fraction, out, no_build, check_targets } } => {
+        Command::Bench {
+            which: BenchCommand::Rag { chunks, quick, ivf_probe_fraction, providers, postgres_url, milvus_uri, out, no_build, check_targets },
+        } => {
             let mut options = RagOptions::new(quick, chunks, !no_build);
             options.probe_fraction = ivf_probe_fraction;
+            options.providers = providers;
+            options.sources = bench::Sources { postgres_url: postgres_url.filter(|u| !u.is_empty()), milvus_uri: milvus_uri.filter(|u| !u.is_empty()) };
             let report = bench::rag(&options)?;
             report_out(&report.markdown(), out, &report.missed_targets(), check_targets)
         }

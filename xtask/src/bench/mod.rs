@@ -10,6 +10,7 @@ mod load;
 mod procs;
 mod rag;
 mod rag_corpus;
+mod rag_providers;
 mod rag_report;
 mod report;
 
@@ -26,6 +27,7 @@ pub use llm::{LlmOptions, LlmReport, llm};
 pub use load::{HttpClient, Stats};
 pub use procs::Memory;
 pub use rag::{RagOptions, rag};
+pub use rag_providers::{Provider, Sources};
 pub use rag_report::RagReport;
 pub use report::{GatewayReport, Row, StoreKind};
 

@@ -223,6 +223,23 @@ impl Guard {
         self.child.id()
     }
 
+    /// Stops the process as an operator would (SIGTERM, so it can release what it holds) and
+    /// waits for it to exit; killed if it has not within `grace`. Returns how long it took.
+    pub fn stop(mut self, grace: Duration) -> anyhow::Result<Duration> {
+        let started = Instant::now();
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().context("running kill")?;
+        if !status.success() {
+            bail!("kill -TERM {} failed ({status})", self.child.id());
+        }
+        while started.elapsed() < grace {
+            if self.child.try_wait().context("polling the child")?.is_some() {
+                return Ok(started.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        bail!("{} did not exit within {grace:?} of SIGTERM (killed); last log lines:\n{}", self.name, self.log_tail(30))
+    }
+
     /// Fails with the log's tail if the process has exited.
     pub fn ensure_running(&mut self) -> anyhow::Result<()> {
         if let Some(status) = self.child.try_wait().context("polling the child")? {
@@ -259,6 +276,9 @@ impl Guard {
 
 impl Drop for Guard {
     fn drop(&mut self) {
+        if let Ok(Some(_)) = self.child.try_wait() {
+            return;
+        }
         if let Err(e) = self.child.kill() {
             eprintln!("could not kill {} (pid {}): {e}", self.name, self.child.id());
         }

@@ -1,10 +1,12 @@
-//! `cargo xtask bench rag`: retrieval through the HTTP API, on the release server with the
-//! `inline::faiss` provider and the mock backend's embeddings. It measures (a) ingestion, files
-//! uploaded, attached as one batch and searchable (again with the in-process all-MiniLM-L6-v2
-//! when its weights are installed); (b) search at scale: `--chunks` chunks
-//! inserted with precomputed embeddings through `/v1/vector-io/insert`, then latency, QPS and
-//! recall@10 of `POST /v1/vector_stores/{id}/search` against exact brute force computed here;
-//! (c) a restart: how long until the large store answers again.
+//! `cargo xtask bench rag`: retrieval through the HTTP API, on the release server with the mock
+//! backend's embeddings, once per vector_io provider (`inline::faiss`, `inline::sqlite-vec`,
+//! `remote::pgvector`, `remote::milvus`), each on a server of its own. For each it measures (a)
+//! ingestion, files uploaded, attached as one batch and searchable (on the first provider again
+//! with the in-process all-MiniLM-L6-v2 when its weights are installed); (b) search at scale:
+//! `--chunks` chunks inserted with precomputed embeddings through `/v1/vector-io/insert`, then
+//! latency, QPS and recall@10 of `POST /v1/vector_stores/{id}/search` against exact brute force
+//! computed here; (c) a restart: how long until the large store answers again. The chunks,
+//! queries and exact answers are computed once and are the same for every provider.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -16,7 +18,8 @@ use serde_json::{Value, json};
 use super::load::HttpClient;
 use super::procs::{self, Guard};
 use super::rag_corpus::{Corpus, Rng};
-use super::rag_report::{Ingestion, Latencies, RagReport};
+use super::rag_providers::{self, Backend, Provider, Sources};
+use super::rag_report::{Ingestion, Latencies, ProviderRun, RagReport};
 
 const DIM: usize = 384;
 const EMBED_BATCH: usize = 2000;
@@ -36,22 +39,41 @@ pub struct RagOptions {
     pub files: usize,
     /// Files in the ingestion run with the real embedding model.
     pub real_files: usize,
-    /// Distinct queries (recall is over all of them).
+    /// Distinct queries (recall is over all of them, unless `time_cap` cuts it short).
     pub queries: usize,
     /// Timed search requests per latency run.
     pub requests: usize,
+    /// Each recall and latency run stops early after this long (a slow provider then answers
+    /// fewer requests; the report gives the counts).
+    pub time_cap: Duration,
     /// `ivf_probe_fraction` for the faiss provider (its default when `None`).
     pub probe_fraction: Option<f64>,
+    /// The providers to measure, in order; the first is the baseline of the ratios.
+    pub providers: Vec<Provider>,
+    /// Where pgvector's and Milvus's servers come from.
+    pub sources: Sources,
     pub build: bool,
     pub quick: bool,
 }
 
 impl RagOptions {
     pub fn new(quick: bool, chunks: Option<usize>, build: bool) -> Self {
-        let (default_chunks, files, real_files, queries, requests) =
-            if quick { (25_000, 20, 4, 100, 300) } else { (100_000, 100, 10, 200, 1000) };
+        let (default_chunks, files, real_files, queries, requests, cap_secs) =
+            if quick { (25_000, 20, 4, 100, 300, 20) } else { (100_000, 100, 10, 200, 1000, 60) };
         let chunks = chunks.unwrap_or(default_chunks).max(100);
-        RagOptions { chunks, files, real_files, queries, requests, probe_fraction: None, build, quick }
+        RagOptions {
+            chunks,
+            files,
+            real_files,
+            queries,
+            requests,
+            time_cap: Duration::from_secs(cap_secs),
+            probe_fraction: None,
+            providers: Provider::ALL.to_vec(),
+            sources: Sources::default(),
+            build,
+            quick,
+        }
     }
 }
 
@@ -68,12 +90,12 @@ pub fn rag(options: &RagOptions) -> anyhow::Result<RagReport> {
     })
 }
 
-/// The server's run config: the mock's `mock-embed` as embedding model, `inline::faiss` and
-/// `inline::localfs`, all state under `state`.
-fn run_yaml(mock_port: u16, state: &Path, probe_fraction: Option<f64>) -> String {
+/// The server's run config: the mock's `mock-embed` as embedding model, `vector_io` (one
+/// provider's entry, its default for new stores) and `inline::localfs`, all state under `state`.
+fn run_yaml(mock_port: u16, state: &Path, provider: Provider, vector_io: &str) -> String {
     let storage = procs::sqlite_storage_yaml(state);
     let state = state.display();
-    let probe = probe_fraction.map(|f| format!("\n      ivf_probe_fraction: {f}")).unwrap_or_default();
+    let provider_id = provider.id();
     format!(
         r#"# Written by `cargo xtask bench rag`.
 version: 2
@@ -89,13 +111,7 @@ providers:
   - provider_id: sentence-transformers
     provider_type: inline::sentence-transformers
   vector_io:
-  - provider_id: faiss
-    provider_type: inline::faiss
-    config:
-      persistence:
-        namespace: vector_io::faiss
-        backend: kv_default{probe}
-  files:
+{vector_io}  files:
   - provider_id: localfs
     provider_type: inline::localfs
     config:
@@ -104,7 +120,7 @@ providers:
         table_name: files_metadata
         backend: sql_default
 {storage}vector_stores:
-  default_provider_id: faiss
+  default_provider_id: {provider_id}
 registered_resources:
   models:
   - model_id: mock-embed
@@ -167,14 +183,26 @@ impl Api {
         file["id"].as_str().map(str::to_owned).context("the uploaded file has no id")
     }
 
-    async fn create_store(&self, name: &str, model: &str) -> anyhow::Result<String> {
-        let body = json!({"name": name, "embedding_model": model, "embedding_dimension": DIM, "provider_id": "faiss"});
+    async fn create_store(&self, name: &str, model: &str, provider: Provider) -> anyhow::Result<String> {
+        let body = json!({"name": name, "embedding_model": model, "embedding_dimension": DIM, "provider_id": provider.id()});
         let store = self.post("/v1/vector_stores", &body).await?;
         store["id"].as_str().map(str::to_owned).context("the vector store has no id")
     }
 }
 
+/// What every provider's run shares: the mock's port, the large store's chunks, the queries and
+/// their exact answers.
+struct Workload {
+    mock_port: u16,
+    corpus: Corpus,
+    texts: Vec<String>,
+    vectors: Vec<f32>,
+    truth: ExactTruth,
+    bodies: Vec<String>,
+}
+
 async fn measure(binaries: &procs::Binaries, state: &Path, options: &RagOptions) -> anyhow::Result<RagReport> {
+    let linked = linked_vector_io(&binaries.server)?;
     let probe = HttpClient::new();
     let mock_port = procs::free_port()?;
     let mock = Api { http: reqwest::Client::new(), base: format!("http://127.0.0.1:{mock_port}") };
@@ -186,73 +214,128 @@ async fn measure(binaries: &procs::Binaries, state: &Path, options: &RagOptions)
         None,
     )?;
     mock_proc.wait_ready(&probe, &format!("{}/v1/models", mock.base), "mock-embed", Instant::now()).await?;
-
-    let config = state.join("run.yaml");
-    std::fs::write(&config, run_yaml(mock_port, state, options.probe_fraction)).context("writing run.yaml")?;
-    let port = procs::free_port()?;
-    let api = Api { http: reqwest::Client::new(), base: format!("http://127.0.0.1:{port}") };
-    let args = ["run".to_owned(), config.display().to_string(), "--port".to_owned(), port.to_string(), "--host".to_owned(), "127.0.0.1".to_owned()];
-    let start_server = || Guard::spawn("llama-stack server", &binaries.server, &args, state.join("server.log"), None);
-    let mut server = start_server()?;
-    server.wait_ready(&probe, &format!("{}/v1/health", api.base), "OK", Instant::now()).await?;
-
-    let corpus = Corpus::new();
     let mut report = RagReport::new(options);
 
-    eprintln!("(a) ingesting {} files", options.files);
-    report.ingest = Some(ingest(&api, &corpus, options.files, MOCK_MODEL).await?);
-    server.ensure_running()?;
-    let real_ready = api.post("/v1/embeddings", &json!({"model": REAL_MODEL, "input": "probe"})).await;
-    match real_ready {
-        Ok(_) => {
-            eprintln!("(a) ingesting {} files with {REAL_MODEL}", options.real_files);
-            report.ingest_real = Some(ingest(&api, &corpus, options.real_files, REAL_MODEL).await?);
-        }
-        Err(e) => eprintln!("(a) skipping {REAL_MODEL} (scripts/models.sh installs its weights): {e:#}"),
-    }
-
-    eprintln!("(b) embedding {} chunks through the mock", options.chunks);
+    eprintln!("embedding {} chunks through the mock", options.chunks);
+    let corpus = Corpus::new();
     let mut rng = Rng::new(11);
     let texts: Vec<String> = (0..options.chunks).map(|_| corpus.passage(rng.below(corpus.topics()), CHUNK_WORDS, &mut rng)).collect();
     let vectors = embed(&mock, &texts).await?;
-    let store = api.create_store("bench-search", MOCK_MODEL).await?;
-    eprintln!("(b) inserting {} chunks through /v1/vector-io/insert", options.chunks);
-    report.insert = insert(&api, &store, &texts, &vectors).await?;
-    drop(texts);
-    report.index_kind = index_kind(&server);
-
     let queries: Vec<String> = (0..options.queries).map(|_| corpus.query(&mut rng)).collect();
     let query_vectors = embed(&mock, &queries).await?;
-    eprintln!("(b) exact top-10 of {} queries by brute force", queries.len());
+    eprintln!("exact top-10 of {} queries by brute force", queries.len());
     let truth = ExactTruth::new(&vectors, &query_vectors);
-    let bodies: Vec<String> = queries.iter().map(|q| json!({"query": q, "max_num_results": 10}).to_string()).collect();
-    let path = format!("/v1/vector_stores/{store}/search");
-    report.recall = recall(&api, &path, &bodies, &truth).await?;
-    eprintln!("(b) recall@10 {:.3}", report.recall);
-    report.search_c1 = search_load(&api, &path, &bodies, options.requests, 1).await?;
-    report.search_c4 = search_load(&api, &path, &bodies, options.requests, 4).await?;
+    let bodies = queries.iter().map(|q| json!({"query": q, "max_num_results": 10}).to_string()).collect();
     report.embed_c1 = embed_latency(&mock, &queries, options.requests.min(500)).await?;
-    report.rss_mib = procs::memory(server.pid())?.rss_mib;
-    eprintln!("(b) search c=1 p50 {:.2} ms p99 {:.2} ms", report.search_c1.percentile_ms(0.5), report.search_c1.percentile_ms(0.99));
+    let workload = Workload { mock_port, corpus, texts, vectors, truth, bodies };
 
-    eprintln!("(c) restarting the server");
-    drop(server);
-    let restarted = Instant::now();
-    let mut server = start_server()?;
-    server.wait_ready(&probe, &format!("{}/v1/health", api.base), "OK", restarted).await?;
-    let first = first_answer(&api, &path, &bodies[0], &mut server).await?;
-    report.restart_first_search = restarted.elapsed();
-    report.restart_first_latency = first;
-    report.restart_recall = recall(&api, &path, &bodies, &truth).await?;
-    report.restart_rss_mib = procs::memory(server.pid())?.rss_mib;
-    drop(server);
+    for &provider in &options.providers {
+        eprintln!("== {}", provider.provider_type());
+        let dir = state.join(provider.id());
+        std::fs::create_dir_all(&dir).context("creating a state dir")?;
+        let held = match rag_providers::acquire(provider, &linked, &options.sources, &dir) {
+            Ok(held) => held,
+            Err(why) => {
+                eprintln!("NOT RUN: {} ({why})", provider.id());
+                report.not_run.push((provider, why));
+                continue;
+            }
+        };
+        let first = report.runs.is_empty();
+        let run = run_provider(binaries, &dir, options, &workload, provider, &held.backend, first).await;
+        drop(held);
+        match run {
+            Ok(run) => report.runs.push(run),
+            Err(e) => {
+                eprintln!("FAILED: {} ({e:#})", provider.id());
+                report.failed.push((provider, format!("{e:#}")));
+            }
+        }
+        mock_proc.ensure_running()?;
+    }
     drop(mock_proc);
     Ok(report)
 }
 
+/// `llama-stack list-providers vector_io` of the server under test.
+fn linked_vector_io(server: &Path) -> anyhow::Result<String> {
+    let output = std::process::Command::new(server)
+        .args(["list-providers", "vector_io"])
+        .output()
+        .with_context(|| format!("running {} list-providers", server.display()))?;
+    ensure!(output.status.success(), "{} list-providers failed: {}", server.display(), String::from_utf8_lossy(&output.stderr));
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// The whole workload on one provider, on a server of its own: (a) ingestion, (b) insertion and
+/// search of the large store, (c) a restart.
+async fn run_provider(
+    binaries: &procs::Binaries,
+    dir: &Path,
+    options: &RagOptions,
+    w: &Workload,
+    provider: Provider,
+    backend: &Backend,
+    first: bool,
+) -> anyhow::Result<ProviderRun> {
+    let mut run = ProviderRun::new(provider);
+    let started_load = crate::host::load_average();
+    let entry = rag_providers::vector_io_yaml(provider, backend, dir, options.probe_fraction)?;
+    let config = dir.join("run.yaml");
+    std::fs::write(&config, run_yaml(w.mock_port, dir, provider, &entry)).context("writing run.yaml")?;
+    let probe = HttpClient::new();
+    let port = procs::free_port()?;
+    let api = Api { http: reqwest::Client::new(), base: format!("http://127.0.0.1:{port}") };
+    let args = ["run".to_owned(), config.display().to_string(), "--port".to_owned(), port.to_string(), "--host".to_owned(), "127.0.0.1".to_owned()];
+    let start_server = || Guard::spawn("llama-stack server", &binaries.server, &args, dir.join("server.log"), None);
+    let mut server = start_server()?;
+    server.wait_ready(&probe, &format!("{}/v1/health", api.base), "OK", Instant::now()).await?;
+
+    eprintln!("(a) ingesting {} files", options.files);
+    run.ingest = Some(ingest(&api, &w.corpus, options.files, MOCK_MODEL, provider).await?);
+    server.ensure_running()?;
+    if first && options.real_files > 0 {
+        match api.post("/v1/embeddings", &json!({"model": REAL_MODEL, "input": "probe"})).await {
+            Ok(_) => {
+                eprintln!("(a) ingesting {} files with {REAL_MODEL}", options.real_files);
+                run.ingest_real = Some(ingest(&api, &w.corpus, options.real_files, REAL_MODEL, provider).await?);
+            }
+            Err(e) => eprintln!("(a) skipping {REAL_MODEL} (scripts/models.sh installs its weights): {e:#}"),
+        }
+    }
+
+    let store = api.create_store("bench-search", MOCK_MODEL, provider).await?;
+    eprintln!("(b) inserting {} chunks through /v1/vector-io/insert", w.texts.len());
+    run.insert = insert(&api, &store, &w.texts, &w.vectors).await?;
+    let path = format!("/v1/vector_stores/{store}/search");
+    run.recall = recall(&api, &path, &w.bodies, &w.truth, options.time_cap).await?;
+    eprintln!("(b) recall@10 {:.3} over {} queries", run.recall.0, run.recall.1);
+    run.search_c1 = search_load(&api, &path, &w.bodies, options.requests, 1, options.time_cap).await?;
+    run.search_c4 = search_load(&api, &path, &w.bodies, options.requests, 4, options.time_cap).await?;
+    run.rss_mib = procs::memory(server.pid())?.rss_mib;
+    eprintln!("(b) search c=1 p50 {:.2} ms p99 {:.2} ms", run.search_c1.percentile_ms(0.5), run.search_c1.percentile_ms(0.99));
+    let log = server.log_tail(400);
+    log.lines().filter(|l| l.contains(provider.provider_type())).for_each(|l| eprintln!("    server: {l}"));
+    run.index = rag_providers::index_description(provider, &log, options.probe_fraction);
+
+    eprintln!("(c) stopping the server (SIGTERM) and starting it again");
+    run.stop = server.stop(Duration::from_secs(60))?;
+    let restarted = Instant::now();
+    let mut server = start_server()?;
+    server.wait_ready(&probe, &format!("{}/v1/health", api.base), "OK", restarted).await?;
+    let first_latency = first_answer(&api, &path, &w.bodies[0], &mut server).await?;
+    run.restart_first_search = restarted.elapsed();
+    run.restart_first_latency = first_latency;
+    run.restart_recall = recall(&api, &path, &w.bodies, &w.truth, options.time_cap).await?;
+    run.restart_rss_mib = procs::memory(server.pid())?.rss_mib;
+    drop(server);
+    run.load = (started_load, crate::host::load_average());
+    Ok(run)
+}
+
 /// Uploads `files` generated files, attaches them to a new store embedding with `model` as one
 /// batch and waits until it completes.
-async fn ingest(api: &Api, corpus: &Corpus, files: usize, model: &str) -> anyhow::Result<Ingestion> {
+async fn ingest(api: &Api, corpus: &Corpus, files: usize, model: &str, provider: Provider) -> anyhow::Result<Ingestion> {
     let mut rng = Rng::new(5);
     let docs: Vec<String> = (0..files).map(|_| corpus.document(40, 300, &mut rng)).collect();
     let bytes = docs.iter().map(String::len).sum();
@@ -262,7 +345,7 @@ async fn ingest(api: &Api, corpus: &Corpus, files: usize, model: &str) -> anyhow
         file_ids.push(api.upload(&format!("doc-{i}.txt"), doc).await?);
     }
     let upload = started.elapsed();
-    let store = api.create_store("bench-ingest", model).await?;
+    let store = api.create_store("bench-ingest", model, provider).await?;
     let batch = api.post(&format!("/v1/vector_stores/{store}/file_batches"), &json!({"file_ids": file_ids})).await?;
     let batch_id = batch["id"].as_str().context("the file batch has no id")?.to_owned();
     let deadline = Instant::now() + Duration::from_secs(1800);
@@ -327,14 +410,6 @@ async fn insert(api: &Api, store: &str, texts: &[String], vectors: &[f32]) -> an
     Ok((texts.len(), spent))
 }
 
-/// Which index the server reports having built (its log names the move to IVF); the
-/// provider's log lines go to stderr.
-fn index_kind(server: &Guard) -> &'static str {
-    let log = server.log_tail(400);
-    log.lines().filter(|l| l.contains("inline::faiss")).for_each(|l| eprintln!("    server: {l}"));
-    if log.contains("moved a vector store to an IVF index") { "ivf" } else { "flat" }
-}
-
 /// Exact squared L2 distances of every query to every chunk (the mock's vectors are sparse, so
 /// a query's dot products only visit its non-zero dimensions).
 struct ExactTruth {
@@ -369,12 +444,19 @@ impl ExactTruth {
     }
 }
 
-/// recall@10 over every query: a result counts when its exact distance is within the true top
-/// 10's (ties at the 10th place count for whichever chunk the index returns).
-async fn recall(api: &Api, path: &str, bodies: &[String], truth: &ExactTruth) -> anyhow::Result<f64> {
+/// recall@10 over the queries in turn, all of them or as many as `cap` allows (at least 10): a
+/// result counts when its exact distance is within the true top 10's (ties at the 10th place
+/// count for whichever chunk the index returns). Returns the recall and the queries asked.
+async fn recall(api: &Api, path: &str, bodies: &[String], truth: &ExactTruth, cap: Duration) -> anyhow::Result<(f64, usize)> {
+    let started = Instant::now();
     let mut hits = 0usize;
+    let mut asked = 0usize;
     for (q, body) in bodies.iter().enumerate() {
+        if asked >= 10 && started.elapsed() > cap {
+            break;
+        }
         let page = api.post_raw(path, body.clone()).await?;
+        asked += 1;
         let tenth = truth.tenth(q);
         let slack = 1e-4 * tenth.abs().max(1.0);
         for result in page["data"].as_array().context("search answered without data")? {
@@ -385,13 +467,18 @@ async fn recall(api: &Api, path: &str, bodies: &[String], truth: &ExactTruth) ->
             }
         }
     }
-    Ok(hits as f64 / (bodies.len() * 10) as f64)
+    Ok((hits as f64 / (asked * 10) as f64, asked))
 }
 
-/// `requests` searches (queries in turn) by `concurrency` workers, after a short warm-up.
-async fn search_load(api: &Api, path: &str, bodies: &[String], requests: usize, concurrency: usize) -> anyhow::Result<Latencies> {
+/// `requests` searches (queries in turn) by `concurrency` workers, after a short warm-up (20
+/// searches, or fewer within a tenth of `cap`); no search starts after `cap`.
+async fn search_load(api: &Api, path: &str, bodies: &[String], requests: usize, concurrency: usize, cap: Duration) -> anyhow::Result<Latencies> {
+    let warming = Instant::now();
     for body in bodies.iter().take(20) {
         api.post_raw(path, body.clone()).await?;
+        if warming.elapsed() > cap / 10 {
+            break;
+        }
     }
     let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
@@ -402,7 +489,7 @@ async fn search_load(api: &Api, path: &str, bodies: &[String], requests: usize, 
             let mut latencies = Vec::new();
             loop {
                 let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= requests {
+                if i >= requests || started.elapsed() > cap {
                     return Ok::<_, anyhow::Error>(latencies);
                 }
                 let body = bodies[i % bodies.len()].clone();
