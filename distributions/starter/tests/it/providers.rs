@@ -1,5 +1,6 @@
 //! Snapshot of the providers the starter links by default: a feature that stops linking its
 //! crate (and so silently loses its `inventory` entry) fails here.
+#![allow(clippy::panic)] // helpers of tests: failing the test is the point
 
 #[test]
 fn default_features_register_these_providers() {
@@ -48,27 +49,8 @@ fn default_features_register_these_providers() {
 #[test]
 fn trustyai_fms_follows_fms_orchestrator_url() {
     lls_distribution_starter::link();
-    let load = |vars: &[(&str, &str)]| {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        lls_config::RunConfig::from_yaml_str(lls_distribution_starter::RUN_YAML, &|name| {
-            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-        })
-        .unwrap_or_else(|e| panic!("run.yaml: {e}"))
-    };
-    let fms = |c: &lls_config::RunConfig| {
-        c.providers["safety"]
-            .iter()
-            .find(|p| p.provider_type == "remote::trustyai_fms" && !p.provider_id.is_empty())
-            .cloned()
-    };
+    let fms = |c: &lls_config::RunConfig| enabled(c, "safety", "remote::trustyai_fms");
     assert!(fms(&load(&[])).is_none(), "on without FMS_ORCHESTRATOR_URL");
-    let descriptor = lls_api_common::provider::descriptors()
-        .into_iter()
-        .find(|d| d.provider_type == "remote::trustyai_fms")
-        .unwrap_or_else(|| panic!("remote::trustyai_fms not linked"));
     for vars in [
         &[("FMS_ORCHESTRATOR_URL", "https://orchestrator:8032")][..],
         &[
@@ -80,8 +62,7 @@ fn trustyai_fms_follows_fms_orchestrator_url() {
     ] {
         let entry = fms(&load(vars)).unwrap_or_else(|| panic!("off with {vars:?}"));
         assert_eq!(entry.provider_id, "trustyai_fms");
-        let config =
-            (descriptor.check_config)(&entry.config).unwrap_or_else(|e| panic!("{vars:?}: {e}"));
+        let config = check("remote::trustyai_fms", &entry.config);
         assert_eq!(config["orchestrator_url"], vars[0].1, "{vars:?}");
         assert_eq!(config["verify_ssl"], vars.len() == 1, "{vars:?}");
     }
@@ -93,29 +74,7 @@ fn trustyai_fms_follows_fms_orchestrator_url() {
 #[test]
 fn web_search_providers_follow_their_keys() {
     lls_distribution_starter::link();
-    let load = |vars: &[(&str, &str)]| {
-        let vars: Vec<(String, String)> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        lls_config::RunConfig::from_yaml_str(lls_distribution_starter::RUN_YAML, &|name| {
-            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-        })
-        .unwrap_or_else(|e| panic!("run.yaml: {e}"))
-    };
-    let entry = |c: &lls_config::RunConfig, provider_type: &str| {
-        c.providers["tool_runtime"]
-            .iter()
-            .find(|p| p.provider_type == provider_type && !p.provider_id.is_empty())
-            .cloned()
-    };
-    let check = |provider_type: &str, config: &serde_json::Value| {
-        let descriptor = lls_api_common::provider::descriptors()
-            .into_iter()
-            .find(|d| d.provider_type == provider_type)
-            .unwrap_or_else(|| panic!("{provider_type} not linked"));
-        (descriptor.check_config)(config).unwrap_or_else(|e| panic!("{provider_type}: {e}"))
-    };
+    let entry = |c: &lls_config::RunConfig, provider_type: &str| enabled(c, "tool_runtime", provider_type);
     let plain = load(&[]);
     assert!(
         entry(&plain, "remote::brave-search").is_none(),
@@ -148,24 +107,8 @@ fn web_search_providers_follow_their_keys() {
 #[test]
 fn pgvector_follows_enable_pgvector() {
     lls_distribution_starter::link();
-    let load = |vars: &[(&str, &str)]| {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        lls_config::RunConfig::from_yaml_str(lls_distribution_starter::RUN_YAML, &|name| {
-            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-        })
-        .unwrap_or_else(|e| panic!("run.yaml: {e}"))
-    };
-    let pgvector = |c: &lls_config::RunConfig| {
-        c.providers["vector_io"]
-            .iter()
-            .find(|p| p.provider_type == "remote::pgvector" && !p.provider_id.is_empty())
-            .cloned()
-    };
+    let pgvector = |c: &lls_config::RunConfig| enabled(c, "vector_io", "remote::pgvector");
     assert!(pgvector(&load(&[])).is_none(), "on without ENABLE_PGVECTOR");
-    let descriptor = lls_api_common::provider::descriptors()
-        .into_iter()
-        .find(|d| d.provider_type == "remote::pgvector")
-        .unwrap_or_else(|| panic!("remote::pgvector not linked"));
     for vars in [
         &[("ENABLE_PGVECTOR", "true")][..],
         &[
@@ -179,7 +122,7 @@ fn pgvector_follows_enable_pgvector() {
     ] {
         let entry = pgvector(&load(vars)).unwrap_or_else(|| panic!("off with {vars:?}"));
         assert_eq!(entry.provider_id, "pgvector");
-        let config = (descriptor.check_config)(&entry.config).unwrap_or_else(|e| panic!("{vars:?}: {e}"));
+        let config = check("remote::pgvector", &entry.config);
         let host = vars.iter().find(|(k, _)| *k == "PGVECTOR_HOST").map_or("localhost", |(_, v)| v);
         assert_eq!(config["host"], host, "{vars:?}");
     }
@@ -191,23 +134,7 @@ fn pgvector_follows_enable_pgvector() {
 #[test]
 fn milvus_follows_milvus_endpoint_and_enable_inline_milvus() {
     lls_distribution_starter::link();
-    let load = |vars: &[(&str, &str)]| {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        lls_config::RunConfig::from_yaml_str(lls_distribution_starter::RUN_YAML, &|name| {
-            vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-        })
-        .unwrap_or_else(|e| panic!("run.yaml: {e}"))
-    };
-    let on = |c: &lls_config::RunConfig, ty: &str| {
-        c.providers["vector_io"].iter().find(|p| p.provider_type == ty && !p.provider_id.is_empty()).cloned()
-    };
-    let check = |ty: &str, config: &serde_json::Value| {
-        let d = lls_api_common::provider::descriptors()
-            .into_iter()
-            .find(|d| d.provider_type == ty)
-            .unwrap_or_else(|| panic!("{ty} not linked"));
-        (d.check_config)(config).unwrap_or_else(|e| panic!("{ty}: {e}"))
-    };
+    let on = |c: &lls_config::RunConfig, ty: &str| enabled(c, "vector_io", ty);
     let none = load(&[]);
     assert!(on(&none, "remote::milvus").is_none(), "remote::milvus on without MILVUS_ENDPOINT");
     assert!(on(&none, "inline::milvus").is_none(), "inline::milvus on without ENABLE_INLINE_MILVUS");
@@ -238,17 +165,10 @@ fn milvus_follows_milvus_endpoint_and_enable_inline_milvus() {
 #[test]
 fn s3_follows_enable_s3() {
     lls_distribution_starter::link();
-    let load = |vars: &[(&str, &str)]| starter_run_yaml(vars).unwrap_or_else(|e| panic!("run.yaml: {e}"));
-    let s3 = |c: &lls_config::RunConfig| {
-        c.providers["files"].iter().find(|p| p.provider_type == "remote::s3" && !p.provider_id.is_empty()).cloned()
-    };
+    let s3 = |c: &lls_config::RunConfig| enabled(c, "files", "remote::s3");
     assert!(s3(&load(&[])).is_none(), "on without ENABLE_S3");
-    let descriptor = lls_api_common::provider::descriptors()
-        .into_iter()
-        .find(|d| d.provider_type == "remote::s3")
-        .unwrap_or_else(|| panic!("remote::s3 not linked"));
     let entry = s3(&load(&[("ENABLE_S3", "true")])).unwrap_or_else(|| panic!("off with ENABLE_S3"));
-    let err = (descriptor.check_config)(&entry.config).expect_err("no bucket named");
+    let err = (descriptor("remote::s3").check_config)(&entry.config).expect_err("no bucket named");
     assert!(err.message().contains("config.bucket_name: required"), "{}", err.message());
     let vars = [
         ("ENABLE_S3", "1"),
@@ -263,7 +183,7 @@ fn s3_follows_enable_s3() {
     let files = &loaded.providers["files"];
     assert_eq!(files.last().map(|p| p.provider_id.as_str()), Some("s3"), "listed last, so it serves");
     let entry = s3(&loaded).unwrap_or_else(|| panic!("off with {vars:?}"));
-    let config = (descriptor.check_config)(&entry.config).unwrap_or_else(|e| panic!("{vars:?}: {e}"));
+    let config = check("remote::s3", &entry.config);
     assert_eq!(
         (&config["bucket_name"], &config["region"], &config["endpoint_url"], &config["auto_create_bucket"]),
         (&serde_json::json!("llama-files"), &serde_json::json!("eu-west-1"), &serde_json::json!("http://minio:9000"), &serde_json::json!(true))
@@ -272,8 +192,27 @@ fn s3_follows_enable_s3() {
 }
 
 /// The starter's run.yaml, expanded with only `vars` set.
-fn starter_run_yaml(vars: &[(&str, &str)]) -> Result<lls_config::RunConfig, lls_config::ConfigErrors> {
+fn load(vars: &[(&str, &str)]) -> lls_config::RunConfig {
     lls_config::RunConfig::from_yaml_str(lls_distribution_starter::RUN_YAML, &|name| {
         vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
     })
+    .unwrap_or_else(|e| panic!("run.yaml: {e}"))
+}
+
+/// The `api` provider of `provider_type` that `config` switches on (an empty id is off).
+fn enabled(config: &lls_config::RunConfig, api: &str, provider_type: &str) -> Option<lls_config::ProviderEntry> {
+    config.providers[api].iter().find(|p| p.provider_type == provider_type && !p.provider_id.is_empty()).cloned()
+}
+
+/// The linked provider of `provider_type`.
+fn descriptor(provider_type: &str) -> &'static lls_api_common::ProviderDescriptor {
+    lls_api_common::provider::descriptors()
+        .into_iter()
+        .find(|d| d.provider_type == provider_type)
+        .unwrap_or_else(|| panic!("{provider_type} not linked"))
+}
+
+/// A provider config as the provider checks it (the test fails if it refuses it).
+fn check(provider_type: &str, config: &serde_json::Value) -> serde_json::Value {
+    (descriptor(provider_type).check_config)(config).unwrap_or_else(|e| panic!("{provider_type}: {e}"))
 }
