@@ -20,4 +20,4 @@ pub use error::milvus_error;
 pub use expr::filter_expression;
 pub use index::MilvusIndex;
 pub use naming::collection_name;
-pub use settings::{Consistency, IndexKind, IndexSettings, Metric};
+pub use settings::{Consistency, IndexKind, IndexSettings, Metric, consistency_or_default};

@@ -23,6 +23,18 @@ pub enum Consistency {
     Eventually,
 }
 
+/// `deserialize_with` for a config's `consistency_level`: null or blank (an unset
+/// `${env.X:=}`) is the default, anything else one of the four levels.
+pub fn consistency_or_default<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Consistency, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(Consistency::default()),
+        Value::String(s) if s.trim().is_empty() => Ok(Consistency::default()),
+        other => serde_json::from_value(other).map_err(|e| {
+            serde::de::Error::custom(format!("{e} (expected Strong, Session, Bounded or Eventually)"))
+        }),
+    }
+}
+
 impl Consistency {
     pub(crate) fn level(self) -> ConsistencyLevel {
         match self {

@@ -22,7 +22,7 @@ pub struct InlineMilvusConfig {
     /// Accepted for run.yaml compatibility with 0.3.5; the stores live in Milvus Lite's data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub persistence: Option<KvStoreRef>,
-    #[serde(default, deserialize_with = "consistency")]
+    #[serde(default, deserialize_with = "lls_milvus::consistency_or_default")]
     pub consistency_level: Consistency,
     /// The `milvus-lite` executable; else `$LLS_MILVUS_LITE`, else `milvus-lite` on `PATH`.
     #[serde(default, deserialize_with = "optional_path", skip_serializing_if = "Option::is_none")]
@@ -50,16 +50,6 @@ fn optional_path<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<
         Value::String(s) if s.trim().is_empty() => Ok(None),
         Value::String(s) => Ok(Some(PathBuf::from(s))),
         other => Err(serde::de::Error::custom(format!("expected a path, got {other}"))),
-    }
-}
-
-fn consistency<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Consistency, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(Consistency::default()),
-        Value::String(s) if s.trim().is_empty() => Ok(Consistency::default()),
-        other => serde_json::from_value(other).map_err(|e| {
-            serde::de::Error::custom(format!("{e} (expected Strong, Session, Bounded or Eventually)"))
-        }),
     }
 }
 

@@ -21,7 +21,7 @@ pub struct MilvusConfig {
     /// `user:password` or an API key; `null` or empty (an unset `${env.MILVUS_TOKEN}`) means none.
     #[serde(default, deserialize_with = "optional_text", skip_serializing_if = "Option::is_none")]
     pub token: Option<String>,
-    #[serde(default, deserialize_with = "consistency")]
+    #[serde(default, deserialize_with = "lls_milvus::consistency_or_default")]
     pub consistency_level: Consistency,
     /// Accepted for run.yaml compatibility with 0.3.5, which kept its store registry there; this
     /// provider reads stores from Milvus itself (a collection per store, named from its id), so
@@ -96,17 +96,6 @@ fn flag<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> 
             other => Err(serde::de::Error::custom(format!("expected true or false, got '{other}'"))),
         },
         other => Err(serde::de::Error::custom(format!("expected true or false, got {other}"))),
-    }
-}
-
-/// A consistency level; `null` or empty (an unset `${env.MILVUS_CONSISTENCY_LEVEL}`) is `Strong`.
-fn consistency<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Consistency, D::Error> {
-    match Value::deserialize(d)? {
-        Value::Null => Ok(Consistency::default()),
-        Value::String(s) if s.trim().is_empty() => Ok(Consistency::default()),
-        other => serde_json::from_value(other).map_err(|e| {
-            serde::de::Error::custom(format!("{e} (expected Strong, Session, Bounded or Eventually)"))
-        }),
     }
 }
 
