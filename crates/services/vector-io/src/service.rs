@@ -201,11 +201,21 @@ impl Inner {
     /// id no provider serves (a 400, as its clients expect).
     pub async fn store(&self, id: &str) -> Result<StoreHandle> {
         lls_api_vector_io::limits::check_store_id(id)?;
-        let Some(row) = self.records.get::<StoreRow>(&keys::store(id)).await? else {
-            return Err(self.forget(id).await);
+        let known = self.stores.read().get(id).cloned();
+        let handle = match known {
+            Some(handle) => handle,
+            // A store this process has not touched yet: a handle only for one that exists.
+            None => {
+                let Some(row) = self.records.get::<StoreRow>(&keys::store(id)).await? else {
+                    return Err(self.not_served(id));
+                };
+                let fresh = Arc::new(tokio::sync::Mutex::new(StoreState::new(row)));
+                self.stores.write().entry(id.to_owned()).or_insert(fresh).clone()
+            }
         };
-        let handle = self.stores.write().entry(id.to_owned()).or_insert_with(|| Arc::new(tokio::sync::Mutex::new(StoreState::new(row.clone())))).clone();
         {
+            // Read under the lock: what this process's earlier operations wrote is in the
+            // records by then.
             let mut state = handle.lock().await;
             let Some(row) = self.records.get::<StoreRow>(&keys::store(id)).await? else {
                 drop(state);
