@@ -14,7 +14,7 @@ HARNESS="${HARNESS:-$ROOT/../shared/conformance}"
 NAME="${1:-rust}"
 PORT="${PORT:-8399}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/llama-stack-rs/target}"
-export TESTS="${TESTS:-inspect providers inference/test_openai_completion.py inference/test_openai_embeddings.py inference/test_tools_with_schemas.py files vector_io/test_openai_vector_stores.py vector_io/test_vector_io.py tool_runtime}"
+export TESTS="${TESTS:-inspect providers inference/test_openai_completion.py inference/test_openai_embeddings.py inference/test_tools_with_schemas.py files vector_io/test_openai_vector_stores.py vector_io/test_vector_io.py tool_runtime batches}"
 STATE="$(mktemp -d)"
 # remote::pgvector beside faiss and sqlite-vec, in a fresh database, when PostgreSQL is at hand.
 if [ -n "${LLS_TEST_POSTGRES_URL:-}" ]; then

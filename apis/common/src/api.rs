@@ -78,6 +78,21 @@ impl Api {
         }
     }
 
+    /// The API whose providers serve this one: a routing table's provider API (models are
+    /// inference providers' models, shields safety providers', …), else the API itself.
+    pub fn backed_by(self) -> Api {
+        match self {
+            Api::Models => Api::Inference,
+            Api::Shields => Api::Safety,
+            Api::VectorStores => Api::VectorIo,
+            Api::ToolGroups => Api::ToolRuntime,
+            Api::Datasets => Api::DatasetIo,
+            Api::ScoringFunctions => Api::Scoring,
+            Api::Benchmarks => Api::Eval,
+            other => other,
+        }
+    }
+
     /// Whether providers may be declared for this API in run.yaml.
     pub fn takes_providers(self) -> bool {
         Self::PROVIDER_APIS.contains(&self)

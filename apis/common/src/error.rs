@@ -57,6 +57,43 @@ impl ErrorKind {
             ErrorKind::Internal => "internal",
         }
     }
+
+    /// The HTTP status this kind is answered with: the one table, which `lls-http` renders
+    /// and background work (batch result lines) writes.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorKind::InvalidRequest | ErrorKind::ContextLength | ErrorKind::Unsupported => 400,
+            ErrorKind::NotFound => 404,
+            ErrorKind::Conflict => 409,
+            ErrorKind::Unauthenticated => 401,
+            ErrorKind::Forbidden => 403,
+            ErrorKind::PayloadTooLarge => 413,
+            ErrorKind::UnsupportedMediaType => 415,
+            ErrorKind::RateLimited => 429,
+            ErrorKind::UpstreamError => 502,
+            ErrorKind::UpstreamUnavailable => 503,
+            ErrorKind::Timeout => 504,
+            ErrorKind::Internal => 500,
+        }
+    }
+
+    /// OpenAI's `error.type` for this kind.
+    pub fn openai_type(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest
+            | ErrorKind::NotFound
+            | ErrorKind::Conflict
+            | ErrorKind::Unsupported
+            | ErrorKind::ContextLength
+            | ErrorKind::PayloadTooLarge
+            | ErrorKind::UnsupportedMediaType => "invalid_request_error",
+            ErrorKind::Unauthenticated => "authentication_error",
+            ErrorKind::Forbidden => "permission_error",
+            ErrorKind::RateLimited => "rate_limit_error",
+            ErrorKind::UpstreamError | ErrorKind::UpstreamUnavailable | ErrorKind::Timeout => "api_error",
+            ErrorKind::Internal => "server_error",
+        }
+    }
 }
 
 /// An error with a semantic kind, a message for the client and optional context.
@@ -71,6 +108,8 @@ pub struct Error {
     /// An HTTP status reported by the backend, passed through where it is a client error.
     upstream_status: Option<u16>,
     retryable: bool,
+    /// OpenAI's machine-readable `error.code` (`invalid_value`, …), when the error has one.
+    code: Option<String>,
 }
 
 impl Error {
@@ -86,6 +125,7 @@ impl Error {
             provider: None,
             upstream_status: None,
             retryable,
+            code: None,
         }
     }
 
@@ -126,6 +166,16 @@ impl Error {
         self
     }
 
+    /// Gives the error OpenAI's `error.code` (its kind's own code otherwise).
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
     pub fn with_upstream_status(mut self, status: u16) -> Self {
         self.upstream_status = Some(status);
         self
@@ -154,6 +204,27 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         self.retryable
     }
+
+    /// The JSON body this error is answered with: OpenAI's `error` object (read by the
+    /// `openai` SDK) and a `detail` string (read by `llama-stack-client`).
+    pub fn body(&self) -> serde_json::Value {
+        let code = match self.kind {
+            _ if self.code.is_some() => serde_json::Value::from(self.code.clone()),
+            ErrorKind::ContextLength => serde_json::Value::from("context_length_exceeded"),
+            ErrorKind::NotFound => serde_json::Value::from("not_found"),
+            _ => serde_json::Value::Null,
+        };
+        error_body(&self.to_string(), self.kind.openai_type(), self.param(), code)
+    }
+}
+
+/// The error body shape every answer uses, from its parts (also for errors about the HTTP
+/// exchange itself, which have no [`Error`]).
+pub fn error_body(message: &str, kind: &str, param: Option<&str>, code: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "error": { "message": message, "type": kind, "param": param, "code": code },
+        "detail": message,
+    })
 }
 
 impl fmt::Display for Error {

@@ -25,7 +25,7 @@ pub mod tasks;
 pub use api::Api;
 pub use call::{CallPolicy, CallStack};
 pub use context::{Refusal, RequestContext};
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorKind, Result, error_body};
 pub use outbound::OutboundPolicy;
 pub use provider::{
     BuildContext, Deps, Export, HealthState, HealthStatus, ProviderConfig, ProviderDescriptor,

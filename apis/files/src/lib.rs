@@ -13,12 +13,14 @@ use lls_api_common::store::Order;
 use lls_api_common::{Error, ErrorKind, RequestContext, Result};
 use serde::{Deserialize, Serialize};
 
-/// What a file is for. 0.3.5 accepts only these two on upload.
+/// What a file is for. 0.3.5 accepts only `assistants` and `batch` on upload; `batch_output`
+/// marks the files a batch writes (its results and errors), as OpenAI does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FilePurpose {
     Assistants,
     Batch,
+    BatchOutput,
 }
 
 impl FilePurpose {
@@ -26,11 +28,27 @@ impl FilePurpose {
         match self {
             FilePurpose::Assistants => "assistants",
             FilePurpose::Batch => "batch",
+            FilePurpose::BatchOutput => "batch_output",
         }
     }
 
-    /// Parses a form or query value, naming the accepted values when it is not one of them.
+    /// Parses a stored or query value (every purpose), naming the accepted values when it is
+    /// not one of them.
     pub fn parse(value: &str) -> Result<Self> {
+        match value {
+            "assistants" => Ok(FilePurpose::Assistants),
+            "batch" => Ok(FilePurpose::Batch),
+            "batch_output" => Ok(FilePurpose::BatchOutput),
+            other => Err(Error::invalid(format!(
+                "Invalid purpose '{other}': expected one of 'assistants', 'batch', 'batch_output'"
+            ))
+            .with_param("purpose")),
+        }
+    }
+
+    /// Parses the purpose of an upload: only what a client may upload (`batch_output` files
+    /// are written by batches).
+    pub fn parse_upload(value: &str) -> Result<Self> {
         match value {
             "assistants" => Ok(FilePurpose::Assistants),
             "batch" => Ok(FilePurpose::Batch),

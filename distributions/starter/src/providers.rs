@@ -3,6 +3,8 @@
 
 #[cfg(feature = "agents-inline-meta-reference")]
 extern crate lls_agents_inline_meta_reference as _;
+#[cfg(feature = "batches-inline-reference")]
+extern crate lls_batches_inline_reference as _;
 #[cfg(feature = "files-inline-localfs")]
 extern crate lls_files_inline_localfs as _;
 #[cfg(feature = "files-remote-s3")]

@@ -2,6 +2,7 @@
 //! through `inventory`; naming each crate here keeps it (and its registration) in the binary.
 
 extern crate lls_service_agents as _;
+extern crate lls_service_batches as _;
 extern crate lls_service_conversations as _;
 extern crate lls_service_files as _;
 extern crate lls_service_inference as _;

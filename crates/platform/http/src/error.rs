@@ -1,12 +1,15 @@
-//! The only mapping from [`lls_api_common::Error`] to HTTP. One body shape serves both client
-//! families: OpenAI's `error` object (read by the `openai` SDK) and a `detail` string (read by
-//! `llama-stack-client` and FastAPI-style tooling).
+//! Errors as HTTP answers. The table (kind → status, OpenAI `error.type`, body) is
+//! `lls_api_common`'s (`ErrorKind::http_status`, `Error::body`), so background work that writes
+//! errors without answering a request (batch result lines) says the same; this module is the
+//! only place that turns an [`lls_api_common::Error`] into a response. One body shape serves both
+//! client families: OpenAI's `error` object (read by the `openai` SDK) and a `detail` string
+//! (read by `llama-stack-client` and FastAPI-style tooling).
 
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use lls_api_common::{Error, ErrorKind};
-use serde_json::{Value, json};
+use lls_api_common::Error;
+use serde_json::Value;
 
 /// An error on its way to the client.
 #[derive(Debug)]
@@ -19,54 +22,12 @@ impl From<Error> for ApiError {
 }
 
 pub fn status_of(e: &Error) -> StatusCode {
-    match e.kind() {
-        ErrorKind::InvalidRequest | ErrorKind::ContextLength => StatusCode::BAD_REQUEST,
-        ErrorKind::NotFound => StatusCode::NOT_FOUND,
-        ErrorKind::Conflict => StatusCode::CONFLICT,
-        ErrorKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
-        ErrorKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorKind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorKind::Unsupported => StatusCode::BAD_REQUEST,
-        ErrorKind::UpstreamError => StatusCode::BAD_GATEWAY,
-        ErrorKind::UpstreamUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorKind::Timeout => StatusCode::GATEWAY_TIMEOUT,
-        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-/// OpenAI's `error.type` for a kind.
-fn openai_type(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::InvalidRequest | ErrorKind::NotFound | ErrorKind::Conflict | ErrorKind::Unsupported => {
-            "invalid_request_error"
-        }
-        ErrorKind::ContextLength => "invalid_request_error",
-        ErrorKind::Unauthenticated => "authentication_error",
-        ErrorKind::Forbidden => "permission_error",
-        ErrorKind::PayloadTooLarge | ErrorKind::UnsupportedMediaType => "invalid_request_error",
-        ErrorKind::RateLimited => "rate_limit_error",
-        ErrorKind::UpstreamError | ErrorKind::UpstreamUnavailable | ErrorKind::Timeout => "api_error",
-        ErrorKind::Internal => "server_error",
-    }
+    StatusCode::from_u16(e.kind().http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 /// The JSON body of an error; also the payload of the final SSE event of a failed stream.
 pub fn error_body(e: &Error) -> Value {
-    let code = match e.kind() {
-        ErrorKind::ContextLength => Value::from("context_length_exceeded"),
-        ErrorKind::NotFound => Value::from("not_found"),
-        _ => Value::Null,
-    };
-    body(&e.to_string(), openai_type(e.kind()), e.param(), code)
-}
-
-fn body(message: &str, kind: &str, param: Option<&str>, code: Value) -> Value {
-    json!({
-        "error": { "message": message, "type": kind, "param": param, "code": code },
-        "detail": message,
-    })
+    e.body()
 }
 
 /// An answer about the HTTP exchange itself rather than the API call (405, 408, 414, 426, 431,
@@ -86,7 +47,7 @@ pub fn edge_body(status: StatusCode, message: &str) -> Value {
         s if s.is_server_error() => "api_error",
         _ => "invalid_request_error",
     };
-    body(message, kind, None, Value::Null)
+    lls_api_common::error_body(message, kind, None, Value::Null)
 }
 
 /// Marks a response whose error body this module rendered, so the edge leaves it alone.

@@ -38,9 +38,11 @@ pub fn check_provider_configs(config: &RunConfig) -> std::result::Result<(), Vec
                         problems.push(format!("{path}.{}", e.message()));
                     }
                     for dep in d.api_dependencies {
-                        if config.providers.get(dep.as_str()).is_none_or(|v| v.is_empty()) {
+                        let backing = dep.backed_by();
+                        if config.providers.get(backing.as_str()).is_none_or(|v| v.is_empty()) {
+                            let needs = if backing == *dep { String::new() } else { format!(" (served by {backing} providers)") };
                             problems.push(format!(
-                                "{path}: provider '{}' needs the {dep} API, which has no provider",
+                                "{path}: provider '{}' needs the {dep} API{needs}, which has no provider",
                                 entry.provider_type
                             ));
                         }

@@ -152,7 +152,7 @@ async fn read_form(files: &dyn Files, ctx: &RequestContext, multipart: &mut Mult
                 if form.uploaded.is_some() {
                     return Err(misplaced());
                 }
-                form.purpose = Some(FilePurpose::parse(value.trim())?);
+                form.purpose = Some(FilePurpose::parse_upload(value.trim())?);
             }
             "expires_after" | "expires_after[anchor]" | "expires_after[seconds]" => {
                 let value = read_text(field, &name).await?;

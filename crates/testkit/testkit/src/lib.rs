@@ -42,9 +42,11 @@
 //! model names that inject failures).
 
 pub mod agent_doubles;
+pub mod batches_suite;
 pub mod callers;
 pub mod fake_chat;
 pub mod fake_guard;
+pub mod fake_inference;
 pub mod fake_tool_runtime;
 pub mod fake_vector_io;
 pub mod files_suite;
@@ -53,6 +55,7 @@ pub mod inference_suite;
 pub mod issuers;
 mod local_server;
 pub mod mcp_server;
+pub mod memory_files;
 pub mod mock_openai;
 pub mod prerequisite;
 pub mod registered;
