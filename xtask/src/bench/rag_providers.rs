@@ -41,8 +41,9 @@ impl Provider {
 }
 
 /// remote::pgvector's HNSW parameters in the bench (the provider's defaults, written out so the
-/// report can name them): `m`, `ef_construction`, `ef_search`.
-pub const PGVECTOR_HNSW: (u32, u32, u32) = (16, 64, 100);
+/// report can name them): `m`, `ef_construction`, `ef_search`, and `hnsw_min_chunks` (the
+/// store size at which its index is built; exact search below).
+pub const PGVECTOR_HNSW: (u32, u32, u32, u64) = (16, 64, 500, 10_000);
 
 /// A PostgreSQL address, from a `postgres://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,10 +139,11 @@ pub fn vector_io_yaml(provider: Provider, backend: &Backend, state: &Path, probe
             format!("      db_path: {}\n", quoted(&state.join("sqlite_vec.db").display().to_string()))
         }
         (Provider::Pgvector, Backend::Postgres(pg)) => {
-            let (m, ef_construction, ef_search) = PGVECTOR_HNSW;
+            let (m, ef_construction, ef_search, min_chunks) = PGVECTOR_HNSW;
             format!(
                 "      host: {}\n      port: {}\n      db: {}\n      user: {}\n      password: {}\n      distance_metric: cosine\n      \
-                 hnsw_m: {m}\n      hnsw_ef_construction: {ef_construction}\n      hnsw_ef_search: {ef_search}\n",
+                 hnsw_m: {m}\n      hnsw_ef_construction: {ef_construction}\n      hnsw_ef_search: {ef_search}\n      \
+                 hnsw_min_chunks: {min_chunks}\n",
                 quoted(&pg.host),
                 pg.port,
                 quoted(&pg.db),
@@ -170,8 +172,8 @@ pub fn index_description(provider: Provider, server_log: &str, probe_fraction: O
         }
         Provider::SqliteVec => "vec0, exact (L2 scan)".to_owned(),
         Provider::Pgvector => {
-            let (m, ef_construction, ef_search) = PGVECTOR_HNSW;
-            format!("HNSW (m {m}, ef_construction {ef_construction}, ef_search {ef_search}), cosine")
+            let (m, ef_construction, ef_search, min_chunks) = PGVECTOR_HNSW;
+            format!("HNSW (m {m}, ef_construction {ef_construction}, ef_search {ef_search}; built at {min_chunks} chunks), cosine")
         }
         Provider::Milvus => "FLAT, exact (0.3.5's and the provider's default), COSINE".to_owned(),
     }
@@ -316,7 +318,7 @@ mod tests {
             pgvector,
             "  - provider_id: pgvector\n    provider_type: remote::pgvector\n    config:\n      host: \"127.0.0.1\"\n      port: 54329\n      \
              db: \"lls_bench_rag_1_2\"\n      user: \"postgres\"\n      password: \"\"\n      distance_metric: cosine\n      hnsw_m: 16\n      \
-             hnsw_ef_construction: 64\n      hnsw_ef_search: 100\n"
+             hnsw_ef_construction: 64\n      hnsw_ef_search: 500\n      hnsw_min_chunks: 10000\n"
         );
         let milvus = vector_io_yaml(Provider::Milvus, &Backend::Milvus("http://127.0.0.1:19539".into()), state, None).unwrap();
         assert!(

@@ -4,6 +4,7 @@
 
 mod config;
 mod provider;
+mod wire;
 
 pub use config::{DistanceMetric, PgVectorConfig};
 pub use provider::{HNSW_MAX_DIMENSION, MAX_DIMENSION, PgVectorProvider};

@@ -1,11 +1,14 @@
 //! [`PgVectorProvider`]: the [`VectorIo`] trait over PostgreSQL with pgvector.
 //!
-//! One table per vector store (`lls_pgv_{key}`: id, chunk JSON, searchable text, `vector(dim)`,
-//! a generated `tsvector`), with an HNSW index for the configured metric and a GIN index for
-//! full text. A registry table maps store ids to their key and dimension. Nothing is cached in
-//! the process: every call reads the registry, so servers sharing the database (replicas) see
-//! each other's stores at once. Schema changes take turns on one advisory lock (concurrent
-//! `CREATE TABLE IF NOT EXISTS` collide in PostgreSQL's catalog).
+//! One table per vector store (`lls_pgv_{key}`: id, chunk JSON, searchable text, `vector(dim)`
+//! kept in the row, a generated `tsvector`), with a GIN index for full text and, once the store
+//! holds `hnsw_min_chunks` chunks, an HNSW index for the configured metric (built in one pass:
+//! pgvector builds an index from existing rows several times faster than it inserts them one by
+//! one). A registry table maps store ids to their key and dimension. Nothing is cached in the
+//! process: every call reads the registry (and the catalog for the index), so servers sharing
+//! the database (replicas) see each other's stores at once. Schema changes take turns on one
+//! advisory lock (concurrent `CREATE TABLE IF NOT EXISTS` collide in PostgreSQL's catalog); an
+//! index build on a per-store one.
 
 use std::sync::Arc;
 
@@ -17,6 +20,7 @@ use sqlx::{AssertSqlSafe, Postgres, Row, Transaction};
 
 use crate::PROVIDER_TYPE;
 use crate::config::{DistanceMetric, PgVectorConfig};
+use crate::wire::Vector;
 
 /// The store registry.
 const REGISTRY: &str = "lls_pgvector_stores";
@@ -27,8 +31,15 @@ pub const MAX_DIMENSION: usize = 16_000;
 /// pgvector's HNSW index takes `vector` columns of at most this many dimensions; larger stores
 /// are searched exactly.
 pub const HNSW_MAX_DIMENSION: usize = 2_000;
-/// Rows per multi-row insert (4 parameters each, far below PostgreSQL's 65,535).
-const BATCH_ROWS: usize = 500;
+/// Rows per insert statement (four array parameters, whatever the count).
+const BATCH_ROWS: usize = 1000;
+/// The first key of a store's index-build advisory lock (the second is its table's OID);
+/// "llsp" in ASCII. The two-key space does not overlap [`SCHEMA_LOCK`]'s.
+const BUILD_LOCK: i32 = 0x6c6c_7370;
+/// `maintenance_work_mem` bounds for an index build: pgvector builds in memory while the graph
+/// fits, far faster than on disk.
+const BUILD_MEMORY_MIN_MIB: u64 = 64;
+const BUILD_MEMORY_MAX_MIB: u64 = 1024;
 /// `hnsw.ef_search` cannot exceed this; a larger `k` is searched exactly.
 const EF_SEARCH_MAX: usize = 1_000;
 
@@ -66,6 +77,8 @@ pub struct PgVectorProvider {
     hnsw_m: u32,
     hnsw_ef_construction: u32,
     ef_search: usize,
+    /// Stores get their HNSW index at this many chunks (0: at creation).
+    hnsw_min_chunks: u64,
 }
 
 impl std::fmt::Debug for PgVectorProvider {
@@ -79,7 +92,7 @@ struct PreparedChunk {
     id: String,
     json: String,
     text: String,
-    vector: String,
+    vector: Vec<f32>,
 }
 
 impl PgVectorProvider {
@@ -108,6 +121,7 @@ impl PgVectorProvider {
             hnsw_m: config.hnsw_m,
             hnsw_ef_construction: config.hnsw_ef_construction,
             ef_search: config.hnsw_ef_search as usize,
+            hnsw_min_chunks: config.hnsw_min_chunks,
         };
         let setup = [
             "CREATE EXTENSION IF NOT EXISTS vector".to_owned(),
@@ -163,10 +177,18 @@ impl PgVectorProvider {
 
     /// `(operator, HNSW operator class)` of the metric.
     fn operator(&self) -> (&'static str, &'static str) {
-        match self.metric {
-            DistanceMetric::Cosine => ("<=>", "vector_cosine_ops"),
-            DistanceMetric::L2 => ("<->", "vector_l2_ops"),
-            DistanceMetric::InnerProduct => ("<#>", "vector_ip_ops"),
+        operator(self.metric)
+    }
+
+    /// The index plan for a store's table.
+    fn hnsw(&self, info: StoreInfo) -> HnswBuild {
+        HnswBuild {
+            table: info.table(),
+            dimension: info.dimension,
+            ops: self.operator().1,
+            m: self.hnsw_m,
+            ef_construction: self.hnsw_ef_construction,
+            min_chunks: self.hnsw_min_chunks,
         }
     }
 
@@ -181,14 +203,109 @@ impl PgVectorProvider {
     }
 }
 
-fn check_vector(store: &str, info: StoreInfo, v: &[f32], what: &str) -> Result<()> {
-    lls_api_vector_io::check_embedding(store, info.dimension, v, what)
+/// `(operator, HNSW operator class)` of a metric.
+fn operator(metric: DistanceMetric) -> (&'static str, &'static str) {
+    match metric {
+        DistanceMetric::Cosine => ("<=>", "vector_cosine_ops"),
+        DistanceMetric::L2 => ("<->", "vector_l2_ops"),
+        DistanceMetric::InnerProduct => ("<#>", "vector_ip_ops"),
+    }
 }
 
-/// pgvector's text form, `[1,0.5,-2]` (Rust prints the shortest text that reads back the same).
-fn vector_text(v: &[f32]) -> String {
-    let parts: Vec<String> = v.iter().map(f32::to_string).collect();
-    format!("[{}]", parts.join(","))
+/// A store's HNSW index: its DDL, and its deferred build once the store is large enough.
+#[derive(Debug, Clone)]
+struct HnswBuild {
+    table: String,
+    dimension: usize,
+    ops: &'static str,
+    m: u32,
+    ef_construction: u32,
+    min_chunks: u64,
+}
+
+impl HnswBuild {
+    fn ddl(&self) -> String {
+        let HnswBuild { table, ops, m, ef_construction, .. } = self;
+        format!(
+            "CREATE INDEX IF NOT EXISTS {table}_hnsw ON {table} USING hnsw (embedding {ops}) \
+             WITH (m = {m}, ef_construction = {ef_construction})"
+        )
+    }
+
+    /// Whether the store is due an index: none yet, and at least `min_chunks` rows (counted up
+    /// to that many, so a large table costs no more than a small one). One round trip.
+    async fn due(&self, pool: &PgPool) -> std::result::Result<bool, sqlx::Error> {
+        if self.dimension > HNSW_MAX_DIMENSION {
+            return Ok(false);
+        }
+        let table = &self.table;
+        let rows: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT CASE WHEN to_regclass($1) IS NULL THEN (SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT $2) s) END"
+        )))
+        .bind(format!("{table}_hnsw"))
+        .bind(i64::try_from(self.min_chunks).unwrap_or(i64::MAX))
+        .fetch_one(pool)
+        .await?;
+        Ok(rows.is_some_and(|n| u64::try_from(n).unwrap_or(0) >= self.min_chunks))
+    }
+
+    /// Builds the index from the rows there are, in one transaction: `CREATE INDEX` holds a
+    /// SHARE lock, which searches pass (they read on) and writes to this store wait for. One
+    /// builder per store across servers (a per-store advisory lock: another builder means this
+    /// one has nothing to do); `IF NOT EXISTS` covers a build that finished meanwhile. Returns
+    /// whether this call built it.
+    async fn build(&self, pool: &PgPool) -> std::result::Result<bool, sqlx::Error> {
+        let mut tx = pool.begin().await?;
+        // Keyed by the table's OID: unique in the database, where store keys repeat across
+        // schemas (each registry counts from 1).
+        let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, to_regclass($2)::oid::int4)")
+            .bind(BUILD_LOCK)
+            .bind(&self.table)
+            .fetch_one(&mut *tx)
+            .await?;
+        if !mine {
+            return Ok(false);
+        }
+        let rows: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {}", self.table))).fetch_one(&mut *tx).await?;
+        // The graph in memory: each vector plus its neighbour lists, with room to spare.
+        let per_row = 4 * self.dimension as u64 + 64 * u64::from(self.m) + 128;
+        let mib = (u64::try_from(rows).unwrap_or(0) * per_row / (1 << 20)).clamp(BUILD_MEMORY_MIN_MIB, BUILD_MEMORY_MAX_MIB);
+        sqlx::query(AssertSqlSafe(format!("SET LOCAL maintenance_work_mem = '{mib}MB'"))).execute(&mut *tx).await?;
+        sqlx::query(AssertSqlSafe(self.ddl())).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// After an insert: builds the index in the background when the store is due one, so the
+    /// insert answers at once and searches stay exact until the index is there. A failure is
+    /// logged; the next insert tries again.
+    async fn spawn_if_due(self, pool: &PgPool, store: &str) {
+        match self.due(pool).await {
+            Ok(false) => {}
+            Ok(true) => {
+                let (pool, store) = (pool.clone(), store.to_owned());
+                tokio::spawn(async move {
+                    let started = std::time::Instant::now();
+                    match self.build(&pool).await {
+                        Ok(true) => tracing::info!(
+                            vector_store_id = %store,
+                            elapsed_ms = started.elapsed().as_millis() as u64,
+                            "{PROVIDER_TYPE} built a vector store's HNSW index"
+                        ),
+                        Ok(false) => {}
+                        Err(e) if table_gone(&e) => {}
+                        Err(e) => tracing::warn!(vector_store_id = %store, "{PROVIDER_TYPE}: building the HNSW index failed (searches stay exact; the next insert tries again): {e}"),
+                    }
+                });
+            }
+            Err(e) if table_gone(&e) => {}
+            Err(e) => tracing::warn!(vector_store_id = %store, "{PROVIDER_TYPE}: checking whether the store needs its HNSW index failed: {e}"),
+        }
+    }
+}
+
+fn check_vector(store: &str, info: StoreInfo, v: &[f32], what: &str) -> Result<()> {
+    lls_api_vector_io::check_embedding(store, info.dimension, v, what)
 }
 
 /// Serialises the chunks for writing; an id given twice keeps its last chunk.
@@ -199,7 +316,7 @@ fn prepare(chunks: Vec<EmbeddedChunk>) -> Result<Vec<PreparedChunk>> {
             Ok(PreparedChunk {
                 text: c.chunk.content_text().replace('\0', ""),
                 json: serde_json::to_string(&c.chunk)?,
-                vector: vector_text(&c.embedding),
+                vector: c.embedding,
                 id: c.chunk_id,
             })
         })
@@ -232,9 +349,9 @@ impl VectorIo for PgVectorProvider {
         if !(1..=MAX_DIMENSION).contains(&dim) {
             return Err(Error::invalid(format!("embedding_dimension {dim} is out of range: pgvector takes 1 to {MAX_DIMENSION}")));
         }
-        let (_, ops) = self.operator();
-        let (m, ef) = (self.hnsw_m, self.hnsw_ef_construction);
         let model = spec.embedding_model.clone();
+        let index_now = self.hnsw_min_chunks == 0;
+        let plan = |key| self.hnsw(StoreInfo { key, dimension: dim });
         self.change_schema("creating a vector store", &[], |mut tx| async move {
             let doing = "creating a vector store";
             let existing = sqlx::query(AssertSqlSafe(format!("SELECT dimension FROM {REGISTRY} WHERE id = $1")))
@@ -265,12 +382,14 @@ impl VectorIo for PgVectorProvider {
                      embedding vector({dim}) NOT NULL, \
                      tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED)"
                 ),
+                // pgvector's type is stored out of line (EXTERNAL) in a row over 2 kB, as a
+                // 384-d vector beside its chunk is: every exact scan would then read it back
+                // from the TOAST table. MAIN keeps it in the row while it fits.
+                format!("ALTER TABLE {table} ALTER COLUMN embedding SET STORAGE MAIN"),
                 format!("CREATE INDEX {table}_tsv ON {table} USING gin (tsv)"),
             ];
-            if dim <= HNSW_MAX_DIMENSION {
-                ddl.push(format!(
-                    "CREATE INDEX {table}_hnsw ON {table} USING hnsw (embedding {ops}) WITH (m = {m}, ef_construction = {ef})"
-                ));
+            if index_now && dim <= HNSW_MAX_DIMENSION {
+                ddl.push(plan(key).ddl());
             }
             for stmt in ddl {
                 sqlx::query(AssertSqlSafe(stmt)).execute(&mut *tx).await.map_err(|e| db_error(doing, e))?;
@@ -314,23 +433,29 @@ impl VectorIo for PgVectorProvider {
             .map_err(|e| Error::internal(format!("preparing chunks failed: {e}")))??;
         let doing = "inserting chunks";
         let table = info.table();
+        // One statement per batch whatever its size (the same prepared statement every time):
+        // the columns as arrays, the embeddings in binary.
+        let sql = format!(
+            "INSERT INTO {table} (id, chunk, content, embedding) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::vector[]) \
+             ON CONFLICT (id) DO UPDATE SET chunk = EXCLUDED.chunk, content = EXCLUDED.content, embedding = EXCLUDED.embedding"
+        );
         let mut tx = self.pool.begin().await.map_err(|e| db_error(doing, e))?;
         for batch in rows.chunks(BATCH_ROWS) {
-            let values: Vec<String> = (0..batch.len())
-                .map(|i| format!("(${}, ${}, ${}, ${}::vector)", 4 * i + 1, 4 * i + 2, 4 * i + 3, 4 * i + 4))
-                .collect();
-            let sql = format!(
-                "INSERT INTO {table} (id, chunk, content, embedding) VALUES {} ON CONFLICT (id) DO UPDATE SET \
-                 chunk = EXCLUDED.chunk, content = EXCLUDED.content, embedding = EXCLUDED.embedding",
-                values.join(", ")
-            );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
-            for r in batch {
-                q = q.bind(r.id.as_str()).bind(r.json.as_str()).bind(r.text.as_str()).bind(r.vector.as_str());
-            }
-            q.execute(&mut *tx).await.map_err(|e| if table_gone(&e) { not_found(vector_store_id) } else { db_error(doing, e) })?;
+            sqlx::query(AssertSqlSafe(sql.clone()))
+                .bind(batch.iter().map(|r| r.id.as_str()).collect::<Vec<_>>())
+                .bind(batch.iter().map(|r| r.json.as_str()).collect::<Vec<_>>())
+                .bind(batch.iter().map(|r| r.text.as_str()).collect::<Vec<_>>())
+                .bind(batch.iter().map(|r| Vector(&r.vector)).collect::<Vec<_>>())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| if table_gone(&e) { not_found(vector_store_id) } else { db_error(doing, e) })?;
         }
-        tx.commit().await.map_err(|e| db_error(doing, e))
+        tx.commit().await.map_err(|e| db_error(doing, e))?;
+        if self.hnsw_min_chunks > 0 {
+            self.hnsw(info).spawn_if_due(&self.pool, vector_store_id).await;
+        }
+        Ok(())
     }
 
     async fn delete_chunks(&self, vector_store_id: &str, chunk_ids: &[String]) -> Result<()> {
@@ -364,7 +489,7 @@ impl VectorIo for PgVectorProvider {
         );
         let query = || {
             sqlx::query(AssertSqlSafe(query.clone()))
-                .bind(vector_text(embedding))
+                .bind(Vector(embedding))
                 .bind(i64::try_from(k).unwrap_or(i64::MAX))
         };
         let failed = |e: sqlx::Error| if table_gone(&e) { not_found(vector_store_id) } else { db_error(doing, e) };
@@ -412,5 +537,40 @@ impl VectorIo for PgVectorProvider {
             Ok(_) => HealthStatus::ok(),
             Err(e) => HealthStatus::error(db_error("checking the database", e).to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use lls_testkit::prerequisite::Prerequisite;
+
+    use super::*;
+
+    const POSTGRES: Prerequisite = Prerequisite {
+        what: "PostgreSQL with pgvector (LLS_TEST_POSTGRES_URL)",
+        how: "export LLS_TEST_POSTGRES_URL=$(scripts/postgres.sh start)",
+        opt_out: "LLS_TEST_NO_POSTGRES",
+    };
+
+    #[tokio::test]
+    async fn every_pooled_connection_searches_as_wide_as_configured() {
+        let url = std::env::var("LLS_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty());
+        let Some(url) = POSTGRES.require("pgvector ef_search per connection", url, "it reads the setting back") else { return };
+        let config: PgVectorConfig = serde_json::from_value(serde_json::json!({"hnsw_ef_search": 123})).unwrap();
+        let p = PgVectorProvider::connect(&url, &config).await.unwrap();
+        // Several connections held at once, so the pool opens new ones; before and after the
+        // extension's library is loaded in the session (the setting is a placeholder until then).
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            let mut c = p.pool.acquire().await.unwrap();
+            let before: String = sqlx::query_scalar("SHOW hnsw.ef_search").fetch_one(&mut *c).await.unwrap();
+            sqlx::query("SELECT '[1,2]'::vector <=> '[2,1]'::vector").execute(&mut *c).await.unwrap();
+            let after: String = sqlx::query_scalar("SHOW hnsw.ef_search").fetch_one(&mut *c).await.unwrap();
+            assert_eq!((before.as_str(), after.as_str()), ("123", "123"));
+            held.push(c);
+        }
+        assert!(p.pool.size() >= 4);
     }
 }

@@ -57,7 +57,8 @@ async fn two_servers_on_one_database_see_each_others_stores_at_once() {
 #[tokio::test]
 async fn stores_get_an_hnsw_index_up_to_its_dimension_limit_and_are_dropped_with_their_table() {
     let Some(url) = common::schema_url("pgvector indexes").await else { return };
-    let p = PgVectorProvider::connect(&url, &common::config("cosine")).await.unwrap();
+    // hnsw_min_chunks 0: the index comes with the store (the deferred build: below).
+    let p = PgVectorProvider::connect(&url, &common::eager_config("cosine")).await.unwrap();
     p.create_index(&spec("small", 8)).await.unwrap();
     p.create_index(&spec("wide", lls_vector_io_remote_pgvector::HNSW_MAX_DIMENSION + 1)).await.unwrap();
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
@@ -95,13 +96,15 @@ async fn a_database_it_cannot_reach_is_unavailable_not_a_crash() {
 async fn hnsw_searches_as_wide_as_configured_or_as_k() {
     let Some(url) = common::schema_url("pgvector ef_search").await else { return };
     let chunks = || (0..80).map(|i| chunk(&format!("c{i}"), "x", vec![i as f32, 1.0, (i % 7) as f32])).collect::<Vec<_>>();
-    // The default (100) holds on every connection: pgvector's own default, 40, would cut k = 60.
-    let p = PgVectorProvider::connect(&url, &common::config("l2")).await.unwrap();
+    // 100 holds on every connection: pgvector's own default, 40, would cut k = 60.
+    let mut config = common::eager_config("l2");
+    config.hnsw_ef_search = 100;
+    let p = PgVectorProvider::connect(&url, &config).await.unwrap();
     p.create_index(&spec("wide", 3)).await.unwrap();
     p.insert("wide", chunks()).await.unwrap();
     assert_eq!(p.query_vector("wide", &[40.0, 1.0, 3.0], 60, 0.0).await.unwrap().len(), 60);
     // A narrow setting, and a k beyond it: widened for that query.
-    let mut narrow = common::config("l2");
+    let mut narrow = common::eager_config("l2");
     narrow.hnsw_ef_search = 10;
     let p = PgVectorProvider::connect(&url, &narrow).await.unwrap();
     assert_eq!(p.query_vector("wide", &[40.0, 1.0, 3.0], 8, 0.0).await.unwrap().len(), 8);
@@ -113,11 +116,14 @@ async fn hnsw_searches_as_wide_as_configured_or_as_k() {
 #[tokio::test]
 async fn searches_walk_the_hnsw_index() {
     let Some(url) = common::schema_url("pgvector index scans").await else { return };
-    let p = PgVectorProvider::connect(&url, &common::config("cosine")).await.unwrap();
+    let mut config = common::config("cosine");
+    config.hnsw_min_chunks = 2000;
+    let p = PgVectorProvider::connect(&url, &config).await.unwrap();
     p.create_index(&spec("big", 8)).await.unwrap();
     let v = |i: usize| (0..8).map(|d| ((i * 31 + d * 17) % 101) as f32 + 1.0).collect::<Vec<f32>>();
     p.insert("big", (0..3000).map(|i| chunk(&format!("c{i}"), "x", v(i))).collect()).await.unwrap();
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    common::wait_for_hnsw(&pool, 1).await;
     sqlx::query("ANALYZE").execute(&pool).await.unwrap();
     assert_eq!(p.query_vector("big", &v(7), 10, -1.0).await.unwrap().len(), 10);
     // An idle session reports its statistics within 10 s (PostgreSQL's idle flush interval).
@@ -136,4 +142,94 @@ async fn searches_walk_the_hnsw_index() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(scans > 0, "a k-nearest search over 3000 rows must use the HNSW index, not sort every row");
+}
+
+#[tokio::test]
+async fn the_hnsw_index_is_built_once_a_store_reaches_hnsw_min_chunks_and_searches_are_exact_before() {
+    let Some(url) = common::schema_url("pgvector deferred index").await else { return };
+    let mut config = common::config("l2");
+    config.hnsw_min_chunks = 50;
+    let p = PgVectorProvider::connect(&url, &config).await.unwrap();
+    p.create_index(&spec("grows", 3)).await.unwrap();
+    let v = |i: usize| vec![i as f32, 1.0, (i % 7) as f32];
+    let chunks = |range: std::ops::Range<usize>| range.map(|i| chunk(&format!("c{i}"), "x", v(i))).collect::<Vec<_>>();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    p.insert("grows", chunks(0..40)).await.unwrap();
+    // The same ids again: still 40 chunks, below the threshold.
+    p.insert("grows", chunks(0..40)).await.unwrap();
+    assert!(common::hnsw_indexes(&pool).await.is_empty(), "40 chunks: no index yet");
+    // No index: an exact scan, every row ranked.
+    let r = p.query_vector("grows", &[20.0, 1.0, 6.0], 40, f32::NEG_INFINITY).await.unwrap();
+    assert_eq!((r.len(), r[0].id()), (40, "c20"));
+    p.insert("grows", chunks(40..60)).await.unwrap();
+    let indexes = common::wait_for_hnsw(&pool, 1).await;
+    assert!(indexes[0].contains("vector_l2_ops") && indexes[0].contains("m='16'") && indexes[0].contains("ef_construction='64'"), "{indexes:?}");
+    // Later inserts go into the index; searches find old and new rows.
+    p.insert("grows", chunks(60..80)).await.unwrap();
+    assert_eq!(p.query_vector("grows", &[70.0, 1.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c70");
+    assert_eq!(p.query_vector("grows", &[5.0, 1.0, 5.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c5");
+    assert_eq!(common::hnsw_indexes(&pool).await.len(), 1);
+}
+
+#[tokio::test]
+async fn servers_crossing_the_threshold_together_build_one_index_and_lose_no_rows() {
+    let Some(url) = common::schema_url("pgvector deferred index, replicas").await else { return };
+    let mut config = common::config("cosine");
+    config.hnsw_min_chunks = 100;
+    let mut servers = Vec::new();
+    for _ in 0..3 {
+        servers.push(std::sync::Arc::new(PgVectorProvider::connect(&url, &config).await.unwrap()));
+    }
+    servers[0].create_index(&spec("shared", 4)).await.unwrap();
+    let v = |i: usize| vec![1.0 + i as f32, (i % 5) as f32, (i % 3) as f32, 1.0];
+    // Each server inserts its own rows in several calls at once; together they cross 100 many
+    // times over, each server racing to build.
+    let mut writes = tokio::task::JoinSet::new();
+    for (s, p) in servers.iter().enumerate() {
+        for b in 0..4 {
+            let rows: Vec<_> = (0..30).map(|i| s * 1000 + b * 100 + i).map(|i| chunk(&format!("c{i}"), "x", v(i))).collect();
+            let p = p.clone();
+            writes.spawn(async move { p.insert("shared", rows).await });
+        }
+    }
+    while let Some(result) = writes.join_next().await {
+        result.unwrap().unwrap();
+    }
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let indexes = common::wait_for_hnsw(&pool, 1).await;
+    // Let any other builder finish, then look again: still one.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(common::hnsw_indexes(&pool).await, indexes);
+    let table: String = sqlx::query_scalar("SELECT 'lls_pgv_' || key FROM lls_pgvector_stores WHERE id = 'shared'").fetch_one(&pool).await.unwrap();
+    let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(&pool).await.unwrap();
+    assert_eq!(rows, 3 * 4 * 30);
+    let valid: bool = sqlx::query_scalar("SELECT bool_and(indisvalid) FROM pg_index WHERE indexrelid = to_regclass($1)")
+        .bind(format!("{table}_hnsw"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(valid);
+}
+
+#[tokio::test]
+async fn odd_text_and_metadata_come_back_as_written() {
+    let Some(url) = common::schema_url("pgvector odd text").await else { return };
+    let p = PgVectorProvider::connect(&url, &common::config("cosine")).await.unwrap();
+    p.create_index(&spec("odd", 2)).await.unwrap();
+    let text = "nul\0byte back\\slash \\N tab\there new\nline cr\rret 'single' \"double\" ünïcödé 日本語 🎉 \\x00 end";
+    let mut metadata = Map::new();
+    metadata.insert("k\0ey".into(), serde_json::json!("v\\al\tue\n\0 ✓"));
+    let mut c = Chunk::text(text, metadata.clone());
+    c.chunk_id = Some("odd\t\\id\u{e9}".into());
+    let written = EmbeddedChunk { chunk_id: "odd\t\\id\u{e9}".into(), chunk: c.clone(), embedding: vec![0.6, 0.8] };
+    p.insert("odd", vec![written, chunk("plain", "plain words", vec![1.0, 0.0])]).await.unwrap();
+    let r = p.query_vector("odd", &[0.6, 0.8], 1, 0.0).await.unwrap();
+    assert_eq!(r[0].id(), "odd\t\\id\u{e9}");
+    assert_eq!(r[0].chunk.content_text(), text);
+    assert_eq!(r[0].chunk.metadata, metadata);
+    assert_eq!(r[0].score, f32::MAX, "the binary vector arrives exactly");
+    // Full text over the stored text (its NUL dropped).
+    let k = p.query_keyword("odd", "ünïcödé", 5, 0.0).await.unwrap();
+    assert_eq!(k.iter().map(|c| c.id()).collect::<Vec<_>>(), ["odd\t\\id\u{e9}"]);
+    assert_eq!(p.query_keyword("odd", "line", 5, 0.0).await.unwrap().len(), 1);
 }

@@ -1,6 +1,6 @@
 //! PostgreSQL for the tests: `LLS_TEST_POSTGRES_URL` (with pgvector, as `scripts/postgres.sh`
 //! installs it), a schema of its own per test, the extension in `public`.
-#![allow(dead_code, clippy::expect_used)]
+#![allow(dead_code, clippy::expect_used, clippy::panic)]
 
 use lls_testkit::prerequisite::Prerequisite;
 use lls_vector_io_remote_pgvector::{PgVectorConfig, PgVectorProvider};
@@ -13,6 +13,33 @@ pub const POSTGRES: Prerequisite = Prerequisite {
 
 pub fn config(metric: &str) -> PgVectorConfig {
     serde_json::from_value(serde_json::json!({"distance_metric": metric})).expect("a config")
+}
+
+/// [`config`] with the HNSW index created with the store (`hnsw_min_chunks: 0`), as tests of
+/// the index itself want it.
+pub fn eager_config(metric: &str) -> PgVectorConfig {
+    PgVectorConfig { hnsw_min_chunks: 0, ..config(metric) }
+}
+
+/// The HNSW indexes in the pool's current schema.
+pub async fn hnsw_indexes(pool: &sqlx::PgPool) -> Vec<String> {
+    sqlx::query_scalar("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexdef LIKE '%USING hnsw%' ORDER BY indexname")
+        .fetch_all(pool)
+        .await
+        .expect("listing indexes")
+}
+
+/// Waits (up to 60 s) until the schema holds `n` HNSW indexes: a deferred build runs in the
+/// background after the insert that made the store large enough.
+pub async fn wait_for_hnsw(pool: &sqlx::PgPool, n: usize) -> Vec<String> {
+    for _ in 0..600 {
+        let found = hnsw_indexes(pool).await;
+        if found.len() >= n {
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no {n} HNSW indexes after 60 s: {:?}", hnsw_indexes(pool).await);
 }
 
 /// A URL whose connections use a fresh schema (then `public`); `None` when PostgreSQL is opted
