@@ -34,8 +34,8 @@ pub use responses::{
     AllowedTools, CreateResponseRequest, FileSearchTool, FunctionTool, Guardrail,
     IncompleteDetails, InputItemList, InputItemsQuery, InputTokensDetails, InputTool,
     ListResponsesQuery, McpToolConfig, OutputTokensDetails, RequireApproval, ResponseDeleted,
-    ResponseError, ResponseInput, ResponseList, ResponseObject, ResponseTool, ResponseUsage,
-    ResponseWithInput, TextConfig, TextFormat, WebSearchTool,
+    ResponseError, ResponseInput, ResponseList, ResponseObject, ResponsePrompt, ResponseTool,
+    ResponseUsage, ResponseWithInput, TextConfig, TextFormat, WebSearchTool,
 };
 
 #[doc(hidden)]

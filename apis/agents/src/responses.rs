@@ -255,13 +255,47 @@ impl Guardrail {
     }
 }
 
+/// `prompt`: a stored prompt template (the prompts API) whose rendered text is the response's
+/// first instructions, and the values of its variables (a string, or an `input_text` or
+/// `input_image` part). Echoed on the response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ResponsePrompt {
+    /// `pmpt_…`.
+    pub id: String,
+    /// Which version (OpenAI sends a string; a number is read too); the default one when absent.
+    #[serde(default, deserialize_with = "version_text")]
+    pub version: Option<String>,
+    #[serde(default)]
+    pub variables: Option<Map<String, Value>>,
+}
+
+fn version_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<String>, D::Error> {
+    match Option::<Value>::deserialize(deserializer)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "'prompt.version' must be a string, got {other}"
+        ))),
+    }
+}
+
+fn no_input() -> ResponseInput {
+    ResponseInput::Items(Vec::new())
+}
+
 /// `POST /v1/responses`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CreateResponseRequest {
+    /// Absent: nothing but the prompt's and the request's instructions (OpenAI allows that
+    /// with a `prompt`; without one there is nothing to send, a 400).
+    #[serde(default = "no_input")]
     pub input: ResponseInput,
     pub model: String,
     #[serde(default)]
     pub instructions: Option<String>,
+    #[serde(default)]
+    pub prompt: Option<ResponsePrompt>,
     #[serde(default)]
     pub previous_response_id: Option<String>,
     /// A `conv_…` id: the conversation's items are the context, and this turn is appended.
@@ -368,6 +402,8 @@ pub struct ResponseObject {
     #[serde(default)]
     pub instructions: Option<String>,
     /// OpenAI's fields 0.3.5 leaves out; present when the request set them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<ResponsePrompt>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<Map<String, Value>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -491,6 +527,29 @@ mod tests {
             ["g", "h"]
         );
         assert!(r.extra.contains_key("truncation"));
+    }
+
+    #[test]
+    fn a_prompt_reads_its_version_as_text_and_input_may_be_left_out() {
+        let r: CreateResponseRequest = serde_json::from_value(json!({
+            "model": "m", "prompt": {"id": "pmpt_1", "version": 2, "variables": {"a": "x"}}
+        }))
+        .unwrap();
+        assert_eq!(r.input, ResponseInput::Items(Vec::new()));
+        let prompt = r.prompt.unwrap();
+        assert_eq!((prompt.id.as_str(), prompt.version.as_deref()), ("pmpt_1", Some("2")));
+        assert_eq!(prompt.variables.unwrap()["a"], "x");
+        let r: CreateResponseRequest = serde_json::from_value(
+            json!({"model": "m", "input": "x", "prompt": {"id": "p", "version": "3"}}),
+        )
+        .unwrap();
+        assert_eq!(r.prompt.unwrap().version.as_deref(), Some("3"));
+        assert!(
+            serde_json::from_value::<CreateResponseRequest>(
+                json!({"model": "m", "prompt": {"id": "p", "version": [1]}})
+            )
+            .is_err()
+        );
     }
 
     #[test]

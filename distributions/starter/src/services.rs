@@ -6,6 +6,7 @@ extern crate lls_service_batches as _;
 extern crate lls_service_conversations as _;
 extern crate lls_service_files as _;
 extern crate lls_service_inference as _;
+extern crate lls_service_prompts as _;
 extern crate lls_service_safety as _;
 extern crate lls_service_tool_runtime as _;
 extern crate lls_service_vector_io as _;

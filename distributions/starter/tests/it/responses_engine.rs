@@ -224,6 +224,7 @@ async fn setup_with(inference: Arc<dyn Inference>, sql: Arc<dyn SqlStore>) -> Se
         vector_stores: Some(Arc::new(SearchStores { documents })),
         safety: Some(Arc::new(WordShield("forbidden"))),
         conversations: Some(conversations.clone()),
+        prompts: None,
     };
     let store = Arc::new(ResponsesStore::open(sql).await.unwrap());
     Setup {
@@ -523,6 +524,7 @@ async fn output_guardrails_cut_the_stream() {
         vector_stores: None,
         safety: Some(Arc::new(WordShield("Mock"))),
         conversations: None,
+        prompts: None,
     };
     let p: Arc<dyn Responses> =
         Arc::new(MetaReference::new(Engine::new(deps, store, Tasks::new())));

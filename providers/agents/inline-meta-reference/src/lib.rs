@@ -31,10 +31,10 @@ pub const SAMPLE_CONFIG: &str = "persistence:
 
 lls_api_agents::register_provider! {
     provider_type: PROVIDER_TYPE,
-    description: "Meta's reference agents implementation: the OpenAI Responses API (model and tool loop, file_search, web_search, MCP, guardrails, stored responses) over the stack's inference, tool runtime, vector stores, safety and conversations APIs.",
+    description: "Meta's reference agents implementation: the OpenAI Responses API (model and tool loop, file_search, web_search, MCP, guardrails, stored responses) over the stack's inference, tool runtime, vector stores, safety, conversations and prompts APIs.",
     sample_config: SAMPLE_CONFIG,
     config: MetaReferenceConfig,
     deps: [lls_api_inference::InferenceApi],
-    optional_deps: [lls_api_tool_runtime::ToolRuntimeApi, lls_api_vector_io::VectorIoApi, lls_api_safety::SafetyApi, lls_api_conversations::ConversationsApi],
+    optional_deps: [lls_api_tool_runtime::ToolRuntimeApi, lls_api_vector_io::VectorIoApi, lls_api_safety::SafetyApi, lls_api_conversations::ConversationsApi, lls_api_prompts::PromptsApi],
     build: MetaReference::build,
 }

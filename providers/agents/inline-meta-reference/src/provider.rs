@@ -39,8 +39,8 @@ impl MetaReference {
         self
     }
 
-    /// The registry's build function: needs inference; tool runtime, vector stores, safety and
-    /// conversations are used when the stack has them.
+    /// The registry's build function: needs inference; tool runtime, vector stores, safety,
+    /// conversations and prompts are used when the stack has them.
     pub async fn build(
         ctx: BuildContext,
         config: MetaReferenceConfig,
@@ -54,6 +54,7 @@ impl MetaReference {
             vector_stores: ctx.deps.get::<lls_api_vector_io::VectorIoApi>(),
             safety: ctx.deps.get::<lls_api_safety::SafetyApi>(),
             conversations: ctx.deps.get::<lls_api_conversations::ConversationsApi>(),
+            prompts: ctx.deps.get::<lls_api_prompts::PromptsApi>(),
         };
         let sql = ctx
             .stores

@@ -39,6 +39,7 @@ lls_testkit::responses_conformance!(async {
         vector_stores: Some(Arc::new(stores)),
         safety: None,
         conversations: None,
+        prompts: None,
     };
     let provider: Arc<dyn Responses> =
         Arc::new(MetaReference::new(Engine::new(deps, store, Tasks::new())));

@@ -22,6 +22,7 @@ async fn provider() -> MetaReference {
         vector_stores: None,
         safety: None,
         conversations: None,
+        prompts: None,
     };
     let store = Arc::new(
         ResponsesStore::open(stores.sql("sql_default").await.unwrap())

@@ -3,8 +3,10 @@
 //! the model (always streaming, [`step`]), runs the server-side tools it asked for
 //! ([`tools`]), feeds their results back, and stops at a final answer, a client-side function
 //! call, an approval request, or a limit. The response is stored before its terminal event.
+//! A request's stored `prompt` is rendered by [`prompt`].
 
 mod prepare;
+mod prompt;
 mod sink;
 mod step;
 mod tools;
@@ -22,6 +24,7 @@ use lls_api_conversations::Conversations;
 use lls_api_inference::{
     ChatMessage, FunctionDefinition, Inference, Role as ChatRole, Tool, ToolCall, ToolChoice,
 };
+use lls_api_prompts::Prompts;
 use lls_api_safety::Safety;
 use lls_api_tool_runtime::ToolRuntime;
 use lls_api_vector_io::VectorStores;
@@ -43,6 +46,8 @@ pub struct Deps {
     pub vector_stores: Option<Arc<dyn VectorStores>>,
     pub safety: Option<Arc<dyn Safety>>,
     pub conversations: Option<Arc<dyn Conversations>>,
+    /// Renders a request's `prompt`.
+    pub prompts: Option<Arc<dyn Prompts>>,
 }
 
 pub struct Engine {
@@ -143,6 +148,7 @@ impl Run {
             truncation: t.truncation.clone(),
             usage: self.usage.clone(),
             instructions: t.instructions.clone(),
+            prompt: t.prompt.clone(),
             metadata: Some(t.metadata.clone()),
             tool_choice: t.tool_choice_raw.clone(),
             max_output_tokens: t.max_output_tokens,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use lls_api_agents::{
     ContentPart, CreateResponseRequest, InputTool, Item, McpApprovalRequest, McpApprovalResponse,
-    McpListTools, McpToolConfig, MessageContent, ResponseInput, Role, TextConfig,
+    McpListTools, McpToolConfig, MessageContent, ResponseInput, ResponsePrompt, Role, TextConfig,
 };
 use lls_api_common::{Error, RequestContext, Result};
 use lls_api_inference::{
@@ -45,6 +45,8 @@ pub struct Turn {
     pub created_at: i64,
     pub model: String,
     pub instructions: Option<String>,
+    /// The stored prompt the request named (echoed on the response).
+    pub prompt: Option<ResponsePrompt>,
     /// The request's own input (appended to a conversation after the response).
     pub new_input: Vec<Item>,
     /// What the stored response records as its input.
@@ -350,6 +352,7 @@ impl Engine {
             input,
             model,
             instructions,
+            prompt,
             previous_response_id,
             conversation,
             store,
@@ -515,6 +518,23 @@ impl Engine {
                 ),
             );
         }
+        // The prompt's text comes first, before the request's own instructions; its images
+        // follow the input.
+        if let Some(prompt) = &prompt {
+            let rendered = self.render_prompt(ctx, prompt).await?;
+            if let Some(text) = rendered.text {
+                messages.insert(
+                    0,
+                    chat(ChatRole::System, lls_api_inference::MessageContent::Text(text)),
+                );
+            }
+            if !rendered.images.is_empty() {
+                messages.push(chat(
+                    ChatRole::User,
+                    lls_api_inference::MessageContent::Parts(rendered.images),
+                ));
+            }
+        }
         if messages.is_empty() {
             return Err(invalid(
                 "'input' holds nothing to send to the model",
@@ -549,6 +569,7 @@ impl Engine {
             created_at: lls_api_common::unix_now(),
             model,
             instructions,
+            prompt,
             new_input,
             all_input,
             messages,

@@ -336,6 +336,7 @@ mod tests {
             truncation: None,
             usage: None,
             instructions: None,
+            prompt: None,
             metadata: None,
             tool_choice: None,
             max_output_tokens: None,
