@@ -1,6 +1,7 @@
 //! The batches API (OpenAI's `/v1/batches`): a batch runs every request of a JSONL file from
 //! the files API against one endpoint (`/v1/chat/completions`, `/v1/completions`,
-//! `/v1/embeddings`) in the background and writes the answers and the failures as JSONL files.
+//! `/v1/embeddings`, and `/v1/responses` where the stack serves the Responses API) in the
+//! background and writes the answers and the failures as JSONL files.
 //! This crate holds OpenAI's batch object, the create and list shapes, the checks a create
 //! request gets before any batch exists, and the [`Batches`] trait the one batches provider
 //! (`inline::reference`) implements.
@@ -11,8 +12,8 @@ use lls_api_common::{Api, ApiSpec, Error, RequestContext, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The endpoints a batch may target, as OpenAI and 0.3.5 name them.
-pub const ENDPOINTS: [&str; 3] = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"];
+/// The endpoints a batch may target: 0.3.5's three and, as OpenAI offers it, `/v1/responses`.
+pub const ENDPOINTS: [&str; 4] = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses"];
 /// The only completion window OpenAI offers.
 pub const COMPLETION_WINDOW: &str = "24h";
 /// Seconds a batch has to finish (its `completion_window`).
@@ -175,7 +176,8 @@ pub struct BatchObject {
 pub struct CreateBatchRequest {
     /// A file of the files API holding one request per line (`{custom_id, method, url, body}`).
     pub input_file_id: String,
-    /// The endpoint every request goes to: `/v1/chat/completions`, `/v1/completions` or `/v1/embeddings`.
+    /// The endpoint every request goes to: `/v1/chat/completions`, `/v1/completions`,
+    /// `/v1/embeddings` or `/v1/responses`.
     pub endpoint: String,
     /// Always `"24h"`.
     pub completion_window: String,

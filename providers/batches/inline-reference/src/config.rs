@@ -66,7 +66,10 @@ impl ReferenceBatchesConfig {
     /// A config keeping batches in `namespace` of the kv backend `backend`, defaults elsewhere.
     pub fn new(backend: impl Into<String>, namespace: impl Into<String>) -> Self {
         ReferenceBatchesConfig {
-            kvstore: KvStoreRef { backend: backend.into(), namespace: namespace.into() },
+            kvstore: KvStoreRef {
+                backend: backend.into(),
+                namespace: namespace.into(),
+            },
             max_concurrent_batches: default_batches(),
             max_concurrent_requests_per_batch: default_requests(),
             max_requests_per_batch: DEFAULT_MAX_REQUESTS,
@@ -80,17 +83,25 @@ impl ProviderConfig for ReferenceBatchesConfig {
     fn validate(&self) -> Result<()> {
         let positive = [
             ("max_concurrent_batches", self.max_concurrent_batches),
-            ("max_concurrent_requests_per_batch", self.max_concurrent_requests_per_batch),
+            (
+                "max_concurrent_requests_per_batch",
+                self.max_concurrent_requests_per_batch,
+            ),
             ("max_requests_per_batch", self.max_requests_per_batch),
             ("max_line_bytes", self.max_line_bytes),
         ];
         for (name, value) in positive {
             if value == 0 {
-                return Err(Error::invalid(format!("config.{name}: must be at least 1")).with_param(name));
+                return Err(
+                    Error::invalid(format!("config.{name}: must be at least 1")).with_param(name)
+                );
             }
         }
         if self.kvstore.namespace.trim().is_empty() {
-            return Err(Error::invalid("config.kvstore.namespace: must not be empty").with_param("kvstore.namespace"));
+            return Err(
+                Error::invalid("config.kvstore.namespace: must not be empty")
+                    .with_param("kvstore.namespace"),
+            );
         }
         Ok(())
     }
@@ -108,14 +119,25 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(c, ReferenceBatchesConfig::new("kv_default", "batches"));
-        assert_eq!((c.max_concurrent_batches, c.max_concurrent_requests_per_batch), (1, 10));
+        assert_eq!(
+            (
+                c.max_concurrent_batches,
+                c.max_concurrent_requests_per_batch
+            ),
+            (1, 10)
+        );
     }
 
     #[test]
     fn zero_limits_and_unknown_keys_are_refused() {
         let mut c = ReferenceBatchesConfig::new("kv_default", "batches");
         c.max_concurrent_requests_per_batch = 0;
-        assert!(c.validate().unwrap_err().message().contains("max_concurrent_requests_per_batch"));
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .message()
+                .contains("max_concurrent_requests_per_batch")
+        );
         let unknown = lls_api_common::provider::parse_config::<ReferenceBatchesConfig>(&json!({
             "kvstore": {"backend": "kv_default", "namespace": "batches"}, "max_batches": 2
         }));

@@ -64,17 +64,31 @@ pub async fn check(content: &[u8], endpoint: &str, limits: Limits, models: &dyn 
             errors.push(BatchError::new(
                 "line_too_long",
                 Some(number),
-                format!("This line is {} bytes, more than the limit of {} bytes per request.", line.len(), limits.max_line_bytes),
+                format!(
+                    "This line is {} bytes, more than the limit of {} bytes per request.",
+                    line.len(),
+                    limits.max_line_bytes
+                ),
                 None,
             ));
             continue;
         }
         let Ok(value) = serde_json::from_str::<Value>(line) else {
-            errors.push(BatchError::new("invalid_json_line", Some(number), "This line is not parseable as valid JSON.", None));
+            errors.push(BatchError::new(
+                "invalid_json_line",
+                Some(number),
+                "This line is not parseable as valid JSON.",
+                None,
+            ));
             continue;
         };
         let Value::Object(request) = value else {
-            errors.push(BatchError::new("invalid_request", Some(number), "Each line must be a JSON dictionary object", None));
+            errors.push(BatchError::new(
+                "invalid_request",
+                Some(number),
+                "Each line must be a JSON dictionary object",
+                None,
+            ));
             continue;
         };
         let before = errors.len();
@@ -85,7 +99,9 @@ pub async fn check(content: &[u8], endpoint: &str, limits: Limits, models: &dyn 
             errors.push(BatchError::new(
                 "duplicate_custom_id",
                 Some(number),
-                format!("The custom_id '{id}' is used by an earlier line; each request needs its own."),
+                format!(
+                    "The custom_id '{id}' is used by an earlier line; each request needs its own."
+                ),
                 Some("custom_id"),
             ));
         }
@@ -111,22 +127,36 @@ pub async fn check(content: &[u8], endpoint: &str, limits: Limits, models: &dyn 
             }
         }
         if errors.len() == before
-            && let (Some(Value::String(custom_id)), Some(Value::Object(body))) = (request.get("custom_id"), request.get("body"))
+            && let (Some(Value::String(custom_id)), Some(Value::Object(body))) =
+                (request.get("custom_id"), request.get("body"))
         {
-            requests.push(Request { line: number, custom_id: custom_id.clone(), body: body.clone() });
+            requests.push(Request {
+                line: number,
+                custom_id: custom_id.clone(),
+                body: body.clone(),
+            });
         }
         if errors.len() > MAX_ERRORS {
             break;
         }
     }
     if errors.is_empty() && requests.is_empty() {
-        errors.push(BatchError::new("empty_file", None, "The input file has no requests.", Some("input_file_id")));
+        errors.push(BatchError::new(
+            "empty_file",
+            None,
+            "The input file has no requests.",
+            Some("input_file_id"),
+        ));
     }
     if errors.is_empty() && requests.len() > limits.max_requests {
         errors.push(BatchError::new(
             "too_many_requests",
             None,
-            format!("The input file has {} requests; a batch takes at most {}.", requests.len(), limits.max_requests),
+            format!(
+                "The input file has {} requests; a batch takes at most {}.",
+                requests.len(),
+                limits.max_requests
+            ),
             Some("input_file_id"),
         ));
     }
@@ -135,11 +165,17 @@ pub async fn check(content: &[u8], endpoint: &str, limits: Limits, models: &dyn 
         errors.push(BatchError::new(
             "too_many_errors",
             None,
-            format!("More than {MAX_ERRORS} lines are invalid; only the first {MAX_ERRORS} are listed."),
+            format!(
+                "More than {MAX_ERRORS} lines are invalid; only the first {MAX_ERRORS} are listed."
+            ),
             None,
         ));
     }
-    if errors.is_empty() { Input::Valid(requests) } else { Input::Invalid(errors) }
+    if errors.is_empty() {
+        Input::Valid(requests)
+    } else {
+        Input::Invalid(errors)
+    }
 }
 
 /// A field, its type check, its name in messages and what it must be.
@@ -148,7 +184,12 @@ type Field = (&'static str, fn(&Value) -> bool, &'static str, &'static str);
 type BodyField = (&'static str, fn(&Value) -> bool, &'static str);
 
 /// `custom_id`, `method`, `url` and `body`: present, typed, and `url` the batch's endpoint.
-fn check_envelope(request: &Map<String, Value>, line: u64, endpoint: &str, errors: &mut Vec<BatchError>) {
+fn check_envelope(
+    request: &Map<String, Value>,
+    line: u64,
+    endpoint: &str,
+    errors: &mut Vec<BatchError>,
+) {
     let fields: [Field; 4] = [
         ("custom_id", Value::is_string, "Custom_id", "a string"),
         ("method", Value::is_string, "Method", "a string"),
@@ -163,9 +204,12 @@ fn check_envelope(request: &Map<String, Value>, line: u64, endpoint: &str, error
                 format!("Missing required parameter: {field}"),
                 Some(field),
             )),
-            Some(value) if !typed(value) => {
-                errors.push(BatchError::new("invalid_request", Some(line), format!("{name} must be {what}"), Some(field)))
-            }
+            Some(value) if !typed(value) => errors.push(BatchError::new(
+                "invalid_request",
+                Some(line),
+                format!("{name} must be {what}"),
+                Some(field),
+            )),
             Some(_) => {}
         }
     }
@@ -202,24 +246,51 @@ fn check_body(body: &Map<String, Value>, line: u64, endpoint: &str, errors: &mut
         ));
     }
     let required: &[BodyField] = match endpoint {
-        "/v1/chat/completions" => &[("model", Value::is_string, "a string"), ("messages", Value::is_array, "an array")],
+        "/v1/chat/completions" => &[
+            ("model", Value::is_string, "a string"),
+            ("messages", Value::is_array, "an array"),
+        ],
         "/v1/completions" => &[
             ("model", Value::is_string, "a string"),
-            ("prompt", |v| v.is_string() || v.is_array(), "a string or an array"),
+            (
+                "prompt",
+                |v| v.is_string() || v.is_array(),
+                "a string or an array",
+            ),
+        ],
+        "/v1/responses" => &[
+            ("model", Value::is_string, "a string"),
+            (
+                "input",
+                |v| v.is_string() || v.is_array(),
+                "a string or an array of input items",
+            ),
         ],
         _ => &[
             ("model", Value::is_string, "a string"),
-            ("input", |v| v.is_string() || v.is_array(), "a string or an array of strings"),
+            (
+                "input",
+                |v| v.is_string() || v.is_array(),
+                "a string or an array of strings",
+            ),
         ],
     };
     for (field, typed, what) in required {
         let param = format!("body.{field}");
         let name = capitalized(field);
         match body.get(*field) {
-            None => errors.push(BatchError::new("invalid_request", Some(line), format!("{name} parameter is required"), Some(&param))),
-            Some(value) if !typed(value) => {
-                errors.push(BatchError::new("invalid_request", Some(line), format!("{name} must be {what}"), Some(&param)))
-            }
+            None => errors.push(BatchError::new(
+                "invalid_request",
+                Some(line),
+                format!("{name} parameter is required"),
+                Some(&param),
+            )),
+            Some(value) if !typed(value) => errors.push(BatchError::new(
+                "invalid_request",
+                Some(line),
+                format!("{name} must be {what}"),
+                Some(&param),
+            )),
             Some(_) => {}
         }
     }
@@ -227,7 +298,10 @@ fn check_body(body: &Map<String, Value>, line: u64, endpoint: &str, errors: &mut
 
 fn capitalized(word: &str) -> String {
     let mut chars = word.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -261,7 +335,10 @@ mod tests {
         }
     }
 
-    const LIMITS: Limits = Limits { max_requests: 3, max_line_bytes: 400 };
+    const LIMITS: Limits = Limits {
+        max_requests: 3,
+        max_line_bytes: 400,
+    };
 
     fn line(custom_id: &str, body: Value) -> String {
         json!({"custom_id": custom_id, "method": "POST", "url": "/v1/chat/completions", "body": body}).to_string()
@@ -276,9 +353,23 @@ mod tests {
 
     #[tokio::test]
     async fn valid_lines_become_requests_skipping_blank_ones() {
-        let text = format!("{}\n\n{}\r\n", line("a", json!({"model": "m", "messages": []})), line("b", json!({"model": "m", "messages": []})));
-        let Input::Valid(requests) = check(text.as_bytes(), "/v1/chat/completions", LIMITS, &OneModel).await else { panic!() };
-        assert_eq!(requests.iter().map(|r| (r.line, r.custom_id.as_str())).collect::<Vec<_>>(), [(1, "a"), (3, "b")]);
+        let text = format!(
+            "{}\n\n{}\r\n",
+            line("a", json!({"model": "m", "messages": []})),
+            line("b", json!({"model": "m", "messages": []}))
+        );
+        let Input::Valid(requests) =
+            check(text.as_bytes(), "/v1/chat/completions", LIMITS, &OneModel).await
+        else {
+            panic!()
+        };
+        assert_eq!(
+            requests
+                .iter()
+                .map(|r| (r.line, r.custom_id.as_str()))
+                .collect::<Vec<_>>(),
+            [(1, "a"), (3, "b")]
+        );
     }
 
     #[tokio::test]
@@ -299,14 +390,30 @@ mod tests {
         let want: Vec<(String, Option<u64>, Option<String>)> = vec![
             ("invalid_json_line".into(), Some(2), None),
             ("invalid_request".into(), Some(3), None),
-            ("missing_required_parameter".into(), Some(4), Some("custom_id".into())),
+            (
+                "missing_required_parameter".into(),
+                Some(4),
+                Some("custom_id".into()),
+            ),
             ("model_not_found".into(), Some(5), Some("body.model".into())),
-            ("streaming_unsupported".into(), Some(6), Some("body.stream".into())),
-            ("duplicate_custom_id".into(), Some(7), Some("custom_id".into())),
+            (
+                "streaming_unsupported".into(),
+                Some(6),
+                Some("body.stream".into()),
+            ),
+            (
+                "duplicate_custom_id".into(),
+                Some(7),
+                Some("custom_id".into()),
+            ),
             ("invalid_request".into(), Some(8), Some("method".into())),
             ("invalid_url".into(), Some(8), Some("url".into())),
             ("invalid_request".into(), Some(8), Some("body.model".into())),
-            ("invalid_request".into(), Some(8), Some("body.messages".into())),
+            (
+                "invalid_request".into(),
+                Some(8),
+                Some("body.messages".into()),
+            ),
             ("line_too_long".into(), Some(9), None),
         ];
         assert_eq!(codes, want);
@@ -315,18 +422,30 @@ mod tests {
     #[tokio::test]
     async fn empty_files_too_many_requests_and_non_utf8_fail() {
         assert_eq!(errors("\n \n").await[0].0, "empty_file");
-        let four: Vec<String> = (0..4).map(|i| line(&i.to_string(), json!({"model": "m", "messages": []}))).collect();
+        let four: Vec<String> = (0..4)
+            .map(|i| line(&i.to_string(), json!({"model": "m", "messages": []})))
+            .collect();
         assert_eq!(errors(&four.join("\n")).await[0].0, "too_many_requests");
-        let Input::Invalid(e) = check(&[0xff, 0xfe], "/v1/chat/completions", LIMITS, &OneModel).await else { panic!() };
+        let Input::Invalid(e) =
+            check(&[0xff, 0xfe], "/v1/chat/completions", LIMITS, &OneModel).await
+        else {
+            panic!()
+        };
         assert_eq!(e[0].code, "invalid_request");
     }
 
     #[tokio::test]
     async fn endpoints_require_their_own_fields() {
         let text = json!({"custom_id": "a", "method": "POST", "url": "/v1/embeddings", "body": {"model": "m"}}).to_string();
-        let Input::Invalid(e) = check(text.as_bytes(), "/v1/embeddings", LIMITS, &OneModel).await else { panic!() };
+        let Input::Invalid(e) = check(text.as_bytes(), "/v1/embeddings", LIMITS, &OneModel).await
+        else {
+            panic!()
+        };
         assert_eq!(e[0].param.as_deref(), Some("body.input"));
         let text = json!({"custom_id": "a", "method": "POST", "url": "/v1/completions", "body": {"model": "m", "prompt": ["x", "y"]}}).to_string();
-        assert!(matches!(check(text.as_bytes(), "/v1/completions", LIMITS, &OneModel).await, Input::Valid(_)));
+        assert!(matches!(
+            check(text.as_bytes(), "/v1/completions", LIMITS, &OneModel).await,
+            Input::Valid(_)
+        ));
     }
 }

@@ -3,6 +3,7 @@
 //! run in the background with bounded concurrency, progress is flushed to the provider's kv
 //! store (a restart or another replica resumes the batch without rerunning what finished), and
 //! the results and errors become JSONL files of the files API in OpenAI's line format.
+//! `/v1/responses` batches run through the agents API when the stack serves it.
 #![doc = include_str!("../README.md")]
 
 mod config;
@@ -11,7 +12,9 @@ mod provider;
 mod records;
 mod run;
 
-pub use config::{DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_REQUESTS, ReferenceBatchesConfig, ResponseBody};
+pub use config::{
+    DEFAULT_MAX_LINE_BYTES, DEFAULT_MAX_REQUESTS, ReferenceBatchesConfig, ResponseBody,
+};
 pub use provider::{Parts, RESOURCE_TYPE, ReferenceBatches};
 
 pub const PROVIDER_TYPE: &str = "inline::reference";
@@ -30,5 +33,6 @@ lls_api_batches::register_provider! {
     sample_config: SAMPLE_CONFIG,
     config: ReferenceBatchesConfig,
     deps: [lls_api_inference::InferenceApi, lls_api_files::FilesApi, lls_api_models::ModelsApi],
+    optional_deps: [lls_api_agents::AgentsApi],
     build: ReferenceBatches::build,
 }

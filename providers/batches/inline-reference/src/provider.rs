@@ -10,9 +10,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use lls_api_agents::Responses;
 use lls_api_batches::{
-    BatchObject, BatchStatus, Batches, CreateBatchRequest, DEFAULT_PAGE, ListBatchesQuery, ListBatchesResponse, MAX_PAGE,
-    COMPLETION_WINDOW_SECONDS,
+    BatchObject, BatchStatus, Batches, COMPLETION_WINDOW_SECONDS, CreateBatchRequest, DEFAULT_PAGE,
+    ListBatchesQuery, ListBatchesResponse, MAX_PAGE,
 };
 use lls_api_common::access::{Action, ProtectedResource};
 use lls_api_common::replicas::{HEARTBEAT_EVERY, Presence};
@@ -43,6 +44,8 @@ pub(crate) struct Inner {
     pub(crate) inference: Arc<dyn Inference>,
     pub(crate) files: Arc<dyn Files>,
     pub(crate) models: Arc<dyn Models>,
+    /// The Responses API, when the stack serves it (for `/v1/responses` batches).
+    pub(crate) responses: Option<Arc<dyn Responses>>,
     pub(crate) presence: Arc<Presence>,
     pub(crate) tasks: Tasks,
     /// One permit per batch this replica may run at once.
@@ -58,23 +61,50 @@ pub struct Parts {
     pub inference: Arc<dyn Inference>,
     pub files: Arc<dyn Files>,
     pub models: Arc<dyn Models>,
+    /// The Responses API, for `/v1/responses` batches (`None`: such batches are refused).
+    pub responses: Option<Arc<dyn Responses>>,
     pub tasks: Tasks,
 }
 
 impl ReferenceBatches {
     /// The registry's build function: needs inference (with models) and files.
-    pub async fn build(ctx: BuildContext, config: ReferenceBatchesConfig) -> Result<Arc<dyn Batches>> {
+    pub async fn build(
+        ctx: BuildContext,
+        config: ReferenceBatchesConfig,
+    ) -> Result<Arc<dyn Batches>> {
         let missing = |api: &str| {
             Error::invalid(format!(
                 "provider '{}' (inline::reference batches) needs {api} in run.yaml",
                 ctx.provider_id
             ))
         };
-        let inference = ctx.deps.get::<lls_api_inference::InferenceApi>().ok_or_else(|| missing("an inference provider"))?;
-        let models = ctx.deps.get::<lls_api_models::ModelsApi>().ok_or_else(|| missing("an inference provider"))?;
-        let files = ctx.deps.get::<lls_api_files::FilesApi>().ok_or_else(|| missing("a files provider"))?;
+        let inference = ctx
+            .deps
+            .get::<lls_api_inference::InferenceApi>()
+            .ok_or_else(|| missing("an inference provider"))?;
+        let models = ctx
+            .deps
+            .get::<lls_api_models::ModelsApi>()
+            .ok_or_else(|| missing("an inference provider"))?;
+        let files = ctx
+            .deps
+            .get::<lls_api_files::FilesApi>()
+            .ok_or_else(|| missing("a files provider"))?;
+        let responses = ctx
+            .deps
+            .get::<lls_api_agents::AgentsApi>()
+            .map(|agents| agents.responses());
         let kv = ctx.stores.kv(&config.kvstore).await?;
-        let provider = ReferenceBatches::start(Parts { config, kv, inference, files, models, tasks: ctx.tasks.clone() }).await?;
+        let parts = Parts {
+            config,
+            kv,
+            inference,
+            files,
+            models,
+            responses,
+            tasks: ctx.tasks.clone(),
+        };
+        let provider = ReferenceBatches::start(parts).await?;
         Ok(Arc::new(provider))
     }
 
@@ -108,6 +138,7 @@ impl ReferenceBatches {
                 inference: parts.inference,
                 files: parts.files,
                 models: parts.models,
+                responses: parts.responses,
                 presence,
                 tasks: parts.tasks,
                 slots,
@@ -123,13 +154,19 @@ impl ReferenceBatches {
 
     /// Batches scheduled on this replica, running or waiting.
     pub fn scheduled(&self) -> usize {
-        self.inner.running.lock().map(|r| r.len()).unwrap_or_default()
+        self.inner
+            .running
+            .lock()
+            .map(|r| r.len())
+            .unwrap_or_default()
     }
 }
 
 impl Inner {
     fn running(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
-        self.running.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Runs batch `id` here in the background (once: a batch already scheduled is left alone).
@@ -172,10 +209,17 @@ impl Inner {
                 self.schedule(id);
                 continue;
             }
-            if self.presence.is_live(&batch.worker).await? || !self.presence.claim(&format!("batch:{id}"), &batch.worker).await? {
+            if self.presence.is_live(&batch.worker).await?
+                || !self
+                    .presence
+                    .claim(&format!("batch:{id}"), &batch.worker)
+                    .await?
+            {
                 continue;
             }
-            let Some(mut raw) = self.records.raw_batch(id).await? else { continue };
+            let Some(mut raw) = self.records.raw_batch(id).await? else {
+                continue;
+            };
             tracing::info!(batch = %id, from = %raw.worker, "taking over a batch whose replica is gone");
             raw.worker = me;
             self.records.put_batch(&raw).await?;
@@ -185,11 +229,20 @@ impl Inner {
     }
 
     /// The batch if `ctx` may do `action` to it; otherwise (or when there is none) not found.
-    async fn authorized(&self, ctx: &RequestContext, id: &str, action: Action) -> Result<StoredBatch> {
-        let not_found = || Error::not_found(format!("Batch '{id}' not found.")).with_param("batch_id");
+    async fn authorized(
+        &self,
+        ctx: &RequestContext,
+        id: &str,
+        action: Action,
+    ) -> Result<StoredBatch> {
+        let not_found =
+            || Error::not_found(format!("Batch '{id}' not found.")).with_param("batch_id");
         let batch = self.records.batch(id).await?.ok_or_else(not_found)?;
-        ctx.authorize(action, &ProtectedResource::new(RESOURCE_TYPE, id, batch.owner.as_ref()))
-            .map_err(|r| r.or_not_found(not_found))?;
+        ctx.authorize(
+            action,
+            &ProtectedResource::new(RESOURCE_TYPE, id, batch.owner.as_ref()),
+        )
+        .map_err(|r| r.or_not_found(not_found))?;
         Ok(batch)
     }
 
@@ -203,7 +256,9 @@ impl Inner {
         }
         Err(Error::new(
             ErrorKind::Conflict,
-            format!("A batch with this idempotency key ('{id}') is being created by another request; retry shortly."),
+            format!(
+                "A batch with this idempotency key ('{id}') is being created by another request; retry shortly."
+            ),
         ))
     }
 }
@@ -228,7 +283,11 @@ fn batch_id(ctx: &RequestContext, idempotency_key: Option<&str>) -> String {
 }
 
 /// Whether a second create with the same key asks for the same batch.
-fn same_request(batch: &BatchObject, request: &CreateBatchRequest, metadata: &Option<std::collections::BTreeMap<String, String>>) -> bool {
+fn same_request(
+    batch: &BatchObject,
+    request: &CreateBatchRequest,
+    metadata: &Option<std::collections::BTreeMap<String, String>>,
+) -> bool {
     batch.input_file_id == request.input_file_id
         && batch.endpoint == request.endpoint
         && batch.completion_window == request.completion_window
@@ -237,15 +296,31 @@ fn same_request(batch: &BatchObject, request: &CreateBatchRequest, metadata: &Op
 
 #[async_trait]
 impl Batches for ReferenceBatches {
-    async fn create_batch(&self, ctx: &RequestContext, request: CreateBatchRequest) -> Result<BatchObject> {
+    async fn create_batch(
+        &self,
+        ctx: &RequestContext,
+        request: CreateBatchRequest,
+    ) -> Result<BatchObject> {
         let metadata = request.validate()?;
-        ctx.check(Action::Create, &ProtectedResource::new(RESOURCE_TYPE, "", None))?;
+        if request.endpoint == "/v1/responses" && self.inner.responses.is_none() {
+            return Err(Error::invalid(
+                "Invalid value: '/v1/responses'. This stack does not serve the Responses API (run.yaml has no agents provider).",
+            )
+            .with_param("endpoint")
+            .with_code("invalid_value"));
+        }
+        ctx.check(
+            Action::Create,
+            &ProtectedResource::new(RESOURCE_TYPE, "", None),
+        )?;
         let inner = &self.inner;
         let id = batch_id(ctx, request.idempotency_key.as_deref());
         if let Some(key) = request.idempotency_key.as_deref() {
             let existing = match inner.records.raw_batch(&id).await? {
                 Some(batch) => Some(batch),
-                None if !inner.records.claim_creation(&id).await? => Some(inner.created_elsewhere(&id).await?),
+                None if !inner.records.claim_creation(&id).await? => {
+                    Some(inner.created_elsewhere(&id).await?)
+                }
                 None => None,
             };
             if let Some(existing) = existing {
@@ -257,12 +332,24 @@ impl Batches for ReferenceBatches {
                     .with_param("idempotency_key")
                     .with_code("idempotency_key_conflict"));
                 }
-                return Ok(inner.records.batch(&id).await?.map(|b| b.object).unwrap_or(existing.object));
+                return Ok(inner
+                    .records
+                    .batch(&id)
+                    .await?
+                    .map(|b| b.object)
+                    .unwrap_or(existing.object));
             }
         }
         let input_unreadable = match inner.files.retrieve(ctx, &request.input_file_id).await {
             Ok(_) => false,
-            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::InvalidRequest | ErrorKind::Forbidden) => true,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::NotFound | ErrorKind::InvalidRequest | ErrorKind::Forbidden
+                ) =>
+            {
+                true
+            }
             Err(e) => return Err(e),
         };
         let now = unix_now();
@@ -290,14 +377,23 @@ impl Batches for ReferenceBatches {
             model: None,
             usage: None,
         };
-        let stored = StoredBatch { object, owner: ctx.owner(), worker: inner.presence.id().to_owned(), input_unreadable };
+        let stored = StoredBatch {
+            object,
+            owner: ctx.owner(),
+            worker: inner.presence.id().to_owned(),
+            input_unreadable,
+        };
         inner.records.put_batch(&stored).await?;
         inner.schedule(&id);
         Ok(stored.object)
     }
 
     async fn retrieve_batch(&self, ctx: &RequestContext, batch_id: &str) -> Result<BatchObject> {
-        Ok(self.inner.authorized(ctx, batch_id, Action::Read).await?.object)
+        Ok(self
+            .inner
+            .authorized(ctx, batch_id, Action::Read)
+            .await?
+            .object)
     }
 
     async fn cancel_batch(&self, ctx: &RequestContext, batch_id: &str) -> Result<BatchObject> {
@@ -312,14 +408,27 @@ impl Batches for ReferenceBatches {
             }
             _ => {}
         }
-        self.inner.records.request_cancel(batch_id, unix_now()).await?;
+        self.inner
+            .records
+            .request_cancel(batch_id, unix_now())
+            .await?;
         if let Some(token) = self.inner.running().get(batch_id) {
             token.cancel();
         }
-        Ok(self.inner.records.batch(batch_id).await?.map(|b| b.object).unwrap_or(batch.object))
+        Ok(self
+            .inner
+            .records
+            .batch(batch_id)
+            .await?
+            .map(|b| b.object)
+            .unwrap_or(batch.object))
     }
 
-    async fn list_batches(&self, ctx: &RequestContext, query: ListBatchesQuery) -> Result<ListBatchesResponse> {
+    async fn list_batches(
+        &self,
+        ctx: &RequestContext,
+        query: ListBatchesQuery,
+    ) -> Result<ListBatchesResponse> {
         let limit = page_limit(query.limit, DEFAULT_PAGE, MAX_PAGE)?;
         let mut batches: Vec<BatchObject> = self
             .inner
@@ -327,12 +436,24 @@ impl Batches for ReferenceBatches {
             .all_batches()
             .await?
             .into_iter()
-            .filter(|b| ctx.can(Action::Read, &ProtectedResource::new(RESOURCE_TYPE, &b.object.id, b.owner.as_ref())))
+            .filter(|b| {
+                ctx.can(
+                    Action::Read,
+                    &ProtectedResource::new(RESOURCE_TYPE, &b.object.id, b.owner.as_ref()),
+                )
+            })
             .map(|b| b.object)
             .collect();
-        batches.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| b.id.cmp(&a.id)));
+        batches.sort_by(|a, b| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| b.id.cmp(&a.id))
+        });
         let start = match query.after.as_deref() {
-            Some(after) => batches.iter().position(|b| b.id == after).map_or(0, |i| i + 1),
+            Some(after) => batches
+                .iter()
+                .position(|b| b.id == after)
+                .map_or(0, |i| i + 1),
             None => 0,
         };
         let rest = batches.split_off(start.min(batches.len()));

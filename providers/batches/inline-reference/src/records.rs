@@ -120,12 +120,19 @@ impl Records {
             .filter_map(|k| k.strip_prefix(CANCEL).map(str::to_owned))
             .collect();
         let mut batches = Vec::new();
-        for raw in self.kv.values_in_range(BATCH, &format!("{BATCH}{RANGE_END}")).await? {
+        for raw in self
+            .kv
+            .values_in_range(BATCH, &format!("{BATCH}{RANGE_END}"))
+            .await?
+        {
             match serde_json::from_str::<StoredBatch>(&raw) {
                 Ok(mut b) => {
                     if !b.object.status.is_terminal() && cancels.contains(&b.object.id) {
                         // The time is read only for the batches it changes.
-                        let at = self.cancel_requested(&b.object.id).await?.unwrap_or_else(unix_now);
+                        let at = self
+                            .cancel_requested(&b.object.id)
+                            .await?
+                            .unwrap_or_else(unix_now);
                         show_cancel(&mut b, at);
                     }
                     batches.push(b);
@@ -137,16 +144,28 @@ impl Records {
     }
 
     pub async fn put_batch(&self, batch: &StoredBatch) -> Result<()> {
-        self.kv.set(&format!("{BATCH}{}", batch.object.id), &serde_json::to_string(batch)?, None).await
+        self.kv
+            .set(
+                &format!("{BATCH}{}", batch.object.id),
+                &serde_json::to_string(batch)?,
+                None,
+            )
+            .await
     }
 
     /// When a cancel was asked for, if it was.
     pub async fn cancel_requested(&self, id: &str) -> Result<Option<i64>> {
-        Ok(self.kv.get(&format!("{CANCEL}{id}")).await?.map(|at| at.parse().unwrap_or_else(|_| unix_now())))
+        Ok(self
+            .kv
+            .get(&format!("{CANCEL}{id}"))
+            .await?
+            .map(|at| at.parse().unwrap_or_else(|_| unix_now())))
     }
 
     pub async fn request_cancel(&self, id: &str, at: i64) -> Result<()> {
-        self.kv.set(&format!("{CANCEL}{id}"), &at.to_string(), None).await
+        self.kv
+            .set(&format!("{CANCEL}{id}"), &at.to_string(), None)
+            .await
     }
 
     /// The batch ended: its cancel request has done its work.
@@ -157,7 +176,10 @@ impl Records {
     /// Every finished request of a batch, and the number the next page gets.
     pub async fn results(&self, id: &str) -> Result<(Vec<Finished>, u64)> {
         let prefix = format!("{RESULTS}{id}:");
-        let pages = self.kv.values_in_range(&prefix, &format!("{prefix}{RANGE_END}")).await?;
+        let pages = self
+            .kv
+            .values_in_range(&prefix, &format!("{prefix}{RANGE_END}"))
+            .await?;
         let next = pages.len() as u64;
         let mut all = Vec::new();
         for raw in pages {
@@ -167,13 +189,23 @@ impl Records {
     }
 
     pub async fn put_results(&self, id: &str, page: u64, results: &[Finished]) -> Result<()> {
-        self.kv.set(&format!("{RESULTS}{id}:{page:08}"), &serde_json::to_string(results)?, None).await
+        self.kv
+            .set(
+                &format!("{RESULTS}{id}:{page:08}"),
+                &serde_json::to_string(results)?,
+                None,
+            )
+            .await
     }
 
     /// Drops a finished batch's result pages (its files hold them now).
     pub async fn drop_results(&self, id: &str) -> Result<()> {
         let prefix = format!("{RESULTS}{id}:");
-        for key in self.kv.keys_in_range(&prefix, &format!("{prefix}{RANGE_END}")).await? {
+        for key in self
+            .kv
+            .keys_in_range(&prefix, &format!("{prefix}{RANGE_END}"))
+            .await?
+        {
             self.kv.delete(&key).await?;
         }
         Ok(())

@@ -12,7 +12,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::StreamExt;
-use lls_api_batches::{BatchError, BatchErrors, BatchStatus, BatchUsage, InputTokensDetails, OutputTokensDetails, RequestCounts};
+use lls_api_agents::CreateResponseRequest;
+use lls_api_batches::{
+    BatchError, BatchErrors, BatchStatus, BatchUsage, InputTokensDetails, OutputTokensDetails,
+    RequestCounts,
+};
 use lls_api_common::access::{AccessPolicy, Action, Caller, OwnerFilter, ProtectedResource, User};
 use lls_api_common::{Error, ErrorKind, RequestContext, Result, unix_now};
 use lls_api_files::{FilePurpose, UploadFile};
@@ -62,8 +66,16 @@ impl Inner {
         if batch.object.status == BatchStatus::Validating {
             batch.object.status = BatchStatus::InProgress;
             batch.object.in_progress_at = Some(unix_now());
-            batch.object.request_counts = Some(RequestCounts { total: requests.len() as u64, completed: 0, failed: 0 });
-            batch.object.model = requests.first().and_then(|r| r.body.get("model")).and_then(Value::as_str).map(str::to_owned);
+            batch.object.request_counts = Some(RequestCounts {
+                total: requests.len() as u64,
+                completed: 0,
+                failed: 0,
+            });
+            batch.object.model = requests
+                .first()
+                .and_then(|r| r.body.get("model"))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             self.records.put_batch(&batch).await?;
         }
         match self.execute(&mut batch, requests, cancel).await? {
@@ -92,70 +104,132 @@ impl Inner {
         }
         let content = match self.files.content(&on_behalf_of(batch), file_id).await {
             Ok(content) => content.content,
-            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::InvalidRequest | ErrorKind::Forbidden) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::NotFound | ErrorKind::InvalidRequest | ErrorKind::Forbidden
+                ) =>
+            {
                 return Ok(missing());
             }
             Err(e) => return Err(e),
         };
-        let limits = Limits { max_requests: self.config.max_requests_per_batch, max_line_bytes: self.config.max_line_bytes };
-        Ok(input::check(&content, &batch.object.endpoint, limits, self.models.as_ref()).await)
+        let limits = Limits {
+            max_requests: self.config.max_requests_per_batch,
+            max_line_bytes: self.config.max_line_bytes,
+        };
+        Ok(input::check(
+            &content,
+            &batch.object.endpoint,
+            limits,
+            self.models.as_ref(),
+        )
+        .await)
     }
 
     /// Sends the requests not yet finished, flushing results as they come.
-    async fn execute(self: &Arc<Self>, batch: &mut StoredBatch, requests: Vec<Request>, cancel: &CancellationToken) -> Result<Stop> {
+    async fn execute(
+        self: &Arc<Self>,
+        batch: &mut StoredBatch,
+        requests: Vec<Request>,
+        cancel: &CancellationToken,
+    ) -> Result<Stop> {
         let id = batch.object.id.clone();
         let (finished, mut page) = self.records.results(&id).await?;
         let done: HashSet<u64> = finished.iter().map(|f| f.line).collect();
         let mut tally = Tally::default();
         finished.iter().for_each(|f| tally.add(f));
-        let todo: Vec<Request> = requests.into_iter().filter(|r| !done.contains(&r.line)).collect();
+        let todo: Vec<Request> = requests
+            .into_iter()
+            .filter(|r| !done.contains(&r.line))
+            .collect();
         let endpoint = batch.object.endpoint.clone();
         let ctx = on_behalf_of(batch);
-        let mut answers = futures::stream::iter(todo)
-            .map(|request| {
-                let (inner, ctx, endpoint, id) = (self.clone(), ctx.clone(), endpoint.clone(), id.clone());
-                async move { inner.answer(&ctx, &id, &endpoint, request).await }
-            })
-            .buffer_unordered(self.config.max_concurrent_requests_per_batch);
+        let id_for_requests = id.clone();
+        // The requests (the producer) and the flushing (the consumer) are polled side by side,
+        // so requests keep going while a flush waits for the store, and a request paused while
+        // holding a pooled connection can never starve the flush of one.
         let mut pending: Vec<Finished> = Vec::new();
-        let mut tick = tokio::time::interval(FLUSH_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let stop = loop {
-            tokio::select! {
-                biased;
-                () = cancel.cancelled() => break Stop::Cancelled,
-                () = self.tasks.stopping() => break Stop::ShuttingDown,
-                answer = answers.next() => match answer {
-                    Some(finished) => {
-                        pending.push(finished);
-                        if pending.len() >= FLUSH_AT {
-                            self.flush(batch, &mut pending, &mut page, &mut tally).await?;
-                        }
-                    }
-                    None => break Stop::Done,
-                },
-                _ = tick.tick() => {
-                    self.flush(batch, &mut pending, &mut page, &mut tally).await?;
-                    if self.records.cancel_requested(&id).await?.is_some() {
-                        break Stop::Cancelled;
-                    }
-                    if expired(batch) {
-                        break Stop::Expired;
+        let stop = {
+            let (tx, mut rx) = tokio::sync::mpsc::channel::<Finished>(FLUSH_AT);
+            let concurrency = self.config.max_concurrent_requests_per_batch;
+            let producer = async move {
+                let mut answers = futures::stream::iter(todo)
+                    .map(|request| {
+                        let (inner, ctx, endpoint, id) = (
+                            self.clone(),
+                            ctx.clone(),
+                            endpoint.clone(),
+                            id_for_requests.clone(),
+                        );
+                        async move { inner.answer(&ctx, &id, &endpoint, request).await }
+                    })
+                    .buffer_unordered(concurrency);
+                while let Some(finished) = answers.next().await {
+                    if tx.send(finished).await.is_err() {
+                        break;
                     }
                 }
+            };
+            let consumer = async {
+                let mut tick = tokio::time::interval(FLUSH_EVERY);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tokio::select! {
+                        biased;
+                        () = cancel.cancelled() => break Ok::<Stop, Error>(Stop::Cancelled),
+                        () = self.tasks.stopping() => break Ok(Stop::ShuttingDown),
+                        finished = rx.recv() => match finished {
+                            Some(finished) => {
+                                pending.push(finished);
+                                if pending.len() >= FLUSH_AT {
+                                    self.flush(batch, &mut pending, &mut page, &mut tally).await?;
+                                }
+                            }
+                            None => break Ok(Stop::Done),
+                        },
+                        _ = tick.tick() => {
+                            self.flush(batch, &mut pending, &mut page, &mut tally).await?;
+                            if self.records.cancel_requested(&id).await?.is_some() {
+                                break Ok(Stop::Cancelled);
+                            }
+                            if expired(batch) {
+                                break Ok(Stop::Expired);
+                            }
+                        }
+                    }
+                }
+            };
+            tokio::pin!(producer);
+            tokio::pin!(consumer);
+            let mut produced = false;
+            // Ends when the consumer does; the producer (and the requests in flight) are dropped then.
+            loop {
+                tokio::select! {
+                    stop = &mut consumer => break stop,
+                    () = &mut producer, if !produced => produced = true,
+                }
             }
-        };
-        drop(answers);
-        self.flush(batch, &mut pending, &mut page, &mut tally).await?;
+        }?;
+        self.flush(batch, &mut pending, &mut page, &mut tally)
+            .await?;
         Ok(stop)
     }
 
     /// Stores what finished since the last flush as one page, then the batch's counts.
-    async fn flush(&self, batch: &mut StoredBatch, pending: &mut Vec<Finished>, page: &mut u64, tally: &mut Tally) -> Result<()> {
+    async fn flush(
+        &self,
+        batch: &mut StoredBatch,
+        pending: &mut Vec<Finished>,
+        page: &mut u64,
+        tally: &mut Tally,
+    ) -> Result<()> {
         if pending.is_empty() {
             return Ok(());
         }
-        self.records.put_results(&batch.object.id, *page, pending).await?;
+        self.records
+            .put_results(&batch.object.id, *page, pending)
+            .await?;
         *page += 1;
         pending.iter().for_each(|f| tally.add(f));
         pending.clear();
@@ -164,21 +238,43 @@ impl Inner {
     }
 
     /// One request's result line.
-    async fn answer(&self, ctx: &RequestContext, batch_id: &str, endpoint: &str, request: Request) -> Finished {
-        let request_id = format!("batch_req_{}_{}", batch_id.trim_start_matches("batch_"), request.line);
+    async fn answer(
+        &self,
+        ctx: &RequestContext,
+        batch_id: &str,
+        endpoint: &str,
+        request: Request,
+    ) -> Finished {
+        let request_id = format!(
+            "batch_req_{}_{}",
+            batch_id.trim_start_matches("batch_"),
+            request.line
+        );
         let answer = self.call(ctx, endpoint, request.body).await;
         let (ok, status, body, tokens, error) = match answer {
             Ok(bytes) => {
                 let tokens = tokens_of(&bytes);
-                match String::from_utf8(bytes.to_vec()).ok().and_then(|text| RawValue::from_string(text).ok()) {
+                match String::from_utf8(bytes.to_vec())
+                    .ok()
+                    .and_then(|text| RawValue::from_string(text).ok())
+                {
                     Some(raw) => (true, 200, raw, tokens, None),
                     None => {
-                        let e = Error::new(ErrorKind::UpstreamError, "the endpoint's answer is not JSON");
+                        let e = Error::new(
+                            ErrorKind::UpstreamError,
+                            "the endpoint's answer is not JSON",
+                        );
                         (false, 502, raw_json(&e.body()), Tokens::default(), Some(e))
                     }
                 }
             }
-            Err(e) => (false, e.kind().http_status(), raw_json(&e.body()), Tokens::default(), Some(e)),
+            Err(e) => (
+                false,
+                e.kind().http_status(),
+                raw_json(&e.body()),
+                Tokens::default(),
+                Some(e),
+            ),
         };
         let body = match self.config.response_body {
             ResponseBody::Object => body,
@@ -187,30 +283,73 @@ impl Inner {
         let line = ResultLine {
             id: &request_id,
             custom_id: &request.custom_id,
-            response: ResultResponse { status_code: status, request_id: &request_id, body: &body },
-            error: error.as_ref().map(|e| LineError { code: e.code().unwrap_or(e.kind().as_str()).to_owned(), message: e.to_string() }),
+            response: ResultResponse {
+                status_code: status,
+                request_id: &request_id,
+                body: &body,
+            },
+            error: error.as_ref().map(|e| LineError {
+                code: e.code().unwrap_or(e.kind().as_str()).to_owned(),
+                message: e.to_string(),
+            }),
         };
         let text = serde_json::to_string(&line).unwrap_or_default();
-        Finished { line: request.line, ok, text, tokens }
+        Finished {
+            line: request.line,
+            ok,
+            text,
+            tokens,
+        }
     }
 
     /// Sends one body to the endpoint, as `/v1/...` would; the answer's JSON bytes.
-    async fn call(&self, ctx: &RequestContext, endpoint: &str, body: Map<String, Value>) -> Result<Bytes> {
+    async fn call(
+        &self,
+        ctx: &RequestContext,
+        endpoint: &str,
+        body: Map<String, Value>,
+    ) -> Result<Bytes> {
         let body = Value::Object(body);
         match endpoint {
             "/v1/chat/completions" => {
                 let request: ChatCompletionRequest = serde_json::from_value(body)?;
                 match self.inference.chat_completion(ctx, request).await? {
                     Output::Complete(answer) => answer.to_bytes(),
-                    Output::Stream(_) => Err(Error::invalid("Streaming is not supported in batch processing").with_param("stream")),
+                    Output::Stream(_) => Err(Error::invalid(
+                        "Streaming is not supported in batch processing",
+                    )
+                    .with_param("stream")),
                 }
             }
             "/v1/completions" => {
                 let request: CompletionRequest = serde_json::from_value(body)?;
                 match self.inference.completion(ctx, request).await? {
                     Output::Complete(answer) => answer.to_bytes(),
-                    Output::Stream(_) => Err(Error::invalid("Streaming is not supported in batch processing").with_param("stream")),
+                    Output::Stream(_) => Err(Error::invalid(
+                        "Streaming is not supported in batch processing",
+                    )
+                    .with_param("stream")),
                 }
+            }
+            "/v1/responses" => {
+                let request: CreateResponseRequest = serde_json::from_value(body)?;
+                let responses = self
+                    .responses
+                    .as_ref()
+                    .ok_or_else(|| Error::invalid("this stack does not serve the Responses API"))?;
+                let mut events = responses.create_response(ctx, request).await?;
+                while let Some(emitted) = events.next().await {
+                    if let Some(cause) = emitted.cause {
+                        return Err(cause);
+                    }
+                    if let Some(response) = emitted.event.terminal_response() {
+                        return Ok(Bytes::from(serde_json::to_vec(response)?));
+                    }
+                }
+                Err(Error::new(
+                    ErrorKind::UpstreamError,
+                    "the response ended without a final event",
+                ))
             }
             _ => {
                 let request: EmbeddingsRequest = serde_json::from_value(body)?;
@@ -251,8 +390,16 @@ impl Inner {
         }
         tally.apply(batch);
         for ok in [true, false] {
-            let recorded = if ok { &batch.object.output_file_id } else { &batch.object.error_file_id };
-            let lines: Vec<&str> = finished.iter().filter(|f| f.ok == ok).map(|f| f.text.as_str()).collect();
+            let recorded = if ok {
+                &batch.object.output_file_id
+            } else {
+                &batch.object.error_file_id
+            };
+            let lines: Vec<&str> = finished
+                .iter()
+                .filter(|f| f.ok == ok)
+                .map(|f| f.text.as_str())
+                .collect();
             if recorded.is_some() || lines.is_empty() {
                 continue;
             }
@@ -267,8 +414,18 @@ impl Inner {
             };
             let file = match self.files.upload(&on_behalf_of(batch), upload).await {
                 Ok(file) => file,
-                Err(e) if matches!(e.kind(), ErrorKind::InvalidRequest | ErrorKind::PayloadTooLarge) => {
-                    let error = BatchError::new("output_failed", None, format!("Could not write the batch's results: {e}"), None);
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::InvalidRequest | ErrorKind::PayloadTooLarge
+                    ) =>
+                {
+                    let error = BatchError::new(
+                        "output_failed",
+                        None,
+                        format!("Could not write the batch's results: {e}"),
+                        None,
+                    );
                     return self.fail(batch, vec![error]).await;
                 }
                 Err(e) => return Err(e),
@@ -283,7 +440,10 @@ impl Inner {
         let at = unix_now();
         match status {
             BatchStatus::Cancelled => {
-                batch.object.cancelling_at.get_or_insert(self.records.cancel_requested(&id).await?.unwrap_or(at));
+                batch
+                    .object
+                    .cancelling_at
+                    .get_or_insert(self.records.cancel_requested(&id).await?.unwrap_or(at));
                 batch.object.cancelled_at = Some(at);
             }
             BatchStatus::Expired => batch.object.expired_at = Some(at),
@@ -326,7 +486,10 @@ impl Tally {
     }
 
     fn apply(&self, batch: &mut StoredBatch) {
-        let counts = batch.object.request_counts.get_or_insert_with(Default::default);
+        let counts = batch
+            .object
+            .request_counts
+            .get_or_insert_with(Default::default);
         counts.completed = self.completed;
         counts.failed = self.failed;
         counts.total = counts.total.max(self.completed + self.failed);
@@ -335,8 +498,12 @@ impl Tally {
             input_tokens: t.input,
             output_tokens: t.output,
             total_tokens: t.input + t.output,
-            input_tokens_details: InputTokensDetails { cached_tokens: t.cached },
-            output_tokens_details: OutputTokensDetails { reasoning_tokens: t.reasoning },
+            input_tokens_details: InputTokensDetails {
+                cached_tokens: t.cached,
+            },
+            output_tokens_details: OutputTokensDetails {
+                reasoning_tokens: t.reasoning,
+            },
         });
     }
 }
@@ -365,7 +532,8 @@ struct LineError {
 
 fn raw_json(value: &Value) -> Box<RawValue> {
     // A `Value` always serialises; the fallback is never reached.
-    serde_json::value::to_raw_value(value).unwrap_or_else(|_| RawValue::from_string("null".into()).unwrap_or_default())
+    serde_json::value::to_raw_value(value)
+        .unwrap_or_else(|_| RawValue::from_string("null".into()).unwrap_or_default())
 }
 
 /// The token counts of an OpenAI answer (chat, completion or embeddings).
@@ -393,12 +561,17 @@ fn tokens_of(bytes: &[u8]) -> Tokens {
         #[serde(default)]
         reasoning_tokens: u64,
     }
-    match serde_json::from_slice::<Answer>(bytes).ok().and_then(|a| a.usage) {
+    match serde_json::from_slice::<Answer>(bytes)
+        .ok()
+        .and_then(|a| a.usage)
+    {
         Some(u) => Tokens {
             input: u.prompt_tokens,
             output: u.completion_tokens,
             cached: u.prompt_tokens_details.map_or(0, |d| d.cached_tokens),
-            reasoning: u.completion_tokens_details.map_or(0, |d| d.reasoning_tokens),
+            reasoning: u
+                .completion_tokens_details
+                .map_or(0, |d| d.reasoning_tokens),
         },
         None => Tokens::default(),
     }
@@ -408,7 +581,10 @@ fn tokens_of(bytes: &[u8]) -> Tokens {
 /// (so the files it writes are the creator's, as the input was).
 fn on_behalf_of(batch: &StoredBatch) -> RequestContext {
     match &batch.owner {
-        Some(owner) => RequestContext::default().with_caller(Arc::new(Caller { user: owner.clone(), policy: Arc::new(ServerWork) })),
+        Some(owner) => RequestContext::default().with_caller(Arc::new(Caller {
+            user: owner.clone(),
+            policy: Arc::new(ServerWork),
+        })),
         None => RequestContext::default(),
     }
 }
@@ -424,7 +600,10 @@ impl AccessPolicy for ServerWork {
     }
 
     fn denied(&self, action: Action, resource: &ProtectedResource<'_>, _: &User) -> Error {
-        Error::new(ErrorKind::Forbidden, format!("{} of {} refused", action.as_str(), resource.qualified_id()))
+        Error::new(
+            ErrorKind::Forbidden,
+            format!("{} of {} refused", action.as_str(), resource.qualified_id()),
+        )
     }
 
     fn sql_filter(&self, _: &User) -> Option<OwnerFilter> {

@@ -13,7 +13,10 @@ use lls_testkit::memory_files::MemoryFiles;
 lls_testkit::batches_conformance!(async {
     let stores = lls_testkit::stores::memory_stores();
     let config = ReferenceBatchesConfig::new("kv_default", "batches");
-    let kv = stores.kv(&config.kvstore).await.expect("an in-memory kv store");
+    let kv = stores
+        .kv(&config.kvstore)
+        .await
+        .expect("an in-memory kv store");
     let files = MemoryFiles::new();
     let tasks = Tasks::new();
     let provider = ReferenceBatches::start(Parts {
@@ -22,6 +25,7 @@ lls_testkit::batches_conformance!(async {
         inference: FakeInference::new(),
         files: files.clone(),
         models: FixedModels::new(&["chat", "embed", "slow-150"]),
+        responses: None,
         tasks: tasks.clone(),
     })
     .await

@@ -25,8 +25,14 @@ struct Shared {
 
 async fn shared() -> Shared {
     let stores = lls_testkit::stores::memory_stores();
-    let kv = stores.kv(&ReferenceBatchesConfig::new("kv_default", "batches").kvstore).await.unwrap();
-    Shared { kv, files: MemoryFiles::new() }
+    let kv = stores
+        .kv(&ReferenceBatchesConfig::new("kv_default", "batches").kvstore)
+        .await
+        .unwrap();
+    Shared {
+        kv,
+        files: MemoryFiles::new(),
+    }
 }
 
 fn parts(s: &Shared, inference: &Arc<FakeInference>, tasks: &Tasks) -> Parts {
@@ -38,6 +44,7 @@ fn parts(s: &Shared, inference: &Arc<FakeInference>, tasks: &Tasks) -> Parts {
         inference: inference.clone(),
         files: s.files.clone(),
         models: FixedModels::new(&["chat", "slow-40"]),
+        responses: None,
         tasks: tasks.clone(),
     }
 }
@@ -63,9 +70,16 @@ fn create(file: &str) -> CreateBatchRequest {
     }
 }
 
-async fn wait(provider: &dyn Batches, id: &str, until: impl Fn(&BatchObject) -> bool) -> BatchObject {
+async fn wait(
+    provider: &dyn Batches,
+    id: &str,
+    until: impl Fn(&BatchObject) -> bool,
+) -> BatchObject {
     for _ in 0..1200 {
-        let b = provider.retrieve_batch(&RequestContext::default(), id).await.unwrap();
+        let b = provider
+            .retrieve_batch(&RequestContext::default(), id)
+            .await
+            .unwrap();
         if until(&b) {
             return b;
         }
@@ -75,11 +89,23 @@ async fn wait(provider: &dyn Batches, id: &str, until: impl Fn(&BatchObject) -> 
 }
 
 async fn output_ids(s: &Shared, batch: &BatchObject) -> Vec<String> {
-    let content = s.files.content(&RequestContext::default(), batch.output_file_id.as_deref().unwrap()).await.unwrap();
+    let content = s
+        .files
+        .content(
+            &RequestContext::default(),
+            batch.output_file_id.as_deref().unwrap(),
+        )
+        .await
+        .unwrap();
     std::str::from_utf8(&content.content)
         .unwrap()
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["custom_id"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["custom_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect()
 }
 
@@ -88,21 +114,43 @@ async fn a_restart_resumes_a_batch_without_rerunning_flushed_requests() {
     let s = shared().await;
     let file = input(&s, "slow-40", 60).await;
     let (first_calls, first_tasks) = (FakeInference::new(), Tasks::new());
-    let first = ReferenceBatches::start(parts(&s, &first_calls, &first_tasks)).await.unwrap();
-    let id = first.create_batch(&RequestContext::default(), create(&file)).await.unwrap().id;
-    wait(&first, &id, |b| b.request_counts.is_some_and(|c| c.completed >= 12)).await;
+    let first = ReferenceBatches::start(parts(&s, &first_calls, &first_tasks))
+        .await
+        .unwrap();
+    let id = first
+        .create_batch(&RequestContext::default(), create(&file))
+        .await
+        .unwrap()
+        .id;
+    wait(&first, &id, |b| {
+        b.request_counts.is_some_and(|c| c.completed >= 12)
+    })
+    .await;
     first_tasks.shutdown(Duration::from_secs(5)).await;
-    let stopped = first.retrieve_batch(&RequestContext::default(), &id).await.unwrap();
-    assert_eq!(stopped.status, BatchStatus::InProgress, "a shutdown leaves the batch to resume");
+    let stopped = first
+        .retrieve_batch(&RequestContext::default(), &id)
+        .await
+        .unwrap();
+    assert_eq!(
+        stopped.status,
+        BatchStatus::InProgress,
+        "a shutdown leaves the batch to resume"
+    );
     let flushed = stopped.request_counts.unwrap().completed;
     assert!((12..60).contains(&flushed), "{flushed} flushed");
 
     let (second_calls, second_tasks) = (FakeInference::new(), Tasks::new());
-    let second = ReferenceBatches::start(parts(&s, &second_calls, &second_tasks)).await.unwrap();
+    let second = ReferenceBatches::start(parts(&s, &second_calls, &second_tasks))
+        .await
+        .unwrap();
     let done = wait(&second, &id, |b| b.status.is_terminal()).await;
     assert_eq!(done.status, BatchStatus::Completed);
     assert_eq!(done.request_counts.unwrap().completed, 60);
-    assert_eq!(second_calls.calls(), 60 - flushed, "only what was not flushed runs again");
+    assert_eq!(
+        second_calls.calls(),
+        60 - flushed,
+        "only what was not flushed runs again"
+    );
     let mut ids = output_ids(&s, &done).await;
     assert_eq!(ids.len(), 60);
     ids.dedup();
@@ -114,10 +162,23 @@ async fn a_restart_resumes_a_batch_without_rerunning_flushed_requests() {
 async fn of_two_live_replicas_only_the_creator_runs_a_batch() {
     let s = shared().await;
     let file = input(&s, "slow-40", 20).await;
-    let (a_calls, a_tasks, b_calls, b_tasks) = (FakeInference::new(), Tasks::new(), FakeInference::new(), Tasks::new());
-    let a = ReferenceBatches::start(parts(&s, &a_calls, &a_tasks)).await.unwrap();
-    let b = ReferenceBatches::start(parts(&s, &b_calls, &b_tasks)).await.unwrap();
-    let id = a.create_batch(&RequestContext::default(), create(&file)).await.unwrap().id;
+    let (a_calls, a_tasks, b_calls, b_tasks) = (
+        FakeInference::new(),
+        Tasks::new(),
+        FakeInference::new(),
+        Tasks::new(),
+    );
+    let a = ReferenceBatches::start(parts(&s, &a_calls, &a_tasks))
+        .await
+        .unwrap();
+    let b = ReferenceBatches::start(parts(&s, &b_calls, &b_tasks))
+        .await
+        .unwrap();
+    let id = a
+        .create_batch(&RequestContext::default(), create(&file))
+        .await
+        .unwrap()
+        .id;
     b.sweep().await.unwrap();
     let done = wait(&b, &id, |x| x.status.is_terminal()).await;
     assert_eq!(done.status, BatchStatus::Completed);
@@ -132,23 +193,45 @@ async fn a_live_replica_takes_over_a_batch_whose_replica_is_gone() {
     let file = input(&s, "slow-40", 30).await;
     // A replica that never announced itself: to the others it looks gone.
     let (gone_calls, gone_tasks) = (FakeInference::new(), Tasks::new());
-    let gone = ReferenceBatches::with_presence(parts(&s, &gone_calls, &gone_tasks), Arc::new(Presence::new(s.kv.clone(), "replicas:")));
-    let id = gone.create_batch(&RequestContext::default(), create(&file)).await.unwrap().id;
-    wait(&gone, &id, |b| b.request_counts.is_some_and(|c| c.completed >= 4)).await;
+    let gone = ReferenceBatches::with_presence(
+        parts(&s, &gone_calls, &gone_tasks),
+        Arc::new(Presence::new(s.kv.clone(), "replicas:")),
+    );
+    let id = gone
+        .create_batch(&RequestContext::default(), create(&file))
+        .await
+        .unwrap()
+        .id;
+    wait(&gone, &id, |b| {
+        b.request_counts.is_some_and(|c| c.completed >= 4)
+    })
+    .await;
     gone_tasks.shutdown(Duration::from_secs(5)).await;
 
     let (live_calls, live_tasks) = (FakeInference::new(), Tasks::new());
-    let live = ReferenceBatches::start(parts(&s, &live_calls, &live_tasks)).await.unwrap();
+    let live = ReferenceBatches::start(parts(&s, &live_calls, &live_tasks))
+        .await
+        .unwrap();
     let (other_calls, other_tasks) = (FakeInference::new(), Tasks::new());
-    let other = ReferenceBatches::start(parts(&s, &other_calls, &other_tasks)).await.unwrap();
+    let other = ReferenceBatches::start(parts(&s, &other_calls, &other_tasks))
+        .await
+        .unwrap();
     other.sweep().await.unwrap();
     let done = wait(&live, &id, |b| b.status.is_terminal()).await;
     assert_eq!(done.status, BatchStatus::Completed);
     assert_eq!(done.request_counts.unwrap().completed, 30);
     assert_eq!(output_ids(&s, &done).await.len(), 30);
     let ran = live_calls.calls() + other_calls.calls();
-    assert!(ran > 0 && ran < 30, "the rest ran once, by one replica: {} + {}", live_calls.calls(), other_calls.calls());
-    assert!(live_calls.calls() == 0 || other_calls.calls() == 0, "both replicas ran it");
+    assert!(
+        ran > 0 && ran < 30,
+        "the rest ran once, by one replica: {} + {}",
+        live_calls.calls(),
+        other_calls.calls()
+    );
+    assert!(
+        live_calls.calls() == 0 || other_calls.calls() == 0,
+        "both replicas ran it"
+    );
     live_tasks.shutdown(Duration::from_secs(5)).await;
     other_tasks.shutdown(Duration::from_secs(5)).await;
 }
@@ -158,15 +241,39 @@ async fn batches_and_their_files_are_their_creators() {
     let s = shared().await;
     let file = input(&s, "chat", 2).await;
     let (calls, tasks) = (FakeInference::new(), Tasks::new());
-    let provider = ReferenceBatches::start(parts(&s, &calls, &tasks)).await.unwrap();
+    let provider = ReferenceBatches::start(parts(&s, &calls, &tasks))
+        .await
+        .unwrap();
     let alice = caller_ctx("alice", &[("roles", &["a"])], default_policy());
     let bob = caller_ctx("bob", &[("roles", &["b"])], default_policy());
-    let id = provider.create_batch(&alice, create(&file)).await.unwrap().id;
-    for result in [provider.retrieve_batch(&bob, &id).await, provider.cancel_batch(&bob, &id).await] {
+    let id = provider
+        .create_batch(&alice, create(&file))
+        .await
+        .unwrap()
+        .id;
+    for result in [
+        provider.retrieve_batch(&bob, &id).await,
+        provider.cancel_batch(&bob, &id).await,
+    ] {
         assert_eq!(result.unwrap_err().kind(), ErrorKind::NotFound);
     }
-    assert!(provider.list_batches(&bob, ListBatchesQuery::default()).await.unwrap().data.is_empty());
-    assert_eq!(provider.list_batches(&alice, ListBatchesQuery::default()).await.unwrap().data.len(), 1);
+    assert!(
+        provider
+            .list_batches(&bob, ListBatchesQuery::default())
+            .await
+            .unwrap()
+            .data
+            .is_empty()
+    );
+    assert_eq!(
+        provider
+            .list_batches(&alice, ListBatchesQuery::default())
+            .await
+            .unwrap()
+            .data
+            .len(),
+        1
+    );
     let done = wait(&provider, &id, |b| b.status.is_terminal()).await;
     assert_eq!(done.status, BatchStatus::Completed);
     // The same key from two users names two batches.
