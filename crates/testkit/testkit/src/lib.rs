@@ -34,6 +34,8 @@
 //! - [`websearch_mock`]: the Tavily and Brave search APIs (axum) with results derived from
 //!   the query, for the `remote::tavily-search` and `remote::brave-search` tool runtimes, and
 //!   [`websearch_suite`]: the scenarios both must pass against it ([`websearch_scenarios!`]).
+//! - [`watsonx_mock`]: IBM watsonx.ai (chat, generation, embeddings, model specs; SSE as
+//!   watsonx frames it) and the IBM Cloud IAM token exchange it needs, for `remote::watsonx`.
 //! - [`registered`]: a provider built from its descriptor and config behind the real call
 //!   layers, as the server builds it.
 //!
@@ -66,6 +68,7 @@ pub mod scenario;
 pub mod stores;
 pub mod tool_runtime_suite;
 pub mod vector_io_suite;
+pub mod watsonx_mock;
 pub mod websearch_mock;
 pub mod websearch_suite;
 
@@ -81,4 +84,5 @@ pub use prerequisite::Prerequisite;
 pub use sample_config::expand_sample_config;
 pub use tool_runtime_suite::ToolHarness;
 pub use vector_io_suite::VectorIoHarness;
+pub use watsonx_mock::{WatsonxMock, WatsonxModel};
 pub use websearch_mock::WebSearchMock;
