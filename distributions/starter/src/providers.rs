@@ -15,6 +15,8 @@ extern crate lls_inference_inline_fake as _;
 extern crate lls_inference_inline_llama_cpp as _;
 #[cfg(feature = "inference-inline-sentence-transformers")]
 extern crate lls_inference_inline_sentence_transformers as _;
+#[cfg(feature = "inference-remote-azure")]
+extern crate lls_inference_remote_azure as _;
 #[cfg(feature = "inference-remote-openai")]
 extern crate lls_inference_remote_openai as _;
 #[cfg(feature = "inference-remote-vllm")]

@@ -12,9 +12,9 @@ use reqwest::{Method, RequestBuilder, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{self, BackendError, Credential};
+use crate::error::{self, BackendError, Credential, HttpFailure};
 use crate::models::{ModelList, RemoteModel};
-use crate::{ClientConfig, TlsVerify, sse};
+use crate::{ClientConfig, ErrorHook, KeyHeader, TlsVerify, TokenSource, sse};
 
 /// An OpenAI-compatible backend. Cheap to clone; clones share one connection pool.
 #[derive(Debug, Clone)]
@@ -24,6 +24,9 @@ pub struct OpenAiCompatClient {
     base_url: String,
     api_key: Option<Secret>,
     provider_data_key: Option<&'static str>,
+    key_header: KeyHeader,
+    token_source: Option<Arc<dyn TokenSource>>,
+    error_hook: Option<ErrorHook>,
 }
 
 impl OpenAiCompatClient {
@@ -67,7 +70,20 @@ impl OpenAiCompatClient {
             base_url,
             api_key: config.api_key.filter(|k| !k.expose().is_empty()),
             provider_data_key: config.provider_data_key,
+            key_header: config.key_header,
+            token_source: config.token_source,
+            error_hook: config.error_hook,
         })
+    }
+
+    /// The same client — its connection pool, keys and hooks — for another base URL (a backend
+    /// a request names, which its provider has checked against the outbound policy).
+    pub fn with_base_url(&self, base_url: &str) -> Result<Self> {
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        match reqwest::Url::parse(&base_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(OpenAiCompatClient { base_url, ..self.clone() }),
+            _ => Err(Error::invalid(format!("provider {}: base URL '{base_url}' is not an http(s) URL", self.provider))),
+        }
     }
 
     pub fn provider_id(&self) -> &str {
@@ -84,9 +100,10 @@ impl OpenAiCompatClient {
         format!("{}/{}", self.base_url, path.trim_start_matches('/'))
     }
 
-    /// Whether a request in `ctx` would carry an API key (from provider data or config).
+    /// Whether a request in `ctx` would carry an API key (from provider data or config; a
+    /// token source counts as one).
     pub fn has_api_key(&self, ctx: &RequestContext) -> bool {
-        self.credential(ctx).0.is_some()
+        self.credential(ctx).0.is_some() || self.token_source.is_some()
     }
 
     /// `POST /chat/completions`; streams when the request says `stream: true`. Answers (and
@@ -125,7 +142,7 @@ impl OpenAiCompatClient {
         T: AnswerType,
     {
         let url = self.url(path);
-        let (builder, credential) = self.request(ctx, Method::POST, &url);
+        let (builder, credential) = self.request(ctx, Method::POST, &url).await?;
         let response = self.execute(builder.json(body), &url, credential).await?;
         let body = response.bytes().await.map_err(|e| error::from_transport(&self.provider, &url, e))?;
         Answer::from_json(body.clone()).map_err(|e| error::invalid_response(&self.provider, &body, &e))
@@ -154,7 +171,7 @@ impl OpenAiCompatClient {
         T: DeserializeOwned,
     {
         let url = self.url(path);
-        let (builder, credential) = self.request(ctx, Method::POST, &url);
+        let (builder, credential) = self.request(ctx, Method::POST, &url).await?;
         let response = self.execute(builder.json(body), &url, credential).await?;
         self.read_json(response, &url).await
     }
@@ -162,7 +179,7 @@ impl OpenAiCompatClient {
     /// `GET {base}/{path}`, expecting a JSON answer.
     pub async fn get_json<T: DeserializeOwned>(&self, ctx: &RequestContext, path: &str) -> Result<T> {
         let url = self.url(path);
-        let (builder, credential) = self.request(ctx, Method::GET, &url);
+        let (builder, credential) = self.request(ctx, Method::GET, &url).await?;
         let response = self.execute(builder, &url, credential).await?;
         self.read_json(response, &url).await
     }
@@ -187,7 +204,7 @@ impl OpenAiCompatClient {
         body: &B,
     ) -> Result<impl futures::Stream<Item = Result<bytes::Bytes>> + Send + 'static> {
         let url = self.url(path);
-        let (builder, credential) = self.request(ctx, Method::POST, &url);
+        let (builder, credential) = self.request(ctx, Method::POST, &url).await?;
         let response = self.execute(builder.json(body), &url, credential).await?;
         if is_json(&response) {
             // A backend that answers a stream request with one JSON object has failed it.
@@ -219,15 +236,35 @@ impl OpenAiCompatClient {
         }
     }
 
-    fn request(&self, ctx: &RequestContext, method: Method, url: &str) -> (RequestBuilder, Credential) {
+    /// The request with its key: provider data, else config, else the token source's token.
+    async fn request(&self, ctx: &RequestContext, method: Method, url: &str) -> Result<(RequestBuilder, Credential)> {
         tracing::debug!(provider = %self.provider, %method, %url, "backend request");
-        let (key, credential) = self.credential(ctx);
         let builder = self.http.request(method, url);
-        let builder = match key {
-            Some(key) => builder.bearer_auth(key),
-            None => builder,
-        };
-        (builder, credential)
+        let (key, credential) = self.credential(ctx);
+        if let Some(key) = key {
+            return Ok((self.with_key(builder, key), credential));
+        }
+        match &self.token_source {
+            Some(source) => {
+                let token = source.token().await.map_err(|e| e.with_provider(self.provider.as_ref()))?;
+                Ok((self.with_key(builder, token.expose()), Credential::Config))
+            }
+            None => Ok((builder, credential)),
+        }
+    }
+
+    fn with_key(&self, builder: RequestBuilder, key: &str) -> RequestBuilder {
+        match self.key_header {
+            KeyHeader::Bearer => builder.bearer_auth(key),
+            KeyHeader::Named(name) => match HeaderValue::from_str(key) {
+                Ok(mut value) => {
+                    value.set_sensitive(true);
+                    builder.header(name, value)
+                }
+                // A key that is not a header value cannot be sent; the backend then refuses the call.
+                Err(_) => builder,
+            },
+        }
     }
 
     /// Sends, and turns an error status into an `Err` carrying the backend's message.
@@ -237,8 +274,13 @@ impl OpenAiCompatClient {
         if status.is_success() {
             return Ok(response);
         }
+        let headers = response.headers().clone();
         let body = response.bytes().await.unwrap_or_default();
-        Err(error::from_status(&self.provider, status.as_u16(), &body, credential))
+        let failure = HttpFailure { provider: &self.provider, status: status.as_u16(), headers: &headers, body: &body, credential };
+        match self.error_hook.and_then(|hook| hook(&failure)) {
+            Some(e) => Err(e.with_provider(self.provider.as_ref())),
+            None => Err(error::from_failure(&failure)),
+        }
     }
 
     async fn read_json<T: DeserializeOwned>(&self, response: Response, url: &str) -> Result<T> {

@@ -3,10 +3,36 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use lls_api_common::{Error, Result, Secret};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::HttpFailure;
+
+/// How the key goes on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyHeader {
+    /// `Authorization: Bearer <key>` (OpenAI and most OpenAI-like backends).
+    #[default]
+    Bearer,
+    /// The key alone in a header of this name (Azure OpenAI's `api-key`).
+    Named(&'static str),
+}
+
+/// Short-lived bearer tokens a provider obtains itself (OAuth2 access tokens: Google's
+/// service-account flow, the metadata server); the source caches and refreshes them.
+#[async_trait]
+pub trait TokenSource: Send + Sync + std::fmt::Debug {
+    /// A token valid for at least the next request.
+    async fn token(&self) -> Result<Secret>;
+}
+
+/// A vendor's own reading of an error answer, tried before the generic table of
+/// [`crate::error`]; `None` leaves the answer to it.
+pub type ErrorHook = fn(&HttpFailure<'_>) -> Option<Error>;
 
 /// Settings of one client; [`ClientConfig::new`] fills the defaults.
 #[derive(Debug, Clone)]
@@ -19,6 +45,12 @@ pub struct ClientConfig {
     pub api_key: Option<Secret>,
     /// The provider-data field (e.g. `openai_api_key`) whose non-empty value overrides `api_key`.
     pub provider_data_key: Option<&'static str>,
+    /// Where the key is sent (a bearer token unless the vendor names its own header).
+    pub key_header: KeyHeader,
+    /// Tokens fetched by the provider, sent when neither provider data nor `api_key` gives a key.
+    pub token_source: Option<Arc<dyn TokenSource>>,
+    /// The vendor's reading of error answers, before the generic one.
+    pub error_hook: Option<ErrorHook>,
     /// Headers sent with every request.
     pub default_headers: BTreeMap<String, String>,
     pub tls_verify: TlsVerify,
@@ -41,6 +73,9 @@ impl ClientConfig {
             base_url: base_url.into(),
             api_key: None,
             provider_data_key: None,
+            key_header: KeyHeader::default(),
+            token_source: None,
+            error_hook: None,
             default_headers: BTreeMap::new(),
             tls_verify: TlsVerify::default(),
             read_timeout: Self::DEFAULT_READ_TIMEOUT,

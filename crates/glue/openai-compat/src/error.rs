@@ -67,10 +67,40 @@ fn mentions_context_length(message: &str) -> bool {
     m.contains("maximum context length") || m.contains("context_length_exceeded") || (m.contains("context length") && m.contains("exceed"))
 }
 
+/// An error answer as received: what an [`crate::ErrorHook`] reads.
+#[derive(Debug)]
+pub struct HttpFailure<'a> {
+    pub provider: &'a str,
+    pub status: u16,
+    pub headers: &'a reqwest::header::HeaderMap,
+    pub body: &'a [u8],
+    pub credential: Credential,
+}
+
+impl HttpFailure<'_> {
+    /// The `Retry-After` header's value (seconds or an HTTP date), as sent.
+    pub fn retry_after(&self) -> Option<&str> {
+        self.headers.get(reqwest::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
+    }
+}
+
+/// An error answer: [`from_status`], with a 429's `Retry-After` named in the message.
+pub fn from_failure(failure: &HttpFailure<'_>) -> Error {
+    let retry_after = if failure.status == 429 { failure.retry_after() } else { None };
+    classify(failure.provider, failure.status, failure.body, failure.credential, retry_after)
+}
+
 /// An error HTTP status from the backend, with its body.
 pub fn from_status(provider: &str, status: u16, body: &[u8], credential: Credential) -> Error {
+    classify(provider, status, body, credential, None)
+}
+
+fn classify(provider: &str, status: u16, body: &[u8], credential: Credential, retry_after: Option<&str>) -> Error {
     let backend = BackendError::parse(body).unwrap_or_default();
-    let message = backend.message.clone().unwrap_or_else(|| fallback_message(status, body));
+    let mut message = backend.message.clone().unwrap_or_else(|| fallback_message(status, body));
+    if let Some(wait) = retry_after {
+        message.push_str(&format!(" (Retry-After: {wait})"));
+    }
     let client_error = |kind: ErrorKind| {
         let e = Error::new(kind, message.clone()).with_upstream_status(status);
         match &backend.param {
@@ -203,6 +233,19 @@ mod tests {
         let (k, e) = kind(429, r#"{"error": "slow down"}"#, Credential::Config);
         assert_eq!(k, ErrorKind::RateLimited);
         assert!(e.is_retryable());
+    }
+
+    #[test]
+    fn a_429_names_its_retry_after() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::RETRY_AFTER, "6".parse().unwrap());
+        let body = br#"{"error": {"code": "429", "message": "Rate limit exceeded"}}"#;
+        let failure = HttpFailure { provider: "p1", status: 429, headers: &headers, body, credential: Credential::Config };
+        assert_eq!(failure.retry_after(), Some("6"));
+        let e = from_failure(&failure);
+        assert_eq!((e.kind(), e.message()), (ErrorKind::RateLimited, "Rate limit exceeded (Retry-After: 6)"));
+        let other = HttpFailure { status: 400, ..failure };
+        assert_eq!(from_failure(&other).message(), "Rate limit exceeded");
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub struct RemoteModel {
 
 /// `{"object": "list", "data": [...]}`.
 #[derive(Debug, Deserialize)]
-pub(crate) struct ModelList {
+pub struct ModelList {
     pub data: Vec<RemoteModel>,
 }
 

@@ -34,6 +34,8 @@
 //! - [`websearch_mock`]: the Tavily and Brave search APIs (axum) with results derived from
 //!   the query, for the `remote::tavily-search` and `remote::brave-search` tool runtimes, and
 //!   [`websearch_suite`]: the scenarios both must pass against it ([`websearch_scenarios!`]).
+//! - [`azure_mock`]: Azure OpenAI's data plane (both URL layouts, `api-key`, `api-version`
+//!   rules, content filter results and errors), for `remote::azure` and `openai.AzureOpenAI`.
 //! - [`watsonx_mock`]: IBM watsonx.ai (chat, generation, embeddings, model specs; SSE as
 //!   watsonx frames it) and the IBM Cloud IAM token exchange it needs, for `remote::watsonx`.
 //! - [`registered`]: a provider built from its descriptor and config behind the real call
@@ -44,6 +46,7 @@
 //! model names that inject failures).
 
 pub mod agent_doubles;
+pub mod azure_mock;
 pub mod batches_suite;
 pub mod callers;
 pub mod fake_chat;
@@ -72,6 +75,7 @@ pub mod watsonx_mock;
 pub mod websearch_mock;
 pub mod websearch_suite;
 
+pub use azure_mock::AzureMock;
 pub use callers::caller_ctx;
 pub use fake_tool_runtime::FakeToolRuntime;
 pub use fake_vector_io::FakeVectorIo;

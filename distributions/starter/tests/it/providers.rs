@@ -16,6 +16,7 @@ fn default_features_register_these_providers() {
         "files remote::s3",
         "inference inline::llama-cpp",
         "inference inline::sentence-transformers",
+        "inference remote::azure",
         "inference remote::openai",
         "inference remote::vllm",
         "safety inline::llama-guard",
@@ -189,6 +190,31 @@ fn s3_follows_enable_s3() {
         (&serde_json::json!("llama-files"), &serde_json::json!("eu-west-1"), &serde_json::json!("http://minio:9000"), &serde_json::json!(true))
     );
     assert_eq!(config["aws_secret_access_key"], "********");
+}
+
+/// `remote::azure` is on only with `AZURE_API_KEY`, and its config (as the run.yaml writes it,
+/// with 0.3.5's AZURE_* variables) is one the provider accepts; without `AZURE_API_BASE` the
+/// provider refuses it naming the variable.
+#[test]
+fn azure_follows_azure_api_key() {
+    lls_distribution_starter::link();
+    let azure = |c: &lls_config::RunConfig| enabled(c, "inference", "remote::azure");
+    assert!(azure(&load(&[("AZURE_API_BASE", "https://r.openai.azure.com")])).is_none(), "on without AZURE_API_KEY");
+    let entry = azure(&load(&[("AZURE_API_KEY", "k")])).unwrap_or_else(|| panic!("off with AZURE_API_KEY"));
+    assert_eq!(entry.provider_id, "azure");
+    let err = (descriptor("remote::azure").check_config)(&entry.config).expect_err("no endpoint named");
+    assert!(err.message().contains("AZURE_API_BASE"), "{}", err.message());
+    let vars = [
+        ("AZURE_API_KEY", "k"),
+        ("AZURE_API_BASE", "https://r.openai.azure.com"),
+        ("AZURE_API_VERSION", "2024-10-21"),
+        ("AZURE_API_TYPE", "azure"),
+    ];
+    let config = check("remote::azure", &azure(&load(&vars)).unwrap_or_else(|| panic!("off with {vars:?}")).config);
+    assert_eq!(
+        (&config["api_key"], &config["api_base"], &config["api_version"], &config["api_type"]),
+        (&serde_json::json!("********"), &serde_json::json!("https://r.openai.azure.com"), &serde_json::json!("2024-10-21"), &serde_json::json!("azure"))
+    );
 }
 
 /// The starter's run.yaml, expanded with only `vars` set.

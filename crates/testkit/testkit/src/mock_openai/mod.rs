@@ -14,7 +14,7 @@
 
 pub mod fixed;
 mod handlers;
-mod wire;
+pub(crate) mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,132 @@
+"""Hosted inference vendors, through their own clients and through the server.
+
+1. The test kit's vendor mocks against the vendors' official clients: `openai.AzureOpenAI`
+   (deployments API, `api-key`, `api-version`) and `openai.OpenAI` on Azure's v1 API against
+   `lls-mock-azure` — chat, streaming (Azure's `prompt_filter_results` chunk), embeddings and
+   Azure's errors as the SDK reads them (content filter, bad key, unknown deployment, 429 with
+   Retry-After). If the official client cannot use a mock, the mock is not faithful.
+2. The `openai` SDK through the server to each vendor provider (`remote::azure`, ...), switched
+   on in run.yaml by the mock's URL (MOCK_AZURE_URL, ...).
+"""
+
+from __future__ import annotations
+
+import openai
+import pytest
+
+from conftest import CLIENT_TIMEOUT_S, AnnouncedMock, StackServer
+
+AZURE_KEY = "mock-azure-key"  # lls-mock-azure's default key
+AZURE_VERSION = "2024-10-21"
+PROMPT_FILTER_TRIGGER = "azure-filtered-prompt"  # lls_testkit::azure_mock::PROMPT_FILTER_TRIGGER
+COMPLETION_FILTER_TRIGGER = "azure-filtered-answer"
+
+
+@pytest.fixture(scope="module")
+def azure_mock(workdir):
+    mock = AnnouncedMock("lls-mock-azure", [], workdir, r"http://\S+", "/health")
+    yield mock.url
+    mock.process.stop()
+
+
+@pytest.fixture(scope="module")
+def vendor_stack(storage, mock_backend, azure_mock, workdir):
+    """A server whose run.yaml switches on the vendor providers, pointed at their mocks."""
+    env = {"MOCK_AZURE_URL": azure_mock}
+    server = StackServer(storage, storage.new_state(), mock_backend.url, workdir / f"server-vendors-{storage.name}.log", env=env)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def vendor_client(vendor_stack):
+    return openai.OpenAI(base_url=f"{vendor_stack.url}/v1", api_key="none", timeout=CLIENT_TIMEOUT_S, max_retries=0)
+
+
+def user(text: str) -> list[dict]:
+    return [{"role": "user", "content": text}]
+
+
+# --------------------------------------------------------------------------- the official clients
+
+
+def azure_client(url: str, key: str = AZURE_KEY) -> openai.AzureOpenAI:
+    return openai.AzureOpenAI(azure_endpoint=url, api_key=key, api_version=AZURE_VERSION, max_retries=0, timeout=CLIENT_TIMEOUT_S)
+
+
+def test_azure_openai_client_chats_streams_and_embeds(azure_mock):
+    client = azure_client(azure_mock)
+    answer = client.chat.completions.create(model="gpt-4o", messages=user("Say hello"))
+    assert answer.choices[0].message.content
+    assert answer.model_extra["prompt_filter_results"][0]["content_filter_results"]["hate"] == {"filtered": False, "severity": "safe"}
+    assert answer.choices[0].model_extra["content_filter_results"]["violence"]["severity"] == "safe"
+
+    chunks = list(client.chat.completions.create(model="gpt-4o", messages=user("Say hello"), stream=True))
+    assert chunks[0].choices == [] and chunks[0].id == ""
+    assert "prompt_filter_results" in chunks[0].model_extra
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == answer.choices[0].message.content
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+
+    embedded = client.embeddings.create(model="text-embedding-3-small", input=["a", "b"])
+    assert len(embedded.data) == 2 and len(embedded.data[0].embedding) == 1536
+
+    # The v1 API, as 0.3.5 calls it: the plain OpenAI client under /openai/v1.
+    v1 = openai.OpenAI(base_url=f"{azure_mock}/openai/v1", api_key=AZURE_KEY, max_retries=0, timeout=CLIENT_TIMEOUT_S)
+    assert v1.chat.completions.create(model="gpt-4o", messages=user("Say hello")).choices[0].message.content == answer.choices[0].message.content
+    assert "text-embedding-3-small" in [m.id for m in v1.models.list()]
+
+
+def test_azure_openai_client_reads_azure_errors(azure_mock):
+    client = azure_client(azure_mock)
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model="gpt-4o", messages=user(f"please {PROMPT_FILTER_TRIGGER}"))
+    assert e.value.code == "content_filter" and e.value.param == "prompt"
+    assert e.value.body["innererror"]["content_filter_result"]["violence"] == {"filtered": True, "severity": "high"}
+
+    cut = client.chat.completions.create(model="gpt-4o", messages=user(COMPLETION_FILTER_TRIGGER))
+    assert cut.choices[0].finish_reason == "content_filter"
+
+    with pytest.raises(openai.AuthenticationError):
+        azure_client(azure_mock, key="wrong").chat.completions.create(model="gpt-4o", messages=user("hi"))
+    with pytest.raises(openai.NotFoundError) as e:
+        client.chat.completions.create(model="no-such-deployment", messages=user("hi"))
+    assert e.value.code == "DeploymentNotFound"
+    with pytest.raises(openai.RateLimitError) as e:
+        client.chat.completions.create(model="error-429", messages=user("hi"))
+    assert e.value.response.headers["retry-after"] == "6"
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model="gpt-4o", messages=user("x" * 20_000))
+    assert e.value.code == "context_length_exceeded"
+    bad_version = openai.AzureOpenAI(azure_endpoint=azure_mock, api_key=AZURE_KEY, api_version="someday", max_retries=0)
+    with pytest.raises(openai.BadRequestError, match="API version not supported"):
+        bad_version.chat.completions.create(model="gpt-4o", messages=user("hi"))
+
+
+# --------------------------------------------------------------------------- through the server
+
+
+def test_chat_stream_and_embeddings_through_remote_azure(vendor_client):
+    answer = vendor_client.chat.completions.create(model="azure/gpt-4o", messages=user("Say hello"))
+    assert answer.model == "azure/gpt-4o" and answer.choices[0].message.content
+    assert answer.model_extra["prompt_filter_results"][0]["prompt_index"] == 0
+    chunks = list(vendor_client.chat.completions.create(model="azure/gpt-4o", messages=user("Say hello"), stream=True))
+    assert "prompt_filter_results" in chunks[0].model_extra
+    assert len({c.id for c in chunks}) == 1, [c.id for c in chunks]
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == answer.choices[0].message.content
+    embedded = vendor_client.embeddings.create(model="azure/text-embedding-3-small", input="a")
+    assert len(embedded.data[0].embedding) == 1536
+    listed = {m.model_extra["identifier"]: m.model_extra for m in vendor_client.models.list()}  # 0.3.5's native shape
+    assert listed["azure/gpt-4o"]["model_type"] == "llm"
+    assert listed["azure/text-embedding-3-small"]["metadata"]["embedding_dimension"] == 1536
+
+
+def test_remote_azure_errors_reach_the_client(vendor_client):
+    with pytest.raises(openai.BadRequestError) as e:
+        vendor_client.chat.completions.create(model="azure/gpt-4o", messages=user(f"please {PROMPT_FILTER_TRIGGER}"))
+    assert e.value.code == "content_filter" and "violence (high)" in str(e.value)
+    with pytest.raises(openai.RateLimitError, match="Retry-After: 6"):
+        vendor_client.chat.completions.create(model="azure/error-429", messages=user("hi"))
+    with pytest.raises(openai.NotFoundError):
+        vendor_client.chat.completions.create(model="azure/no-such-deployment", messages=user("hi"))
