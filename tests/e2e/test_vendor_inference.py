@@ -4,13 +4,15 @@
    (deployments API, `api-key`, `api-version`) and `openai.OpenAI` on Azure's v1 API against
    `lls-mock-azure` — chat, streaming (Azure's `prompt_filter_results` chunk), embeddings and
    Azure's errors as the SDK reads them (content filter, bad key, unknown deployment, 429 with
-   Retry-After). If the official client cannot use a mock, the mock is not faithful.
+   Retry-After). If the official client cannot use a mock, the mock is not faithful. The
+   `openai` client against `lls-mock-ollama` (Ollama's OpenAI API under /v1, `/api/tags`).
 2. The `openai` SDK through the server to each vendor provider (`remote::azure`, ...), switched
    on in run.yaml by the mock's URL (MOCK_AZURE_URL, ...).
 """
 
 from __future__ import annotations
 
+import httpx
 import openai
 import pytest
 
@@ -30,9 +32,16 @@ def azure_mock(workdir):
 
 
 @pytest.fixture(scope="module")
-def vendor_stack(storage, mock_backend, azure_mock, workdir):
+def ollama_mock(workdir):
+    mock = AnnouncedMock("lls-mock-ollama", [], workdir, r"http://\S+", "/api/version")
+    yield mock.url
+    mock.process.stop()
+
+
+@pytest.fixture(scope="module")
+def vendor_stack(storage, mock_backend, azure_mock, ollama_mock, workdir):
     """A server whose run.yaml switches on the vendor providers, pointed at their mocks."""
-    env = {"MOCK_AZURE_URL": azure_mock}
+    env = {"MOCK_AZURE_URL": azure_mock, "MOCK_OLLAMA_URL": ollama_mock}
     server = StackServer(storage, storage.new_state(), mock_backend.url, workdir / f"server-vendors-{storage.name}.log", env=env)
     server.start()
     yield server
@@ -104,6 +113,17 @@ def test_azure_openai_client_reads_azure_errors(azure_mock):
         bad_version.chat.completions.create(model="gpt-4o", messages=user("hi"))
 
 
+def test_openai_client_against_the_ollama_mock(ollama_mock):
+    client = openai.OpenAI(base_url=f"{ollama_mock}/v1", api_key="ollama", max_retries=0, timeout=CLIENT_TIMEOUT_S)
+    assert {m.id for m in client.models.list()} == {"llama3.2:3b", "nomic-embed-text:latest"}
+    answer = client.chat.completions.create(model="llama3.2:3b", messages=user("Say hello"))
+    streamed = client.chat.completions.create(model="llama3.2:3b", messages=user("Say hello"), stream=True)
+    assert "".join(c.choices[0].delta.content or "" for c in streamed if c.choices) == answer.choices[0].message.content
+    assert len(client.embeddings.create(model="nomic-embed-text:latest", input="a").data[0].embedding) == 768
+    tags = httpx.get(f"{ollama_mock}/api/tags").json()["models"]
+    assert [t["name"] for t in tags] == ["llama3.2:3b", "nomic-embed-text:latest"]
+
+
 # --------------------------------------------------------------------------- through the server
 
 
@@ -130,3 +150,13 @@ def test_remote_azure_errors_reach_the_client(vendor_client):
         vendor_client.chat.completions.create(model="azure/error-429", messages=user("hi"))
     with pytest.raises(openai.NotFoundError):
         vendor_client.chat.completions.create(model="azure/no-such-deployment", messages=user("hi"))
+
+
+def test_chat_stream_and_embeddings_through_remote_ollama(vendor_client):
+    answer = vendor_client.chat.completions.create(model="ollama/llama3.2:3b", messages=user("Say hello"))
+    assert answer.model == "ollama/llama3.2:3b" and answer.choices[0].message.content
+    chunks = list(vendor_client.chat.completions.create(model="ollama/llama3.2:3b", messages=user("Say hello"), stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == answer.choices[0].message.content
+    assert len(vendor_client.embeddings.create(model="ollama/nomic-embed-text:latest", input="a").data[0].embedding) == 768
+    listed = {m.model_extra["identifier"]: m.model_extra for m in vendor_client.models.list()}
+    assert listed["ollama/nomic-embed-text:latest"]["metadata"] == {"embedding_dimension": 768, "context_length": 8192}

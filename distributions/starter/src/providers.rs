@@ -17,6 +17,8 @@ extern crate lls_inference_inline_llama_cpp as _;
 extern crate lls_inference_inline_sentence_transformers as _;
 #[cfg(feature = "inference-remote-azure")]
 extern crate lls_inference_remote_azure as _;
+#[cfg(feature = "inference-remote-ollama")]
+extern crate lls_inference_remote_ollama as _;
 #[cfg(feature = "inference-remote-openai")]
 extern crate lls_inference_remote_openai as _;
 #[cfg(feature = "inference-remote-vllm")]

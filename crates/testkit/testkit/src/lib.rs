@@ -36,6 +36,8 @@
 //!   [`websearch_suite`]: the scenarios both must pass against it ([`websearch_scenarios!`]).
 //! - [`azure_mock`]: Azure OpenAI's data plane (both URL layouts, `api-key`, `api-version`
 //!   rules, content filter results and errors), for `remote::azure` and `openai.AzureOpenAI`.
+//! - [`ollama_mock`]: an Ollama server (the OpenAI mock under `/v1` plus `/api/tags`,
+//!   `/api/ps`), for `remote::ollama`.
 //! - [`watsonx_mock`]: IBM watsonx.ai (chat, generation, embeddings, model specs; SSE as
 //!   watsonx frames it) and the IBM Cloud IAM token exchange it needs, for `remote::watsonx`.
 //! - [`registered`]: a provider built from its descriptor and config behind the real call
@@ -62,6 +64,7 @@ mod local_server;
 pub mod mcp_server;
 pub mod memory_files;
 pub mod mock_openai;
+pub mod ollama_mock;
 pub mod prerequisite;
 pub mod registered;
 pub mod responses_suite;
@@ -84,6 +87,7 @@ pub use fms_mock::{FmsMock, Trigger};
 pub use inference_suite::{Capabilities, Harness};
 pub use mcp_server::TestMcpServer;
 pub use mock_openai::{MockConfig, MockOpenAi, RecordedRequest};
+pub use ollama_mock::OllamaMock;
 pub use prerequisite::Prerequisite;
 pub use sample_config::expand_sample_config;
 pub use tool_runtime_suite::ToolHarness;

@@ -12,11 +12,13 @@ fn default_features_register_these_providers() {
     // inline::fake is a dev-dependency of the test build only.
     let expected = [
         "agents inline::meta-reference",
+        "batches inline::reference",
         "files inline::localfs",
         "files remote::s3",
         "inference inline::llama-cpp",
         "inference inline::sentence-transformers",
         "inference remote::azure",
+        "inference remote::ollama",
         "inference remote::openai",
         "inference remote::vllm",
         "safety inline::llama-guard",
@@ -215,6 +217,18 @@ fn azure_follows_azure_api_key() {
         (&config["api_key"], &config["api_base"], &config["api_version"], &config["api_type"]),
         (&serde_json::json!("********"), &serde_json::json!("https://r.openai.azure.com"), &serde_json::json!("2024-10-21"), &serde_json::json!("azure"))
     );
+}
+
+/// `remote::ollama` is on only with `OLLAMA_URL`, and its config (as the run.yaml writes it) is
+/// one the provider accepts.
+#[test]
+fn ollama_follows_ollama_url() {
+    lls_distribution_starter::link();
+    let ollama = |c: &lls_config::RunConfig| enabled(c, "inference", "remote::ollama");
+    assert!(ollama(&load(&[])).is_none(), "on without OLLAMA_URL");
+    let entry = ollama(&load(&[("OLLAMA_URL", "http://gpu-box:11434")])).unwrap_or_else(|| panic!("off with OLLAMA_URL"));
+    assert_eq!(entry.provider_id, "ollama");
+    assert_eq!(check("remote::ollama", &entry.config)["url"], "http://gpu-box:11434");
 }
 
 /// The starter's run.yaml, expanded with only `vars` set.

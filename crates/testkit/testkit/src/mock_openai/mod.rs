@@ -120,7 +120,7 @@ pub fn router(config: MockConfig) -> Router {
     build_router(config).0
 }
 
-fn build_router(config: MockConfig) -> (Router, Option<Arc<Mutex<Vec<RecordedRequest>>>>) {
+pub(crate) fn build_router(config: MockConfig) -> (Router, Option<Arc<Mutex<Vec<RecordedRequest>>>>) {
     let records = config
         .record_requests
         .then(|| Arc::new(Mutex::new(Vec::new())));
