@@ -111,6 +111,28 @@ enum BenchCommand {
         #[arg(long)]
         check_targets: bool,
     },
+    /// Batches: the same chat requests through one batch vs sent directly, at one concurrency.
+    Batches {
+        /// Requests (default 10000; 1000 with --quick).
+        #[arg(long)]
+        requests: Option<usize>,
+        /// Requests in flight at once, directly and in the batch (default 10, 0.3.5's default
+        /// `max_concurrent_requests_per_batch`).
+        #[arg(long)]
+        concurrency: Option<usize>,
+        /// Smaller runs.
+        #[arg(long)]
+        quick: bool,
+        /// Also write the Markdown report to this file.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Use the release binaries already built instead of running `cargo build --release`.
+        #[arg(long)]
+        no_build: bool,
+        /// Exit non-zero when a figure misses its target.
+        #[arg(long)]
+        check_targets: bool,
+    },
     /// Retrieval: file ingestion, then search latency, QPS and recall at scale, per vector_io
     /// provider (inline::faiss, inline::sqlite-vec, remote::pgvector, remote::milvus).
     Rag {
@@ -189,6 +211,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             options.providers = providers;
             options.sources = bench::Sources { postgres_url: postgres_url.filter(|u| !u.is_empty()), milvus_uri: milvus_uri.filter(|u| !u.is_empty()) };
             let report = bench::rag(&options)?;
+            report_out(&report.markdown(), out, &report.missed_targets(), check_targets)
+        }
+        Command::Bench { which: BenchCommand::Batches { requests, concurrency, quick, out, no_build, check_targets } } => {
+            let options = bench::BatchesOptions::new(quick, requests, concurrency, !no_build);
+            let report = bench::batches(&options)?;
             report_out(&report.markdown(), out, &report.missed_targets(), check_targets)
         }
         Command::Bench { which: BenchCommand::Llm { model, threads, max_tokens, quick, out, no_build, check_targets } } => {

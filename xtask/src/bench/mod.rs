@@ -5,6 +5,7 @@
 //! PostgreSQL) — and reports throughput, p50/p99, CPU time per request of each process, and
 //! the differences against targets.
 
+mod batches;
 mod llm;
 mod load;
 mod procs;
@@ -23,6 +24,7 @@ use hyper::header::HeaderValue;
 use lls_testkit::issuers::{JwksIssuer, SigningKey, now_secs};
 use serde_json::json;
 
+pub use batches::{BatchesOptions, BatchesReport, batches};
 pub use llm::{LlmOptions, LlmReport, llm};
 pub use load::{HttpClient, Stats};
 pub use procs::Memory;
