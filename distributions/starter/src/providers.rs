@@ -23,6 +23,8 @@ extern crate lls_inference_remote_ollama as _;
 extern crate lls_inference_remote_openai as _;
 #[cfg(feature = "inference-remote-vllm")]
 extern crate lls_inference_remote_vllm as _;
+#[cfg(feature = "inference-remote-watsonx")]
+extern crate lls_inference_remote_watsonx as _;
 #[cfg(feature = "safety-inline-llama-guard")]
 extern crate lls_safety_inline_llama_guard as _;
 #[cfg(feature = "safety-remote-trustyai-fms")]

@@ -21,6 +21,7 @@ fn default_features_register_these_providers() {
         "inference remote::ollama",
         "inference remote::openai",
         "inference remote::vllm",
+        "inference remote::watsonx",
         "safety inline::llama-guard",
         "safety remote::trustyai_fms",
         "tool_runtime inline::rag-runtime",
@@ -229,6 +230,32 @@ fn ollama_follows_ollama_url() {
     let entry = ollama(&load(&[("OLLAMA_URL", "http://gpu-box:11434")])).unwrap_or_else(|| panic!("off with OLLAMA_URL"));
     assert_eq!(entry.provider_id, "ollama");
     assert_eq!(check("remote::ollama", &entry.config)["url"], "http://gpu-box:11434");
+}
+
+/// `remote::watsonx` is on only with `WATSONX_API_KEY`, and its config (as the run.yaml writes it,
+/// with 0.3.5's `WATSONX_*` variables set or not) is one the provider accepts.
+#[test]
+fn watsonx_follows_watsonx_api_key() {
+    lls_distribution_starter::link();
+    let watsonx = |c: &lls_config::RunConfig| enabled(c, "inference", "remote::watsonx");
+    assert!(watsonx(&load(&[("WATSONX_PROJECT_ID", "p")])).is_none(), "on without WATSONX_API_KEY");
+    let entry = watsonx(&load(&[("WATSONX_API_KEY", "k")])).unwrap_or_else(|| panic!("off with WATSONX_API_KEY"));
+    assert_eq!(entry.provider_id, "watsonx");
+    let config = check("remote::watsonx", &entry.config);
+    assert_eq!((&config["url"], &config["api_key"]), (&serde_json::json!("https://us-south.ml.cloud.ibm.com"), &serde_json::json!("********")));
+    assert!(config["project_id"].is_null(), "{config}");
+    assert_eq!(config["iam_url"], "https://iam.cloud.ibm.com");
+    let vars = [
+        ("WATSONX_API_KEY", "k"),
+        ("WATSONX_BASE_URL", "https://eu-de.ml.cloud.ibm.com"),
+        ("WATSONX_PROJECT_ID", "0a1b2c3d-project"),
+        ("WATSONX_IAM_URL", "https://iam.test.cloud.ibm.com"),
+    ];
+    let config = check("remote::watsonx", &watsonx(&load(&vars)).unwrap_or_else(|| panic!("off with {vars:?}")).config);
+    assert_eq!(
+        (&config["url"], &config["project_id"], &config["iam_url"]),
+        (&serde_json::json!("https://eu-de.ml.cloud.ibm.com"), &serde_json::json!("0a1b2c3d-project"), &serde_json::json!("https://iam.test.cloud.ibm.com"))
+    );
 }
 
 /// The starter's run.yaml, expanded with only `vars` set.
