@@ -10,6 +10,7 @@
 # 3. cargo test --workspace        (with the starter's inference-inline-fake provider)
 # 4. cargo clippy --workspace --all-targets -- -D warnings
 # 5. pytest tests/e2e (sqlite and postgres flavours) on the binaries step 3 built
+# 6. scripts/watsonx-mock-compat.sh (the test kit's watsonx.ai mock against IBM's ibm-watsonx-ai SDK)
 # Every step runs even when an earlier one failed (except setup); the exit status is non-zero if
 # any failed, and the last lines are a per-step summary ending with pytest's result line.
 #
@@ -170,6 +171,8 @@ else
     pytest_last="not run: the binaries did not build"
 fi
 [ "$before" = 0 ] || failed=1
+# The watsonx.ai mock against IBM's own SDK (ibm-watsonx-ai in a venv of its own, kept between runs).
+step "watsonx compat" 15m bash scripts/watsonx-mock-compat.sh
 
 banner "summary"
 printf '%s\n' "${summary[@]}"

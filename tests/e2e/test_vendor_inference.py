@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import httpx
+import time
+
 import openai
 import pytest
 
@@ -39,9 +41,18 @@ def ollama_mock(workdir):
 
 
 @pytest.fixture(scope="module")
-def vendor_stack(storage, mock_backend, azure_mock, ollama_mock, workdir):
+def watsonx_mock(workdir):
+    """`lls-mock-watsonx`: watsonx.ai and IBM Cloud IAM on one port (key wx-test-key, project
+    wx-test-project); 3-second tokens, so the server's token cache renews during the module."""
+    mock = AnnouncedMock("lls-mock-watsonx", ["--token-ttl", "3"], workdir, r"http://\S+", "/ml/v1/foundation_model_specs?version=2025-02-11")
+    yield mock.url
+    mock.process.stop()
+
+
+@pytest.fixture(scope="module")
+def vendor_stack(storage, mock_backend, azure_mock, ollama_mock, watsonx_mock, workdir):
     """A server whose run.yaml switches on the vendor providers, pointed at their mocks."""
-    env = {"MOCK_AZURE_URL": azure_mock, "MOCK_OLLAMA_URL": ollama_mock}
+    env = {"MOCK_AZURE_URL": azure_mock, "MOCK_OLLAMA_URL": ollama_mock, "MOCK_WATSONX_URL": watsonx_mock}
     server = StackServer(storage, storage.new_state(), mock_backend.url, workdir / f"server-vendors-{storage.name}.log", env=env)
     server.start()
     yield server
@@ -160,3 +171,39 @@ def test_chat_stream_and_embeddings_through_remote_ollama(vendor_client):
     assert len(vendor_client.embeddings.create(model="ollama/nomic-embed-text:latest", input="a").data[0].embedding) == 768
     listed = {m.model_extra["identifier"]: m.model_extra for m in vendor_client.models.list()}
     assert listed["ollama/nomic-embed-text:latest"]["metadata"] == {"embedding_dimension": 768, "context_length": 8192}
+
+
+def test_chat_tools_stream_and_embeddings_through_remote_watsonx(vendor_client):
+    llm, embed = "watsonx/ibm/granite-3-3-8b-instruct", "watsonx/ibm/granite-embedding-278m-multilingual"
+    answer = vendor_client.chat.completions.create(model=llm, messages=[{"role": "system", "content": "Be brief."}, *user("Say hello")])
+    assert answer.model == llm and "Say hello" in answer.choices[0].message.content
+    assert answer.usage.total_tokens > 0 and answer.choices[0].finish_reason == "stop"
+    chunks = list(vendor_client.chat.completions.create(model=llm, messages=user("Say hello"), stream=True,
+                                                        stream_options={"include_usage": True}))
+    assert len({c.id for c in chunks}) == 1
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == answer.choices[0].message.content
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}]
+    called = vendor_client.chat.completions.create(model=llm, messages=user("Weather in Paris?"), tools=tools,
+                                                   tool_choice={"type": "function", "function": {"name": "get_weather"}})
+    assert called.choices[0].message.tool_calls[0].function.name == "get_weather"
+    completion = vendor_client.completions.create(model=llm, prompt="The capital of France is", max_tokens=3)
+    assert completion.choices[0].text and completion.choices[0].finish_reason == "length"
+    embedded = vendor_client.embeddings.create(model=embed, input=["a", "b"])
+    assert len(embedded.data) == 2 and len(embedded.data[0].embedding) == 768
+    listed = {m.model_extra["identifier"]: m.model_extra for m in vendor_client.models.list()}
+    assert listed[llm]["model_type"] == "llm"
+    assert listed[embed]["metadata"] == {"embedding_dimension": 768, "context_length": 512}
+    time.sleep(3.2)  # past the first IAM token's lifetime: the provider renews it
+    assert vendor_client.chat.completions.create(model=llm, messages=user("Again")).choices[0].message.content
+
+
+def test_remote_watsonx_errors_reach_the_client(vendor_client):
+    with pytest.raises(openai.RateLimitError, match="Retry-After: 2"):
+        vendor_client.chat.completions.create(model="watsonx/error-429", messages=user("hi"))
+    with pytest.raises(openai.BadRequestError) as e:
+        vendor_client.chat.completions.create(model="watsonx/ibm/granite-tiny-context", messages=user("word " * 40))
+    assert e.value.code == "context_length_exceeded"
+    with pytest.raises(openai.AuthenticationError):
+        vendor_client.chat.completions.create(model="watsonx/ibm/granite-3-3-8b-instruct", messages=user("hi"),
+                                              extra_headers={"X-LlamaStack-Provider-Data": '{"watsonx_api_key": "wrong"}'})
