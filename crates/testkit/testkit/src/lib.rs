@@ -40,6 +40,9 @@
 //!   `/api/ps`), for `remote::ollama`.
 //! - [`watsonx_mock`]: IBM watsonx.ai (chat, generation, embeddings, model specs; SSE as
 //!   watsonx frames it) and the IBM Cloud IAM token exchange it needs, for `remote::watsonx`.
+//! - [`vertex_mock`]: Google Vertex AI's OpenAI-compatible endpoint with Google's OAuth token
+//!   endpoint (service-account JWT assertions checked, expiring tokens) and the metadata
+//!   server, for `remote::vertexai` and Google's `google-auth`.
 //! - [`registered`]: a provider built from its descriptor and config behind the real call
 //!   layers, as the server builds it.
 //!
@@ -74,6 +77,7 @@ pub mod scenario;
 pub mod stores;
 pub mod tool_runtime_suite;
 pub mod vector_io_suite;
+pub mod vertex_mock;
 pub mod watsonx_mock;
 pub mod websearch_mock;
 pub mod websearch_suite;
@@ -92,5 +96,6 @@ pub use prerequisite::Prerequisite;
 pub use sample_config::expand_sample_config;
 pub use tool_runtime_suite::ToolHarness;
 pub use vector_io_suite::VectorIoHarness;
+pub use vertex_mock::{KeyFile, VertexMock};
 pub use watsonx_mock::{WatsonxMock, WatsonxModel};
 pub use websearch_mock::WebSearchMock;
