@@ -21,6 +21,8 @@ extern crate lls_inference_remote_azure as _;
 extern crate lls_inference_remote_ollama as _;
 #[cfg(feature = "inference-remote-openai")]
 extern crate lls_inference_remote_openai as _;
+#[cfg(feature = "inference-remote-vertexai")]
+extern crate lls_inference_remote_vertexai as _;
 #[cfg(feature = "inference-remote-vllm")]
 extern crate lls_inference_remote_vllm as _;
 #[cfg(feature = "inference-remote-watsonx")]

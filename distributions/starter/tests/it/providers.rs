@@ -20,6 +20,7 @@ fn default_features_register_these_providers() {
         "inference remote::azure",
         "inference remote::ollama",
         "inference remote::openai",
+        "inference remote::vertexai",
         "inference remote::vllm",
         "inference remote::watsonx",
         "safety inline::llama-guard",
@@ -256,6 +257,23 @@ fn watsonx_follows_watsonx_api_key() {
         (&config["url"], &config["project_id"], &config["iam_url"]),
         (&serde_json::json!("https://eu-de.ml.cloud.ibm.com"), &serde_json::json!("0a1b2c3d-project"), &serde_json::json!("https://iam.test.cloud.ibm.com"))
     );
+}
+
+/// `remote::vertexai` is on only with `VERTEX_AI_PROJECT`, in `us-central1` unless
+/// `VERTEX_AI_LOCATION` says otherwise, and its config (as the run.yaml writes it) is one the
+/// provider accepts.
+#[test]
+fn vertexai_follows_vertex_ai_project() {
+    lls_distribution_starter::link();
+    let vertex = |c: &lls_config::RunConfig| enabled(c, "inference", "remote::vertexai");
+    assert!(vertex(&load(&[("VERTEX_AI_LOCATION", "europe-west4")])).is_none(), "on without VERTEX_AI_PROJECT");
+    let entry = vertex(&load(&[("VERTEX_AI_PROJECT", "my-project")])).unwrap_or_else(|| panic!("off with VERTEX_AI_PROJECT"));
+    assert_eq!(entry.provider_id, "vertexai");
+    let config = check("remote::vertexai", &entry.config);
+    assert_eq!((&config["project"], &config["location"]), (&serde_json::json!("my-project"), &serde_json::json!("us-central1")));
+    let vars = [("VERTEX_AI_PROJECT", "my-project"), ("VERTEX_AI_LOCATION", "europe-west4")];
+    let config = check("remote::vertexai", &vertex(&load(&vars)).unwrap_or_else(|| panic!("off with {vars:?}")).config);
+    assert_eq!(config["location"], "europe-west4");
 }
 
 /// The starter's run.yaml, expanded with only `vars` set.
