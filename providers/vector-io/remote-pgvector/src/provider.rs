@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use lls_api_common::{BuildContext, Error, ErrorKind, HealthStatus, Result};
+use lls_api_common::{BuildContext, Error, ErrorKind, HealthStatus, Result, Tasks};
 use lls_api_vector_io::{EmbeddedChunk, IndexSpec, ScoredChunk, SearchModes, VectorIo};
 use sqlx::postgres::{PgPool, PgRow};
 use sqlx::{AssertSqlSafe, Postgres, Row, Transaction};
@@ -79,6 +79,8 @@ pub struct PgVectorProvider {
     ef_search: usize,
     /// Stores get their HNSW index at this many chunks (0: at creation).
     hnsw_min_chunks: u64,
+    /// Supervises the background index builds (the stack's, so shutdown sees them).
+    tasks: Tasks,
 }
 
 impl std::fmt::Debug for PgVectorProvider {
@@ -97,8 +99,15 @@ struct PreparedChunk {
 
 impl PgVectorProvider {
     /// The descriptor's build function.
-    pub async fn build(_ctx: BuildContext, config: PgVectorConfig) -> Result<Arc<dyn VectorIo>> {
-        Ok(Arc::new(Self::connect(&config.url(), &config).await?))
+    pub async fn build(ctx: BuildContext, config: PgVectorConfig) -> Result<Arc<dyn VectorIo>> {
+        Ok(Arc::new(Self::connect(&config.url(), &config).await?.with_tasks(ctx.tasks.clone())))
+    }
+
+    /// Runs the background index builds under `tasks` (a provider from [`PgVectorProvider::connect`]
+    /// has a supervisor of its own).
+    pub fn with_tasks(mut self, tasks: Tasks) -> Self {
+        self.tasks = tasks;
+        self
     }
 
     /// Connects to `url` (the config's own address, or another for tests), makes sure the
@@ -122,6 +131,7 @@ impl PgVectorProvider {
             hnsw_ef_construction: config.hnsw_ef_construction,
             ef_search: config.hnsw_ef_search as usize,
             hnsw_min_chunks: config.hnsw_min_chunks,
+            tasks: Tasks::new(),
         };
         let setup = [
             "CREATE EXTENSION IF NOT EXISTS vector".to_owned(),
@@ -279,12 +289,12 @@ impl HnswBuild {
     /// After an insert: builds the index in the background when the store is due one, so the
     /// insert answers at once and searches stay exact until the index is there. A failure is
     /// logged; the next insert tries again.
-    async fn spawn_if_due(self, pool: &PgPool, store: &str) {
+    async fn spawn_if_due(self, pool: &PgPool, store: &str, tasks: &Tasks) {
         match self.due(pool).await {
             Ok(false) => {}
             Ok(true) => {
                 let (pool, store) = (pool.clone(), store.to_owned());
-                tokio::spawn(async move {
+                tasks.spawn("pgvector HNSW index build", async move {
                     let started = std::time::Instant::now();
                     match self.build(&pool).await {
                         Ok(true) => tracing::info!(
@@ -453,7 +463,7 @@ impl VectorIo for PgVectorProvider {
         }
         tx.commit().await.map_err(|e| db_error(doing, e))?;
         if self.hnsw_min_chunks > 0 {
-            self.hnsw(info).spawn_if_due(&self.pool, vector_store_id).await;
+            self.hnsw(info).spawn_if_due(&self.pool, vector_store_id, &self.tasks).await;
         }
         Ok(())
     }
