@@ -36,6 +36,9 @@
 //!   [`websearch_suite`]: the scenarios both must pass against it ([`websearch_scenarios!`]).
 //! - [`azure_mock`]: Azure OpenAI's data plane (both URL layouts, `api-key`, `api-version`
 //!   rules, content filter results and errors), for `remote::azure` and `openai.AzureOpenAI`.
+//! - [`bedrock_mock`]: Amazon Bedrock (Converse, ConverseStream in AWS's event-stream framing,
+//!   InvokeModel for Titan and Cohere embeddings, ListFoundationModels), verifying SigV4
+//!   signatures, for `remote::bedrock` and boto3.
 //! - [`ollama_mock`]: an Ollama server (the OpenAI mock under `/v1` plus `/api/tags`,
 //!   `/api/ps`), for `remote::ollama`.
 //! - [`watsonx_mock`]: IBM watsonx.ai (chat, generation, embeddings, model specs; SSE as
@@ -53,6 +56,7 @@
 pub mod agent_doubles;
 pub mod azure_mock;
 pub mod batches_suite;
+pub mod bedrock_mock;
 pub mod callers;
 pub mod fake_chat;
 pub mod fake_guard;
@@ -83,6 +87,7 @@ pub mod websearch_mock;
 pub mod websearch_suite;
 
 pub use azure_mock::AzureMock;
+pub use bedrock_mock::{BedrockMock, BedrockModel};
 pub use callers::caller_ctx;
 pub use fake_tool_runtime::FakeToolRuntime;
 pub use fake_vector_io::FakeVectorIo;
