@@ -438,6 +438,13 @@ impl Inner {
             self.records.put_batch(batch).await?;
         }
         let at = unix_now();
+        // A cancel that came while the results were being written wins: the client was told
+        // `cancelling`, so the batch ends `cancelled` (with every result in its files).
+        let status = if status == BatchStatus::Completed && self.records.cancel_requested(&id).await?.is_some() {
+            BatchStatus::Cancelled
+        } else {
+            status
+        };
         match status {
             BatchStatus::Cancelled => {
                 batch
