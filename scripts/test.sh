@@ -12,6 +12,7 @@
 # 5. pytest tests/e2e (sqlite and postgres flavours) on the binaries step 3 built
 # 6. scripts/watsonx-mock-compat.sh (the test kit's watsonx.ai mock against IBM's ibm-watsonx-ai SDK)
 # 7. scripts/vertex-mock-compat.sh (the test kit's Vertex AI mock against Google's google-auth and openai)
+# 8. scripts/bedrock-mock-compat.sh (the test kit's Amazon Bedrock mock against AWS's boto3)
 # Every step runs even when an earlier one failed (except setup); the exit status is non-zero if
 # any failed, and the last lines are a per-step summary ending with pytest's result line.
 #
@@ -176,6 +177,9 @@ fi
 step "watsonx compat" 15m bash scripts/watsonx-mock-compat.sh
 # The Vertex AI mock against Google's own auth library (google-auth in a venv of its own, kept between runs).
 step "vertex compat" 10m bash scripts/vertex-mock-compat.sh
+
+# The Amazon Bedrock mock against AWS's own SDK (boto3 in a venv of its own, kept between runs).
+step "bedrock compat" 10m bash scripts/bedrock-mock-compat.sh
 
 banner "summary"
 printf '%s\n' "${summary[@]}"

@@ -25,6 +25,8 @@ extern crate lls_inference_remote_openai as _;
 extern crate lls_inference_remote_vertexai as _;
 #[cfg(feature = "inference-remote-vllm")]
 extern crate lls_inference_remote_vllm as _;
+#[cfg(feature = "inference-remote-bedrock")]
+extern crate lls_inference_remote_bedrock as _;
 #[cfg(feature = "inference-remote-watsonx")]
 extern crate lls_inference_remote_watsonx as _;
 #[cfg(feature = "safety-inline-llama-guard")]

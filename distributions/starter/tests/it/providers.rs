@@ -18,6 +18,7 @@ fn default_features_register_these_providers() {
         "inference inline::llama-cpp",
         "inference inline::sentence-transformers",
         "inference remote::azure",
+        "inference remote::bedrock",
         "inference remote::ollama",
         "inference remote::openai",
         "inference remote::vertexai",
@@ -231,6 +232,22 @@ fn ollama_follows_ollama_url() {
     let entry = ollama(&load(&[("OLLAMA_URL", "http://gpu-box:11434")])).unwrap_or_else(|| panic!("off with OLLAMA_URL"));
     assert_eq!(entry.provider_id, "ollama");
     assert_eq!(check("remote::ollama", &entry.config)["url"], "http://gpu-box:11434");
+}
+
+/// `remote::bedrock` is on only with `AWS_ACCESS_KEY_ID`, and its config (as the run.yaml writes
+/// it, with 0.3.5's `AWS_*` variables set or not) is one the provider accepts.
+#[test]
+fn bedrock_follows_aws_access_key_id() {
+    lls_distribution_starter::link();
+    let bedrock = |c: &lls_config::RunConfig| enabled(c, "inference", "remote::bedrock");
+    assert!(bedrock(&load(&[("AWS_DEFAULT_REGION", "us-west-2")])).is_none(), "on without AWS_ACCESS_KEY_ID");
+    let vars = [("AWS_ACCESS_KEY_ID", "AKIDSTARTER"), ("AWS_SECRET_ACCESS_KEY", "s"), ("AWS_DEFAULT_REGION", "us-west-2")];
+    let entry = bedrock(&load(&vars)).unwrap_or_else(|| panic!("off with {vars:?}"));
+    assert_eq!(entry.provider_id, "bedrock");
+    let config = check("remote::bedrock", &entry.config);
+    assert_eq!((&config["aws_access_key_id"], &config["aws_secret_access_key"]), (&serde_json::json!("AKIDSTARTER"), &serde_json::json!("********")));
+    assert_eq!(config["region_name"], "us-west-2");
+    assert!(config["aws_session_token"].is_null(), "{config}");
 }
 
 /// `remote::watsonx` is on only with `WATSONX_API_KEY`, and its config (as the run.yaml writes it,
