@@ -87,9 +87,10 @@ class Process:
         self.proc: subprocess.Popen | None = None
         self.log_offset = 0
 
-    def start(self, ready_url: str | Callable[[], str | None]) -> None:
+    def start(self, ready_url: str | Callable[[], str | None], probe: Callable[[str], int] | None = None) -> None:
         """Starts the process and waits until `ready_url` (or the URL the callable finds, once it
-        finds one) answers 200."""
+        finds one) answers 200 to a GET, or to `probe` (a request that returns the status, for
+        mocks that refuse unsigned requests)."""
         with open(self.log_path, "ab") as log:
             self.log_offset = log.tell()
             log.write(f"\n===== {time.strftime('%H:%M:%S')} {' '.join(self.argv)}\n".encode())
@@ -109,7 +110,7 @@ class Process:
                 raise RuntimeError(f"{self.name} exited with status {rc} while starting; log {self.log_path}:\n{self.tail()}")
             url = ready_url() if callable(ready_url) else ready_url
             try:
-                if url and httpx.get(url, timeout=2).status_code == 200:
+                if url and (probe(url) if probe else httpx.get(url, timeout=2).status_code) == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -168,7 +169,8 @@ class AnnouncedMock:
     """A test kit binary that picks its own port and prints `listening on <url>`: started, and
     ready once `<url><ready_path>` answers."""
 
-    def __init__(self, name: str, argv: list[str], workdir: Path, url_pattern: str, ready_path: str):
+    def __init__(self, name: str, argv: list[str], workdir: Path, url_pattern: str, ready_path: str,
+                 probe: Callable[[str], int] | None = None):
         self.process = Process(name, [str(binary(name)), *argv], dict(os.environ), workdir / f"{name}.log")
         self.url = ""
 
@@ -179,7 +181,7 @@ class AnnouncedMock:
                 return f"{self.url}{ready_path}"
             return None
 
-        self.process.start(announced)
+        self.process.start(announced, probe)
 
 
 def MockBackend(workdir: Path) -> AnnouncedMock:
