@@ -50,10 +50,20 @@ def lines_of(client: openai.OpenAI, file_id: str) -> list[dict]:
     return [json.loads(line) for line in client.files.content(file_id).text.splitlines() if line.strip()]
 
 
-def test_a_thousand_line_chat_batch_completes_and_reports_the_malformed_line(openai_client):
-    lines = [chat_line(f"req-{i}", f"question {i}") for i in range(1000)]
+def batch_llm(server_url: str) -> str:
+    """A chat model of the mock (it answers any name) under an id of its own, so the thousand
+    completions this batch stores stay out of other tests' listings of mock/mock-llm's."""
+    ls = LlamaStackClient(base_url=server_url, max_retries=0, timeout=30)
+    if not any(m.identifier == "mock/batch-llm" for m in ls.models.list()):
+        ls.models.register(model_id="batch-llm", provider_id="mock", provider_model_id="batch-llm", model_type="llm")
+    return "mock/batch-llm"
+
+
+def test_a_thousand_line_chat_batch_completes_and_reports_the_malformed_line(openai_client, stack):
+    model = batch_llm(stack.url)
+    lines = [chat_line(f"req-{i}", f"question {i}", model=model) for i in range(1000)]
     lines[500] = {"custom_id": "req-500", "method": "POST", "url": "/v1/chat/completions",
-                  "body": {"model": LLM, "messages": [{"rolez": "user", "contentz": "malformed"}]}}
+                  "body": {"model": model, "messages": [{"rolez": "user", "contentz": "malformed"}]}}
     batch = openai_client.batches.create(input_file_id=upload(openai_client, lines), endpoint="/v1/chat/completions",
                                          completion_window="24h", metadata={"run": "e2e"})
     assert batch.status == "validating" and batch.metadata == {"run": "e2e"}
