@@ -208,8 +208,9 @@ def test_remote_azure_errors_reach_the_client(vendor_client):
     with pytest.raises(openai.BadRequestError) as e:
         vendor_client.chat.completions.create(model="azure/gpt-4o", messages=user(f"please {PROMPT_FILTER_TRIGGER}"))
     assert e.value.code == "content_filter" and "violence (high)" in str(e.value)
-    with pytest.raises(openai.RateLimitError, match="Retry-After: 6"):
+    with pytest.raises(openai.RateLimitError, match="Retry-After: 6") as limited:
         vendor_client.chat.completions.create(model="azure/error-429", messages=user("hi"))
+    assert limited.value.response.headers["retry-after"] == "6", "the server passes Azure's Retry-After on"
     with pytest.raises(openai.NotFoundError):
         vendor_client.chat.completions.create(model="azure/no-such-deployment", messages=user("hi"))
 
@@ -250,8 +251,9 @@ def test_chat_tools_stream_and_embeddings_through_remote_watsonx(vendor_client):
 
 
 def test_remote_watsonx_errors_reach_the_client(vendor_client):
-    with pytest.raises(openai.RateLimitError, match="Retry-After: 2"):
+    with pytest.raises(openai.RateLimitError, match="Retry-After: 2") as limited:
         vendor_client.chat.completions.create(model="watsonx/error-429", messages=user("hi"))
+    assert limited.value.response.headers["retry-after"] == "2", "the server passes watsonx's Retry-After on"
     with pytest.raises(openai.BadRequestError) as e:
         vendor_client.chat.completions.create(model="watsonx/ibm/granite-tiny-context", messages=user("word " * 40))
     assert e.value.code == "context_length_exceeded"

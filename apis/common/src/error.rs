@@ -110,6 +110,9 @@ pub struct Error {
     retryable: bool,
     /// OpenAI's machine-readable `error.code` (`invalid_value`, …), when the error has one.
     code: Option<String>,
+    /// Seconds the client should wait before retrying (a backend's `Retry-After`), answered
+    /// as the response's own `Retry-After` header.
+    retry_after: Option<u64>,
 }
 
 impl Error {
@@ -126,6 +129,7 @@ impl Error {
             upstream_status: None,
             retryable,
             code: None,
+            retry_after: None,
         }
     }
 
@@ -174,6 +178,16 @@ impl Error {
 
     pub fn code(&self) -> Option<&str> {
         self.code.as_deref()
+    }
+
+    /// Tells the client to wait `seconds` before retrying (`Retry-After` on the answer).
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
+    }
+
+    pub fn retry_after(&self) -> Option<u64> {
+        self.retry_after
     }
 
     pub fn with_upstream_status(mut self, status: u16) -> Self {

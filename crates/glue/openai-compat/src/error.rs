@@ -98,6 +98,7 @@ pub fn from_status(provider: &str, status: u16, body: &[u8], credential: Credent
 fn classify(provider: &str, status: u16, body: &[u8], credential: Credential, retry_after: Option<&str>) -> Error {
     let backend = BackendError::parse(body).unwrap_or_default();
     let mut message = backend.message.clone().unwrap_or_else(|| fallback_message(status, body));
+    let wait_seconds = retry_after.and_then(|wait| wait.trim().parse::<u64>().ok());
     if let Some(wait) = retry_after {
         message.push_str(&format!(" (Retry-After: {wait})"));
     }
@@ -115,7 +116,10 @@ fn classify(provider: &str, status: u16, body: &[u8], credential: Credential, re
                 .with_upstream_status(status)
         }
         401 | 403 => Error::new(ErrorKind::UpstreamError, format!("provider {provider} rejected the credentials: {message}")),
-        429 => client_error(ErrorKind::RateLimited),
+        429 => match wait_seconds {
+            Some(seconds) => client_error(ErrorKind::RateLimited).with_retry_after(seconds),
+            None => client_error(ErrorKind::RateLimited),
+        },
         400..=499 if backend.is_context_length() => client_error(ErrorKind::ContextLength),
         404 => client_error(ErrorKind::NotFound),
         409 => client_error(ErrorKind::Conflict),
@@ -244,6 +248,7 @@ mod tests {
         assert_eq!(failure.retry_after(), Some("6"));
         let e = from_failure(&failure);
         assert_eq!((e.kind(), e.message()), (ErrorKind::RateLimited, "Rate limit exceeded (Retry-After: 6)"));
+        assert_eq!(e.retry_after(), Some(6), "the client is told to wait as the backend said");
         let other = HttpFailure { status: 400, ..failure };
         assert_eq!(from_failure(&other).message(), "Rate limit exceeded");
     }

@@ -58,6 +58,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = status_of(&self.0);
         let mut response = (status, Json(error_body(&self.0))).into_response();
+        if let Some(seconds) = self.0.retry_after() {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
+        }
         response.extensions_mut().insert(LoggedError(self.0));
         response.extensions_mut().insert(Rendered);
         response
@@ -69,3 +72,26 @@ impl IntoResponse for ApiError {
 pub struct LoggedError(pub Error);
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lls_api_common::ErrorKind;
+
+    #[test]
+    fn a_backends_retry_after_reaches_the_client_as_a_header() {
+        let waited = ApiError(Error::new(ErrorKind::RateLimited, "slow down").with_retry_after(7)).into_response();
+        assert_eq!(waited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(waited.headers().get(axum::http::header::RETRY_AFTER).map(|v| v.as_bytes()), Some(&b"7"[..]));
+        let plain = ApiError(Error::new(ErrorKind::RateLimited, "slow down")).into_response();
+        assert!(plain.headers().get(axum::http::header::RETRY_AFTER).is_none());
+    }
+
+    #[test]
+    fn an_errors_code_is_openais_error_code() {
+        let body = error_body(&Error::invalid("bad").with_param("endpoint").with_code("invalid_value"));
+        assert_eq!(body["error"]["code"], "invalid_value");
+        assert_eq!(body["error"]["param"], "endpoint");
+        assert_eq!(body["detail"], "bad");
+    }
+}

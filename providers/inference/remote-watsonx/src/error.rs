@@ -97,7 +97,10 @@ pub(crate) fn from_status(provider: &str, status: u16, body: &[u8], credential: 
     }
     let client = |kind: ErrorKind| Error::new(kind, format!("watsonx.ai: {message}")).with_upstream_status(status);
     let err = match status {
-        429 => client(ErrorKind::RateLimited),
+        429 => match retry_after.and_then(|wait| wait.trim().parse::<u64>().ok()) {
+            Some(seconds) => client(ErrorKind::RateLimited).with_retry_after(seconds),
+            None => client(ErrorKind::RateLimited),
+        },
         _ if vendor.is_quota() => client(ErrorKind::RateLimited),
         401 | 403 => key_refused(provider, "watsonx.ai", status, &message, credential),
         400..=499 if vendor.is_context_length() => client(ErrorKind::ContextLength),
@@ -165,6 +168,7 @@ mod tests {
         let e = from_status("wx", 429, &wx("too_many_requests", "slow down"), Credential::Config, Some("2"));
         assert_eq!(e.kind(), ErrorKind::RateLimited);
         assert!(e.message().contains("slow down (too_many_requests) (Retry-After: 2)"), "{}", e.message());
+        assert_eq!(e.retry_after(), Some(2));
         assert_eq!(e.provider(), Some("wx"));
     }
 
