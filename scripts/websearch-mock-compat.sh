@@ -5,6 +5,7 @@
 # run it after changing the mock or the providers' result texts.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/lib/mockcompat.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/llama-stack-rs/target}"
 VENV="${LLS_WEBSEARCH_COMPAT_VENV:-$HOME/.cache/llama-stack-rs/websearch-compat-venv}"
 KEY="tvly-compat-key"
@@ -12,14 +13,6 @@ KEY="tvly-compat-key"
 "$VENV/bin/pip" install -q "tavily-python==0.8.5" "httpx"
 cargo build -q -p lls-testkit --bin lls-mock-websearch
 LOG="$(mktemp)"
-"$CARGO_TARGET_DIR/debug/lls-mock-websearch" --api-key "$KEY" > "$LOG" 2>&1 &
-MOCK=$!
-trap 'kill $MOCK 2>/dev/null || true; rm -f "$LOG"' EXIT
-URL=""
-for _ in $(seq 100); do
-    URL="$(sed -n 's/.*listening on \(http[^ ]*\).*/\1/p' "$LOG")"
-    [ -n "$URL" ] && break
-    sleep 0.1
-done
-[ -n "$URL" ] || { echo "websearch-mock-compat.sh: lls-mock-websearch did not start:" >&2; cat "$LOG" >&2; exit 1; }
-"$VENV/bin/python" tests/compat/websearch_against_mock.py "$URL" "$KEY"
+trap 'kill ${MOCK:-} 2>/dev/null || true; rm -f "$LOG"' EXIT
+LLS_BIN_DIR="$CARGO_TARGET_DIR/debug" start_mock lls-mock-websearch "$LOG" --api-key "$KEY"
+"$VENV/bin/python" tests/compat/websearch_against_mock.py "$MOCK_URL" "$KEY"
