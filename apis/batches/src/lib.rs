@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 use async_trait::async_trait;
+use lls_api_common::limits::{MapLimits, MapValues, check_map, type_name};
 use lls_api_common::{Api, ApiSpec, Error, RequestContext, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -18,10 +19,9 @@ pub const ENDPOINTS: [&str; 4] = ["/v1/chat/completions", "/v1/completions", "/v
 pub const COMPLETION_WINDOW: &str = "24h";
 /// Seconds a batch has to finish (its `completion_window`).
 pub const COMPLETION_WINDOW_SECONDS: i64 = 24 * 60 * 60;
-/// OpenAI's metadata limits: pairs, key length, value length.
-pub const MAX_METADATA_PAIRS: usize = 16;
-pub const MAX_METADATA_KEY_CHARS: usize = 64;
-pub const MAX_METADATA_VALUE_CHARS: usize = 512;
+/// A batch's `metadata`: OpenAI allows 16 pairs, keys of up to 64 characters and string values
+/// of up to 512 characters.
+pub const METADATA: MapLimits = MapLimits { max_keys: 16, max_key_chars: 64, max_value_chars: 512, values: MapValues::Strings };
 /// The default and largest page of `GET /v1/batches`.
 pub const DEFAULT_PAGE: usize = 20;
 pub const MAX_PAGE: usize = 100;
@@ -222,55 +222,18 @@ impl CreateBatchRequest {
     }
 }
 
-/// Metadata as OpenAI takes it: an object of at most 16 string pairs.
+/// Metadata as OpenAI takes it: an object of string pairs within [`METADATA`].
 fn metadata_pairs(value: &Value) -> Result<BTreeMap<String, String>> {
     let Value::Object(map) = value else {
-        return Err(Error::invalid(format!("Invalid type for 'metadata': expected an object, but got {} instead.", kind(value)))
-            .with_param("metadata")
-            .with_code("invalid_type"));
-    };
-    if map.len() > MAX_METADATA_PAIRS {
         return Err(Error::invalid(format!(
-            "Invalid 'metadata': too many properties. Expected at most {MAX_METADATA_PAIRS}, but got {}.",
-            map.len()
+            "Invalid type for 'metadata': expected an object, but got {} instead.",
+            type_name(value)
         ))
-        .with_param("metadata"));
-    }
-    let mut pairs = BTreeMap::new();
-    for (key, value) in map {
-        let param = format!("metadata.{key}");
-        let Value::String(text) = value else {
-            return Err(Error::invalid(format!("Invalid type for '{param}': expected a string, but got {} instead.", kind(value)))
-                .with_param(param)
-                .with_code("invalid_type"));
-        };
-        if key.chars().count() > MAX_METADATA_KEY_CHARS {
-            return Err(Error::invalid(format!(
-                "Invalid 'metadata': key '{key}' is longer than {MAX_METADATA_KEY_CHARS} characters."
-            ))
-            .with_param(param));
-        }
-        if text.chars().count() > MAX_METADATA_VALUE_CHARS {
-            return Err(Error::invalid(format!(
-                "Invalid '{param}': string too long. Expected at most {MAX_METADATA_VALUE_CHARS} characters."
-            ))
-            .with_param(param));
-        }
-        pairs.insert(key.clone(), text.clone());
-    }
-    Ok(pairs)
-}
-
-/// How OpenAI names a JSON value's type in its messages.
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+        .with_param("metadata")
+        .with_code("invalid_type"));
+    };
+    check_map("metadata", map, &METADATA)?;
+    Ok(map.iter().filter_map(|(key, value)| Some((key.clone(), value.as_str()?.to_owned()))).collect())
 }
 
 /// `GET /v1/batches` parameters.

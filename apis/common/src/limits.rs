@@ -66,9 +66,32 @@ pub struct MapLimits {
     pub max_key_chars: usize,
     /// Longest string value; a nested value (where allowed) is bounded by its JSON text.
     pub max_value_chars: usize,
-    /// Only strings, numbers and booleans (OpenAI's `attributes`); otherwise nested values are
-    /// allowed too, as 0.3.5's `dict[str, Any]` metadata takes them.
-    pub scalars_only: bool,
+    /// What the values may be.
+    pub values: MapValues,
+}
+
+/// The values a bounded map may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapValues {
+    /// Strings only (OpenAI's `metadata` of batches): anything else is a 400 with OpenAI's
+    /// `invalid_type` code naming `field.key`.
+    Strings,
+    /// Strings, numbers and booleans (OpenAI's `attributes`).
+    Scalars,
+    /// Nested values too, as 0.3.5's `dict[str, Any]` metadata takes them.
+    Any,
+}
+
+/// How OpenAI names a JSON value's type in its messages ("a string", "an array", …).
+pub fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
 }
 
 /// A map within `limits`; errors name `field.key`.
@@ -93,8 +116,16 @@ pub fn check_map(field: &str, map: &Map<String, Value>, limits: &MapLimits) -> R
         let name = format!("{field}.{key}");
         match value {
             Value::String(s) => check_chars(&name, s, limits.max_value_chars)?,
+            other if limits.values == MapValues::Strings => {
+                return Err(Error::invalid(format!(
+                    "Invalid type for '{name}': expected a string, but got {} instead.",
+                    type_name(other)
+                ))
+                .with_param(name)
+                .with_code("invalid_type"));
+            }
             Value::Number(_) | Value::Bool(_) => {}
-            Value::Null | Value::Array(_) | Value::Object(_) if limits.scalars_only => {
+            Value::Null | Value::Array(_) | Value::Object(_) if limits.values == MapValues::Scalars => {
                 return Err(Error::invalid(format!(
                     "'{name}' must be a string, a number or a boolean"
                 ))
@@ -121,7 +152,7 @@ mod tests {
         max_keys: 2,
         max_key_chars: 3,
         max_value_chars: 5,
-        scalars_only: true,
+        values: MapValues::Scalars,
     };
 
     fn map(v: Value) -> Map<String, Value> {
@@ -186,10 +217,24 @@ mod tests {
             "'attributes.a' must be a string, a number or a boolean"
         );
         let nested = MapLimits {
-            scalars_only: false,
+            values: MapValues::Any,
             ..LIMITS
         };
         assert!(check_map("metadata", &map(json!({"a": [1]})), &nested).is_ok());
         assert!(check_map("metadata", &map(json!({"a": [1, 2, 3]})), &nested).is_err());
+        let strings = MapLimits {
+            values: MapValues::Strings,
+            ..LIMITS
+        };
+        assert!(check_map("metadata", &map(json!({"a": "x"})), &strings).is_ok());
+        let e = check_map("metadata", &map(json!({"a": 1})), &strings).unwrap_err();
+        assert_eq!(
+            (e.message(), e.param(), e.code()),
+            (
+                "Invalid type for 'metadata.a': expected a string, but got a number instead.",
+                Some("metadata.a"),
+                Some("invalid_type")
+            )
+        );
     }
 }

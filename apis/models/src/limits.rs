@@ -1,7 +1,7 @@
 //! What one `POST /v1/models` may ask for. OpenAI has no model registration, so the bounds
 //! are ours: ids short enough to key a registry, metadata small enough to list often.
 
-use lls_api_common::limits::{MAX_ID_CHARS, MapLimits, check_id, check_map};
+use lls_api_common::limits::{MAX_ID_CHARS, MapLimits, MapValues, check_id, check_map};
 use lls_api_common::Result;
 
 use crate::RegisterModelRequest;
@@ -13,7 +13,7 @@ pub const MAX_MODEL_ID_CHARS: usize = MAX_ID_CHARS;
 /// `metadata`: OpenAI bounds every `metadata` map at 16 keys of up to 64 characters and
 /// string values of up to 512 characters; model metadata also carries numbers
 /// (`embedding_dimension`, `context_length`) and nested values, bounded by their JSON text.
-pub const METADATA: MapLimits = MapLimits { max_keys: 16, max_key_chars: 64, max_value_chars: 512, scalars_only: false };
+pub const METADATA: MapLimits = MapLimits { max_keys: 16, max_key_chars: 64, max_value_chars: 512, values: MapValues::Any };
 
 impl RegisterModelRequest {
     /// Bounds only; what the ids name is checked by the models table.

@@ -2,7 +2,7 @@
 //! ours); past a bound the request is a 400 naming the field, before anything is stored.
 
 use lls_api_common::Result;
-use lls_api_common::limits::{MAX_ID_CHARS, MapLimits, check_chars, check_id, check_map};
+use lls_api_common::limits::{MAX_ID_CHARS, MapLimits, MapValues, check_chars, check_id, check_map};
 
 use crate::RegisterToolGroupRequest;
 
@@ -18,7 +18,7 @@ pub const ARGS: MapLimits = MapLimits {
     max_keys: 64,
     max_key_chars: 256,
     max_value_chars: 16 * 1024,
-    scalars_only: false,
+    values: MapValues::Any,
 };
 
 impl RegisterToolGroupRequest {

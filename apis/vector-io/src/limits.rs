@@ -4,7 +4,7 @@
 
 use lls_api_common::Result;
 use lls_api_common::limits::{
-    MAX_ID_CHARS, MapLimits, check_chars, check_id, check_len, check_map,
+    MAX_ID_CHARS, MapLimits, MapValues, check_chars, check_id, check_len, check_map,
 };
 
 use crate::{
@@ -28,7 +28,7 @@ pub const ATTRIBUTES: MapLimits = MapLimits {
     max_keys: 16,
     max_key_chars: 64,
     max_value_chars: 512,
-    scalars_only: true,
+    values: MapValues::Scalars,
 };
 
 /// A store's `metadata`: OpenAI allows 16 pairs, keys of up to 64 characters and string values
@@ -38,7 +38,7 @@ pub const METADATA: MapLimits = MapLimits {
     max_keys: 16,
     max_key_chars: 64,
     max_value_chars: 512,
-    scalars_only: false,
+    values: MapValues::Any,
 };
 
 /// Chunks per `POST /v1/vector-io/insert` (no OpenAI counterpart): two embeddings requests'
