@@ -2,7 +2,7 @@
 //! `run [CONFIG] [--port] [--host] [--env K=V]`, `validate CONFIG`, `list-providers [API]`.
 
 use std::collections::BTreeMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -151,6 +151,11 @@ async fn serve(config: RunConfig, port: Option<u16>, host: Option<IpAddr>) -> Re
     // Bind before building the stack, so a busy port fails at once.
     let options = lls_server::ServeOptions { addr: SocketAddr::new(host, port), tls, limits };
     let server = lls_server::Server::bind(options).await.map_err(|e| e.to_string())?;
+    // run.yaml `telemetry.enabled`: spans go to the OTEL_EXPORTER_OTLP_* collector from here on.
+    let traces = lls_telemetry::global().filter(|_| config.telemetry.as_ref().is_some_and(|t| t.enabled));
+    if let Some(traces) = traces {
+        traces.enable_otlp_from_env().map_err(|e| format!("telemetry: {e}"))?;
+    }
     let started = std::time::Instant::now();
     let stack = Arc::new(lls_registry::Stack::build(config).await.map_err(|e| e.to_string())?);
     tracing::info!("stack ready in {:?}", started.elapsed());
@@ -163,14 +168,14 @@ async fn serve(config: RunConfig, port: Option<u16>, host: Option<IpAddr>) -> Re
     };
     let served = server.run_until_signal(app).await.map_err(|e| e.to_string());
     stack.shutdown(grace).await;
+    if let Some(traces) = traces {
+        // Sends the spans still queued; the exporter's I/O runs on this runtime.
+        let _ = tokio::task::spawn_blocking(|| traces.shutdown()).await;
+    }
     served
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LLAMA_STACK_LOG")
-        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Colour only for a person at a terminal: escapes would litter files and log collectors.
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi).try_init();
+    // Colour only for a person at a terminal (lls-telemetry checks stderr and NO_COLOR).
+    lls_telemetry::init(lls_telemetry::LogFormat::Text);
 }

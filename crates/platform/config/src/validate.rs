@@ -367,12 +367,6 @@ impl RunConfig {
 
     /// Sections 0.3.5 reads that this build does not implement: refused, never ignored.
     fn check_unsupported_sections(&self, errors: &mut ConfigErrors) {
-        if self.telemetry.as_ref().is_some_and(|t| t.enabled) {
-            errors.push(
-                "telemetry.enabled",
-                "telemetry is not supported by llama-stack-rs; remove it or set it to false",
-            );
-        }
         if self.logging.is_some() {
             errors.push(
                 "logging",

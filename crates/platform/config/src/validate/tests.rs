@@ -268,19 +268,20 @@ fn unimplemented_or_incomplete_settings_are_refused_by_name() {
         "/server",
         json!({ "auth": { "provider_config": { "type": "oauth2_token" } }, "workers": 4 }),
     );
-    value["telemetry"] = json!({ "enabled": true });
     value["logging"] = json!({ "category_levels": { "all": "debug" } });
     value["external_apis_dir"] = json!("/apis");
     let lines = problems(value);
     let paths: Vec<&str> = lines.iter().map(|l| l.split(':').next().unwrap()).collect();
     assert_eq!(
         paths,
-        ["server.workers", "server.auth.provider_config.jwks", "external_apis_dir", "telemetry.enabled", "logging"],
+        ["server.workers", "server.auth.provider_config.jwks", "external_apis_dir", "logging"],
         "{lines:#?}"
     );
     assert!(lines[1].contains("needs one of jwks and introspection"), "{}", lines[1]);
-    let value = set(base(), "/telemetry", json!({ "enabled": false }));
-    validate(value).unwrap();
+    // OTLP trace export (lls-telemetry) is implemented: both values are accepted.
+    for enabled in [false, true] {
+        validate(set(base(), "/telemetry", json!({ "enabled": enabled }))).unwrap();
+    }
 }
 
 #[test]

@@ -1,0 +1,156 @@
+//! The process's tracing subscriber, installed once by the CLI: the log filter, the log format
+//! (text or JSON) and OpenTelemetry trace export over OTLP, switched on once run.yaml is read.
+//!
+//! The subscriber is a `tracing_subscriber` registry with two layers. The fmt layer writes logs
+//! to stderr, filtered by `LLAMA_STACK_LOG` (else `RUST_LOG`, else `info`), coloured only for a
+//! person at a terminal. The OpenTelemetry layer is always installed (so span context is
+//! readable for `traceparent` propagation) but sees no span until [`Telemetry::enable_otlp`]
+//! turns export on: while off it costs one relaxed atomic load per span callsite check.
+//!
+//! Spans follow OpenTelemetry's conventions through `tracing-opentelemetry`'s special fields:
+//! `otel.name`, `otel.kind` (`server`, `client`, `internal`) and `otel.status_code`; other
+//! fields become span attributes.
+
+mod export;
+mod format;
+mod switch;
+
+use std::io::IsTerminal;
+use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_subscriber::filter::{self, EnvFilter, LevelFilter};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Layer, Registry};
+
+pub use export::{OtlpOptions, OtlpProtocol, TelemetryError};
+pub use format::LogFormat;
+
+use switch::SwitchProcessor;
+
+/// The installed subscriber's handle: turns OTLP export on, and flushes and stops it at the
+/// end ([`Telemetry::shutdown`]; the process's handle is a static, never dropped).
+#[derive(Debug)]
+pub struct Telemetry {
+    provider: SdkTracerProvider,
+    processor: SwitchProcessor,
+    exporting: Arc<AtomicBool>,
+    installed: bool,
+}
+
+static GLOBAL: OnceLock<Telemetry> = OnceLock::new();
+
+/// Installs the process-wide subscriber writing logs to stderr in `format`, once; later calls
+/// return the first handle. [`Telemetry::is_installed`] is false when another subscriber was
+/// already set (then nothing here logs or exports).
+pub fn init(format: LogFormat) -> &'static Telemetry {
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    init_with_writer(format, ansi, std::io::stderr)
+}
+
+/// [`init`] with the log writer and colour choice given, for tests that read the output.
+pub fn init_with_writer<W>(format: LogFormat, ansi: bool, writer: W) -> &'static Telemetry
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    GLOBAL.get_or_init(|| {
+        let (mut telemetry, otel) = Telemetry::new();
+        let logs = format.layer(ansi, writer).with_filter(env_filter()).boxed();
+        telemetry.installed = tracing_subscriber::registry().with(vec![otel, logs]).try_init().is_ok();
+        if telemetry.installed {
+            opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
+        }
+        telemetry
+    })
+}
+
+/// The handle [`init`] returned, if it ran.
+pub fn global() -> Option<&'static Telemetry> {
+    GLOBAL.get()
+}
+
+/// The log filter: `LLAMA_STACK_LOG`, else `RUST_LOG`, else `info`.
+pub fn env_filter() -> EnvFilter {
+    EnvFilter::try_from_env("LLAMA_STACK_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+type OtelLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+impl Telemetry {
+    /// A handle and the OpenTelemetry layer it drives, for a subscriber built elsewhere.
+    fn new() -> (Telemetry, OtelLayer) {
+        let processor = SwitchProcessor::default();
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor.clone())
+            .with_resource(export::resource())
+            .build();
+        let exporting = Arc::new(AtomicBool::new(false));
+        let gate = exporting.clone();
+        // Spans at INFO and above are exported; events (logs) reach traces from WARN up, as
+        // span events, so a debug log filter does not flood the collector.
+        let wanted = filter::filter_fn(move |meta| {
+            gate.load(Ordering::Relaxed)
+                && if meta.is_span() { *meta.level() <= tracing::Level::INFO } else { *meta.level() <= tracing::Level::WARN }
+        })
+        .with_max_level_hint(LevelFilter::INFO);
+        let layer = tracing_opentelemetry::layer()
+            .with_tracer(provider.tracer("llama-stack"))
+            .with_tracked_inactivity(false)
+            .with_threads(false)
+            .with_filter(wanted)
+            .boxed();
+        (Telemetry { provider, processor, exporting, installed: false }, layer)
+    }
+
+    /// Whether [`init`] installed this handle's subscriber (false when one was already set).
+    pub fn is_installed(&self) -> bool {
+        self.installed
+    }
+
+    /// Starts exporting spans over OTLP to `opts`' endpoint (run.yaml `telemetry.enabled`).
+    /// The gRPC exporter connects lazily on the Tokio runtime, so call this inside one.
+    pub fn enable_otlp(&self, opts: &OtlpOptions) -> Result<(), TelemetryError> {
+        let exporter = opts.exporter()?;
+        self.processor.install(exporter);
+        self.exporting.store(true, Ordering::Relaxed);
+        tracing::callsite::rebuild_interest_cache();
+        tracing::info!(endpoint = %opts.endpoint_description(), protocol = %opts.protocol, "exporting traces over OTLP");
+        Ok(())
+    }
+
+    /// [`Telemetry::enable_otlp`] with the process's `OTEL_EXPORTER_OTLP_*` variables.
+    pub fn enable_otlp_from_env(&self) -> Result<(), TelemetryError> {
+        self.enable_otlp(&OtlpOptions::from_process_env()?)
+    }
+
+    /// Whether spans are being exported.
+    pub fn is_exporting(&self) -> bool {
+        self.exporting.load(Ordering::Relaxed)
+    }
+
+    /// Exports the spans still queued; waits for the exporter.
+    pub fn flush(&self) {
+        if self.is_exporting()
+            && let Err(e) = self.provider.force_flush()
+        {
+            tracing::warn!("flushing traces failed: {e}");
+        }
+    }
+
+    /// Stops exporting after sending what is queued. Later spans are not recorded.
+    pub fn shutdown(&self) {
+        if self.exporting.swap(false, Ordering::Relaxed) {
+            tracing::callsite::rebuild_interest_cache();
+            if let Err(e) = self.provider.force_flush() {
+                tracing::warn!("flushing traces failed: {e}");
+            }
+            self.processor.shutdown_exporter();
+        }
+    }
+}
