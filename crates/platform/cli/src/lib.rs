@@ -1,16 +1,21 @@
-//! The `llama-stack` command line, shared by every distribution binary:
-//! `run [CONFIG] [--port] [--host] [--env K=V]`, `validate CONFIG`, `list-providers [API]`.
+//! The `llama-stack` command line, shared by every distribution binary: `run [CONFIG|DISTRIBUTION]`,
+//! `validate [CONFIG|DISTRIBUTION]`, `list-providers [API]`, `print-config`, `ingest DIR`.
 
-use std::collections::BTreeMap;
+mod check;
+mod ingest;
+mod startup;
+
 use std::io::Write;
 use std::net::{IpAddr, SocketAddr};
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use clap::{Parser, Subcommand};
+use lls_api_common::Api;
 use lls_api_common::provider::descriptors;
 use lls_config::RunConfig;
+
+use crate::check::Source;
 
 /// What a distribution binary brings: its name and its default run.yaml.
 #[derive(Debug, Clone, Copy)]
@@ -19,8 +24,15 @@ pub struct Distribution {
     pub default_run_yaml: &'static str,
 }
 
+/// `--version`: the Llama Stack API version served (what `/v1/version` answers), then this build's
+/// own version and, when it was built from a git checkout, its commit.
+pub static VERSION: LazyLock<String> = LazyLock::new(|| {
+    let commit = option_env!("LLS_GIT_COMMIT").filter(|c| !c.is_empty()).map(|c| format!(", commit {c}")).unwrap_or_default();
+    format!("{} (llama-stack-rs {}{commit})", lls_server::API_VERSION, env!("CARGO_PKG_VERSION"))
+});
+
 #[derive(Parser, Debug)]
-#[command(name = "llama-stack", version, about = "Llama Stack server (llama-stack-rs)")]
+#[command(name = "llama-stack", version = VERSION.as_str(), about = "Llama Stack server (llama-stack-rs)")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -28,9 +40,11 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Start the server with a run.yaml (default: this distribution's embedded run.yaml).
+    /// Start the server with a run.yaml, or a distribution's name for its embedded run.yaml
+    /// (default: this distribution's).
     Run {
-        config: Option<PathBuf>,
+        #[arg(value_name = "CONFIG|DISTRIBUTION")]
+        config: Option<String>,
         /// Port to listen on (default: $LLAMA_STACK_PORT, server.port, then 8321).
         #[arg(long)]
         port: Option<u16>,
@@ -41,9 +55,11 @@ enum Command {
         #[arg(long = "env", value_name = "KEY=VALUE")]
         env: Vec<String>,
     },
-    /// Check a run.yaml without starting anything (no I/O beyond reading the file).
+    /// Check a run.yaml without starting anything (no I/O beyond reading the file): every problem
+    /// and every warning `run` would log, in one pass.
     Validate {
-        config: Option<PathBuf>,
+        #[arg(value_name = "CONFIG|DISTRIBUTION")]
+        config: Option<String>,
         #[arg(long = "env", value_name = "KEY=VALUE")]
         env: Vec<String>,
     },
@@ -54,6 +70,8 @@ enum Command {
     },
     /// Print this distribution's default run.yaml.
     PrintConfig,
+    /// Upload every file of a folder to a running server and index it into a vector store.
+    Ingest(ingest::IngestArgs),
 }
 
 /// Entry point of a distribution binary.
@@ -72,62 +90,61 @@ fn run(dist: Distribution, cli: Cli) -> Result<(), String> {
     match cli.command {
         Command::Run { config, port, host, env } => {
             init_tracing();
-            let config = load(dist, config.as_ref(), &env)?;
+            let source = Source::resolve(&dist, config.as_deref())?;
+            let checked = check::check(&dist, &source, &env)?;
+            for warning in &checked.warnings {
+                tracing::warn!("{}: {warning}", checked.origin);
+            }
+            let config = checked.into_config()?;
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(|e| e.to_string())?;
             runtime.block_on(serve(config, port, host))
         }
-        Command::Validate { config, env } => {
-            let config = load(dist, config.as_ref(), &env)?;
-            let mut out = std::io::stdout();
-            let _ = writeln!(out, "{}: OK ({} providers)", config.image_name, config.providers.values().map(Vec::len).sum::<usize>());
-            Ok(())
-        }
-        Command::ListProviders { api } => {
-            let mut out = std::io::stdout();
-            let _ = writeln!(out, "{:<14} {:<36} DESCRIPTION", "API", "PROVIDER TYPE");
-            for d in descriptors() {
-                if api.as_deref().is_none_or(|a| a == d.api.as_str()) {
-                    let _ = writeln!(out, "{:<14} {:<36} {}", d.api.as_str(), d.provider_type, d.description);
-                }
-            }
-            Ok(())
-        }
+        Command::Validate { config, env } => validate(&dist, config.as_deref(), &env),
+        Command::ListProviders { api } => list_providers(api.as_deref()),
         Command::PrintConfig => {
             let _ = write!(std::io::stdout(), "{}", dist.default_run_yaml);
             Ok(())
         }
+        Command::Ingest(args) => ingest::run(args),
     }
 }
 
-/// Reads, expands, parses and validates a run.yaml, including every provider's config.
-fn load(dist: Distribution, path: Option<&PathBuf>, env: &[String]) -> Result<RunConfig, String> {
-    let overrides = parse_env(env)?;
-    let lookup = move |name: &str| overrides.get(name).cloned().or_else(|| lls_config::process_env(name));
-    let (text, origin) = match path {
-        Some(p) => (std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?, p.display().to_string()),
-        None => (dist.default_run_yaml.to_owned(), format!("the embedded {} run.yaml", dist.name)),
+/// `validate`: warnings, then every problem; OK only when there is none.
+fn validate(dist: &Distribution, config: Option<&str>, env: &[String]) -> Result<(), String> {
+    let source = Source::resolve(dist, config)?;
+    let checked = check::check(dist, &source, env)?;
+    let mut err = std::io::stderr();
+    for warning in &checked.warnings {
+        let _ = writeln!(err, "warning: {}: {warning}", checked.origin);
+    }
+    let origin = checked.origin.clone();
+    let config = checked.into_config()?;
+    let providers = config.providers.values().map(Vec::len).sum::<usize>();
+    let _ = writeln!(std::io::stdout(), "{origin}: OK ({}: {providers} providers)", config.image_name);
+    Ok(())
+}
+
+/// `list-providers [API]`: the providers linked into this binary; an unknown API is an error
+/// naming the APIs that take providers.
+fn list_providers(api: Option<&str>) -> Result<(), String> {
+    let wanted = match api {
+        None => None,
+        Some(name) => match name.replace('-', "_").parse::<Api>() {
+            Ok(api) if api.takes_providers() => Some(api),
+            _ => {
+                let known: Vec<&str> = Api::PROVIDER_APIS.iter().map(|a| a.as_str()).collect();
+                return Err(format!("unknown API '{name}'; APIs that take providers: {}", known.join(", ")));
+            }
+        },
     };
-    let config = RunConfig::from_yaml_str(&text, &lookup).map_err(|e| format!("{origin}:\n{e}"))?;
-    config.validate().map_err(|e| format!("{origin}:\n{e}"))?;
-    lls_registry::check_provider_configs(&config).map_err(|problems| format!("{origin}:\n{}", problems.join("\n")))?;
-    if let Some(policy) = config.server.cors.as_ref().and_then(|c| c.policy()) {
-        lls_server::edge::cors::check(&policy).map_err(|e| format!("{origin}:\n{e}"))?;
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "{:<14} {:<36} DESCRIPTION", "API", "PROVIDER TYPE");
+    for d in descriptors() {
+        if wanted.is_none_or(|a| a == d.api) {
+            let _ = writeln!(out, "{:<14} {:<36} {}", d.api.as_str(), d.provider_type, d.description);
+        }
     }
-    for key in &config.ignored_keys {
-        tracing::warn!("{origin}: ignoring unknown top-level key '{key}' (0.2.x keys moved under storage/registered_resources)");
-    }
-    Ok(config)
-}
-
-fn parse_env(pairs: &[String]) -> Result<BTreeMap<String, String>, String> {
-    pairs
-        .iter()
-        .map(|p| {
-            p.split_once('=')
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .ok_or_else(|| format!("--env expects KEY=VALUE, got '{p}'"))
-        })
-        .collect()
+    Ok(())
 }
 
 async fn serve(config: RunConfig, port: Option<u16>, host: Option<IpAddr>) -> Result<(), String> {
@@ -159,6 +176,7 @@ async fn serve(config: RunConfig, port: Option<u16>, host: Option<IpAddr>) -> Re
     let started = std::time::Instant::now();
     let stack = Arc::new(lls_registry::Stack::build(config).await.map_err(|e| e.to_string())?);
     tracing::info!("stack ready in {:?}", started.elapsed());
+    startup::warn_unusable_providers(&stack);
     let app = match lls_server::app_with(stack.clone(), &server.shutdown()) {
         Ok(app) => app,
         Err(e) => {

@@ -31,6 +31,7 @@ mod run_config;
 mod scalar;
 mod server;
 mod storage;
+mod switches;
 mod validate;
 
 pub use auth::{AuthConfig, parse_auth};
@@ -46,6 +47,7 @@ pub use run_config::{
 pub use server::{
     ConnectionLimits, CorsPolicy, CorsSetting, DEFAULT_SERVER_PORT, OutboundConfig, QuotaConfig, QuotaPeriod, ServerConfig,
 };
+pub use switches::SwitchedOff;
 pub use storage::{
     BackendConfig, BackendFamily, KvMongoDbConfig, KvPostgresConfig, KvRedisConfig, KvSqliteConfig,
     SqlPostgresConfig, SqlSqliteConfig, StorageConfig, StoresConfig,

@@ -42,6 +42,10 @@ pub struct RunConfig {
     /// Top-level keys this version does not know (for example 0.2.x's `metadata_store`), in file order.
     #[serde(skip)]
     pub ignored_keys: Vec<String>,
+    /// Providers switched on by an environment variable that is unset here (`${env.X:+id}`), so
+    /// messages can name the variable; filled by [`RunConfig::from_yaml_str`].
+    #[serde(skip)]
+    pub switched_off: Vec<crate::SwitchedOff>,
 }
 
 /// One entry under `providers.<api>`.
@@ -109,7 +113,9 @@ impl RunConfig {
     ) -> Result<Self, ConfigErrors> {
         let raw = parse_yaml(text)?;
         let expanded = env::expand(&raw, env)?;
-        Self::from_value(expanded)
+        let mut config = Self::from_value(expanded)?;
+        config.switched_off = crate::switches::switched_off(&raw, env);
+        Ok(config)
     }
 
     /// Reads an already expanded document. Null counts as absent for every top-level key.
@@ -181,6 +187,7 @@ impl RunConfig {
             external_providers_dir,
             external_apis_dir,
             ignored_keys: map.keys().cloned().collect(),
+            switched_off: Vec::new(),
         })
     }
 

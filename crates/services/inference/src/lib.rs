@@ -1,8 +1,10 @@
 //! The inference service: the models routing table (registration, discovery, lookup), the
 //! inference router that sends each request to the provider owning its model, the store of
 //! chat completions, and the `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings` and
-//! `/v1/models` routes. It serves the inference API and the models API.
+//! `/v1/models` routes. It serves the inference API and the models API, and records the
+//! inference metrics (time to first token, tokens, streams in flight).
 
+mod metrics;
 mod models_table;
 mod router;
 mod routes;
@@ -41,7 +43,10 @@ lls_registry::register_service! {
 }
 
 async fn build(ctx: ServiceContext) -> Result<Option<BuiltService>> {
-    let models = Arc::new(ModelsTable::new(ctx.registry.clone(), ctx.providers_of::<InferenceApi>()?));
+    metrics::describe();
+    let models = Arc::new(
+        ModelsTable::new(ctx.registry.clone(), ctx.providers_of::<InferenceApi>()?).with_switched_off(&ctx.config.switched_off),
+    );
     let store = match &ctx.config.storage.stores.inference {
         Some(r) => {
             let sql = ctx.stores.sql(&r.backend).await?;

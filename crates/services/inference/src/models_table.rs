@@ -21,6 +21,9 @@ pub struct ModelsTable {
     providers: BTreeMap<String, Arc<dyn InferenceProvider>>,
     /// Each provider's last listing, so a model the API shadowed comes back when it is removed.
     listed: RwLock<BTreeMap<String, Vec<Model>>>,
+    /// Inference providers run.yaml switches on by a variable unset in this run (`${env.X:+id}`):
+    /// `(variable, provider_type)`, named when a chat model is asked of a server without one.
+    switched_off: Vec<(String, String)>,
 }
 
 /// 0.3.5's registry refusal (a 400), for an identifier already taken by a different model.
@@ -33,7 +36,14 @@ fn already_exists(identifier: &str) -> Error {
 
 impl ModelsTable {
     pub fn new(registry: Arc<ResourceRegistry>, providers: BTreeMap<String, Arc<dyn InferenceProvider>>) -> Self {
-        ModelsTable { registry, providers, listed: RwLock::new(BTreeMap::new()) }
+        ModelsTable { registry, providers, listed: RwLock::new(BTreeMap::new()), switched_off: Vec::new() }
+    }
+
+    /// The same, knowing which inference providers run.yaml's variables left off.
+    pub fn with_switched_off(mut self, switched_off: &[lls_config::SwitchedOff]) -> Self {
+        self.switched_off =
+            switched_off.iter().filter(|s| s.api == "inference").map(|s| (s.variable.clone(), s.provider_type.clone())).collect();
+        self
     }
 
     pub fn provider(&self, provider_id: &str) -> Option<&Arc<dyn InferenceProvider>> {
@@ -191,18 +201,18 @@ impl ModelsTable {
         self.resolve_with_id(ctx, model_id, expected).await.map(|(_, provider, model)| (provider, model))
     }
 
-    /// [`Self::resolve`], refusing (400) a request that needs what the provider cannot do
-    /// (`needs` as [`lls_api_inference::ChatCompletionRequest::needs`] lists it).
+    /// [`Self::resolve`] with the provider's id first, refusing (400) a request that needs what
+    /// the provider cannot do (`needs` as [`lls_api_inference::ChatCompletionRequest::needs`] lists it).
     pub async fn resolve_for(
         &self,
         ctx: &RequestContext,
         model_id: &str,
         expected: ModelType,
         needs: &[Capability],
-    ) -> Result<(Arc<dyn InferenceProvider>, String)> {
+    ) -> Result<(String, Arc<dyn InferenceProvider>, String)> {
         let (provider_id, provider, model) = self.resolve_with_id(ctx, model_id, expected).await?;
         provider.capabilities().require(model_id, &provider_id, needs)?;
-        Ok((provider, model))
+        Ok((provider_id, provider, model))
     }
 
     async fn resolve_with_id(&self, ctx: &RequestContext, model_id: &str, expected: ModelType) -> Result<(String, Arc<dyn InferenceProvider>, String)> {
@@ -232,7 +242,44 @@ impl ModelsTable {
         {
             return Ok((provider_id.to_owned(), provider.clone(), rest.to_owned()));
         }
+        if expected == ModelType::Llm
+            && let Some(help) = self.no_chat_model_help(ctx).await
+        {
+            let unknown = Error::resource_not_found("Model", model_id, "client.models.list()");
+            return Err(Error::not_found(format!("{} {help}", unknown.message())).with_param("model"));
+        }
         Err(unknown())
+    }
+
+    /// When the caller can see no chat (llm) model at all: how to get one, from what this run
+    /// left off (providers switched on by an unset variable, chat providers whose health says
+    /// what they lack, such as an in-process model's weights).
+    async fn no_chat_model_help(&self, ctx: &RequestContext) -> Option<String> {
+        let models = self.list(ctx).await.ok()?;
+        if models.iter().any(|m| m.model_type == ModelType::Llm) {
+            return None;
+        }
+        let mut ways: Vec<String> = self
+            .switched_off
+            .iter()
+            .map(|(variable, provider_type)| format!("set {variable} ({provider_type})"))
+            .collect();
+        if !ways.is_empty() {
+            ways = vec![format!("{} and restart the server", ways.join(", or "))];
+        }
+        for (id, provider) in &self.providers {
+            if !provider.capabilities().chat {
+                continue;
+            }
+            let health = tokio::time::timeout(Duration::from_secs(2), provider.health()).await;
+            if let Ok(h) = health
+                && h.status == lls_api_common::HealthState::Error
+            {
+                ways.push(format!("provider '{id}': {}", h.message.unwrap_or_default()));
+            }
+        }
+        ways.push("register a model of a running provider with POST /v1/models".to_owned());
+        Some(format!("This server has no chat (llm) model. To add one: {}.", ways.join("; or ")))
     }
 }
 
@@ -347,6 +394,68 @@ mod tests {
         assert_eq!(t.get(&RequestContext::default(), "p/listed").await.unwrap_err().kind(), ErrorKind::NotFound);
         t.refresh("p").await.unwrap();
         assert!(t.get(&RequestContext::default(), "p/listed").await.is_ok());
+    }
+
+    /// An embeddings provider, and a chat provider whose weights are missing.
+    struct Embedder {
+        chat: bool,
+    }
+
+    #[async_trait::async_trait]
+    impl Inference for Embedder {
+        async fn chat_completion(&self, _: &RequestContext, _: ChatCompletionRequest) -> Result<Output<ChatCompletion, ChatCompletionChunk>> {
+            Err(Error::unsupported("no chat"))
+        }
+        async fn completion(&self, _: &RequestContext, _: CompletionRequest) -> Result<Output<Completion, Completion>> {
+            Err(Error::unsupported("no completions"))
+        }
+        async fn embeddings(&self, _: &RequestContext, _: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
+            Err(Error::unsupported("no embeddings"))
+        }
+    }
+
+    #[async_trait::async_trait]
+    impl InferenceProvider for Embedder {
+        async fn list_models(&self) -> Result<Vec<ProviderModel>> {
+            Ok(if self.chat { Vec::new() } else { vec![ProviderModel::embedding("minilm", 384)] })
+        }
+        fn capabilities(&self) -> lls_api_inference::Capabilities {
+            if self.chat { lls_api_inference::Capabilities::chat_only() } else { lls_api_inference::Capabilities::embeddings_only() }
+        }
+        async fn health(&self) -> lls_api_common::HealthStatus {
+            lls_api_common::HealthStatus::error(if self.chat { "the chat weights are missing; run install.sh" } else { "embedding weights missing" })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_chat_model_asked_of_a_server_without_one_says_how_to_add_one() {
+        let stores = Stores::in_memory();
+        let kv = stores.kv(&KvStoreRef { backend: "kv_default".into(), namespace: "registry".into() }).await.unwrap();
+        let registry = Arc::new(ResourceRegistry::open(kv).await.unwrap());
+        let providers: BTreeMap<String, Arc<dyn InferenceProvider>> = BTreeMap::from([
+            ("emb".to_owned(), Arc::new(Embedder { chat: false }) as Arc<dyn InferenceProvider>),
+            ("local".to_owned(), Arc::new(Embedder { chat: true }) as Arc<dyn InferenceProvider>),
+        ]);
+        let off = [
+            lls_config::SwitchedOff { api: "inference".into(), provider_type: "remote::vllm".into(), variable: "VLLM_URL".into() },
+            lls_config::SwitchedOff { api: "vector_io".into(), provider_type: "remote::pgvector".into(), variable: "ENABLE_PGVECTOR".into() },
+        ];
+        let t = ModelsTable::new(registry, providers).with_switched_off(&off);
+        t.refresh("emb").await.unwrap();
+        let ctx = RequestContext::default();
+        let e = t.resolve(&ctx, "gpt-4o", ModelType::Llm).await.err().unwrap();
+        assert_eq!(e.kind(), ErrorKind::NotFound);
+        let m = e.message();
+        assert!(m.starts_with("Model 'gpt-4o' not found."), "{m}");
+        assert!(m.contains("no chat (llm) model") && m.contains("set VLLM_URL (remote::vllm)"), "{m}");
+        assert!(m.contains("provider 'local': the chat weights are missing; run install.sh"), "{m}");
+        assert!(!m.contains("ENABLE_PGVECTOR") && !m.contains("embedding weights"), "{m}");
+        // Embeddings of an unknown model, or a server with a chat model: the plain message.
+        let e = t.resolve(&ctx, "nope", ModelType::Embedding).await.err().unwrap();
+        assert!(!e.message().contains("no chat"), "{}", e.message());
+        let with_chat = table(&stores).await;
+        let e = with_chat.resolve(&ctx, "gpt-4o", ModelType::Llm).await.err().unwrap();
+        assert!(!e.message().contains("no chat"), "{}", e.message());
     }
 
     #[tokio::test]
