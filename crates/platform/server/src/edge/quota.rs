@@ -76,7 +76,9 @@ impl Quota {
 
 /// The middleware: counts every request but the exempt probes.
 pub async fn enforce(State(quota): State<Arc<Quota>>, req: Request, next: Next) -> Response {
-    if EXEMPT.contains(&req.uri().path()) {
+    // The browser pages' static files are not counted either: loading a page must not use up
+    // the anonymous allowance of a client about to call the API.
+    if EXEMPT.contains(&req.uri().path()) || lls_webui::is_page(req.uri().path()) {
         return next.run(req).await;
     }
     let (client, max) = match req.extensions().get::<ClientIdentity>() {

@@ -68,6 +68,9 @@ pub fn app(stack: Arc<Stack>) -> Router {
     own.route("/openapi.json", get(inspect::openapi))
         .with_state(state)
         .merge(services)
+        // Pages, not API routes: outside the route book, so neither /v1/inspect/routes nor
+        // the OpenAPI document lists them.
+        .merge(lls_webui::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
