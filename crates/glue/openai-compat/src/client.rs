@@ -239,7 +239,8 @@ impl OpenAiCompatClient {
     /// The request with its key: provider data, else config, else the token source's token.
     async fn request(&self, ctx: &RequestContext, method: Method, url: &str) -> Result<(RequestBuilder, Credential)> {
         tracing::debug!(provider = %self.provider, %method, %url, "backend request");
-        let builder = self.http.request(method, url);
+        // The current span's W3C traceparent, so the backend's spans join the request's trace.
+        let builder = self.http.request(method, url).headers(lls_trace_context::headers());
         let (key, credential) = self.credential(ctx);
         if let Some(key) = key {
             return Ok((self.with_key(builder, key), credential));

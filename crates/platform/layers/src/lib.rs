@@ -9,6 +9,7 @@ mod context;
 mod metrics;
 mod retry;
 mod timeout;
+mod trace;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ pub use context::ErrorContext;
 pub use metrics::{CallCounters, CallObserver, MethodStats, Metrics};
 pub use retry::Retry;
 pub use timeout::Timeout;
+pub use trace::Trace;
 
 /// What applies to a provider whose config says nothing.
 #[derive(Debug, Clone)]
@@ -42,6 +44,8 @@ impl Default for Defaults {
 /// The layers around one provider.
 pub fn stack_for(api: Api, provider_id: &str, policy: &CallPolicy, defaults: &Defaults, observer: Arc<dyn CallObserver>) -> CallStack {
     let mut layers: Vec<Arc<dyn CallLayer>> = vec![Arc::new(ErrorContext), Arc::new(Metrics::new(observer))];
+    // One span per call, around its retries and timeouts (only while traces are exported).
+    layers.push(Arc::new(Trace));
     if let Some(allowed) = &policy.allowed_models {
         layers.push(Arc::new(AllowedModels::new(allowed)));
     }

@@ -73,6 +73,12 @@ pub fn global() -> Option<&'static Telemetry> {
     GLOBAL.get()
 }
 
+/// Whether spans are exported now: code that would do extra work only for traces (span
+/// names, attributes) asks first.
+pub fn exporting() -> bool {
+    GLOBAL.get().is_some_and(Telemetry::is_exporting)
+}
+
 /// The log filter: `LLAMA_STACK_LOG`, else `RUST_LOG`, else `info`.
 pub fn env_filter() -> EnvFilter {
     EnvFilter::try_from_env("LLAMA_STACK_LOG")
@@ -152,5 +158,59 @@ impl Telemetry {
             }
             self.processor.shutdown_exporter();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+    use std::sync::Mutex;
+
+    /// Collects what the fmt layer writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+        type Writer = Captured;
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+
+    // The only test that installs the process's subscriber (it can be installed once).
+    #[test]
+    fn json_lines_carry_the_event_fields_at_the_top_level_and_the_current_span() {
+        let out = Captured::default();
+        let telemetry = init_with_writer(LogFormat::Json, false, out.clone());
+        assert!(telemetry.is_installed());
+        assert!(!exporting(), "nothing is exported before enable_otlp");
+        let span = tracing::info_span!("request", method = "GET", id = "r-1");
+        span.in_scope(|| tracing::info!(status = 200, route = "/v1/models", "served"));
+        tracing::debug!("below the default filter");
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "one line per event at INFO and above: {text}");
+        let line: serde_json::Value = serde_json::from_str(lines[0]).unwrap();
+        assert_eq!(line["level"], "INFO", "{line}");
+        assert_eq!(line["message"], "served", "{line}");
+        assert_eq!(line["status"], 200, "{line}");
+        assert_eq!(line["route"], "/v1/models", "{line}");
+        assert_eq!(line["span"]["name"], "request", "{line}");
+        assert_eq!(line["span"]["id"], "r-1", "{line}");
+        assert_eq!(line["span"]["method"], "GET", "{line}");
+        assert!(line["timestamp"].is_string() && line["target"].is_string(), "{line}");
+        assert!(line.get("fields").is_none() && line.get("spans").is_none(), "flattened, no span list: {line}");
+        assert!(!text.contains('\u{1b}'), "no colour escapes in JSON");
     }
 }

@@ -38,6 +38,8 @@ impl HeaderedClient {
 
     fn with_headers(&self, mut request: RequestBuilder, bearer: Option<String>) -> RequestBuilder {
         request = request.headers((*self.headers).clone());
+        // The tool call's W3C traceparent, so the MCP server's spans join the request's trace.
+        request = request.headers(lls_trace_context::headers());
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }

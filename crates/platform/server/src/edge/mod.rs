@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cors;
 pub mod quota;
 mod stream_end;
+mod trace;
 
 use std::hash::BuildHasher;
 use std::sync::Arc;
@@ -159,12 +160,8 @@ impl Edge {
 async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = edge.request_id(req.headers());
-    let span = tracing::info_span!(
-        "request",
-        method = %req.method(),
-        path = %req.uri().path(),
-        id = %String::from_utf8_lossy(id.as_bytes()),
-    );
+    let span = trace::request_span!(req, id);
+    trace::start(&span, &req);
     let mut response = async {
         if let Some(refused) = edge.check(&req) {
             return refused;
@@ -175,6 +172,7 @@ async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> R
     }
     .instrument(span.clone())
     .await;
+    trace::finish(&span, response.status());
     let status = response.status().as_u16();
     response.headers_mut().insert(REQUEST_ID, id);
     tracing::debug!(parent: &span, status, latency_us = started.elapsed().as_micros() as u64, "request");
