@@ -33,4 +33,5 @@ mod rag_tool;
 mod responses_engine;
 mod slow_tools;
 mod tools;
+mod traces;
 mod websearch;

@@ -70,8 +70,8 @@ pub struct RecordedRequest {
     pub method: String,
     /// The path, e.g. `/v1/chat/completions`.
     pub path: String,
-    /// Lower-cased names: `authorization`, `content-type`, `accept`, `user-agent`, `openai-*`
-    /// and `x-*` headers.
+    /// Lower-cased names: `authorization`, `content-type`, `accept`, `user-agent`, W3C
+    /// `traceparent`/`tracestate`, `openai-*` and `x-*` headers.
     pub headers: BTreeMap<String, String>,
     /// The parsed JSON body; `None` for GET requests and bodies that are not JSON.
     pub body: Option<Value>,
@@ -89,7 +89,7 @@ impl RecordedRequest {
             let n = name.as_str();
             let keep = matches!(
                 n,
-                "authorization" | "content-type" | "accept" | "user-agent"
+                "authorization" | "content-type" | "accept" | "user-agent" | "traceparent" | "tracestate"
             ) || n.starts_with("x-")
                 || n.starts_with("openai-");
             keep.then(|| {

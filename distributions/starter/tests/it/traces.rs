@@ -1,0 +1,228 @@
+//! OpenTelemetry traces from the `llama-stack` binary, received by a real OTLP/HTTP receiver
+//! (protobuf `ExportTraceServiceRequest`s decoded with `opentelemetry-proto`): run.yaml
+//! `telemetry.enabled: true` and the standard `OTEL_*` variables point the server at it; a chat
+//! completion against the test kit's mock OpenAI backend gives the span tree
+//! server span → provider call span (GenAI attributes), joined to the caller's `traceparent`,
+//! and the backend receives a `traceparent` of the same trace whose parent is that call span.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener as StdListener;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::routing;
+use lls_testkit::mock_openai::MockOpenAi;
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use serde_json::{Value, json};
+
+use crate::support::storage_yaml_with_inference_store;
+
+const BIN: &str = env!("CARGO_BIN_EXE_llama-stack");
+
+/// Spans as the receiver got them, with their resource's `service.name`.
+#[derive(Clone, Default)]
+struct Received(Arc<Mutex<Vec<(String, Span)>>>);
+
+impl Received {
+    /// An OTLP/HTTP receiver (`POST /v1/traces`, protobuf) on an ephemeral port.
+    async fn start() -> (Received, String) {
+        let received = Received::default();
+        let sink = received.clone();
+        let app = axum::Router::new().route(
+            "/v1/traces",
+            routing::post(move |body: Bytes| {
+                let sink = sink.clone();
+                async move {
+                    let request = ExportTraceServiceRequest::decode(body).unwrap();
+                    for resource_spans in request.resource_spans {
+                        let service = resource_spans
+                            .resource
+                            .as_ref()
+                            .and_then(|r| string_attr(&r.attributes, "service.name"))
+                            .unwrap_or_default();
+                        for scope in resource_spans.scope_spans {
+                            for span in scope.spans {
+                                sink.0.lock().unwrap().push((service.clone(), span));
+                            }
+                        }
+                    }
+                    ([("content-type", "application/x-protobuf")], ExportTraceServiceResponse::default().encode_to_vec())
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (received, format!("http://{addr}"))
+    }
+
+    fn of_trace(&self, trace_id: &[u8]) -> Vec<(String, Span)> {
+        self.0.lock().unwrap().iter().filter(|(_, s)| s.trace_id == trace_id).cloned().collect()
+    }
+
+    /// Waits until a span named `name` of `trace_id` arrives.
+    async fn wait_for(&self, trace_id: &[u8], name: &str) -> Vec<(String, Span)> {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            let spans = self.of_trace(trace_id);
+            if spans.iter().any(|(_, s)| s.name == name) {
+                return spans;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("no span '{name}' in trace {}: {:#?}", hex(trace_id), self.of_trace(trace_id));
+    }
+}
+
+fn attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
+    attributes.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.as_ref()).and_then(|v| v.value.as_ref())
+}
+
+fn string_attr(attributes: &[KeyValue], key: &str) -> Option<String> {
+    match attr(attributes, key)? {
+        AnyValue::StringValue(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn int_attr(attributes: &[KeyValue], key: &str) -> Option<i64> {
+    match attr(attributes, key)? {
+        AnyValue::IntValue(i) => Some(*i),
+        _ => None,
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct Server {
+    child: Child,
+    stderr: Arc<Mutex<Vec<String>>>,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn log(&self) -> String {
+        self.stderr.lock().unwrap().join("\n")
+    }
+}
+
+/// `llama-stack run` with telemetry on, remote::vllm on `backend`, exporting to `collector`.
+async fn start_server(backend: &MockOpenAi, collector: &str) -> Server {
+    let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "version: 2\nimage_name: traces-test\napis: [inference]\nproviders:\n  inference:\n  - provider_id: vllm\n    \
+         provider_type: remote::vllm\n    config:\n      url: {url}\n{storage}server:\n  host: 127.0.0.1\n  port: {port}\n\
+         telemetry:\n  enabled: true\n",
+        url = backend.base_url(),
+        storage = storage_yaml_with_inference_store(dir.path()),
+    );
+    let path = dir.path().join("run.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let mut child = Command::new(BIN)
+        .arg("run")
+        .arg(&path)
+        .env("LLAMA_STACK_LOG", "info")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector)
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+        .env("OTEL_SERVICE_NAME", "lls-traces-test")
+        // Export batches every 100 ms instead of every 5 s.
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    let lines = stderr.clone();
+    let pipe = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+            lines.lock().unwrap().push(line);
+        }
+    });
+    let server = Server { child, stderr, base: format!("http://127.0.0.1:{port}"), _dir: dir };
+    let started = Instant::now();
+    while !server.log().contains("listening on http://") {
+        assert!(started.elapsed() < Duration::from_secs(60), "server did not start: {}", server.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server
+}
+
+#[tokio::test]
+async fn a_chat_completion_is_one_trace_from_the_callers_traceparent_to_the_backend() {
+    let backend = MockOpenAi::start().await.unwrap();
+    let (received, collector) = Received::start().await;
+    let server = start_server(&backend, &collector).await;
+    assert!(server.log().contains("exporting traces over OTLP"), "{}", server.log());
+
+    let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+    let caller_span = "00f067aa0ba902b7";
+    let client = reqwest::Client::new();
+    let response = client
+        .post(format!("{}/v1/chat/completions", server.base))
+        .header("traceparent", format!("00-{trace_id}-{caller_span}-01"))
+        .json(&json!({"model": "vllm/mock-llm", "messages": [{"role": "user", "content": "hello traces"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", server.log());
+    let answer: Value = response.json().await.unwrap();
+
+    let trace: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&trace_id[2 * i..2 * i + 2], 16).unwrap()).collect();
+    let spans = received.wait_for(&trace, "POST /v1/chat/completions").await;
+    let spans = received.wait_for(&trace, "chat mock-llm").await.into_iter().chain(spans).collect::<Vec<_>>();
+    let by_name: HashMap<&str, &(String, Span)> = spans.iter().map(|s| (s.1.name.as_str(), s)).collect();
+
+    // The server span: the caller's span is its parent, HTTP semantic conventions.
+    let (service, server_span) = by_name["POST /v1/chat/completions"];
+    assert_eq!(service, "lls-traces-test");
+    assert_eq!(server_span.kind, SpanKind::Server as i32);
+    assert_eq!(hex(&server_span.parent_span_id), caller_span);
+    let a = &server_span.attributes;
+    assert_eq!(string_attr(a, "http.request.method").as_deref(), Some("POST"));
+    assert_eq!(string_attr(a, "http.route").as_deref(), Some("/v1/chat/completions"));
+    assert_eq!(string_attr(a, "url.path").as_deref(), Some("/v1/chat/completions"));
+    assert_eq!(int_attr(a, "http.response.status_code"), Some(200));
+
+    // The provider call: a client span below the server span, GenAI conventions.
+    let (_, call) = by_name["chat mock-llm"];
+    assert_eq!(call.kind, SpanKind::Client as i32);
+    let parents: HashMap<&[u8], &[u8]> =
+        spans.iter().map(|(_, s)| (s.span_id.as_slice(), s.parent_span_id.as_slice())).collect();
+    let mut ancestor = call.parent_span_id.as_slice();
+    while ancestor != server_span.span_id.as_slice() {
+        ancestor = parents.get(ancestor).copied().unwrap_or_else(|| panic!("the call span is not below the server span: {spans:#?}"));
+    }
+    let a = &call.attributes;
+    assert_eq!(string_attr(a, "gen_ai.operation.name").as_deref(), Some("chat"));
+    assert_eq!(string_attr(a, "gen_ai.request.model").as_deref(), Some("mock-llm"));
+    assert_eq!(string_attr(a, "gen_ai.provider.name").as_deref(), Some("vllm"));
+    assert_eq!(int_attr(a, "gen_ai.usage.input_tokens"), answer["usage"]["prompt_tokens"].as_i64(), "{answer}");
+    assert_eq!(int_attr(a, "gen_ai.usage.output_tokens"), answer["usage"]["completion_tokens"].as_i64(), "{answer}");
+    assert!(answer["usage"]["completion_tokens"].as_i64().unwrap() > 0, "{answer}");
+
+    // The backend got the same trace, its parent being the call span.
+    let chat = backend.requests().into_iter().find(|r| r.path == "/v1/chat/completions").unwrap();
+    let traceparent = chat.header("traceparent").unwrap_or_else(|| panic!("no traceparent: {chat:?}")).to_owned();
+    assert_eq!(traceparent, format!("00-{trace_id}-{}-01", hex(&call.span_id)));
+}
