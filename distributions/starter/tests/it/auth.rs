@@ -84,7 +84,14 @@ async fn tokens_are_required_except_on_the_probes() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(message(&body).contains("Authentication required"), "{body}");
     // Unknown paths are authenticated too (no route list leaks).
-    assert_eq!(get(&env.app, "/docs").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(&env.app, "/nothing-here").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(&env.app, "/docsx").await.0, StatusCode::UNAUTHORIZED);
+    // The browser pages hold no data and open without a token; what they load from the API
+    // (the OpenAPI document included) needs one.
+    for path in ["/docs", "/playground", "/playground/api.js", "/docs/docs.js"] {
+        assert_eq!(get(&env.app, path).await.0, StatusCode::OK, "{path}");
+    }
+    assert_eq!(get(&env.app, "/openapi.json").await.0, StatusCode::UNAUTHORIZED);
     let (status, text) = send_text(
         &env.app,
         Method::GET,
@@ -104,6 +111,11 @@ async fn tokens_are_required_except_on_the_probes() {
         env.as_(&good, Method::GET, "/v1/models", None).await.0,
         StatusCode::OK
     );
+    // Pages, not API routes: not listed among the routes.
+    let (status, routes) = env.as_(&good, Method::GET, "/v1/inspect/routes", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let listed = routes.to_string();
+    assert!(listed.contains("/v1/models") && !listed.contains("/docs") && !listed.contains("/playground"), "{listed}");
     let expired = env.token("alice", json!({"exp": now_secs() - 120}));
     let wrong_audience = env.token("alice", json!({"aud": "someone-else"}));
     let forged = SigningKey::rs256("k1").unwrap().sign(&json!({"sub": "mallory", "iss": env.issuer.issuer(), "aud": "llama-stack", "exp": now_secs() + 600}));

@@ -64,6 +64,11 @@ async fn inspect_routes() {
     );
     let (_, doc) = call(&app, Method::GET, "/openapi.json", None).await;
     assert!(doc["paths"]["/v1/chat/completions"]["post"].is_object());
+    // The browser pages are pages, not operations.
+    for page in ["/docs", "/playground"] {
+        assert!(!routes.iter().any(|r| r["route"].as_str().is_some_and(|p| p.starts_with(page))), "{page} in {routes:?}");
+        assert!(doc["paths"].as_object().unwrap().keys().all(|p| !p.starts_with(page)), "{page} in the OpenAPI document");
+    }
 }
 
 #[tokio::test]
