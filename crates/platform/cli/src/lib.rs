@@ -54,6 +54,9 @@ enum Command {
         /// Environment variables for ${env.X} substitution, as KEY=VALUE (repeatable).
         #[arg(long = "env", value_name = "KEY=VALUE")]
         env: Vec<String>,
+        /// Log lines as text (for people) or json (one object a line, for log collectors).
+        #[arg(long, value_name = "text|json", env = "LLAMA_STACK_LOG_FORMAT", default_value = "text", value_parser = parse_log_format)]
+        log_format: lls_telemetry::LogFormat,
     },
     /// Check a run.yaml without starting anything (no I/O beyond reading the file): every problem
     /// and every warning `run` would log, in one pass.
@@ -88,8 +91,8 @@ pub fn main(dist: Distribution) -> ExitCode {
 
 fn run(dist: Distribution, cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Run { config, port, host, env } => {
-            init_tracing();
+        Command::Run { config, port, host, env, log_format } => {
+            init_tracing(log_format);
             let source = Source::resolve(&dist, config.as_deref())?;
             let checked = check::check(&dist, &source, &env)?;
             for warning in &checked.warnings {
@@ -193,7 +196,11 @@ async fn serve(config: RunConfig, port: Option<u16>, host: Option<IpAddr>) -> Re
     served
 }
 
-fn init_tracing() {
+fn parse_log_format(s: &str) -> Result<lls_telemetry::LogFormat, String> {
+    s.parse::<lls_telemetry::LogFormat>().map_err(|e| e.to_string())
+}
+
+fn init_tracing(format: lls_telemetry::LogFormat) {
     // Colour only for a person at a terminal (lls-telemetry checks stderr and NO_COLOR).
-    lls_telemetry::init(lls_telemetry::LogFormat::Text);
+    lls_telemetry::init(format);
 }

@@ -21,6 +21,8 @@ use crate::service::{Inner, StoreState};
 
 /// Files of one batch ingested at once (0.3.5's limit).
 const FILES_AT_ONCE: usize = 3;
+/// A running batch logs its progress at most this often.
+const PROGRESS_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 /// Batches are forgotten a week after creation, as in 0.3.5.
 const BATCH_LIFETIME_SECONDS: i64 = 7 * 24 * 60 * 60;
 
@@ -210,12 +212,31 @@ async fn process_batch(inner: Arc<Inner>, ctx: RequestContext, batch_id: String)
             return;
         }
     };
+    let store_id = batch.vector_store_id.as_str();
+    let total = batch.file_ids.len();
+    let started = std::time::Instant::now();
+    tracing::info!(batch = %batch_id, vector_store = %store_id, files = total, "vector store file batch started");
+    let progress = parking_lot::Mutex::new((0usize, started));
     futures::stream::iter(batch.file_ids.iter())
-        .for_each_concurrent(FILES_AT_ONCE, |file_id| {
-            inner.process_batch_file(&ctx, &batch.id, &batch.vector_store_id, file_id)
+        .for_each_concurrent(FILES_AT_ONCE, |file_id| async {
+            inner.process_batch_file(&ctx, &batch.id, store_id, file_id).await;
+            let mut p = progress.lock();
+            p.0 += 1;
+            if p.1.elapsed() >= PROGRESS_EVERY && p.0 < total {
+                p.1 = std::time::Instant::now();
+                tracing::info!(batch = %batch_id, vector_store = %store_id, done = p.0, files = total, "vector store file batch in progress");
+            }
         })
         .await;
-    tracing::debug!(batch = %batch_id, "vector store file batch processed");
+    let counts = match inner.store(store_id).await {
+        Ok(handle) => batch_object(&batch, &*handle.lock().await).file_counts,
+        Err(_) => FileCounts::default(),
+    };
+    let ms = started.elapsed().as_millis() as u64;
+    tracing::info!(
+        batch = %batch_id, vector_store = %store_id, files = total, completed = counts.completed, failed = counts.failed,
+        cancelled = counts.cancelled, in_progress = counts.in_progress, ms, "vector store file batch ended"
+    );
 }
 
 /// The batch object, with counts from its files' records.

@@ -93,7 +93,10 @@ impl Inner {
         let outcome = match &target {
             Ok(target) => match chunking_params(row.object.chunking_strategy) {
                 Ok(params) => {
+                    let started = std::time::Instant::now();
+                    log_file_start(&row, file_id);
                     let ingested = ingest_file(self, ctx, target, file_id, &row.object.attributes, params).await;
+                    log_file_end(&row, file_id, &ingested, started.elapsed());
                     (ingested.filename, ingested.outcome)
                 }
                 Err(e) => (String::new(), Some(Err(FileLastError { code: LastErrorCode::ServerError, message: e.to_string() }))),
@@ -252,4 +255,29 @@ pub(crate) fn sorted<'a>(rows: impl Iterator<Item = &'a FileRow>, order: Order) 
         Order::Asc => rows.sort_by_key(|f| (f.object.created_at, f.attached_ns)),
     }
     rows.into_iter().map(|f| f.object.clone()).collect()
+}
+
+/// A file of a batch logs at debug (its batch logs start, progress and end at info); a file
+/// attached on its own logs at info.
+fn log_file_start(row: &FileRow, file_id: &str) {
+    let store = row.object.vector_store_id.as_str();
+    if row.batch_id.is_some() {
+        tracing::debug!(vector_store = %store, file = %file_id, "ingesting vector store file");
+    } else {
+        tracing::info!(vector_store = %store, file = %file_id, "ingesting vector store file");
+    }
+}
+
+fn log_file_end(row: &FileRow, file_id: &str, ingested: &crate::ingestion::Ingested, took: std::time::Duration) {
+    let store = row.object.vector_store_id.as_str();
+    let ms = took.as_millis() as u64;
+    let filename = ingested.filename.as_str();
+    match &ingested.outcome {
+        Some(Ok(bytes)) if row.batch_id.is_some() => {
+            tracing::debug!(vector_store = %store, file = %file_id, filename, bytes, ms, "vector store file ingested");
+        }
+        Some(Ok(bytes)) => tracing::info!(vector_store = %store, file = %file_id, filename, bytes, ms, "vector store file ingested"),
+        Some(Err(e)) => tracing::warn!(vector_store = %store, file = %file_id, filename, ms, "vector store file ingestion failed: {}", e.message),
+        None => {}
+    }
 }

@@ -35,6 +35,8 @@ use crate::records::{Finished, StoredBatch, Tokens};
 const FLUSH_EVERY: Duration = Duration::from_millis(250);
 /// Finished requests that make a flush before its time.
 const FLUSH_AT: usize = 512;
+/// A running batch logs its progress at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 /// Why the requests stopped.
 enum Stop {
@@ -63,6 +65,11 @@ impl Inner {
             Input::Valid(requests) => requests,
             Input::Invalid(errors) => return self.fail(&mut batch, errors).await,
         };
+        let resumed = batch.object.status != BatchStatus::Validating;
+        tracing::info!(
+            batch = %id, endpoint = %batch.object.endpoint, requests = requests.len(),
+            "{}", if resumed { "batch resumed" } else { "batch started" }
+        );
         if batch.object.status == BatchStatus::Validating {
             batch.object.status = BatchStatus::InProgress;
             batch.object.in_progress_at = Some(unix_now());
@@ -172,6 +179,7 @@ impl Inner {
                 }
             };
             let consumer = async {
+                let mut logged = std::time::Instant::now();
                 let mut tick = tokio::time::interval(FLUSH_EVERY);
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
@@ -190,6 +198,14 @@ impl Inner {
                         },
                         _ = tick.tick() => {
                             self.flush(batch, &mut pending, &mut page, &mut tally).await?;
+                            if logged.elapsed() >= PROGRESS_EVERY {
+                                logged = std::time::Instant::now();
+                                let counts = batch.object.request_counts.unwrap_or_default();
+                                tracing::info!(
+                                    batch = %id, completed = counts.completed, failed = counts.failed, total = counts.total,
+                                    "batch in progress"
+                                );
+                            }
                             if self.records.cancel_requested(&id).await?.is_some() {
                                 break Ok(Stop::Cancelled);
                             }
@@ -360,6 +376,8 @@ impl Inner {
 
     /// The input did not validate: the batch fails with OpenAI's per-line errors.
     async fn fail(&self, batch: &mut StoredBatch, errors: Vec<BatchError>) -> Result<()> {
+        let first = errors.first().map(|e| e.message.as_str()).unwrap_or_default();
+        tracing::info!(batch = %batch.object.id, errors = errors.len(), "batch failed: {first}");
         batch.object.status = BatchStatus::Failed;
         batch.object.failed_at = Some(unix_now());
         batch.object.errors = Some(BatchErrors::new(errors));
@@ -458,6 +476,12 @@ impl Inner {
         }
         batch.object.status = status;
         self.records.put_batch(batch).await?;
+        let counts = batch.object.request_counts.unwrap_or_default();
+        tracing::info!(
+            batch = %id, status = ?status, completed = counts.completed, failed = counts.failed, total = counts.total,
+            seconds = at - batch.object.in_progress_at.unwrap_or(batch.object.created_at),
+            "batch ended"
+        );
         self.records.clear_cancel(&id).await?;
         if let Err(e) = self.records.drop_results(&id).await {
             tracing::warn!(batch = %id, error = %e, "could not drop a finished batch's result pages");
