@@ -209,6 +209,15 @@ impl Writer {
         if rows.is_empty() {
             return; // a batch of flush markers only
         }
+        // A trace of its own: a batch carries rows of many requests.
+        let span = lls_telemetry::span_if_exporting(|| {
+            let table = &self.stats.table;
+            tracing::info_span!("store_batch", otel.name = %format!("batch_write {table}"), %table, rows = rows.len())
+        });
+        tracing::Instrument::instrument(self.write_batch(rows), span).await;
+    }
+
+    async fn write_batch(&self, rows: Vec<Row>) {
         let table = &self.stats.table;
         let err = match self.insert(&rows).await {
             Ok(()) => return,

@@ -79,6 +79,13 @@ pub fn exporting() -> bool {
     GLOBAL.get().is_some_and(Telemetry::is_exporting)
 }
 
+/// The span `make` builds while traces are exported, else a disabled span: for spans that
+/// exist for traces only (store writes, loop steps), so frequent work creates no span, and
+/// logs no span context, when nothing is exported.
+pub fn span_if_exporting(make: impl FnOnce() -> tracing::Span) -> tracing::Span {
+    if exporting() { make() } else { tracing::Span::none() }
+}
+
 /// The log filter: `LLAMA_STACK_LOG`, else `RUST_LOG`, else `info`.
 pub fn env_filter() -> EnvFilter {
     EnvFilter::try_from_env("LLAMA_STACK_LOG")

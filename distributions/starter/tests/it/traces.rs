@@ -65,6 +65,19 @@ impl Received {
         (received, format!("http://{addr}"))
     }
 
+    /// Waits until a span named `name` arrives, in any trace.
+    async fn wait_named(&self, name: &str) -> Span {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(30) {
+            if let Some((_, span)) = self.0.lock().unwrap().iter().find(|(_, s)| s.name == name) {
+                return span.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let names: Vec<String> = self.0.lock().unwrap().iter().map(|(_, s)| s.name.clone()).collect();
+        panic!("no span '{name}' among {names:?}");
+    }
+
     fn of_trace(&self, trace_id: &[u8]) -> Vec<(String, Span)> {
         self.0.lock().unwrap().iter().filter(|(_, s)| s.trace_id == trace_id).cloned().collect()
     }
@@ -225,4 +238,15 @@ async fn a_chat_completion_is_one_trace_from_the_callers_traceparent_to_the_back
     let chat = backend.requests().into_iter().find(|r| r.path == "/v1/chat/completions").unwrap();
     let traceparent = chat.header("traceparent").unwrap_or_else(|| panic!("no traceparent: {chat:?}")).to_owned();
     assert_eq!(traceparent, format!("00-{trace_id}-{}-01", hex(&call.span_id)));
+
+    // The inference store's queued write: a trace of its own (a batch holds rows of many
+    // requests), the batch span above the database write's client span.
+    let batch = received.wait_named("batch_write inference_store").await;
+    let insert = received.of_trace(&batch.trace_id).into_iter().map(|(_, s)| s).find(|s| s.name == "INSERT inference_store");
+    let insert = insert.unwrap_or_else(|| panic!("no INSERT below {batch:#?}: {:#?}", received.of_trace(&batch.trace_id)));
+    assert_eq!(insert.parent_span_id, batch.span_id);
+    assert_eq!(insert.kind, SpanKind::Client as i32);
+    assert_eq!(string_attr(&insert.attributes, "db.system.name").as_deref(), Some("sqlite"));
+    assert_eq!(string_attr(&insert.attributes, "db.collection.name").as_deref(), Some("inference_store"));
+    assert_eq!(string_attr(&insert.attributes, "db.operation.name").as_deref(), Some("INSERT"));
 }
