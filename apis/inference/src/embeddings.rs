@@ -68,15 +68,6 @@ impl EmbeddingInput {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-
-    /// The inputs as text, for providers that embed text themselves.
-    pub fn texts(&self) -> Result<Vec<String>> {
-        match self {
-            EmbeddingInput::Text(t) => Ok(vec![t.clone()]),
-            EmbeddingInput::Texts(v) => Ok(v.clone()),
-            _ => Err(Error::unsupported("this model takes text input, not token arrays").with_param("input")),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]

@@ -73,6 +73,33 @@ impl Model {
     }
 }
 
+/// What OpenAI's model objects say owns a model (0.3.5's `/v1/openai/v1/models` says the same).
+pub const OWNED_BY: &str = "llama_stack";
+
+/// A model as the models routes answer: 0.3.5's fields and, beside them, OpenAI's (`id`, the
+/// `identifier`; `object: "model"`; `created`; `owned_by`), so the `openai` SDK's
+/// `models.list()`/`retrieve()` and `llama-stack-client` both read real values. Stored models
+/// keep the `Model` shape; this is only what goes on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ModelObject {
+    #[serde(flatten)]
+    pub model: Model,
+    /// The same as `identifier`.
+    pub id: String,
+    /// Always `"model"`.
+    pub object: String,
+    /// Unix seconds: when the answer was made (models carry no registration time).
+    pub created: i64,
+    /// Always `"llama_stack"`.
+    pub owned_by: String,
+}
+
+impl ModelObject {
+    pub fn new(model: Model, created: i64) -> Self {
+        ModelObject { id: model.identifier.clone(), model, object: model_kind(), created, owned_by: OWNED_BY.into() }
+    }
+}
+
 /// A model as an inference provider lists it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderModel {
@@ -116,10 +143,22 @@ pub struct OpenAiModel {
     pub owned_by: String,
 }
 
-/// `GET /v1/models`'s answer.
+/// `GET /v1/models`'s answer: 0.3.5's `data` list, with OpenAI's `object: "list"` beside it.
 #[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ListModelsResponse {
-    pub data: Vec<Model>,
+    pub data: Vec<ModelObject>,
+    /// Always `"list"`.
+    pub object: String,
+}
+
+impl ListModelsResponse {
+    /// The models as listed at `created` (unix seconds).
+    pub fn new(models: Vec<Model>, created: i64) -> Self {
+        ListModelsResponse {
+            data: models.into_iter().map(|m| ModelObject::new(m, created)).collect(),
+            object: "list".into(),
+        }
+    }
 }
 
 /// `GET /v1/openai/v1/models`'s answer.
@@ -154,4 +193,26 @@ impl lls_api_common::ApiSpec for ModelsApi {
     const API: lls_api_common::Api = lls_api_common::Api::Models;
     type Provider = dyn Models;
     type Service = dyn Models;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn model_objects_carry_both_shapes_and_read_back() {
+        let model = Model::new("st", "all-MiniLM-L6-v2", ModelType::Embedding, Map::new());
+        let wire = serde_json::to_value(ListModelsResponse::new(vec![model.clone()], 1_700_000_000)).unwrap();
+        assert_eq!(
+            wire,
+            json!({"object": "list", "data": [{
+                "identifier": "st/all-MiniLM-L6-v2", "provider_resource_id": "all-MiniLM-L6-v2", "provider_id": "st",
+                "type": "model", "metadata": {}, "model_type": "embedding",
+                "id": "st/all-MiniLM-L6-v2", "object": "model", "created": 1_700_000_000, "owned_by": "llama_stack",
+            }]})
+        );
+        let back: ModelObject = serde_json::from_value(wire["data"][0].clone()).unwrap();
+        assert_eq!(back.model, model);
+    }
 }

@@ -138,14 +138,39 @@ impl ListFilesQuery {
     }
 }
 
-/// `GET /v1/vector_stores/{id}/files/{file_id}/content`: one text item per stored chunk
-/// (0.3.5's shape, not OpenAI's paginated one).
+/// `GET /v1/vector_stores/{id}/files/{file_id}/content`: one text item per stored chunk, in
+/// 0.3.5's shape (`file_id`, `filename`, `attributes`, `content`) and, beside it, as OpenAI's
+/// one page of file content (`object`, `data`, `has_more`, `next_page`), so both
+/// `llama-stack-client` and the `openai` SDK's `vector_stores.files.content()` read the text.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VectorStoreFileContents {
     pub file_id: String,
     pub filename: String,
     pub attributes: Map<String, Value>,
     pub content: Vec<VectorStoreContent>,
+    /// Always `"vector_store.file_content.page"`.
+    pub object: String,
+    /// The same items as `content`.
+    pub data: Vec<VectorStoreContent>,
+    /// Always `false`: the whole file is one page.
+    pub has_more: bool,
+    /// Always `null`.
+    pub next_page: Option<String>,
+}
+
+impl VectorStoreFileContents {
+    pub fn new(file_id: String, filename: String, attributes: Map<String, Value>, content: Vec<VectorStoreContent>) -> Self {
+        VectorStoreFileContents {
+            file_id,
+            filename,
+            attributes,
+            data: content.clone(),
+            content,
+            object: "vector_store.file_content.page".into(),
+            has_more: false,
+            next_page: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]

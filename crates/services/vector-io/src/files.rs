@@ -221,7 +221,7 @@ impl Inner {
         };
         let chunks = self.records.contents(store_id, file_id).await?;
         let content = chunks.iter().flat_map(|c| VectorStoreContent::from_content(&c.content)).collect();
-        Ok(VectorStoreFileContents { file_id: file_id.to_owned(), filename, attributes, content })
+        Ok(VectorStoreFileContents::new(file_id.to_owned(), filename, attributes, content))
     }
 }
 

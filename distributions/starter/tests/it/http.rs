@@ -97,11 +97,20 @@ async fn models_lifecycle() {
         .collect();
     assert!(ids.contains(&"fake/fake-llm"), "{ids:?}");
     assert!(ids.contains(&"fake/fake-embed"), "{ids:?}");
-    let (s, m) = call(&app, Method::GET, "/v1/models/fake/fake-llm", None).await;
+    // OpenAI's model fields beside 0.3.5's, so the openai SDK lists real ids.
+    assert_eq!(v["object"], "list");
+    for m in v["data"].as_array().unwrap() {
+        assert_eq!((&m["id"], m["object"].as_str(), m["owned_by"].as_str()), (&m["identifier"], Some("model"), Some("llama_stack")), "{m}");
+        assert!(m["created"].as_i64().is_some_and(|t| t > 1_700_000_000), "{m}");
+    }
+    let (s, mut m) = call(&app, Method::GET, "/v1/models/fake/fake-llm", None).await;
     assert_eq!(s, StatusCode::OK);
+    assert!(m["created"].as_i64().is_some_and(|t| t > 1_700_000_000), "{m}");
+    m.as_object_mut().unwrap().remove("created");
     assert_eq!(
         m,
-        json!({"identifier": "fake/fake-llm", "provider_resource_id": "fake-llm", "provider_id": "fake", "type": "model", "metadata": {}, "model_type": "llm"})
+        json!({"identifier": "fake/fake-llm", "provider_resource_id": "fake-llm", "provider_id": "fake", "type": "model", "metadata": {}, "model_type": "llm",
+               "id": "fake/fake-llm", "object": "model", "owned_by": "llama_stack"})
     );
     let (s, m) = call(
         &app,
@@ -111,7 +120,7 @@ async fn models_lifecycle() {
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{m}");
-    assert_eq!(m["identifier"], "fake/extra");
+    assert_eq!((&m["identifier"], &m["id"]), (&json!("fake/extra"), &json!("fake/extra")));
     let (s, _) = call(
         &app,
         Method::POST,

@@ -8,6 +8,7 @@ pub mod locate;
 pub mod pipeline;
 pub mod pooling;
 mod provider;
+mod token_input;
 
 pub use config::{DEFAULT_BATCH_SIZE, DEFAULT_MODEL, MAX_BATCH_SIZE, SentenceTransformersConfig};
 pub use encoder::{EncodeError, Encoder, Tokenized, plan_batches};

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use lls_api_common::{BuildContext, Error, ErrorKind, HealthStatus, RequestContext, Result};
 use lls_api_inference::{ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest};
-use lls_api_inference::{Answer, Embedding, EmbeddingUsage, EmbeddingsRequest, EmbeddingsResponse, EncodingFormat};
+use lls_api_inference::{Answer, Embedding, EmbeddingInput, EmbeddingUsage, EmbeddingsRequest, EmbeddingsResponse, EncodingFormat};
 use lls_api_inference::{Capabilities, Inference, InferenceProvider, Output};
 use lls_api_models::ProviderModel;
 use parking_lot::Mutex;
@@ -18,6 +18,7 @@ use tokio::sync::{OnceCell, Semaphore};
 use crate::encoder::{Encoder, Tokenized, plan_batches};
 use crate::locate::{DEFAULT_ORG, SearchPaths, is_valid_name};
 use crate::pipeline::Pipeline;
+use crate::token_input::input_texts;
 use crate::{PROVIDER_TYPE, SentenceTransformersConfig};
 
 /// Dimensions of models whose files may be absent when the model list is built.
@@ -192,12 +193,15 @@ impl Inference for SentenceTransformersProvider {
         Err(self.chat_refusal(&request.model, "completions"))
     }
 
-    async fn embeddings(&self, _ctx: &RequestContext, request: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
+    async fn embeddings(&self, _ctx: &RequestContext, mut request: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
         request.validate()?;
         if !is_valid_name(&request.model) && !self.is_configured(&request.model) {
             return Err(self.missing(&request.model, false, &[]));
         }
-        let texts = request.input.texts()?;
+        let input = std::mem::replace(&mut request.input, EmbeddingInput::Texts(Vec::new()));
+        let texts = tokio::task::spawn_blocking(move || input_texts(&input))
+            .await
+            .map_err(|e| Error::internal(format!("reading the input stopped: {e}")))??;
         let encoder = self.encoder(&request.model).await?;
         if let Some(asked) = request.dimensions
             && asked as usize != encoder.dimension()
@@ -345,13 +349,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn token_inputs_and_empty_inputs_are_client_errors() {
+    async fn token_inputs_are_read_before_the_model_loads_and_bad_ids_are_client_errors() {
         let tmp = tempfile::tempdir().unwrap();
         let p = nowhere(tmp.path());
-        for body in [json!({"model": "all-MiniLM-L6-v2", "input": [1, 2, 3]}), json!({"model": "all-MiniLM-L6-v2", "input": []})]
-        {
-            let err = p.embeddings(&RequestContext::default(), embeddings_request(body.clone())).await.unwrap_err();
-            assert!(matches!(err.kind(), ErrorKind::InvalidRequest | ErrorKind::Unsupported), "{body}: {err:?}");
+        let ctx = RequestContext::default();
+        let call = |body: serde_json::Value| p.embeddings(&ctx, embeddings_request(body));
+        // cl100k ids are accepted; what fails then is the missing weights.
+        let err = call(json!({"model": "all-MiniLM-L6-v2", "input": [[15339, 1917]]})).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::UpstreamUnavailable, "{err}");
+        for body in [
+            json!({"model": "all-MiniLM-L6-v2", "input": [1, 2, 300000]}),
+            json!({"model": "all-MiniLM-L6-v2", "input": [[1], [-5]]}),
+            json!({"model": "all-MiniLM-L6-v2", "input": []}),
+        ] {
+            let err = call(body.clone()).await.unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::InvalidRequest, "{body}: {err:?}");
+            assert_eq!(err.param(), Some("input"), "{body}");
         }
     }
 }

@@ -117,6 +117,31 @@ async fn provider_matches_in_float_and_base64_and_counts_tokens() -> anyhow::Res
     Ok(())
 }
 
+/// What LangChain's `OpenAIEmbeddings` sends by default: each text as cl100k_base token ids.
+/// They are decoded and tokenized again by the model, so the vectors are the text's own.
+#[tokio::test]
+async fn cl100k_token_arrays_embed_as_their_text() -> anyhow::Result<()> {
+    let Some(dir) = common::weights_dir("parity::cl100k_token_arrays_embed_as_their_text") else { return Ok(()) };
+    let fixture = fixture()?;
+    let config = SentenceTransformersConfig { model_dir: Some(dir.display().to_string()), ..Default::default() };
+    let provider = SentenceTransformersProvider::new("st", config);
+    let bpe = tiktoken_rs::cl100k_base_singleton();
+    let lists: Vec<Vec<u32>> = fixture.items.iter().map(|i| bpe.encode_ordinary(&i.text)).collect();
+    let request: EmbeddingsRequest = serde_json::from_value(json!({"model": "all-MiniLM-L6-v2", "input": lists}))?;
+    let response = provider.embeddings(&RequestContext::default(), request).await?.into_typed()?;
+    let got = response.data.iter().map(|e| e.embedding.to_floats()).collect::<Result<Vec<_>, _>>()?;
+    check(&fixture, &got, "cl100k token lists")?;
+    // The model's own tokens are counted, not the client's.
+    let tokens: usize = fixture.items.iter().map(|i| i.tokens).sum();
+    assert_eq!(response.usage.prompt_tokens, tokens as i64);
+    // One token list (not nested) is one input.
+    let request: EmbeddingsRequest = serde_json::from_value(json!({"model": "all-MiniLM-L6-v2", "input": lists[0]}))?;
+    let one = provider.embeddings(&RequestContext::default(), request).await?.into_typed()?;
+    assert_eq!(one.data.len(), 1);
+    anyhow::ensure!(cosine(&one.data[0].embedding.to_floats()?, &fixture.items[0].embedding) >= MIN_COSINE);
+    Ok(())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_requests_each_get_their_own_vectors() -> anyhow::Result<()> {
     let Some(dir) = common::weights_dir("parity::concurrent_requests_each_get_their_own_vectors") else { return Ok(()) };

@@ -13,7 +13,7 @@ use lls_http::{RouteBook, op};
 use lls_api_inference::{
     ChatCompletion, ChatCompletionChunk, ChatCompletionRequest, Completion, CompletionRequest, EmbeddingsRequest, EmbeddingsResponse,
 };
-use lls_api_models::{ListModelsResponse, Model, OpenAiListModelsResponse, RegisterModelRequest};
+use lls_api_models::{ListModelsResponse, ModelObject, OpenAiListModelsResponse, RegisterModelRequest};
 
 use crate::{InferenceService, ListChatCompletions, StoredChatCompletion};
 
@@ -24,10 +24,10 @@ pub(crate) fn book() -> RouteBook<Arc<InferenceService>> {
             get(models::list),
         )
         .add(
-            op("POST", "/v1/models", Api::Models, "register_model", "Register a model.").body::<RegisterModelRequest>().returns::<Model>(),
+            op("POST", "/v1/models", Api::Models, "register_model", "Register a model.").body::<RegisterModelRequest>().returns::<ModelObject>(),
             post(models::register),
         )
-        .add(op("GET", "/v1/models/{*model_id}", Api::Models, "get_model", "One model.").returns::<Model>(), get(models::get))
+        .add(op("GET", "/v1/models/{*model_id}", Api::Models, "get_model", "One model.").returns::<ModelObject>(), get(models::get))
         .add(
             op("DELETE", "/v1/models/{*model_id}", Api::Models, "unregister_model", "Unregister a model.").no_content(),
             delete(models::unregister),

@@ -296,6 +296,10 @@ async fn file_routes_ingest_search_and_detach() {
     let contents = ok(&app, Method::GET, &format!("/v1/vector_stores/{id}/files/{file}/content"), None).await;
     assert_eq!(contents["content"], json!([{"type": "text", "text": "The secret string is foobazbar."}]));
     assert_eq!(contents["filename"], "notes.txt");
+    // OpenAI's page of file content beside 0.3.5's fields.
+    assert_eq!(contents["object"], "vector_store.file_content.page");
+    assert_eq!(contents["data"], contents["content"]);
+    assert_eq!((contents["has_more"].as_bool(), contents["next_page"].is_null()), (Some(false), true));
 
     let deleted = ok(&app, Method::DELETE, &format!("/v1/vector_stores/{id}/files/{file}"), None).await;
     assert_eq!(deleted["object"], "vector_store.file.deleted");
