@@ -253,3 +253,23 @@ def test_batches_log_their_start_and_end(stack):
 
     log = eventually(ended, timeout=30)
     assert re.search(rf"batch started batch={batch.id} endpoint=/v1/chat/completions requests=3", log), log[-3000:]
+
+
+def test_ingest_sends_the_api_key(start_auth_stack, issuer, tmp_path):
+    server = start_auth_stack(issuer)
+    (tmp_path / "a.txt").write_text("The owl hunts at night.")
+    name = f"ingest-auth-{uuid.uuid4().hex[:8]}"
+    args = ["ingest", str(tmp_path), "--vector-store", name, "--url", server.url, "--embedding-model", "mock/mock-embed"]
+    env = {k: v for k, v in os.environ.items() if k != "LLAMA_STACK_CLIENT_API_KEY"}
+    refused = cli(*args, env=env)
+    assert refused.returncode != 0
+    assert "401" in refused.stderr, refused.stderr
+    token = issuer.mint(sub="ingester")
+    by_flag = cli(*args, "--api-key", token, env=env, timeout=120)
+    assert by_flag.returncode == 0, by_flag.stdout + by_flag.stderr
+    by_env = cli(*args, env={**env, "LLAMA_STACK_CLIENT_API_KEY": token}, timeout=120)
+    assert by_env.returncode == 0, by_env.stdout + by_env.stderr
+    assert "1 found, 1 uploaded" in by_env.stdout, by_env.stdout
+    client = openai.OpenAI(base_url=f"{server.url}/v1", api_key=token, timeout=CLIENT_TIMEOUT_S)
+    stores = [s for s in client.vector_stores.list(limit=100) if s.name == name]
+    assert len(stores) == 1 and stores[0].file_counts.completed == 2, stores
