@@ -158,7 +158,17 @@ def test_errors_are_shown_readably(tab):
     text = banner.inner_text()
     assert "POST /v1/chat/completions: 4" in text and "no-such-model" in text, text
     assert "{" not in text, f"raw JSON in the banner: {text}"
+    assert "no-such-model" in page.inner_text(".msg.assistant.failed .failure")
     tab.shot("error")
+
+    # A stream that fails after its first chunks ends with an error event: shown the same way.
+    page.click("#error-close")
+    page.eval_on_selector("#chat-model", "s => s.append(new Option('mock/midstream-error', 'mock/midstream-error', true, true))")
+    page.fill("#chat-input", "hello again")
+    page.press("#chat-input", "Enter")
+    text = page.wait_for_selector("#error:not([hidden])").inner_text()
+    assert "the stream failed" in text and "{" not in text, text
+    assert page.locator(".msg.assistant.failed").count() == 2  # this one and the unknown model's
     # The browser logs the failed request itself; nothing else may be logged.
     tab.check(expected_errors=("Failed to load resource",))
 

@@ -163,7 +163,10 @@ async function complete() {
     history.push(message);
     if (message.tool_calls && message.tool_calls.length) renderToolCalls(bubble, message.tool_calls);
   } catch (e) {
-    bubble.node.classList.add("failed");
+    if (e.name !== "AbortError") {
+      bubble.node.classList.add("failed");
+      bubble.node.append(el("div", { class: "failure", text: e.message }));
+    }
     showError(e);
   } finally {
     bubble.node.classList.remove("pending");
