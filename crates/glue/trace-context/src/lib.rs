@@ -8,6 +8,7 @@
 
 use http::HeaderMap;
 use opentelemetry::global;
+use opentelemetry::trace::TraceContextExt;
 use opentelemetry_http::{HeaderExtractor, HeaderInjector};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -23,6 +24,13 @@ pub fn headers() -> HeaderMap {
 pub fn inject(headers: &mut HeaderMap) {
     let context = tracing::Span::current().context();
     global::get_text_map_propagator(|propagator| propagator.inject_context(&context, &mut HeaderInjector(headers)));
+}
+
+/// The span `make` builds when the current span is exported, else a disabled span: for spans
+/// that exist for traces only (a Responses loop step, a tool call), so they cost nothing and
+/// add nothing to log lines when traces are off.
+pub fn span_if_traced(make: impl FnOnce() -> tracing::Span) -> tracing::Span {
+    if tracing::Span::current().context().span().span_context().is_valid() { make() } else { tracing::Span::none() }
 }
 
 /// Makes the trace context of an incoming request's `headers` the parent of `span`, so the
@@ -56,6 +64,7 @@ mod tests {
             let span = tracing::info_span!("request");
             set_parent(&span, &incoming);
             let outgoing = span.in_scope(headers);
+            assert!(!span.in_scope(|| span_if_traced(|| tracing::info_span!("step"))).is_none());
             let traceparent = outgoing.get("traceparent").unwrap().to_str().unwrap();
             assert!(traceparent.starts_with(&format!("00-{trace_id}-")), "{traceparent}");
             assert!(!traceparent.contains("00f067aa0ba902b7"), "the span's own id goes out: {traceparent}");
@@ -67,7 +76,8 @@ mod tests {
             let own = fresh.in_scope(headers);
             assert!(!own.get("traceparent").unwrap().to_str().unwrap().contains(trace_id));
         });
-        // Outside any exported span nothing is sent.
+        // Outside any exported span nothing is sent, and no trace-only span is made.
         assert!(headers().is_empty());
+        assert!(span_if_traced(|| tracing::info_span!("step")).is_none());
     }
 }

@@ -30,6 +30,7 @@ use lls_api_tool_runtime::ToolRuntime;
 use lls_api_vector_io::VectorStores;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 pub(crate) use prepare::Turn;
 use prepare::{KNOWLEDGE_SEARCH, WEB_SEARCH};
@@ -310,12 +311,16 @@ impl Run {
                 ));
             }
             let first = iterations == 0;
-            let step = self.step(sink, messages, first).await?;
+            // One span per step while traces are exported: the model call and the tools it asked for.
+            let span = lls_trace_context::span_if_traced(|| {
+                tracing::info_span!("responses_step", otel.name = %format!("responses step {iterations}"), step = iterations)
+            });
+            let step = self.step(sink, messages, first).instrument(span.clone()).await?;
             if let Some(violation) = step.violation {
                 return Ok(End::Refused(violation));
             }
             let finish_reason = step.finish_reason.clone();
-            let executed = self.after_step(sink, messages, step).await?;
+            let executed = self.after_step(sink, messages, step).instrument(span).await?;
             match executed {
                 Executed::Nothing | Executed::ClientCalls => {
                     if finish_reason.as_deref() == Some("length") {

@@ -16,6 +16,7 @@ use lls_api_inference::{ChatMessage, MessageContent as ChatContent, ToolCall};
 use lls_api_tool_runtime::{ContentItem, InterleavedContent, McpEndpoint, ToolInvocationResult};
 use lls_api_vector_io::{SearchRequest, SearchResult};
 use serde_json::{Map, Value, json};
+use tracing::Instrument;
 
 use super::Run;
 use super::prepare::{KNOWLEDGE_SEARCH, WEB_SEARCH};
@@ -190,7 +191,7 @@ impl Run {
         let finished: Vec<Option<Done>> =
             join_all(started.iter().map(|(call, item_id, _, kind)| async move {
                 match kind {
-                    Some(kind) => Some(this.execute(call, item_id, kind).await),
+                    Some(kind) => Some(this.execute(call, item_id, kind).instrument(tool_span(call, kind)).await),
                     None => None,
                 }
             }))
@@ -625,4 +626,23 @@ impl Run {
         })
         .await;
     }
+}
+
+/// A server-side tool call's span while traces are exported, in the GenAI conventions:
+/// `execute_tool {name}` with `gen_ai.tool.name`, `gen_ai.tool.call.id` and `gen_ai.tool.type`.
+fn tool_span(call: &ToolCall, kind: &Kind) -> tracing::Span {
+    lls_trace_context::span_if_traced(|| {
+        let tool_type = match kind {
+            Kind::FileSearch(_) => "datastore",
+            Kind::Mcp(_) | Kind::WebSearch => "extension",
+        };
+        tracing::info_span!(
+            "tool_call",
+            otel.name = %format!("execute_tool {}", call.function.name),
+            gen_ai.operation.name = "execute_tool",
+            gen_ai.tool.name = %call.function.name,
+            gen_ai.tool.call.id = %call.id,
+            gen_ai.tool.r#type = tool_type,
+        )
+    })
 }
