@@ -31,12 +31,13 @@ def test_models_list_native_shape(ls_client, http):
     vllm = models.get("vllm/mock-llm")
     assert vllm is not None and vllm.provider_id == "vllm", sorted(models)
 
-    # The wire shape: {"data": [Model]}, not OpenAI's list (that is /v1/openai/v1/models).
+    # The wire shape: 0.3.5's {"data": [Model]} with OpenAI's list fields beside it (so the
+    # openai SDK reads the same answer; test_client_defaults.py).
     body = http.get("/v1/models").json()
-    assert set(body) == {"data"}, body.keys()
+    assert set(body) == {"data", "object"}, body.keys()
     raw = next(m for m in body["data"] if m["identifier"] == "mock/mock-llm")
     assert {"identifier", "provider_resource_id", "provider_id", "type", "metadata", "model_type"} <= set(raw), raw
-    assert "id" not in raw and "object" not in raw
+    assert (raw["id"], raw["object"], raw["owned_by"]) == ("mock/mock-llm", "model", "llama_stack"), raw
 
 
 def test_model_register_get_unregister(ls_client, openai_client):
