@@ -19,7 +19,10 @@ use lls_api_common::Api;
 
 pub use allowed::AllowedModels;
 pub use context::ErrorContext;
-pub use metrics::{CallCounters, CallObserver, MethodStats, Metrics};
+pub use metrics::{
+    CallCounters, CallObserver, MethodStats, Metrics, PROVIDER_CALL_DURATION, PROVIDER_CALL_ERRORS, PROVIDER_CALL_RETRIES,
+    PROVIDER_CALLS, describe_metrics,
+};
 pub use retry::Retry;
 pub use timeout::Timeout;
 pub use trace::Trace;

@@ -1,6 +1,7 @@
-//! [`Metrics`]: times every provider call and reports it to a [`CallObserver`], the hook an
-//! embedding application plugs its metrics into; [`CallCounters`] is the built-in observer
-//! (calls, errors and time per provider and method).
+//! [`Metrics`]: times every provider call, records it as Prometheus metrics (through the
+//! `metrics` facade: calls, errors by kind, latency, per API, provider and method) and reports
+//! it to a [`CallObserver`], the hook an embedding application plugs its own into;
+//! [`CallCounters`] is the built-in observer (calls, errors and time per provider and method).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,8 +33,51 @@ impl CallLayer for Metrics {
     async fn call(&self, call: &Call<'_>, mut next: Next<'_>) -> Result<Erased> {
         let started = Instant::now();
         let out = next.run(call).await;
-        self.observer.observe(call, started.elapsed(), out.as_ref().err());
+        let elapsed = started.elapsed();
+        record(call, elapsed, out.as_ref().err());
+        self.observer.observe(call, elapsed, out.as_ref().err());
         out
+    }
+}
+
+/// Provider calls finished (retries inside one call count once), by `api`, `provider`, `method`.
+pub const PROVIDER_CALLS: &str = "llama_stack_provider_calls_total";
+/// Provider calls that failed, by the same labels and the error's `kind`.
+pub const PROVIDER_CALL_ERRORS: &str = "llama_stack_provider_call_errors_total";
+/// A call's time, retries included (for a stream, until it starts), by `api`, `provider`, `method`.
+pub const PROVIDER_CALL_DURATION: &str = "llama_stack_provider_call_duration_seconds";
+/// Attempts repeated by the [`crate::Retry`] layer, by `api`, `provider`, `method`.
+pub const PROVIDER_CALL_RETRIES: &str = "llama_stack_provider_call_retries_total";
+
+/// Registers the help text of the call metrics with the installed recorder.
+pub fn describe_metrics() {
+    metrics::describe_counter!(PROVIDER_CALLS, "Provider calls finished, by API, provider id and method.");
+    metrics::describe_counter!(PROVIDER_CALL_ERRORS, "Provider calls that failed, by API, provider id, method and error kind.");
+    metrics::describe_histogram!(
+        PROVIDER_CALL_DURATION,
+        metrics::Unit::Seconds,
+        "Time of a provider call, retries included (for a stream, until it starts), by API, provider id and method."
+    );
+    metrics::describe_counter!(PROVIDER_CALL_RETRIES, "Provider call attempts repeated after a retryable failure.");
+}
+
+/// The labels every call metric has.
+pub(crate) fn call_labels(call: &Call<'_>) -> [(&'static str, metrics::SharedString); 3] {
+    [
+        ("api", metrics::SharedString::const_str(call.api.as_str())),
+        ("provider", call.provider_id.to_owned().into()),
+        ("method", metrics::SharedString::const_str(call.method)),
+    ]
+}
+
+fn record(call: &Call<'_>, elapsed: Duration, error: Option<&Error>) {
+    let labels = call_labels(call);
+    metrics::counter!(PROVIDER_CALLS, &labels).increment(1);
+    metrics::histogram!(PROVIDER_CALL_DURATION, &labels).record(elapsed.as_secs_f64());
+    if let Some(e) = error {
+        let [api, provider, method] = labels;
+        let labels = [api, provider, method, ("kind", metrics::SharedString::const_str(e.kind().as_str()))];
+        metrics::counter!(PROVIDER_CALL_ERRORS, &labels).increment(1);
     }
 }
 

@@ -29,6 +29,7 @@ impl CallLayer for Retry {
                 Err(e) if call.idempotent && e.is_retryable() && attempt < self.retries => {
                     attempt += 1;
                     tracing::debug!(provider = call.provider_id, method = call.method, attempt, "retrying after: {e}");
+                    metrics::counter!(crate::metrics::PROVIDER_CALL_RETRIES, &crate::metrics::call_labels(call)).increment(1);
                     tokio::time::sleep(wait).await;
                     wait = wait.saturating_mul(2);
                 }

@@ -5,6 +5,7 @@
 
 mod graph;
 mod lookup;
+pub mod metrics;
 mod resources;
 mod service;
 mod stack;

@@ -71,6 +71,7 @@ impl Stack {
             tasks: Tasks::new(),
             call_counters: Arc::new(CallCounters::default()),
         };
+        crate::metrics::start(&stack.tasks);
         let mut exports: Vec<Export> = Vec::new();
         for node in &plan.order {
             match *node {

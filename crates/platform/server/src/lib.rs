@@ -4,6 +4,7 @@
 //! and renders the OpenAPI document. Errors render through `lls-http`, the one error table.
 
 pub mod edge;
+pub mod metrics;
 pub mod openapi;
 mod routes;
 mod serve;

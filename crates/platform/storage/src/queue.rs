@@ -2,7 +2,8 @@
 //! bounded queue, and when it is full they are dropped and counted. Writer tasks insert (or
 //! upsert) batches: a writer that finds fewer rows than a full batch waits up to [`LINGER`]
 //! for more, so a steady trickle of requests costs one database round trip per batch rather
-//! than one per row; a flush cuts the wait short.
+//! than one per row; a flush cuts the wait short. Queue depth, dropped and failed rows are
+//! Prometheus metrics per table.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +20,20 @@ pub const LINGER: Duration = Duration::from_millis(5);
 /// Drop warnings are logged at most this often.
 const WARN_INTERVAL_MS: u64 = 1_000;
 const NEVER: u64 = u64::MAX;
+
+/// Rows waiting in a writer's queue, by `table`.
+pub const QUEUE_DEPTH: &str = "llama_stack_store_queue_depth";
+/// Rows dropped because a writer's queue was full, by `table`.
+pub const DROPPED_ROWS: &str = "llama_stack_store_dropped_rows_total";
+/// Rows the database refused, by `table`.
+pub const FAILED_ROWS: &str = "llama_stack_store_failed_rows_total";
+
+/// Registers the help text of the writers' metrics with the installed recorder.
+pub fn describe_metrics() {
+    metrics::describe_gauge!(QUEUE_DEPTH, "Rows waiting in a queued store writer, by table.");
+    metrics::describe_counter!(DROPPED_ROWS, "Rows a queued store writer dropped because its queue was full, by table.");
+    metrics::describe_counter!(FAILED_ROWS, "Rows the database refused to a queued store writer, by table.");
+}
 
 enum Item {
     Row(Row),
@@ -40,6 +55,24 @@ struct Stats {
     failed: AtomicU64,
     started: Instant,
     last_warning_ms: AtomicU64,
+    /// The queue's size, and its metrics (handles taken once: the recorder is installed before
+    /// a stack builds its writers).
+    max_queue: usize,
+    depth: metrics::Gauge,
+    dropped_rows: metrics::Counter,
+    failed_rows: metrics::Counter,
+}
+
+impl Stats {
+    /// The depth gauge, from the room left in the queue.
+    fn set_depth(&self, room: usize) {
+        self.depth.set(self.max_queue.saturating_sub(room) as f64);
+    }
+
+    fn count_failed(&self, rows: u64) {
+        self.failed.fetch_add(rows, Ordering::Relaxed);
+        self.failed_rows.increment(rows);
+    }
 }
 
 impl std::fmt::Debug for QueuedWriter {
@@ -80,11 +113,15 @@ impl QueuedWriter {
     fn start(store: Arc<dyn SqlStore>, table: String, mode: Mode, max_queue: usize, writers: usize) -> Self {
         let (tx, rx) = mpsc::channel(max_queue.max(1));
         let stats = Arc::new(Stats {
+            depth: metrics::gauge!(QUEUE_DEPTH, "table" => table.clone()),
+            dropped_rows: metrics::counter!(DROPPED_ROWS, "table" => table.clone()),
+            failed_rows: metrics::counter!(FAILED_ROWS, "table" => table.clone()),
             table,
             dropped: AtomicU64::new(0),
             failed: AtomicU64::new(0),
             started: Instant::now(),
             last_warning_ms: AtomicU64::new(NEVER),
+            max_queue: max_queue.max(1),
         });
         let writer = Writer {
             store,
@@ -108,8 +145,11 @@ impl QueuedWriter {
 
     /// Queues `row` for writing. Never blocks: when the queue is full the row is dropped and counted.
     pub fn submit(&self, row: Row) {
-        if self.tx.try_send(Item::Row(row)).is_err() {
+        let sent = self.tx.try_send(Item::Row(row));
+        self.stats.set_depth(self.tx.capacity());
+        if sent.is_err() {
             let dropped = self.stats.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+            self.stats.dropped_rows.increment(1);
             if self.stats.may_warn() {
                 tracing::warn!(table = %self.stats.table, dropped, "write queue full; dropping rows");
             }
@@ -177,6 +217,7 @@ impl Writer {
                     return; // every handle is gone and the queue is empty
                 }
                 linger(&mut rx, &mut items).await;
+                self.stats.set_depth(self.stats.max_queue.saturating_sub(rx.len()));
                 self.gate.clone().read_owned().await
             };
             let mut rows = Vec::with_capacity(items.len());
@@ -227,15 +268,13 @@ impl Writer {
         // anything else (database down) would fail row by row too.
         let row_specific = matches!(err.kind(), ErrorKind::Conflict | ErrorKind::InvalidRequest);
         if rows.len() == 1 || !row_specific {
-            self.stats
-                .failed
-                .fetch_add(rows.len() as u64, Ordering::Relaxed);
+            self.stats.count_failed(rows.len() as u64);
             tracing::error!(table = %table, rows = rows.len(), error = %err, "queued write failed");
             return;
         }
         for row in rows {
             if let Err(err) = self.insert(std::slice::from_ref(&row)).await {
-                self.stats.failed.fetch_add(1, Ordering::Relaxed);
+                self.stats.count_failed(1);
                 tracing::error!(table = %table, error = %err, "queued write of one row failed");
             }
         }

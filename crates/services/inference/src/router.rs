@@ -1,9 +1,10 @@
 //! The inference router: validates a request, finds the provider that owns its model, calls it
 //! with the provider's model id, and gives the answer back under the client's model id. A
 //! backend's answer passes through as its bytes: only `model` is rewritten (and an empty
-//! `tool_calls` list nulled, as 0.3.5 does).
+//! `tool_calls` list nulled, as 0.3.5 does). Each routed call is metered (`crate::metrics`).
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -15,6 +16,7 @@ use lls_api_inference::{
 use lls_api_inference::Capability;
 use lls_api_models::ModelType;
 
+use crate::metrics::{Meter, Tokens};
 use crate::stream::RecordingStream;
 use crate::{CompletionRecord, InferenceStore, ModelsTable};
 
@@ -44,8 +46,11 @@ impl Inference for InferenceRouter {
         ctx: &RequestContext,
         mut request: ChatCompletionRequest,
     ) -> Result<Output<ChatCompletion, ChatCompletionChunk>> {
+        let started = Instant::now();
         request.validate()?;
-        let (provider, provider_model) = self.models.resolve_for(ctx, &request.model, ModelType::Llm, &request.needs()).await?;
+        let (provider_id, provider, provider_model) =
+            self.models.resolve_for(ctx, &request.model, ModelType::Llm, &request.needs()).await?;
+        let meter = Meter::new(&provider_id, &request.model, started);
         let client_model = std::mem::replace(&mut request.model, provider_model);
         if matches!(&request.tool_choice, Some(ToolChoice::Mode(m)) if m == "none") {
             request.tools = None;
@@ -58,6 +63,7 @@ impl Inference for InferenceRouter {
         };
         match provider.chat_completion(ctx, request).await? {
             Output::Complete(mut answer) => {
+                meter.tokens(answer.tokens());
                 answer.set_model(&client_model);
                 answer.drop_empty_tool_calls();
                 if let (Some(store), Some(inputs)) = (&self.store, inputs)
@@ -77,36 +83,43 @@ impl Inference for InferenceRouter {
                     }
                     _ => None,
                 };
-                Ok(Output::Stream(Box::pin(RecordingStream::new(stream, client_model, on_end))))
+                Ok(Output::Stream(Box::pin(meter.stream(RecordingStream::new(stream, client_model, on_end)))))
             }
         }
     }
 
     async fn completion(&self, ctx: &RequestContext, mut request: CompletionRequest) -> Result<Output<Completion, Completion>> {
+        let started = Instant::now();
         request.validate()?;
-        let (provider, provider_model) = self.models.resolve_for(ctx, &request.model, ModelType::Llm, &request.needs()).await?;
+        let (provider_id, provider, provider_model) =
+            self.models.resolve_for(ctx, &request.model, ModelType::Llm, &request.needs()).await?;
+        let meter = Meter::new(&provider_id, &request.model, started);
         let client_model = std::mem::replace(&mut request.model, provider_model);
         request.normalize_logprobs();
         Ok(match provider.completion(ctx, request).await? {
             Output::Complete(mut c) => {
+                meter.tokens(c.tokens());
                 c.set_model(&client_model);
                 Output::Complete(c)
             }
-            Output::Stream(s) => Output::Stream(Box::pin(s.map(move |chunk| {
+            Output::Stream(s) => Output::Stream(Box::pin(meter.stream(s.map(move |chunk| {
                 chunk.map(|mut c| {
                     c.set_model(&client_model);
                     c
                 })
-            }))),
+            })))),
         })
     }
 
     async fn embeddings(&self, ctx: &RequestContext, mut request: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
         request.validate()?;
-        let (provider, provider_model) = self.models.resolve_for(ctx, &request.model, ModelType::Embedding, &[Capability::Embeddings]).await?;
+        let (provider_id, provider, provider_model) =
+            self.models.resolve_for(ctx, &request.model, ModelType::Embedding, &[Capability::Embeddings]).await?;
+        let meter = Meter::new(&provider_id, &request.model, Instant::now());
         let client_model = std::mem::replace(&mut request.model, provider_model);
         let encoding = request.encoding();
         let mut answer = provider.embeddings(ctx, request).await?;
+        meter.tokens(answer.tokens());
         answer.set_model(&client_model);
         if encoding == EncodingFormat::Base64 && has_float_vectors(&answer) {
             // The client asked for base64 and the provider gave floats (in-process models,

@@ -78,6 +78,7 @@ pub(crate) async fn ingest_file(
     attributes: &Map<String, Value>,
     params: ChunkingParams,
 ) -> Ingested {
+    let started = std::time::Instant::now();
     let mut filename = String::new();
     // Reading, parsing and embedding write nothing, so shutdown may drop them midway.
     let embedded = tokio::select! {
@@ -89,9 +90,15 @@ pub(crate) async fn ingest_file(
         None => None,
         Some(Err(e)) => Some(Err(e)),
         Some(Ok(_)) if inner.tasks.is_stopping() => None,
-        Some(Ok((chunks, embedded))) => Some(store_file(inner, target, file_id, chunks, embedded).await),
+        Some(Ok((chunks, embedded))) => {
+            let count = chunks.len();
+            Some(store_file(inner, target, file_id, chunks, embedded).await.map(|usage| (usage, count)))
+        }
     };
-    Ingested { filename, outcome }
+    if let Some(outcome) = &outcome {
+        crate::metrics::ingested(&target.provider_id, started.elapsed(), outcome.as_ref().map(|(_, count)| *count));
+    }
+    Ingested { filename, outcome: outcome.map(|o| o.map(|(usage, _)| usage)) }
 }
 
 /// Reads, parses, chunks and embeds a file, writing nothing.

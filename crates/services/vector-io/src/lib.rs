@@ -7,6 +7,7 @@
 //! batches → the provider), searches with attribute filters and hybrid ranking, runs file
 //! batches in the background, and persists everything (stores, file records, chunk copies,
 //! batches, chunk expiries) in one kv namespace, so a restart resumes where it stopped.
+//! Ingestion and search are Prometheus metrics per provider (`metrics`).
 //!
 //! Lifecycle: the registry builds it once inference, the models table and files exist
 //! ([`VectorStoresService::open`] loads its state with them), then
@@ -18,6 +19,7 @@ mod embedding;
 mod files;
 mod ingestion;
 mod keyword;
+mod metrics;
 mod native;
 mod node;
 mod pagination;

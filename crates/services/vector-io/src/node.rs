@@ -27,6 +27,7 @@ lls_registry::register_service! {
 }
 
 async fn build(ctx: ServiceContext) -> Result<Option<BuiltService>> {
+    crate::metrics::describe();
     let typed = ctx.providers_of::<VectorIoApi>()?;
     if typed.is_empty() {
         return Ok(None);

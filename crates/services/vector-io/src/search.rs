@@ -65,8 +65,15 @@ impl Inner {
         Ok(SearchResultsPage::new(plan.query, data))
     }
 
-    /// Runs a query against a store's index, best first.
+    /// Runs a query against a store's index, best first, and times it.
     pub async fn run_query(&self, ctx: &RequestContext, target: &Target, query: &Query<'_>) -> Result<Vec<ScoredChunk>> {
+        let started = std::time::Instant::now();
+        let hits = self.query_index(ctx, target, query).await;
+        crate::metrics::searched(&target.provider_id, query.mode, started.elapsed(), hits.is_ok());
+        hits
+    }
+
+    async fn query_index(&self, ctx: &RequestContext, target: &Target, query: &Query<'_>) -> Result<Vec<ScoredChunk>> {
         let store = target.embedding.store_id.as_str();
         let native_keyword = target.provider.search_modes().keyword;
         let with_provider = |e: lls_api_common::Error| e.with_provider(target.provider_id.clone());

@@ -17,8 +17,9 @@ use lls_http::error::{LoggedError, edge_error};
 
 use super::ClientIdentity;
 
-/// Routes open without a token (0.3.5's `require_authentication=False`): the probes.
-const OPEN: [&str; 2] = ["/v1/health", "/v1/version"];
+/// Routes open without a token (0.3.5's `require_authentication=False`): the probes, and the
+/// Prometheus scrape (no secrets in it: route templates, provider and model ids, counts).
+const OPEN: [&str; 3] = ["/v1/health", "/v1/version", "/metrics"];
 
 /// The authenticator and the policy the callers it admits are checked against.
 pub struct Auth {
@@ -60,9 +61,13 @@ pub async fn authenticate(State(auth): State<Arc<Auth>>, mut req: Request, next:
     match validated {
         Ok(user) => {
             tracing::debug!(principal = %user.principal, "authenticated");
-            req.extensions_mut().insert(ClientIdentity(user.principal.clone()));
+            let principal = ClientIdentity(user.principal.clone());
+            req.extensions_mut().insert(principal.clone());
             req.extensions_mut().insert(Arc::new(Caller { user, policy: auth.policy.clone() }));
-            next.run(req).await
+            let mut response = next.run(req).await;
+            // For the edge's access line, which runs outside this layer.
+            response.extensions_mut().insert(principal);
+            response
         }
         Err(AuthError::Invalid(message)) => unauthorized(&message),
         Err(AuthError::Unavailable(message)) => {

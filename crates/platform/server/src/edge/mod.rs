@@ -1,10 +1,12 @@
 //! The edge: what every request passes through around its route. One middleware gives each
 //! request an id (echoed as `x-request-id`) and a tracing span, refuses oversized URIs (414) and
 //! headers (431) and incompatible clients (426), renders any error another layer produced
-//! (axum's rejections) in our JSON shape, logs 5xx once and each request at DEBUG, and lets the
-//! shutdown end open SSE streams with an error event. CORS and the request quota come from
-//! run.yaml.
+//! (axum's rejections) in our JSON shape, logs 5xx once, counts and times each request by
+//! route template ([`crate::metrics`]), writes one access line per request ([`access`]), and
+//! lets the shutdown end open SSE streams with an error event. CORS and the request quota come
+//! from run.yaml.
 
+mod access;
 pub mod auth;
 pub mod cors;
 pub mod quota;
@@ -18,7 +20,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -61,6 +63,7 @@ pub fn app_with(stack: Arc<Stack>, shutdown: &Shutdown) -> lls_api_common::Resul
     let stores: Arc<dyn lls_api_common::store::StoreResolver> = stack.stores.clone();
     let quota = stack.config.server.quota.as_ref().map(|q| Arc::new(Quota::new(q, stores)));
     let auth = Auth::from_config(&stack.config.server)?;
+    crate::metrics::describe();
     Ok(wrap(crate::routes::app(stack), Layers { cors: cors.as_ref(), auth, quota }, shutdown))
 }
 
@@ -160,6 +163,7 @@ impl Edge {
 async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let id = edge.request_id(req.headers());
+    let (method, path, route) = (req.method().clone(), req.uri().clone(), req.extensions().get::<MatchedPath>().cloned());
     let span = trace::request_span!(req, id);
     trace::start(&span, &req);
     let mut response = async {
@@ -173,9 +177,19 @@ async fn guard(State(edge): State<Arc<Edge>>, mut req: Request, next: Next) -> R
     .instrument(span.clone())
     .await;
     trace::finish(&span, response.status());
-    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    let route = route.as_ref().map(MatchedPath::as_str);
+    crate::metrics::record_request(&method, route, response.status(), elapsed);
+    access::log(&access::Access {
+        method: &method,
+        route,
+        path: path.path(),
+        status: response.status(),
+        elapsed,
+        request_id: &id,
+        principal: response.extensions().get::<ClientIdentity>().map(|c| c.0.as_str()),
+    });
     response.headers_mut().insert(REQUEST_ID, id);
-    tracing::debug!(parent: &span, status, latency_us = started.elapsed().as_micros() as u64, "request");
     response
 }
 

@@ -15,8 +15,8 @@ use lls_config::QuotaConfig;
 use lls_http::error::{LoggedError, edge_error};
 use tokio::sync::OnceCell;
 
-/// Routes a quota never counts: probes must keep working for a client over its limit.
-const EXEMPT: [&str; 2] = ["/v1/health", "/v1/version"];
+/// Routes a quota never counts: probes and scrapes must keep working for a client over its limit.
+const EXEMPT: [&str; 3] = ["/v1/health", "/v1/version", "/metrics"];
 
 /// Who is calling, as authentication established it (a principal, not a raw token). Set in the
 /// request's extensions by the authentication layer, which runs before the quota; without it

@@ -66,6 +66,7 @@ pub fn app(stack: Arc<Stack>) -> Router {
     let routes = dedup(routes);
     let state = AppState { stack, routes: Arc::new(routes) };
     own.route("/openapi.json", get(inspect::openapi))
+        .route("/metrics", get(crate::metrics::render))
         .with_state(state)
         .merge(services)
         // Pages, not API routes: outside the route book, so neither /v1/inspect/routes nor

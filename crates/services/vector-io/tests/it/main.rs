@@ -7,5 +7,6 @@ mod support;
 
 mod background;
 mod http;
+mod metrics;
 mod replicas;
 mod service;
