@@ -44,8 +44,8 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        # As root Chromium refuses to start with its sandbox on.
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        # As root Chromium refuses to start with its sandbox on; containers often have a small /dev/shm.
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"])
         yield b
         b.close()
 
@@ -133,7 +133,7 @@ def test_chat_streams_the_answer_and_shows_tool_calls(tab, stack):
     page.fill(".tool-call input", '{"forecast": "sunny"}')
     page.click(".tool-call button")
     page.wait_for_selector(".msg.tool")
-    expect(page.locator(".msg.assistant")).to_have_count(3)
+    expect(page.locator(".msg.assistant")).to_have_count(3, timeout=TIMEOUT_MS)
     page.wait_for_selector(".msg.pending", state="detached")
     assert page.is_hidden("#error"), page.inner_text("#error")
     assert page.locator(".msg.assistant").last.locator(".content").inner_text()
@@ -191,6 +191,7 @@ def test_upload_index_search_and_file_search(tab, tmp_path):
     page.click("#store-upload button[type=submit]")
     row = page.wait_for_selector("#store-files tr[data-status=completed]")
     assert row.get_attribute("data-file").startswith("file-")
+    assert "volcanoes.txt" in row.inner_text(), row.inner_text()
     assert page.is_hidden("#error"), page.inner_text("#error")
 
     page.fill("#store-query", "Which mountains erupt molten rock?")

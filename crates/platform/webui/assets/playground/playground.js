@@ -276,7 +276,8 @@ async function loadStoreFiles() {
     const error = f.last_error ? `${f.last_error.code}: ${f.last_error.message}` : "";
     body.append(
       el("tr", { "data-file": f.id, "data-status": f.status },
-        el("td", { text: f.id }), el("td", { class: "status", text: f.status }), el("td", { text: error })),
+        el("td", { text: f.id }), el("td", { text: (f.attributes && f.attributes.filename) || "" }),
+        el("td", { class: "status", text: f.status }), el("td", { text: error })),
     );
   }
 }
@@ -287,7 +288,8 @@ async function uploadAndIndex(file) {
   form.append("file", file, file.name);
   form.append("purpose", "assistants");
   const uploaded = await upload("/v1/files", form);
-  let attached = await call("POST", `/v1/vector_stores/${currentStore.id}/files`, { file_id: uploaded.id });
+  const body = { file_id: uploaded.id, attributes: { filename: file.name } };
+  let attached = await call("POST", `/v1/vector_stores/${currentStore.id}/files`, body);
   await loadStoreFiles();
   for (let i = 0; attached.status === "in_progress" && i < 600; i++) {
     await new Promise((resolve) => setTimeout(resolve, 500));
