@@ -149,7 +149,9 @@ async fn upload_all(server: &Server, files: &[LocalFile], concurrency: usize) ->
         }
         bar.inc(1);
     }
-    bar.finish_with_message(format!("{} uploaded", uploaded.len()));
+    bar.finish_and_clear();
+    let bytes: u64 = uploaded.iter().map(|u| u.bytes).sum();
+    let _ = writeln!(std::io::stderr(), "uploaded {} of {} files ({bytes} bytes)", uploaded.len(), files.len());
     (uploaded, failures)
 }
 
@@ -165,7 +167,9 @@ async fn wait_for_batch(server: &Server, store_id: &str, mut batch: Value, timeo
         bar.set_position(done);
         bar.set_message(format!("{} failed", count(&batch, "failed")));
         if batch.get("status").and_then(Value::as_str) != Some("in_progress") {
-            bar.finish_with_message(format!("{} indexed, {} failed", count(&batch, "completed"), count(&batch, "failed")));
+            bar.finish_and_clear();
+            let (indexed, failed) = (count(&batch, "completed"), count(&batch, "failed"));
+            let _ = writeln!(std::io::stderr(), "indexed {indexed} files, {failed} failed ({batch_id})");
             return Ok(batch);
         }
         if Instant::now() > deadline {

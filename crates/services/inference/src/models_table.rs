@@ -259,13 +259,13 @@ impl ModelsTable {
         if models.iter().any(|m| m.model_type == ModelType::Llm) {
             return None;
         }
-        let mut ways: Vec<String> = self
-            .switched_off
-            .iter()
-            .map(|(variable, provider_type)| format!("set {variable} ({provider_type})"))
-            .collect();
-        if !ways.is_empty() {
-            ways = vec![format!("{} and restart the server", ways.join(", or "))];
+        let switches: Vec<String> =
+            self.switched_off.iter().map(|(variable, provider_type)| format!("{variable} ({provider_type})")).collect();
+        let mut ways = Vec::new();
+        match switches.as_slice() {
+            [] => {}
+            [one] => ways.push(format!("set {one} and restart the server")),
+            many => ways.push(format!("set one of {} and restart the server", many.join(", "))),
         }
         for (id, provider) in &self.providers {
             if !provider.capabilities().chat {
@@ -447,7 +447,7 @@ mod tests {
         assert_eq!(e.kind(), ErrorKind::NotFound);
         let m = e.message();
         assert!(m.starts_with("Model 'gpt-4o' not found."), "{m}");
-        assert!(m.contains("no chat (llm) model") && m.contains("set VLLM_URL (remote::vllm)"), "{m}");
+        assert!(m.contains("no chat (llm) model") && m.contains("set VLLM_URL (remote::vllm) and restart"), "{m}");
         assert!(m.contains("provider 'local': the chat weights are missing; run install.sh"), "{m}");
         assert!(!m.contains("ENABLE_PGVECTOR") && !m.contains("embedding weights"), "{m}");
         // Embeddings of an unknown model, or a server with a chat model: the plain message.
