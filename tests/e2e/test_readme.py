@@ -87,7 +87,7 @@ BLOCKS = shell_blocks(README.read_text())
 def test_the_readme_has_shell_blocks_and_few_skips():
     assert len(BLOCKS) >= 3, BLOCKS
     skipped = [(b.line, b.skip) for b in BLOCKS if b.skip is not None]
-    assert len(skipped) <= 4, f"keep the README's unrun blocks few: {skipped}"
+    assert len(skipped) <= 5, f"keep the README's unrun blocks few: {skipped}"
     assert all(b.commands for b in BLOCKS), [b.line for b in BLOCKS if not b.commands]
 
 
