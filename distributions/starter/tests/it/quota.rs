@@ -21,6 +21,10 @@ async fn past_the_limit_a_client_gets_429_with_retry_after() {
         .unwrap();
     let (addr, _shutdown, _task) = serve_stack(Arc::new(stack)).await;
     let wait = Duration::from_secs(10);
+    // The browser pages' files are not counted: loading them leaves the whole allowance.
+    for path in ["/playground", "/playground/api.js", "/docs", "/docs/docs.js"] {
+        assert_eq!(parse_answer(&raw(addr, &get(path), wait).await).0, 200, "{path}");
+    }
     for i in 0..3 {
         let answer = raw(addr, &get("/v1/models"), wait).await;
         assert_eq!(parse_answer(&answer).0, 200, "request {i}: {answer}");
@@ -45,8 +49,8 @@ async fn past_the_limit_a_client_gets_429_with_retry_after() {
         "{answer}"
     );
     assert!(lower.contains("x-request-id: "), "{answer}");
-    // Probes are not counted.
-    for path in ["/v1/health", "/v1/version"] {
+    // Probes and pages are not counted.
+    for path in ["/v1/health", "/v1/version", "/playground", "/docs"] {
         assert_eq!(
             parse_answer(&raw(addr, &get(path), wait).await).0,
             200,
