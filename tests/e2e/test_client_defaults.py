@@ -184,15 +184,20 @@ def test_one_token_list_is_one_input(openai_client):
 
 
 def test_remote_providers_get_token_arrays_unchanged(openai_client, mock_backend):
-    """remote::openai passes the ids through: the answer is the backend's own for those ids."""
+    """remote::openai passes the ids through: the answer is the backend's own for those ids.
+    (remote::vllm sends through the same lls-openai-compat client; it lists every model as an
+    llm, as 0.3.5 does, so it has no embedding model here.)"""
+    model = MOCK_EMBED
     tokens = [[15339, 1917], [791, 6437, 20474]]
-    through = openai_client.embeddings.create(model=MOCK_EMBED, input=tokens, encoding_format="float")
+    through = openai_client.embeddings.create(model=model, input=tokens, encoding_format="float")
     direct_client = openai.OpenAI(base_url=mock_backend.url, api_key="unused", max_retries=0, timeout=CLIENT_TIMEOUT_S)
     direct = direct_client.embeddings.create(model="mock-embed", input=tokens, encoding_format="float")
     assert [d.embedding for d in through.data] == [d.embedding for d in direct.data]
     # ... and not the vectors of the decoded text, which the mock embeds differently.
-    as_text = text_vectors(openai_client, ["hello world"], model=MOCK_EMBED)
+    as_text = text_vectors(openai_client, ["hello world"], model=model)
     assert through.data[0].embedding != as_text[0]
+    one = openai_client.embeddings.create(model=model, input=tokens[0], encoding_format="float")
+    assert one.data[0].embedding == direct.data[0].embedding
 
 
 # --------------------------------------------------------------------------- Haystack
