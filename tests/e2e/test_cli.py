@@ -202,6 +202,8 @@ def test_ingest_uploads_and_indexes_a_folder(stack, tmp_path):
     assert f"vector store '{name}'" in r.stdout, r.stdout
     assert re.search(r"4 found, 4 uploaded \(\d+ bytes\), 3 indexed, 1 failed", r.stdout), r.stdout
     assert "failed:   empty.pdf:" in r.stdout, r.stdout
+    chunks = re.search(r"chunks:   (\d+)", r.stdout)
+    assert chunks and int(chunks.group(1)) >= 3, r.stdout  # at least one for each file indexed
 
     client = openai.OpenAI(base_url=f"{stack.url}/v1", api_key="none", timeout=CLIENT_TIMEOUT_S)
     stores = [s for s in client.vector_stores.list(limit=100) if s.name == name]

@@ -76,14 +76,18 @@ async fn ingest(args: IngestArgs) -> Result<(), String> {
 
     let (uploaded, mut failures) = upload_all(&server, &files, args.concurrency.max(1)).await;
     let bytes: u64 = uploaded.iter().map(|u| u.bytes).sum();
-    let mut indexed = 0;
+    let (mut indexed, mut chunks) = (0, 0);
     if !uploaded.is_empty() {
         let ids: Vec<&str> = uploaded.iter().map(|u| u.id.as_str()).collect();
         let batch = server.post_json(&format!("/v1/vector_stores/{store_id}/file_batches"), &json!({ "file_ids": ids })).await?;
         let batch = wait_for_batch(&server, &store_id, batch, Duration::from_secs(args.timeout)).await?;
         indexed = batch.pointer("/file_counts/completed").and_then(Value::as_u64).unwrap_or(0);
         let names: HashMap<&str, &str> = uploaded.iter().map(|u| (u.id.as_str(), u.shown.as_str())).collect();
-        failures.extend(server.failed_files(&store_id, &str_field(&batch, "id")?, &names).await?);
+        let failed = server.failed_files(&store_id, &str_field(&batch, "id")?, &names).await?;
+        let failed_ids: Vec<&str> = failed.iter().map(|(id, _)| id.as_str()).collect();
+        let done: Vec<&str> = ids.iter().copied().filter(|id| !failed_ids.contains(id)).collect();
+        chunks = server.count_chunks(&store_id, &done).await;
+        failures.extend(failed.into_iter().map(|(_, f)| f));
     }
     let store = server.get_json(&format!("/v1/vector_stores/{store_id}")).await?;
     let summary = Summary {
@@ -93,6 +97,7 @@ async fn ingest(args: IngestArgs) -> Result<(), String> {
         uploaded: uploaded.len(),
         bytes,
         indexed,
+        chunks,
         store_files: store.pointer("/file_counts/total").and_then(Value::as_u64).unwrap_or(0),
         store_bytes: store.get("usage_bytes").and_then(Value::as_u64).unwrap_or(0),
         failures: &failures,
@@ -200,6 +205,8 @@ struct Summary<'a> {
     uploaded: usize,
     bytes: u64,
     indexed: u64,
+    /// Chunks of the files indexed now.
+    chunks: usize,
     store_files: u64,
     store_bytes: u64,
     failures: &'a [Failure],
@@ -210,6 +217,7 @@ impl std::fmt::Display for Summary<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(f, "vector store '{}' ({})", self.store, self.store_id)?;
         writeln!(f, "  files:    {} found, {} uploaded ({} bytes), {} indexed, {} failed", self.files, self.uploaded, self.bytes, self.indexed, self.failures.len())?;
+        writeln!(f, "  chunks:   {}", self.chunks)?;
         writeln!(f, "  store:    {} files, {} bytes indexed", self.store_files, self.store_bytes)?;
         writeln!(f, "  time:     {:.1} s", self.elapsed.as_secs_f64())?;
         for failure in self.failures {
@@ -311,8 +319,21 @@ impl Server {
         Ok((id, uploaded.get("bytes").and_then(Value::as_u64).unwrap_or(0)))
     }
 
-    /// The batch's failed files, with the server's reason.
-    async fn failed_files(&self, store_id: &str, batch_id: &str, names: &HashMap<&str, &str>) -> Result<Vec<Failure>, String> {
+    /// How many chunks the store holds of `file_ids` (their contents' items), a few files at a time;
+    /// a file whose contents cannot be read counts none.
+    async fn count_chunks(&self, store_id: &str, file_ids: &[&str]) -> usize {
+        futures::stream::iter(file_ids)
+            .map(|id| async move {
+                let content = self.get_json(&format!("/v1/vector_stores/{store_id}/files/{id}/content")).await;
+                content.ok().and_then(|c| c.get("content").and_then(Value::as_array).map(Vec::len)).unwrap_or(0)
+            })
+            .buffer_unordered(8)
+            .fold(0, |sum, n| async move { sum + n })
+            .await
+    }
+
+    /// The batch's failed files (id, and its name with the server's reason).
+    async fn failed_files(&self, store_id: &str, batch_id: &str, names: &HashMap<&str, &str>) -> Result<Vec<(String, Failure)>, String> {
         let mut failures = Vec::new();
         let mut after: Option<String> = None;
         loop {
@@ -324,7 +345,8 @@ impl Server {
             for file in &data {
                 let id = file.get("id").and_then(Value::as_str).unwrap_or_default();
                 let why = file.pointer("/last_error/message").and_then(Value::as_str).unwrap_or("indexing failed");
-                failures.push(Failure { file: names.get(id).map_or_else(|| id.to_owned(), |n| (*n).to_owned()), why: why.to_owned() });
+                let file = names.get(id).map_or_else(|| id.to_owned(), |n| (*n).to_owned());
+                failures.push((id.to_owned(), Failure { file, why: why.to_owned() }));
             }
             if page.get("has_more").and_then(Value::as_bool) != Some(true) || after.is_none() {
                 return Ok(failures);
@@ -376,6 +398,7 @@ mod tests {
             uploaded: 3,
             bytes: 30,
             indexed: 2,
+            chunks: 7,
             store_files: 3,
             store_bytes: 20,
             failures: &failures,
@@ -384,5 +407,6 @@ mod tests {
         .to_string();
         assert!(s.contains("3 found, 3 uploaded (30 bytes), 2 indexed, 1 failed"), "{s}");
         assert!(s.contains("failed:   bad.pdf: no text"), "{s}");
+        assert!(s.contains("chunks:   7"), "{s}");
     }
 }
