@@ -211,6 +211,18 @@ def test_upload_index_search_and_file_search(tab, tmp_path):
     assert answer.inner_text().strip()
     assert page.is_hidden("#error"), page.inner_text("#error")
     tab.shot("responses")
+    plain = answer.inner_text()
+
+    # The same call streamed: the answer arrives as events and ends rendered the same way.
+    page.check("#resp-stream")
+    with page.expect_response(lambda r: r.url.endswith("/v1/responses") and r.request.method == "POST") as sent:
+        page.click("#resp-run")
+    assert sent.value.request.post_data_json["stream"] is True
+    assert sent.value.headers["content-type"].startswith("text/event-stream")
+    page.wait_for_selector("#resp-output .raw")
+    assert "volcanoes.txt" in page.inner_text("#resp-output .tool-call[data-tool=file_search]")
+    assert page.inner_text("#resp-output .msg.assistant .content") == plain
+    assert page.is_hidden("#error"), page.inner_text("#error")
 
     page.click("[data-tab=browse]")
     page.wait_for_selector(f"#browse-stores tr:has-text('{name}')")

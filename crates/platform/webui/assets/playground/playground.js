@@ -376,6 +376,28 @@ function renderResponse(response) {
   out.append(jsonDetails(`response ${response.id} (${response.status})`, response));
 }
 
+// Streams a Responses call: the answer's text as it arrives, then the whole response.
+async function streamResponse(request) {
+  const out = $("resp-output");
+  const live = el("div", { class: "content" });
+  out.replaceChildren(
+    el("p", { class: "note", text: "Streaming…" }),
+    el("div", { class: "msg assistant pending", "data-role": "assistant" }, el("div", { class: "who", text: "assistant" }), live),
+  );
+  for await (const event of stream("/v1/responses", { ...request, stream: true })) {
+    if (event.type === "response.output_text.delta") {
+      live.textContent += event.delta;
+    } else if (event.type === "response.completed" || event.type === "response.incomplete") {
+      renderResponse(event.response);
+      return;
+    } else if (event.type === "response.failed") {
+      const error = event.response.error || {};
+      throw new ApiError("POST", "/v1/responses", 0, `the response failed: ${error.message || error.code || "no reason given"}`);
+    }
+  }
+  throw new ApiError("POST", "/v1/responses", 0, "the stream ended before the response completed");
+}
+
 function setupResponses() {
   $("resp-form").addEventListener("submit", (event) => {
     event.preventDefault();
@@ -388,7 +410,8 @@ function setupResponses() {
       }
       $("resp-output").replaceChildren(el("p", { class: "note", text: "Running…" }));
       try {
-        renderResponse(await call("POST", "/v1/responses", request));
+        if ($("resp-stream").checked) await streamResponse(request);
+        else renderResponse(await call("POST", "/v1/responses", request));
       } catch (e) {
         $("resp-output").replaceChildren();
         throw e;
