@@ -92,7 +92,9 @@ impl Received {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("no span '{name}' in trace {}: {:#?}", hex(trace_id), self.of_trace(trace_id));
+        let names: Vec<(String, String, String)> =
+            self.of_trace(trace_id).into_iter().map(|(_, s)| (s.name, hex(&s.span_id), hex(&s.parent_span_id))).collect();
+        panic!("no span '{name}' in trace {}: (name, id, parent) {names:#?}", hex(trace_id));
     }
 }
 
@@ -138,13 +140,15 @@ impl Server {
     }
 }
 
-/// `llama-stack run` with telemetry on, remote::vllm on `backend`, exporting to `collector`.
-async fn start_server(backend: &MockOpenAi, collector: &str) -> Server {
+/// `llama-stack run` with telemetry on, remote::vllm on `backend` (and `more` providers of
+/// `apis`), exporting to `collector`.
+async fn start_server(backend: &MockOpenAi, collector: &str, apis: &str, more: &str) -> Server {
     let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     let yaml = format!(
-        "version: 2\nimage_name: traces-test\napis: [inference]\nproviders:\n  inference:\n  - provider_id: vllm\n    \
-         provider_type: remote::vllm\n    config:\n      url: {url}\n{storage}server:\n  host: 127.0.0.1\n  port: {port}\n\
+        "version: 2\nimage_name: traces-test\napis: [{apis}]\nproviders:\n  inference:\n  - provider_id: vllm\n    \
+         provider_type: remote::vllm\n    config:\n      url: {url}\n{more}{storage}    \
+         conversations: {{backend: sql_default, table_name: openai_conversations}}\nserver:\n  host: 127.0.0.1\n  port: {port}\n\
          telemetry:\n  enabled: true\n",
         url = backend.base_url(),
         storage = storage_yaml_with_inference_store(dir.path()),
@@ -185,7 +189,7 @@ async fn start_server(backend: &MockOpenAi, collector: &str) -> Server {
 async fn a_chat_completion_is_one_trace_from_the_callers_traceparent_to_the_backend() {
     let backend = MockOpenAi::start().await.unwrap();
     let (received, collector) = Received::start().await;
-    let server = start_server(&backend, &collector).await;
+    let server = start_server(&backend, &collector, "inference", "").await;
     assert!(server.log().contains("exporting traces over OTLP"), "{}", server.log());
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -249,4 +253,70 @@ async fn a_chat_completion_is_one_trace_from_the_callers_traceparent_to_the_back
     assert_eq!(string_attr(&insert.attributes, "db.system.name").as_deref(), Some("sqlite"));
     assert_eq!(string_attr(&insert.attributes, "db.collection.name").as_deref(), Some("inference_store"));
     assert_eq!(string_attr(&insert.attributes, "db.operation.name").as_deref(), Some("INSERT"));
+}
+
+const AGENTS: &str = "  agents:
+  - provider_id: meta-reference
+    provider_type: inline::meta-reference
+    config:
+      persistence:
+        agent_state: {namespace: agents, backend: kv_default}
+        responses: {table_name: responses, backend: sql_default}
+  tool_runtime:
+  - provider_id: model-context-protocol
+    provider_type: remote::model-context-protocol
+    config: {}
+";
+
+/// Whether `span` is `ancestor` or below it.
+fn below(spans: &[(String, Span)], span: &Span, ancestor: &Span) -> bool {
+    let parents: HashMap<&[u8], &[u8]> = spans.iter().map(|(_, s)| (s.span_id.as_slice(), s.parent_span_id.as_slice())).collect();
+    let mut at = span.span_id.as_slice();
+    loop {
+        if at == ancestor.span_id.as_slice() {
+            return true;
+        }
+        match parents.get(at) {
+            Some(parent) if !parent.is_empty() => at = parent,
+            _ => return false,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_responses_call_traces_each_loop_step_and_its_mcp_tool_call() {
+    let backend = MockOpenAi::start().await.unwrap();
+    let mcp = lls_testkit::TestMcpServer::start().await.unwrap();
+    let (received, collector) = Received::start().await;
+    let server = start_server(&backend, &collector, "inference, agents, tool_runtime", AGENTS).await;
+    let tools = json!([{"type": "mcp", "server_label": "local", "server_url": mcp.streamable_url(), "allowed_tools": ["greet_everyone"]}]);
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/responses", server.base))
+        .json(&json!({"model": "vllm/mock-llm", "input": "greet", "tools": tools}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", server.log());
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["status"], "completed", "{answer}");
+
+    let request = received.wait_named("POST /v1/responses").await;
+    let spans = received.wait_for(&request.trace_id, "execute_tool greet_everyone").await;
+    let named = |name: &str| spans.iter().map(|(_, s)| s).find(|s| s.name == name).unwrap_or_else(|| panic!("no '{name}' in {spans:#?}"));
+    let (step0, step1, tool) = (named("responses step 0"), named("responses step 1"), named("execute_tool greet_everyone"));
+    assert!(below(&spans, step0, &request) && below(&spans, step1, &request), "{spans:#?}");
+    assert!(below(&spans, tool, step0), "the tool call belongs to the step that asked for it: {spans:#?}");
+    let chats: Vec<&Span> = spans.iter().map(|(_, s)| s).filter(|s| s.name == "chat mock-llm").collect();
+    assert!(chats.iter().any(|c| below(&spans, c, step0)) && chats.iter().any(|c| below(&spans, c, step1)), "{spans:#?}");
+    assert_eq!(string_attr(&tool.attributes, "gen_ai.operation.name").as_deref(), Some("execute_tool"));
+    assert_eq!(string_attr(&tool.attributes, "gen_ai.tool.name").as_deref(), Some("greet_everyone"));
+    assert_eq!(string_attr(&tool.attributes, "gen_ai.tool.type").as_deref(), Some("extension"));
+
+    // The MCP server's tool call carried the same trace.
+    let trace = hex(&request.trace_id);
+    let hits = mcp.hits();
+    assert!(
+        hits.iter().any(|h| h.method == "POST" && h.traceparent.as_deref().is_some_and(|t| t.contains(&trace))),
+        "no MCP request of trace {trace}: {hits:#?}"
+    );
 }

@@ -32,14 +32,15 @@ pub(crate) struct HeaderedClient {
 }
 
 impl HeaderedClient {
-    pub(crate) fn new(client: reqwest::Client, headers: HeaderMap, outbound: Arc<OutboundPolicy>) -> Self {
+    /// A client for one session, made in the call's span: the call's W3C `traceparent` goes with
+    /// every request of the session (the transport sends them from its own task, outside it).
+    pub(crate) fn new(client: reqwest::Client, mut headers: HeaderMap, outbound: Arc<OutboundPolicy>) -> Self {
+        headers.extend(lls_trace_context::headers());
         HeaderedClient { client, headers: Arc::new(headers), outbound }
     }
 
     fn with_headers(&self, mut request: RequestBuilder, bearer: Option<String>) -> RequestBuilder {
         request = request.headers((*self.headers).clone());
-        // The tool call's W3C traceparent, so the MCP server's spans join the request's trace.
-        request = request.headers(lls_trace_context::headers());
         if let Some(token) = bearer {
             request = request.bearer_auth(token);
         }

@@ -190,6 +190,8 @@ pub struct Hit {
     pub method: String,
     pub path: String,
     pub authorization: Option<String>,
+    /// The W3C `traceparent` header, when the caller sent one.
+    pub traceparent: Option<String>,
 }
 
 async fn check_and_record(State(gate): State<Arc<Gate>>, request: Request, next: Next) -> Response {
@@ -198,10 +200,12 @@ async fn check_and_record(State(gate): State<Arc<Gate>>, request: Request, next:
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let traceparent = request.headers().get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned);
     gate.hits.lock().push(Hit {
         method: request.method().to_string(),
         path: request.uri().path().to_owned(),
         authorization: authorization.clone(),
+        traceparent,
     });
     if let Some(token) = &gate.token
         && authorization.as_deref() != Some(format!("Bearer {token}").as_str())

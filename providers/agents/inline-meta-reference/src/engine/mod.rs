@@ -74,9 +74,14 @@ impl Engine {
         let turn = self.prepare(ctx, request).await?;
         let (tx, rx) = mpsc::channel(EVENT_BUFFER);
         let engine = self.clone();
-        self.tasks.spawn("run a response", async move {
-            Run::new(engine, turn).go(Sink::new(tx)).await
+        // The run continues the request's trace: a GenAI invoke_agent span, parent of its steps.
+        let span = lls_trace_context::span_if_traced(|| {
+            tracing::info_span!("response", otel.name = "invoke_agent", gen_ai.operation.name = "invoke_agent", gen_ai.response.id = %turn.id)
         });
+        self.tasks.spawn(
+            "run a response",
+            async move { Run::new(engine, turn).go(Sink::new(tx)).await }.instrument(span),
+        );
         Ok(rx)
     }
 }
