@@ -38,9 +38,12 @@ impl Authenticator for OneToken {
     }
 }
 
-/// Every event, as its target and its fields (values as text).
+/// An event's fields, values as text.
+type EventFields = BTreeMap<String, String>;
+
+/// Every event, as its target and its fields.
 #[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<(String, BTreeMap<String, String>)>>>);
+struct Capture(Arc<Mutex<Vec<(String, EventFields)>>>);
 
 struct Fields<'a>(&'a mut BTreeMap<String, String>);
 
@@ -62,7 +65,7 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
 }
 
 impl Capture {
-    fn access_lines(&self) -> Vec<BTreeMap<String, String>> {
+    fn access_lines(&self) -> Vec<EventFields> {
         self.0.lock().iter().filter(|(target, _)| target == "lls_server::access").map(|(_, f)| f.clone()).collect()
     }
 }
