@@ -4,6 +4,8 @@
 //! completion against the test kit's mock OpenAI backend gives the span tree
 //! server span → provider call span (GenAI attributes), joined to the caller's `traceparent`,
 //! and the backend receives a `traceparent` of the same trace whose parent is that call span.
+//! Also over OTLP/gRPC (`opentelemetry-proto`'s `TraceServiceServer`), a Responses call with an
+//! MCP tool (steps, tool spans, the MCP server joining the trace), and the flush at SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::routing;
 use lls_testkit::mock_openai::MockOpenAi;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
@@ -42,27 +45,32 @@ impl Received {
             routing::post(move |body: Bytes| {
                 let sink = sink.clone();
                 async move {
-                    let request = ExportTraceServiceRequest::decode(body).unwrap();
-                    for resource_spans in request.resource_spans {
-                        let service = resource_spans
-                            .resource
-                            .as_ref()
-                            .and_then(|r| string_attr(&r.attributes, "service.name"))
-                            .unwrap_or_default();
-                        for scope in resource_spans.scope_spans {
-                            for span in scope.spans {
-                                sink.0.lock().unwrap().push((service.clone(), span));
-                            }
-                        }
-                    }
+                    sink.push(ExportTraceServiceRequest::decode(body).unwrap());
                     ([("content-type", "application/x-protobuf")], ExportTraceServiceResponse::default().encode_to_vec())
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (received, format!("http://{addr}"))
+        (received, serve(app).await)
+    }
+
+    /// An OTLP/gRPC receiver (`TraceService/Export`, HTTP/2) on an ephemeral port.
+    async fn start_grpc() -> (Received, String) {
+        let received = Received::default();
+        let service = TraceServiceServer::new(GrpcSink(received.clone()));
+        let app = axum::Router::new().route_service("/opentelemetry.proto.collector.trace.v1.TraceService/Export", service);
+        (received, serve(app).await)
+    }
+
+    fn push(&self, request: ExportTraceServiceRequest) {
+        for resource_spans in request.resource_spans {
+            let service =
+                resource_spans.resource.as_ref().and_then(|r| string_attr(&r.attributes, "service.name")).unwrap_or_default();
+            for scope in resource_spans.scope_spans {
+                for span in scope.spans {
+                    self.0.lock().unwrap().push((service.clone(), span));
+                }
+            }
+        }
     }
 
     /// Waits until a span named `name` arrives, in any trace.
@@ -98,6 +106,26 @@ impl Received {
     }
 }
 
+async fn serve(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+struct GrpcSink(Received);
+
+#[async_trait::async_trait]
+impl TraceService for GrpcSink {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        self.0.push(request.into_inner());
+        Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
+    }
+}
+
 fn attr<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a AnyValue> {
     attributes.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.as_ref()).and_then(|v| v.value.as_ref())
 }
@@ -118,6 +146,11 @@ fn int_attr(attributes: &[KeyValue], key: &str) -> Option<i64> {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// OTLP/HTTP to `collector`, batches exported every 100 ms instead of every 5 s.
+fn http_protobuf(collector: &str) -> [(&str, &str); 3] {
+    [("OTEL_EXPORTER_OTLP_ENDPOINT", collector), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"), ("OTEL_BSP_SCHEDULE_DELAY", "100")]
 }
 
 struct Server {
@@ -142,7 +175,7 @@ impl Server {
 
 /// `llama-stack run` with telemetry on, remote::vllm on `backend` (and `more` providers of
 /// `apis`), exporting to `collector`.
-async fn start_server(backend: &MockOpenAi, collector: &str, apis: &str, more: &str) -> Server {
+async fn start_server(backend: &MockOpenAi, otel: &[(&str, &str)], apis: &str, more: &str) -> Server {
     let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     let yaml = format!(
@@ -159,11 +192,8 @@ async fn start_server(backend: &MockOpenAi, collector: &str, apis: &str, more: &
         .arg("run")
         .arg(&path)
         .env("LLAMA_STACK_LOG", "info")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", collector)
-        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
         .env("OTEL_SERVICE_NAME", "lls-traces-test")
-        // Export batches every 100 ms instead of every 5 s.
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+        .envs(otel.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -189,7 +219,7 @@ async fn start_server(backend: &MockOpenAi, collector: &str, apis: &str, more: &
 async fn a_chat_completion_is_one_trace_from_the_callers_traceparent_to_the_backend() {
     let backend = MockOpenAi::start().await.unwrap();
     let (received, collector) = Received::start().await;
-    let server = start_server(&backend, &collector, "inference", "").await;
+    let server = start_server(&backend, &http_protobuf(&collector), "inference", "").await;
     assert!(server.log().contains("exporting traces over OTLP"), "{}", server.log());
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -288,7 +318,7 @@ async fn a_responses_call_traces_each_loop_step_and_its_mcp_tool_call() {
     let backend = MockOpenAi::start().await.unwrap();
     let mcp = lls_testkit::TestMcpServer::start().await.unwrap();
     let (received, collector) = Received::start().await;
-    let server = start_server(&backend, &collector, "inference, agents, tool_runtime", AGENTS).await;
+    let server = start_server(&backend, &http_protobuf(&collector), "inference, agents, tool_runtime", AGENTS).await;
     let tools = json!([{"type": "mcp", "server_label": "local", "server_url": mcp.streamable_url(), "allowed_tools": ["greet_everyone"]}]);
     let response = reqwest::Client::new()
         .post(format!("{}/v1/responses", server.base))
@@ -319,4 +349,43 @@ async fn a_responses_call_traces_each_loop_step_and_its_mcp_tool_call() {
         hits.iter().any(|h| h.method == "POST" && h.traceparent.as_deref().is_some_and(|t| t.contains(&trace))),
         "no MCP request of trace {trace}: {hits:#?}"
     );
+}
+
+#[tokio::test]
+async fn over_grpc_the_spans_still_queued_at_sigterm_are_exported_before_exit() {
+    let backend = MockOpenAi::start().await.unwrap();
+    let (received, collector) = Received::start_grpc().await;
+    // Batches would wait a minute: only the shutdown's flush can deliver them in time.
+    let otel = [("OTEL_EXPORTER_OTLP_ENDPOINT", collector.as_str()), ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"), ("OTEL_BSP_SCHEDULE_DELAY", "60000")];
+    let mut server = start_server(&backend, &otel, "inference", "").await;
+    let trace_id = "0af7651916cd43dd8448eb211c80319c";
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", server.base))
+        .header("traceparent", format!("00-{trace_id}-b7ad6b7169203331-01"))
+        .json(&json!({"model": "vllm/mock-llm", "messages": [{"role": "user", "content": "hi"}], "stream": true,
+                      "stream_options": {"include_usage": true}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", server.log());
+    let body = response.text().await.unwrap();
+    assert!(body.contains("\"completion_tokens\":5"), "{body}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let trace: Vec<u8> = (0..16).map(|i| u8::from_str_radix(&trace_id[2 * i..2 * i + 2], 16).unwrap()).collect();
+    assert!(received.of_trace(&trace).is_empty(), "exported before the shutdown: the test proves nothing");
+
+    let ok = Command::new("kill").arg("-TERM").arg(server.child.id().to_string()).status().unwrap();
+    assert!(ok.success());
+    let started = Instant::now();
+    while server.child.try_wait().unwrap().is_none() {
+        assert!(started.elapsed() < Duration::from_secs(30), "no exit after SIGTERM: {}", server.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let spans = received.wait_for(&trace, "chat mock-llm").await;
+    let names: Vec<&str> = spans.iter().map(|(_, s)| s.name.as_str()).collect();
+    assert!(names.contains(&"POST /v1/chat/completions"), "{names:?}");
+    // The streamed call's span carries the usage of the stream's last chunk.
+    let (_, call) = spans.iter().find(|(_, s)| s.name == "chat mock-llm").unwrap();
+    assert_eq!(int_attr(&call.attributes, "gen_ai.usage.output_tokens"), Some(5), "{call:#?}");
+    assert_eq!(int_attr(&call.attributes, "gen_ai.usage.input_tokens"), Some(1), "{call:#?}");
 }
