@@ -88,3 +88,28 @@ async fn client_mistakes_keep_their_message_backend_failures_name_the_provider()
     let err = stack.once::<(), _>("query_vector", None, async { Err(Error::new(ErrorKind::UpstreamError, "boom")) }).await.unwrap_err();
     assert_eq!(err.provider(), Some("faiss"));
 }
+
+/// The call metrics, read back from a Prometheus recorder: a call that failed after two retries
+/// counts once, with its error kind and the retries; a call that succeeded counts with no error.
+#[tokio::test]
+async fn calls_errors_and_retries_are_prometheus_metrics() {
+    let prometheus = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder().unwrap();
+    let stack = stack_for(Api::Inference, "metered", &CallPolicy::default(), &fast_defaults(), Arc::new(CallCounters::default()));
+    let down = || async { Err::<(), _>(Error::new(ErrorKind::UpstreamUnavailable, "down")) };
+    assert!(stack.repeatable::<(), _, _>("embeddings", Some("m"), down).await.is_err());
+    assert_eq!(stack.once::<u32, _>("chat_completion", Some("m"), async { Ok(1) }).await.unwrap(), 1);
+
+    let text = prometheus.render();
+    let embeddings = r#"api="inference",provider="metered",method="embeddings""#;
+    let chat = r#"api="inference",provider="metered",method="chat_completion""#;
+    for line in [
+        format!("llama_stack_provider_calls_total{{{embeddings}}} 1"),
+        format!("llama_stack_provider_call_retries_total{{{embeddings}}} 2"),
+        format!(r#"llama_stack_provider_call_errors_total{{{embeddings},kind="upstream_unavailable"}} 1"#),
+        format!("llama_stack_provider_call_duration_seconds_count{{{embeddings}}} 1"),
+        format!("llama_stack_provider_calls_total{{{chat}}} 1"),
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} is not in:\n{text}");
+    }
+    assert!(!text.contains(&format!("llama_stack_provider_call_errors_total{{{chat}")), "{text}");
+}
