@@ -1,15 +1,18 @@
 """`GET /metrics` of the real binary, read with the Prometheus client's own text-format parser,
 after a chat completion (plain and streamed), an embedding, a vector store built from a file and
 a search: request counts by route template, provider calls, time to first token, tokens in and
-out, ingestion and search per provider; and the access log line of a request. A fresh server per
-test, so the counts are exact."""
+out, ingestion and search per provider; and the access log line of a request, in both log
+formats. A fresh server per test, so the counts are exact."""
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 
 import httpx
 import openai
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import CLIENT_TIMEOUT_S
@@ -95,7 +98,9 @@ def test_metrics_after_chat_embeddings_and_a_vector_store_search(start_stack):
     assert ("llama_stack_store_queue_depth", frozenset({("table", "inference_store")})) in m
 
 
-def test_each_request_has_one_access_line(start_stack):
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_each_request_has_one_access_line(start_stack, monkeypatch, log_format):
+    monkeypatch.setenv("LLAMA_STACK_LOG_FORMAT", log_format)
     server = start_stack()
     request_id = f"e2e-access-{uuid.uuid4().hex[:8]}"
     response = httpx.get(f"{server.url}/v1/models", headers={"x-request-id": request_id}, timeout=CLIENT_TIMEOUT_S)
@@ -104,7 +109,19 @@ def test_each_request_has_one_access_line(start_stack):
 
     lines = [line for line in server.log_path.read_text().splitlines() if request_id in line]
     assert len(lines) == 1, lines
-    line = lines[0]
-    assert "lls_server::access" in line and "INFO" in line
-    for field in ("method=GET", "route=/v1/models", "status=200", "duration_ms=", "path=/v1/models"):
-        assert field in line.replace('"', ""), line
+    fields = access_fields(lines[0])
+    assert lines[0].lstrip().startswith("{") == (log_format == "json"), lines[0]
+    assert fields["method"] == "GET" and fields["route"] == "/v1/models" and fields["path"] == "/v1/models", fields
+    assert fields["status"] == "200" and fields["request_id"] == request_id and float(fields["duration_ms"]) >= 0, fields
+    assert "principal" not in fields, "auth is off"
+
+
+def access_fields(line: str) -> dict[str, str]:
+    """The fields of an access line, in the text log format or the JSON one."""
+    if line.lstrip().startswith("{"):
+        event = json.loads(line)
+        assert event.get("target") == "lls_server::access" and event.get("level") == "INFO", event
+        fields = event.get("fields", event)
+        return {k: str(v) for k, v in fields.items()}
+    assert " INFO lls_server::access: " in line, line
+    return {k: v.strip('"') for k, v in re.findall(r'(\w+)=("[^"]*"|\S+)', line)}
