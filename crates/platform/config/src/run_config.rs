@@ -84,12 +84,19 @@ pub struct QualifiedModel {
     pub model_id: String,
 }
 
-/// `telemetry:`.
+/// `telemetry:`: `enabled` exports traces over OTLP to the collector the `OTEL_*` variables
+/// name (`lls-telemetry`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TelemetryConfig {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_is_false")]
     pub enabled: bool,
+}
+
+/// `enabled: ${env.OTEL_EXPORTER_OTLP_ENDPOINT:+true}` expands to null when the variable is
+/// unset: that means off.
+fn null_is_false<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<bool>::deserialize(d)?.unwrap_or(false))
 }
 
 impl RunConfig {

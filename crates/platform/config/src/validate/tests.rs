@@ -278,9 +278,12 @@ fn unimplemented_or_incomplete_settings_are_refused_by_name() {
         "{lines:#?}"
     );
     assert!(lines[1].contains("needs one of jwks and introspection"), "{}", lines[1]);
-    // OTLP trace export (lls-telemetry) is implemented: both values are accepted.
-    for enabled in [false, true] {
-        validate(set(base(), "/telemetry", json!({ "enabled": enabled }))).unwrap();
+    // OTLP trace export (lls-telemetry) is implemented: both values are accepted, and null
+    // (`${env.OTEL_EXPORTER_OTLP_ENDPOINT:+true}` with the variable unset) is off.
+    for (given, enabled) in [(json!(false), false), (json!(true), true), (Value::Null, false)] {
+        let config = RunConfig::from_value(set(base(), "/telemetry", json!({ "enabled": given }))).unwrap();
+        assert_eq!(config.telemetry.as_ref().map(|t| t.enabled), Some(enabled));
+        config.validate().unwrap();
     }
 }
 
