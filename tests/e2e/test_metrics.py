@@ -125,3 +125,25 @@ def access_fields(line: str) -> dict[str, str]:
         return {k: str(v) for k, v in fields.items()}
     assert " INFO lls_server::access: " in line, line
     return {k: v.strip('"') for k, v in re.findall(r'(\w+)=("[^"]*"|\S+)', line)}
+
+
+def test_with_auth_on_the_scrape_is_open_and_access_lines_name_the_principal(start_auth_stack, issuer):
+    server = start_auth_stack(issuer)
+    principal = f"metrics-{uuid.uuid4().hex[:8]}"
+    token = issuer.mint(sub=principal)
+    ok_id, refused_id = f"e2e-ok-{uuid.uuid4().hex[:8]}", f"e2e-refused-{uuid.uuid4().hex[:8]}"
+    ok = httpx.get(f"{server.url}/v1/models", headers={"Authorization": f"Bearer {token}", "x-request-id": ok_id})
+    assert ok.status_code == 200, ok.text
+    refused = httpx.get(f"{server.url}/v1/models", headers={"x-request-id": refused_id})
+    assert refused.status_code == 401
+
+    m = scrape(server.url)  # no token
+    assert value(m, "llama_stack_http_requests_total", route="/v1/models", status="200") == 1
+    assert value(m, "llama_stack_http_requests_total", route="/v1/models", status="401") == 1
+
+    log = server.log_path.read_text()
+    assert token not in log and token.split(".")[2] not in log, "a token reached the log"
+    [ok_line] = [access_fields(line) for line in log.splitlines() if ok_id in line]
+    assert ok_line["principal"] == principal and ok_line["status"] == "200", ok_line
+    [refused_line] = [access_fields(line) for line in log.splitlines() if refused_id in line]
+    assert "principal" not in refused_line and refused_line["status"] == "401", refused_line
