@@ -162,6 +162,17 @@ async fn metrics_scrape_counts_requests_provider_calls_inference_and_ingestion()
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert_eq!(status, "completed");
+    // A file with no text fails to ingest.
+    let empty = upload(&app, "empty.txt", "").await;
+    json_call(&app, Method::POST, &attach, Some(json!({"file_id": empty}))).await;
+    for _ in 0..500 {
+        status = json_call(&app, Method::GET, &format!("{attach}/{empty}"), None).await["status"].clone();
+        if status != "in_progress" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, "failed");
     let search = json!({"query": "what has buckets?"});
     let hits = json_call(&app, Method::POST, &format!("/v1/vector_stores/{store}/search"), Some(search)).await;
     assert!(!hits["data"].as_array().unwrap().is_empty(), "{hits}");
@@ -209,6 +220,8 @@ async fn metrics_scrape_counts_requests_provider_calls_inference_and_ingestion()
     assert_eq!(total(&after, "llama_stack_vector_io_ingested_files_total", &completed), 1.0);
     assert!(total(&after, "llama_stack_vector_io_ingested_chunks_total", &[("provider", provider.as_str())]) >= 1.0);
     assert_eq!(total(&after, "llama_stack_vector_io_ingestion_duration_seconds", &completed), 1.0);
+    let failed = [("provider", provider.as_str()), ("status", "failed")];
+    assert_eq!(total(&after, "llama_stack_vector_io_ingested_files_total", &failed), 1.0);
     let searched = [("provider", provider.as_str()), ("mode", "vector"), ("status", "ok")];
     assert_eq!(total(&after, "llama_stack_vector_io_search_duration_seconds", &searched), 1.0);
 
