@@ -251,3 +251,26 @@ async fn metrics_route_is_open_with_auth_on() {
     assert_eq!(status, StatusCode::OK, "{text}");
     assert!(text.contains("# TYPE llama_stack_http_requests_total counter"), "{text}");
 }
+
+/// A stream counts in flight from its first chunk until it ends or its client goes away.
+#[tokio::test]
+async fn a_stream_is_in_flight_until_its_client_drops_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = uuid::Uuid::new_v4().simple().to_string();
+    // An inference provider id only this test uses, so the gauge's series is its own.
+    let provider = format!("gauge-{name}");
+    let yaml = run_yaml(dir.path(), &name).replace("provider_id: fake", &format!("provider_id: {provider}"));
+    let config = lls_config::RunConfig::from_yaml_str(&yaml, &|_| None).unwrap();
+    config.validate().unwrap();
+    let app = lls_server::app(Arc::new(lls_registry::Stack::build(config).await.unwrap())).unwrap();
+    let model = format!("{provider}/fake-llm");
+    let labels = [("provider", provider.as_str()), ("model", model.as_str())];
+    let body = json!({"model": model, "messages": [{"role": "user", "content": "a long answer"}], "stream": true});
+    let req = Request::post("/v1/chat/completions").header("content-type", "application/json").body(Body::from(body.to_string()));
+    let response = app.clone().oneshot(req.unwrap()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(total(&scrape(&app).await, "llama_stack_inference_streams_in_flight", &labels), 1.0);
+    drop(response);
+    assert_eq!(total(&scrape(&app).await, "llama_stack_inference_streams_in_flight", &labels), 0.0);
+    assert_eq!(total(&scrape(&app).await, "llama_stack_inference_time_to_first_token_seconds", &labels), 1.0);
+}
