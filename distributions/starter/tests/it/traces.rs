@@ -382,10 +382,9 @@ async fn over_grpc_the_spans_still_queued_at_sigterm_are_exported_before_exit() 
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let spans = received.wait_for(&trace, "chat mock-llm").await;
-    let names: Vec<&str> = spans.iter().map(|(_, s)| s.name.as_str()).collect();
-    assert!(names.contains(&"POST /v1/chat/completions"), "{names:?}");
-    // The streamed call's span carries the usage of the stream's last chunk.
     let (_, call) = spans.iter().find(|(_, s)| s.name == "chat mock-llm").unwrap();
+    assert!(spans.iter().any(|(_, s)| s.name == "POST /v1/chat/completions"), "{spans:#?}");
+    // The streamed call's span carries the usage of the stream's last chunk.
     assert_eq!(int_attr(&call.attributes, "gen_ai.usage.output_tokens"), Some(5), "{call:#?}");
     assert_eq!(int_attr(&call.attributes, "gen_ai.usage.input_tokens"), Some(1), "{call:#?}");
 }
