@@ -143,7 +143,8 @@ impl BedrockProvider {
         let mut attempt = 1;
         loop {
             let signed = self.signature(&keys, &method, &parsed, &headers, &payload)?;
-            let mut request = self.http.request(method.clone(), parsed.clone());
+            // The current span's W3C traceparent (not signed: SigV4 signs only the headers it lists).
+            let mut request = self.http.request(method.clone(), parsed.clone()).headers(lls_trace_context::headers());
             for (k, v) in headers.iter().map(|(k, v)| (*k, *v)).chain(signed.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
                 request = request.header(k, v);
             }

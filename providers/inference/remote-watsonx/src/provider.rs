@@ -106,6 +106,7 @@ impl WatsonxProvider {
             let response = self
                 .http
                 .post(&url)
+                .headers(lls_trace_context::headers())
                 .query(&[("version", self.api_version.as_str())])
                 .bearer_auth(&token)
                 .json(body)

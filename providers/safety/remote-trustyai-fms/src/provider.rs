@@ -340,6 +340,7 @@ impl TrustyAiFms {
                 let mut request = rt
                     .client
                     .post(&url)
+                    .headers(lls_trace_context::headers())
                     .timeout(Duration::from_secs_f64(c.request_timeout))
                     .header("accept", "application/json")
                     .json(body);
