@@ -334,7 +334,11 @@ async fn a_responses_call_traces_each_loop_step_and_its_mcp_tool_call() {
     let spans = received.wait_for(&request.trace_id, "execute_tool greet_everyone").await;
     let named = |name: &str| spans.iter().map(|(_, s)| s).find(|s| s.name == name).unwrap_or_else(|| panic!("no '{name}' in {spans:#?}"));
     let (step0, step1, tool) = (named("responses step 0"), named("responses step 1"), named("execute_tool greet_everyone"));
-    assert!(below(&spans, step0, &request) && below(&spans, step1, &request), "{spans:#?}");
+    // The run (a background task) continues the request's trace, its steps below it.
+    let run = named("invoke_agent");
+    assert!(below(&spans, run, &request), "{spans:#?}");
+    assert_eq!(string_attr(&run.attributes, "gen_ai.response.id").as_ref(), answer["id"].as_str().map(str::to_owned).as_ref());
+    assert!(below(&spans, step0, run) && below(&spans, step1, run), "{spans:#?}");
     assert!(below(&spans, tool, step0), "the tool call belongs to the step that asked for it: {spans:#?}");
     let chats: Vec<&Span> = spans.iter().map(|(_, s)| s).filter(|s| s.name == "chat mock-llm").collect();
     assert!(chats.iter().any(|c| below(&spans, c, step0)) && chats.iter().any(|c| below(&spans, c, step1)), "{spans:#?}");

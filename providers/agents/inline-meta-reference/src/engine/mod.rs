@@ -76,7 +76,13 @@ impl Engine {
         let engine = self.clone();
         // The run continues the request's trace: a GenAI invoke_agent span, parent of its steps.
         let span = lls_trace_context::span_if_traced(|| {
-            tracing::info_span!("response", otel.name = "invoke_agent", gen_ai.operation.name = "invoke_agent", gen_ai.response.id = %turn.id)
+            tracing::info_span!(
+                "response",
+                otel.name = "invoke_agent",
+                gen_ai.operation.name = "invoke_agent",
+                gen_ai.request.model = %turn.model,
+                gen_ai.response.id = %turn.id,
+            )
         });
         self.tasks.spawn(
             "run a response",
