@@ -173,8 +173,8 @@ impl Server {
     }
 }
 
-/// `llama-stack run` with telemetry on, remote::vllm on `backend` (and `more` providers of
-/// `apis`), exporting to `collector`.
+/// `llama-stack run` with remote::vllm on `backend` (and `more` providers of `apis`); telemetry
+/// on, with these `OTEL_*` variables, unless there are none.
 async fn start_server(backend: &MockOpenAi, otel: &[(&str, &str)], apis: &str, more: &str) -> Server {
     let port = StdListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
@@ -182,7 +182,8 @@ async fn start_server(backend: &MockOpenAi, otel: &[(&str, &str)], apis: &str, m
         "version: 2\nimage_name: traces-test\napis: [{apis}]\nproviders:\n  inference:\n  - provider_id: vllm\n    \
          provider_type: remote::vllm\n    config:\n      url: {url}\n{more}{storage}    \
          conversations: {{backend: sql_default, table_name: openai_conversations}}\nserver:\n  host: 127.0.0.1\n  port: {port}\n\
-         telemetry:\n  enabled: true\n",
+         telemetry:\n  enabled: {enabled}\n",
+        enabled = !otel.is_empty(),
         url = backend.base_url(),
         storage = storage_yaml_with_inference_store(dir.path()),
     );
@@ -391,4 +392,22 @@ async fn over_grpc_the_spans_still_queued_at_sigterm_are_exported_before_exit() 
     // The streamed call's span carries the usage of the stream's last chunk.
     assert_eq!(int_attr(&call.attributes, "gen_ai.usage.output_tokens"), Some(5), "{call:#?}");
     assert_eq!(int_attr(&call.attributes, "gen_ai.usage.input_tokens"), Some(1), "{call:#?}");
+}
+
+#[tokio::test]
+async fn with_telemetry_off_nothing_is_propagated_and_logs_carry_no_span_attributes() {
+    let backend = MockOpenAi::start().await.unwrap();
+    let server = start_server(&backend, &[], "inference", "").await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/chat/completions", server.base))
+        .header("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+        .json(&json!({"model": "vllm/mock-llm", "messages": [{"role": "user", "content": "hello"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", server.log());
+    let chat = backend.requests().into_iter().find(|r| r.path == "/v1/chat/completions").unwrap();
+    assert_eq!(chat.header("traceparent"), None, "{chat:?}");
+    let log = server.log();
+    assert!(!log.contains("exporting traces") && !log.contains("otel."), "{log}");
 }
