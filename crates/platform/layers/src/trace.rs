@@ -64,6 +64,8 @@ fn call_span(call: &Call<'_>) -> Span {
             span.record("otel.name", format!("{op} {model}").trim_end());
             span.set_attribute("gen_ai.operation.name", op);
             span.set_attribute("gen_ai.provider.name", call.provider_id.to_owned());
+            // The older name, still what several GenAI trace viewers read.
+            span.set_attribute("gen_ai.system", call.provider_id.to_owned());
             if let Some(model) = call.model {
                 span.set_attribute("gen_ai.request.model", model.to_owned());
             }
