@@ -5,7 +5,8 @@
 
 use std::fmt;
 
-use opentelemetry_otlp::{SpanExporter, WithExportConfig};
+use opentelemetry_otlp::tonic_types::transport::ClientTlsConfig;
+use opentelemetry_otlp::{SpanExporter, WithExportConfig, WithTonicConfig};
 use opentelemetry_sdk::Resource;
 
 /// The service name spans carry when `OTEL_SERVICE_NAME` is not set.
@@ -97,7 +98,15 @@ impl OtlpOptions {
 
     pub(crate) fn exporter(&self) -> Result<SpanExporter, TelemetryError> {
         let built = match self.protocol {
-            OtlpProtocol::Grpc => SpanExporter::builder().with_tonic().with_endpoint(&self.endpoint).build(),
+            OtlpProtocol::Grpc => {
+                let builder = SpanExporter::builder().with_tonic().with_endpoint(&self.endpoint);
+                if self.endpoint.starts_with("https://") {
+                    // TLS with the system's trust store (a cluster's service CA included).
+                    builder.with_tls_config(ClientTlsConfig::new().with_native_roots()).build()
+                } else {
+                    builder.build()
+                }
+            }
             OtlpProtocol::HttpProtobuf => SpanExporter::builder()
                 .with_http()
                 .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
