@@ -132,6 +132,6 @@ fi
 log "installing tests/e2e/requirements.txt into $VENV"
 "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-input -r "$REQS" \
     || die "pip install -r tests/e2e/requirements.txt failed"
-"$VENV/bin/python" -c 'import openai, llama_stack_client, pytest, psycopg2, playwright.sync_api' \
+"$VENV/bin/python" -c 'import openai, llama_stack_client, pytest, psycopg2, playwright.sync_api, llama_index.embeddings.openai' \
     || die "the e2e venv cannot import its packages"
 echo "$want" > "$stamp"

@@ -5,21 +5,23 @@ embedding model (`inline::sentence-transformers`, all-MiniLM-L6-v2):
   (`check_embedding_ctx_length=True`); the server decodes them and the model tokenizes the text
   itself, so the vectors are the text's own. Remote providers get the token arrays unchanged.
 - Haystack's `OpenAITextEmbedder` / `OpenAIDocumentEmbedder` (text input).
+- LlamaIndex's `OpenAIEmbedding` (text input, newlines replaced by spaces, the openai SDK's
+  base64 encoding; the model in `model_name=`, since `model=` takes OpenAI's names only), sync
+  and async, with nothing fetched from the internet (its NLTK and tiktoken data ship with it).
 - `GET /v1/models` items carry OpenAI's `id`/`object`/`created`/`owned_by` beside 0.3.5's fields,
   and a vector store file's content carries OpenAI's page fields beside 0.3.5's: the `openai`
-  SDK and `llama-stack-client` both read them.
-
-(LlamaIndex's `OpenAIEmbedding` sends text as the `openai` SDK does; it is not installed here
-because `llama-index-core` brings ~30 more packages: nltk, SQLAlchemy, aiohttp, Pillow, ...)"""
+  SDK and `llama-stack-client` both read them."""
 
 from __future__ import annotations
 
 import asyncio
 import glob
 import hashlib
+import ipaddress
 import json
 import math
 import os
+import socket
 import uuid
 from pathlib import Path
 
@@ -226,6 +228,119 @@ def test_haystack_openai_embedders_with_their_defaults(stack, openai_client, hay
     assert [d.content for d in embedded] == DOCS[1:]
     assert cosine(embedded[0].embedding, want1) > 0.9999 and cosine(embedded[1].embedding, want2) > 0.9999
     assert out["meta"]["usage"]["prompt_tokens"] > 0
+
+
+# --------------------------------------------------------------------------- LlamaIndex
+
+
+@pytest.fixture
+def llama_index_offline(monkeypatch, tmp_path, tiktoken_cache):
+    """LlamaIndex with nothing to fetch: its cache in a temp dir, tiktoken's cl100k_base from the
+    seeded cache, NLTK's data from the copy llama-index-core ships (NLTK_DATA unset), and every
+    connection to an address off this machine refused (and recorded), so a download attempt
+    fails the test instead of hanging or skipping. Returns (request bodies, the recorder, the
+    connections it refused)."""
+    monkeypatch.setenv("LLAMA_INDEX_CACHE_DIR", str(tmp_path / "llama-index-cache"))
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tiktoken_cache))
+    monkeypatch.delenv("NLTK_DATA", raising=False)
+    refused: list = []
+    connect = socket.socket.connect
+
+    def is_local(host: str) -> bool:
+        try:
+            return ipaddress.ip_address(host.split("%")[0]).is_loopback
+        except ValueError:
+            return host == "localhost"
+
+    def local_only(sock, address):
+        if isinstance(address, tuple) and not is_local(str(address[0])):
+            refused.append(address)
+            raise OSError(f"test_client_defaults: LlamaIndex tried to reach {address} (off this machine)")
+        return connect(sock, address)
+
+    monkeypatch.setattr(socket.socket, "connect", local_only)
+    bodies: list = []
+
+    def record(request: httpx.Request) -> None:
+        if request.url.path.endswith("/embeddings"):
+            bodies.append(json.loads(request.content))
+
+    return bodies, record, refused
+
+
+def test_llama_index_openai_embedding_defaults_send_text_and_get_the_texts_vectors(stack, openai_client, llama_index_offline):
+    from llama_index.embeddings.openai import OpenAIEmbedding
+
+    bodies, record, refused = llama_index_offline
+    # `model=` takes OpenAI's own model names only; any other name goes in `model_name=`.
+    with pytest.raises(ValueError, match="is not a valid OpenAIEmbeddingModelType"):
+        OpenAIEmbedding(model=ST_MODEL, api_base=f"{stack.url}/v1", api_key="unused")
+    embedder = OpenAIEmbedding(
+        model_name=ST_MODEL,
+        api_base=f"{stack.url}/v1",
+        api_key="unused",
+        http_client=httpx.Client(event_hooks={"request": [record]}, timeout=CLIENT_TIMEOUT_S),
+    )
+    assert (embedder.model_name, embedder.embed_batch_size, embedder.dimensions, embedder.additional_kwargs) == (
+        ST_MODEL, 100, None, {},
+    ), "LlamaIndex's defaults changed"
+
+    one = embedder.get_text_embedding(DOCS[0])
+    query = embedder.get_query_embedding("Who stopped the shot at the end of the game?")
+    batch = embedder.get_text_embedding_batch(DOCS)
+    newline = embedder.get_text_embedding("Magma rises\nthrough the crust.")
+
+    # What went over the wire: text (newlines turned into spaces), the model in `model_name`, and
+    # the openai SDK's default base64 encoding; one request per call (3 texts < embed_batch_size).
+    assert [b["input"] for b in bodies] == [
+        [DOCS[0]], ["Who stopped the shot at the end of the game?"], DOCS, ["Magma rises through the crust."],
+    ], bodies
+    assert all(b["model"] == ST_MODEL and b["encoding_format"] == "base64" for b in bodies), bodies
+    assert all(set(b) == {"input", "model", "encoding_format"} for b in bodies), bodies
+
+    # The vectors are the ones the openai SDK gets for the same texts.
+    want = text_vectors(openai_client, [*DOCS, "Magma rises through the crust."])
+    assert [len(v) for v in batch] == [384] * 3
+    for got, expected in zip([*batch, newline], want):
+        assert cosine(got, expected) > 0.9999
+    assert cosine(one, want[0]) > 0.9999
+    ranked = sorted(range(3), key=lambda i: -cosine(query, batch[i]))
+    assert ranked[0] == 2, ranked
+    assert refused == []
+
+
+def test_llama_index_async_embeddings_with_their_defaults(stack, openai_client, llama_index_offline):
+    from llama_index.embeddings.openai import OpenAIEmbedding
+
+    bodies, record, refused = llama_index_offline
+
+    async def arecord(request: httpx.Request) -> None:
+        record(request)
+
+    embedder = OpenAIEmbedding(
+        model_name=ST_MODEL,
+        api_base=f"{stack.url}/v1",
+        api_key="unused",
+        async_http_client=httpx.AsyncClient(event_hooks={"request": [arecord]}, timeout=CLIENT_TIMEOUT_S),
+    )
+
+    async def embed():
+        return (
+            await embedder.aget_text_embedding(DOCS[0]),
+            await embedder.aget_query_embedding("Who stopped the shot at the end of the game?"),
+            await embedder.aget_text_embedding_batch(DOCS),
+        )
+
+    one, query, batch = asyncio.run(embed())
+    assert [b["input"] for b in bodies] == [[DOCS[0]], ["Who stopped the shot at the end of the game?"], DOCS], bodies
+    assert all(b["model"] == ST_MODEL for b in bodies), bodies
+    want = text_vectors(openai_client, DOCS)
+    assert cosine(one, want[0]) > 0.9999
+    for got, expected in zip(batch, want):
+        assert cosine(got, expected) > 0.9999
+    [want_query] = text_vectors(openai_client, ["Who stopped the shot at the end of the game?"])
+    assert cosine(query, want_query) > 0.9999
+    assert refused == []
 
 
 # --------------------------------------------------------------------------- models
