@@ -80,7 +80,12 @@ enum Command {
 /// Entry point of a distribution binary.
 pub fn main(dist: Distribution) -> ExitCode {
     let cli = Cli::parse();
-    match run(dist, cli) {
+    let outcome = run(dist, cli);
+    // The log lines still queued for the writer thread go out before anything else is printed.
+    if let Some(telemetry) = lls_telemetry::global() {
+        telemetry.close_logs();
+    }
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             let _ = writeln!(std::io::stderr(), "error: {message}");

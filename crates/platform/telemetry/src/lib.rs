@@ -2,7 +2,10 @@
 //! (text or JSON) and OpenTelemetry trace export over OTLP, switched on once run.yaml is read.
 //!
 //! The subscriber is a `tracing_subscriber` registry with two layers. The fmt layer writes logs
-//! to stderr, filtered by `LLAMA_STACK_LOG` (else `RUST_LOG`, else `info`), coloured only for a
+//! to stderr through `tracing-appender`'s non-blocking writer: a request formats its line and
+//! hands it to a writer thread, which writes whatever has queued with one buffered write, so a
+//! busy server does not pay a system call per access line ([`Telemetry::close_logs`] flushes it
+//! at exit; past 128k queued lines, lines are dropped rather than blocking requests). Filtered by `LLAMA_STACK_LOG` (else `RUST_LOG`, else `info`), coloured only for a
 //! person at a terminal. The OpenTelemetry layer is always installed (so span context is
 //! readable for `traceparent` propagation) but sees no span until [`Telemetry::enable_otlp`]
 //! turns export on: while off it costs one relaxed atomic load per span callsite check.
@@ -16,7 +19,7 @@ mod format;
 mod switch;
 
 use std::io::IsTerminal;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::trace::TracerProvider as _;
@@ -40,6 +43,8 @@ pub struct Telemetry {
     processor: SwitchProcessor,
     exporting: Arc<AtomicBool>,
     installed: bool,
+    /// Flushes the log writer thread when dropped ([`Telemetry::close_logs`]).
+    log_writer: Mutex<Option<tracing_appender::non_blocking::WorkerGuard>>,
 }
 
 static GLOBAL: OnceLock<Telemetry> = OnceLock::new();
@@ -49,7 +54,15 @@ static GLOBAL: OnceLock<Telemetry> = OnceLock::new();
 /// already set (then nothing here logs or exports).
 pub fn init(format: LogFormat) -> &'static Telemetry {
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    init_with_writer(format, ansi, std::io::stderr)
+    let (writer, guard) = tracing_appender::non_blocking(std::io::BufWriter::new(std::io::stderr()));
+    let telemetry = init_with_writer(format, ansi, writer);
+    if telemetry.installed
+        && let Ok(mut slot) = telemetry.log_writer.lock()
+        && slot.is_none()
+    {
+        *slot = Some(guard);
+    }
+    telemetry
 }
 
 /// [`init`] with the log writer and colour choice given, for tests that read the output.
@@ -118,7 +131,7 @@ impl Telemetry {
             .with_threads(false)
             .with_filter(wanted)
             .boxed();
-        (Telemetry { provider, processor, exporting, installed: false }, layer)
+        (Telemetry { provider, processor, exporting, installed: false, log_writer: Mutex::new(None) }, layer)
     }
 
     /// Whether [`init`] installed this handle's subscriber (false when one was already set).
@@ -153,6 +166,14 @@ impl Telemetry {
             && let Err(e) = self.provider.force_flush()
         {
             tracing::warn!("flushing traces failed: {e}");
+        }
+    }
+
+    /// Writes the log lines still queued and stops the log writer thread: call it last, before
+    /// the process exits (the handle is a static, never dropped). Later lines are lost.
+    pub fn close_logs(&self) {
+        if let Ok(mut slot) = self.log_writer.lock() {
+            drop(slot.take());
         }
     }
 
