@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use crate::{ChatCompletion, ChatCompletionChunk, Completion, EmbeddingsResponse};
+use crate::{ChatCompletion, ChatCompletionChunk, Completion, EmbeddingsResponse, Usage};
 
 /// A whole answer, a stream chunk or an embeddings response, as built or as received.
 // Moved a few times per request; boxing either variant would cost an allocation per answer.
@@ -31,12 +31,18 @@ pub trait AnswerType: Serialize + DeserializeOwned {
     /// A top-level field without which a backend's JSON is not this type (`choices`, `data`).
     const REQUIRED: Option<Field>;
     fn set_model(&mut self, model: &str);
+    /// The tokens this answer reports, when it reports them (a stream's chunks only when the
+    /// client asked for `stream_options.include_usage`; embeddings have no completion tokens).
+    fn usage(&self) -> Option<Usage>;
 }
 
 impl AnswerType for ChatCompletion {
     const REQUIRED: Option<Field> = Some(Field::Choices);
     fn set_model(&mut self, model: &str) {
         model.clone_into(&mut self.model);
+    }
+    fn usage(&self) -> Option<Usage> {
+        self.usage.clone()
     }
 }
 
@@ -46,6 +52,9 @@ impl AnswerType for ChatCompletionChunk {
     fn set_model(&mut self, model: &str) {
         model.clone_into(&mut self.model);
     }
+    fn usage(&self) -> Option<Usage> {
+        self.usage.clone()
+    }
 }
 
 impl AnswerType for Completion {
@@ -53,12 +62,19 @@ impl AnswerType for Completion {
     fn set_model(&mut self, model: &str) {
         model.clone_into(&mut self.model);
     }
+    fn usage(&self) -> Option<Usage> {
+        self.usage.clone()
+    }
 }
 
 impl AnswerType for EmbeddingsResponse {
     const REQUIRED: Option<Field> = Some(Field::Data);
     fn set_model(&mut self, model: &str) {
         model.clone_into(&mut self.model);
+    }
+    fn usage(&self) -> Option<Usage> {
+        let u = &self.usage;
+        Some(Usage { prompt_tokens: u.prompt_tokens, completion_tokens: 0, total_tokens: u.total_tokens, extra: Default::default() })
     }
 }
 
@@ -69,6 +85,15 @@ impl<T> From<T> for Answer<T> {
 }
 
 impl<T: AnswerType> Answer<T> {
+    /// The tokens the answer reports ([`AnswerType::usage`]); a backend's JSON is parsed only
+    /// for its `usage` value.
+    pub fn usage(&self) -> Option<Usage> {
+        match self {
+            Answer::Typed(t) => t.usage(),
+            Answer::Json(j) => j.get::<Usage>(Field::Usage),
+        }
+    }
+
     /// A backend's JSON body; an error when it is not a JSON object of this type (a 200 whose
     /// body is an error object included).
     pub fn from_json(bytes: Bytes) -> std::result::Result<Self, InvalidJson> {

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use lls_api_common::call::{Call, CallLayer, Erased, Next};
 use lls_api_common::{Api, Result};
-use lls_api_inference::{Answer, ChatCompletion, ChatCompletionChunk, Completion, EmbeddingsResponse, Field, Output, Usage};
+use lls_api_inference::{Answer, AnswerType, ChatCompletion, ChatCompletionChunk, Completion, EmbeddingsResponse, Output, Usage};
 use tracing::{Instrument, Span};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -81,46 +81,30 @@ fn call_span(call: &Call<'_>) -> Span {
 /// as they pass and the span ends with the stream.
 fn record_output(span: &Span, out: &mut Erased) {
     if let Some(output) = out.downcast_mut::<Output<ChatCompletion, ChatCompletionChunk>>() {
-        traced_output(span, output, |c| c.usage.clone(), |c| c.usage.clone());
+        traced_output(span, output);
     } else if let Some(output) = out.downcast_mut::<Output<Completion, Completion>>() {
-        traced_output(span, output, |c| c.usage.clone(), |c| c.usage.clone());
-    } else if let Some(answer) = out.downcast_ref::<Answer<EmbeddingsResponse>>() {
-        let input = match answer {
-            Answer::Typed(e) => Some(e.usage.prompt_tokens),
-            Answer::Json(j) => j.get::<Usage>(Field::Usage).map(|u| u.prompt_tokens),
-        };
-        if let Some(input) = input {
-            span.set_attribute("gen_ai.usage.input_tokens", input);
-        }
+        traced_output(span, output);
+    } else if let Some(answer) = out.downcast_ref::<Answer<EmbeddingsResponse>>()
+        && let Some(usage) = answer.usage()
+    {
+        span.set_attribute("gen_ai.usage.input_tokens", usage.prompt_tokens);
     }
 }
 
-fn traced_output<T: Send + 'static, C: Send + 'static>(
-    span: &Span,
-    output: &mut Output<T, C>,
-    usage: fn(&T) -> Option<Usage>,
-    chunk_usage: fn(&C) -> Option<Usage>,
-) {
+fn traced_output<T: AnswerType + Send + 'static, C: AnswerType + Send + 'static>(span: &Span, output: &mut Output<T, C>) {
     match output {
-        Output::Complete(answer) => record_usage(span, answer_usage(answer, usage)),
+        Output::Complete(answer) => record_usage(span, answer.usage()),
         Output::Stream(stream) => {
             let span = Arc::new(span.clone());
             let inner = std::mem::replace(stream, futures::stream::empty().boxed());
             *stream = inner
                 .inspect(move |chunk| {
                     if let Ok(chunk) = chunk {
-                        record_usage(&span, answer_usage(chunk, chunk_usage));
+                        record_usage(&span, chunk.usage());
                     }
                 })
                 .boxed();
         }
-    }
-}
-
-fn answer_usage<T>(answer: &Answer<T>, typed: fn(&T) -> Option<Usage>) -> Option<Usage> {
-    match answer {
-        Answer::Typed(t) => typed(t),
-        Answer::Json(j) => j.get::<Usage>(Field::Usage),
     }
 }
 

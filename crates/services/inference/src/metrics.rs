@@ -11,9 +11,7 @@ use std::time::Instant;
 
 use futures::Stream;
 use lls_api_common::Result;
-use lls_api_inference::{
-    Answer, ChatCompletion, ChatCompletionChunk, Completion, EmbeddingsResponse, Field, Usage,
-};
+use lls_api_inference::{Answer, AnswerType, Usage};
 use metrics::{Label, SharedString};
 
 /// Time from a streamed request's arrival to its first chunk.
@@ -52,9 +50,9 @@ impl Meter {
     }
 
     /// Counts the tokens `usage` reports.
-    pub(crate) fn tokens(&self, usage: Option<(i64, i64)>) {
-        let Some((input, output)) = usage else { return };
-        for (kind, n) in [("input", input), ("output", output)] {
+    pub(crate) fn tokens(&self, usage: Option<Usage>) {
+        let Some(usage) = usage else { return };
+        for (kind, n) in [("input", usage.prompt_tokens), ("output", usage.completion_tokens)] {
             if let Ok(n @ 1..) = u64::try_from(n) {
                 let mut labels = self.labels();
                 labels.push(Label::new("type", SharedString::const_str(kind)));
@@ -69,47 +67,6 @@ impl Meter {
         let in_flight = metrics::gauge!(STREAMS_IN_FLIGHT, self.labels());
         in_flight.increment(1.0);
         MeteredStream { inner, meter: self, first: true, in_flight }
-    }
-}
-
-/// Input and output tokens of an answer's `usage`, when it has one.
-pub(crate) trait Tokens {
-    fn tokens(&self) -> Option<(i64, i64)>;
-}
-
-fn of_usage(u: &Usage) -> (i64, i64) {
-    (u.prompt_tokens, u.completion_tokens)
-}
-
-/// A backend's JSON is parsed only for its `usage` value, when it has one.
-fn json_usage<T>(answer: &Answer<T>, typed: impl Fn(&T) -> Option<(i64, i64)>) -> Option<(i64, i64)> {
-    match answer {
-        Answer::Typed(t) => typed(t),
-        Answer::Json(j) => j.get::<Usage>(Field::Usage).as_ref().map(of_usage),
-    }
-}
-
-impl Tokens for Answer<ChatCompletion> {
-    fn tokens(&self) -> Option<(i64, i64)> {
-        json_usage(self, |c| c.usage.as_ref().map(of_usage))
-    }
-}
-
-impl Tokens for Answer<ChatCompletionChunk> {
-    fn tokens(&self) -> Option<(i64, i64)> {
-        json_usage(self, |c| c.usage.as_ref().map(of_usage))
-    }
-}
-
-impl Tokens for Answer<Completion> {
-    fn tokens(&self) -> Option<(i64, i64)> {
-        json_usage(self, |c| c.usage.as_ref().map(of_usage))
-    }
-}
-
-impl Tokens for Answer<EmbeddingsResponse> {
-    fn tokens(&self) -> Option<(i64, i64)> {
-        json_usage(self, |e| Some((e.usage.prompt_tokens, 0)))
     }
 }
 
@@ -128,10 +85,10 @@ impl<S> Drop for MeteredStream<S> {
 
 impl<S, T> Stream for MeteredStream<S>
 where
-    S: Stream<Item = Result<T>> + Unpin,
-    T: Tokens,
+    S: Stream<Item = Result<Answer<T>>> + Unpin,
+    T: AnswerType,
 {
-    type Item = Result<T>;
+    type Item = Result<Answer<T>>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
@@ -140,7 +97,7 @@ where
             if std::mem::take(&mut this.first) {
                 metrics::histogram!(TIME_TO_FIRST_TOKEN, this.meter.labels()).record(this.meter.started.elapsed().as_secs_f64());
             }
-            this.meter.tokens(chunk.tokens());
+            this.meter.tokens(chunk.usage());
         }
         polled
     }

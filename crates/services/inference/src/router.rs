@@ -16,7 +16,7 @@ use lls_api_inference::{
 use lls_api_inference::Capability;
 use lls_api_models::ModelType;
 
-use crate::metrics::{Meter, Tokens};
+use crate::metrics::Meter;
 use crate::stream::RecordingStream;
 use crate::{CompletionRecord, InferenceStore, ModelsTable};
 
@@ -63,7 +63,7 @@ impl Inference for InferenceRouter {
         };
         match provider.chat_completion(ctx, request).await? {
             Output::Complete(mut answer) => {
-                meter.tokens(answer.tokens());
+                meter.tokens(answer.usage());
                 answer.set_model(&client_model);
                 answer.drop_empty_tool_calls();
                 if let (Some(store), Some(inputs)) = (&self.store, inputs)
@@ -98,7 +98,7 @@ impl Inference for InferenceRouter {
         request.normalize_logprobs();
         Ok(match provider.completion(ctx, request).await? {
             Output::Complete(mut c) => {
-                meter.tokens(c.tokens());
+                meter.tokens(c.usage());
                 c.set_model(&client_model);
                 Output::Complete(c)
             }
@@ -119,7 +119,7 @@ impl Inference for InferenceRouter {
         let client_model = std::mem::replace(&mut request.model, provider_model);
         let encoding = request.encoding();
         let mut answer = provider.embeddings(ctx, request).await?;
-        meter.tokens(answer.tokens());
+        meter.tokens(answer.usage());
         answer.set_model(&client_model);
         if encoding == EncodingFormat::Base64 && has_float_vectors(&answer) {
             // The client asked for base64 and the provider gave floats (in-process models,
