@@ -320,8 +320,37 @@ mod tests {
 
     use super::*;
 
-    /// Lists `listed` and serves nothing.
-    struct Lister;
+    /// Lists `models` and serves nothing: what the table sees of a provider.
+    struct Lister {
+        models: Vec<ProviderModel>,
+        capabilities: lls_api_inference::Capabilities,
+        health: lls_api_common::HealthStatus,
+    }
+
+    impl Lister {
+        /// Lists the llm `listed`.
+        fn listed() -> Self {
+            Lister {
+                models: vec![ProviderModel::llm("listed")],
+                capabilities: lls_api_inference::Capabilities::all(),
+                health: lls_api_common::HealthStatus::not_implemented(),
+            }
+        }
+
+        /// An embeddings provider, or a chat provider whose weights are missing.
+        fn unusable(chat: bool) -> Self {
+            use lls_api_inference::Capabilities;
+            Lister {
+                models: if chat { Vec::new() } else { vec![ProviderModel::embedding("minilm", 384)] },
+                capabilities: if chat { Capabilities::chat_only() } else { Capabilities::embeddings_only() },
+                health: lls_api_common::HealthStatus::error(if chat {
+                    "the chat weights are missing; run install.sh"
+                } else {
+                    "embedding weights missing"
+                }),
+            }
+        }
+    }
 
     #[async_trait::async_trait]
     impl Inference for Lister {
@@ -339,14 +368,20 @@ mod tests {
     #[async_trait::async_trait]
     impl InferenceProvider for Lister {
         async fn list_models(&self) -> Result<Vec<ProviderModel>> {
-            Ok(vec![ProviderModel::llm("listed")])
+            Ok(self.models.clone())
+        }
+        fn capabilities(&self) -> lls_api_inference::Capabilities {
+            self.capabilities
+        }
+        async fn health(&self) -> lls_api_common::HealthStatus {
+            self.health.clone()
         }
     }
 
     async fn table(stores: &Stores) -> ModelsTable {
         let kv = stores.kv(&KvStoreRef { backend: "kv_default".into(), namespace: "registry".into() }).await.unwrap();
         let registry = Arc::new(ResourceRegistry::open(kv).await.unwrap());
-        let provider: Arc<dyn InferenceProvider> = Arc::new(Lister);
+        let provider: Arc<dyn InferenceProvider> = Arc::new(Lister::listed());
         let table = ModelsTable::new(registry, BTreeMap::from([("p".to_owned(), provider)]));
         table.refresh("p").await.unwrap();
         table
@@ -396,45 +431,14 @@ mod tests {
         assert!(t.get(&RequestContext::default(), "p/listed").await.is_ok());
     }
 
-    /// An embeddings provider, and a chat provider whose weights are missing.
-    struct Embedder {
-        chat: bool,
-    }
-
-    #[async_trait::async_trait]
-    impl Inference for Embedder {
-        async fn chat_completion(&self, _: &RequestContext, _: ChatCompletionRequest) -> Result<Output<ChatCompletion, ChatCompletionChunk>> {
-            Err(Error::unsupported("no chat"))
-        }
-        async fn completion(&self, _: &RequestContext, _: CompletionRequest) -> Result<Output<Completion, Completion>> {
-            Err(Error::unsupported("no completions"))
-        }
-        async fn embeddings(&self, _: &RequestContext, _: EmbeddingsRequest) -> Result<Answer<EmbeddingsResponse>> {
-            Err(Error::unsupported("no embeddings"))
-        }
-    }
-
-    #[async_trait::async_trait]
-    impl InferenceProvider for Embedder {
-        async fn list_models(&self) -> Result<Vec<ProviderModel>> {
-            Ok(if self.chat { Vec::new() } else { vec![ProviderModel::embedding("minilm", 384)] })
-        }
-        fn capabilities(&self) -> lls_api_inference::Capabilities {
-            if self.chat { lls_api_inference::Capabilities::chat_only() } else { lls_api_inference::Capabilities::embeddings_only() }
-        }
-        async fn health(&self) -> lls_api_common::HealthStatus {
-            lls_api_common::HealthStatus::error(if self.chat { "the chat weights are missing; run install.sh" } else { "embedding weights missing" })
-        }
-    }
-
     #[tokio::test]
     async fn a_chat_model_asked_of_a_server_without_one_says_how_to_add_one() {
         let stores = Stores::in_memory();
         let kv = stores.kv(&KvStoreRef { backend: "kv_default".into(), namespace: "registry".into() }).await.unwrap();
         let registry = Arc::new(ResourceRegistry::open(kv).await.unwrap());
         let providers: BTreeMap<String, Arc<dyn InferenceProvider>> = BTreeMap::from([
-            ("emb".to_owned(), Arc::new(Embedder { chat: false }) as Arc<dyn InferenceProvider>),
-            ("local".to_owned(), Arc::new(Embedder { chat: true }) as Arc<dyn InferenceProvider>),
+            ("emb".to_owned(), Arc::new(Lister::unusable(false)) as Arc<dyn InferenceProvider>),
+            ("local".to_owned(), Arc::new(Lister::unusable(true)) as Arc<dyn InferenceProvider>),
         ]);
         let off = [
             lls_config::SwitchedOff { api: "inference".into(), provider_type: "remote::vllm".into(), variable: "VLLM_URL".into() },
