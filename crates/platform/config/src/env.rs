@@ -180,7 +180,7 @@ fn unset_message(name: &str) -> String {
     clippy::expect_used,
     reason = "a constant pattern, compiled by every test of this module"
 )]
-fn env_expression() -> &'static Regex {
+pub(crate) fn env_expression() -> &'static Regex {
     static PATTERN: OnceLock<Regex> = OnceLock::new();
     PATTERN.get_or_init(|| {
         Regex::new(r"\$\{env\.([A-Z0-9_]+)(?::([=+])([^}]*))?\}").expect("the env pattern is valid")

@@ -1,9 +1,6 @@
 //! Providers a run.yaml switches on with an environment variable (`provider_id: ${env.X:+id}`)
 //! that are off in this run, so that messages can say which variable turns one on.
 
-use std::sync::OnceLock;
-
-use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
 
@@ -17,10 +14,15 @@ pub struct SwitchedOff {
     pub variable: String,
 }
 
-fn switch_pattern() -> &'static Regex {
-    static PATTERN: OnceLock<Regex> = OnceLock::new();
-    #[allow(clippy::expect_used)]
-    PATTERN.get_or_init(|| Regex::new(r"^\$\{env\.([A-Za-z_][A-Za-z0-9_]*):\+[^}]*\}$").expect("a valid regex"))
+/// The variable of a `provider_id` that is exactly one `${env.X:+...}` expression, in the
+/// expander's own grammar.
+fn switch_variable(id: &str) -> Option<&str> {
+    let caps = crate::env::env_expression().captures(id)?;
+    let whole = caps.get(0)?;
+    if whole.start() != 0 || whole.end() != id.len() || caps.get(2)?.as_str() != "+" {
+        return None;
+    }
+    caps.get(1).map(|name| name.as_str())
 }
 
 /// The entries of the unexpanded document `raw` whose `provider_id` is `${env.X:+...}` with `X`
@@ -31,8 +33,7 @@ pub fn switched_off(raw: &Value, env: &dyn Fn(&str) -> Option<String>) -> Vec<Sw
     for (api, entries) in apis {
         for entry in entries.as_array().into_iter().flatten() {
             let id = entry.get("provider_id").and_then(Value::as_str).unwrap_or_default();
-            let Some(variable) = switch_pattern().captures(id.trim()).and_then(|c| c.get(1)) else { continue };
-            let variable = variable.as_str();
+            let Some(variable) = switch_variable(id.trim()) else { continue };
             if env(variable).is_none_or(|v| v.is_empty()) {
                 off.push(SwitchedOff {
                     api: api.clone(),
