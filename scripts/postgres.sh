@@ -6,12 +6,15 @@
 #   scripts/postgres.sh stop
 #   scripts/postgres.sh status | url
 #
-# Env: LLS_PG_DIR (default /tmp/lls-pg), LLS_PG_PORT (default 54329).
+# Env: LLS_PG_DIR (default /tmp/lls-pg), LLS_PG_PORT (default 54329), LLS_PG_SHARED_BUFFERS
+# (default 512MB: room for a 100k-chunk store's HNSW index, as a vector database is sized;
+# PostgreSQL's own default, 128MB, makes a third of an HNSW walk's page visits misses).
 # Only the URL goes to stdout, so `export LLS_TEST_POSTGRES_URL=$(scripts/postgres.sh start)` works.
 set -euo pipefail
 
 PG_DIR=${LLS_PG_DIR:-/tmp/lls-pg}
 PG_PORT=${LLS_PG_PORT:-54329}
+PG_SHARED_BUFFERS=${LLS_PG_SHARED_BUFFERS:-512MB}
 PG_DB=llamastack
 PG_BIN=/usr/lib/postgresql/15/bin
 DATA="$PG_DIR/data"
@@ -101,7 +104,7 @@ start() {
         || { cat "$PG_DIR/initdb.log" >&2; exit 1; }
     log "starting on 127.0.0.1:$PG_PORT"
     if ! as_owner "$PG_BIN/pg_ctl" -D "$DATA" -l "$PG_DIR/postgres.log" -w -t 60 \
-        -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+        -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=$PG_SHARED_BUFFERS" \
         start >&2; then
         log "start failed; last lines of $PG_DIR/postgres.log:"
         tail -n 20 "$PG_DIR/postgres.log" >&2 || true

@@ -4,7 +4,11 @@
 //! kept in the row, a generated `tsvector`), with a GIN index for full text and, once the store
 //! holds `hnsw_min_chunks` chunks, an HNSW index for the configured metric (built in one pass:
 //! pgvector builds an index from existing rows several times faster than it inserts them one by
-//! one). A registry table maps store ids to their key and dimension. Nothing is cached in the
+//! one). The index is over the vectors in half precision (`halfvec`, an expression index; for
+//! cosine of the vectors scaled to unit length first, which keeps every value in range): half
+//! the pages to walk, up to 4,000 dimensions, and the candidates it finds are ranked again by
+//! the full-precision vectors in the row, so scores are exact. A pgvector older than 0.7 (no
+//! `halfvec`) gets a full-precision index, as stores indexed before this scheme keep theirs. A registry table maps store ids to their key and dimension. Nothing is cached in the
 //! process: every call reads the registry (and the catalog for the index), so servers sharing
 //! the database (replicas) see each other's stores at once. Schema changes take turns on one
 //! advisory lock (concurrent `CREATE TABLE IF NOT EXISTS` collide in PostgreSQL's catalog); an
@@ -28,9 +32,14 @@ const REGISTRY: &str = "lls_pgvector_stores";
 const SCHEMA_LOCK: i64 = 0x6c6c_7370_6776_6563;
 /// pgvector's `vector` type holds at most this many dimensions.
 pub const MAX_DIMENSION: usize = 16_000;
-/// pgvector's HNSW index takes `vector` columns of at most this many dimensions; larger stores
+/// pgvector's HNSW index takes `halfvec` values of at most this many dimensions; larger stores
 /// are searched exactly.
-pub const HNSW_MAX_DIMENSION: usize = 2_000;
+pub const HNSW_MAX_DIMENSION: usize = 4_000;
+/// The same limit for a full-precision (`vector`) index, where `halfvec` is missing.
+const HNSW_MAX_DIMENSION_FULL: usize = 2_000;
+/// The largest magnitude `halfvec` holds; L2 and inner-product stores (whose index casts the
+/// vectors as they are) refuse values beyond it.
+pub const HALFVEC_MAX: f32 = 65_504.0;
 /// Rows per insert statement (four array parameters, whatever the count).
 const BATCH_ROWS: usize = 1000;
 /// The first key of a store's index-build advisory lock (the second is its table's OID);
@@ -62,11 +71,37 @@ fn table_gone(e: &sqlx::Error) -> bool {
 struct StoreInfo {
     key: i64,
     dimension: usize,
+    /// Its HNSW index, if it has one yet.
+    index: Option<IndexKind>,
 }
 
 impl StoreInfo {
     fn table(&self) -> String {
-        format!("lls_pgv_{}", self.key)
+        table_name(self.key)
+    }
+}
+
+fn table_name(key: i64) -> String {
+    format!("lls_pgv_{key}")
+}
+
+/// What a store's HNSW index is over (each has a name of its own, so the catalog tells them
+/// apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IndexKind {
+    /// The vectors in half precision (`{table}_hnsw_half`).
+    Half,
+    /// The `vector` column itself (`{table}_hnsw`): where pgvector lacks `halfvec`, and stores
+    /// indexed before the half-precision index.
+    Full,
+}
+
+impl IndexKind {
+    fn suffix(self) -> &'static str {
+        match self {
+            IndexKind::Half => "_hnsw_half",
+            IndexKind::Full => "_hnsw",
+        }
     }
 }
 
@@ -74,6 +109,8 @@ impl StoreInfo {
 pub struct PgVectorProvider {
     pool: PgPool,
     metric: DistanceMetric,
+    /// The index new stores get: [`IndexKind::Half`] where the extension has `halfvec`.
+    index_kind: IndexKind,
     hnsw_m: u32,
     hnsw_ef_construction: u32,
     ef_search: usize,
@@ -124,9 +161,10 @@ impl PgVectorProvider {
             }
             e
         })?;
-        let provider = PgVectorProvider {
+        let mut provider = PgVectorProvider {
             pool,
             metric: config.distance_metric,
+            index_kind: IndexKind::Half,
             hnsw_m: config.hnsw_m,
             hnsw_ef_construction: config.hnsw_ef_construction,
             ef_search: config.hnsw_ef_search as usize,
@@ -151,6 +189,14 @@ impl PgVectorProvider {
             )
             .with_provider(PROVIDER_TYPE));
         }
+        let half: bool = sqlx::query_scalar("SELECT to_regtype('halfvec') IS NOT NULL")
+            .fetch_one(&provider.pool)
+            .await
+            .map_err(|e| db_error("reading the pgvector version", e))?;
+        if !half {
+            tracing::warn!("{PROVIDER_TYPE}: this pgvector has no halfvec type (0.7 or later has): stores get full-precision HNSW indexes, of at most {HNSW_MAX_DIMENSION_FULL} dimensions");
+            provider.index_kind = IndexKind::Full;
+        }
         Ok(provider)
     }
 
@@ -173,21 +219,31 @@ impl PgVectorProvider {
         tx.commit().await.map_err(|e| db_error(doing, e))
     }
 
+    /// The store's registry entry and its index (from the catalog: another server may have
+    /// built it), in one round trip.
     async fn store(&self, id: &str) -> Result<StoreInfo> {
-        let row = sqlx::query(AssertSqlSafe(format!("SELECT key, dimension FROM {REGISTRY} WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(|e| db_error("reading the store registry", e))?;
+        let (half, full) = (IndexKind::Half.suffix(), IndexKind::Full.suffix());
+        let row = sqlx::query(AssertSqlSafe(format!(
+            "SELECT key, dimension, to_regclass('lls_pgv_' || key || '{half}') IS NOT NULL, \
+             to_regclass('lls_pgv_' || key || '{full}') IS NOT NULL FROM {REGISTRY} WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|e| db_error("reading the store registry", e))?;
         let row = row.ok_or_else(|| not_found(id))?;
-        let key: i64 = row.try_get(0).map_err(|e| db_error("reading the store registry", e))?;
-        let dimension: i32 = row.try_get(1).map_err(|e| db_error("reading the store registry", e))?;
-        Ok(StoreInfo { key, dimension: usize::try_from(dimension).unwrap_or_default() })
-    }
-
-    /// `(operator, HNSW operator class)` of the metric.
-    fn operator(&self) -> (&'static str, &'static str) {
-        operator(self.metric)
+        let failed = |e| db_error("reading the store registry", e);
+        let key: i64 = row.try_get(0).map_err(failed)?;
+        let dimension: i32 = row.try_get(1).map_err(failed)?;
+        let (half, full): (bool, bool) = (row.try_get(2).map_err(failed)?, row.try_get(3).map_err(failed)?);
+        let index = if half {
+            Some(IndexKind::Half)
+        } else if full {
+            Some(IndexKind::Full)
+        } else {
+            None
+        };
+        Ok(StoreInfo { key, dimension: usize::try_from(dimension).unwrap_or_default(), index })
     }
 
     /// The index plan for a store's table.
@@ -195,7 +251,8 @@ impl PgVectorProvider {
         HnswBuild {
             table: info.table(),
             dimension: info.dimension,
-            ops: self.operator().1,
+            kind: self.index_kind,
+            metric: self.metric,
             m: self.hnsw_m,
             ef_construction: self.hnsw_ef_construction,
             min_chunks: self.hnsw_min_chunks,
@@ -213,12 +270,43 @@ impl PgVectorProvider {
     }
 }
 
-/// `(operator, HNSW operator class)` of a metric.
-fn operator(metric: DistanceMetric) -> (&'static str, &'static str) {
+/// The distance operator of a metric (`vector` and `halfvec` alike).
+fn operator(metric: DistanceMetric) -> &'static str {
     match metric {
-        DistanceMetric::Cosine => ("<=>", "vector_cosine_ops"),
-        DistanceMetric::L2 => ("<->", "vector_l2_ops"),
-        DistanceMetric::InnerProduct => ("<#>", "vector_ip_ops"),
+        DistanceMetric::Cosine => "<=>",
+        DistanceMetric::L2 => "<->",
+        DistanceMetric::InnerProduct => "<#>",
+    }
+}
+
+/// The expression an index of `kind` is over, for a store of `dim` dimensions: the column, or
+/// its half-precision copy (of unit length for cosine, whose ranking that leaves unchanged and
+/// whose values it keeps within `halfvec`'s range). `vector` is a column or a parameter.
+fn indexed(kind: IndexKind, metric: DistanceMetric, dim: usize, vector: &str) -> String {
+    match (kind, metric) {
+        (IndexKind::Full, _) => vector.to_owned(),
+        (IndexKind::Half, DistanceMetric::Cosine) => format!("(l2_normalize({vector})::halfvec({dim}))"),
+        (IndexKind::Half, _) => format!("({vector}::halfvec({dim}))"),
+    }
+}
+
+/// The HNSW operator class of an index of `kind`.
+fn operator_class(kind: IndexKind, metric: DistanceMetric) -> &'static str {
+    match (kind, metric) {
+        (IndexKind::Full, DistanceMetric::Cosine) => "vector_cosine_ops",
+        (IndexKind::Full, DistanceMetric::L2) => "vector_l2_ops",
+        (IndexKind::Full, DistanceMetric::InnerProduct) => "vector_ip_ops",
+        (IndexKind::Half, DistanceMetric::Cosine) => "halfvec_cosine_ops",
+        (IndexKind::Half, DistanceMetric::L2) => "halfvec_l2_ops",
+        (IndexKind::Half, DistanceMetric::InnerProduct) => "halfvec_ip_ops",
+    }
+}
+
+/// The most dimensions an index of `kind` takes.
+fn max_indexed_dimension(kind: IndexKind) -> usize {
+    match kind {
+        IndexKind::Half => HNSW_MAX_DIMENSION,
+        IndexKind::Full => HNSW_MAX_DIMENSION_FULL,
     }
 }
 
@@ -227,7 +315,8 @@ fn operator(metric: DistanceMetric) -> (&'static str, &'static str) {
 struct HnswBuild {
     table: String,
     dimension: usize,
-    ops: &'static str,
+    kind: IndexKind,
+    metric: DistanceMetric,
     m: u32,
     ef_construction: u32,
     min_chunks: u64,
@@ -235,24 +324,28 @@ struct HnswBuild {
 
 impl HnswBuild {
     fn ddl(&self) -> String {
-        let HnswBuild { table, ops, m, ef_construction, .. } = self;
+        let HnswBuild { table, kind, metric, m, ef_construction, dimension, .. } = self;
+        let (name, expr, ops) = (kind.suffix(), indexed(*kind, *metric, *dimension, "embedding"), operator_class(*kind, *metric));
         format!(
-            "CREATE INDEX IF NOT EXISTS {table}_hnsw ON {table} USING hnsw (embedding {ops}) \
+            "CREATE INDEX IF NOT EXISTS {table}{name} ON {table} USING hnsw ({expr} {ops}) \
              WITH (m = {m}, ef_construction = {ef_construction})"
         )
     }
 
-    /// Whether the store is due an index: none yet, and at least `min_chunks` rows (counted up
-    /// to that many, so a large table costs no more than a small one). One round trip.
+    /// Whether the store is due an index: none yet (of either kind), and at least `min_chunks`
+    /// rows (counted up to that many, so a large table costs no more than a small one). One
+    /// round trip.
     async fn due(&self, pool: &PgPool) -> std::result::Result<bool, sqlx::Error> {
-        if self.dimension > HNSW_MAX_DIMENSION {
+        if self.dimension > max_indexed_dimension(self.kind) {
             return Ok(false);
         }
         let table = &self.table;
         let rows: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT CASE WHEN to_regclass($1) IS NULL THEN (SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT $2) s) END"
+            "SELECT CASE WHEN to_regclass($1) IS NULL AND to_regclass($2) IS NULL \
+             THEN (SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT $3) s) END"
         )))
-        .bind(format!("{table}_hnsw"))
+        .bind(format!("{table}{}", IndexKind::Half.suffix()))
+        .bind(format!("{table}{}", IndexKind::Full.suffix()))
         .bind(i64::try_from(self.min_chunks).unwrap_or(i64::MAX))
         .fetch_one(pool)
         .await?;
@@ -278,7 +371,11 @@ impl HnswBuild {
         }
         let rows: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {}", self.table))).fetch_one(&mut *tx).await?;
         // The graph in memory: each vector plus its neighbour lists, with room to spare.
-        let per_row = 4 * self.dimension as u64 + 64 * u64::from(self.m) + 128;
+        let per_value = match self.kind {
+            IndexKind::Half => 2,
+            IndexKind::Full => 4,
+        };
+        let per_row = per_value * self.dimension as u64 + 64 * u64::from(self.m) + 128;
         let mib = (u64::try_from(rows).unwrap_or(0) * per_row / (1 << 20)).clamp(BUILD_MEMORY_MIN_MIB, BUILD_MEMORY_MAX_MIB);
         sqlx::query(AssertSqlSafe(format!("SET LOCAL maintenance_work_mem = '{mib}MB'"))).execute(&mut *tx).await?;
         sqlx::query(AssertSqlSafe(self.ddl())).execute(&mut *tx).await?;
@@ -316,6 +413,19 @@ impl HnswBuild {
 
 fn check_vector(store: &str, info: StoreInfo, v: &[f32], what: &str) -> Result<()> {
     lls_api_vector_io::check_embedding(store, info.dimension, v, what)
+}
+
+/// A stored vector an index of `kind` can take: an L2 or inner-product store's half-precision
+/// index holds the values as they are, so they must fit `halfvec` (cosine scales them first;
+/// a full-precision index takes any).
+fn check_indexable(kind: IndexKind, metric: DistanceMetric, info: StoreInfo, v: &[f32], what: &str) -> Result<()> {
+    let half_as_is = kind == IndexKind::Half && metric != DistanceMetric::Cosine && info.dimension <= HNSW_MAX_DIMENSION;
+    match v.iter().find(|x| half_as_is && x.abs() > HALFVEC_MAX) {
+        Some(x) => Err(Error::invalid(format!(
+            "{what} has the value {x}, beyond ±{HALFVEC_MAX}: this store's index keeps vectors in half precision (pgvector's halfvec)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// Serialises the chunks for writing; an id given twice keeps its last chunk.
@@ -360,8 +470,8 @@ impl VectorIo for PgVectorProvider {
             return Err(Error::invalid(format!("embedding_dimension {dim} is out of range: pgvector takes 1 to {MAX_DIMENSION}")));
         }
         let model = spec.embedding_model.clone();
-        let index_now = self.hnsw_min_chunks == 0;
-        let plan = |key| self.hnsw(StoreInfo { key, dimension: dim });
+        let index_now = self.hnsw_min_chunks == 0 && dim <= max_indexed_dimension(self.index_kind);
+        let plan = |key| self.hnsw(StoreInfo { key, dimension: dim, index: None });
         self.change_schema("creating a vector store", &[], |mut tx| async move {
             let doing = "creating a vector store";
             let existing = sqlx::query(AssertSqlSafe(format!("SELECT dimension FROM {REGISTRY} WHERE id = $1")))
@@ -385,7 +495,7 @@ impl VectorIo for PgVectorProvider {
             .fetch_one(&mut *tx)
             .await
             .map_err(|e| db_error(doing, e))?;
-            let table = StoreInfo { key, dimension: dim }.table();
+            let table = table_name(key);
             let mut ddl = vec![
                 format!(
                     "CREATE TABLE {table} (id TEXT PRIMARY KEY, chunk TEXT NOT NULL, content TEXT NOT NULL, \
@@ -398,7 +508,7 @@ impl VectorIo for PgVectorProvider {
                 format!("ALTER TABLE {table} ALTER COLUMN embedding SET STORAGE MAIN"),
                 format!("CREATE INDEX {table}_tsv ON {table} USING gin (tsv)"),
             ];
-            if index_now && dim <= HNSW_MAX_DIMENSION {
+            if index_now {
                 ddl.push(plan(key).ddl());
             }
             for stmt in ddl {
@@ -419,7 +529,7 @@ impl VectorIo for PgVectorProvider {
                 .await
                 .map_err(|e| db_error(doing, e))?;
             if let Some(key) = key {
-                let table = StoreInfo { key, dimension: 0 }.table();
+                let table = table_name(key);
                 sqlx::query(AssertSqlSafe(format!("DROP TABLE IF EXISTS {table}")))
                     .execute(&mut *tx)
                     .await
@@ -432,8 +542,12 @@ impl VectorIo for PgVectorProvider {
 
     async fn insert(&self, vector_store_id: &str, chunks: Vec<EmbeddedChunk>) -> Result<()> {
         let info = self.store(vector_store_id).await?;
+        // The kind of index the store has, or will get.
+        let kind = info.index.unwrap_or(self.index_kind);
         for c in &chunks {
-            check_vector(vector_store_id, info, &c.embedding, &format!("the embedding of chunk '{}'", c.chunk_id))?;
+            let what = || format!("the embedding of chunk '{}'", c.chunk_id);
+            check_vector(vector_store_id, info, &c.embedding, &what())?;
+            check_indexable(kind, self.metric, info, &c.embedding, &what())?;
         }
         if chunks.is_empty() {
             return Ok(());
@@ -488,15 +602,31 @@ impl VectorIo for PgVectorProvider {
             return Ok(Vec::new());
         }
         let doing = "querying vectors";
-        let (op, _) = self.operator();
-        let query = format!(
-            // Ordered by the distance alone: a second sort key would keep PostgreSQL from
-            // walking the HNSW index (it would sort every row: an exact scan). Ties are put in
-            // id order below.
-            "SELECT id, chunk, (embedding {op} $1::vector)::float8 AS distance FROM {} \
-             ORDER BY embedding {op} $1::vector LIMIT $2",
-            info.table()
+        let op = operator(self.metric);
+        let table = info.table();
+        // Ordered by the distance alone: a second sort key would keep PostgreSQL from walking
+        // the HNSW index (it would sort every row: an exact scan). Ties are put in id order
+        // below. With the half-precision index, its k nearest are ranked again by the vectors
+        // themselves (the outer query), so the scores are exact; a k the index cannot serve
+        // (beyond EF_SEARCH_MAX) is an exact scan of the column, which that index is not on.
+        let exact = format!(
+            "SELECT id, chunk, (embedding {op} $1::vector)::float8 AS distance FROM {table} \
+             ORDER BY embedding {op} $1::vector LIMIT $2"
         );
+        let query = match info.index {
+            Some(IndexKind::Half) if k <= EF_SEARCH_MAX => {
+                let (column, param) = (
+                    indexed(IndexKind::Half, self.metric, info.dimension, "embedding"),
+                    indexed(IndexKind::Half, self.metric, info.dimension, "$1::vector"),
+                );
+                format!(
+                    "SELECT id, chunk, (embedding {op} $1::vector)::float8 AS distance FROM \
+                     (SELECT id, chunk, embedding FROM {table} ORDER BY {column} {op} {param} LIMIT $2) candidates \
+                     ORDER BY distance LIMIT $2"
+                )
+            }
+            _ => exact,
+        };
         let query = || {
             sqlx::query(AssertSqlSafe(query.clone()))
                 .bind(Vector(embedding))
@@ -505,7 +635,7 @@ impl VectorIo for PgVectorProvider {
         let failed = |e: sqlx::Error| if table_gone(&e) { not_found(vector_store_id) } else { db_error(doing, e) };
         // HNSW returns at most ef_search rows: the connections' setting covers k up to it (one
         // round trip); a larger k widens it for this query, or searches exactly beyond its cap.
-        let rows = if k <= self.ef_search {
+        let rows = if k <= self.ef_search || info.index.is_none() || (info.index == Some(IndexKind::Half) && k > EF_SEARCH_MAX) {
             query().fetch_all(&self.pool).await.map_err(failed)?
         } else {
             let setting = if k <= EF_SEARCH_MAX {

@@ -67,7 +67,12 @@ async fn stores_get_an_hnsw_index_up_to_its_dimension_limit_and_are_dropped_with
         .await
         .unwrap();
     assert_eq!(indexes.len(), 1, "{indexes:?}");
-    assert!(indexes[0].contains("vector_cosine_ops") && indexes[0].contains("m='16'"), "{indexes:?}");
+    // Over the vectors at unit length in half precision.
+    assert!(
+        indexes[0].contains("_hnsw_half") && indexes[0].contains("l2_normalize(embedding)")
+            && indexes[0].contains("halfvec(8)") && indexes[0].contains("halfvec_cosine_ops") && indexes[0].contains("m='16'"),
+        "{indexes:?}"
+    );
     // The wide store is searched exactly.
     let wide = vec![0.5; lls_vector_io_remote_pgvector::HNSW_MAX_DIMENSION + 1];
     p.insert("wide", vec![chunk("w", "w", wide.clone())]).await.unwrap();
@@ -116,12 +121,12 @@ async fn hnsw_searches_as_wide_as_configured_or_as_k() {
 #[tokio::test]
 async fn searches_walk_the_hnsw_index() {
     let Some(url) = common::schema_url("pgvector index scans").await else { return };
-    let mut config = common::config("cosine");
-    config.hnsw_min_chunks = 2000;
-    let p = PgVectorProvider::connect(&url, &config).await.unwrap();
+    // The defaults (an index at 10,000 chunks, ef_search 500), just past the threshold: at a
+    // few thousand rows PostgreSQL rightly finds an exact scan cheaper than a walk that wide.
+    let p = PgVectorProvider::connect(&url, &common::config("cosine")).await.unwrap();
     p.create_index(&spec("big", 8)).await.unwrap();
     let v = |i: usize| (0..8).map(|d| ((i * 31 + d * 17) % 101) as f32 + 1.0).collect::<Vec<f32>>();
-    p.insert("big", (0..3000).map(|i| chunk(&format!("c{i}"), "x", v(i))).collect()).await.unwrap();
+    p.insert("big", (0..12_000).map(|i| chunk(&format!("c{i}"), "x", v(i))).collect()).await.unwrap();
     let pool = sqlx::PgPool::connect(&url).await.unwrap();
     common::wait_for_hnsw(&pool, 1).await;
     sqlx::query("ANALYZE").execute(&pool).await.unwrap();
@@ -131,7 +136,7 @@ async fn searches_walk_the_hnsw_index() {
     for _ in 0..150 {
         sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&pool).await.unwrap();
         scans = sqlx::query_scalar::<_, i64>(
-            "SELECT coalesce(sum(idx_scan), 0)::int8 FROM pg_stat_user_indexes WHERE schemaname = current_schema() AND indexrelname LIKE '%_hnsw'",
+            "SELECT coalesce(sum(idx_scan), 0)::int8 FROM pg_stat_user_indexes WHERE schemaname = current_schema() AND indexrelname LIKE '%_hnsw_half'",
         )
         .fetch_one(&pool)
         .await
@@ -141,7 +146,7 @@ async fn searches_walk_the_hnsw_index() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    assert!(scans > 0, "a k-nearest search over 3000 rows must use the HNSW index, not sort every row");
+    assert!(scans > 0, "a k-nearest search over 12,000 rows must use the HNSW index, not sort every row");
 }
 
 #[tokio::test]
@@ -163,7 +168,11 @@ async fn the_hnsw_index_is_built_once_a_store_reaches_hnsw_min_chunks_and_search
     assert_eq!((r.len(), r[0].id()), (40, "c20"));
     p.insert("grows", chunks(40..60)).await.unwrap();
     let indexes = common::wait_for_hnsw(&pool, 1).await;
-    assert!(indexes[0].contains("vector_l2_ops") && indexes[0].contains("m='16'") && indexes[0].contains("ef_construction='64'"), "{indexes:?}");
+    assert!(
+        indexes[0].contains("(embedding)::halfvec(3)") && indexes[0].contains("halfvec_l2_ops")
+            && indexes[0].contains("m='16'") && indexes[0].contains("ef_construction='64'"),
+        "{indexes:?}"
+    );
     // Later inserts go into the index; searches find old and new rows.
     p.insert("grows", chunks(60..80)).await.unwrap();
     assert_eq!(p.query_vector("grows", &[70.0, 1.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c70");
@@ -204,7 +213,7 @@ async fn servers_crossing_the_threshold_together_build_one_index_and_lose_no_row
     let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(&pool).await.unwrap();
     assert_eq!(rows, 3 * 4 * 30);
     let valid: bool = sqlx::query_scalar("SELECT bool_and(indisvalid) FROM pg_index WHERE indexrelid = to_regclass($1)")
-        .bind(format!("{table}_hnsw"))
+        .bind(format!("{table}_hnsw_half"))
         .fetch_one(&pool)
         .await
         .unwrap();
@@ -232,4 +241,70 @@ async fn odd_text_and_metadata_come_back_as_written() {
     let k = p.query_keyword("odd", "ünïcödé", 5, 0.0).await.unwrap();
     assert_eq!(k.iter().map(|c| c.id()).collect::<Vec<_>>(), ["odd\t\\id\u{e9}"]);
     assert_eq!(p.query_keyword("odd", "line", 5, 0.0).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_half_precision_index_finds_candidates_and_the_vectors_score_them_exactly() {
+    let Some(url) = common::schema_url("pgvector halfvec scores").await else { return };
+    let p = PgVectorProvider::connect(&url, &common::eager_config("cosine")).await.unwrap();
+    p.create_index(&spec("exact", 2)).await.unwrap();
+    // Values half precision rounds (0.1 is not a halfvec), and one far beyond its range: cosine
+    // scales them to unit length first.
+    p.insert(
+        "exact",
+        vec![chunk("a", "a", vec![0.1, 0.7]), chunk("b", "b", vec![1e6, 1.0]), chunk("c", "c", vec![0.3, 0.3])],
+    )
+    .await
+    .unwrap();
+    let r = p.query_vector("exact", &[0.1, 0.7], 3, f32::NEG_INFINITY).await.unwrap();
+    assert_eq!(r.iter().map(|c| c.id()).collect::<Vec<_>>(), ["a", "c", "b"]);
+    assert_eq!(r[0].score, f32::MAX, "the same vector: distance exactly 0, from the full-precision vectors");
+    // The scores are the full-precision cosine distances', not half precision's.
+    let cos = |a: [f32; 2], b: [f32; 2]| {
+        let dot = f64::from(a[0]) * f64::from(b[0]) + f64::from(a[1]) * f64::from(b[1]);
+        let norm = |v: [f32; 2]| (f64::from(v[0]).powi(2) + f64::from(v[1]).powi(2)).sqrt();
+        1.0 - dot / (norm(a) * norm(b))
+    };
+    let expected = (1.0 / cos([0.1, 0.7], [0.3, 0.3])) as f32;
+    assert!((r[1].score - expected).abs() / expected < 1e-5, "{} vs {expected}", r[1].score);
+}
+
+#[tokio::test]
+async fn l2_stores_refuse_values_half_precision_cannot_hold_and_keep_what_they_had() {
+    let Some(url) = common::schema_url("pgvector halfvec range").await else { return };
+    let p = PgVectorProvider::connect(&url, &common::config("l2")).await.unwrap();
+    p.create_index(&spec("range", 2)).await.unwrap();
+    p.insert("range", vec![chunk("ok", "ok", vec![65_504.0, -65_504.0])]).await.unwrap();
+    let e = p.insert("range", vec![chunk("new", "new", vec![1.0, 0.0]), chunk("big", "big", vec![70_000.0, 0.0])]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidRequest, "{e}");
+    assert!(e.to_string().contains("'big'") && e.to_string().contains("halfvec"), "{e}");
+    let r = p.query_vector("range", &[0.0, 0.0], 5, f32::NEG_INFINITY).await.unwrap();
+    assert_eq!(r.iter().map(|c| c.id()).collect::<Vec<_>>(), ["ok"], "nothing of the refused call is stored");
+}
+
+#[tokio::test]
+async fn a_store_indexed_at_full_precision_before_keeps_its_index() {
+    let Some(url) = common::schema_url("pgvector full-precision index").await else { return };
+    let mut config = common::config("l2");
+    config.hnsw_min_chunks = 50;
+    let p = PgVectorProvider::connect(&url, &config).await.unwrap();
+    p.create_index(&spec("old", 3)).await.unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let table: String = sqlx::query_scalar("SELECT 'lls_pgv_' || key FROM lls_pgvector_stores WHERE id = 'old'").fetch_one(&pool).await.unwrap();
+    // The index an earlier version of the provider built.
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE INDEX {table}_hnsw ON {table} USING hnsw (embedding vector_l2_ops)")))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let v = |i: usize| vec![i as f32, 1.0, (i % 7) as f32];
+    p.insert("old", (0..80).map(|i| chunk(&format!("c{i}"), "x", v(i))).collect()).await.unwrap();
+    assert_eq!(p.query_vector("old", &[70.0, 1.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c70");
+    // Past the threshold, no second index is built beside it.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let indexes = common::hnsw_indexes(&pool).await;
+    assert_eq!(indexes.len(), 1, "{indexes:?}");
+    assert!(indexes[0].contains("vector_l2_ops"), "{indexes:?}");
+    // Its values are not limited to half precision's range.
+    p.insert("old", vec![chunk("big", "big", vec![1e6, 0.0, 0.0])]).await.unwrap();
+    assert_eq!(p.query_vector("old", &[1e6, 0.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "big");
 }
