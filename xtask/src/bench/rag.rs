@@ -314,7 +314,8 @@ async fn run_provider(
     run.search_c4 = search_load(&api, &path, &w.bodies, options.requests, 4, options.time_cap).await?;
     run.rss_mib = procs::memory(server.pid())?.rss_mib;
     eprintln!("(b) search c=1 p50 {:.2} ms p99 {:.2} ms", run.search_c1.percentile_ms(0.5), run.search_c1.percentile_ms(0.99));
-    let log = server.log_tail(400);
+    // The whole log: the provider's lines come before every search's access line.
+    let log = server.log_tail(usize::MAX);
     log.lines().filter(|l| l.contains(provider.provider_type())).for_each(|l| eprintln!("    server: {l}"));
     run.index = rag_providers::index_description(provider, &log, options.probe_fraction);
 
