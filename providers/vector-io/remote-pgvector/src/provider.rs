@@ -66,6 +66,11 @@ fn table_gone(e: &sqlx::Error) -> bool {
     e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "42P01")
 }
 
+/// `22003`: a value out of its type's range (a stored vector `halfvec` cannot hold).
+fn out_of_range(e: &sqlx::Error) -> bool {
+    e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "22003")
+}
+
 /// A store as the registry has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct StoreInfo {
@@ -356,8 +361,20 @@ impl HnswBuild {
     /// SHARE lock, which searches pass (they read on) and writes to this store wait for. One
     /// builder per store across servers (a per-store advisory lock: another builder means this
     /// one has nothing to do); `IF NOT EXISTS` covers a build that finished meanwhile. Returns
-    /// whether this call built it.
-    async fn build(&self, pool: &PgPool) -> std::result::Result<bool, sqlx::Error> {
+    /// the kind of index this call built, if it built one. An L2 or inner-product store written
+    /// before values were checked against `halfvec`'s range may hold ones it cannot: its index
+    /// is then a full-precision one, rather than a build that fails after every insert.
+    async fn build(&self, pool: &PgPool) -> std::result::Result<Option<IndexKind>, sqlx::Error> {
+        match self.build_once(pool).await {
+            Err(e) if out_of_range(&e) && self.kind == IndexKind::Half && self.dimension <= HNSW_MAX_DIMENSION_FULL => {
+                let full = HnswBuild { kind: IndexKind::Full, ..self.clone() };
+                Ok(full.build_once(pool).await?.then_some(IndexKind::Full))
+            }
+            built => Ok(built?.then_some(self.kind)),
+        }
+    }
+
+    async fn build_once(&self, pool: &PgPool) -> std::result::Result<bool, sqlx::Error> {
         let mut tx = pool.begin().await?;
         // Keyed by the table's OID: unique in the database, where store keys repeat across
         // schemas (each registry counts from 1).
@@ -394,12 +411,13 @@ impl HnswBuild {
                 tasks.spawn("pgvector HNSW index build", async move {
                     let started = std::time::Instant::now();
                     match self.build(&pool).await {
-                        Ok(true) => tracing::info!(
+                        Ok(Some(kind)) => tracing::info!(
                             vector_store_id = %store,
                             elapsed_ms = started.elapsed().as_millis() as u64,
+                            half_precision = kind == IndexKind::Half,
                             "{PROVIDER_TYPE} built a vector store's HNSW index"
                         ),
-                        Ok(false) => {}
+                        Ok(None) => {}
                         Err(e) if table_gone(&e) => {}
                         Err(e) => tracing::warn!(vector_store_id = %store, "{PROVIDER_TYPE}: building the HNSW index failed (searches stay exact; the next insert tries again): {e}"),
                     }

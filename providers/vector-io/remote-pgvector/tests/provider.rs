@@ -308,3 +308,26 @@ async fn a_store_indexed_at_full_precision_before_keeps_its_index() {
     p.insert("old", vec![chunk("big", "big", vec![1e6, 0.0, 0.0])]).await.unwrap();
     assert_eq!(p.query_vector("old", &[1e6, 0.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "big");
 }
+
+#[tokio::test]
+async fn an_l2_store_holding_values_half_precision_cannot_gets_a_full_precision_index() {
+    let Some(url) = common::schema_url("pgvector halfvec fallback").await else { return };
+    let mut config = common::config("l2");
+    config.hnsw_min_chunks = 50;
+    let p = PgVectorProvider::connect(&url, &config).await.unwrap();
+    p.create_index(&spec("older", 3)).await.unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let table: String = sqlx::query_scalar("SELECT 'lls_pgv_' || key FROM lls_pgvector_stores WHERE id = 'older'").fetch_one(&pool).await.unwrap();
+    // A row written before the provider checked values against halfvec's range.
+    sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {table} (id, chunk, content, embedding) VALUES ('big', $1, 'big', '[1e6,0,0]')")))
+        .bind(serde_json::to_string(&Chunk::text("big", Map::new())).unwrap())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let v = |i: usize| vec![i as f32, 1.0, (i % 7) as f32];
+    p.insert("older", (0..60).map(|i| chunk(&format!("c{i}"), "x", v(i))).collect()).await.unwrap();
+    let indexes = common::wait_for_hnsw(&pool, 1).await;
+    assert!(indexes[0].contains("_hnsw ") && indexes[0].contains("vector_l2_ops"), "{indexes:?}");
+    assert_eq!(p.query_vector("older", &[1e6, 0.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "big");
+    assert_eq!(p.query_vector("older", &[30.0, 1.0, 2.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c30");
+}
