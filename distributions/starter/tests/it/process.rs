@@ -3,7 +3,6 @@
 //! settings that are refused, and plain (colourless) logs when stderr is not a terminal.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::io::{BufRead, BufReader};
 use std::net::{SocketAddr, TcpListener as StdListener};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -100,14 +99,7 @@ async fn spawn_on(port: u16, command: &str, server: &str, fd_limit: u32) -> Runn
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = Arc::new(Mutex::new(Vec::new()));
-    let lines = stderr.clone();
-    let pipe = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-            lines.lock().unwrap().push(line);
-        }
-    });
+    let stderr = collect_lines(child.stderr.take().unwrap());
     Running {
         child,
         addr: SocketAddr::from(([127, 0, 0, 1], port)),

@@ -9,7 +9,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener as StdListener;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -27,7 +26,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde_json::{Value, json};
 
-use crate::support::storage_yaml_with_inference_store;
+use crate::support::{collect_lines, storage_yaml_with_inference_store};
 
 const BIN: &str = env!("CARGO_BIN_EXE_llama-stack");
 
@@ -199,14 +198,7 @@ async fn start_server(backend: &MockOpenAi, otel: &[(&str, &str)], apis: &str, m
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = Arc::new(Mutex::new(Vec::new()));
-    let lines = stderr.clone();
-    let pipe = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-            lines.lock().unwrap().push(line);
-        }
-    });
+    let stderr = collect_lines(child.stderr.take().unwrap());
     let server = Server { child, stderr, base: format!("http://127.0.0.1:{port}"), _dir: dir };
     let started = Instant::now();
     while !server.log().contains("listening on http://") {

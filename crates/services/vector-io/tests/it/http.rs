@@ -149,33 +149,38 @@ async fn app() -> (App, tempfile::TempDir) {
     (app_on(dir.path(), &name).await, dir)
 }
 
-async fn call(app: &App, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+async fn call(app: &Router, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
     let raw = body.map(|b| b.to_string());
     call_raw(app, method, path, raw.as_deref()).await
 }
 
-async fn call_raw(app: &App, method: Method, path: &str, body: Option<&str>) -> (StatusCode, Value) {
+async fn call_raw(app: &Router, method: Method, path: &str, body: Option<&str>) -> (StatusCode, Value) {
     let req = Request::builder()
         .method(method)
         .uri(path)
         .header("content-type", "application/json")
         .body(body.map(|b| Body::from(b.to_owned())).unwrap_or_else(Body::empty))
         .unwrap();
-    let res = app.router.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let (status, text) = send(app, req).await;
     (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
-async fn ok(app: &App, method: Method, path: &str, body: Option<Value>) -> Value {
+/// One request through the app; the status and the body as text.
+pub(super) async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String) {
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+pub(super) async fn ok(app: &Router, method: Method, path: &str, body: Option<Value>) -> Value {
     let (status, v) = call(app, method.clone(), path, body).await;
     assert_eq!(status, StatusCode::OK, "{method} {path}: {v}");
     v
 }
 
 /// A 4xx with OpenAI's error object and the `detail` string.
-async fn client_error(app: &App, method: Method, path: &str, body: Option<Value>) -> String {
+async fn client_error(app: &Router, method: Method, path: &str, body: Option<Value>) -> String {
     let (status, v) = call(app, method.clone(), path, body).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}: {v}");
     let message = v["error"]["message"].as_str().unwrap().to_owned();
@@ -184,7 +189,9 @@ async fn client_error(app: &App, method: Method, path: &str, body: Option<Value>
     message
 }
 
-async fn wait_for_batch(app: &App, path: &str) -> Value {
+/// Reads `path` (a file batch, or a file in a store) until its status is no longer
+/// `in_progress`; panics after 5 s.
+pub(super) async fn wait_while_in_progress(app: &Router, path: &str) -> Value {
     for _ in 0..500 {
         let b = ok(app, Method::GET, path, None).await;
         if b["status"] != "in_progress" {
@@ -192,7 +199,7 @@ async fn wait_for_batch(app: &App, path: &str) -> Value {
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    panic!("batch at {path} did not finish");
+    panic!("{path} is still in_progress after 5 s");
 }
 
 const CHUNKS: &str = r#"[
@@ -205,29 +212,29 @@ const CHUNKS: &str = r#"[
 #[tokio::test]
 async fn store_routes_and_their_aliases() {
     let (app, _dir) = app().await;
-    let vs = ok(&app, Method::POST, "/v1/vector_stores", Some(json!({"name": "s1", "metadata": {"k": "v"}}))).await;
+    let vs = ok(&app.router, Method::POST, "/v1/vector_stores", Some(json!({"name": "s1", "metadata": {"k": "v"}}))).await;
     let id = vs["id"].as_str().unwrap().to_owned();
     assert_eq!(vs["object"], "vector_store");
     assert_eq!(vs["metadata"]["provider_id"], "memory");
     assert_eq!(vs["file_counts"], json!({"completed": 0, "cancelled": 0, "failed": 0, "in_progress": 0, "total": 0}));
-    let vs2 = ok(&app, Method::POST, "/v1/openai/v1/vector_stores", Some(json!({"name": "s2", "provider_id": "vec-only"}))).await;
+    let vs2 = ok(&app.router, Method::POST, "/v1/openai/v1/vector_stores", Some(json!({"name": "s2", "provider_id": "vec-only"}))).await;
     assert_eq!(vs2["metadata"]["provider_id"], "vec-only");
 
-    let list = ok(&app, Method::GET, "/v1/vector_stores?limit=1&order=asc", None).await;
+    let list = ok(&app.router, Method::GET, "/v1/vector_stores?limit=1&order=asc", None).await;
     assert_eq!((list["data"][0]["id"].as_str(), list["has_more"].as_bool()), (Some(id.as_str()), Some(true)));
-    let list = ok(&app, Method::GET, "/v1/openai/v1/vector_stores", None).await;
+    let list = ok(&app.router, Method::GET, "/v1/openai/v1/vector_stores", None).await;
     assert_eq!(list["data"].as_array().unwrap().len(), 2);
     assert_eq!(list["object"], "list");
 
-    assert_eq!(ok(&app, Method::GET, &format!("/v1/vector_stores/{id}"), None).await["name"], "s1");
-    let updated = ok(&app, Method::POST, &format!("/v1/vector_stores/{id}"), Some(json!({"name": "renamed"}))).await;
+    assert_eq!(ok(&app.router, Method::GET, &format!("/v1/vector_stores/{id}"), None).await["name"], "s1");
+    let updated = ok(&app.router, Method::POST, &format!("/v1/vector_stores/{id}"), Some(json!({"name": "renamed"}))).await;
     assert_eq!(updated["name"], "renamed");
-    let deleted = ok(&app, Method::DELETE, &format!("/v1/openai/v1/vector_stores/{id}"), None).await;
+    let deleted = ok(&app.router, Method::DELETE, &format!("/v1/openai/v1/vector_stores/{id}"), None).await;
     assert_eq!(deleted, json!({"id": id, "object": "vector_store.deleted", "deleted": true}));
-    let message = client_error(&app, Method::GET, &format!("/v1/vector_stores/{id}"), None).await;
+    let message = client_error(&app.router, Method::GET, &format!("/v1/vector_stores/{id}"), None).await;
     assert!(message.starts_with(&format!("Vector_store `{id}` not served by any of the providers: memory, vec-only")), "{message}");
 
-    let routes = ok(&app, Method::GET, "/v1/inspect/routes", None).await.to_string();
+    let routes = ok(&app.router, Method::GET, "/v1/inspect/routes", None).await.to_string();
     for path in ["/v1/vector_stores/{vector_store_id}/file_batches/{batch_id}/cancel", "/v1/openai/v1/vector_stores/{vector_store_id}/search", "/v1/vector-io/query"] {
         assert!(routes.contains(path), "{path} missing from /v1/inspect/routes");
     }
@@ -236,52 +243,52 @@ async fn store_routes_and_their_aliases() {
 #[tokio::test]
 async fn bad_input_is_a_4xx_with_openai_error_json() {
     let (app, _dir) = app().await;
-    let id = ok(&app, Method::POST, "/v1/vector_stores", Some(json!({}))).await["id"].as_str().unwrap().to_owned();
+    let id = ok(&app.router, Method::POST, "/v1/vector_stores", Some(json!({}))).await["id"].as_str().unwrap().to_owned();
     let search = format!("/v1/vector_stores/{id}/search");
-    let m = client_error(&app, Method::POST, &search, Some(json!({"query": "q", "search_mode": "fuzzy"}))).await;
+    let m = client_error(&app.router, Method::POST, &search, Some(json!({"query": "q", "search_mode": "fuzzy"}))).await;
     assert!(m.contains("search_mode must be one of"), "{m}");
-    client_error(&app, Method::POST, &search, Some(json!({"query": "q", "max_num_results": 51}))).await;
-    client_error(&app, Method::POST, &search, Some(json!({"query": "q", "filters": {"type": "near"}}))).await;
-    client_error(&app, Method::POST, &search, Some(json!({"max_num_results": 2}))).await;
-    let (status, _) = call_raw(&app, Method::POST, &search, Some("{not json")).await;
+    client_error(&app.router, Method::POST, &search, Some(json!({"query": "q", "max_num_results": 51}))).await;
+    client_error(&app.router, Method::POST, &search, Some(json!({"query": "q", "filters": {"type": "near"}}))).await;
+    client_error(&app.router, Method::POST, &search, Some(json!({"max_num_results": 2}))).await;
+    let (status, _) = call_raw(&app.router, Method::POST, &search, Some("{not json")).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    client_error(&app, Method::POST, "/v1/vector_stores", Some(json!({"provider_id": "nope"}))).await;
-    client_error(&app, Method::POST, "/v1/vector_stores", Some(json!({"embedding_dimension": "x"}))).await;
-    client_error(&app, Method::POST, "/v1/vector_stores", Some(json!({"chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 5000}}}))).await;
-    let (status, v) = call(&app, Method::POST, "/v1/vector_stores", Some(json!({"embedding_model": "fake/nope"}))).await;
+    client_error(&app.router, Method::POST, "/v1/vector_stores", Some(json!({"provider_id": "nope"}))).await;
+    client_error(&app.router, Method::POST, "/v1/vector_stores", Some(json!({"embedding_dimension": "x"}))).await;
+    client_error(&app.router, Method::POST, "/v1/vector_stores", Some(json!({"chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 5000}}}))).await;
+    let (status, v) = call(&app.router, Method::POST, "/v1/vector_stores", Some(json!({"embedding_model": "fake/nope"}))).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{v}");
-    client_error(&app, Method::GET, &format!("/v1/vector_stores/{id}/files?limit=0"), None).await;
-    client_error(&app, Method::GET, &format!("/v1/vector_stores/{id}/files?filter=done"), None).await;
-    client_error(&app, Method::GET, "/v1/vector_stores/vs_nope/files", None).await;
-    client_error(&app, Method::GET, &format!("/v1/vector_stores/{id}/files/file-nope"), None).await;
-    client_error(&app, Method::GET, &format!("/v1/vector_stores/{id}/file_batches/batch_nope"), None).await;
-    client_error(&app, Method::POST, "/v1/vector_stores/vs_nope/file_batches", Some(json!({"file_ids": ["f"]}))).await;
-    client_error(&app, Method::POST, "/v1/vector-io/insert", Some(json!({"vector_db_id": id, "chunks": [{"content": "x", "embedding": [1.0]}]}))).await;
-    client_error(&app, Method::POST, "/v1/vector-io/query", Some(json!({"vector_db_id": id, "query": "q", "params": {"mode": "nope"}}))).await;
-    client_error(&app, Method::POST, "/v1/vector-io/query", Some(json!({"vector_db_id": "vs_nope", "query": "q"}))).await;
+    client_error(&app.router, Method::GET, &format!("/v1/vector_stores/{id}/files?limit=0"), None).await;
+    client_error(&app.router, Method::GET, &format!("/v1/vector_stores/{id}/files?filter=done"), None).await;
+    client_error(&app.router, Method::GET, "/v1/vector_stores/vs_nope/files", None).await;
+    client_error(&app.router, Method::GET, &format!("/v1/vector_stores/{id}/files/file-nope"), None).await;
+    client_error(&app.router, Method::GET, &format!("/v1/vector_stores/{id}/file_batches/batch_nope"), None).await;
+    client_error(&app.router, Method::POST, "/v1/vector_stores/vs_nope/file_batches", Some(json!({"file_ids": ["f"]}))).await;
+    client_error(&app.router, Method::POST, "/v1/vector-io/insert", Some(json!({"vector_db_id": id, "chunks": [{"content": "x", "embedding": [1.0]}]}))).await;
+    client_error(&app.router, Method::POST, "/v1/vector-io/query", Some(json!({"vector_db_id": id, "query": "q", "params": {"mode": "nope"}}))).await;
+    client_error(&app.router, Method::POST, "/v1/vector-io/query", Some(json!({"vector_db_id": "vs_nope", "query": "q"}))).await;
 }
 
 #[tokio::test]
 async fn file_routes_ingest_search_and_detach() {
     let (app, _dir) = app().await;
     let file = app.files.add("notes.txt", b"The secret string is foobazbar.");
-    let vs = ok(&app, Method::POST, "/v1/vector_stores", Some(json!({"file_ids": [file, "file-missing"]}))).await;
+    let vs = ok(&app.router, Method::POST, "/v1/vector_stores", Some(json!({"file_ids": [file, "file-missing"]}))).await;
     let id = vs["id"].as_str().unwrap().to_owned();
     assert_eq!((vs["file_counts"]["completed"].as_u64(), vs["file_counts"]["failed"].as_u64()), (Some(1), Some(1)));
 
     let other = app.files.add("other.md", b"# Other\n\nSomething else entirely.");
-    let attached = ok(&app, Method::POST, &format!("/v1/vector_stores/{id}/files"), Some(json!({"file_id": other, "attributes": {"a": 1}, "chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 200, "chunk_overlap_tokens": 50}}}))).await;
+    let attached = ok(&app.router, Method::POST, &format!("/v1/vector_stores/{id}/files"), Some(json!({"file_id": other, "attributes": {"a": 1}, "chunking_strategy": {"type": "static", "static": {"max_chunk_size_tokens": 200, "chunk_overlap_tokens": 50}}}))).await;
     assert_eq!((attached["status"].as_str(), attached["last_error"].is_null()), (Some("completed"), true));
     assert_eq!(attached["chunking_strategy"]["static"]["max_chunk_size_tokens"], 200);
 
-    let failed = ok(&app, Method::GET, &format!("/v1/vector_stores/{id}/files?filter=failed"), None).await;
+    let failed = ok(&app.router, Method::GET, &format!("/v1/vector_stores/{id}/files?filter=failed"), None).await;
     assert_eq!(failed["data"][0]["id"], "file-missing");
     assert_eq!(failed["data"][0]["last_error"]["code"], "invalid_file");
-    let all = ok(&app, Method::GET, &format!("/v1/openai/v1/vector_stores/{id}/files?limit=2&order=desc"), None).await;
+    let all = ok(&app.router, Method::GET, &format!("/v1/openai/v1/vector_stores/{id}/files?limit=2&order=desc"), None).await;
     assert_eq!(all["data"].as_array().unwrap().len(), 2);
     assert_eq!(all["has_more"], true);
 
-    let page = ok(&app, Method::POST, &format!("/v1/vector_stores/{id}/search"), Some(json!({"query": "secret string", "max_num_results": 1}))).await;
+    let page = ok(&app.router, Method::POST, &format!("/v1/vector_stores/{id}/search"), Some(json!({"query": "secret string", "max_num_results": 1}))).await;
     assert_eq!(page["object"], "vector_store.search_results.page");
     assert_eq!(page["search_query"], "secret string");
     assert_eq!(page["data"][0]["file_id"], json!(file));
@@ -289,11 +296,11 @@ async fn file_routes_ingest_search_and_detach() {
     assert_eq!(page["data"][0]["content"][0]["type"], "text");
     assert!(page["next_page"].is_null());
 
-    let f = ok(&app, Method::GET, &format!("/v1/vector_stores/{id}/files/{other}"), None).await;
+    let f = ok(&app.router, Method::GET, &format!("/v1/vector_stores/{id}/files/{other}"), None).await;
     assert_eq!(f["attributes"]["a"], 1);
-    let f = ok(&app, Method::POST, &format!("/v1/vector_stores/{id}/files/{other}"), Some(json!({"attributes": {"a": 2}}))).await;
+    let f = ok(&app.router, Method::POST, &format!("/v1/vector_stores/{id}/files/{other}"), Some(json!({"attributes": {"a": 2}}))).await;
     assert_eq!(f["attributes"]["a"], 2);
-    let contents = ok(&app, Method::GET, &format!("/v1/vector_stores/{id}/files/{file}/content"), None).await;
+    let contents = ok(&app.router, Method::GET, &format!("/v1/vector_stores/{id}/files/{file}/content"), None).await;
     assert_eq!(contents["content"], json!([{"type": "text", "text": "The secret string is foobazbar."}]));
     assert_eq!(contents["filename"], "notes.txt");
     // OpenAI's page of file content beside 0.3.5's fields.
@@ -301,18 +308,18 @@ async fn file_routes_ingest_search_and_detach() {
     assert_eq!(contents["data"], contents["content"]);
     assert_eq!((contents["has_more"].as_bool(), contents["next_page"].is_null()), (Some(false), true));
 
-    let deleted = ok(&app, Method::DELETE, &format!("/v1/vector_stores/{id}/files/{file}"), None).await;
+    let deleted = ok(&app.router, Method::DELETE, &format!("/v1/vector_stores/{id}/files/{file}"), None).await;
     assert_eq!(deleted["object"], "vector_store.file.deleted");
-    let page = ok(&app, Method::POST, &format!("/v1/vector_stores/{id}/search"), Some(json!({"query": "foobazbar", "search_mode": "keyword"}))).await;
+    let page = ok(&app.router, Method::POST, &format!("/v1/vector_stores/{id}/search"), Some(json!({"query": "foobazbar", "search_mode": "keyword"}))).await;
     assert_eq!(page["data"], json!([]));
-    let vs = ok(&app, Method::GET, &format!("/v1/vector_stores/{id}"), None).await;
+    let vs = ok(&app.router, Method::GET, &format!("/v1/vector_stores/{id}"), None).await;
     assert_eq!(vs["file_counts"]["total"], 2);
 }
 
 #[tokio::test]
 async fn an_attach_whose_client_gave_up_still_completes() {
     let (app, _dir) = app().await;
-    let vs = ok(&app, Method::POST, "/v1/vector_stores", Some(json!({}))).await;
+    let vs = ok(&app.router, Method::POST, "/v1/vector_stores", Some(json!({}))).await;
     let id = vs["id"].as_str().unwrap().to_owned();
     let file = app.files.add("notes.txt", b"The secret string is foobazbar.");
     *app.files.delay.lock() = std::time::Duration::from_millis(300);
@@ -325,41 +332,41 @@ async fn an_attach_whose_client_gave_up_still_completes() {
     // The client disconnects midway: the request future is dropped.
     assert!(tokio::time::timeout(std::time::Duration::from_millis(50), app.router.clone().oneshot(request)).await.is_err());
     let path = format!("/v1/vector_stores/{id}/files/{file}");
-    assert_eq!(ok(&app, Method::GET, &path, None).await["status"], "in_progress");
+    assert_eq!(ok(&app.router, Method::GET, &path, None).await["status"], "in_progress");
     let mut status = Value::Null;
     for _ in 0..300 {
-        status = ok(&app, Method::GET, &path, None).await["status"].clone();
+        status = ok(&app.router, Method::GET, &path, None).await["status"].clone();
         if status != "in_progress" {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert_eq!(status, "completed");
-    let page = ok(&app, Method::POST, &format!("/v1/vector_stores/{id}/search"), Some(json!({"query": "secret string"}))).await;
+    let page = ok(&app.router, Method::POST, &format!("/v1/vector_stores/{id}/search"), Some(json!({"query": "secret string"}))).await;
     assert_eq!(page["data"][0]["file_id"], json!(file));
 }
 
 #[tokio::test]
 async fn file_batch_routes() {
     let (app, _dir) = app().await;
-    let id = ok(&app, Method::POST, "/v1/vector_stores", Some(json!({}))).await["id"].as_str().unwrap().to_owned();
+    let id = ok(&app.router, Method::POST, "/v1/vector_stores", Some(json!({}))).await["id"].as_str().unwrap().to_owned();
     let files: Vec<String> = (0..4).map(|i| app.files.add(&format!("b{i}.txt"), format!("batch file {i}").as_bytes())).collect();
-    let batch = ok(&app, Method::POST, &format!("/v1/vector_stores/{id}/file_batches"), Some(json!({"file_ids": files, "attributes": {"x": "y"}}))).await;
+    let batch = ok(&app.router, Method::POST, &format!("/v1/vector_stores/{id}/file_batches"), Some(json!({"file_ids": files, "attributes": {"x": "y"}}))).await;
     assert_eq!(batch["object"], "vector_store.file_batch");
     assert_eq!(batch["file_counts"]["total"], 4);
     let batch_id = batch["id"].as_str().unwrap().to_owned();
-    let done = wait_for_batch(&app, &format!("/v1/openai/v1/vector_stores/{id}/file_batches/{batch_id}")).await;
+    let done = wait_while_in_progress(&app.router, &format!("/v1/openai/v1/vector_stores/{id}/file_batches/{batch_id}")).await;
     assert_eq!((done["status"].as_str(), done["file_counts"]["completed"].as_u64()), (Some("completed"), Some(4)));
-    let listed = ok(&app, Method::GET, &format!("/v1/vector_stores/{id}/file_batches/{batch_id}/files?limit=3"), None).await;
+    let listed = ok(&app.router, Method::GET, &format!("/v1/vector_stores/{id}/file_batches/{batch_id}/files?limit=3"), None).await;
     assert_eq!((listed["data"].as_array().unwrap().len(), listed["has_more"].as_bool()), (3, Some(true)));
-    let m = client_error(&app, Method::POST, &format!("/v1/vector_stores/{id}/file_batches/{batch_id}/cancel"), None).await;
+    let m = client_error(&app.router, Method::POST, &format!("/v1/vector_stores/{id}/file_batches/{batch_id}/cancel"), None).await;
     assert!(m.contains("Cannot cancel batch"), "{m}");
 
     *app.files.delay.lock() = std::time::Duration::from_millis(300);
     let more: Vec<String> = (0..6).map(|i| app.files.add(&format!("c{i}.txt"), format!("cancel me {i}").as_bytes())).collect();
-    let batch = ok(&app, Method::POST, &format!("/v1/vector_stores/{id}/file_batches"), Some(json!({"file_ids": more}))).await;
+    let batch = ok(&app.router, Method::POST, &format!("/v1/vector_stores/{id}/file_batches"), Some(json!({"file_ids": more}))).await;
     let batch_id = batch["id"].as_str().unwrap();
-    let cancelled = ok(&app, Method::POST, &format!("/v1/vector_stores/{id}/file_batches/{batch_id}/cancel"), None).await;
+    let cancelled = ok(&app.router, Method::POST, &format!("/v1/vector_stores/{id}/file_batches/{batch_id}/cancel"), None).await;
     assert_eq!(cancelled["status"], "cancelled");
 }
 
@@ -367,17 +374,17 @@ async fn file_batch_routes() {
 async fn native_insert_and_query_routes() {
     let (app, _dir) = app().await;
     for provider in ["memory", "vec-only"] {
-        let id = ok(&app, Method::POST, "/v1/vector_stores", Some(json!({"provider_id": provider}))).await["id"].as_str().unwrap().to_owned();
+        let id = ok(&app.router, Method::POST, "/v1/vector_stores", Some(json!({"provider_id": provider}))).await["id"].as_str().unwrap().to_owned();
         let chunks: Value = serde_json::from_str(CHUNKS).unwrap();
-        let inserted = ok(&app, Method::POST, "/v1/vector-io/insert", Some(json!({"vector_db_id": id, "chunks": chunks}))).await;
+        let inserted = ok(&app.router, Method::POST, "/v1/vector-io/insert", Some(json!({"vector_db_id": id, "chunks": chunks}))).await;
         assert!(inserted.is_null());
-        let r = ok(&app, Method::POST, "/v1/vector-io/query", Some(json!({"vector_db_id": id, "query": "What inspired neural networks?"}))).await;
+        let r = ok(&app.router, Method::POST, "/v1/vector-io/query", Some(json!({"vector_db_id": id, "query": "What inspired neural networks?"}))).await;
         assert_eq!(r["chunks"][0]["metadata"]["document_id"], "doc2", "{provider}");
         assert_eq!(r["chunks"].as_array().unwrap().len(), r["scores"].as_array().unwrap().len());
         let params = json!({"mode": "hybrid", "max_chunks": 1, "ranker": {"strategy": "weighted", "params": {"weights": [0.3, 0.7]}}});
-        let r = ok(&app, Method::POST, "/v1/vector-io/query", Some(json!({"vector_db_id": id, "query": "python", "params": params}))).await;
+        let r = ok(&app.router, Method::POST, "/v1/vector-io/query", Some(json!({"vector_db_id": id, "query": "python", "params": params}))).await;
         assert_eq!(r["chunks"][0]["metadata"]["document_id"], "doc1", "{provider}");
-        let search = ok(&app, Method::POST, &format!("/v1/vector_stores/{id}/search"), Some(json!({"query": "python", "search_mode": "keyword", "filters": {"type": "eq", "key": "topic", "value": "programming"}}))).await;
+        let search = ok(&app.router, Method::POST, &format!("/v1/vector_stores/{id}/search"), Some(json!({"query": "python", "search_mode": "keyword", "filters": {"type": "eq", "key": "topic", "value": "programming"}}))).await;
         assert_eq!(search["data"][0]["attributes"]["document_id"], "doc1", "{provider}");
     }
 }
@@ -389,19 +396,19 @@ async fn a_restart_on_the_same_directory_keeps_stores_files_and_chunks() {
     let (id, file) = {
         let app = app_on(dir.path(), &name).await;
         let file = app.files.add("kept.txt", b"The secret string is foobazbar.");
-        let id = ok(&app, Method::POST, "/v1/vector_stores", Some(json!({"name": "kept", "file_ids": [file]}))).await["id"].as_str().unwrap().to_owned();
+        let id = ok(&app.router, Method::POST, "/v1/vector_stores", Some(json!({"name": "kept", "file_ids": [file]}))).await["id"].as_str().unwrap().to_owned();
         let chunks: Value = serde_json::from_str(CHUNKS).unwrap();
-        ok(&app, Method::POST, "/v1/vector-io/insert", Some(json!({"vector_db_id": id, "chunks": chunks}))).await;
+        ok(&app.router, Method::POST, "/v1/vector-io/insert", Some(json!({"vector_db_id": id, "chunks": chunks}))).await;
         (id, file)
     };
     let app = app_on(dir.path(), &name).await;
-    let vs = ok(&app, Method::GET, &format!("/v1/vector_stores/{id}"), None).await;
+    let vs = ok(&app.router, Method::GET, &format!("/v1/vector_stores/{id}"), None).await;
     assert_eq!((vs["name"].as_str(), vs["file_counts"]["completed"].as_u64()), (Some("kept"), Some(1)));
-    let f = ok(&app, Method::GET, &format!("/v1/vector_stores/{id}/files/{file}"), None).await;
+    let f = ok(&app.router, Method::GET, &format!("/v1/vector_stores/{id}/files/{file}"), None).await;
     assert_eq!(f["status"], "completed");
-    let page = ok(&app, Method::POST, &format!("/v1/vector_stores/{id}/search"), Some(json!({"query": "secret string", "max_num_results": 1}))).await;
+    let page = ok(&app.router, Method::POST, &format!("/v1/vector_stores/{id}/search"), Some(json!({"query": "secret string", "max_num_results": 1}))).await;
     assert!(page["data"][0]["content"][0]["text"].as_str().unwrap().contains("foobazbar"));
-    let r = ok(&app, Method::POST, "/v1/vector-io/query", Some(json!({"vector_db_id": id, "query": "python", "params": {"mode": "keyword"}}))).await;
+    let r = ok(&app.router, Method::POST, "/v1/vector-io/query", Some(json!({"vector_db_id": id, "query": "python", "params": {"mode": "keyword"}}))).await;
     assert_eq!(r["chunks"][0]["metadata"]["document_id"], "doc1");
-    ok(&app, Method::DELETE, &format!("/v1/vector_stores/{id}/files/{file}"), None).await;
+    ok(&app.router, Method::DELETE, &format!("/v1/vector_stores/{id}/files/{file}"), None).await;
 }

@@ -13,10 +13,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use http_body_util::BodyExt;
 use prom_text_format_parser::{Sample, Scrape, Type, ValueType};
 use serde_json::{Value, json};
 use tower::ServiceExt;
+
+use super::http::{ok, send, wait_while_in_progress};
 
 fn run_yaml(dir: &std::path::Path, name: &str) -> String {
     format!(
@@ -52,25 +53,6 @@ server:
 "#,
         dir = dir.display()
     )
-}
-
-async fn send(app: &Router, req: Request<Body>) -> (StatusCode, String) {
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8(bytes.to_vec()).unwrap())
-}
-
-async fn json_call(app: &Router, method: Method, path: &str, body: Option<Value>) -> Value {
-    let req = Request::builder()
-        .method(method.clone())
-        .uri(path)
-        .header("content-type", "application/json")
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .unwrap();
-    let (status, text) = send(app, req).await;
-    assert_eq!(status, StatusCode::OK, "{method} {path}: {text}");
-    serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
 async fn upload(app: &Router, filename: &str, content: &str) -> String {
@@ -141,40 +123,27 @@ async fn metrics_scrape_counts_requests_provider_calls_inference_and_ingestion()
         json!({"model": "fake/fake-llm", "messages": [{"role": "user", "content": "count my tokens"}],
                "stream": stream, "stream_options": if stream { json!({"include_usage": true}) } else { Value::Null }})
     };
-    let answer = json_call(&app, Method::POST, "/v1/chat/completions", Some(chat(false))).await;
+    let answer = ok(&app, Method::POST, "/v1/chat/completions", Some(chat(false))).await;
     assert!(answer["usage"]["completion_tokens"].as_i64().unwrap() > 0, "{answer}");
-    let streamed = json_call(&app, Method::POST, "/v1/chat/completions", Some(chat(true))).await;
+    let streamed = ok(&app, Method::POST, "/v1/chat/completions", Some(chat(true))).await;
     assert!(streamed.as_str().unwrap().contains("\"completion_tokens\""), "{streamed}");
-    json_call(&app, Method::POST, "/v1/embeddings", Some(json!({"model": "fake/fake-embed", "input": ["a", "b"]}))).await;
+    ok(&app, Method::POST, "/v1/embeddings", Some(json!({"model": "fake/fake-embed", "input": ["a", "b"]}))).await;
 
-    let store = json_call(&app, Method::POST, "/v1/vector_stores", Some(json!({"name": "metered"}))).await;
+    let store = ok(&app, Method::POST, "/v1/vector_stores", Some(json!({"name": "metered"}))).await;
     let store = store["id"].as_str().unwrap().to_owned();
     let file = upload(&app, "notes.txt", "Prometheus scrapes metrics over HTTP. Histograms have buckets.").await;
-    json_call(&app, Method::GET, &format!("/v1/files/{file}"), None).await;
+    ok(&app, Method::GET, &format!("/v1/files/{file}"), None).await;
     let attach = format!("/v1/vector_stores/{store}/files");
-    json_call(&app, Method::POST, &attach, Some(json!({"file_id": file}))).await;
-    let mut status = Value::Null;
-    for _ in 0..500 {
-        status = json_call(&app, Method::GET, &format!("{attach}/{file}"), None).await["status"].clone();
-        if status != "in_progress" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    ok(&app, Method::POST, &attach, Some(json!({"file_id": file}))).await;
+    let status = wait_while_in_progress(&app, &format!("{attach}/{file}")).await["status"].clone();
     assert_eq!(status, "completed");
     // A file with no text fails to ingest.
     let empty = upload(&app, "empty.txt", "").await;
-    json_call(&app, Method::POST, &attach, Some(json!({"file_id": empty}))).await;
-    for _ in 0..500 {
-        status = json_call(&app, Method::GET, &format!("{attach}/{empty}"), None).await["status"].clone();
-        if status != "in_progress" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    ok(&app, Method::POST, &attach, Some(json!({"file_id": empty}))).await;
+    let status = wait_while_in_progress(&app, &format!("{attach}/{empty}")).await["status"].clone();
     assert_eq!(status, "failed");
     let search = json!({"query": "what has buckets?"});
-    let hits = json_call(&app, Method::POST, &format!("/v1/vector_stores/{store}/search"), Some(search)).await;
+    let hits = ok(&app, Method::POST, &format!("/v1/vector_stores/{store}/search"), Some(search)).await;
     assert!(!hits["data"].as_array().unwrap().is_empty(), "{hits}");
     let (missing, _) = send(&app, Request::get(format!("/v1/no-such-route/{name}")).body(Body::empty()).unwrap()).await;
     assert_eq!(missing, StatusCode::NOT_FOUND);

@@ -22,6 +22,22 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tower::ServiceExt;
 
+// ---- a server process's log -----------------------------------------------------------------
+
+/// The lines `pipe` (a child's stderr) writes, collected on a thread of their own as they come,
+/// so the child never blocks on a full pipe and a test can read what it logged so far.
+pub fn collect_lines(pipe: impl std::io::Read + Send + 'static) -> Arc<std::sync::Mutex<Vec<String>>> {
+    use std::io::BufRead;
+    let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(line);
+        }
+    });
+    lines
+}
+
 // ---- a stack from a run.yaml ---------------------------------------------------------------
 
 /// The `storage:` section of a test run.yaml: SQLite `kv_default` and `sql_default` backends in
