@@ -563,9 +563,9 @@ impl VectorIo for PgVectorProvider {
         // The kind of index the store has, or will get.
         let kind = info.index.unwrap_or(self.index_kind);
         for c in &chunks {
-            let what = || format!("the embedding of chunk '{}'", c.chunk_id);
-            check_vector(vector_store_id, info, &c.embedding, &what())?;
-            check_indexable(kind, self.metric, info, &c.embedding, &what())?;
+            let what = format!("the embedding of chunk '{}'", c.chunk_id);
+            check_vector(vector_store_id, info, &c.embedding, &what)?;
+            check_indexable(kind, self.metric, info, &c.embedding, &what)?;
         }
         if chunks.is_empty() {
             return Ok(());
