@@ -652,20 +652,24 @@ impl VectorIo for PgVectorProvider {
         };
         let failed = |e: sqlx::Error| if table_gone(&e) { not_found(vector_store_id) } else { db_error(doing, e) };
         // HNSW returns at most ef_search rows: the connections' setting covers k up to it (one
-        // round trip); a larger k widens it for this query, or searches exactly beyond its cap.
-        let rows = if k <= self.ef_search || info.index.is_none() || (info.index == Some(IndexKind::Half) && k > EF_SEARCH_MAX) {
-            query().fetch_all(&self.pool).await.map_err(failed)?
-        } else {
-            let setting = if k <= EF_SEARCH_MAX {
-                format!("SET LOCAL hnsw.ef_search = {k}")
-            } else {
-                "SET LOCAL enable_indexscan = off".to_owned()
-            };
-            let mut tx = self.pool.begin().await.map_err(|e| db_error(doing, e))?;
-            sqlx::query(AssertSqlSafe(setting)).execute(&mut *tx).await.map_err(|e| db_error(doing, e))?;
-            let rows = query().fetch_all(&mut *tx).await.map_err(failed)?;
-            tx.commit().await.map_err(|e| db_error(doing, e))?;
-            rows
+        // round trip); a larger k widens it for this query, or searches exactly beyond its cap
+        // (the half-precision index is then not on the query's expression; the full one must
+        // be turned off).
+        let setting = match info.index {
+            Some(_) if k <= self.ef_search => None,
+            Some(_) if k <= EF_SEARCH_MAX => Some(format!("SET LOCAL hnsw.ef_search = {k}")),
+            Some(IndexKind::Full) => Some("SET LOCAL enable_indexscan = off".to_owned()),
+            Some(IndexKind::Half) | None => None,
+        };
+        let rows = match setting {
+            None => query().fetch_all(&self.pool).await.map_err(failed)?,
+            Some(setting) => {
+                let mut tx = self.pool.begin().await.map_err(|e| db_error(doing, e))?;
+                sqlx::query(AssertSqlSafe(setting)).execute(&mut *tx).await.map_err(|e| db_error(doing, e))?;
+                let rows = query().fetch_all(&mut *tx).await.map_err(failed)?;
+                tx.commit().await.map_err(|e| db_error(doing, e))?;
+                rows
+            }
         };
         let mut hits = decode(rows, |d| self.score(d), score_threshold)?;
         hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.id().cmp(b.id())));
