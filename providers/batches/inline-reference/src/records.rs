@@ -89,13 +89,18 @@ impl Records {
         Records { kv }
     }
 
-    /// The batch, with a pending cancel shown (see the module doc).
+    /// The batch, with a pending cancel shown (see the module doc). The cancel key is read
+    /// before the batch, as [`Records::all_batches`] does: the runner records the end before
+    /// it deletes the key, so a key found missing means the batch read after it is either not
+    /// cancelled yet or already ended. Read the other way round, a cancel the runner finished
+    /// between the two reads showed as the batch still `in_progress`.
     pub async fn batch(&self, id: &str) -> Result<Option<StoredBatch>> {
+        let cancel = self.kv.get(&format!("{CANCEL}{id}")).await?;
         let Some(mut batch) = self.raw_batch(id).await? else {
             return Ok(None);
         };
         if !batch.object.status.is_terminal()
-            && let Some(at) = self.kv.get(&format!("{CANCEL}{id}")).await?
+            && let Some(at) = cancel
         {
             show_cancel(&mut batch, at.parse().unwrap_or_else(|_| unix_now()));
         }
@@ -221,4 +226,68 @@ impl Records {
 fn show_cancel(batch: &mut StoredBatch, at: i64) {
     batch.object.status = BatchStatus::Cancelling;
     batch.object.cancelling_at.get_or_insert(at);
+}
+
+#[cfg(test)]
+mod tests {
+    use async_trait::async_trait;
+    use lls_api_common::store::KvStore;
+    use std::sync::Mutex;
+    use serde_json::json;
+
+    use super::*;
+
+    /// A kv store where the runner ends a cancelled batch (records it `cancelled`, then drops
+    /// the cancel key, as `run::end` does) just after the first read of the batch's record.
+    struct RunnerEndsAfterRead {
+        kv: Arc<dyn KvStore>,
+        ended: Mutex<Option<String>>,
+    }
+
+    #[async_trait]
+    impl KvStore for RunnerEndsAfterRead {
+        async fn get(&self, key: &str) -> Result<Option<String>> {
+            let value = self.kv.get(key).await?;
+            let end = key.starts_with(BATCH).then(|| self.ended.lock().unwrap().take()).flatten();
+            if let Some(cancelled) = end {
+                self.kv.set(key, &cancelled, None).await?;
+                self.kv.delete(&format!("{CANCEL}{}", &key[BATCH.len()..])).await?;
+            }
+            Ok(value)
+        }
+        async fn set(&self, key: &str, value: &str, expires_at: Option<i64>) -> Result<()> {
+            self.kv.set(key, value, expires_at).await
+        }
+        async fn delete(&self, key: &str) -> Result<()> {
+            self.kv.delete(key).await
+        }
+        async fn incr(&self, key: &str, by: i64, expires_at: Option<i64>) -> Result<i64> {
+            self.kv.incr(key, by, expires_at).await
+        }
+        async fn values_in_range(&self, start: &str, end: &str) -> Result<Vec<String>> {
+            self.kv.values_in_range(start, end).await
+        }
+        async fn keys_in_range(&self, start: &str, end: &str) -> Result<Vec<String>> {
+            self.kv.keys_in_range(start, end).await
+        }
+    }
+
+    fn stored(status: &str) -> String {
+        json!({"id": "b1", "object": "batch", "endpoint": "/v1/chat/completions", "input_file_id": "f1",
+               "completion_window": "24h", "status": status, "created_at": 1})
+        .to_string()
+    }
+
+    #[tokio::test]
+    async fn a_cancel_the_runner_finishes_during_a_read_never_shows_in_progress() {
+        let stores = lls_testkit::stores::memory_stores();
+        let kv = stores.kv(&crate::ReferenceBatchesConfig::new("kv_default", "batches").kvstore).await.unwrap();
+        kv.set(&format!("{BATCH}b1"), &stored("in_progress"), None).await.unwrap();
+        let records = Records::new(Arc::new(RunnerEndsAfterRead { kv, ended: Mutex::new(Some(stored("cancelled"))) }));
+        records.request_cancel("b1", 7).await.unwrap();
+        let seen = records.batch("b1").await.unwrap().unwrap().object;
+        assert_eq!((seen.status, seen.cancelling_at), (BatchStatus::Cancelling, Some(7)));
+        // Read again: the end the runner recorded.
+        assert_eq!(records.batch("b1").await.unwrap().unwrap().object.status, BatchStatus::Cancelled);
+    }
 }
