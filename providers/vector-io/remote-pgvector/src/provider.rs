@@ -20,7 +20,7 @@ use async_trait::async_trait;
 use lls_api_common::{BuildContext, Error, ErrorKind, HealthStatus, Result, Tasks};
 use lls_api_vector_io::{EmbeddedChunk, IndexSpec, ScoredChunk, SearchModes, VectorIo};
 use sqlx::postgres::{PgPool, PgRow};
-use sqlx::{AssertSqlSafe, Postgres, Row, Transaction};
+use sqlx::{AssertSqlSafe, Connection, Postgres, Row, Transaction};
 
 use crate::PROVIDER_TYPE;
 use crate::config::{DistanceMetric, PgVectorConfig};
@@ -363,18 +363,11 @@ impl HnswBuild {
     /// one has nothing to do); `IF NOT EXISTS` covers a build that finished meanwhile. Returns
     /// the kind of index this call built, if it built one. An L2 or inner-product store written
     /// before values were checked against `halfvec`'s range may hold ones it cannot: its index
-    /// is then a full-precision one, rather than a build that fails after every insert.
+    /// is then a full-precision one, rather than a build that fails after every insert. That
+    /// second build is in the same transaction, after a savepoint, so the lock is held
+    /// throughout (a dropped transaction's rollback, and the lock's release with it, waits
+    /// for its connection's next use, which another build could come before).
     async fn build(&self, pool: &PgPool) -> std::result::Result<Option<IndexKind>, sqlx::Error> {
-        match self.build_once(pool).await {
-            Err(e) if out_of_range(&e) && self.kind == IndexKind::Half && self.dimension <= HNSW_MAX_DIMENSION_FULL => {
-                let full = HnswBuild { kind: IndexKind::Full, ..self.clone() };
-                Ok(full.build_once(pool).await?.then_some(IndexKind::Full))
-            }
-            built => Ok(built?.then_some(self.kind)),
-        }
-    }
-
-    async fn build_once(&self, pool: &PgPool) -> std::result::Result<bool, sqlx::Error> {
         let mut tx = pool.begin().await?;
         // Keyed by the table's OID: unique in the database, where store keys repeat across
         // schemas (each registry counts from 1).
@@ -384,20 +377,39 @@ impl HnswBuild {
             .fetch_one(&mut *tx)
             .await?;
         if !mine {
-            return Ok(false);
+            tx.rollback().await?;
+            return Ok(None);
         }
         let rows: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {}", self.table))).fetch_one(&mut *tx).await?;
+        let rows = u64::try_from(rows).unwrap_or(0);
+        let mut savepoint = tx.begin().await?;
+        let kind = match self.create(&mut savepoint, rows).await {
+            Ok(()) => self.kind,
+            Err(e) if out_of_range(&e) && self.kind == IndexKind::Half && self.dimension <= HNSW_MAX_DIMENSION_FULL => {
+                savepoint.rollback().await?;
+                savepoint = tx.begin().await?;
+                HnswBuild { kind: IndexKind::Full, ..self.clone() }.create(&mut savepoint, rows).await?;
+                IndexKind::Full
+            }
+            Err(e) => return Err(e),
+        };
+        savepoint.commit().await?;
+        tx.commit().await?;
+        Ok(Some(kind))
+    }
+
+    /// `CREATE INDEX`, with the memory for a graph of `rows` in memory.
+    async fn create(&self, conn: &mut sqlx::PgConnection, rows: u64) -> std::result::Result<(), sqlx::Error> {
         // The graph in memory: each vector plus its neighbour lists, with room to spare.
         let per_value = match self.kind {
             IndexKind::Half => 2,
             IndexKind::Full => 4,
         };
         let per_row = per_value * self.dimension as u64 + 64 * u64::from(self.m) + 128;
-        let mib = (u64::try_from(rows).unwrap_or(0) * per_row / (1 << 20)).clamp(BUILD_MEMORY_MIN_MIB, BUILD_MEMORY_MAX_MIB);
-        sqlx::query(AssertSqlSafe(format!("SET LOCAL maintenance_work_mem = '{mib}MB'"))).execute(&mut *tx).await?;
-        sqlx::query(AssertSqlSafe(self.ddl())).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(true)
+        let mib = (rows.saturating_mul(per_row) / (1 << 20)).clamp(BUILD_MEMORY_MIN_MIB, BUILD_MEMORY_MAX_MIB);
+        sqlx::query(AssertSqlSafe(format!("SET LOCAL maintenance_work_mem = '{mib}MB'"))).execute(&mut *conn).await?;
+        sqlx::query(AssertSqlSafe(self.ddl())).execute(&mut *conn).await?;
+        Ok(())
     }
 
     /// After an insert: builds the index in the background when the store is due one, so the
