@@ -1,38 +1,19 @@
-//! The tokenizer that sizes chunks and counts tokens: OpenAI's `cl100k_base` BPE from
-//! `tiktoken-rs`, whose ranks are compiled into the crate (nothing is downloaded at run time).
+//! The tokenizer that sizes chunks and counts tokens: OpenAI's `cl100k_base` BPE, from
+//! `bpe-openai` (GitHub's linear-time BPE, its ranks prebuilt into the crate: nothing is
+//! downloaded at run time). Its tokens are tiktoken's; the tests check that against
+//! `tiktoken-rs`.
 //!
 //! Upstream 0.3.5 uses the Llama 3 tiktoken BPE, which we cannot ship. Llama 3's vocabulary is
 //! cl100k_base's 100k ranks plus 28k more, with a near-identical pre-tokenizer regex, so
 //! cl100k_base gives the closest token counts of the encodings we can embed.
 
-use std::sync::OnceLock;
-
-use tiktoken_rs::CoreBPE;
-
-/// Ordinary (non-special) ranks of cl100k_base are `0..CL100K_ORDINARY`.
-const CL100K_ORDINARY: u32 = 100_256;
-
-/// The BPE plus a rank → byte-length table, built once per process.
-struct Tokenizer {
-    bpe: &'static CoreBPE,
-    token_len: Vec<u32>,
-}
+use bpe_openai::Tokenizer;
 
 fn tokenizer() -> &'static Tokenizer {
-    static TOKENIZER: OnceLock<Tokenizer> = OnceLock::new();
-    TOKENIZER.get_or_init(|| {
-        let bpe = tiktoken_rs::cl100k_base_singleton();
-        let token_len = (0..CL100K_ORDINARY).map(|rank| byte_len(bpe, rank)).collect();
-        Tokenizer { bpe, token_len }
-    })
+    bpe_openai::cl100k_base()
 }
 
-fn byte_len(bpe: &CoreBPE, rank: u32) -> u32 {
-    bpe.decode_bytes(&[rank])
-        .map_or(0, |bytes| u32::try_from(bytes.len()).unwrap_or(u32::MAX))
-}
-
-/// Loads the tokenizer now (about 0.2 s of CPU, once per process) so that the first file
+/// Loads the tokenizer now (about 30 ms of CPU, once per process) so that the first file
 /// ingested does not pay for it. Optional: every other function loads it on first use.
 pub fn warm_up() {
     tokenizer();
@@ -41,7 +22,7 @@ pub fn warm_up() {
 /// Number of tokens in `text` (special-token text such as `<|endoftext|>` counts as ordinary
 /// text, as upstream encodes it).
 pub fn count_tokens(text: &str) -> usize {
-    tokenizer().bpe.encode_ordinary(text).len()
+    tokenizer().count(text)
 }
 
 /// Byte offset in `text` where each token starts, plus `text.len()` at the end: token `k`
@@ -49,30 +30,24 @@ pub fn count_tokens(text: &str) -> usize {
 /// the BPE split that character across tokens.
 pub(crate) fn token_offsets(text: &str) -> Vec<usize> {
     let tokenizer = tokenizer();
-    let tokens = tokenizer.bpe.encode_ordinary(text);
+    let tokens = tokenizer.encode(text);
     let mut offsets = Vec::with_capacity(tokens.len() + 1);
     let mut at = 0usize;
     offsets.push(at);
-    for rank in tokens {
-        let len = match tokenizer.token_len.get(rank as usize) {
-            Some(&len) => len,
-            None => byte_len(tokenizer.bpe, rank),
-        };
-        at += len as usize;
+    for token in tokens {
+        at += tokenizer.bpe.token_len(token);
         offsets.push(at);
     }
     offsets
 }
 
-/// Decodes token ids back to bytes (for tests comparing chunk text with BPE decoding).
+/// Decodes a window of `text`'s tokens back to bytes (for tests comparing chunk text with BPE
+/// decoding).
 #[cfg(test)]
 pub(crate) fn encode_decode_window(text: &str, from: usize, to: usize) -> Vec<u8> {
     let tokenizer = tokenizer();
-    let tokens = tokenizer.bpe.encode_ordinary(text);
-    tokenizer
-        .bpe
-        .decode_bytes(tokens.get(from..to).unwrap_or_default())
-        .unwrap_or_default()
+    let tokens = tokenizer.encode(text);
+    tokenizer.bpe.decode_tokens(tokens.get(from..to).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -95,6 +70,60 @@ mod tests {
             assert_eq!(offsets.last(), Some(&text.len()));
             assert_eq!(offsets.len(), count_tokens(text) + 1);
             assert!(offsets.windows(2).all(|w| w[0] < w[1]));
+        }
+    }
+
+    /// Text that exercises cl100k's pre-tokenizer: contractions in both cases, digit runs
+    /// (split by three), whitespace before and after words and at the end, non-Latin scripts,
+    /// emoji with modifiers, special-token text.
+    const TRICKY: [&str; 9] = [
+        "I'm sure they'LL say it's 1234567 o'clock; WE'VE said 'twas.",
+        "  leading\n\n\ttrailing   \n",
+        "héllo 🦀 wörld — 日本語のテキスト, ١٢٣ and 👍🏽👍🏽",
+        "a\u{a0}b\u{200b}c  d\r\n\r\ne",
+        "<|endoftext|> and <|fim_prefix|> are text here",
+        "fn main() { let x__y = vec![1, 2, 3]; println!(\"{x__y:?}\"); }",
+        "ǅungla Ⅷ ß SS ﬁne",
+        "   ",
+        "",
+    ];
+
+    #[test]
+    fn tokens_are_tiktokens() {
+        let reference = tiktoken_rs::cl100k_base_singleton();
+        let prose = "The quick brown fox's 12 jumps, over 3,456 lazy dogs.\n\n".repeat(200);
+        for text in TRICKY.iter().copied().chain([prose.as_str()]) {
+            let expected = reference.encode_ordinary(text);
+            assert_eq!(tokenizer().encode(text), expected, "{text:?}");
+            assert_eq!(count_tokens(text), expected.len(), "{text:?}");
+            let lengths: Vec<usize> = token_offsets(text).windows(2).map(|w| w[1] - w[0]).collect();
+            let expected_lengths: Vec<usize> =
+                expected.iter().map(|&t| reference.decode_bytes(&[t]).map_or(0, |b| b.len())).collect();
+            assert_eq!(lengths, expected_lengths, "{text:?}");
+        }
+    }
+
+    /// Random strings of the pieces the pre-tokenizer's rules turn on, seeded (the same every
+    /// run).
+    #[test]
+    fn random_mixes_tokenize_as_tiktoken_does() {
+        let reference = tiktoken_rs::cl100k_base_singleton();
+        let pieces = [
+            "a", "Z", "the", " ", "  ", "\n", "\n\n", "\t", "\r\n", "'s", "'T", "'re", "'LL", "'d", "'m", "'ve", "'", "0",
+            "12", "345", "6789", ".", ",", "!?", "-", "—", "é", "ß", "日本", "🦀", "👍🏽", "\u{a0}", "\u{200b}", "١٢", "_x_",
+            "Hello", "<|endoftext|>",
+        ];
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as usize
+        };
+        for _ in 0..5000 {
+            let len = next() % 24;
+            let text: String = (0..len).map(|_| pieces[next() % pieces.len()]).collect();
+            assert_eq!(tokenizer().encode(text.as_str()), reference.encode_ordinary(&text), "{text:?}");
         }
     }
 
