@@ -157,8 +157,9 @@ pub fn vector_io_yaml(provider: Provider, backend: &Backend, state: &Path, probe
     Ok(head + &config)
 }
 
-/// The index each provider searches, for the report; faiss names the IVF index it moved to in
-/// its log (`server_log`), with the number of lists.
+/// The index each provider searches, for the report. faiss names the IVF index it moved to in
+/// its log (`server_log`), with the number of lists; pgvector logs the HNSW index it built, and
+/// whether over `halfvec` (a pgvector before 0.7, or values beyond its range, give `vector`).
 pub fn index_description(provider: Provider, server_log: &str, probe_fraction: Option<f64>) -> String {
     match provider {
         Provider::Faiss => {
@@ -173,7 +174,16 @@ pub fn index_description(provider: Provider, server_log: &str, probe_fraction: O
         Provider::SqliteVec => "vec0, exact (L2 scan)".to_owned(),
         Provider::Pgvector => {
             let (m, ef_construction, ef_search, min_chunks) = PGVECTOR_HNSW;
-            format!("HNSW (m {m}, ef_construction {ef_construction}, ef_search {ef_search}; built at {min_chunks} chunks), cosine")
+            let built = server_log.lines().rev().find(|l| l.contains("built a vector store's HNSW index"));
+            let Some(line) = built else {
+                return format!("exact scan (no HNSW index was built; due at {min_chunks} chunks)");
+            };
+            let settings = format!("(m {m}, ef_construction {ef_construction}, ef_search {ef_search}; built at {min_chunks} chunks), cosine");
+            if line.split_whitespace().any(|w| w == "half_precision=true") {
+                format!("HNSW over `halfvec` {settings}, candidates re-ranked at full precision")
+            } else {
+                format!("HNSW over `vector` {settings}")
+            }
         }
         Provider::Milvus => "FLAT, exact (0.3.5's and the provider's default), COSINE".to_owned(),
     }
@@ -335,6 +345,28 @@ mod tests {
         assert_eq!(index_description(Provider::Faiss, log, None), "IVF, 566 lists, 1/16 probed");
         assert_eq!(index_description(Provider::Faiss, log, Some(0.02)), "IVF, 566 lists, 0.02 probed");
         assert_eq!(index_description(Provider::Faiss, "INFO lls: listening", None), "flat, exact");
+    }
+
+    #[test]
+    fn pgvector_names_its_index_from_the_log() {
+        let built = |half: bool| {
+            format!(
+                "INFO request: lls_vector_io_remote_pgvector::provider: remote::pgvector built a vector store's HNSW index \
+                 vector_store_id=vs_1 elapsed_ms=5100 half_precision={half}\n"
+            )
+        };
+        assert_eq!(
+            index_description(Provider::Pgvector, &built(true), None),
+            "HNSW over `halfvec` (m 16, ef_construction 64, ef_search 500; built at 10000 chunks), cosine, candidates re-ranked at full precision"
+        );
+        assert_eq!(
+            index_description(Provider::Pgvector, &built(false), None),
+            "HNSW over `vector` (m 16, ef_construction 64, ef_search 500; built at 10000 chunks), cosine"
+        );
+        assert_eq!(
+            index_description(Provider::Pgvector, "INFO lls: listening", None),
+            "exact scan (no HNSW index was built; due at 10000 chunks)"
+        );
     }
 
     #[test]
