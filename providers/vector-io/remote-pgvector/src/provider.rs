@@ -61,14 +61,19 @@ fn not_found(id: &str) -> Error {
     Error::not_found(format!("Vector store '{id}' not found"))
 }
 
+/// Whether PostgreSQL answered `e` with SQLSTATE `code`.
+fn is_sqlstate(e: &sqlx::Error, code: &str) -> bool {
+    e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == code)
+}
+
 /// `42P01`: the store's table is gone (another server deleted the store meanwhile).
 fn table_gone(e: &sqlx::Error) -> bool {
-    e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "42P01")
+    is_sqlstate(e, "42P01")
 }
 
 /// `22003`: a value out of its type's range (a stored vector `halfvec` cannot hold).
 fn out_of_range(e: &sqlx::Error) -> bool {
-    e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == "22003")
+    is_sqlstate(e, "22003")
 }
 
 /// A store as the registry has it.

@@ -152,13 +152,8 @@ async fn searches_walk_the_hnsw_index() {
 #[tokio::test]
 async fn the_hnsw_index_is_built_once_a_store_reaches_hnsw_min_chunks_and_searches_are_exact_before() {
     let Some(url) = common::schema_url("pgvector deferred index").await else { return };
-    let mut config = common::config("l2");
-    config.hnsw_min_chunks = 50;
-    let p = PgVectorProvider::connect(&url, &config).await.unwrap();
-    p.create_index(&spec("grows", 3)).await.unwrap();
-    let v = |i: usize| vec![i as f32, 1.0, (i % 7) as f32];
-    let chunks = |range: std::ops::Range<usize>| range.map(|i| chunk(&format!("c{i}"), "x", v(i))).collect::<Vec<_>>();
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let (p, pool, _) = l2_store_indexed_at_50(&url, "grows").await;
+    let chunks = |range: std::ops::Range<usize>| range.map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect::<Vec<_>>();
     p.insert("grows", chunks(0..40)).await.unwrap();
     // The same ids again: still 40 chunks, below the threshold.
     p.insert("grows", chunks(0..40)).await.unwrap();
@@ -209,7 +204,7 @@ async fn servers_crossing_the_threshold_together_build_one_index_and_lose_no_row
     // Let any other builder finish, then look again: still one.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     assert_eq!(common::hnsw_indexes(&pool).await, indexes);
-    let table: String = sqlx::query_scalar("SELECT 'lls_pgv_' || key FROM lls_pgvector_stores WHERE id = 'shared'").fetch_one(&pool).await.unwrap();
+    let table = common::store_table(&pool, "shared").await;
     let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(&pool).await.unwrap();
     assert_eq!(rows, 3 * 4 * 30);
     let valid: bool = sqlx::query_scalar("SELECT bool_and(indisvalid) FROM pg_index WHERE indexrelid = to_regclass($1)")
@@ -282,22 +277,33 @@ async fn l2_stores_refuse_values_half_precision_cannot_hold_and_keep_what_they_h
     assert_eq!(r.iter().map(|c| c.id()).collect::<Vec<_>>(), ["ok"], "nothing of the refused call is stored");
 }
 
+/// An L2 store `id` of 3 dimensions whose index is due at 50 chunks, with a pool of its own on
+/// the same schema and the store's table, for tests that write to the table directly.
+async fn l2_store_indexed_at_50(url: &str, id: &str) -> (PgVectorProvider, sqlx::PgPool, String) {
+    let mut config = common::config("l2");
+    config.hnsw_min_chunks = 50;
+    let p = PgVectorProvider::connect(url, &config).await.unwrap();
+    p.create_index(&spec(id, 3)).await.unwrap();
+    let pool = sqlx::PgPool::connect(url).await.unwrap();
+    let table = common::store_table(&pool, id).await;
+    (p, pool, table)
+}
+
+/// Distinct 3-d vectors, nearest to themselves under L2.
+fn spread_3d(i: usize) -> Vec<f32> {
+    vec![i as f32, 1.0, (i % 7) as f32]
+}
+
 #[tokio::test]
 async fn a_store_indexed_at_full_precision_before_keeps_its_index() {
     let Some(url) = common::schema_url("pgvector full-precision index").await else { return };
-    let mut config = common::config("l2");
-    config.hnsw_min_chunks = 50;
-    let p = PgVectorProvider::connect(&url, &config).await.unwrap();
-    p.create_index(&spec("old", 3)).await.unwrap();
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    let table: String = sqlx::query_scalar("SELECT 'lls_pgv_' || key FROM lls_pgvector_stores WHERE id = 'old'").fetch_one(&pool).await.unwrap();
+    let (p, pool, table) = l2_store_indexed_at_50(&url, "old").await;
     // The index an earlier version of the provider built.
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE INDEX {table}_hnsw ON {table} USING hnsw (embedding vector_l2_ops)")))
         .execute(&pool)
         .await
         .unwrap();
-    let v = |i: usize| vec![i as f32, 1.0, (i % 7) as f32];
-    p.insert("old", (0..80).map(|i| chunk(&format!("c{i}"), "x", v(i))).collect()).await.unwrap();
+    p.insert("old", (0..80).map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect()).await.unwrap();
     assert_eq!(p.query_vector("old", &[70.0, 1.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c70");
     // Past the threshold, no second index is built beside it.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -312,20 +318,14 @@ async fn a_store_indexed_at_full_precision_before_keeps_its_index() {
 #[tokio::test]
 async fn an_l2_store_holding_values_half_precision_cannot_gets_a_full_precision_index() {
     let Some(url) = common::schema_url("pgvector halfvec fallback").await else { return };
-    let mut config = common::config("l2");
-    config.hnsw_min_chunks = 50;
-    let p = PgVectorProvider::connect(&url, &config).await.unwrap();
-    p.create_index(&spec("older", 3)).await.unwrap();
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
-    let table: String = sqlx::query_scalar("SELECT 'lls_pgv_' || key FROM lls_pgvector_stores WHERE id = 'older'").fetch_one(&pool).await.unwrap();
+    let (p, pool, table) = l2_store_indexed_at_50(&url, "older").await;
     // A row written before the provider checked values against halfvec's range.
     sqlx::query(sqlx::AssertSqlSafe(format!("INSERT INTO {table} (id, chunk, content, embedding) VALUES ('big', $1, 'big', '[1e6,0,0]')")))
         .bind(serde_json::to_string(&Chunk::text("big", Map::new())).unwrap())
         .execute(&pool)
         .await
         .unwrap();
-    let v = |i: usize| vec![i as f32, 1.0, (i % 7) as f32];
-    p.insert("older", (0..60).map(|i| chunk(&format!("c{i}"), "x", v(i))).collect()).await.unwrap();
+    p.insert("older", (0..60).map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect()).await.unwrap();
     let indexes = common::wait_for_hnsw(&pool, 1).await;
     assert!(indexes[0].contains("_hnsw ") && indexes[0].contains("vector_l2_ops"), "{indexes:?}");
     assert_eq!(p.query_vector("older", &[1e6, 0.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "big");

@@ -29,6 +29,15 @@ pub async fn hnsw_indexes(pool: &sqlx::PgPool) -> Vec<String> {
         .expect("listing indexes")
 }
 
+/// The table of store `id`, as the provider's registry names it.
+pub async fn store_table(pool: &sqlx::PgPool, id: &str) -> String {
+    sqlx::query_scalar("SELECT 'lls_pgv_' || key FROM lls_pgvector_stores WHERE id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .expect("the store's table")
+}
+
 /// Waits (up to 60 s) until the schema holds `n` HNSW indexes: a deferred build runs in the
 /// background after the insert that made the store large enough.
 pub async fn wait_for_hnsw(pool: &sqlx::PgPool, n: usize) -> Vec<String> {
