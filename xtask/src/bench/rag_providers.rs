@@ -178,7 +178,8 @@ pub fn index_description(provider: Provider, server_log: &str, probe_fraction: O
             let Some(line) = built else {
                 return format!("exact scan (no HNSW index was built; due at {min_chunks} chunks)");
             };
-            let settings = format!("(m {m}, ef_construction {ef_construction}, ef_search {ef_search}; built at {min_chunks} chunks), cosine");
+            let rows = field(line, "rows").map_or_else(String::new, |n| format!("built in one pass over {n} chunks, "));
+            let settings = format!("(m {m}, ef_construction {ef_construction}, ef_search {ef_search}; {rows}first due at {min_chunks}), cosine");
             if line.split_whitespace().any(|w| w == "half_precision=true") {
                 format!("HNSW over `halfvec` {settings}, candidates re-ranked at full precision")
             } else {
@@ -187,6 +188,21 @@ pub fn index_description(provider: Provider, server_log: &str, probe_fraction: O
         }
         Provider::Milvus => "FLAT, exact (0.3.5's and the provider's default), COSINE".to_owned(),
     }
+}
+
+/// A `name=value` field of a log line.
+fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    line.split_whitespace().find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
+}
+
+/// The most rows pgvector has built `store`'s HNSW index over, per its log (`None`: none built).
+/// Bulk writes wait outside the index until a build in one pass takes them in.
+pub fn pgvector_indexed_rows(server_log: &str, store: &str) -> Option<u64> {
+    server_log
+        .lines()
+        .filter(|l| l.contains("built a vector store's HNSW index") && field(l, "vector_store_id") == Some(store))
+        .filter_map(|l| field(l, "rows")?.parse().ok())
+        .max()
 }
 
 /// Where the remote providers' servers come from.
@@ -352,16 +368,19 @@ mod tests {
         let built = |half: bool| {
             format!(
                 "INFO request: lls_vector_io_remote_pgvector::provider: remote::pgvector built a vector store's HNSW index \
-                 vector_store_id=vs_1 elapsed_ms=5100 half_precision={half}\n"
+                 vector_store_id=vs_1 rows=100000 generation=2 elapsed_ms=5100 half_precision={half}\n"
             )
         };
+        assert_eq!(pgvector_indexed_rows(&(built(true) + &built(false).replace("100000", "10000")), "vs_1"), Some(100_000));
+        assert_eq!(pgvector_indexed_rows(&built(true), "vs_2"), None);
         assert_eq!(
             index_description(Provider::Pgvector, &built(true), None),
-            "HNSW over `halfvec` (m 16, ef_construction 64, ef_search 500; built at 10000 chunks), cosine, candidates re-ranked at full precision"
+            "HNSW over `halfvec` (m 16, ef_construction 64, ef_search 500; built in one pass over 100000 chunks, first due at 10000), cosine, \
+             candidates re-ranked at full precision"
         );
         assert_eq!(
             index_description(Provider::Pgvector, &built(false), None),
-            "HNSW over `vector` (m 16, ef_construction 64, ef_search 500; built at 10000 chunks), cosine"
+            "HNSW over `vector` (m 16, ef_construction 64, ef_search 500; built in one pass over 100000 chunks, first due at 10000), cosine"
         );
         assert_eq!(
             index_description(Provider::Pgvector, "INFO lls: listening", None),

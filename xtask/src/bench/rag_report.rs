@@ -103,6 +103,9 @@ pub struct ProviderRun {
     pub ingest_real: Option<Ingestion>,
     /// Chunks inserted and the summed request time.
     pub insert: (usize, Duration),
+    /// From the last insert until the index covered every chunk, where the provider indexes
+    /// bulk writes later (pgvector).
+    pub index_ready: Option<Duration>,
     /// recall@10 and the queries it is over.
     pub recall: (f64, usize),
     pub search_c1: Latencies,
@@ -128,6 +131,7 @@ impl ProviderRun {
             ingest: None,
             ingest_real: None,
             insert: (0, Duration::ZERO),
+            index_ready: None,
             recall: (f64::NAN, 0),
             search_c1: Latencies::default(),
             search_c4: Latencies::default(),
@@ -336,6 +340,7 @@ impl RagReport {
                 let (n, spent) = r.insert;
                 format!("{:.0} chunks/s ({n} in {:.1} s)", r.insert_rate(), spent.as_secs_f64())
                     + &base.map_or(String::new(), |b| ratio(r.insert_rate(), b.insert_rate()))
+                    + &r.index_ready.map_or(String::new(), |t| format!("; HNSW index over all {n} ready {:.1} s after the last insert", t.as_secs_f64()))
             })
         );
         let label = format!("search at {} chunks × 384, c=1: p50 / p99", self.chunks);

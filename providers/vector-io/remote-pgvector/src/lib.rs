@@ -3,11 +3,13 @@
 #![doc = include_str!("../README.md")]
 
 mod config;
+mod index;
 mod provider;
 mod wire;
 
 pub use config::{DistanceMetric, PgVectorConfig};
-pub use provider::{HNSW_MAX_DIMENSION, MAX_DIMENSION, PgVectorProvider};
+pub use index::HNSW_MAX_DIMENSION;
+pub use provider::{MAX_DIMENSION, PgVectorProvider};
 
 pub const PROVIDER_TYPE: &str = "remote::pgvector";
 

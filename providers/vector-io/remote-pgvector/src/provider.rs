@@ -1,14 +1,15 @@
 //! [`PgVectorProvider`]: the [`VectorIo`] trait over PostgreSQL with pgvector.
 //!
 //! One table per vector store (`lls_pgv_{key}`: id, chunk JSON, searchable text, `vector(dim)`
-//! kept in the row, a generated `tsvector`), with a GIN index for full text and, once the store
-//! holds `hnsw_min_chunks` chunks, an HNSW index for the configured metric (built in one pass:
-//! pgvector builds an index from existing rows several times faster than it inserts them one by
-//! one). The index is over the vectors in half precision (`halfvec`, an expression index; for
+//! kept in the row, a generated `tsvector`, the row's index generation), with a GIN index for
+//! full text and, once the store holds `hnsw_min_chunks` chunks, an HNSW index for the
+//! configured metric, kept as [`crate::index`] says (built in one pass, bulk writes taken in
+//! by the next build rather than row by row). The index is over the vectors in half precision (`halfvec`, an expression index; for
 //! cosine of the vectors scaled to unit length first, which keeps every value in range): half
 //! the pages to walk, up to 4,000 dimensions, and the candidates it finds are ranked again by
 //! the full-precision vectors in the row, so scores are exact. A pgvector older than 0.7 (no
-//! `halfvec`) gets a full-precision index, as stores indexed before this scheme keep theirs. A registry table maps store ids to their key and dimension. Nothing is cached in the
+//! `halfvec`) gets a full-precision index, as stores indexed before this scheme keep theirs.
+//! A registry table maps store ids to their key and dimension. Nothing is cached in the
 //! process: every call reads the registry (and the catalog for the index), so servers sharing
 //! the database (replicas) see each other's stores at once. Schema changes take turns on one
 //! advisory lock (concurrent `CREATE TABLE IF NOT EXISTS` collide in PostgreSQL's catalog); an
@@ -20,10 +21,11 @@ use async_trait::async_trait;
 use lls_api_common::{BuildContext, Error, ErrorKind, HealthStatus, Result, Tasks};
 use lls_api_vector_io::{EmbeddedChunk, IndexSpec, ScoredChunk, SearchModes, VectorIo};
 use sqlx::postgres::{PgPool, PgRow};
-use sqlx::{AssertSqlSafe, Connection, Postgres, Row, Transaction};
+use sqlx::{AssertSqlSafe, Postgres, Row, Transaction};
 
 use crate::PROVIDER_TYPE;
 use crate::config::{DistanceMetric, PgVectorConfig};
+use crate::index::{Coverage, HNSW_MAX_DIMENSION, HNSW_MAX_DIMENSION_FULL, HnswParams, Index, IndexKeeper, IndexKind, StoreRef, indexed, operator};
 use crate::wire::Vector;
 
 /// The store registry.
@@ -32,23 +34,11 @@ const REGISTRY: &str = "lls_pgvector_stores";
 const SCHEMA_LOCK: i64 = 0x6c6c_7370_6776_6563;
 /// pgvector's `vector` type holds at most this many dimensions.
 pub const MAX_DIMENSION: usize = 16_000;
-/// pgvector's HNSW index takes `halfvec` values of at most this many dimensions; larger stores
-/// are searched exactly.
-pub const HNSW_MAX_DIMENSION: usize = 4_000;
-/// The same limit for a full-precision (`vector`) index, where `halfvec` is missing.
-const HNSW_MAX_DIMENSION_FULL: usize = 2_000;
 /// The largest magnitude `halfvec` holds; L2 and inner-product stores (whose index casts the
 /// vectors as they are) refuse values beyond it.
 pub const HALFVEC_MAX: f32 = 65_504.0;
 /// Rows per insert statement (four array parameters, whatever the count).
 const BATCH_ROWS: usize = 1000;
-/// The first key of a store's index-build advisory lock (the second is its table's OID);
-/// "llsp" in ASCII. The two-key space does not overlap [`SCHEMA_LOCK`]'s.
-const BUILD_LOCK: i32 = 0x6c6c_7370;
-/// `maintenance_work_mem` bounds for an index build: pgvector builds in memory while the graph
-/// fits, far faster than on disk.
-const BUILD_MEMORY_MIN_MIB: u64 = 64;
-const BUILD_MEMORY_MAX_MIB: u64 = 1024;
 /// `hnsw.ef_search` cannot exceed this; a larger `k` is searched exactly.
 const EF_SEARCH_MAX: usize = 1_000;
 
@@ -62,19 +52,15 @@ fn not_found(id: &str) -> Error {
 }
 
 /// Whether PostgreSQL answered `e` with SQLSTATE `code`.
-fn is_sqlstate(e: &sqlx::Error, code: &str) -> bool {
+pub(crate) fn is_sqlstate(e: &sqlx::Error, code: &str) -> bool {
     e.as_database_error().and_then(|d| d.code()).is_some_and(|c| c == code)
 }
 
 /// `42P01`: the store's table is gone (another server deleted the store meanwhile).
-fn table_gone(e: &sqlx::Error) -> bool {
+pub(crate) fn table_gone(e: &sqlx::Error) -> bool {
     is_sqlstate(e, "42P01")
 }
 
-/// `22003`: a value out of its type's range (a stored vector `halfvec` cannot hold).
-fn out_of_range(e: &sqlx::Error) -> bool {
-    is_sqlstate(e, "22003")
-}
 
 /// A store as the registry has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,52 +68,32 @@ struct StoreInfo {
     key: i64,
     dimension: usize,
     /// Its HNSW index, if it has one yet.
-    index: Option<IndexKind>,
+    index: Option<Index>,
+    /// The generation bulk writes take.
+    pending_gen: i32,
 }
 
 impl StoreInfo {
     fn table(&self) -> String {
         table_name(self.key)
     }
-}
 
-fn table_name(key: i64) -> String {
-    format!("lls_pgv_{key}")
-}
-
-/// What a store's HNSW index is over (each has a name of its own, so the catalog tells them
-/// apart).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum IndexKind {
-    /// The vectors in half precision (`{table}_hnsw_half`).
-    Half,
-    /// The `vector` column itself (`{table}_hnsw`): where pgvector lacks `halfvec`, and stores
-    /// indexed before the half-precision index.
-    Full,
-}
-
-impl IndexKind {
-    fn suffix(self) -> &'static str {
-        match self {
-            IndexKind::Half => "_hnsw_half",
-            IndexKind::Full => "_hnsw",
-        }
+    fn store_ref(&self, id: &str) -> StoreRef {
+        StoreRef { id: id.to_owned(), key: self.key, dimension: self.dimension }
     }
+}
+
+pub(crate) fn table_name(key: i64) -> String {
+    format!("lls_pgv_{key}")
 }
 
 /// The `remote::pgvector` vector_io provider.
 pub struct PgVectorProvider {
     pool: PgPool,
     metric: DistanceMetric,
-    /// The index new stores get: [`IndexKind::Half`] where the extension has `halfvec`.
-    index_kind: IndexKind,
-    hnsw_m: u32,
-    hnsw_ef_construction: u32,
     ef_search: usize,
-    /// Stores get their HNSW index at this many chunks (0: at creation).
-    hnsw_min_chunks: u64,
-    /// Supervises the background index builds (the stack's, so shutdown sees them).
-    tasks: Tasks,
+    /// Builds and folds the stores' indexes (its tasks are the stack's, so shutdown sees them).
+    keeper: IndexKeeper,
 }
 
 impl std::fmt::Debug for PgVectorProvider {
@@ -153,7 +119,7 @@ impl PgVectorProvider {
     /// Runs the background index builds under `tasks` (a provider from [`PgVectorProvider::connect`]
     /// has a supervisor of its own).
     pub fn with_tasks(mut self, tasks: Tasks) -> Self {
-        self.tasks = tasks;
+        self.keeper = self.keeper.with_tasks(tasks);
         self
     }
 
@@ -171,15 +137,18 @@ impl PgVectorProvider {
             }
             e
         })?;
-        let mut provider = PgVectorProvider {
-            pool,
+        let mut params = HnswParams {
+            kind: IndexKind::Half,
             metric: config.distance_metric,
-            index_kind: IndexKind::Half,
-            hnsw_m: config.hnsw_m,
-            hnsw_ef_construction: config.hnsw_ef_construction,
+            m: config.hnsw_m,
+            ef_construction: config.hnsw_ef_construction,
+            min_chunks: config.hnsw_min_chunks,
+        };
+        let provider = |params| PgVectorProvider {
+            pool: pool.clone(),
+            metric: config.distance_metric,
             ef_search: config.hnsw_ef_search as usize,
-            hnsw_min_chunks: config.hnsw_min_chunks,
-            tasks: Tasks::new(),
+            keeper: IndexKeeper::new(pool.clone(), params, REGISTRY, Tasks::new()),
         };
         let setup = [
             "CREATE EXTENSION IF NOT EXISTS vector".to_owned(),
@@ -187,8 +156,22 @@ impl PgVectorProvider {
                 "CREATE TABLE IF NOT EXISTS {REGISTRY} (id TEXT PRIMARY KEY, key BIGSERIAL UNIQUE, \
                  dimension INTEGER NOT NULL, embedding_model TEXT NOT NULL)"
             ),
+            format!("ALTER TABLE {REGISTRY} ADD COLUMN IF NOT EXISTS pending_gen INTEGER NOT NULL DEFAULT 1"),
+            // Stores made before index generations: their rows are generation 0, and a
+            // b-tree finds the pending ones (the ALTER only where the column is missing: it
+            // would wait on a running index build).
+            format!(
+                "DO $$ DECLARE t text; BEGIN \
+                 FOR t IN SELECT 'lls_pgv_' || key FROM {REGISTRY} \
+                   WHERE to_regclass('lls_pgv_' || key) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute \
+                   WHERE attrelid = to_regclass('lls_pgv_' || key) AND attname = 'gen' AND NOT attisdropped) LOOP \
+                   EXECUTE format('ALTER TABLE %I ADD COLUMN gen INTEGER NOT NULL DEFAULT 0', t); \
+                   EXECUTE format('CREATE INDEX %I ON %I (gen)', t || '_gen', t); \
+                 END LOOP; END $$"
+            ),
         ];
-        if let Err(e) = provider.change_schema("setting up", &setup, |tx| async { Ok(tx) }).await {
+        let check = provider(params);
+        if let Err(e) = check.change_schema("setting up", &setup, |tx| async { Ok(tx) }).await {
             return Err(Error::new(
                 ErrorKind::UpstreamUnavailable,
                 format!(
@@ -200,14 +183,14 @@ impl PgVectorProvider {
             .with_provider(PROVIDER_TYPE));
         }
         let half: bool = sqlx::query_scalar("SELECT to_regtype('halfvec') IS NOT NULL")
-            .fetch_one(&provider.pool)
+            .fetch_one(&pool)
             .await
             .map_err(|e| db_error("reading the pgvector version", e))?;
         if !half {
             tracing::warn!("{PROVIDER_TYPE}: this pgvector has no halfvec type (0.7 or later has): stores get full-precision HNSW indexes, of at most {HNSW_MAX_DIMENSION_FULL} dimensions");
-            provider.index_kind = IndexKind::Full;
+            params.kind = IndexKind::Full;
         }
-        Ok(provider)
+        Ok(provider(params))
     }
 
     /// Runs `stmts` then `more` in one transaction holding the schema lock.
@@ -232,10 +215,9 @@ impl PgVectorProvider {
     /// The store's registry entry and its index (from the catalog: another server may have
     /// built it), in one round trip.
     async fn store(&self, id: &str) -> Result<StoreInfo> {
-        let (half, full) = (IndexKind::Half.suffix(), IndexKind::Full.suffix());
         let row = sqlx::query(AssertSqlSafe(format!(
-            "SELECT key, dimension, to_regclass('lls_pgv_' || key || '{half}') IS NOT NULL, \
-             to_regclass('lls_pgv_' || key || '{full}') IS NOT NULL FROM {REGISTRY} WHERE id = $1"
+            "SELECT key, dimension, pending_gen, {} FROM {REGISTRY} WHERE id = $1",
+            crate::index::index_names_sql("('lls_pgv_' || key)")
         )))
         .bind(id)
         .fetch_optional(&self.pool)
@@ -245,28 +227,10 @@ impl PgVectorProvider {
         let failed = |e| db_error("reading the store registry", e);
         let key: i64 = row.try_get(0).map_err(failed)?;
         let dimension: i32 = row.try_get(1).map_err(failed)?;
-        let (half, full): (bool, bool) = (row.try_get(2).map_err(failed)?, row.try_get(3).map_err(failed)?);
-        let index = if half {
-            Some(IndexKind::Half)
-        } else if full {
-            Some(IndexKind::Full)
-        } else {
-            None
-        };
-        Ok(StoreInfo { key, dimension: usize::try_from(dimension).unwrap_or_default(), index })
-    }
-
-    /// The index plan for a store's table.
-    fn hnsw(&self, info: StoreInfo) -> HnswBuild {
-        HnswBuild {
-            table: info.table(),
-            dimension: info.dimension,
-            kind: self.index_kind,
-            metric: self.metric,
-            m: self.hnsw_m,
-            ef_construction: self.hnsw_ef_construction,
-            min_chunks: self.hnsw_min_chunks,
-        }
+        let pending_gen: i32 = row.try_get(2).map_err(failed)?;
+        let names: Vec<String> = row.try_get(3).map_err(failed)?;
+        let index = Index::current(&table_name(key), &names);
+        Ok(StoreInfo { key, dimension: usize::try_from(dimension).unwrap_or_default(), index, pending_gen })
     }
 
     /// Higher is better: `1 / distance` for cosine and L2 as 0.3.5 scores them (an exact match
@@ -276,172 +240,6 @@ impl PgVectorProvider {
             DistanceMetric::InnerProduct => (-distance) as f32,
             _ if distance > 0.0 => (1.0 / distance) as f32,
             _ => f32::MAX,
-        }
-    }
-}
-
-/// The distance operator of a metric (`vector` and `halfvec` alike).
-fn operator(metric: DistanceMetric) -> &'static str {
-    match metric {
-        DistanceMetric::Cosine => "<=>",
-        DistanceMetric::L2 => "<->",
-        DistanceMetric::InnerProduct => "<#>",
-    }
-}
-
-/// The expression an index of `kind` is over, for a store of `dim` dimensions: the column, or
-/// its half-precision copy (of unit length for cosine, whose ranking that leaves unchanged and
-/// whose values it keeps within `halfvec`'s range). `vector` is a column or a parameter.
-fn indexed(kind: IndexKind, metric: DistanceMetric, dim: usize, vector: &str) -> String {
-    match (kind, metric) {
-        (IndexKind::Full, _) => vector.to_owned(),
-        (IndexKind::Half, DistanceMetric::Cosine) => format!("(l2_normalize({vector})::halfvec({dim}))"),
-        (IndexKind::Half, _) => format!("({vector}::halfvec({dim}))"),
-    }
-}
-
-/// The HNSW operator class of an index of `kind`.
-fn operator_class(kind: IndexKind, metric: DistanceMetric) -> &'static str {
-    match (kind, metric) {
-        (IndexKind::Full, DistanceMetric::Cosine) => "vector_cosine_ops",
-        (IndexKind::Full, DistanceMetric::L2) => "vector_l2_ops",
-        (IndexKind::Full, DistanceMetric::InnerProduct) => "vector_ip_ops",
-        (IndexKind::Half, DistanceMetric::Cosine) => "halfvec_cosine_ops",
-        (IndexKind::Half, DistanceMetric::L2) => "halfvec_l2_ops",
-        (IndexKind::Half, DistanceMetric::InnerProduct) => "halfvec_ip_ops",
-    }
-}
-
-/// The most dimensions an index of `kind` takes.
-fn max_indexed_dimension(kind: IndexKind) -> usize {
-    match kind {
-        IndexKind::Half => HNSW_MAX_DIMENSION,
-        IndexKind::Full => HNSW_MAX_DIMENSION_FULL,
-    }
-}
-
-/// A store's HNSW index: its DDL, and its deferred build once the store is large enough.
-#[derive(Debug, Clone)]
-struct HnswBuild {
-    table: String,
-    dimension: usize,
-    kind: IndexKind,
-    metric: DistanceMetric,
-    m: u32,
-    ef_construction: u32,
-    min_chunks: u64,
-}
-
-impl HnswBuild {
-    fn ddl(&self) -> String {
-        let HnswBuild { table, kind, metric, m, ef_construction, dimension, .. } = self;
-        let (name, expr, ops) = (kind.suffix(), indexed(*kind, *metric, *dimension, "embedding"), operator_class(*kind, *metric));
-        format!(
-            "CREATE INDEX IF NOT EXISTS {table}{name} ON {table} USING hnsw ({expr} {ops}) \
-             WITH (m = {m}, ef_construction = {ef_construction})"
-        )
-    }
-
-    /// Whether the store is due an index: none yet (of either kind), and at least `min_chunks`
-    /// rows (counted up to that many, so a large table costs no more than a small one). One
-    /// round trip.
-    async fn due(&self, pool: &PgPool) -> std::result::Result<bool, sqlx::Error> {
-        if self.dimension > max_indexed_dimension(self.kind) {
-            return Ok(false);
-        }
-        let table = &self.table;
-        let rows: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT CASE WHEN to_regclass($1) IS NULL AND to_regclass($2) IS NULL \
-             THEN (SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT $3) s) END"
-        )))
-        .bind(format!("{table}{}", IndexKind::Half.suffix()))
-        .bind(format!("{table}{}", IndexKind::Full.suffix()))
-        .bind(i64::try_from(self.min_chunks).unwrap_or(i64::MAX))
-        .fetch_one(pool)
-        .await?;
-        Ok(rows.is_some_and(|n| u64::try_from(n).unwrap_or(0) >= self.min_chunks))
-    }
-
-    /// Builds the index from the rows there are, in one transaction: `CREATE INDEX` holds a
-    /// SHARE lock, which searches pass (they read on) and writes to this store wait for. One
-    /// builder per store across servers (a per-store advisory lock: another builder means this
-    /// one has nothing to do); `IF NOT EXISTS` covers a build that finished meanwhile. Returns
-    /// the kind of index this call built, if it built one. An L2 or inner-product store written
-    /// before values were checked against `halfvec`'s range may hold ones it cannot: its index
-    /// is then a full-precision one, rather than a build that fails after every insert. That
-    /// second build is in the same transaction, after a savepoint, so the lock is held
-    /// throughout (a dropped transaction's rollback, and the lock's release with it, waits
-    /// for its connection's next use, which another build could come before).
-    async fn build(&self, pool: &PgPool) -> std::result::Result<Option<IndexKind>, sqlx::Error> {
-        let mut tx = pool.begin().await?;
-        // Keyed by the table's OID: unique in the database, where store keys repeat across
-        // schemas (each registry counts from 1).
-        let mine: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, to_regclass($2)::oid::int4)")
-            .bind(BUILD_LOCK)
-            .bind(&self.table)
-            .fetch_one(&mut *tx)
-            .await?;
-        if !mine {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        let rows: i64 = sqlx::query_scalar(AssertSqlSafe(format!("SELECT count(*) FROM {}", self.table))).fetch_one(&mut *tx).await?;
-        let rows = u64::try_from(rows).unwrap_or(0);
-        let mut savepoint = tx.begin().await?;
-        let kind = match self.create(&mut savepoint, rows).await {
-            Ok(()) => self.kind,
-            Err(e) if out_of_range(&e) && self.kind == IndexKind::Half && self.dimension <= HNSW_MAX_DIMENSION_FULL => {
-                savepoint.rollback().await?;
-                savepoint = tx.begin().await?;
-                HnswBuild { kind: IndexKind::Full, ..self.clone() }.create(&mut savepoint, rows).await?;
-                IndexKind::Full
-            }
-            Err(e) => return Err(e),
-        };
-        savepoint.commit().await?;
-        tx.commit().await?;
-        Ok(Some(kind))
-    }
-
-    /// `CREATE INDEX`, with the memory for a graph of `rows` in memory.
-    async fn create(&self, conn: &mut sqlx::PgConnection, rows: u64) -> std::result::Result<(), sqlx::Error> {
-        // The graph in memory: each vector plus its neighbour lists, with room to spare.
-        let per_value = match self.kind {
-            IndexKind::Half => 2,
-            IndexKind::Full => 4,
-        };
-        let per_row = per_value * self.dimension as u64 + 64 * u64::from(self.m) + 128;
-        let mib = (rows.saturating_mul(per_row) / (1 << 20)).clamp(BUILD_MEMORY_MIN_MIB, BUILD_MEMORY_MAX_MIB);
-        sqlx::query(AssertSqlSafe(format!("SET LOCAL maintenance_work_mem = '{mib}MB'"))).execute(&mut *conn).await?;
-        sqlx::query(AssertSqlSafe(self.ddl())).execute(&mut *conn).await?;
-        Ok(())
-    }
-
-    /// After an insert: builds the index in the background when the store is due one, so the
-    /// insert answers at once and searches stay exact until the index is there. A failure is
-    /// logged; the next insert tries again.
-    async fn spawn_if_due(self, pool: &PgPool, store: &str, tasks: &Tasks) {
-        match self.due(pool).await {
-            Ok(false) => {}
-            Ok(true) => {
-                let (pool, store) = (pool.clone(), store.to_owned());
-                tasks.spawn("pgvector HNSW index build", async move {
-                    let started = std::time::Instant::now();
-                    match self.build(&pool).await {
-                        Ok(Some(kind)) => tracing::info!(
-                            vector_store_id = %store,
-                            elapsed_ms = started.elapsed().as_millis() as u64,
-                            half_precision = kind == IndexKind::Half,
-                            "{PROVIDER_TYPE} built a vector store's HNSW index"
-                        ),
-                        Ok(None) => {}
-                        Err(e) if table_gone(&e) => {}
-                        Err(e) => tracing::warn!(vector_store_id = %store, "{PROVIDER_TYPE}: building the HNSW index failed (searches stay exact; the next insert tries again): {e}"),
-                    }
-                });
-            }
-            Err(e) if table_gone(&e) => {}
-            Err(e) => tracing::warn!(vector_store_id = %store, "{PROVIDER_TYPE}: checking whether the store needs its HNSW index failed: {e}"),
         }
     }
 }
@@ -505,8 +303,9 @@ impl VectorIo for PgVectorProvider {
             return Err(Error::invalid(format!("embedding_dimension {dim} is out of range: pgvector takes 1 to {MAX_DIMENSION}")));
         }
         let model = spec.embedding_model.clone();
-        let index_now = self.hnsw_min_chunks == 0 && dim <= max_indexed_dimension(self.index_kind);
-        let plan = |key| self.hnsw(StoreInfo { key, dimension: dim, index: None });
+        let params = self.keeper.params();
+        // `hnsw_min_chunks: 0`: an index over every row from the start, taking writes as they come.
+        let index_now = params.min_chunks == 0 && dim <= crate::index::max_indexed_dimension(params.kind);
         self.change_schema("creating a vector store", &[], |mut tx| async move {
             let doing = "creating a vector store";
             let existing = sqlx::query(AssertSqlSafe(format!("SELECT dimension FROM {REGISTRY} WHERE id = $1")))
@@ -535,16 +334,18 @@ impl VectorIo for PgVectorProvider {
                 format!(
                     "CREATE TABLE {table} (id TEXT PRIMARY KEY, chunk TEXT NOT NULL, content TEXT NOT NULL, \
                      embedding vector({dim}) NOT NULL, \
-                     tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED)"
+                     tsv tsvector GENERATED ALWAYS AS (to_tsvector('english', content)) STORED, \
+                     gen INTEGER NOT NULL DEFAULT 0)"
                 ),
                 // pgvector's type is stored out of line (EXTERNAL) in a row over 2 kB, as a
                 // 384-d vector beside its chunk is: every exact scan would then read it back
                 // from the TOAST table. MAIN keeps it in the row while it fits.
                 format!("ALTER TABLE {table} ALTER COLUMN embedding SET STORAGE MAIN"),
                 format!("CREATE INDEX {table}_tsv ON {table} USING gin (tsv)"),
+                format!("CREATE INDEX {table}_gen ON {table} (gen)"),
             ];
             if index_now {
-                ddl.push(plan(key).ddl());
+                ddl.push(params.ddl(&table, dim, Index { kind: params.kind, coverage: Coverage::All }));
             }
             for stmt in ddl {
                 sqlx::query(AssertSqlSafe(stmt)).execute(&mut *tx).await.map_err(|e| db_error(doing, e))?;
@@ -578,7 +379,7 @@ impl VectorIo for PgVectorProvider {
     async fn insert(&self, vector_store_id: &str, chunks: Vec<EmbeddedChunk>) -> Result<()> {
         let info = self.store(vector_store_id).await?;
         // The kind of index the store has, or will get.
-        let kind = info.index.unwrap_or(self.index_kind);
+        let kind = info.index.map_or(self.keeper.params().kind, |i| i.kind);
         for c in &chunks {
             let what = format!("the embedding of chunk '{}'", c.chunk_id);
             check_vector(vector_store_id, info, &c.embedding, &what)?;
@@ -592,12 +393,21 @@ impl VectorIo for PgVectorProvider {
             .map_err(|e| Error::internal(format!("preparing chunks failed: {e}")))??;
         let doing = "inserting chunks";
         let table = info.table();
+        // A small write to an indexed store goes into the index now; others are pending until
+        // the next build or fold takes them in (a rewritten row too: it is a new row version).
+        let generation = Index::generation_for(info.index, rows.len(), info.pending_gen);
+        let pending = match info.index {
+            Some(Index { coverage: Coverage::UpTo(g), .. }) => generation > g,
+            Some(Index { coverage: Coverage::All, .. }) => false,
+            None => true,
+        };
         // One statement per batch whatever its size (the same prepared statement every time):
         // the columns as arrays, the embeddings in binary.
         let sql = format!(
-            "INSERT INTO {table} (id, chunk, content, embedding) \
-             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::vector[]) \
-             ON CONFLICT (id) DO UPDATE SET chunk = EXCLUDED.chunk, content = EXCLUDED.content, embedding = EXCLUDED.embedding"
+            "INSERT INTO {table} (id, chunk, content, embedding, gen) \
+             SELECT u.*, $5::int4 FROM unnest($1::text[], $2::text[], $3::text[], $4::vector[]) u \
+             ON CONFLICT (id) DO UPDATE SET chunk = EXCLUDED.chunk, content = EXCLUDED.content, embedding = EXCLUDED.embedding, \
+             gen = EXCLUDED.gen"
         );
         let mut tx = self.pool.begin().await.map_err(|e| db_error(doing, e))?;
         for batch in rows.chunks(BATCH_ROWS) {
@@ -606,13 +416,14 @@ impl VectorIo for PgVectorProvider {
                 .bind(batch.iter().map(|r| r.json.as_str()).collect::<Vec<_>>())
                 .bind(batch.iter().map(|r| r.text.as_str()).collect::<Vec<_>>())
                 .bind(batch.iter().map(|r| Vector(&r.vector)).collect::<Vec<_>>())
+                .bind(generation)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| if table_gone(&e) { not_found(vector_store_id) } else { db_error(doing, e) })?;
         }
         tx.commit().await.map_err(|e| db_error(doing, e))?;
-        if self.hnsw_min_chunks > 0 {
-            self.hnsw(info).spawn_if_due(&self.pool, vector_store_id, &self.tasks).await;
+        if pending {
+            self.keeper.wrote_pending(info.store_ref(vector_store_id), info.index, rows.len() as u64).await;
         }
         Ok(())
     }
@@ -644,23 +455,31 @@ impl VectorIo for PgVectorProvider {
         // below. With the half-precision index, its k nearest are ranked again by the vectors
         // themselves (the outer query), so the scores are exact; a k the index cannot serve
         // (beyond EF_SEARCH_MAX) is an exact scan of the column, which that index is not on.
+        // A generation index covers the rows up to its generation: the pending ones are scanned
+        // exactly beside its walk (a b-tree on `gen` finds them), and the two lists merged.
         let exact = format!(
             "SELECT id, chunk, (embedding {op} $1::vector)::float8 AS distance FROM {table} \
              ORDER BY embedding {op} $1::vector LIMIT $2"
         );
+        let walk = |index: Index, filter: &str| {
+            let (column, param) = (
+                indexed(index.kind, self.metric, info.dimension, "embedding"),
+                indexed(index.kind, self.metric, info.dimension, "$1::vector"),
+            );
+            format!(
+                "SELECT id, chunk, (embedding {op} $1::vector)::float8 AS distance FROM \
+                 (SELECT id, chunk, embedding FROM {table} {filter} ORDER BY {column} {op} {param} LIMIT $2) candidates"
+            )
+        };
         let query = match info.index {
-            Some(IndexKind::Half) if k <= EF_SEARCH_MAX => {
-                let (column, param) = (
-                    indexed(IndexKind::Half, self.metric, info.dimension, "embedding"),
-                    indexed(IndexKind::Half, self.metric, info.dimension, "$1::vector"),
-                );
-                format!(
-                    "SELECT id, chunk, (embedding {op} $1::vector)::float8 AS distance FROM \
-                     (SELECT id, chunk, embedding FROM {table} ORDER BY {column} {op} {param} LIMIT $2) candidates \
-                     ORDER BY distance LIMIT $2"
-                )
-            }
-            _ => exact,
+            Some(_) if k > EF_SEARCH_MAX => exact,
+            Some(index @ Index { kind: IndexKind::Half, coverage: Coverage::All }) => format!("{} ORDER BY distance LIMIT $2", walk(index, "")),
+            Some(index @ Index { coverage: Coverage::UpTo(g), .. }) => format!(
+                "SELECT id, chunk, distance FROM ({} UNION ALL (SELECT id, chunk, (embedding {op} $1::vector)::float8 AS distance \
+                 FROM {table} WHERE gen > {g} ORDER BY embedding {op} $1::vector LIMIT $2)) found ORDER BY distance LIMIT $2",
+                walk(index, &format!("WHERE gen <= {g}"))
+            ),
+            Some(Index { kind: IndexKind::Full, coverage: Coverage::All }) | None => exact,
         };
         let query = || {
             sqlx::query(AssertSqlSafe(query.clone()))
@@ -675,8 +494,8 @@ impl VectorIo for PgVectorProvider {
         let setting = match info.index {
             Some(_) if k <= self.ef_search => None,
             Some(_) if k <= EF_SEARCH_MAX => Some(format!("SET LOCAL hnsw.ef_search = {k}")),
-            Some(IndexKind::Full) => Some("SET LOCAL enable_indexscan = off".to_owned()),
-            Some(IndexKind::Half) | None => None,
+            Some(Index { kind: IndexKind::Full, coverage: Coverage::All }) => Some("SET LOCAL enable_indexscan = off".to_owned()),
+            Some(_) | None => None,
         };
         let rows = match setting {
             None => query().fetch_all(&self.pool).await.map_err(failed)?,

@@ -136,7 +136,7 @@ async fn searches_walk_the_hnsw_index() {
     for _ in 0..150 {
         sqlx::query("SELECT pg_stat_clear_snapshot()").execute(&pool).await.unwrap();
         scans = sqlx::query_scalar::<_, i64>(
-            "SELECT coalesce(sum(idx_scan), 0)::int8 FROM pg_stat_user_indexes WHERE schemaname = current_schema() AND indexrelname LIKE '%_hnsw_half'",
+            "SELECT coalesce(sum(idx_scan), 0)::int8 FROM pg_stat_user_indexes WHERE schemaname = current_schema() AND indexrelname LIKE '%\\_hnsw\\_half\\_g%'",
         )
         .fetch_one(&pool)
         .await
@@ -168,7 +168,7 @@ async fn the_hnsw_index_is_built_once_a_store_reaches_hnsw_min_chunks_and_search
             && indexes[0].contains("m='16'") && indexes[0].contains("ef_construction='64'"),
         "{indexes:?}"
     );
-    // Later inserts go into the index; searches find old and new rows.
+    // Later small inserts go into the index; searches find old and new rows.
     p.insert("grows", chunks(60..80)).await.unwrap();
     assert_eq!(p.query_vector("grows", &[70.0, 1.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c70");
     assert_eq!(p.query_vector("grows", &[5.0, 1.0, 5.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c5");
@@ -207,12 +207,14 @@ async fn servers_crossing_the_threshold_together_build_one_index_and_lose_no_row
     let table = common::store_table(&pool, "shared").await;
     let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}"))).fetch_one(&pool).await.unwrap();
     assert_eq!(rows, 3 * 4 * 30);
-    let valid: bool = sqlx::query_scalar("SELECT bool_and(indisvalid) FROM pg_index WHERE indexrelid = to_regclass($1)")
-        .bind(format!("{table}_hnsw_half"))
+    assert!(indexes[0].contains(&format!("{table}_hnsw_half_g1 ")) && indexes[0].contains("WHERE (gen <= 1)"), "{indexes:?}");
+    let invalid: i64 = sqlx::query_scalar("SELECT count(*) FROM pg_index WHERE indrelid = to_regclass($1) AND NOT indisvalid")
+        .bind(&table)
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert!(valid);
+    assert_eq!(invalid, 0);
+    assert_eq!(rows_above(&pool, &table, 1).await, 0, "every row is in the index");
 }
 
 #[tokio::test]
@@ -327,7 +329,82 @@ async fn an_l2_store_holding_values_half_precision_cannot_gets_a_full_precision_
         .unwrap();
     p.insert("older", (0..60).map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect()).await.unwrap();
     let indexes = common::wait_for_hnsw(&pool, 1).await;
-    assert!(indexes[0].contains("_hnsw ") && indexes[0].contains("vector_l2_ops"), "{indexes:?}");
+    assert!(indexes[0].contains("_hnsw_g1 ") && indexes[0].contains("vector_l2_ops"), "{indexes:?}");
     assert_eq!(p.query_vector("older", &[1e6, 0.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "big");
     assert_eq!(p.query_vector("older", &[30.0, 1.0, 2.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c30");
+}
+
+/// Rows of generation above `g` in `table`: written outside an index covering up to `g`.
+async fn rows_above(pool: &sqlx::PgPool, table: &str, g: i32) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table} WHERE gen > {g}"))).fetch_one(pool).await.unwrap()
+}
+
+#[tokio::test]
+async fn bulk_writes_stay_outside_the_index_yet_are_found_until_a_build_in_one_pass_takes_them_in() {
+    let Some(url) = common::schema_url("pgvector generations").await else { return };
+    let (p, pool, table) = l2_store_indexed_at_50(&url, "bulk").await;
+    let chunks = |range: std::ops::Range<usize>| range.map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect::<Vec<_>>();
+    p.insert("bulk", chunks(0..60)).await.unwrap();
+    common::wait_for_index_named(&pool, &format!("{table}_hnsw_half_g1")).await;
+    // A bulk write (more rows than go into an index at once): outside the index, searched
+    // exactly beside it at once.
+    p.insert("bulk", chunks(60..400)).await.unwrap();
+    assert_eq!(rows_above(&pool, &table, 1).await, 340);
+    assert_eq!(p.query_vector("bulk", &[300.0, 1.0, 6.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c300");
+    assert_eq!(p.query_vector("bulk", &[20.0, 1.0, 6.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c20");
+    let near_59 = p.query_vector("bulk", &[59.5, 1.0, 3.5], 2, f32::NEG_INFINITY).await.unwrap();
+    assert_eq!(near_59.iter().map(|c| c.id()).collect::<Vec<_>>(), ["c59", "c60"], "one from the index, one pending");
+    // Once the store is quiet, 340 pending rows beside 60 indexed ones get a new index over all
+    // 400 (the next generation), and the old one is dropped.
+    let index = common::wait_for_index_named(&pool, &format!("{table}_hnsw_half_g2")).await;
+    assert!(index.contains("WHERE (gen <= 2)"), "{index}");
+    assert_eq!(rows_above(&pool, &table, 2).await, 0);
+    assert_eq!(p.query_vector("bulk", &[300.0, 1.0, 6.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c300");
+    // A rewritten chunk is a new row version: a bulk rewrite waits outside the index too, and
+    // searches find it where it now is.
+    let mut moved = chunks(0..300);
+    moved[5].embedding = vec![5000.0, 1.0, 0.0];
+    p.insert("bulk", moved).await.unwrap();
+    assert_eq!(p.query_vector("bulk", &[5000.0, 1.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c5");
+    let all = p.query_vector("bulk", &[200.0, 1.0, 0.0], 1000, f32::NEG_INFINITY).await.unwrap();
+    assert_eq!(all.len(), 400, "no row lost or found twice");
+}
+
+#[tokio::test]
+async fn a_few_pending_rows_beside_a_large_index_are_folded_into_it() {
+    let Some(url) = common::schema_url("pgvector fold").await else { return };
+    let (p, pool, table) = l2_store_indexed_at_50(&url, "fold").await;
+    let chunks = |range: std::ops::Range<usize>| range.map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect::<Vec<_>>();
+    p.insert("fold", chunks(0..2400)).await.unwrap();
+    let name = format!("{table}_hnsw_half_g1");
+    common::wait_for_index_named(&pool, &name).await;
+    // 300 pending beside 2,400 indexed: written into the index row by row, no rebuild.
+    p.insert("fold", chunks(2400..2700)).await.unwrap();
+    assert_eq!(rows_above(&pool, &table, 1).await, 300);
+    for _ in 0..600 {
+        if rows_above(&pool, &table, 1).await == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(rows_above(&pool, &table, 1).await, 0, "the pending rows are folded in");
+    common::wait_for_index_named(&pool, &name).await;
+    assert_eq!(p.query_vector("fold", &[2650.0, 1.0, 4.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c2650");
+}
+
+#[tokio::test]
+async fn a_store_made_before_generations_gets_its_column_and_keeps_its_rows() {
+    let Some(url) = common::schema_url("pgvector generation migration").await else { return };
+    let (p, pool, table) = l2_store_indexed_at_50(&url, "before").await;
+    p.insert("before", (0..10).map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect()).await.unwrap();
+    // The table as an earlier version of the provider made it.
+    sqlx::query(sqlx::AssertSqlSafe(format!("ALTER TABLE {table} DROP COLUMN gen"))).execute(&pool).await.unwrap();
+    drop(p);
+    let p = PgVectorProvider::connect(&url, &common::config("l2")).await.unwrap();
+    let gens: Vec<i32> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT DISTINCT gen FROM {table}"))).fetch_all(&pool).await.unwrap();
+    assert_eq!(gens, [0]);
+    let has_btree: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(format!("{table}_gen")).fetch_one(&pool).await.unwrap();
+    assert!(has_btree);
+    p.insert("before", (10..20).map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect()).await.unwrap();
+    assert_eq!(p.query_vector("before", &[3.0, 1.0, 3.0], 50, f32::NEG_INFINITY).await.unwrap().len(), 20);
 }

@@ -21,9 +21,13 @@ pub fn eager_config(metric: &str) -> PgVectorConfig {
     PgVectorConfig { hnsw_min_chunks: 0, ..config(metric) }
 }
 
-/// The HNSW indexes in the pool's current schema.
+/// The valid HNSW indexes in the pool's current schema (a concurrent build's is invalid until
+/// it is done).
 pub async fn hnsw_indexes(pool: &sqlx::PgPool) -> Vec<String> {
-    sqlx::query_scalar("SELECT indexdef FROM pg_indexes WHERE schemaname = current_schema() AND indexdef LIKE '%USING hnsw%' ORDER BY indexname")
+    sqlx::query_scalar(
+        "SELECT x.indexdef FROM pg_indexes x JOIN pg_index i ON i.indexrelid = format('%I.%I', x.schemaname, x.indexname)::regclass \
+         WHERE x.schemaname = current_schema() AND x.indexdef LIKE '%USING hnsw%' AND i.indisvalid ORDER BY x.indexname",
+    )
         .fetch_all(pool)
         .await
         .expect("listing indexes")
@@ -49,6 +53,20 @@ pub async fn wait_for_hnsw(pool: &sqlx::PgPool, n: usize) -> Vec<String> {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     panic!("no {n} HNSW indexes after 60 s: {:?}", hnsw_indexes(pool).await);
+}
+
+/// Waits (up to 60 s) for the schema's one HNSW index to be `name`.
+pub async fn wait_for_index_named(pool: &sqlx::PgPool, name: &str) -> String {
+    for _ in 0..600 {
+        let found = hnsw_indexes(pool).await;
+        if let [one] = found.as_slice()
+            && one.contains(&format!("INDEX {name} "))
+        {
+            return one.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no one index {name} after 60 s: {:?}", hnsw_indexes(pool).await);
 }
 
 /// A URL whose connections use a fresh schema (then `public`); `None` when PostgreSQL is opted
