@@ -61,8 +61,10 @@ pub struct PgVectorConfig {
     #[serde(default = "default_hnsw_ef_search")]
     pub hnsw_ef_search: u32,
     /// A store gets its HNSW index once it holds this many chunks (built in one pass, in the
-    /// background, after the insert that reached it); smaller stores are searched exactly.
-    /// 0: the index is created with the store and filled row by row.
+    /// background, once no bulk write has come for 2 s or ten times this many are waiting);
+    /// smaller stores are searched exactly. Later bulk writes wait outside the index the same
+    /// way (searched exactly) until the next build takes them in. 0: the index is created with
+    /// the store and filled row by row.
     #[serde(default = "default_hnsw_min_chunks")]
     pub hnsw_min_chunks: u64,
 }

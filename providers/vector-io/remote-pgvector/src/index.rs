@@ -422,8 +422,11 @@ impl IndexKeeper {
             .bind(&table)
             .fetch_one(&mut *conn)
             .await?;
-        if mine != Some(true) {
-            return Ok(Upkeep::Busy);
+        match mine {
+            Some(true) => {}
+            Some(false) => return Ok(Upkeep::Busy),
+            // The table is gone (the store was deleted).
+            None => return Ok(Upkeep::Nothing),
         }
         // A build that died (its server gone mid-way) leaves an invalid index behind.
         let invalid: Vec<String> = sqlx::query_scalar(

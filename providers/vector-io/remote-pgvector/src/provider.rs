@@ -571,4 +571,15 @@ mod tests {
         }
         assert!(p.pool.size() >= 4);
     }
+
+    #[tokio::test]
+    async fn a_deleted_stores_index_has_nothing_to_keep() {
+        let url = std::env::var("LLS_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty());
+        let Some(url) = POSTGRES.require("pgvector upkeep of a deleted store", url, "it looks up the store's table") else { return };
+        let config: PgVectorConfig = serde_json::from_value(serde_json::json!({})).unwrap();
+        let p = PgVectorProvider::connect(&url, &config).await.unwrap();
+        // A quiet watch that outlived its store ends: the table is gone, nobody holds its lock.
+        let gone = StoreRef { id: "gone".into(), key: i64::MAX, dimension: 3 };
+        assert_eq!(p.keeper.upkeep(&gone, true).await.unwrap(), crate::index::Upkeep::Nothing);
+    }
 }
