@@ -4,10 +4,11 @@
 //! kept in the row, a generated `tsvector`, the row's index generation), with a GIN index for
 //! full text and, once the store holds `hnsw_min_chunks` chunks, an HNSW index for the
 //! configured metric, kept as [`crate::index`] says (built in one pass, bulk writes taken in
-//! by the next build rather than row by row). The index is over the vectors in half precision (`halfvec`, an expression index; for
-//! cosine of the vectors scaled to unit length first, which keeps every value in range): half
-//! the pages to walk, up to 4,000 dimensions, and the candidates it finds are ranked again by
-//! the full-precision vectors in the row, so scores are exact. A pgvector older than 0.7 (no
+//! by the next build rather than row by row). The index is over the vectors in half precision
+//! (`halfvec`, an expression index; for cosine of the vectors scaled to unit length first,
+//! which keeps every value in range): half the pages to walk, up to 4,000 dimensions, and the
+//! candidates it finds are ranked again by the full-precision vectors in the row, so scores
+//! are exact. A pgvector older than 0.7 (no
 //! `halfvec`) gets a full-precision index, as stores indexed before this scheme keep theirs.
 //! A registry table maps store ids to their key and dimension. Nothing is cached in the
 //! process: every call reads the registry (and the catalog for the index), so servers sharing
@@ -60,7 +61,6 @@ pub(crate) fn is_sqlstate(e: &sqlx::Error, code: &str) -> bool {
 pub(crate) fn table_gone(e: &sqlx::Error) -> bool {
     is_sqlstate(e, "42P01")
 }
-
 
 /// A store as the registry has it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
