@@ -195,13 +195,23 @@ fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     line.split_whitespace().find_map(|w| w.strip_prefix(name)?.strip_prefix('='))
 }
 
-/// The most rows pgvector has built `store`'s HNSW index over, per its log (`None`: none built).
-/// Bulk writes wait outside the index until a build in one pass takes them in.
+/// The most rows `store`'s HNSW index has covered, per pgvector's log (`None`: none built): a
+/// build's rows, or the rows after pending ones were folded in. Bulk writes wait outside the
+/// index until one of those takes them in.
 pub fn pgvector_indexed_rows(server_log: &str, store: &str) -> Option<u64> {
     server_log
         .lines()
-        .filter(|l| l.contains("built a vector store's HNSW index") && field(l, "vector_store_id") == Some(store))
-        .filter_map(|l| field(l, "rows")?.parse().ok())
+        .filter(|l| field(l, "vector_store_id") == Some(store))
+        .filter_map(|l| {
+            let rows = if l.contains("built a vector store's HNSW index") {
+                field(l, "rows")
+            } else if l.contains("wrote a vector store's pending rows into its HNSW index") {
+                field(l, "indexed_rows")
+            } else {
+                None
+            };
+            rows?.parse().ok()
+        })
         .max()
 }
 
@@ -373,6 +383,9 @@ mod tests {
         };
         assert_eq!(pgvector_indexed_rows(&(built(true) + &built(false).replace("100000", "10000")), "vs_1"), Some(100_000));
         assert_eq!(pgvector_indexed_rows(&built(true), "vs_2"), None);
+        let folded = "INFO remote::pgvector wrote a vector store's pending rows into its HNSW index vector_store_id=vs_1 rows=9000 \
+                      indexed_rows=100000 elapsed_ms=9000\n";
+        assert_eq!(pgvector_indexed_rows(&(built(true).replace("100000", "91000") + folded), "vs_1"), Some(100_000));
         assert_eq!(
             index_description(Provider::Pgvector, &built(true), None),
             "HNSW over `halfvec` (m 16, ef_construction 64, ef_search 500; built in one pass over 100000 chunks, first due at 10000), cosine, \

@@ -11,7 +11,8 @@
 //! exact scan should take, the pending rows are taken in: folded into the index row by row
 //! when they are few beside it, else by a new index built in one pass (`CREATE INDEX
 //! CONCURRENTLY`: writes and searches go on), after which the old one is dropped. Small writes
-//! to an indexed store (file ingestion's, a chunk at a time) go into the index directly.
+//! to an indexed store (up to [`DIRECT_ROWS`] chunks a call, as most files' chunks are) go into
+//! the index directly.
 //!
 //! A store's first index comes once it holds `hnsw_min_chunks` chunks, the same way. With
 //! `hnsw_min_chunks: 0`, and for stores indexed before generations, the index covers every
@@ -245,9 +246,41 @@ impl StoreRef {
 #[derive(Debug)]
 struct Pending {
     rows: u64,
+    /// When a write last started or ended.
     last_write: Instant,
+    /// Writes under way (a store is not quiet while one is, however long it takes).
+    in_flight: u32,
     /// A task waits for the store to go quiet.
     watched: bool,
+}
+
+impl Pending {
+    fn new() -> Self {
+        Pending { rows: 0, last_write: Instant::now(), in_flight: 0, watched: false }
+    }
+
+    fn quiet(&self) -> bool {
+        self.in_flight == 0 && self.last_write.elapsed() >= QUIET
+    }
+}
+
+/// A write under way to a store (see [`IndexKeeper::writing`]).
+pub(crate) struct Writing {
+    pending: Arc<Mutex<HashMap<i64, Pending>>>,
+    key: i64,
+}
+
+impl Drop for Writing {
+    fn drop(&mut self) {
+        let mut all = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(p) = all.get_mut(&self.key) {
+            p.in_flight = p.in_flight.saturating_sub(1);
+            p.last_write = Instant::now();
+            if p.in_flight == 0 && !p.watched {
+                all.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// What a look at a store's index did.
@@ -257,8 +290,8 @@ pub(crate) enum Upkeep {
     Nothing,
     /// Another server (or task) holds the store's build lock.
     Busy,
-    /// Pending rows were written into the index one by one.
-    Folded { rows: u64 },
+    /// Pending rows were written into the index one by one (`indexed`: the rows it covers now).
+    Folded { rows: u64, indexed: u64 },
     /// A new index was built over `rows` rows.
     Built { index: Index, rows: u64 },
 }
@@ -270,6 +303,9 @@ pub(crate) struct IndexKeeper {
     params: HnswParams,
     registry: &'static str,
     pending: Arc<Mutex<HashMap<i64, Pending>>>,
+    /// One build or fold at a time per server: each takes a connection outside the pool and
+    /// up to [`BUILD_MEMORY_MAX_MIB`] of PostgreSQL's memory.
+    builds: Arc<tokio::sync::Semaphore>,
     tasks: Tasks,
 }
 
@@ -281,7 +317,7 @@ impl std::fmt::Debug for IndexKeeper {
 
 impl IndexKeeper {
     pub fn new(pool: PgPool, params: HnswParams, registry: &'static str, tasks: Tasks) -> Self {
-        IndexKeeper { pool, params, registry, pending: Arc::default(), tasks }
+        IndexKeeper { pool, params, registry, pending: Arc::default(), builds: Arc::new(tokio::sync::Semaphore::new(1)), tasks }
     }
 
     pub fn with_tasks(self, tasks: Tasks) -> Self {
@@ -290,6 +326,16 @@ impl IndexKeeper {
 
     pub fn params(&self) -> HnswParams {
         self.params
+    }
+
+    /// Marks a write to the store `key` under way until the value is dropped: the store is not
+    /// quiet meanwhile.
+    pub fn writing(&self, key: i64) -> Writing {
+        let mut all = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let p = all.entry(key).or_insert_with(Pending::new);
+        p.in_flight += 1;
+        p.last_write = Instant::now();
+        Writing { pending: self.pending.clone(), key }
     }
 
     /// After a write of `rows` pending rows to `store` (whose current index is `index`): looks
@@ -302,13 +348,17 @@ impl IndexKeeper {
         let floor = FORCE_FACTOR * self.params.min_chunks.max(1);
         let (written, watch) = {
             let mut all = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            let p = all.entry(store.key).or_insert(Pending { rows: 0, last_write: Instant::now(), watched: false });
+            let p = all.entry(store.key).or_insert_with(Pending::new);
             p.rows += rows;
             p.last_write = Instant::now();
             let watch = !p.watched;
             p.watched = true;
             (p.rows, watch)
         };
+        // The watch first: this call may be dropped at the await below.
+        if watch {
+            self.watch(store.clone());
+        }
         if written >= floor {
             let indexed = match index {
                 Some(i) => self.indexed_rows(&store, i).await.unwrap_or(0),
@@ -323,39 +373,70 @@ impl IndexKeeper {
                 });
             }
         }
-        if watch {
-            let keeper = self.clone();
-            self.tasks.spawn("pgvector HNSW quiet watch", async move {
-                let stop = keeper.tasks.stop_token();
-                loop {
-                    tokio::select! {
-                        () = tokio::time::sleep(QUIET) => {}
-                        () = stop.cancelled() => return,
-                    }
-                    let quiet = {
-                        let mut all = keeper.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-                        match all.get(&store.key) {
-                            Some(p) if p.last_write.elapsed() < QUIET => false,
-                            _ => {
-                                all.remove(&store.key);
-                                true
-                            }
+    }
+
+    /// Waits in the background for `store` to go quiet, then looks at its index.
+    fn watch(&self, store: StoreRef) {
+        let keeper = self.clone();
+        self.tasks.spawn("pgvector HNSW quiet watch", async move {
+            let stop = keeper.tasks.stop_token();
+            loop {
+                tokio::select! {
+                    () = tokio::time::sleep(QUIET) => {}
+                    () = stop.cancelled() => return,
+                }
+                let quiet = {
+                    let mut all = keeper.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    match all.get(&store.key) {
+                        Some(p) if !p.quiet() => false,
+                        _ => {
+                            all.remove(&store.key);
+                            true
                         }
-                    };
-                    if quiet {
-                        break;
                     }
+                };
+                if quiet {
+                    break;
                 }
-                // A build under way elsewhere may have started before the last writes: look
-                // again once it is done.
-                while keeper.upkeep_logged(&store, true).await == Some(Upkeep::Busy) {
-                    tokio::select! {
-                        () = tokio::time::sleep(QUIET) => {}
-                        () = stop.cancelled() => return,
-                    }
-                }
-            });
+            }
+            keeper.upkeep_until_done(&store).await;
+        });
+    }
+
+    /// Looks at `store`'s index as a quiet store's, again while another server holds its lock
+    /// (a build under way elsewhere may have started before the last writes).
+    async fn upkeep_until_done(&self, store: &StoreRef) {
+        let stop = self.tasks.stop_token();
+        while self.upkeep_logged(store, true).await == Some(Upkeep::Busy) {
+            tokio::select! {
+                () = tokio::time::sleep(QUIET) => {}
+                () = stop.cancelled() => return,
+            }
         }
+    }
+
+    /// After a start: looks at every store's index once, for pending rows a server stopped
+    /// before taking in (its quiet watch lives in its memory only).
+    pub fn resume(&self) {
+        let keeper = self.clone();
+        self.tasks.spawn("pgvector HNSW upkeep after start", async move {
+            let stop = keeper.tasks.stop_token();
+            let stores: Vec<(String, i64, i32)> =
+                match sqlx::query_as(AssertSqlSafe(format!("SELECT id, key, dimension FROM {}", keeper.registry))).fetch_all(&keeper.pool).await {
+                    Ok(stores) => stores,
+                    Err(e) => {
+                        tracing::warn!("{PROVIDER_TYPE}: listing the stores to look at their HNSW indexes failed: {e}");
+                        return;
+                    }
+                };
+            for (id, key, dimension) in stores {
+                let dimension = usize::try_from(dimension).unwrap_or_default();
+                if dimension > max_indexed_dimension(keeper.params.kind) || stop.is_cancelled() {
+                    continue;
+                }
+                keeper.upkeep_until_done(&StoreRef { id, key, dimension }).await;
+            }
+        });
     }
 
     fn forget_written(&self, key: i64) {
@@ -385,9 +466,13 @@ impl IndexKeeper {
         let elapsed_ms = started.elapsed().as_millis() as u64;
         match &outcome {
             Ok(Upkeep::Nothing | Upkeep::Busy) => {}
-            Ok(Upkeep::Folded { rows }) => {
-                tracing::info!(vector_store_id = %store.id, rows, elapsed_ms, "{PROVIDER_TYPE} wrote a vector store's pending rows into its HNSW index")
-            }
+            Ok(Upkeep::Folded { rows, indexed }) => tracing::info!(
+                vector_store_id = %store.id,
+                rows,
+                indexed_rows = indexed,
+                elapsed_ms,
+                "{PROVIDER_TYPE} wrote a vector store's pending rows into its HNSW index"
+            ),
             Ok(Upkeep::Built { index, rows }) => tracing::info!(
                 vector_store_id = %store.id,
                 rows,
@@ -396,8 +481,9 @@ impl IndexKeeper {
                 half_precision = index.kind == IndexKind::Half,
                 "{PROVIDER_TYPE} built a vector store's HNSW index"
             ),
-            Err(e) if crate::provider::table_gone(e) => {}
-            Err(e) => tracing::warn!(vector_store_id = %store.id, "{PROVIDER_TYPE}: keeping the HNSW index failed (pending rows stay searched exactly; the next write tries again): {e}"),
+            // The store's table is gone, or its deletion cancelled the build.
+            Err(e) if crate::provider::table_gone(e) || crate::provider::is_sqlstate(e, "57014") => {}
+            Err(e) => tracing::warn!(vector_store_id = %store.id, "{PROVIDER_TYPE}: keeping the HNSW index failed (pending rows stay searched exactly; the next bulk write, or the next start, tries again): {e}"),
         }
         outcome.ok()
     }
@@ -407,6 +493,7 @@ impl IndexKeeper {
     /// CONCURRENTLY` runs outside a transaction; closing the connection releases the lock
     /// whatever happens).
     pub async fn upkeep(&self, store: &StoreRef, quiet: bool) -> Result<Upkeep, sqlx::Error> {
+        let Ok(_turn) = self.builds.acquire().await else { return Ok(Upkeep::Nothing) };
         let mut conn = self.pool.acquire().await?.detach();
         let outcome = self.upkeep_on(&mut conn, store, quiet).await;
         let _ = conn.close().await;
@@ -451,7 +538,14 @@ impl IndexKeeper {
         }
         let limit = i64::try_from(FORCE_FACTOR * self.params.min_chunks.max(1)).unwrap_or(i64::MAX);
         let (pending_sql, indexed) = match current {
-            Some(Index { coverage: Coverage::All, .. }) => return Ok(Upkeep::Nothing),
+            Some(all @ Index { coverage: Coverage::All, .. }) => {
+                // Generation indexes beside one over every row (a server of an earlier version
+                // built that one meanwhile): every write would keep both.
+                for other in names.iter().filter(|n| **n != all.name(&table)) {
+                    sqlx::query(AssertSqlSafe(format!("DROP INDEX CONCURRENTLY IF EXISTS {other}"))).execute(&mut *conn).await?;
+                }
+                return Ok(Upkeep::Nothing);
+            }
             Some(i @ Index { coverage: Coverage::UpTo(g), .. }) => {
                 (format!("SELECT count(*) FROM (SELECT 1 FROM {table} WHERE gen > {g} LIMIT $1) s"), self.indexed_rows(store, i).await?)
             }
@@ -469,7 +563,7 @@ impl IndexKeeper {
         {
             // A few beside the index: into it row by row, cheaper than building it again.
             let done = sqlx::query(AssertSqlSafe(format!("UPDATE {table} SET gen = {g} WHERE gen > {g}"))).execute(&mut *conn).await?;
-            return Ok(Upkeep::Folded { rows: done.rows_affected() });
+            return Ok(Upkeep::Folded { rows: done.rows_affected(), indexed: indexed + done.rows_affected() });
         }
         // The pending generation becomes the new index's; later bulk writes take the next.
         let generation: i32 = sqlx::query_scalar(AssertSqlSafe(format!(

@@ -113,7 +113,9 @@ struct PreparedChunk {
 impl PgVectorProvider {
     /// The descriptor's build function.
     pub async fn build(ctx: BuildContext, config: PgVectorConfig) -> Result<Arc<dyn VectorIo>> {
-        Ok(Arc::new(Self::connect(&config.url(), &config).await?.with_tasks(ctx.tasks.clone())))
+        let provider = Self::connect(&config.url(), &config).await?.with_tasks(ctx.tasks.clone());
+        provider.keeper.resume();
+        Ok(Arc::new(provider))
     }
 
     /// Runs the background index builds under `tasks` (a provider from [`PgVectorProvider::connect`]
@@ -156,12 +158,15 @@ impl PgVectorProvider {
                 "CREATE TABLE IF NOT EXISTS {REGISTRY} (id TEXT PRIMARY KEY, key BIGSERIAL UNIQUE, \
                  dimension INTEGER NOT NULL, embedding_model TEXT NOT NULL)"
             ),
-            format!("ALTER TABLE {REGISTRY} ADD COLUMN IF NOT EXISTS pending_gen INTEGER NOT NULL DEFAULT 1"),
-            // Stores made before index generations: their rows are generation 0, and a
-            // b-tree finds the pending ones (the ALTER only where the column is missing: it
-            // would wait on a running index build).
+            // Registries and stores made before index generations: their rows are generation
+            // 0, and a b-tree finds the pending ones. The ALTERs only where the column is
+            // missing: they lock the table, and a store's would wait on a running index build.
             format!(
                 "DO $$ DECLARE t text; BEGIN \
+                 IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('{REGISTRY}') \
+                   AND attname = 'pending_gen' AND NOT attisdropped) THEN \
+                   ALTER TABLE {REGISTRY} ADD COLUMN pending_gen INTEGER NOT NULL DEFAULT 1; \
+                 END IF; \
                  FOR t IN SELECT 'lls_pgv_' || key FROM {REGISTRY} \
                    WHERE to_regclass('lls_pgv_' || key) IS NOT NULL AND NOT EXISTS (SELECT 1 FROM pg_attribute \
                    WHERE attrelid = to_regclass('lls_pgv_' || key) AND attname = 'gen' AND NOT attisdropped) LOOP \
@@ -357,6 +362,20 @@ impl VectorIo for PgVectorProvider {
 
     async fn delete_index(&self, vector_store_id: &str) -> Result<()> {
         let id = vector_store_id.to_owned();
+        // An index build under way on the store's table (this server's or another's) would
+        // hold up the DROP, and every schema change queued behind it, until it ended, only to
+        // fail: it is cancelled first. Best effort: without the right to cancel it, the DROP
+        // waits.
+        let cancelled = sqlx::query(AssertSqlSafe(format!(
+            "SELECT pg_cancel_backend(p.pid) FROM pg_stat_progress_create_index p JOIN {REGISTRY} r \
+             ON p.relid = to_regclass('lls_pgv_' || r.key) WHERE r.id = $1"
+        )))
+        .bind(&id)
+        .execute(&self.pool)
+        .await;
+        if let Err(e) = cancelled {
+            tracing::debug!(vector_store_id = %id, "{PROVIDER_TYPE}: cancelling an index build before deleting the store failed: {e}");
+        }
         self.change_schema("deleting a vector store", &[], |mut tx| async move {
             let doing = "deleting a vector store";
             let key: Option<i64> = sqlx::query_scalar(AssertSqlSafe(format!("DELETE FROM {REGISTRY} WHERE id = $1 RETURNING key")))
@@ -388,6 +407,8 @@ impl VectorIo for PgVectorProvider {
         if chunks.is_empty() {
             return Ok(());
         }
+        // The store is not quiet (its pending rows not due their index) while this write runs.
+        let _writing = self.keeper.writing(info.key);
         let rows = tokio::task::spawn_blocking(move || prepare(chunks))
             .await
             .map_err(|e| Error::internal(format!("preparing chunks failed: {e}")))??;
@@ -545,6 +566,7 @@ mod tests {
     use lls_testkit::prerequisite::Prerequisite;
 
     use super::*;
+    use crate::index::QUIET;
 
     const POSTGRES: Prerequisite = Prerequisite {
         what: "PostgreSQL with pgvector (LLS_TEST_POSTGRES_URL)",
@@ -570,6 +592,55 @@ mod tests {
             held.push(c);
         }
         assert!(p.pool.size() >= 4);
+    }
+
+    /// `url` with connections on a fresh schema (then `public`, where the extension is).
+    async fn fresh_schema(url: &str, name: &str) -> String {
+        let admin = sqlx::PgPool::connect(url).await.unwrap();
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let schema = format!("pgv_unit_{name}_{}_{}", std::process::id(), nanos % 1_000_000_000_000);
+        sqlx::query(AssertSqlSafe(format!("CREATE SCHEMA {schema}"))).execute(&admin).await.unwrap();
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}options=-c%20search_path%3D{schema}%2Cpublic")
+    }
+
+    #[tokio::test]
+    async fn pending_rows_a_stopped_server_left_are_indexed_after_the_next_start() {
+        let url = std::env::var("LLS_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty());
+        let Some(url) = POSTGRES.require("pgvector upkeep after a start", url, "it builds an index") else { return };
+        drop(PgVectorProvider::connect(&url, &serde_json::from_value(serde_json::json!({})).unwrap()).await.unwrap());
+        let url = fresh_schema(&url, "resume").await;
+        let config: PgVectorConfig = serde_json::from_value(serde_json::json!({"distance_metric": "l2", "hnsw_min_chunks": 50})).unwrap();
+        let first = Tasks::new();
+        let p = PgVectorProvider::connect(&url, &config).await.unwrap().with_tasks(first.clone());
+        p.create_index(&IndexSpec { vector_store_id: "left".into(), embedding_model: "m".into(), embedding_dimension: 2 }).await.unwrap();
+        let chunks = (0..60)
+            .map(|i| {
+                let mut chunk = lls_api_vector_io::Chunk::text("x", serde_json::Map::new());
+                chunk.chunk_id = Some(format!("c{i}"));
+                EmbeddedChunk { chunk_id: format!("c{i}"), chunk, embedding: vec![i as f32, 1.0] }
+            })
+            .collect();
+        p.insert("left", chunks).await.unwrap();
+        // The server stops before the store is quiet: its watch ends with it.
+        first.shutdown(std::time::Duration::from_secs(5)).await;
+        let indexes = || async {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND indexdef LIKE '%USING hnsw%'")
+                .fetch_one(&p.pool)
+                .await
+                .unwrap()
+        };
+        tokio::time::sleep(QUIET + std::time::Duration::from_millis(500)).await;
+        assert_eq!(indexes().await, 0);
+        let again = PgVectorProvider::connect(&url, &config).await.unwrap().with_tasks(Tasks::new());
+        again.keeper.resume();
+        for _ in 0..600 {
+            if indexes().await == 1 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(indexes().await, 1, "the next start built the index");
     }
 
     #[tokio::test]

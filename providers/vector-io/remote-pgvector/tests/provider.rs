@@ -375,11 +375,11 @@ async fn a_few_pending_rows_beside_a_large_index_are_folded_into_it() {
     let Some(url) = common::schema_url("pgvector fold").await else { return };
     let (p, pool, table) = l2_store_indexed_at_50(&url, "fold").await;
     let chunks = |range: std::ops::Range<usize>| range.map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect::<Vec<_>>();
-    p.insert("fold", chunks(0..2400)).await.unwrap();
+    p.insert("fold", chunks(0..2800)).await.unwrap();
     let name = format!("{table}_hnsw_half_g1");
     common::wait_for_index_named(&pool, &name).await;
-    // 300 pending beside 2,400 indexed: written into the index row by row, no rebuild.
-    p.insert("fold", chunks(2400..2700)).await.unwrap();
+    // 300 pending beside 2,800 indexed: written into the index row by row, no rebuild.
+    p.insert("fold", chunks(2800..3100)).await.unwrap();
     assert_eq!(rows_above(&pool, &table, 1).await, 300);
     for _ in 0..600 {
         if rows_above(&pool, &table, 1).await == 0 {
@@ -389,7 +389,7 @@ async fn a_few_pending_rows_beside_a_large_index_are_folded_into_it() {
     }
     assert_eq!(rows_above(&pool, &table, 1).await, 0, "the pending rows are folded in");
     common::wait_for_index_named(&pool, &name).await;
-    assert_eq!(p.query_vector("fold", &[2650.0, 1.0, 4.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c2650");
+    assert_eq!(p.query_vector("fold", &[2950.0, 1.0, 3.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c2950");
 }
 
 #[tokio::test]
