@@ -167,7 +167,7 @@ pub fn index_description(provider: Provider, server_log: &str, probe_fraction: O
             let Some(line) = moved else {
                 return "flat, exact".to_owned();
             };
-            let lists = line.split_whitespace().find_map(|w| w.strip_prefix("nlist=")).map(|n| format!(", {n} lists")).unwrap_or_default();
+            let lists = field(line, "nlist").map(|n| format!(", {n} lists")).unwrap_or_default();
             let probed = probe_fraction.map_or_else(|| "1/16".to_owned(), |f| f.to_string());
             format!("IVF{lists}, {probed} probed")
         }
@@ -180,7 +180,7 @@ pub fn index_description(provider: Provider, server_log: &str, probe_fraction: O
             };
             let rows = field(line, "rows").map_or_else(String::new, |n| format!("built in one pass over {n} chunks, "));
             let settings = format!("(m {m}, ef_construction {ef_construction}, ef_search {ef_search}; {rows}first due at {min_chunks}), cosine");
-            if line.split_whitespace().any(|w| w == "half_precision=true") {
+            if field(line, "half_precision") == Some("true") {
                 format!("HNSW over `halfvec` {settings}, candidates re-ranked at full precision")
             } else {
                 format!("HNSW over `vector` {settings}")

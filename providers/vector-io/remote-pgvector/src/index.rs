@@ -19,10 +19,11 @@
 //! row and takes every write as it comes.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lls_api_common::Tasks;
+use parking_lot::Mutex;
 use sqlx::postgres::PgPool;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 
@@ -116,13 +117,18 @@ impl Index {
     /// The index searches use among a table's valid ones (by name): one over every row, else
     /// the latest generation's (an older one lives only until its successor's build drops it).
     pub fn current(table: &str, names: &[String]) -> Option<Index> {
-        let indexes: Vec<Index> = names.iter().filter_map(|n| Index::parse(table, n)).collect();
-        indexes.iter().copied().find(|i| i.coverage == Coverage::All).or_else(|| {
-            indexes.iter().copied().max_by_key(|i| match i.coverage {
-                Coverage::UpTo(g) => g,
-                Coverage::All => i32::MAX,
-            })
+        names.iter().filter_map(|n| Index::parse(table, n)).max_by_key(|i| match i.coverage {
+            Coverage::All => (true, 0),
+            Coverage::UpTo(g) => (false, g),
         })
+    }
+
+    /// Whether rows of generation `generation` are in this index.
+    pub fn covers(&self, generation: i32) -> bool {
+        match self.coverage {
+            Coverage::All => true,
+            Coverage::UpTo(g) => generation <= g,
+        }
     }
 
     /// The generation a write of `rows` rows takes when the store's pending generation is
@@ -182,6 +188,14 @@ pub(crate) fn max_indexed_dimension(kind: IndexKind) -> usize {
         IndexKind::Half => HNSW_MAX_DIMENSION,
         IndexKind::Full => HNSW_MAX_DIMENSION_FULL,
     }
+}
+
+/// Drops the indexes `names`, each once no query uses it (`CONCURRENTLY`).
+async fn drop_indexes(conn: &mut PgConnection, names: &[String]) -> Result<(), sqlx::Error> {
+    for name in names {
+        sqlx::query(AssertSqlSafe(format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// `22003`: a value out of its type's range (a stored vector `halfvec` cannot hold).
@@ -272,7 +286,7 @@ pub(crate) struct Writing {
 
 impl Drop for Writing {
     fn drop(&mut self) {
-        let mut all = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut all = self.pending.lock();
         if let Some(p) = all.get_mut(&self.key) {
             p.in_flight = p.in_flight.saturating_sub(1);
             p.last_write = Instant::now();
@@ -328,10 +342,15 @@ impl IndexKeeper {
         self.params
     }
 
+    /// Pending rows due their index without waiting for quiet, below an index of `indexed` rows.
+    fn force_at(&self, indexed: u64) -> u64 {
+        (FORCE_FACTOR * self.params.min_chunks.max(1)).max(indexed)
+    }
+
     /// Marks a write to the store `key` under way until the value is dropped: the store is not
     /// quiet meanwhile.
     pub fn writing(&self, key: i64) -> Writing {
-        let mut all = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut all = self.pending.lock();
         let p = all.entry(key).or_insert_with(Pending::new);
         p.in_flight += 1;
         p.last_write = Instant::now();
@@ -345,9 +364,9 @@ impl IndexKeeper {
         if store.dimension > max_indexed_dimension(index.map_or(self.params.kind, |i| i.kind)) {
             return;
         }
-        let floor = FORCE_FACTOR * self.params.min_chunks.max(1);
+        let floor = self.force_at(0);
         let (written, watch) = {
-            let mut all = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut all = self.pending.lock();
             let p = all.entry(store.key).or_insert_with(Pending::new);
             p.rows += rows;
             p.last_write = Instant::now();
@@ -364,7 +383,7 @@ impl IndexKeeper {
                 Some(i) => self.indexed_rows(&store, i).await.unwrap_or(0),
                 None => 0,
             };
-            if written >= floor.max(indexed) {
+            if written >= self.force_at(indexed) {
                 self.forget_written(store.key);
                 let keeper = self.clone();
                 let store = store.clone();
@@ -386,7 +405,7 @@ impl IndexKeeper {
                     () = stop.cancelled() => return,
                 }
                 let quiet = {
-                    let mut all = keeper.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let mut all = keeper.pending.lock();
                     match all.get(&store.key) {
                         Some(p) if !p.quiet() => false,
                         _ => {
@@ -440,7 +459,7 @@ impl IndexKeeper {
     }
 
     fn forget_written(&self, key: i64) {
-        let mut all = self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut all = self.pending.lock();
         if let Some(p) = all.get_mut(&key) {
             p.rows = 0;
         }
@@ -523,38 +542,29 @@ impl IndexKeeper {
         .bind(&table)
         .fetch_all(&mut *conn)
         .await?;
-        for name in invalid {
-            sqlx::query(AssertSqlSafe(format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))).execute(&mut *conn).await?;
-        }
-        let mut names: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!("SELECT {}", index_names_sql("$1")))).bind(&table).fetch_one(&mut *conn).await?;
+        drop_indexes(conn, &invalid).await?;
+        let names: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!("SELECT {}", index_names_sql("$1")))).bind(&table).fetch_one(&mut *conn).await?;
         let current = Index::current(&table, &names);
-        // Older generations' indexes that a build cut short (its server stopping) left behind.
-        if let Some(index @ Index { coverage: Coverage::UpTo(_), .. }) = current {
+        // Every valid index but the current one: older generations' that a build cut short (its
+        // server stopping) left behind, or generation indexes beside one over every row (built
+        // meanwhile by a server of an earlier version). Every write would keep them all.
+        if let Some(index) = current {
             let keep = index.name(&table);
-            for old in names.iter().filter(|n| **n != keep) {
-                sqlx::query(AssertSqlSafe(format!("DROP INDEX CONCURRENTLY IF EXISTS {old}"))).execute(&mut *conn).await?;
-            }
-            names.retain(|n| *n == keep);
+            let others: Vec<String> = names.into_iter().filter(|n| *n != keep).collect();
+            drop_indexes(conn, &others).await?;
         }
-        let limit = i64::try_from(FORCE_FACTOR * self.params.min_chunks.max(1)).unwrap_or(i64::MAX);
         let (pending_sql, indexed) = match current {
-            Some(all @ Index { coverage: Coverage::All, .. }) => {
-                // Generation indexes beside one over every row (a server of an earlier version
-                // built that one meanwhile): every write would keep both.
-                for other in names.iter().filter(|n| **n != all.name(&table)) {
-                    sqlx::query(AssertSqlSafe(format!("DROP INDEX CONCURRENTLY IF EXISTS {other}"))).execute(&mut *conn).await?;
-                }
-                return Ok(Upkeep::Nothing);
-            }
+            Some(Index { coverage: Coverage::All, .. }) => return Ok(Upkeep::Nothing),
             Some(i @ Index { coverage: Coverage::UpTo(g), .. }) => {
                 (format!("SELECT count(*) FROM (SELECT 1 FROM {table} WHERE gen > {g} LIMIT $1) s"), self.indexed_rows(store, i).await?)
             }
             None => (format!("SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT $1) s"), 0),
         };
-        let pending: i64 = sqlx::query_scalar(AssertSqlSafe(pending_sql)).bind(limit.max(i64::try_from(indexed).unwrap_or(0))).fetch_one(&mut *conn).await?;
+        // Counted up to the force bound: past it, more changes nothing.
+        let force = self.force_at(indexed);
+        let pending: i64 = sqlx::query_scalar(AssertSqlSafe(pending_sql)).bind(i64::try_from(force).unwrap_or(i64::MAX)).fetch_one(&mut *conn).await?;
         let pending = u64::try_from(pending).unwrap_or(0);
         let needed = if current.is_some() { 1 } else { self.params.min_chunks.max(1) };
-        let force = (FORCE_FACTOR * self.params.min_chunks.max(1)).max(indexed);
         if pending < needed || !(quiet || pending >= force) {
             return Ok(Upkeep::Nothing);
         }
@@ -582,15 +592,15 @@ impl IndexKeeper {
             // An L2 or inner-product store written before values were checked against
             // `halfvec`'s range may hold ones it cannot: a full-precision index then.
             Err(e) if out_of_range(&e) && kind == IndexKind::Half && store.dimension <= HNSW_MAX_DIMENSION_FULL => {
-                sqlx::query(AssertSqlSafe(format!("DROP INDEX CONCURRENTLY IF EXISTS {}", index.name(&table)))).execute(&mut *conn).await?;
+                drop_indexes(conn, &[index.name(&table)]).await?;
                 index.kind = IndexKind::Full;
                 self.create(conn, store, index, rows).await?;
             }
             Err(e) => return Err(e),
         }
-        for old in names.iter().filter(|n| **n != index.name(&table)) {
-            sqlx::query(AssertSqlSafe(format!("DROP INDEX CONCURRENTLY IF EXISTS {old}"))).execute(&mut *conn).await?;
-        }
+        // The index searches used until now.
+        let replaced: Vec<String> = current.map(|c| c.name(&table)).into_iter().collect();
+        drop_indexes(conn, &replaced).await?;
         Ok(Upkeep::Built { index, rows })
     }
 

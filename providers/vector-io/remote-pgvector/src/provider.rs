@@ -417,11 +417,7 @@ impl VectorIo for PgVectorProvider {
         // A small write to an indexed store goes into the index now; others are pending until
         // the next build or fold takes them in (a rewritten row too: it is a new row version).
         let generation = Index::generation_for(info.index, rows.len(), info.pending_gen);
-        let pending = match info.index {
-            Some(Index { coverage: Coverage::UpTo(g), .. }) => generation > g,
-            Some(Index { coverage: Coverage::All, .. }) => false,
-            None => true,
-        };
+        let pending = !info.index.is_some_and(|i| i.covers(generation));
         // One statement per batch whatever its size (the same prepared statement every time):
         // the columns as arrays, the embeddings in binary.
         let sql = format!(
@@ -574,10 +570,16 @@ mod tests {
         opt_out: "LLS_TEST_NO_POSTGRES",
     };
 
+    /// `LLS_TEST_POSTGRES_URL`, or `None` when the test opted out of PostgreSQL (it then says
+    /// so, naming `test` and `why` it needs the database).
+    fn postgres_url(test: &str, why: &str) -> Option<String> {
+        let url = std::env::var("LLS_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty());
+        POSTGRES.require(test, url, why)
+    }
+
     #[tokio::test]
     async fn every_pooled_connection_searches_as_wide_as_configured() {
-        let url = std::env::var("LLS_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty());
-        let Some(url) = POSTGRES.require("pgvector ef_search per connection", url, "it reads the setting back") else { return };
+        let Some(url) = postgres_url("pgvector ef_search per connection", "it reads the setting back") else { return };
         let config: PgVectorConfig = serde_json::from_value(serde_json::json!({"hnsw_ef_search": 123})).unwrap();
         let p = PgVectorProvider::connect(&url, &config).await.unwrap();
         // Several connections held at once, so the pool opens new ones; before and after the
@@ -606,8 +608,7 @@ mod tests {
 
     #[tokio::test]
     async fn pending_rows_a_stopped_server_left_are_indexed_after_the_next_start() {
-        let url = std::env::var("LLS_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty());
-        let Some(url) = POSTGRES.require("pgvector upkeep after a start", url, "it builds an index") else { return };
+        let Some(url) = postgres_url("pgvector upkeep after a start", "it builds an index") else { return };
         drop(PgVectorProvider::connect(&url, &serde_json::from_value(serde_json::json!({})).unwrap()).await.unwrap());
         let url = fresh_schema(&url, "resume").await;
         let config: PgVectorConfig = serde_json::from_value(serde_json::json!({"distance_metric": "l2", "hnsw_min_chunks": 50})).unwrap();
@@ -645,8 +646,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_deleted_stores_index_has_nothing_to_keep() {
-        let url = std::env::var("LLS_TEST_POSTGRES_URL").ok().filter(|u| !u.trim().is_empty());
-        let Some(url) = POSTGRES.require("pgvector upkeep of a deleted store", url, "it looks up the store's table") else { return };
+        let Some(url) = postgres_url("pgvector upkeep of a deleted store", "it looks up the store's table") else { return };
         let config: PgVectorConfig = serde_json::from_value(serde_json::json!({})).unwrap();
         let p = PgVectorProvider::connect(&url, &config).await.unwrap();
         // A quiet watch that outlived its store ends: the table is gone, nobody holds its lock.

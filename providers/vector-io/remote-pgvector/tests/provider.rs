@@ -100,13 +100,12 @@ async fn a_database_it_cannot_reach_is_unavailable_not_a_crash() {
 #[tokio::test]
 async fn hnsw_searches_as_wide_as_configured_or_as_k() {
     let Some(url) = common::schema_url("pgvector ef_search").await else { return };
-    let chunks = || (0..80).map(|i| chunk(&format!("c{i}"), "x", vec![i as f32, 1.0, (i % 7) as f32])).collect::<Vec<_>>();
     // 100 holds on every connection: pgvector's own default, 40, would cut k = 60.
     let mut config = common::eager_config("l2");
     config.hnsw_ef_search = 100;
     let p = PgVectorProvider::connect(&url, &config).await.unwrap();
     p.create_index(&spec("wide", 3)).await.unwrap();
-    p.insert("wide", chunks()).await.unwrap();
+    p.insert("wide", spread_chunks(0..80)).await.unwrap();
     assert_eq!(p.query_vector("wide", &[40.0, 1.0, 3.0], 60, 0.0).await.unwrap().len(), 60);
     // A narrow setting, and a k beyond it: widened for that query.
     let mut narrow = common::eager_config("l2");
@@ -153,15 +152,14 @@ async fn searches_walk_the_hnsw_index() {
 async fn the_hnsw_index_is_built_once_a_store_reaches_hnsw_min_chunks_and_searches_are_exact_before() {
     let Some(url) = common::schema_url("pgvector deferred index").await else { return };
     let (p, pool, _) = l2_store_indexed_at_50(&url, "grows").await;
-    let chunks = |range: std::ops::Range<usize>| range.map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect::<Vec<_>>();
-    p.insert("grows", chunks(0..40)).await.unwrap();
+    p.insert("grows", spread_chunks(0..40)).await.unwrap();
     // The same ids again: still 40 chunks, below the threshold.
-    p.insert("grows", chunks(0..40)).await.unwrap();
+    p.insert("grows", spread_chunks(0..40)).await.unwrap();
     assert!(common::hnsw_indexes(&pool).await.is_empty(), "40 chunks: no index yet");
     // No index: an exact scan, every row ranked.
     let r = p.query_vector("grows", &[20.0, 1.0, 6.0], 40, f32::NEG_INFINITY).await.unwrap();
     assert_eq!((r.len(), r[0].id()), (40, "c20"));
-    p.insert("grows", chunks(40..60)).await.unwrap();
+    p.insert("grows", spread_chunks(40..60)).await.unwrap();
     let indexes = common::wait_for_hnsw(&pool, 1).await;
     assert!(
         indexes[0].contains("(embedding)::halfvec(3)") && indexes[0].contains("halfvec_l2_ops")
@@ -169,7 +167,7 @@ async fn the_hnsw_index_is_built_once_a_store_reaches_hnsw_min_chunks_and_search
         "{indexes:?}"
     );
     // Later small inserts go into the index; searches find old and new rows.
-    p.insert("grows", chunks(60..80)).await.unwrap();
+    p.insert("grows", spread_chunks(60..80)).await.unwrap();
     assert_eq!(p.query_vector("grows", &[70.0, 1.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c70");
     assert_eq!(p.query_vector("grows", &[5.0, 1.0, 5.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c5");
     assert_eq!(common::hnsw_indexes(&pool).await.len(), 1);
@@ -296,6 +294,11 @@ fn spread_3d(i: usize) -> Vec<f32> {
     vec![i as f32, 1.0, (i % 7) as f32]
 }
 
+/// Chunks `c{i}` over `range`, each with its [`spread_3d`] vector.
+fn spread_chunks(range: std::ops::Range<usize>) -> Vec<EmbeddedChunk> {
+    range.map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect()
+}
+
 #[tokio::test]
 async fn a_store_indexed_at_full_precision_before_keeps_its_index() {
     let Some(url) = common::schema_url("pgvector full-precision index").await else { return };
@@ -305,7 +308,7 @@ async fn a_store_indexed_at_full_precision_before_keeps_its_index() {
         .execute(&pool)
         .await
         .unwrap();
-    p.insert("old", (0..80).map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect()).await.unwrap();
+    p.insert("old", spread_chunks(0..80)).await.unwrap();
     assert_eq!(p.query_vector("old", &[70.0, 1.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c70");
     // Past the threshold, no second index is built beside it.
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -327,7 +330,7 @@ async fn an_l2_store_holding_values_half_precision_cannot_gets_a_full_precision_
         .execute(&pool)
         .await
         .unwrap();
-    p.insert("older", (0..60).map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect()).await.unwrap();
+    p.insert("older", spread_chunks(0..60)).await.unwrap();
     let indexes = common::wait_for_hnsw(&pool, 1).await;
     assert!(indexes[0].contains("_hnsw_g1 ") && indexes[0].contains("vector_l2_ops"), "{indexes:?}");
     assert_eq!(p.query_vector("older", &[1e6, 0.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "big");
@@ -343,12 +346,11 @@ async fn rows_above(pool: &sqlx::PgPool, table: &str, g: i32) -> i64 {
 async fn bulk_writes_stay_outside_the_index_yet_are_found_until_a_build_in_one_pass_takes_them_in() {
     let Some(url) = common::schema_url("pgvector generations").await else { return };
     let (p, pool, table) = l2_store_indexed_at_50(&url, "bulk").await;
-    let chunks = |range: std::ops::Range<usize>| range.map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect::<Vec<_>>();
-    p.insert("bulk", chunks(0..60)).await.unwrap();
+    p.insert("bulk", spread_chunks(0..60)).await.unwrap();
     common::wait_for_index_named(&pool, &format!("{table}_hnsw_half_g1")).await;
     // A bulk write (more rows than go into an index at once): outside the index, searched
     // exactly beside it at once.
-    p.insert("bulk", chunks(60..400)).await.unwrap();
+    p.insert("bulk", spread_chunks(60..400)).await.unwrap();
     assert_eq!(rows_above(&pool, &table, 1).await, 340);
     assert_eq!(p.query_vector("bulk", &[300.0, 1.0, 6.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c300");
     assert_eq!(p.query_vector("bulk", &[20.0, 1.0, 6.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c20");
@@ -362,7 +364,7 @@ async fn bulk_writes_stay_outside_the_index_yet_are_found_until_a_build_in_one_p
     assert_eq!(p.query_vector("bulk", &[300.0, 1.0, 6.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c300");
     // A rewritten chunk is a new row version: a bulk rewrite waits outside the index too, and
     // searches find it where it now is.
-    let mut moved = chunks(0..300);
+    let mut moved = spread_chunks(0..300);
     moved[5].embedding = vec![5000.0, 1.0, 0.0];
     p.insert("bulk", moved).await.unwrap();
     assert_eq!(p.query_vector("bulk", &[5000.0, 1.0, 0.0], 1, f32::NEG_INFINITY).await.unwrap()[0].id(), "c5");
@@ -374,12 +376,11 @@ async fn bulk_writes_stay_outside_the_index_yet_are_found_until_a_build_in_one_p
 async fn a_few_pending_rows_beside_a_large_index_are_folded_into_it() {
     let Some(url) = common::schema_url("pgvector fold").await else { return };
     let (p, pool, table) = l2_store_indexed_at_50(&url, "fold").await;
-    let chunks = |range: std::ops::Range<usize>| range.map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect::<Vec<_>>();
-    p.insert("fold", chunks(0..2800)).await.unwrap();
+    p.insert("fold", spread_chunks(0..2800)).await.unwrap();
     let name = format!("{table}_hnsw_half_g1");
     common::wait_for_index_named(&pool, &name).await;
     // 300 pending beside 2,800 indexed: written into the index row by row, no rebuild.
-    p.insert("fold", chunks(2800..3100)).await.unwrap();
+    p.insert("fold", spread_chunks(2800..3100)).await.unwrap();
     assert_eq!(rows_above(&pool, &table, 1).await, 300);
     for _ in 0..600 {
         if rows_above(&pool, &table, 1).await == 0 {
@@ -396,7 +397,7 @@ async fn a_few_pending_rows_beside_a_large_index_are_folded_into_it() {
 async fn a_store_made_before_generations_gets_its_column_and_keeps_its_rows() {
     let Some(url) = common::schema_url("pgvector generation migration").await else { return };
     let (p, pool, table) = l2_store_indexed_at_50(&url, "before").await;
-    p.insert("before", (0..10).map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect()).await.unwrap();
+    p.insert("before", spread_chunks(0..10)).await.unwrap();
     // The table as an earlier version of the provider made it.
     sqlx::query(sqlx::AssertSqlSafe(format!("ALTER TABLE {table} DROP COLUMN gen"))).execute(&pool).await.unwrap();
     drop(p);
@@ -405,6 +406,6 @@ async fn a_store_made_before_generations_gets_its_column_and_keeps_its_rows() {
     assert_eq!(gens, [0]);
     let has_btree: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(format!("{table}_gen")).fetch_one(&pool).await.unwrap();
     assert!(has_btree);
-    p.insert("before", (10..20).map(|i| chunk(&format!("c{i}"), "x", spread_3d(i))).collect()).await.unwrap();
+    p.insert("before", spread_chunks(10..20)).await.unwrap();
     assert_eq!(p.query_vector("before", &[3.0, 1.0, 3.0], 50, f32::NEG_INFINITY).await.unwrap().len(), 20);
 }

@@ -42,31 +42,30 @@ pub async fn store_table(pool: &sqlx::PgPool, id: &str) -> String {
         .expect("the store's table")
 }
 
-/// Waits (up to 60 s) until the schema holds `n` HNSW indexes: a deferred build runs in the
-/// background after the insert that made the store large enough.
-pub async fn wait_for_hnsw(pool: &sqlx::PgPool, n: usize) -> Vec<String> {
+/// Waits (up to 60 s) until the schema's valid HNSW indexes are as `wanted` says (`what` names
+/// that in the panic): builds run in the background.
+async fn wait_for_indexes(pool: &sqlx::PgPool, what: &str, wanted: impl Fn(&[String]) -> bool) -> Vec<String> {
     for _ in 0..600 {
         let found = hnsw_indexes(pool).await;
-        if found.len() >= n {
+        if wanted(&found) {
             return found;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    panic!("no {n} HNSW indexes after 60 s: {:?}", hnsw_indexes(pool).await);
+    panic!("no {what} after 60 s: {:?}", hnsw_indexes(pool).await);
+}
+
+/// Waits (up to 60 s) until the schema holds `n` HNSW indexes: a deferred build runs in the
+/// background after the insert that made the store large enough.
+pub async fn wait_for_hnsw(pool: &sqlx::PgPool, n: usize) -> Vec<String> {
+    wait_for_indexes(pool, &format!("{n} HNSW indexes"), |found| found.len() >= n).await
 }
 
 /// Waits (up to 60 s) for the schema's one HNSW index to be `name`.
 pub async fn wait_for_index_named(pool: &sqlx::PgPool, name: &str) -> String {
-    for _ in 0..600 {
-        let found = hnsw_indexes(pool).await;
-        if let [one] = found.as_slice()
-            && one.contains(&format!("INDEX {name} "))
-        {
-            return one.clone();
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("no one index {name} after 60 s: {:?}", hnsw_indexes(pool).await);
+    let definition = format!("INDEX {name} ");
+    let found = wait_for_indexes(pool, &format!("one index {name}"), |found| matches!(found, [one] if one.contains(&definition))).await;
+    found.into_iter().next().unwrap_or_default()
 }
 
 /// A URL whose connections use a fresh schema (then `public`); `None` when PostgreSQL is opted
